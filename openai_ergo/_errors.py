@@ -1,0 +1,254 @@
+"""One exception hierarchy for the whole client, rooted at `OpenAIErgoError`.
+
+Exceptions are mapped at one boundary (the request pipeline): nothing from httpx, anyio or
+`streaming` escapes a public call untranslated. Every message is one sentence a person can act
+on, and none of them ever contains a secret: the pipeline builds them from redacted values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CircuitOpenError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OpenAIErgoError",
+    "OutputParseError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RefusalError",
+    "ResponseFailedError",
+    "ResponseIncompleteError",
+    "StreamError",
+    "StreamEventError",
+    "StreamIdleTimeoutError",
+    "StreamInterruptedError",
+    "ToolError",
+    "TruncatedOutputError",
+    "UnprocessableEntityError",
+]
+
+
+class OpenAIErgoError(Exception):
+    """The root of every error this library raises on purpose."""
+
+
+class ConfigurationError(OpenAIErgoError):
+    """The client was configured in a way that cannot work (for example, no API key).
+
+    The message names the argument or environment variable to set.
+    """
+
+
+class InvalidRequestError(OpenAIErgoError, ValueError):
+    """A request was rejected before anything was sent: a value out of range, or options
+    that exclude each other. `param` names the offending field."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class APIError(OpenAIErgoError):
+    """An error while talking to the API; carries the method and URL of the request."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        attempts: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+        #: One record per attempt the retry policy made (status or error, wait), oldest first.
+        self.attempts: tuple[Mapping[str, Any], ...] = tuple(attempts)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIConnectionError(APIError):
+    """The request never got an HTTP response: DNS, connect, TLS, or the peer hung up."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write, pool or total-deadline timeout expired."""
+
+
+class CircuitOpenError(APIError):
+    """The circuit breaker for this endpoint is open: failing fast instead of calling it.
+
+    `retry_at` is the monotonic-clock time (seconds) when it half-opens.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, retry_at: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.endpoint = endpoint
+        self.retry_at = retry_at
+
+
+class APIStatusError(APIError):
+    """The API answered with a non-2xx status.
+
+    Carries what OpenAI's error body says (`type`, `code`, `param`, message), the request id,
+    the response headers, and the raw body (an excerpt of it when it was not JSON).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        method: str | None = None,
+        url: str | None = None,
+        attempts: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        super().__init__(message, method=method, url=url, attempts=attempts)
+        self.status_code = status_code
+        self.type = type
+        self.code = code
+        self.param = param
+        self.request_id = request_id
+        self.headers: Mapping[str, str] = dict(headers or {})
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed or named something that does not exist."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key or token is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but may not use this resource."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such endpoint, model or object."""
+
+
+class ConflictError(APIStatusError):
+    """409: the object changed under the request."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well-formed but could not be processed."""
+
+
+class RateLimitError(APIStatusError):
+    """429: a rate limit or quota was hit; `headers` holds the `x-ratelimit-*` values."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the API failed; retried by default before this is raised."""
+
+
+class StreamError(OpenAIErgoError):
+    """A stream ended badly after it started. Nothing is lost: `partial` is the aggregate of
+    everything received so far (the library's typed object, or `None` before the first event)
+    and `events` are the events received so far, in order."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial: Any = None,
+        events: Sequence[Any] = (),
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.partial = partial
+        self.events: tuple[Any, ...] = tuple(events)
+        self.request_id = request_id
+
+
+class StreamIdleTimeoutError(StreamError):
+    """No bytes arrived for longer than the stream idle timeout (or the total deadline passed)."""
+
+
+class StreamInterruptedError(StreamError):
+    """The connection broke mid-stream, or the server sent bytes that are not a valid event."""
+
+
+class StreamEventError(StreamError):
+    """The server reported an error inside the stream (an `error` event, or an `error` payload in
+    a chat chunk). Carries the error's `type`, `code` and `param` as the API sent them."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.type = type
+        self.code = code
+        self.param = param
+
+
+class ResponseFailedError(StreamEventError):
+    """A Responses stream ended with `response.failed`; `partial` is the failed response."""
+
+
+class ResponseIncompleteError(StreamEventError):
+    """A Responses stream ended with `response.incomplete` (for example `max_output_tokens`);
+    `partial` is the incomplete response and `reason` says why."""
+
+    def __init__(self, message: str, *, reason: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason
+
+
+class OutputParseError(OpenAIErgoError):
+    """Structured output could not be decoded into the requested type; `text` is what came."""
+
+    def __init__(self, message: str, *, text: str | None = None, result: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.text = text
+        #: The full response or completion the text came from.
+        self.result = result
+
+
+class RefusalError(OutputParseError):
+    """The model refused to answer; `refusal` is its explanation."""
+
+    def __init__(self, message: str, *, refusal: str, result: Any = None) -> None:
+        super().__init__(message, text=None, result=result)
+        self.refusal = refusal
+
+
+class TruncatedOutputError(OutputParseError):
+    """The output stopped early (token limit or content filter) so it cannot be parsed."""
+
+
+class ToolError(OpenAIErgoError):
+    """The tool loop could not go on: an unknown tool name, or `max_steps` reached."""

@@ -1,0 +1,345 @@
+"""Responses stream events about built-in tools (code interpreter, file and web search, image
+generation, MCP, custom tools, shell) and audio. Named as their schemas in the OpenAPI spec."""
+
+from __future__ import annotations
+
+from typing import Any, final
+
+from openai_ergo.types._response_events import _Event
+
+
+@final
+class ResponseAudioDeltaEvent(_Event, tag="response.audio.delta", kw_only=True):
+    """Emitted when there is a partial audio response."""
+
+    delta: str
+
+
+@final
+class ResponseAudioDoneEvent(_Event, tag="response.audio.done", kw_only=True):
+    """Emitted when the audio response is complete."""
+
+
+@final
+class ResponseAudioTranscriptDeltaEvent(
+    _Event, tag="response.audio.transcript.delta", kw_only=True
+):
+    """Emitted when there is a partial transcript of audio."""
+
+    delta: str
+
+
+@final
+class ResponseAudioTranscriptDoneEvent(_Event, tag="response.audio.transcript.done", kw_only=True):
+    """Emitted when the full audio transcript is completed."""
+
+
+@final
+class ResponseCodeInterpreterCallCodeDeltaEvent(
+    _Event, tag="response.code_interpreter_call_code.delta", kw_only=True
+):
+    """Emitted when a partial code snippet is streamed by the code interpreter."""
+
+    output_index: int = 0
+    item_id: str = ""
+    delta: str
+
+
+@final
+class ResponseCodeInterpreterCallCodeDoneEvent(
+    _Event, tag="response.code_interpreter_call_code.done", kw_only=True
+):
+    """Emitted when the code snippet is finalized by the code interpreter."""
+
+    output_index: int = 0
+    item_id: str = ""
+    code: str = ""
+
+
+@final
+class ResponseCodeInterpreterCallCompletedEvent(
+    _Event, tag="response.code_interpreter_call.completed", kw_only=True
+):
+    """Emitted when the code interpreter call is completed."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseCodeInterpreterCallInProgressEvent(
+    _Event, tag="response.code_interpreter_call.in_progress", kw_only=True
+):
+    """Emitted when a code interpreter call is in progress."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseCodeInterpreterCallInterpretingEvent(
+    _Event, tag="response.code_interpreter_call.interpreting", kw_only=True
+):
+    """Emitted when the code interpreter is actively interpreting the code snippet."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseFileSearchCallCompletedEvent(
+    _Event, tag="response.file_search_call.completed", kw_only=True
+):
+    """Emitted when a file search call is completed (results found)."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseFileSearchCallInProgressEvent(
+    _Event, tag="response.file_search_call.in_progress", kw_only=True
+):
+    """Emitted when a file search call is initiated."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseFileSearchCallSearchingEvent(
+    _Event, tag="response.file_search_call.searching", kw_only=True
+):
+    """Emitted when a file search is currently searching."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseShellCallCommandAddedStreamingEvent(
+    _Event, tag="response.shell_call_command.added", kw_only=True
+):
+    """A streaming event that indicated a shell command was added to a tool call."""
+
+    output_index: int = 0
+    command_index: int = 0
+    command: str = ""
+
+
+@final
+class ResponseShellCallCommandDeltaStreamingEvent(
+    _Event, tag="response.shell_call_command.delta", kw_only=True
+):
+    """A streaming event that indicated a shell command was incrementally updated."""
+
+    output_index: int = 0
+    command_index: int = 0
+    delta: str
+
+
+@final
+class ResponseShellCallCommandDoneStreamingEvent(
+    _Event, tag="response.shell_call_command.done", kw_only=True
+):
+    """A streaming event that indicated a shell command was completed."""
+
+    output_index: int = 0
+    command_index: int = 0
+    command: str = ""
+
+
+@final
+class ResponseShellCallOutputContentDeltaStreamingEvent(
+    _Event, tag="response.shell_call_output_content.delta", kw_only=True
+):
+    """A streaming event that indicated shell call output was incrementally added."""
+
+    item_id: str = ""
+    output_index: int = 0
+    command_index: int = 0
+    delta: dict[str, Any] = {}
+
+
+@final
+class ResponseShellCallOutputContentDoneStreamingEvent(
+    _Event, tag="response.shell_call_output_content.done", kw_only=True
+):
+    """A streaming event that indicated shell call output was completed."""
+
+    item_id: str = ""
+    output_index: int = 0
+    command_index: int = 0
+    output: list[dict[str, Any]] = []
+
+
+@final
+class ResponseWebSearchCallCompletedEvent(
+    _Event, tag="response.web_search_call.completed", kw_only=True
+):
+    """Emitted when a web search call is completed."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseWebSearchCallInProgressEvent(
+    _Event, tag="response.web_search_call.in_progress", kw_only=True
+):
+    """Emitted when a web search call is initiated."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseWebSearchCallSearchingEvent(
+    _Event, tag="response.web_search_call.searching", kw_only=True
+):
+    """Emitted when a web search call is executing."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseImageGenCallCompletedEvent(
+    _Event, tag="response.image_generation_call.completed", kw_only=True
+):
+    """Emitted when an image generation tool call has completed and the final image is available."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseImageGenCallGeneratingEvent(
+    _Event, tag="response.image_generation_call.generating", kw_only=True
+):
+    """Emitted while an image generation tool call is generating an image."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseImageGenCallInProgressEvent(
+    _Event, tag="response.image_generation_call.in_progress", kw_only=True
+):
+    """Emitted when an image generation tool call is in progress."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseImageGenCallPartialImageEvent(
+    _Event, tag="response.image_generation_call.partial_image", kw_only=True
+):
+    """Emitted when a partial image is available during image generation streaming."""
+
+    output_index: int = 0
+    item_id: str = ""
+    partial_image_index: int = 0
+    partial_image_b64: str = ""
+    size: str | None = None
+    quality: str | None = None
+    background: str | None = None
+    output_format: str | None = None
+
+
+@final
+class ResponseMCPCallArgumentsDeltaEvent(
+    _Event, tag="response.mcp_call_arguments.delta", kw_only=True
+):
+    """Emitted when there is a delta (partial update) to the arguments of an MCP tool call."""
+
+    output_index: int = 0
+    item_id: str = ""
+    delta: str
+
+
+@final
+class ResponseMCPCallArgumentsDoneEvent(
+    _Event, tag="response.mcp_call_arguments.done", kw_only=True
+):
+    """Emitted when the arguments for an MCP tool call are finalized."""
+
+    output_index: int = 0
+    item_id: str = ""
+    arguments: str = ""
+
+
+@final
+class ResponseMCPCallCompletedEvent(_Event, tag="response.mcp_call.completed", kw_only=True):
+    """Emitted when an MCP tool call has completed successfully."""
+
+    item_id: str = ""
+    output_index: int = 0
+
+
+@final
+class ResponseMCPCallFailedEvent(_Event, tag="response.mcp_call.failed", kw_only=True):
+    """Emitted when an MCP tool call has failed."""
+
+    item_id: str = ""
+    output_index: int = 0
+
+
+@final
+class ResponseMCPCallInProgressEvent(_Event, tag="response.mcp_call.in_progress", kw_only=True):
+    """Emitted when an MCP tool call is in progress."""
+
+    output_index: int = 0
+    item_id: str = ""
+
+
+@final
+class ResponseMCPListToolsCompletedEvent(
+    _Event, tag="response.mcp_list_tools.completed", kw_only=True
+):
+    """Emitted when the list of available MCP tools has been successfully retrieved."""
+
+    item_id: str = ""
+    output_index: int = 0
+
+
+@final
+class ResponseMCPListToolsFailedEvent(_Event, tag="response.mcp_list_tools.failed", kw_only=True):
+    """Emitted when the attempt to list available MCP tools has failed."""
+
+    item_id: str = ""
+    output_index: int = 0
+
+
+@final
+class ResponseMCPListToolsInProgressEvent(
+    _Event, tag="response.mcp_list_tools.in_progress", kw_only=True
+):
+    """Emitted when the system is in the process of retrieving the list of available MCP tools."""
+
+    item_id: str = ""
+    output_index: int = 0
+
+
+@final
+class ResponseCustomToolCallInputDeltaEvent(
+    _Event, tag="response.custom_tool_call_input.delta", kw_only=True
+):
+    """Event representing a delta (partial update) to the input of a custom tool call."""
+
+    output_index: int = 0
+    item_id: str = ""
+    delta: str
+
+
+@final
+class ResponseCustomToolCallInputDoneEvent(
+    _Event, tag="response.custom_tool_call_input.done", kw_only=True
+):
+    """Event indicating that input for a custom tool call is complete."""
+
+    output_index: int = 0
+    item_id: str = ""
+    input: str = ""

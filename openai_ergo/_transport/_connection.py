@@ -1,0 +1,306 @@
+"""One HTTP/1.1 connection: write a request, read its response head, stream its body."""
+
+from __future__ import annotations
+
+import re
+import ssl
+import warnings
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.abc
+import httpx
+
+from openai_ergo._transport._network import Origin, raw_socket, socket_is_readable
+from openai_ergo._transport._parser import ResponseParser
+
+if TYPE_CHECKING:
+    from openai_ergo._transport._pool import ConnectionPool
+
+__all__ = ["HTTP11Connection", "ResponseBody", "StaleConnectionError"]
+
+#: One socket read: large, so a burst of streamed events costs one read and one parse.
+READ_SIZE = 64 * 1024
+# Bodies up to this size go out in the same write as the head (one syscall, one segment).
+_COALESCE_LIMIT = 64 * 1024
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_READ_FAILURES = (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
+class StaleConnectionError(Exception):
+    """A kept-alive connection turned out closed before any byte of the response arrived.
+
+    The request may be retried on a fresh connection when that is safe; `error` is what to
+    raise when it is not.
+    """
+
+    def __init__(self, error: httpx.TransportError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class HTTP11Connection:
+    """A TCP (or TLS) byte stream that carries one request at a time."""
+
+    __slots__ = ("__weakref__", "_socket", "_stream", "closed", "idle_since", "origin", "used")
+
+    def __init__(self, origin: Origin, stream: anyio.abc.ByteStream) -> None:
+        self.origin = origin
+        self._stream = stream
+        self._socket = raw_socket(stream)
+        self.idle_since = 0.0
+        #: Whether a request was sent on it before (so the peer may have closed it meanwhile).
+        self.used = False
+        self.closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        origin = self.origin
+        return f"<HTTP11Connection {origin.scheme}://{origin.host}:{origin.port} {state}>"
+
+    def is_reusable_idle(self) -> bool:
+        """An idle connection may carry a request unless the peer closed it or wrote to it."""
+        return not self.closed and not socket_is_readable(self._socket)
+
+    async def aclose(self) -> None:
+        """Close the socket; finishes even when the caller is cancelled."""
+        if self.closed:
+            return
+        self.closed = True
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._stream.aclose()
+            except (*_READ_FAILURES, anyio.EndOfStream):
+                pass
+
+    def abort(self) -> None:
+        """Mark the connection unusable without awaiting (for garbage-collection paths)."""
+        self.closed = True
+
+    async def receive(self, read_timeout: float | None) -> bytes:
+        """One read from the socket (at most `READ_SIZE` bytes); `b""` at end of stream."""
+        try:
+            if read_timeout is None:
+                return await self._stream.receive(READ_SIZE)
+            with anyio.fail_after(read_timeout):
+                return await self._stream.receive(READ_SIZE)
+        except anyio.EndOfStream:
+            return b""
+        except TimeoutError:
+            raise httpx.ReadTimeout("timed out waiting for data from the server") from None
+        except _READ_FAILURES as exc:
+            raise httpx.ReadError(f"reading from the server failed: {_describe(exc)}") from exc
+
+    async def send(self, data: bytes, write_timeout: float | None) -> None:
+        """Write all of `data`."""
+        try:
+            if write_timeout is None:
+                await self._stream.send(data)
+            else:
+                with anyio.fail_after(write_timeout):
+                    await self._stream.send(data)
+        except TimeoutError:
+            raise httpx.WriteTimeout("timed out sending the request to the server") from None
+        except _READ_FAILURES as exc:
+            raise httpx.WriteError(f"sending to the server failed: {_describe(exc)}") from exc
+
+    async def request(
+        self, request: httpx.Request, *, read_timeout: float | None, write_timeout: float | None
+    ) -> ResponseParser:
+        """Send `request` and read the response up to the end of its head.
+
+        Raises `StaleConnectionError` when a reused connection was already closed by the
+        peer (nothing of a response arrived), so the caller may retry elsewhere.
+        """
+        reused = self.used
+        self.used = True
+        parser = ResponseParser(is_head_request=request.method == "HEAD")
+        try:
+            await _write_request(self, request, write_timeout)
+        except httpx.WriteError as exc:
+            # The server may have answered early (say, 413) and closed: read that answer.
+            try:
+                await self._read_head(parser, read_timeout)
+            except httpx.TransportError:
+                if reused and not parser.received_any:
+                    raise StaleConnectionError(exc) from exc
+                raise exc from None
+            return parser
+        try:
+            await self._read_head(parser, read_timeout)
+        except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+            if reused and not parser.received_any:
+                raise StaleConnectionError(exc) from exc
+            raise
+        return parser
+
+    async def _read_head(self, parser: ResponseParser, read_timeout: float | None) -> None:
+        while not parser.head_complete:
+            data = await self.receive(read_timeout)
+            if data:
+                parser.feed(data)
+            else:
+                parser.eof()
+
+
+async def _write_request(
+    connection: HTTP11Connection, request: httpx.Request, write_timeout: float | None
+) -> None:
+    head, chunked, length = _encode_head(request)
+    stream = request.stream
+    if isinstance(stream, httpx.ByteStream):
+        body = request.read()
+        _check_length(length, len(body), done=True)
+        if chunked and body:
+            body = b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body)
+        elif chunked:
+            body = b"0\r\n\r\n"
+        if len(body) <= _COALESCE_LIMIT:
+            await connection.send(head + body, write_timeout)
+        else:
+            await connection.send(head, write_timeout)
+            await connection.send(body, write_timeout)
+        return
+    await connection.send(head, write_timeout)
+    if not isinstance(stream, httpx.AsyncByteStream) and not hasattr(stream, "__aiter__"):
+        raise RuntimeError("HTTP11Transport needs an async request body (an async iterable)")
+    iterator: AsyncIterator[bytes] = stream.__aiter__()  # type: ignore[union-attr]
+    sent = 0
+    try:
+        async for chunk in iterator:
+            if not chunk:
+                continue
+            sent += len(chunk)
+            if chunked:
+                await connection.send(b"%x\r\n%b\r\n" % (len(chunk), chunk), write_timeout)
+            else:
+                _check_length(length, sent, done=False)
+                await connection.send(chunk, write_timeout)
+    finally:
+        # Async generators left unfinished warn under trio: close them here.
+        aclose: Any = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    if chunked:
+        await connection.send(b"0\r\n\r\n", write_timeout)
+    else:
+        _check_length(length, sent, done=True)
+
+
+def _encode_head(request: httpx.Request) -> tuple[bytes, bool, int]:
+    """The request line and headers; whether the body is chunked; its declared length."""
+    method = request.method.encode("ascii")
+    if _TOKEN.fullmatch(method) is None:
+        raise httpx.LocalProtocolError(f"invalid HTTP method {request.method!r}")
+    parts = [method, b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+    chunked = False
+    length = 0
+    for name, value in request.headers.raw:
+        if _TOKEN.fullmatch(name) is None:
+            raise httpx.LocalProtocolError(f"invalid header name {name!r}")
+        lower = name.lower()
+        if lower == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                raise httpx.LocalProtocolError(f"invalid Content-Length {value!r}") from None
+        elif lower == b"transfer-encoding":
+            chunked = value.strip().lower() == b"chunked"
+        parts += (name, b": ", value, b"\r\n")
+    parts.append(b"\r\n")
+    head = b"".join(parts)
+    # A CR, LF or NUL inside any value would split or truncate the head (header injection).
+    lines = len(request.headers.raw) + 2
+    if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
+        raise httpx.LocalProtocolError(
+            "a header value or the URL contains a CR, LF or NUL character"
+        )
+    return head, chunked, length
+
+
+def _check_length(declared: int, sent: int, *, done: bool) -> None:
+    if sent > declared or (done and sent != declared):
+        raise httpx.LocalProtocolError(
+            f"the request body is {sent} bytes but its Content-Length says {declared}"
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class ResponseBody(httpx.AsyncByteStream):
+    """The raw body of one response, read on demand: each step returns what one socket read
+    de-chunked (many events at once), and the connection goes back to the pool as soon as
+    the body ends."""
+
+    __slots__ = ("_connection", "_finished", "_parser", "_pool", "_request", "_timeout")
+
+    def __init__(
+        self,
+        connection: HTTP11Connection,
+        parser: ResponseParser,
+        pool: ConnectionPool,
+        *,
+        request: httpx.Request,
+        read_timeout: float | None,
+    ) -> None:
+        self._connection = connection
+        self._parser = parser
+        self._pool = pool
+        self._request = request
+        self._timeout = read_timeout
+        self._finished = False
+
+    def __aiter__(self) -> ResponseBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        parser = self._parser
+        body = parser.body
+        while not body:
+            if parser.complete or self._finished:
+                await self._finish()
+                raise StopAsyncIteration
+            try:
+                data = await self._connection.receive(self._timeout)
+                if data:
+                    parser.feed(data)
+                else:
+                    parser.eof()
+            except httpx.TransportError as exc:
+                exc.request = self._request
+                await self._finish()
+                raise
+        chunk = body[0] if len(body) == 1 else b"".join(body)
+        body.clear()
+        if parser.complete:
+            await self._finish()
+        return chunk
+
+    async def aclose(self) -> None:
+        """Give the connection back (body read to the end) or close it (body cut short)."""
+        await self._finish()
+
+    async def _finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        if self._parser.complete and self._parser.reusable:
+            await self._pool.release(self._connection)
+        else:
+            await self._pool.discard(self._connection)
+
+    def __del__(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._connection.abort()
+        self._pool.forget(self._connection)
+        warnings.warn(
+            f"a response body from {self._request.url.host} was never closed: use "
+            "`async with client.stream(...)` or call `await response.aclose()`",
+            ResourceWarning,
+            stacklevel=1,
+        )

@@ -1,0 +1,146 @@
+"""A raw loopback HTTP/1.1 server on 127.0.0.1 that answers with scripted bytes.
+
+It parses just enough of each request to know where it ends, records it, and writes the
+scripted response as separate socket writes (one per segment), so tests choose the TCP
+segmentation the client sees. Nothing here interprets the response: malformed bytes go out
+as they are.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.abc
+from anyio.streams.buffered import BufferedByteReceiveStream
+from anyio.streams.tls import TLSListener
+
+#: Requests one connection may carry before the server stops reading it (keeps loops bounded).
+MAX_REQUESTS_PER_CONNECTION = 2_000
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the server writes for one request: `segments`, one write each, then maybe a close.
+
+    `close_before` closes the connection without answering at all (a kept-alive connection
+    the server dropped).
+    """
+
+    segments: Sequence[bytes] = ()
+    close_after: bool = False
+    close_before: bool = False
+    pause: float = 0.0
+
+
+@dataclass
+class Received:
+    """One request as the server read it."""
+
+    connection: int
+    head: bytes
+    body: bytes
+
+    @property
+    def method(self) -> str:
+        return self.head.split(b" ", 1)[0].decode()
+
+    @property
+    def target(self) -> str:
+        return self.head.split(b" ", 2)[1].decode()
+
+    def header(self, name: str) -> str | None:
+        for line in self.head.split(b"\r\n")[1:]:
+            key, _, value = line.partition(b":")
+            if key.strip().lower() == name.lower().encode():
+                return value.strip().decode()
+        return None
+
+
+@dataclass
+class LoopbackServer:
+    """The running server: its port, and what it saw."""
+
+    respond: Callable[[Received], Reply]
+    port: int = 0
+    connections: int = 0
+    open_connections: int = 0
+    received: list[Received] = field(default_factory=list)
+
+    def url(self, path: str = "/", scheme: str = "http", host: str = "127.0.0.1") -> str:
+        return f"{scheme}://{host}:{self.port}{path}"
+
+    async def _serve(self, stream: anyio.abc.ByteStream) -> None:
+        number = self.connections
+        self.connections += 1
+        self.open_connections += 1
+        reader = BufferedByteReceiveStream(stream)
+        try:
+            async with stream:
+                for _ in range(MAX_REQUESTS_PER_CONNECTION):
+                    request = await _read_request(reader, number)
+                    if request is None:
+                        return
+                    self.received.append(request)
+                    reply = self.respond(request)
+                    if reply.close_before:
+                        return
+                    for segment in reply.segments:
+                        await stream.send(segment)
+                        if reply.pause:
+                            await anyio.sleep(reply.pause)
+                    if reply.close_after:
+                        return
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, ssl.SSLError, OSError):
+            pass
+        finally:
+            self.open_connections -= 1
+
+
+async def _read_request(reader: BufferedByteReceiveStream, number: int) -> Received | None:
+    try:
+        head = await reader.receive_until(b"\r\n\r\n", 1 << 20)
+    except (anyio.IncompleteRead, anyio.EndOfStream):
+        return None
+    request = Received(number, head, b"")
+    length = request.header("content-length")
+    if length is not None:
+        request.body = await reader.receive_exactly(int(length)) if int(length) else b""
+    elif (request.header("transfer-encoding") or "").lower() == "chunked":
+        parts = []
+        while True:
+            size = int((await reader.receive_until(b"\r\n", 1024)).split(b";")[0], 16)
+            if size == 0:
+                await reader.receive_until(b"\r\n", 1 << 16)
+                break
+            parts.append(await reader.receive_exactly(size))
+            await reader.receive_exactly(2)
+        request.body = b"".join(parts)
+    return request
+
+
+@asynccontextmanager
+async def serve(
+    respond: Callable[[Received], Reply] | Reply,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+) -> AsyncIterator[LoopbackServer]:
+    """Run a server on 127.0.0.1 (an ephemeral port) for the duration of the block."""
+    if isinstance(respond, Reply):
+        fixed = respond
+        server = LoopbackServer(lambda _: fixed)
+    else:
+        server = LoopbackServer(respond)
+    listener: anyio.abc.Listener[anyio.abc.ByteStream]
+    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    server.port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+    listener = TLSListener(tcp, ssl_context, standard_compatible=False) if ssl_context else tcp
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, server._serve)
+        try:
+            yield server
+        finally:
+            tg.cancel_scope.cancel()

@@ -1,0 +1,64 @@
+"""One measurement in a fresh process: `python -m benchmarks._child '<json job>'`.
+
+A fresh interpreter per measurement keeps rows from sharing caches, imports, allocator state or
+garbage: what one row leaves behind never shows up in another's numbers. The process imports
+its row, opens the client, warms up with one small request, then measures CPU time
+(`time.process_time`, user + system of this process), wall time and memory around the scenario,
+and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import anyio
+
+from benchmarks._rows import load_row
+from benchmarks._scenarios import SCENARIOS, current_rss_kb, peak_rss_kb, warm_up
+
+__all__ = ["main", "measure"]
+
+
+async def measure(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job (`row`, `backend`, `port`, `scenario`, `params`) and return its record."""
+    params: dict[str, int] = job["params"]
+    row = load_row(job["row"], job["port"], max_connections=max(100, params.get("count", 0) + 10))
+    await row.open()
+    try:
+        await warm_up(row, job["scenario"])
+        rss_start = current_rss_kb()
+        cpu_start = time.process_time()
+        wall_start = time.perf_counter()
+        counted = await SCENARIOS[job["scenario"]](row, **params)
+        wall = time.perf_counter() - wall_start
+        cpu = time.process_time() - cpu_start
+    finally:
+        await row.close()
+    return {
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "rss_start_kb": rss_start,
+        "peak_rss_kb": peak_rss_kb(),
+        "events": counted.events,
+        "text_chars": counted.text_chars,
+        "expected_events": counted.expected_events,
+        "expected_chars": counted.expected_chars,
+        "wire_events": counted.wire_events,
+        "units": counted.units,
+        "extra": counted.extra,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: the job is one JSON argument; the record is printed as one JSON line."""
+    args = sys.argv[1:] if argv is None else argv
+    job = json.loads(args[0])
+    record = anyio.run(measure, job, backend=job["backend"])
+    sys.stdout.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":
+    main()

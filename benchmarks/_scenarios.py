@@ -1,0 +1,232 @@
+"""The workloads, written once against `ClientRow`, so every row does exactly the same work.
+
+Each scenario returns what the row counted, what the server sent (so the harness can reject a
+row that skipped work), and scenario-specific measurements (memory per stream, time to first
+event, RSS samples). CPU and wall time are taken around the scenario by the caller.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from benchmarks._bodies import (
+    CHAT_EXTRA_EVENTS,
+    RESPONSES_EXTRA_EVENTS,
+    model_for,
+    token_text,
+)
+from benchmarks._rows import ClientRow
+
+__all__ = ["SCENARIOS", "Counted", "current_rss_kb", "peak_rss_kb", "warm_up"]
+
+#: No scenario may take longer than this in one process: a stuck row fails instead of hanging.
+_SCENARIO_LIMIT_SECONDS = 600.0
+
+
+@dataclass
+class Counted:
+    """What a scenario counted, what was expected, and its own measurements."""
+
+    events: int | None
+    text_chars: int | None
+    expected_events: int
+    expected_chars: int
+    #: Events that crossed the wire (the basis of events per second for every row).
+    wire_events: int
+    #: Units of work for per-unit costs: streams or requests.
+    units: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def current_rss_kb() -> int:
+    """Resident set size now, in KiB (Linux `/proc`; the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * resource.getpagesize() // 1024
+    except OSError:
+        return peak_rss_kb()
+
+
+def peak_rss_kb() -> int:
+    """Peak resident set size of this process so far, in KiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def _chat_many(row: ClientRow, count: int, size: int) -> tuple[int | None, int | None]:
+    model = model_for(size)
+    events: int | None = 0
+    chars: int | None = 0
+    for _ in range(count):
+        outcome = await row.chat_stream(model)
+        events = None if events is None or outcome.events is None else events + outcome.events
+        chars = None if chars is None or outcome.text_chars is None else chars + outcome.text_chars
+    return events, chars
+
+
+async def chat_long(row: ClientRow, size: int) -> Counted:
+    """One long chat stream."""
+    outcome = await row.chat_stream(model_for(size))
+    wire = size + CHAT_EXTRA_EVENTS
+    return Counted(outcome.events, outcome.text_chars, wire, len(token_text(size)), wire, 1)
+
+
+async def responses_long(row: ClientRow, size: int) -> Counted:
+    """One long Responses stream."""
+    outcome = await row.responses_stream(model_for(size))
+    wire = size + RESPONSES_EXTRA_EVENTS
+    return Counted(outcome.events, outcome.text_chars, wire, len(token_text(size)), wire, 1)
+
+
+async def short_streams(row: ClientRow, count: int, size: int) -> Counted:
+    """Many short chat streams, one after another on the pool's keep-alive connection."""
+    events, chars = await _chat_many(row, count, size)
+    wire = size + CHAT_EXTRA_EVENTS
+    return Counted(events, chars, wire * count, len(token_text(size)) * count, wire * count, count)
+
+
+async def concurrent_streams(row: ClientRow, count: int, size: int) -> Counted:
+    """`count` chat streams open at once on one event loop.
+
+    Every stream reads its first event and then waits until all are open, so the memory
+    sampled at that moment holds `count` live streams; then all finish.
+    """
+    model = model_for(size)
+    opened = 0
+    all_open = anyio.Event()
+    baseline = current_rss_kb()
+    at_peak: list[int] = []
+    totals = [0, 0]
+    counts_known = [True, True]
+
+    async def barrier() -> None:
+        nonlocal opened
+        opened += 1
+        if opened == count:
+            at_peak.append(current_rss_kb())
+            all_open.set()
+        await all_open.wait()
+
+    async def one() -> None:
+        outcome = await row.chat_stream(model, on_first=barrier)
+        for index, value in enumerate((outcome.events, outcome.text_chars)):
+            if value is None:
+                counts_known[index] = False
+            else:
+                totals[index] += value
+
+    with anyio.fail_after(_SCENARIO_LIMIT_SECONDS):
+        async with anyio.create_task_group() as group:
+            for _ in range(count):
+                group.start_soon(one)
+    wire = size + CHAT_EXTRA_EVENTS
+    rss_open = at_peak[0] if at_peak else current_rss_kb()
+    return Counted(
+        totals[0] if counts_known[0] else None,
+        totals[1] if counts_known[1] else None,
+        wire * count,
+        len(token_text(size)) * count,
+        wire * count,
+        count,
+        {
+            "rss_before_kb": baseline,
+            "rss_all_open_kb": rss_open,
+            "kb_per_stream": (rss_open - baseline) / count,
+        },
+    )
+
+
+async def requests(row: ClientRow, count: int, size: int) -> Counted:
+    """Small non-streamed chat completions, one after another."""
+    model = model_for(size)
+    chars = 0
+    for _ in range(count):
+        outcome = await row.chat_request(model)
+        chars += outcome.text_chars or 0
+    return Counted(count, chars, count, len(token_text(size)) * count, 0, count)
+
+
+async def first_event(row: ClientRow, count: int, size: int, idle_ms: int = 50) -> Counted:
+    """Time from sending a request to holding its first parsed event, on a pooled connection
+    that sat idle for `idle_ms` first (as between a chat app's turns)."""
+    model = model_for(size)
+    samples: list[float] = []
+    started = 0.0
+
+    async def mark() -> None:
+        samples.append(time.perf_counter() - started)
+
+    events = 0
+    chars = 0
+    for _ in range(count):
+        await anyio.sleep(idle_ms / 1000)
+        started = time.perf_counter()
+        outcome = await row.chat_stream(model, on_first=mark)
+        events += outcome.events or 0
+        chars += outcome.text_chars or 0
+    micros = [sample * 1e6 for sample in samples]
+    wire = size + CHAT_EXTRA_EVENTS
+    return Counted(
+        events,
+        chars,
+        wire * count,
+        len(token_text(size)) * count,
+        wire * count,
+        count,
+        {"ttfe_us": statistics.median(micros), "ttfe_us_min": min(micros)},
+    )
+
+
+async def sustained(row: ClientRow, count: int, size: int, samples: int = 20) -> Counted:
+    """Many streams in a row, sampling RSS: after warm-up it must stay flat (no leak)."""
+    step = max(1, count // samples)
+    rss: list[int] = []
+    events = 0
+    chars = 0
+    for done in range(0, count, step):
+        batch_events, batch_chars = await _chat_many(row, min(step, count - done), size)
+        events += batch_events or 0
+        chars += batch_chars or 0
+        rss.append(current_rss_kb())
+    # The first tenth warms caches and pools; growth is measured over the rest.
+    settled = rss[max(1, len(rss) // 10) :] or rss
+    wire = size + CHAT_EXTRA_EVENTS
+    return Counted(
+        events,
+        chars,
+        wire * count,
+        len(token_text(size)) * count,
+        wire * count,
+        count,
+        {"rss_samples_kb": rss, "rss_growth_kb": max(settled) - settled[0]},
+    )
+
+
+#: Scenario name -> coroutine taking the row and the scenario's integer parameters.
+SCENARIOS: dict[str, Callable[..., Awaitable[Counted]]] = {
+    "chat_long": chat_long,
+    "responses_long": responses_long,
+    "short_streams": short_streams,
+    "concurrent_streams": concurrent_streams,
+    "requests": requests,
+    "first_event": first_event,
+    "sustained": sustained,
+}
+
+
+async def warm_up(row: ClientRow, scenario: str) -> None:
+    """One small request of the scenario's kind: lazy imports and the first connection are
+    paid before the clock starts, for every row alike."""
+    if scenario == "requests":
+        await row.chat_request(model_for(5))
+    elif scenario == "responses_long":
+        await row.responses_stream(model_for(5))
+    else:
+        await row.chat_stream(model_for(5))

@@ -1,0 +1,396 @@
+"""`EventSource`: the events of one streamed httpx response, pulled, timed and owned."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import final
+
+import anyio
+import anyio.abc
+import httpx
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._decoder import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
+from ._errors import DeadlineExceededError, IdleTimeoutError, SSELimitError
+from ._event import ServerSentEvent
+from ._reconnect import StreamOpener
+from ._response import check_event_stream, close_response, describe_url
+
+__all__ = ["EventSource", "EventSourceStatistics"]
+
+#: After an early exit, how long closing may wait for the rest of the response so the
+#: connection goes back to the pool instead of being closed.
+DEFAULT_DRAIN_TIMEOUT = 0.05
+#: ... and how many bytes it reads at most to get there.
+DRAIN_LIMIT = 64 * 1024
+
+
+@final
+@dataclass(frozen=True)
+class EventSourceStatistics:
+    """A snapshot of an `EventSource`: what is buffered and what went through it."""
+
+    #: Events decoded but not yet handed to the consumer.
+    events_buffered: int
+    #: The read-ahead bound (`prefetch`); 0 when nothing is read before it is asked for.
+    max_buffered: int
+    #: True while the read-ahead task waits for room: the server is being held back.
+    prefetch_waiting: bool
+    #: Events decoded so far.
+    events_read: int
+    #: Body bytes received so far (after content decoding), across reconnections.
+    bytes_read: int
+    #: Reconnections made after dropped connections.
+    reconnections: int
+
+
+@final
+class EventSource:
+    """The Server-Sent Events of an open, streamed `httpx.Response`.
+
+    An async iterator of `ServerSentEvent` (also through `aiter_sse()`, as in httpx-sse), and
+    `await next_batch()` returns every event one read decoded. Reading is pull: nothing is read
+    from the socket until the consumer asks, so a slow consumer slows the server through TCP.
+    `prefetch=N` instead reads ahead at most N events in a task; that task needs an owner, so a
+    prefetching source must be used with `async with`.
+
+    `idle_timeout` (seconds without any byte, comments included) raises `IdleTimeoutError`;
+    `deadline` (seconds since the source was made) raises `DeadlineExceededError`. Leaving the
+    `async with` block, `aclose()`, an exception, a cancellation or the end of the stream close
+    the response and give its connection back to httpx's pool; a source dropped unclosed warns
+    `ResourceWarning`. `max_line_size`/`max_event_size` bound the decoder (`SSELimitError`);
+    `on_comment` receives comment lines. After an early exit, closing reads on for at most
+    `drain_timeout` seconds (64 KiB) so a response that was about to end keeps its connection.
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        idle_timeout: float | None = None,
+        deadline: float | None = None,
+        prefetch: int = 0,
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        on_comment: Callable[[str], object] | None = None,
+        drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
+    ) -> None:
+        for name, value in (("idle_timeout", idle_timeout), ("deadline", deadline)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds or None")
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be 0 or a positive number of events, not {prefetch}")
+        self._response = response
+        self._decoder = SSEDecoder(
+            max_line_size=max_line_size, max_event_size=max_event_size, on_comment=on_comment
+        )
+        self._idle_timeout = idle_timeout
+        self._deadline = deadline
+        self._deadline_at = None if deadline is None else anyio.current_time() + deadline
+        self._prefetch = prefetch
+        self._drain_timeout = drain_timeout
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._pending: list[ServerSentEvent] = []
+        self._position = 0
+        self._checked = False
+        self._closed = False
+        self._deferred_error: BaseException | None = None
+        self._opener: StreamOpener | None = None
+        self._events_read = 0
+        self._bytes_read = 0
+        self._reconnections = 0
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._prefetched: MemoryObjectReceiveStream[ServerSentEvent] | None = None
+        self._prefetch_sender: MemoryObjectSendStream[ServerSentEvent] | None = None
+        self._prefetch_error: BaseException | None = None
+
+    # -- public surface -------------------------------------------------------------------------
+
+    @property
+    def response(self) -> httpx.Response:
+        """The HTTP response the events currently come from (a new one after a reconnection)."""
+        return self._response
+
+    @property
+    def last_event_id(self) -> str:
+        """The stream's last event id: what a reconnection sends as `Last-Event-ID`."""
+        return self._decoder.last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time in milliseconds the server asked for, or None."""
+        return self._decoder.retry
+
+    def statistics(self) -> EventSourceStatistics:
+        """What is buffered now, and how many events and bytes went through."""
+        buffered = len(self._pending) - self._position
+        waiting = False
+        if self._prefetched is not None:
+            stats = self._prefetched.statistics()
+            buffered += stats.current_buffer_used
+            waiting = stats.tasks_waiting_send > 0
+        return EventSourceStatistics(
+            events_buffered=buffered,
+            max_buffered=self._prefetch,
+            prefetch_waiting=waiting,
+            events_read=self._events_read,
+            bytes_read=self._bytes_read,
+            reconnections=self._reconnections,
+        )
+
+    def aiter_sse(self) -> EventSource:
+        """The events, as an async iterator (the name httpx-sse uses)."""
+        return self
+
+    def __aiter__(self) -> EventSource:
+        return self
+
+    async def __anext__(self) -> ServerSentEvent:
+        pending = self._pending
+        position = self._position
+        if position < len(pending):
+            self._position = position + 1
+            return pending[position]
+        batch = await self.next_batch()
+        if not batch:
+            raise StopAsyncIteration
+        self._pending = batch
+        self._position = 1
+        return batch[0]
+
+    async def next_batch(self) -> list[ServerSentEvent]:
+        """Every event the next read decoded, in order; an empty list only at the end.
+
+        Events already decoded but not yet iterated come first.
+        """
+        if self._position < len(self._pending):
+            rest = self._pending[self._position :]
+            self._pending = []
+            self._position = 0
+            return rest
+        if self._deferred_error is not None and not self._prefetch:
+            error, self._deferred_error = self._deferred_error, None
+            raise error
+        if self._closed and not self._prefetch:
+            return []
+        try:
+            if self._prefetch:
+                return await self._receive_prefetched()
+            return await self._read_batch()
+        except BaseException:
+            await self._close(drain=False)
+            raise
+
+    async def aclose(self) -> None:
+        """Close the response and give the connection back; idempotent, finishes even when
+        cancelled."""
+        await self._close(drain=True)
+
+    async def __aenter__(self) -> EventSource:
+        if self._prefetch and self._task_group is None:
+            sender, receiver = anyio.create_memory_object_stream[ServerSentEvent](self._prefetch)
+            self._prefetch_sender, self._prefetched = sender, receiver
+            group = anyio.create_task_group()
+            await group.__aenter__()
+            self._task_group = group
+            group.start_soon(self._prefetch_events, sender)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        group = self._task_group
+        try:
+            if group is not None:
+                self._task_group = None
+                group.cancel_scope.cancel()
+                return await group.__aexit__(exc_type, exc, traceback)
+            return None
+        finally:
+            if self._prefetched is not None:
+                self._prefetched.close()
+            await self._close(drain=exc_type is None)
+
+    def __del__(self) -> None:
+        if not self._closed and not self._response.is_closed:
+            request = self._response.request
+            warnings.warn(
+                f"an EventSource for {request.method} {describe_url(request.url)} was never "
+                "closed: use `async with` or `await source.aclose()` so its connection is freed",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def _read_batch(self) -> list[ServerSentEvent]:
+        if not self._checked:
+            self._checked = True
+            if not await check_event_stream(self._response):
+                self._closed = True
+                return []
+        decoder = self._decoder
+        while True:
+            try:
+                chunk = await self._receive_chunk()
+            except httpx.TransportError as exc:
+                if self._opener is None or self._opener.policy is None:
+                    raise
+                if await self._reconnect(exc):
+                    continue
+                return []
+            if not chunk:
+                decoder.end()
+                opener = self._opener
+                if (
+                    opener is not None
+                    and opener.policy is not None
+                    and opener.policy.reconnect_on_end
+                    and await self._reconnect(None)
+                ):
+                    continue
+                await self._close(drain=False)
+                return []
+            self._bytes_read += len(chunk)
+            try:
+                events = decoder.feed(chunk)
+            except SSELimitError as exc:
+                if not exc.events:
+                    raise
+                # Hand over what was decoded before the bound was hit; the error comes next.
+                await self._close(drain=False)
+                self._deferred_error = exc
+                events = list(exc.events)
+            if events:
+                self._events_read += len(events)
+                if self._opener is not None:
+                    self._opener.attempts = 0
+                return events
+
+    async def _receive_chunk(self) -> bytes:
+        chunks = self._chunks
+        if chunks is None:
+            chunks = self._chunks = self._response.aiter_bytes()
+        idle_timeout = self._idle_timeout
+        deadline_at = self._deadline_at
+        if idle_timeout is None and deadline_at is None:
+            try:
+                return await chunks.__anext__()
+            except StopAsyncIteration:
+                return b""
+        wait = math.inf if idle_timeout is None else idle_timeout
+        remaining = math.inf
+        if deadline_at is not None:
+            remaining = deadline_at - anyio.current_time()
+        with anyio.move_on_after(min(wait, remaining)):
+            try:
+                return await chunks.__anext__()
+            except StopAsyncIteration:
+                return b""
+        request = self._response.request
+        where = f"{request.method} {describe_url(request.url)}"
+        if remaining <= wait:
+            raise DeadlineExceededError(
+                f"the event stream from {where} was still open after its deadline of "
+                f"{self._deadline} s",
+                timeout=self._deadline or 0.0,
+            )
+        raise IdleTimeoutError(
+            f"the event stream from {where} sent nothing for {idle_timeout} s (idle_timeout)",
+            timeout=wait,
+        )
+
+    async def _reconnect(self, error: BaseException | None) -> bool:
+        """Replace the dropped response; False when the server said there is nothing more."""
+        opener = self._opener
+        assert opener is not None
+        await close_response(self._response, self._chunks)
+        self._chunks = None
+        self._decoder.end()
+        response = await opener.reopen(
+            self._decoder.last_event_id, self._decoder.retry, self._deadline_at, self._deadline
+        )
+        if response is None:
+            self._closed = True
+            return False
+        self._response = response
+        self._reconnections += 1
+        return True
+
+    # -- read-ahead -----------------------------------------------------------------------------
+
+    async def _prefetch_events(self, sender: MemoryObjectSendStream[ServerSentEvent]) -> None:
+        with sender:
+            try:
+                while True:
+                    events = await self._read_batch()
+                    if not events:
+                        return
+                    for event in events:
+                        await sender.send(event)
+                    if self._deferred_error is not None:
+                        self._prefetch_error, self._deferred_error = self._deferred_error, None
+                        return
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:
+                # Handed to the consumer in order, after the events read before it.
+                self._prefetch_error = exc
+
+    async def _receive_prefetched(self) -> list[ServerSentEvent]:
+        receiver = self._prefetched
+        if receiver is None:
+            raise RuntimeError(
+                "an EventSource with prefetch > 0 reads ahead in a task, which needs an owner: "
+                "use it as `async with EventSource(...) as source:` (connect_sse does this)"
+            )
+        try:
+            batch = [await receiver.receive()]
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            error, self._prefetch_error = self._prefetch_error, None
+            if error is not None:
+                raise error from None
+            return []
+        while True:
+            try:
+                batch.append(receiver.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                return batch
+
+    # -- closing --------------------------------------------------------------------------------
+
+    async def _close(self, *, drain: bool) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            if (
+                drain
+                and self._drain_timeout > 0
+                and self._chunks is not None
+                and not self._response.is_closed
+                and anyio.current_effective_deadline() != -math.inf
+            ):
+                await self._drain(self._chunks)
+            await close_response(self._response, self._chunks)
+
+    async def _drain(self, chunks: AsyncIterator[bytes]) -> None:
+        # A consumer that stops at the last event (OpenAI's `[DONE]`) leaves only the end of
+        # the chunked body in flight: reading it keeps the connection alive for the next request.
+        budget = DRAIN_LIMIT
+        with anyio.move_on_after(self._drain_timeout):
+            try:
+                async for chunk in chunks:
+                    budget -= len(chunk)
+                    if budget < 0:
+                        return
+            except Exception:
+                pass  # a failed drain only means the connection is closed, not reused

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from openai_ergo._client import Client
+from openai_ergo._config import RequestOptions, Timeouts
 from openai_ergo._errors import (
     APIConnectionError,
     APIError,
@@ -30,35 +32,60 @@ from openai_ergo._errors import (
     TruncatedOutputError,
     UnprocessableEntityError,
 )
+from openai_ergo._pagination import Page, Paginator
+from openai_ergo._pipeline._auth import KeyPool, TokenProvider
+from openai_ergo._pipeline._circuit import CircuitBreaker
+from openai_ergo._pipeline._clock import Clock
+from openai_ergo._pipeline._logging import redact_secrets
+from openai_ergo._pipeline._middleware import Middleware
+from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
+from openai_ergo._pipeline._retry import RetryPolicy
+from openai_ergo._response import APIResponse, EventStream
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CircuitBreaker",
     "CircuitOpenError",
+    "Client",
+    "Clock",
     "ConfigurationError",
     "ConflictError",
+    "EventStream",
     "InternalServerError",
     "InvalidRequestError",
+    "KeyPool",
+    "Middleware",
     "NotFoundError",
     "OpenAIErgoError",
     "OutputParseError",
+    "Page",
+    "Paginator",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitInfo",
+    "RateLimiter",
     "RefusalError",
+    "RequestOptions",
     "ResponseFailedError",
     "ResponseIncompleteError",
+    "RetryPolicy",
     "StreamError",
     "StreamEventError",
     "StreamIdleTimeoutError",
     "StreamInterruptedError",
+    "Timeouts",
+    "TokenProvider",
     "ToolError",
     "TruncatedOutputError",
     "UnprocessableEntityError",
     "__version__",
+    "redact_secrets",
 ]

@@ -1,0 +1,358 @@
+"""The `Client`: configuration, one shared connection pool, and the raw request tier."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
+
+import httpx
+import msgspec
+
+from openai_ergo._config import (
+    DEFAULT_AZURE_API_VERSION,
+    DEFAULT_BASE_URL,
+    AzureSettings,
+    RequestOptions,
+    Timeouts,
+    env,
+    model_of,
+    require,
+)
+from openai_ergo._errors import ConfigurationError
+from openai_ergo._pagination import Paginator
+from openai_ergo._pipeline._auth import APIKeyAuth
+from openai_ergo._pipeline._circuit import CircuitBreaker
+from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
+from openai_ergo._pipeline._middleware import Middleware
+from openai_ergo._pipeline._ratelimit import RateLimiter
+from openai_ergo._pipeline._retry import RetryPolicy
+from openai_ergo._pipeline._send import Call, Pipeline
+from openai_ergo._response import APIResponse, EventStream
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import ChatBuilder, ResponsesBuilder
+
+T = TypeVar("T")
+
+_VERSION = "0.1.0"
+DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+_encode = msgspec.json.encode
+_NO_OPTIONS = RequestOptions()
+
+
+def _default_http(
+    *, transport: httpx.AsyncBaseTransport | None, http2: bool, limits: httpx.Limits | None
+) -> httpx.AsyncClient:
+    try:
+        return httpx.AsyncClient(
+            transport=transport,
+            http2=http2,
+            limits=limits or DEFAULT_LIMITS,
+            follow_redirects=False,
+            trust_env=True,
+        )
+    except ImportError as exc:
+        raise ConfigurationError(
+            "http2=True needs the h2 package: pip install 'openai-ergo[h2]'"
+        ) from exc
+
+
+@final
+class Client:
+    """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
+
+    Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
+    `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`. Use it as an async context
+    manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool) serves every
+    request, and the clients `with_options()` derives from this one.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | Literal[False] | None = None,
+        circuit_breaker: CircuitBreaker | Literal[False] | None = None,
+        middleware: Sequence[Middleware] = (),
+        transport: httpx.AsyncBaseTransport | None = None,
+        http2: bool = False,
+        limits: httpx.Limits | None = None,
+        clock: Clock | None = None,
+        _azure: AzureSettings | None = None,
+    ) -> None:
+        if auth is None:
+            if _azure is not None:
+                key = require(
+                    api_key or env("AZURE_OPENAI_API_KEY"),
+                    "Azure OpenAI API key",
+                    "AZURE_OPENAI_API_KEY",
+                    "api_key",
+                )
+                auth = APIKeyAuth(key, header="api-key")
+            else:
+                key = require(
+                    api_key or env("OPENAI_API_KEY"), "OpenAI API key", "OPENAI_API_KEY", "api_key"
+                )
+                auth = APIKeyAuth(key)
+        elif api_key is not None:
+            raise ConfigurationError("pass either api_key or auth, not both")
+        self._azure = _azure
+        self.base_url = (base_url or env("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        if _azure is not None:
+            self.base_url = _azure.endpoint
+        default_headers: dict[str, str] = {"User-Agent": f"openai-ergo/{_VERSION}"}
+        organization = organization or env("OPENAI_ORG_ID")
+        project = project or env("OPENAI_PROJECT_ID")
+        if organization and _azure is None:
+            default_headers["OpenAI-Organization"] = organization
+        if project and _azure is None:
+            default_headers["OpenAI-Project"] = project
+        default_headers.update(headers or {})
+        self._headers = default_headers
+        clock = clock or SYSTEM_CLOCK
+        self._http = _default_http(transport=transport, http2=http2, limits=limits)
+        self._owns_http = True
+        self._pipeline = Pipeline(
+            http=self._http,
+            auth=auth,
+            middleware=tuple(middleware),
+            rate_limiter=RateLimiter(clock=clock) if rate_limiter is None else rate_limiter or None,
+            circuit_breaker=(
+                CircuitBreaker(clock=clock) if circuit_breaker is None else circuit_breaker or None
+            ),
+            retry=retry or RetryPolicy(),
+            timeouts=timeouts or Timeouts(),
+            clock=clock,
+        )
+
+    @classmethod
+    def azure(
+        cls,
+        endpoint: str | None = None,
+        *,
+        api_key: str | None = None,
+        api_version: str | None = None,
+        auth: httpx.Auth | None = None,
+        v1: bool = False,
+        **kwargs: Any,
+    ) -> Client:
+        """A client for Azure OpenAI.
+
+        From the arguments or `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY` (sent as the
+        `api-key` header) and `OPENAI_API_VERSION`. Deployment-scoped routes go to
+        `{endpoint}/openai/deployments/{model}/...?api-version=...` with the request's `model`
+        as the deployment name. `v1=True` uses the version-less `{endpoint}/openai/v1/` API
+        instead. For Entra ID pass `auth=TokenProvider(...)` (a bearer token) and no key.
+        Other keyword arguments are the `Client` constructor's.
+        """
+        endpoint = require(
+            endpoint or env("AZURE_OPENAI_ENDPOINT"),
+            "Azure OpenAI endpoint",
+            "AZURE_OPENAI_ENDPOINT",
+            "endpoint",
+        ).rstrip("/")
+        if endpoint.endswith("/openai"):
+            endpoint = endpoint[: -len("/openai")]
+        version = api_version or env("OPENAI_API_VERSION")
+        if not v1 and version is None:
+            version = DEFAULT_AZURE_API_VERSION
+        settings = AzureSettings(endpoint=endpoint, api_version=version, v1=v1)
+        return cls(api_key, auth=auth, _azure=settings, **kwargs)
+
+    # -- derived clients and lifetime -------------------------------------------------------
+
+    def with_options(
+        self,
+        *,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | Literal[False] | None = None,
+        circuit_breaker: CircuitBreaker | Literal[False] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> Client:
+        """A client that shares this one's connection pool with some settings changed.
+
+        The derived client never closes the pool (closing it is a no-op); the pool lives until
+        the client that created it is closed. Unchanged settings — including the rate limiter
+        and circuit breaker state — are shared.
+        """
+        base = self._pipeline
+        derived = object.__new__(Client)
+        derived._azure = self._azure
+        derived.base_url = self.base_url
+        derived._headers = {**self._headers, **(headers or {})}
+        derived._http = self._http
+        derived._owns_http = False
+        derived._pipeline = Pipeline(
+            http=self._http,
+            auth=auth or base.auth,
+            middleware=base.middleware if middleware is None else tuple(middleware),
+            rate_limiter=base.rate_limiter if rate_limiter is None else rate_limiter or None,
+            circuit_breaker=(
+                base.circuit_breaker if circuit_breaker is None else circuit_breaker or None
+            ),
+            retry=retry or base.retry,
+            timeouts=timeouts or base.timeouts,
+            clock=base.clock,
+        )
+        return derived
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The shared `httpx.AsyncClient` (the connection pool)."""
+        return self._http
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the connection pool was closed."""
+        return self._http.is_closed
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The client-side rate limiter, if any."""
+        return self._pipeline.rate_limiter
+
+    @property
+    def circuit_breaker(self) -> CircuitBreaker | None:
+        """The per-endpoint circuit breaker, if any."""
+        return self._pipeline.circuit_breaker
+
+    async def aclose(self) -> None:
+        """Close the connection pool (a no-op for a client made by `with_options`)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        kind = "azure" if self._azure is not None else "openai"
+        return f"Client({kind}, base_url={self.base_url!r}, auth={self._pipeline.auth!r})"
+
+    __str__ = __repr__
+
+    # -- requests --------------------------------------------------------------------------
+
+    def _url(self, path: str, body: Any, options: RequestOptions) -> tuple[str, dict[str, str]]:
+        if path.startswith(("http://", "https://")):
+            return path, {}
+        if not path.startswith("/"):
+            path = "/" + path
+        if self._azure is not None:
+            return self._azure.url(path, options.deployment or model_of(body))
+        return self.base_url + path, {}
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        stream: Literal[False] = False,
+        options: RequestOptions | None = None,
+    ) -> APIResponse: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        stream: Literal[True],
+        options: RequestOptions | None = None,
+    ) -> EventStream: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        options: RequestOptions | None = None,
+    ) -> APIResponse | EventStream:
+        """Send a request to any endpoint: `path` is relative to the base URL (`"/responses"`).
+
+        `body` is a dict, a msgspec Struct (encoded with msgspec) or raw bytes. Returns an
+        `APIResponse`, or with `stream=True` an `EventStream` once its first events arrived.
+        Non-2xx statuses raise the matching `APIStatusError` subclass after the retry policy
+        gave up; failures to connect raise `APIConnectionError` / `APITimeoutError`.
+        """
+        if self._http.is_closed:
+            raise ConfigurationError("this Client is closed; create a new one to send requests")
+        options = options or _NO_OPTIONS
+        method = method.upper()
+        url, azure_query = self._url(path, body, options)
+        call_headers = httpx.Headers(self._headers)
+        if body is None:
+            content = None
+        else:
+            content = bytes(body) if isinstance(body, bytes | bytearray) else _encode(body)
+            call_headers["Content-Type"] = "application/json"
+        call_headers["Accept"] = "text/event-stream" if stream else "application/json"
+        if headers:
+            call_headers.update(headers)
+        merged_query = {**azure_query, **query} if query else azure_query or None
+        call = Call(
+            method=method,
+            path=httpx.URL(url).path,
+            url=url,
+            content=content,
+            headers=call_headers,
+            query=merged_query,
+            stream=stream,
+            body=body,
+            options=options,
+        )
+        return await self._pipeline.send(call)
+
+    def paginate(
+        self,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        item_type: type[T] = dict[str, Any],  # type: ignore[assignment]
+    ) -> Paginator[T]:
+        """An async iterator over every item of a cursor-paginated list (`/files`, `/batches`,
+        ...), fetching pages as it goes; `.pages()` iterates whole pages instead."""
+        return Paginator(self, path, query=query, item_type=item_type)
+
+    # -- builders --------------------------------------------------------------------------
+
+    def responses(self, model: str) -> ResponsesBuilder:
+        """A Responses API builder for `model`."""
+        from openai_ergo.resources import ResponsesBuilder
+
+        return ResponsesBuilder(self, model)
+
+    def chat(self, model: str) -> ChatBuilder:
+        """A Chat Completions builder for `model`."""
+        from openai_ergo.resources import ChatBuilder
+
+        return ChatBuilder(self, model)

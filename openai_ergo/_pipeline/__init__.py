@@ -1,0 +1,3 @@
+"""The request pipeline: auth → middleware → rate limit → circuit breaker → retry → transport."""
+
+from __future__ import annotations

@@ -1,0 +1,242 @@
+"""Credentials as `httpx.Auth`: a static key, a pool of keys, or an async token provider.
+
+Each flow sets one header (`Authorization: Bearer …` for OpenAI, `api-key: …` for Azure keys) on
+every attempt, so a retry picks up a rotated key or a refreshed token. No repr shows a secret.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import final
+
+import anyio
+import httpx
+
+from openai_ergo._errors import ConfigurationError
+from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
+from openai_ergo._pipeline._retry import parse_retry_after
+
+
+def _header_value(header: str, secret: str) -> str:
+    return f"Bearer {secret}" if header.lower() == "authorization" else secret
+
+
+def mask(secret: str) -> str:
+    """`sk-…CRET`: enough to tell keys apart in a message, never enough to use one."""
+    return f"{secret[:3]}…{secret[-4:]}" if len(secret) >= 12 else "…"
+
+
+class SecretHolder:
+    """Auth that can list the secrets it may send, so the pipeline can scrub them from text."""
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this auth may currently put on a request."""
+        return ()
+
+
+@final
+class APIKeyAuth(httpx.Auth, SecretHolder):
+    """One static key on every request (`Authorization: Bearer <key>` or Azure's `api-key`)."""
+
+    def __init__(self, key: str, *, header: str = "Authorization") -> None:
+        if not key:
+            raise ConfigurationError("the API key is empty; pass a key or set OPENAI_API_KEY")
+        self._key = key
+        self._header = header
+        self._value = _header_value(header, key)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Set the header; one pass."""
+        request.headers[self._header] = self._value
+        yield request
+
+    def secrets(self) -> tuple[str, ...]:
+        """The key."""
+        return (self._key,)
+
+    def __repr__(self) -> str:
+        return f"APIKeyAuth({mask(self._key)!r}, header={self._header!r})"
+
+
+@dataclass(slots=True)
+class _KeyState:
+    cooling_until: float = float("-inf")
+    revoked: bool = False
+
+
+@final
+class KeyPool(httpx.Auth, SecretHolder):
+    """Several API keys used round robin.
+
+    A key answered with 401 is taken out of the pool (and the request is tried again at once with
+    the next key); a key answered with 429 cools down for the server's `Retry-After` or
+    `cooldown` seconds while the others carry on. `replace([...])` swaps the keys while requests
+    are in flight: requests already sent finish with the key they carry, new ones use the new set.
+    """
+
+    def __init__(
+        self,
+        keys: Iterable[str],
+        *,
+        cooldown: float = 20.0,
+        header: str = "Authorization",
+        clock: Clock | None = None,
+    ) -> None:
+        self._header = header
+        self.cooldown = cooldown
+        self._clock: Clock = clock or SYSTEM_CLOCK
+        self._keys: list[str] = []
+        self._states: dict[str, _KeyState] = {}
+        self._cursor = 0
+        self.replace(keys)
+
+    def replace(self, keys: Iterable[str]) -> None:
+        """Use these keys from now on. Keys kept from the old set keep their state."""
+        new_keys = list(dict.fromkeys(keys))
+        if not new_keys or not all(new_keys):
+            raise ConfigurationError("a KeyPool needs at least one non-empty key")
+        self._states = {key: self._states.get(key) or _KeyState() for key in new_keys}
+        self._keys = new_keys
+        self._cursor %= len(new_keys)
+
+    @property
+    def available(self) -> int:
+        """How many keys are neither revoked nor cooling down."""
+        now = self._clock.now()
+        return sum(1 for s in self._states.values() if not s.revoked and s.cooling_until <= now)
+
+    def revoked(self) -> int:
+        """How many keys were taken out after a 401."""
+        return sum(1 for s in self._states.values() if s.revoked)
+
+    def _pick(self, tried: set[str]) -> str | None:
+        keys = self._keys
+        now = self._clock.now()
+        coolest: str | None = None
+        for offset in range(len(keys)):
+            key = keys[(self._cursor + offset) % len(keys)]
+            state = self._states[key]
+            if state.revoked or key in tried:
+                continue
+            if state.cooling_until <= now:
+                self._cursor = (self._cursor + offset + 1) % len(keys)
+                return key
+            if coolest is None or state.cooling_until < self._states[coolest].cooling_until:
+                coolest = key
+        # Every usable key is cooling down: the one that recovers first is the best bet.
+        return coolest
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Pick a key; on 401 revoke it and try the next; on 429 cool it down."""
+        tried: set[str] = set()
+        while True:
+            key = self._pick(tried)
+            if key is None:
+                raise ConfigurationError(
+                    f"every key in the KeyPool was rejected with 401 ({len(self._keys)} keys); "
+                    "give it valid keys with KeyPool.replace([...])"
+                )
+            request.headers[self._header] = _header_value(self._header, key)
+            response = yield request
+            state = self._states.get(key)
+            if state is None:  # replaced while in flight: its fate no longer matters
+                return
+            if response.status_code == 401:
+                state.revoked = True
+                tried.add(key)
+                if self._pick(tried) is None:
+                    return
+                continue
+            if response.status_code == 429:
+                wait = parse_retry_after(response.headers, now_epoch=time.time())
+                state.cooling_until = self._clock.now() + (wait if wait else self.cooldown)
+            return
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every key in the pool."""
+        return tuple(self._keys)
+
+    def __repr__(self) -> str:
+        return f"KeyPool({len(self._keys)} keys, {self.revoked()} revoked, {self.available} ready)"
+
+
+TokenFetcher = Callable[[], Awaitable[tuple[str, float]]]
+
+
+@final
+class TokenProvider(httpx.Auth, SecretHolder):
+    """A bearer token from an async callable, for OAuth2 or Azure Entra ID.
+
+    `fetch()` returns `(token, expires_at)` with `expires_at` in seconds since the epoch (what
+    `azure.identity`'s `AccessToken.expires_on` holds). The token is refreshed `refresh_margin`
+    seconds before it expires, and after a 401 (once per request). Refreshes are single-flight:
+    concurrent requests that find the token stale share one call to `fetch()`.
+    """
+
+    def __init__(
+        self,
+        fetch: TokenFetcher,
+        *,
+        refresh_margin: float = 60.0,
+        header: str = "Authorization",
+        time_source: Callable[[], float] = time.time,
+    ) -> None:
+        self._fetch = fetch
+        self.refresh_margin = refresh_margin
+        self._header = header
+        self._time = time_source
+        self._token: str | None = None
+        self._expires_at = float("-inf")
+        self._generation = 0
+        self._lock = anyio.Lock()
+        #: How many times `fetch()` was called.
+        self.refreshes = 0
+
+    def _fresh(self) -> bool:
+        return self._token is not None and self._time() < self._expires_at - self.refresh_margin
+
+    async def token(self, *, stale_generation: int | None = None) -> tuple[str, int]:
+        """The current token (refreshing it when stale) and its generation number."""
+        if stale_generation is None and self._fresh():
+            assert self._token is not None
+            return self._token, self._generation
+        async with self._lock:
+            # Someone else may have refreshed while this request waited for the lock.
+            must_refresh = not self._fresh() or self._generation == stale_generation
+            if must_refresh:
+                token, expires_at = await self._fetch()
+                if not token:
+                    raise ConfigurationError("the token provider returned an empty token")
+                self.refreshes += 1
+                self._token, self._expires_at = token, float(expires_at)
+                self._generation += 1
+            assert self._token is not None
+            return self._token, self._generation
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Not supported: the provider is async."""
+        raise ConfigurationError("TokenProvider is async; use it with the async Client only")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Set a fresh bearer token; after a 401, refresh once and resend."""
+        token, generation = await self.token()
+        request.headers[self._header] = _header_value(self._header, token)
+        response = yield request
+        if response.status_code == 401:
+            token, _ = await self.token(stale_generation=generation)
+            request.headers[self._header] = _header_value(self._header, token)
+            yield request
+
+    def secrets(self) -> tuple[str, ...]:
+        """The current token."""
+        return (self._token,) if self._token else ()
+
+    def __repr__(self) -> str:
+        state = "fresh" if self._fresh() else "stale"
+        return f"TokenProvider({state}, {self.refreshes} refreshes)"

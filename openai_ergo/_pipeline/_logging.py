@@ -1,0 +1,87 @@
+"""Structured logging of each attempt, and scrubbing of secrets from anything printed.
+
+Events go to `structlog.get_logger("openai_ergo")` only once the application has configured
+structlog: unconfigured structlog prints to stdout, and a library must not talk until asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+LOGGER_NAME = "openai_ergo"
+_logger = structlog.get_logger(LOGGER_NAME)
+
+_SENSITIVE_KEYS = frozenset(
+    {
+        "authorization",
+        "api-key",
+        "api_key",
+        "apikey",
+        "x-api-key",
+        "token",
+        "access_token",
+        "password",
+        "secret",
+        "client_secret",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    }
+)
+_SECRET_PATTERNS = re.compile(
+    r"(?i:bearer)\s+[A-Za-z0-9._~+/=\-]+"  # an Authorization header value
+    r"|\bsk-[A-Za-z0-9_\-]{6,}"  # OpenAI-style keys
+    r"|\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"  # JWTs (Entra, OAuth2)
+)
+REDACTED = "[redacted]"
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every known secret and anything shaped like a key or token replaced."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    if "sk-" in text or "eyJ" in text or "earer" in text:
+        text = _SECRET_PATTERNS.sub(REDACTED, text)
+    return text
+
+
+def _redact_value(key: str, value: Any, secrets: Iterable[str]) -> Any:
+    if key.lower() in _SENSITIVE_KEYS:
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    if isinstance(value, Mapping):
+        return {k: _redact_value(str(k), v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value("", v, secrets) for v in value)
+    return value
+
+
+def redact_secrets(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor that scrubs API keys, bearer tokens and credential-named fields.
+
+    The client applies it to its own events; add it to your own chain
+    (`structlog.configure(processors=[redact_secrets, ...])`) to scrub everything else too.
+    """
+    for key, value in list(event_dict.items()):
+        event_dict[key] = _redact_value(key, value, ())
+    return event_dict
+
+
+def log_event(event: str, secrets: Iterable[str], /, *, failed: bool, **fields: Any) -> None:
+    """Emit one event (warning when `failed`) once the application configured structlog;
+    every field is scrubbed first."""
+    if not structlog.is_configured():
+        return
+    clean = {key: _redact_value(key, value, secrets) for key, value in fields.items()}
+    if failed:
+        _logger.warning(event, **clean)
+    else:
+        _logger.info(event, **clean)

@@ -1,0 +1,343 @@
+"""One logical request through the pipeline: circuit breaker, rate limit, middleware, auth and
+transport for each attempt, the retry policy between attempts, and errors mapped at the end."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+
+from openai_ergo._config import RequestOptions, Timeouts
+from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoError
+from openai_ergo._pipeline._auth import SecretHolder
+from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
+from openai_ergo._pipeline._clock import Clock
+from openai_ergo._pipeline._errors_map import status_error, transport_error
+from openai_ergo._pipeline._logging import log_event
+from openai_ergo._pipeline._middleware import (
+    Middleware,
+    RequestState,
+    event_observers,
+    stream_enders,
+)
+from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
+from openai_ergo._pipeline._retry import RetryPolicy
+from openai_ergo._response import APIResponse, EventStream
+
+if TYPE_CHECKING:
+    from streaming import EventSource
+
+LOG_EVENT = "openai_ergo.request"
+
+
+def _nothing() -> None:
+    return None
+
+
+def _is_sse_error(exc: BaseException | None) -> bool:
+    from streaming import SSEError
+
+    return isinstance(exc, SSEError)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Everything one logical request needs, resolved by the client."""
+
+    method: str
+    path: str
+    url: str
+    content: bytes | None
+    headers: httpx.Headers
+    query: dict[str, Any] | None
+    stream: bool
+    body: Any
+    options: RequestOptions
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What one attempt produced: a result, or what to report if it is the last."""
+
+    result: APIResponse | EventStream | None = None
+    response: httpx.Response | None = None
+    content: bytes = b""
+    exception: BaseException | None = None
+    retryable: bool = False
+
+
+class Pipeline:
+    """The shared machinery behind a `Client` and the clients derived from it."""
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient,
+        auth: httpx.Auth,
+        middleware: tuple[Middleware, ...],
+        rate_limiter: RateLimiter | None,
+        circuit_breaker: CircuitBreaker | None,
+        retry: RetryPolicy,
+        timeouts: Timeouts,
+        clock: Clock,
+    ) -> None:
+        self.http = http
+        self.auth = auth
+        self.middleware = middleware
+        self.rate_limiter = rate_limiter
+        self.circuit_breaker = circuit_breaker
+        self.retry = retry
+        self.timeouts = timeouts
+        self.clock = clock
+        self._observers = event_observers(middleware)
+        self._enders = stream_enders(middleware)
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets the auth may send, for scrubbing text built from responses."""
+        return self.auth.secrets() if isinstance(self.auth, SecretHolder) else ()
+
+    async def send(self, call: Call) -> APIResponse | EventStream:
+        """Run one logical request to its result or its typed error."""
+        timeouts = call.options.timeouts or self.timeouts
+        if call.method == "POST" and "idempotency-key" not in call.headers:
+            call.headers["Idempotency-Key"] = (
+                call.options.idempotency_key or f"openai-ergo-{uuid.uuid4()}"
+            )
+        if call.stream or timeouts.total is None:
+            return await self._attempts(call, timeouts)
+        attempts: list[dict[str, Any]] = []
+        try:
+            with anyio.fail_after(timeouts.total):
+                return await self._attempts(call, timeouts, attempts)
+        except TimeoutError as exc:
+            raise transport_error(
+                TimeoutError(f"the total deadline of {timeouts.total} s passed"),
+                method=call.method,
+                path=call.path,
+                url=call.url,
+                attempts=attempts,
+                secrets=self.secrets(),
+            ) from exc
+
+    async def _attempts(
+        self, call: Call, timeouts: Timeouts, attempts: list[dict[str, Any]] | None = None
+    ) -> APIResponse | EventStream:
+        retry = call.options.retry or self.retry
+        attempts = [] if attempts is None else attempts
+        state: RequestState = {"method": call.method, "path": call.path, "attempt": 0}
+        endpoint = call.options.endpoint or endpoint_key(call.method, call.path)
+        limiter = self.rate_limiter
+        tokens = 1
+        if limiter is not None and limiter.counts_tokens:
+            tokens = call.options.estimated_tokens or estimate_tokens(call.body, call.content)
+        attempt = 0
+        while True:
+            attempt += 1
+            state["attempt"] = attempt
+            record: dict[str, Any] = {"attempt": attempt}
+            attempts.append(record)
+            try:
+                outcome = await self._attempt(call, timeouts, state, record, endpoint, tokens)
+            except CircuitOpenError as exc:
+                attempts.pop()
+                exc.attempts = tuple(attempts)
+                raise
+            if outcome.result is not None:
+                return outcome.result
+            delay = None
+            if outcome.retryable:
+                headers = outcome.response.headers if outcome.response is not None else None
+                delay = retry.delay(attempt, headers, now_epoch=time.time())
+            record["retry_in"] = delay
+            self._log(call, record, failed=True)
+            if delay is None:
+                raise self._error(call, outcome, attempts)
+            await self.clock.sleep(delay)
+
+    async def _attempt(
+        self,
+        call: Call,
+        timeouts: Timeouts,
+        state: RequestState,
+        record: dict[str, Any],
+        endpoint: str,
+        tokens: int,
+    ) -> _Outcome:
+        breaker = self.circuit_breaker
+        trial = False
+        if breaker is not None:
+            trial = breaker.admit(endpoint, method=call.method, url=call.url)
+        verdict: bool | None = None
+        permit: RateLimitPermit | None = None
+        outcome = _Outcome()
+        started = time.perf_counter()
+        try:
+            if self.rate_limiter is not None:
+                permit = await self.rate_limiter.acquire(tokens)
+                record["waited"] = permit.waited
+            request = self.http.build_request(
+                call.method,
+                call.url,
+                content=call.content,
+                headers=call.headers,
+                params=call.query,
+                timeout=timeouts.for_transport(stream=call.stream),
+            )
+            for middleware in self.middleware:
+                replaced = await middleware.on_request(request, state)
+                if replaced is not None:
+                    request = replaced
+            started = time.perf_counter()
+            try:
+                response = await self.http.send(request, auth=self.auth, stream=True)
+            except httpx.HTTPError as exc:
+                verdict = False
+                outcome.exception = exc
+                outcome.retryable = isinstance(exc, httpx.TransportError)
+                record["error"] = type(exc).__name__
+                return outcome
+            outcome.response = response
+            record["status"] = response.status_code
+            record["request_id"] = response.headers.get("x-request-id")
+            try:
+                for middleware in self.middleware:
+                    await middleware.on_response(response, state)
+                if self.rate_limiter is not None:
+                    self.rate_limiter.observe(response.headers)
+                if response.is_success and call.stream:
+                    verdict = await self._open_stream(call, timeouts, state, outcome, permit)
+                    if outcome.result is not None:
+                        permit = None  # the stream owns the slot until it closes
+                        self._log(call, record, failed=False, started=started)
+                    return outcome
+                outcome.content = await response.aread()
+            except httpx.HTTPError as exc:
+                verdict = False
+                outcome.exception = exc
+                outcome.retryable = isinstance(exc, httpx.TransportError)
+                record["error"] = type(exc).__name__
+                return outcome
+            finally:
+                if outcome.result is None:
+                    with anyio.CancelScope(shield=True):
+                        await response.aclose()
+            status = response.status_code
+            if response.is_success:
+                verdict = True
+                outcome.result = APIResponse(
+                    status_code=status,
+                    headers=response.headers,
+                    content=outcome.content,
+                    method=call.method,
+                    url=call.url,
+                    attempts=record["attempt"],
+                )
+                self._log(call, record, failed=False, started=started)
+                return outcome
+            # A 4xx proves the endpoint is up: only server failures count against the circuit.
+            verdict = status < 500
+            retry = call.options.retry or self.retry
+            outcome.retryable = retry.should_retry_status(status, response.headers)
+            return outcome
+        finally:
+            record.setdefault("ms", round((time.perf_counter() - started) * 1000.0, 1))
+            if permit is not None:
+                permit.release()
+            if breaker is not None:
+                breaker.record(endpoint, verdict, trial=trial)
+
+    async def _open_stream(
+        self,
+        call: Call,
+        timeouts: Timeouts,
+        state: RequestState,
+        outcome: _Outcome,
+        permit: RateLimitPermit | None,
+    ) -> bool:
+        """Open the event source and read its first batch, so that a stream that breaks before
+        its first event is retried like any failed request. Returns the circuit verdict."""
+        from streaming import EventSource, SSEError, StreamingError
+
+        assert outcome.response is not None
+        source: EventSource = EventSource(
+            outcome.response, idle_timeout=timeouts.stream_idle, deadline=timeouts.stream_total
+        )
+        try:
+            first = await source.next_batch()
+        except SSEError as exc:  # a 2xx that is not an event stream: retrying will not help
+            await source.aclose()
+            outcome.exception = exc
+            return True
+        except (StreamingError, httpx.HTTPError) as exc:
+            await source.aclose()
+            outcome.exception = exc
+            outcome.retryable = True
+            return False
+        except BaseException:
+            await source.aclose()
+            raise
+        outcome.result = EventStream(
+            source,
+            first_batch=first,
+            state=state,
+            observers=self._observers,
+            enders=self._enders,
+            on_close=permit.release if permit is not None else _nothing,
+        )
+        return True
+
+    def _error(
+        self, call: Call, outcome: _Outcome, attempts: list[dict[str, Any]]
+    ) -> OpenAIErgoError:
+        response = outcome.response
+        exc = outcome.exception
+        if response is not None and not response.is_success:
+            return status_error(
+                response,
+                outcome.content,
+                method=call.method,
+                path=call.path,
+                url=call.url,
+                attempts=attempts,
+                secrets=self.secrets(),
+            )
+        if call.stream and response is not None and _is_sse_error(exc):
+            return APIStatusError(
+                f"{call.method} {call.path} answered {response.status_code} with content type "
+                f"{getattr(exc, 'content_type', '') or 'none'!r} instead of an event stream.",
+                status_code=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+                headers=response.headers,
+                body=getattr(exc, "body", None),
+                method=call.method,
+                url=call.url,
+                attempts=attempts,
+            )
+        assert exc is not None
+        return transport_error(
+            exc,
+            method=call.method,
+            path=call.path,
+            url=call.url,
+            attempts=attempts,
+            secrets=self.secrets(),
+        )
+
+    def _log(
+        self, call: Call, record: dict[str, Any], *, failed: bool, started: float | None = None
+    ) -> None:
+        if started is not None:
+            record["ms"] = round((time.perf_counter() - started) * 1000.0, 1)
+        log_event(
+            LOG_EVENT,
+            self.secrets(),
+            failed=failed,
+            method=call.method,
+            path=call.path,
+            stream=call.stream,
+            **record,
+        )

@@ -1,0 +1,238 @@
+"""What a request returns: `APIResponse` for plain calls, `EventStream` for streamed ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, final
+
+import anyio
+import httpx
+import msgspec
+
+from openai_ergo._errors import StreamError, StreamIdleTimeoutError, StreamInterruptedError
+from openai_ergo._pipeline._middleware import Middleware, RequestState
+from openai_ergo._pipeline._ratelimit import RateLimitInfo
+
+if TYPE_CHECKING:
+    from streaming import EventSource, ServerSentEvent
+
+T = TypeVar("T")
+
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+_json_decode = msgspec.json.decode
+
+
+def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
+    """A cached `msgspec.json.Decoder` for `type_` (building one costs far more than using it)."""
+    decoder = _DECODERS.get(type_)
+    if decoder is None:
+        decoder = _DECODERS[type_] = msgspec.json.Decoder(type_)
+    return decoder
+
+
+@final
+class APIResponse:
+    """A complete, successful (2xx) response: status, headers, body bytes and ways to decode it."""
+
+    __slots__ = ("_rate_limit", "attempts", "content", "headers", "method", "status_code", "url")
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        headers: httpx.Headers,
+        content: bytes,
+        method: str,
+        url: str,
+        attempts: int = 1,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        #: The raw body.
+        self.content = content
+        self.method = method
+        self.url = url
+        #: How many attempts it took (1 when nothing was retried).
+        self.attempts = attempts
+        self._rate_limit: RateLimitInfo | bool | None = False
+
+    @property
+    def request_id(self) -> str | None:
+        """The `x-request-id` header: quote it when asking OpenAI about this request."""
+        value: str | None = self.headers.get("x-request-id")
+        return value
+
+    @property
+    def rate_limit(self) -> RateLimitInfo | None:
+        """The parsed `x-ratelimit-*` headers, or `None` when the server sent none."""
+        if self._rate_limit is False:
+            self._rate_limit = RateLimitInfo.from_headers(self.headers)
+        return self._rate_limit if isinstance(self._rate_limit, RateLimitInfo) else None
+
+    def json(self) -> Any:
+        """The body decoded as JSON into dicts, lists and scalars."""
+        return _json_decode(self.content)
+
+    def parse(self, type_: type[T]) -> T:
+        """The body decoded into `type_` (a msgspec Struct, dataclass, TypedDict, ...)."""
+        result: T = decoder_for(type_).decode(self.content)
+        return result
+
+    def __repr__(self) -> str:
+        return (
+            f"<APIResponse {self.status_code} {self.method} {self.url} "
+            f"request_id={self.request_id!r} bytes={len(self.content)}>"
+        )
+
+
+def _stream_error(exc: BaseException, request_id: str | None) -> StreamError:
+    from streaming import StreamingError, StreamTimeoutError
+
+    if isinstance(exc, StreamTimeoutError | httpx.TimeoutException):
+        return StreamIdleTimeoutError(f"the stream timed out: {exc}", request_id=request_id)
+    if isinstance(exc, StreamingError | httpx.HTTPError):
+        reason = str(exc) or type(exc).__name__
+        return StreamInterruptedError(f"the stream broke off: {reason}", request_id=request_id)
+    raise exc
+
+
+@final
+class EventStream:
+    """A streamed response: an async iterator of `streaming.ServerSentEvent`.
+
+    Use it as an async context manager (or call `aclose()`): leaving the block, breaking the
+    loop, an error or a cancellation closes the response and returns the connection to the pool.
+    `next_batch()` returns every event one read decoded — the fast path for layers above, since
+    the per-event cost is then a list index. A mid-stream failure raises `StreamIdleTimeoutError`
+    or `StreamInterruptedError` (with `partial=None`; typed layers above fill it in).
+    """
+
+    def __init__(
+        self,
+        source: EventSource,
+        *,
+        first_batch: list[ServerSentEvent],
+        state: RequestState,
+        observers: tuple[Middleware, ...],
+        enders: tuple[Middleware, ...],
+        on_close: Callable[[], None],
+    ) -> None:
+        self._source = source
+        self._pending: list[ServerSentEvent] | None = first_batch
+        self._state = state
+        self._observers = observers
+        self._enders = enders
+        self._on_close: Callable[[], None] | None = on_close
+        self._batch: list[ServerSentEvent] = []
+        self._index = 0
+        self._error: BaseException | None = None
+        self._closed = False
+        #: The underlying `httpx.Response` (headers arrived, body streaming).
+        self.response: httpx.Response = source.response
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+        return self.response.headers
+
+    @property
+    def status_code(self) -> int:
+        """The response status (2xx: errors are raised before a stream is returned)."""
+        return self.response.status_code
+
+    @property
+    def request_id(self) -> str | None:
+        """The `x-request-id` header."""
+        value: str | None = self.response.headers.get("x-request-id")
+        return value
+
+    @property
+    def rate_limit(self) -> RateLimitInfo | None:
+        """The parsed `x-ratelimit-*` headers, or `None`."""
+        return RateLimitInfo.from_headers(self.response.headers)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the stream was closed (the connection is back in the pool or discarded)."""
+        return self._closed
+
+    async def next_batch(self) -> list[ServerSentEvent]:
+        """Every event of the next read, in order; an empty list only at the end of the stream."""
+        batch = self._pending
+        if batch is not None:
+            self._pending = None
+        elif self._closed:
+            return []
+        else:
+            try:
+                batch = await self._source.next_batch()
+            except BaseException as exc:
+                self._error = exc
+                await self.aclose()
+                raise _stream_error(exc, self.request_id) from exc
+        if not batch:
+            await self.aclose()
+            return batch
+        if self._observers:
+            state = self._state
+            for event in batch:
+                for middleware in self._observers:
+                    middleware.on_event(event, state)
+        return batch
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> ServerSentEvent:
+        index = self._index
+        batch = self._batch
+        if index < len(batch):
+            self._index = index + 1
+            return batch[index]
+        batch = await self.next_batch()
+        if not batch:
+            raise StopAsyncIteration
+        self._batch = batch
+        self._index = 1
+        return batch[0]
+
+    async def aclose(self) -> None:
+        """Close the response (shielded: it completes even when cancelled). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._source.aclose()
+            finally:
+                on_close, self._on_close = self._on_close, None
+                if on_close is not None:
+                    on_close()
+                for middleware in self._enders:
+                    await middleware.on_stream_end(self._state, self._error)
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None and self._error is None:
+            self._error = exc
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # The event source itself warns about the leaked connection (ResourceWarning); the
+        # concurrency slot at least goes back, or a leak would starve the rate limiter.
+        on_close = getattr(self, "_on_close", None)
+        if on_close is not None:
+            self._on_close = None
+            on_close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<EventStream {state} {self.status_code} request_id={self.request_id!r}>"

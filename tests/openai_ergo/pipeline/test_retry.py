@@ -1,0 +1,169 @@
+"""Retries against a scripted loopback server; waits are asserted on a fake clock."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+import pytest
+
+from openai_ergo import (
+    APIConnectionError,
+    Client,
+    InternalServerError,
+    RateLimitError,
+    RequestOptions,
+    RetryPolicy,
+)
+from tests.openai_ergo.pipeline.conftest import FakeClock
+from tests.openai_ergo.pipeline.scripted import Reply, error_body, scripted_server
+
+KEY = "sk-test-SECRET"
+OK = Reply(json={"id": "resp_1"})
+BUSY = Reply(status=429, json=error_body("Slow down", type="rate_limit_exceeded"))
+
+
+def _client(url: str, clock: FakeClock, **kwargs: object) -> Client:
+    return Client(KEY, base_url=url, clock=clock, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_429_with_retry_after_waits_then_succeeds(clock: FakeClock) -> None:
+    limited = Reply(status=429, json=error_body("Slow down"), headers=[("Retry-After", "1")])
+    async with scripted_server(limited, OK) as server, _client(server.url, clock) as client:
+        response = await client.request("POST", "/responses", body={"input": "hi"})
+    assert response.json() == {"id": "resp_1"}
+    assert response.attempts == 2
+    assert clock.sleeps == [1.0]
+    assert len(server.requests) == 2
+
+
+async def test_retry_after_ms_wins_over_retry_after(clock: FakeClock) -> None:
+    limited = Reply(status=429, headers=[("retry-after-ms", "250"), ("Retry-After", "9")])
+    async with scripted_server(limited, OK) as server, _client(server.url, clock) as client:
+        await client.request("GET", "/models")
+    assert clock.sleeps == [0.25]
+
+
+async def test_retry_after_as_an_http_date(clock: FakeClock) -> None:
+    import time
+
+    when = formatdate(time.time() + 30, usegmt=True)
+    limited = Reply(status=503, headers=[("Retry-After", when)])
+    async with scripted_server(limited, OK) as server, _client(server.url, clock) as client:
+        await client.request("GET", "/models")
+    assert len(clock.sleeps) == 1
+    # An HTTP date has one-second resolution and the request took a moment.
+    assert 27.0 <= clock.sleeps[0] <= 30.0
+
+
+async def test_x_should_retry_false_stops_at_once(clock: FakeClock) -> None:
+    final = Reply(status=500, json=error_body("boom"), headers=[("x-should-retry", "false")])
+    async with scripted_server(final, OK) as server, _client(server.url, clock) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client.request("GET", "/models")
+    assert len(server.requests) == 1
+    assert clock.sleeps == []
+    assert len(caught.value.attempts) == 1
+
+
+async def test_x_should_retry_true_forces_a_retry_of_a_400(clock: FakeClock) -> None:
+    forced = Reply(status=400, json=error_body("try again"), headers=[("x-should-retry", "true")])
+    async with scripted_server(forced, OK) as server, _client(server.url, clock) as client:
+        await client.request("GET", "/models")
+    assert len(server.requests) == 2
+
+
+async def test_a_400_is_not_retried(clock: FakeClock) -> None:
+    bad = Reply(status=400, json=error_body("bad"))
+    async with scripted_server(bad, OK) as server, _client(server.url, clock) as client:
+        with pytest.raises(Exception, match="400 Bad Request: bad"):
+            await client.request("GET", "/models")
+    assert len(server.requests) == 1
+
+
+async def test_5xx_retried_to_the_cap_then_a_typed_error_lists_every_attempt(
+    clock: FakeClock,
+) -> None:
+    failing = Reply(status=502, json=error_body("upstream", type="server_error"))
+    policy = RetryPolicy(max_attempts=4, initial_backoff=1.0, max_backoff=3.0, jitter=0.0)
+    async with (
+        scripted_server(failing) as server,
+        _client(server.url, clock, retry=policy) as client,
+    ):
+        with pytest.raises(InternalServerError) as caught:
+            await client.request("POST", "/responses", body={"input": "x"})
+    error = caught.value
+    assert len(server.requests) == 4
+    assert clock.sleeps == [1.0, 2.0, 3.0]  # exponential, capped
+    assert [a["status"] for a in error.attempts] == [502, 502, 502, 502]
+    assert [a["retry_in"] for a in error.attempts] == [1.0, 2.0, 3.0, None]
+    assert error.status_code == 502
+    assert "after 4 attempts" in str(error)
+
+
+async def test_jitter_stays_within_its_band(clock: FakeClock) -> None:
+    policy = RetryPolicy(max_attempts=6, initial_backoff=1.0, max_backoff=100.0, jitter=0.5)
+    failing = Reply(status=500)
+    async with (
+        scripted_server(failing, failing, failing, failing, failing, OK) as server,
+        _client(server.url, clock, retry=policy, circuit_breaker=False) as client,
+    ):
+        await client.request("GET", "/models")
+    for attempt, slept in enumerate(clock.sleeps, start=1):
+        base = 2.0 ** (attempt - 1)
+        assert base * 0.5 <= slept <= base
+
+
+async def test_one_idempotency_key_travels_across_every_attempt(clock: FakeClock) -> None:
+    async with (
+        scripted_server(Reply(status=500), Reply(status=500), OK) as server,
+        _client(server.url, clock) as client,
+    ):
+        await client.request("POST", "/responses", body={"input": "a"})
+        await client.request("POST", "/responses", body={"input": "b"})
+    keys = [r.headers["idempotency-key"] for r in server.requests]
+    assert len(keys) == 4
+    assert keys[0] == keys[1] == keys[2]
+    assert keys[3] != keys[0]  # a new logical request gets a new key
+
+
+async def test_a_users_idempotency_key_is_kept(clock: FakeClock) -> None:
+    async with (
+        scripted_server(Reply(status=500), OK) as server,
+        _client(server.url, clock) as client,
+    ):
+        await client.request(
+            "POST", "/batches", body={}, options=RequestOptions(idempotency_key="job-7")
+        )
+        await client.request("POST", "/batches", body={}, headers={"Idempotency-Key": "job-8"})
+    assert [r.headers["idempotency-key"] for r in server.requests] == ["job-7", "job-7", "job-8"]
+
+
+async def test_a_very_long_retry_after_is_not_waited_out(clock: FakeClock) -> None:
+    quota = Reply(status=429, json=error_body("quota"), headers=[("Retry-After", "3600")])
+    async with scripted_server(quota) as server, _client(server.url, clock) as client:
+        with pytest.raises(RateLimitError):
+            await client.request("GET", "/models")
+    assert clock.sleeps == []
+
+
+async def test_connection_errors_are_retried_then_typed(clock: FakeClock) -> None:
+    async with scripted_server() as server:
+        dead = server.url  # closed below: nothing listens there any more
+    async with _client(dead, clock, retry=RetryPolicy(max_attempts=2, jitter=0.0)) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.request("GET", "/models")
+    assert len(caught.value.attempts) == 2
+    assert caught.value.attempts[0]["error"] == "ConnectError"
+    assert "GET /v1/models could not reach the server" in str(caught.value)
+
+
+async def test_per_request_retry_policy_overrides_the_clients(clock: FakeClock) -> None:
+    async with (
+        scripted_server(Reply(status=500), OK) as server,
+        _client(server.url, clock) as client,
+    ):
+        with pytest.raises(InternalServerError):
+            await client.request(
+                "GET", "/models", options=RequestOptions(retry=RetryPolicy.never())
+            )
+    assert len(server.requests) == 1

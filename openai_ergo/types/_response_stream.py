@@ -168,12 +168,11 @@ def decode_response_event(data: str | bytes, /) -> ResponseStreamEvent:
     """
     try:
         event: ResponseStreamEvent = _EVENT_DECODER.decode(data)
-    except msgspec.ValidationError:
-        # Rare: only reached for unknown tags or malformed known events, so it costs the fast
-        # path nothing.
-        raw = msgspec.json.decode(data)
-        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+    except msgspec.ValidationError as exc:
+        # Rare: only reached for unknown tags, so it costs the fast path nothing.
+        if not _tolerant.is_unknown_tag(exc):
             raise
+        raw = msgspec.json.decode(data)
         cls = _EVENT_CLASSES.get(raw["type"])
         if cls is None:
             return UnknownEvent(type=raw["type"], raw=raw)
@@ -189,5 +188,7 @@ def decode_response(data: str | bytes, /) -> Response:
     """
     try:
         return _RESPONSE_DECODER.decode(data)
-    except msgspec.ValidationError:
+    except msgspec.ValidationError as exc:
+        if not _tolerant.is_unknown_tag(exc):
+            raise
         return _tolerant.response(msgspec.json.decode(data))

@@ -69,7 +69,9 @@ class Response(APIObject, kw_only=True):
 
     id: str = ""
     object: str = "response"
-    created_at: float | None = None
+    #: Unix seconds. The spec's own `response.queued` example sends an ISO 8601 string here,
+    #: so a string is accepted rather than failing the whole event.
+    created_at: float | str | None = None
     completed_at: float | None = None
     model: str = ""
     #: `completed`, `failed`, `in_progress`, `cancelled`, `queued` or `incomplete`.

@@ -28,6 +28,13 @@ _T = TypeVar("_T", bound=msgspec.Struct)
 _U = TypeVar("_U", bound=UnknownObject)
 
 
+def is_unknown_tag(exc: msgspec.ValidationError) -> bool:
+    """Whether msgspec rejected a document for an unknown `type` tag, rather than a bad field
+    (which is re-raised as is: its message names the full path)."""
+    message = str(exc)
+    return message.startswith("Invalid value") and message.endswith(".type`")
+
+
 def tags_of(union: Any) -> dict[str, type[TaggedObject]]:
     """Map each tag of a runtime union of tagged Structs to its class."""
     return {str(cls.__struct_config__.tag): cls for cls in get_args(union)}

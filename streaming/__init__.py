@@ -6,6 +6,8 @@ Byte-level SSE decoding, event sources with backpressure, timeouts and ownership
 
 from __future__ import annotations
 
+from ._batch import Batches, BatchStatistics, batched
+from ._compose import RunningValues, TextAccumulator, accumulate, collect_text
 from ._connect import connect_sse
 from ._decoder import SSEDecoder
 from ._errors import (
@@ -18,21 +20,42 @@ from ._errors import (
     StreamTimeoutError,
 )
 from ._event import ServerSentEvent
+from ._merge import Merged, MergeStatistics, merge
+from ._metrics import MetricsSnapshot, StreamMetrics
 from ._reconnect import ReconnectPolicy
 from ._source import EventSource, EventSourceStatistics
+from ._tee import Tee, TeeConsumer, TeeInterruptedError, TeeLagError, TeeStatistics, tee
 
 __all__ = [
+    "BatchStatistics",
+    "Batches",
     "DeadlineExceededError",
     "EventSource",
     "EventSourceStatistics",
     "IdleTimeoutError",
+    "MergeStatistics",
+    "Merged",
+    "MetricsSnapshot",
     "ReconnectError",
     "ReconnectPolicy",
+    "RunningValues",
     "SSEDecoder",
     "SSEError",
     "SSELimitError",
     "ServerSentEvent",
+    "StreamMetrics",
     "StreamTimeoutError",
     "StreamingError",
+    "Tee",
+    "TeeConsumer",
+    "TeeInterruptedError",
+    "TeeLagError",
+    "TeeStatistics",
+    "TextAccumulator",
+    "accumulate",
+    "batched",
+    "collect_text",
     "connect_sse",
+    "merge",
+    "tee",
 ]

@@ -131,3 +131,27 @@ def test_the_type_tag_is_read_only_and_encoded_first() -> None:
     )
     with pytest.raises(TypeError):
         FunctionCall(type="other")  # type: ignore[call-arg]
+
+
+def test_accumulators_report_how_a_stream_ended_badly() -> None:
+    from openai_ergo import ResponseIncompleteError, StreamEventError
+    from openai_ergo.resources._aggregate import ChatCompletionAccumulator, ResponseAccumulator
+
+    chat = ChatCompletionAccumulator()
+    chat.add(decode_chat_chunk(b'{"id":"c","choices":[{"index":0,"delta":{"content":"Hel"}}]}'))
+    chat.add(decode_chat_chunk(b'{"error":{"message":"overloaded","type":"server_error"}}'))
+    failure = chat.failure
+    assert failure is not None
+    error = failure.to_error(partial=chat.snapshot())
+    assert type(error) is StreamEventError
+    assert (str(error), error.type, error.partial.text) == ("overloaded", "server_error", "Hel")
+
+    responses = ResponseAccumulator()
+    body = b'{"id":"r","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"}}'
+    responses.add(decode_response_event(b'{"type":"response.incomplete","response":' + body + b"}"))
+    failure = responses.failure
+    assert failure is not None
+    error = failure.to_error(partial=responses.final())
+    assert isinstance(error, ResponseIncompleteError)
+    assert (error.reason, error.partial.id) == ("max_output_tokens", "r")
+    assert "max_output_tokens" in str(error)

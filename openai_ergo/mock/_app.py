@@ -1,0 +1,524 @@
+"""The mock as a pure ASGI application: routing, recording, faults, pacing and streaming.
+
+It runs on anyio, so it serves in-process from asyncio or trio (`httpx.ASGITransport`) and over a
+loopback socket under uvicorn. Note that `httpx.ASGITransport` buffers whole responses: pacing,
+idle gaps and disconnects only mean something over a real socket.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from typing import Any, final
+
+import anyio
+import msgspec
+
+from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
+from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
+from openai_ergo.mock._endpoints import (
+    BadRequest,
+    ReplyPolicy,
+    chat_turn,
+    embeddings_answer,
+    moderations_answer,
+    responses_turn,
+)
+from openai_ergo.mock._faults import MID_STREAM, Fault, FaultQueue, fault_error, html_page
+from openai_ergo.mock._replies import RecordedRequest, Reply, Responder
+from openai_ergo.mock._responses import response_body, response_error_frames, response_frames
+from openai_ergo.mock._wire import (
+    JSON_CONTENT_TYPE,
+    SSE_CONTENT_TYPE,
+    Headers,
+    RateLimitWindow,
+    decode_json,
+    encode_json,
+    error_body,
+    header_float,
+    lower_headers,
+    new_id,
+    response_headers,
+)
+
+__all__ = ["MockOpenAI"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Frame = tuple[bytes, bool]
+
+_MAX_BODY = 32 * 1024 * 1024
+_FLUSH_AT = 16 * 1024
+#: How often a hanging request checks whether the server is shutting down.
+_CLOSE_POLL = 0.05
+#: An unbounded hang still ends some day, so a forgotten client cannot pin a task forever.
+_FOREVER = 3600.0
+
+
+class ConnectionDropped(Exception):
+    """Raised inside the app to make the server cut the connection mid-body, on purpose."""
+
+
+class _Disconnected(Exception):
+    """The client went away; nothing more to send."""
+
+
+@final
+class MockOpenAI:
+    """An OpenAI-compatible ASGI application with deterministic replies and injectable faults.
+
+    `seed` fixes the generated text (a request's own `seed` or an `x-mock-seed` header wins);
+    `reply_tokens` is the generated length (a number, or a (low, high) range picked per request);
+    `tokens_per_second` paces streamed deltas (None: as fast as possible) after `latency` seconds;
+    `responder` answers requests in code; `require_api_key` answers 401 without a bearer token.
+
+    Per-request control headers: `x-mock-fault` (see `Fault.parse`), `x-mock-seed`,
+    `x-mock-tokens-per-second`, `x-mock-reply-tokens`.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        models: Iterable[str] = DEFAULT_MODELS,
+        reply_tokens: int | tuple[int, int] = (16, 48),
+        tokens_per_second: float | None = None,
+        latency: float = 0.0,
+        responder: Responder | None = None,
+        require_api_key: bool = False,
+        requests_per_minute: int = 5_000,
+        tokens_per_minute: int = 2_000_000,
+    ) -> None:
+        self.seed = seed
+        self.models: list[str] = list(models)
+        self.reply_tokens = reply_tokens
+        self.tokens_per_second = tokens_per_second
+        self.latency = latency
+        self.responder = responder
+        self.require_api_key = require_api_key
+        #: Every request received, oldest first.
+        self.requests: list[RecordedRequest] = []
+        self._faults = FaultQueue()
+        self._replies: deque[Reply | str] = deque()
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._window = RateLimitWindow(requests_per_minute, tokens_per_minute)
+
+    def __repr__(self) -> str:
+        shown = f"seed={self.seed}, models={len(self.models)}, requests={len(self.requests)}"
+        return f"MockOpenAI({shown})"
+
+    # -- control --------------------------------------------------------------------------------
+
+    def reply_with(self, *replies: Reply | str) -> None:
+        """Queue canned replies: each chat or Responses request takes the next one."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def fail_next(self, fault: Fault | str, *, times: int = 1, path: str | None = None) -> None:
+        """Fail the next `times` requests (to `path`, e.g. "/v1/responses", or to any path).
+
+        `fault` is a `Fault` or its header form, e.g. "rate_limit; retry_after=0.5".
+        """
+        if isinstance(fault, str):
+            fault = Fault.parse(fault)
+        if path is not None and not path.startswith("/v1/"):
+            path = "/v1/" + path.lstrip("/")
+        self._faults.add(fault, times, path)
+
+    def reset(self) -> None:
+        """Forget recorded requests, queued replies and armed faults."""
+        with self._lock:
+            self.requests.clear()
+            self._replies.clear()
+        self._faults.clear()
+
+    def close(self) -> None:
+        """Release requests that are hanging on purpose (safe to call from any thread)."""
+        self._closing.set()
+
+    @property
+    def _policy(self) -> ReplyPolicy:
+        # Built per request, so changes to the settings above apply to the next request.
+        return ReplyPolicy(
+            models=self.models,
+            seed=self.seed,
+            reply_tokens=self.reply_tokens,
+            next_scripted=self._next_scripted,
+        )
+
+    def _next_scripted(self, request: RecordedRequest) -> Reply | str | None:
+        with self._lock:
+            if self._replies:
+                return self._replies.popleft()
+        if self.responder is not None:
+            return self.responder(request)
+        return None
+
+    # -- ASGI -----------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        raw = await self._read_body(receive)
+        headers = lower_headers(scope.get("headers") or [])
+        method: str = scope["method"]
+        path: str = scope["path"]
+        body: Any = None
+        if raw:
+            try:
+                body = decode_json(raw)
+            except msgspec.DecodeError:
+                body = raw.decode("utf-8", "replace")
+        query = (scope.get("query_string") or b"").decode("latin-1")
+        request = RecordedRequest(method=method, path=path, headers=headers, body=body, query=query)
+        with self._lock:
+            self.requests.append(request)
+        reply = _Exchange(self, send, receive, started, headers)
+        try:
+            await self._dispatch(request, raw, reply)
+        except BadRequest as exc:
+            await reply.json(
+                exc.status,
+                error_body(exc.message, type=exc.type, param=exc.param, code=exc.code),
+            )
+        except _Disconnected:
+            pass
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunks += message.get("body", b"")
+            if len(chunks) > _MAX_BODY:
+                # Keep reading nothing more; the answer is a 413 below.
+                return bytes(chunks)
+            if not message.get("more_body", False):
+                return bytes(chunks)
+
+    async def _dispatch(self, request: RecordedRequest, raw: bytes, reply: _Exchange) -> None:
+        method, path, headers = request.method, request.path, request.headers
+        route = _route(method, path)
+        if route is None:
+            raise BadRequest(f"Invalid URL ({method} {path})", status=404)
+        if self.require_api_key and not headers.get("authorization", "").startswith("Bearer "):
+            raise BadRequest(
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                status=401,
+            )
+        fault = self._fault_for(request)
+        if len(raw) > _MAX_BODY:
+            raise BadRequest("Request body too large.", status=413)
+        if method == "POST" and not isinstance(request.body, dict):
+            raise BadRequest(
+                "We could not parse the JSON body of your request. (HINT: This likely means you "
+                "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+                "but what was sent was not valid JSON.)"
+            )
+        if fault is not None and fault.kind == "hang":
+            if not await reply.hang(fault.seconds, watch_client=True):
+                raise _Disconnected
+            fault = None  # a bounded hang only delays the answer
+        if fault is not None and fault.kind not in MID_STREAM:
+            await self._fail(fault, request, reply)
+            return
+        seed = _int_header(headers, "x-mock-seed", self.seed)
+        reply_tokens = _int_header(headers, "x-mock-reply-tokens", None)
+        if route == "responses":
+            turn, stream = responses_turn(
+                self._policy, request, seed=seed, reply_tokens=reply_tokens
+            )
+            if stream:
+                await self._stream(
+                    reply,
+                    response_frames(turn),
+                    fault,
+                    lambda seq, code, msg: response_error_frames(turn, seq, code, msg),
+                    tokens=turn.input_tokens,
+                )
+            else:
+                await reply.raw(200, response_body(turn), fault, tokens=turn.input_tokens)
+        elif route == "chat":
+            chat, stream = chat_turn(self._policy, request, seed=seed, reply_tokens=reply_tokens)
+            if stream:
+                await self._stream(
+                    reply,
+                    chat_frames(chat),
+                    fault,
+                    lambda _seq, code, msg: chat_error_frames(code, msg),
+                    tokens=chat.input_tokens,
+                )
+            else:
+                await reply.raw(200, chat_body(chat), fault, tokens=chat.input_tokens)
+        elif route == "embeddings":
+            await reply.raw(200, encode_json(embeddings_answer(self._policy, request)), fault)
+        elif route == "moderations":
+            await reply.raw(200, encode_json(moderations_answer(self._policy, request)), fault)
+        elif route == "models":
+            await reply.raw(200, encode_json(model_list(self.models)), fault)
+        else:
+            model = path.removeprefix("/v1/models/")
+            if not known_model(model, self.models):
+                raise BadRequest(
+                    f"The model '{model}' does not exist", status=404, code="model_not_found",
+                    param="model",
+                )  # fmt: skip
+            await reply.raw(200, encode_json(model_object(model)), fault)
+
+    def _fault_for(self, request: RecordedRequest) -> Fault | None:
+        header = request.headers.get("x-mock-fault")
+        if header:
+            try:
+                return Fault.parse(header)
+            except ValueError as exc:
+                raise BadRequest(f"Invalid x-mock-fault header: {exc}.") from None
+        return self._faults.take(request.path)
+
+    async def _fail(self, fault: Fault, request: RecordedRequest, reply: _Exchange) -> None:
+        status = fault.status_code
+        if fault.kind == "html":
+            await reply.raw(status, html_page(status), content_type=b"text/html; charset=utf-8")
+            return
+        message, kind, code = fault_error(fault, request.json.get("model"))
+        extra: Headers = []
+        if fault.retry_after is not None:
+            extra.append((b"retry-after", f"{max(0, round(fault.retry_after))}".encode()))
+            extra.append((b"retry-after-ms", f"{round(fault.retry_after * 1000)}".encode()))
+        if fault.kind == "rate_limit":
+            window = self._window.headers()
+            extra.extend(
+                (name, b"0") if name.startswith(b"x-ratelimit-remaining-requests") else (name, v)
+                for name, v in window
+            )
+        await reply.json(status, error_body(message, type=kind, code=code), extra=extra)
+
+    async def _stream(
+        self,
+        reply: _Exchange,
+        frames: Iterator[Frame],
+        fault: Fault | None,
+        error_frames: Callable[[int, str, str], list[bytes]],
+        *,
+        tokens: int,
+    ) -> None:
+        headers = reply.headers(SSE_CONTENT_TYPE, self._window.record(tokens))
+        pace = header_float(reply.request_headers, "x-mock-tokens-per-second")
+        if pace is None:
+            pace = self.tokens_per_second
+        await reply.start(200, headers)
+        dropped = False
+        async with anyio.create_task_group() as group:
+            group.start_soon(reply.cancel_on_disconnect, group.cancel_scope)
+            dropped = await reply.frames(frames, fault, error_frames, pace, self.latency)
+            group.cancel_scope.cancel()
+        if dropped:
+            raise ConnectionDropped("the mock dropped the connection mid-stream, as asked")
+
+
+class _Exchange:
+    """One request's response side: headers, bodies, pacing and the faults that need them."""
+
+    def __init__(
+        self,
+        app: MockOpenAI,
+        send: Send,
+        receive: Receive,
+        started: float,
+        request_headers: dict[str, str],
+    ) -> None:
+        self.app = app
+        self.send = send
+        self.receive = receive
+        self.started = started
+        self.request_id = new_id("req_")
+        self.request_headers = request_headers
+
+    def headers(self, content_type: bytes, extra: Headers | None = None) -> Headers:
+        """Standard headers for this response."""
+        elapsed_ms = round((time.perf_counter() - self.started) * 1000)
+        return response_headers(
+            content_type=content_type,
+            request_id=self.request_id,
+            processing_ms=elapsed_ms,
+            extra=extra,
+        )
+
+    async def start(self, status: int, headers: Headers) -> None:
+        """Send the status line and headers."""
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def body(self, data: bytes, *, more: bool = False) -> None:
+        """Send part of the body."""
+        await self.send({"type": "http.response.body", "body": data, "more_body": more})
+
+    async def json(self, status: int, payload: Any, *, extra: Headers | None = None) -> None:
+        """A whole JSON answer."""
+        headers = self.headers(JSON_CONTENT_TYPE, extra or self.app._window.headers())
+        await self.start(status, headers)
+        await self.body(encode_json(payload))
+
+    async def raw(
+        self,
+        status: int,
+        data: bytes,
+        fault: Fault | None = None,
+        *,
+        tokens: int = 0,
+        content_type: bytes = JSON_CONTENT_TYPE,
+    ) -> None:
+        """A whole answer; mid-stream faults act on the body as far as they can."""
+        if fault is not None and fault.kind == "error_event":
+            message, kind, code = fault_error(Fault.server_error(), None)
+            await self.json(500, error_body(message, type=kind, code=code))
+            return
+        await self.start(status, self.headers(content_type, self.app._window.record(tokens)))
+        if fault is None:
+            await self.body(data)
+        elif fault.kind == "idle":
+            if not await self.hang(fault.seconds, watch_client=True):
+                raise _Disconnected
+            await self.body(data)
+        elif fault.kind == "malformed":
+            await self.body(data[: max(1, len(data) // 2)])
+        else:  # disconnect
+            await self.body(data[: len(data) // 2], more=True)
+            raise ConnectionDropped("the mock dropped the connection mid-body, as asked")
+
+    async def hang(self, seconds: float | None, *, watch_client: bool) -> bool:
+        """Send nothing until `seconds` pass (True), or the client leaves or the server closes
+        (False). A caller that already watches the client passes `watch_client=False`: two
+        concurrent `receive()` calls would race for the disconnect message."""
+        with anyio.move_on_after(seconds if seconds is not None else _FOREVER) as timer:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._cancel_on_close, group.cancel_scope)
+                if watch_client:
+                    await self.cancel_on_disconnect(group.cancel_scope)
+                else:
+                    await anyio.sleep_forever()
+        return timer.cancelled_caught
+
+    async def _cancel_on_close(self, scope: anyio.CancelScope) -> None:
+        # An anyio.Event cannot be set from another thread, hence the polling.
+        while not self.app._closing.is_set():  # noqa: ASYNC110
+            await anyio.sleep(_CLOSE_POLL)
+        scope.cancel()
+
+    async def cancel_on_disconnect(self, scope: anyio.CancelScope) -> None:
+        """Cancel `scope` when the client disconnects."""
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                scope.cancel()
+                return
+
+    async def frames(
+        self,
+        frames: Iterator[Frame],
+        fault: Fault | None,
+        error_frames: Callable[[int, str, str], list[bytes]],
+        pace: float | None,
+        latency: float,
+    ) -> bool:
+        """Stream the frames, pacing tokens and striking the fault; True if it must drop."""
+        pending = bytearray()
+        strike_at = fault.after if fault is not None else -1
+        if latency > 0:
+            await anyio.sleep(latency)
+        clock = anyio.current_time()
+        sent_tokens = 0
+        closing = self.app._closing
+        for index, (frame, is_token) in enumerate(frames):
+            if closing.is_set():
+                return True
+            if index == strike_at and fault is not None:
+                if pending:
+                    await self.body(bytes(pending), more=True)
+                    pending.clear()
+                if fault.kind == "disconnect":
+                    return True
+                if fault.kind == "idle":
+                    if not await self.hang(fault.seconds, watch_client=False):
+                        return True
+                elif fault.kind == "error_event":
+                    code = fault.code or "server_error"
+                    message = fault.message or "The server had an error processing your request."
+                    await self.body(b"".join(error_frames(index, code, message)))
+                    return False
+                elif fault.kind == "malformed":
+                    frame = _truncated(frame)
+            if pace and is_token:
+                if pending:
+                    await self.body(bytes(pending), more=True)
+                    pending.clear()
+                sent_tokens += 1
+                delay = clock + sent_tokens / pace - anyio.current_time()
+                if delay > 0:
+                    await anyio.sleep(delay)
+            pending += frame
+            if pace or len(pending) >= _FLUSH_AT:
+                await self.body(bytes(pending), more=True)
+                pending.clear()
+        if strike_at >= 0 and fault is not None and fault.kind == "disconnect":
+            # The stream was shorter than `after`: strike at its end, before the body closes.
+            if pending:
+                await self.body(bytes(pending), more=True)
+                pending.clear()
+            return True
+        await self.body(bytes(pending))
+        return False
+
+
+def _truncated(frame: bytes) -> bytes:
+    start = frame.index(b"data: ") + len(b"data: ")
+    data = frame[start:].rstrip(b"\n")
+    return frame[:start] + data[: max(1, len(data) // 2)] + b"\n\n"
+
+
+_POST_ROUTES = {
+    "/v1/responses": "responses",
+    "/v1/chat/completions": "chat",
+    "/v1/embeddings": "embeddings",
+    "/v1/moderations": "moderations",
+}
+
+
+def _route(method: str, path: str) -> str | None:
+    path = path.rstrip("/") or "/"
+    if method == "POST":
+        return _POST_ROUTES.get(path)
+    if method == "GET" and path == "/v1/models":
+        return "models"
+    if method == "GET" and path.startswith("/v1/models/") and path.count("/") == 3:
+        return "model"
+    return None
+
+
+def _int_header(headers: dict[str, str] | Any, name: str, default: Any) -> Any:
+    value = headers.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"Invalid {name} header: {value!r} is not an integer.") from None

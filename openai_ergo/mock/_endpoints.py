@@ -1,0 +1,386 @@
+"""Request validation and answer planning per endpoint, independent of ASGI plumbing.
+
+Bad input raises `BadRequest` carrying the error body OpenAI would send for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from openai_ergo.mock._catalog import (
+    default_dimensions,
+    embedding_inputs,
+    embeddings_body,
+    known_model,
+    moderation_inputs,
+    moderations_body,
+    supports_dimensions,
+)
+from openai_ergo.mock._chat import ChatTurn
+from openai_ergo.mock._replies import (
+    Completion,
+    PlannedCall,
+    RecordedRequest,
+    Reply,
+    ToolCall,
+    estimate_tokens,
+    example_arguments,
+    generated_tokens,
+    limit_completion,
+    natural_length,
+    plan_calls,
+    request_key,
+    text_tokens,
+)
+from openai_ergo.mock._responses import ResponseTurn
+from openai_ergo.mock._wire import new_id
+
+
+class BadRequest(Exception):
+    """The request cannot be served; carries the HTTP status and OpenAI's error fields."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        param: str | None = None,
+        code: str | None = None,
+        type: str = "invalid_request_error",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.param = param
+        self.code = code
+        self.type = type
+
+
+@dataclass
+class ReplyPolicy:
+    """How the app answers: its models, seed, reply length, and the scripted replies."""
+
+    models: Iterable[str]
+    seed: int
+    reply_tokens: int | tuple[int, int]
+    next_scripted: Callable[[RecordedRequest], Reply | str | None]
+
+
+def require_model(body: dict[str, Any], models: Iterable[str]) -> str:
+    """The request's model, which must be a string the mock serves."""
+    model = body.get("model")
+    if model is None:
+        raise BadRequest("Missing required parameter: 'model'.", param="model", code=None)
+    if not isinstance(model, str):
+        raise BadRequest(
+            f"Invalid type for 'model': expected a string, but got {_json_type(model)} instead.",
+            param="model",
+            code="invalid_type",
+        )
+    if not known_model(model, models):
+        raise BadRequest(
+            f"The model `{model}` does not exist or you do not have access to it.",
+            status=404,
+            code="model_not_found",
+        )
+    return model
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a decimal", str: "a string"}
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return names.get(type(value), "a value")
+
+
+def _optional_int(body: dict[str, Any], name: str, minimum: int) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadRequest(
+            f"Invalid type for '{name}': expected an integer, but got {_json_type(value)} instead.",
+            param=name,
+            code="invalid_type",
+        )
+    if value < minimum:
+        raise BadRequest(
+            f"Invalid '{name}': integer below minimum value. Expected a value >= {minimum}, "
+            f"but got {value} instead.",
+            param=name,
+            code="integer_below_min_value",
+        )
+    return value
+
+
+def _check_stream_flag(body: dict[str, Any]) -> bool:
+    stream = body.get("stream", False)
+    if stream is None:
+        return False
+    if not isinstance(stream, bool):
+        raise BadRequest(
+            f"Invalid type for 'stream': expected a boolean, but got {_json_type(stream)} instead.",
+            param="stream",
+            code="invalid_type",
+        )
+    return stream
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value: the text the model would read."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in ("type", "role", "id", "call_id", "tool_call_id", "status"):
+                yield from _strings(item)
+
+
+def _tool_name(tool: Any) -> str | None:
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        return None
+    function = tool.get("function")
+    name = function.get("name") if isinstance(function, dict) else tool.get("name")
+    return name if isinstance(name, str) else None
+
+
+def _tool_schema(tool: dict[str, Any]) -> dict[str, Any] | None:
+    function = tool.get("function")
+    holder = function if isinstance(function, dict) else tool
+    schema = holder.get("parameters")
+    return schema if isinstance(schema, dict) else None
+
+
+def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The function tool the request obliges the model to call, if any."""
+    tools: list[dict[str, Any]] = [t for t in body.get("tools") or [] if _tool_name(t)]
+    if not tools:
+        return None
+    choice = body.get("tool_choice")
+    if choice == "required":
+        return tools[0]
+    if isinstance(choice, dict):
+        wanted = _tool_name({"type": "function", **choice})
+        named: dict[str, Any] | None = next((t for t in tools if _tool_name(t) == wanted), None)
+        return named
+    return None
+
+
+def _after_tool_result(conversation: Any) -> bool:
+    """True when the last thing in the conversation is a tool's result: time to answer in text."""
+    if not isinstance(conversation, list) or not conversation:
+        return False
+    last = conversation[-1]
+    return isinstance(last, dict) and (
+        last.get("role") == "tool" or last.get("type") == "function_call_output"
+    )
+
+
+def plan_completion(
+    policy: ReplyPolicy,
+    *,
+    request: RecordedRequest,
+    scripted: Reply | str | None,
+    model: str,
+    conversation: Any,
+    seed: int,
+    choice: int,
+    limit: int | None,
+    reply_tokens: int | None,
+) -> Completion:
+    """One choice's answer: the scripted reply, a forced tool call, or generated text."""
+    body = request.json
+    if scripted is not None:
+        reply = Reply(scripted) if isinstance(scripted, str) else scripted
+        calls = plan_calls(reply.tool_calls, lambda: new_id("call_"))
+        return limit_completion(text_tokens(reply.text), calls, limit)
+    key = request_key(model, conversation, seed, choice)
+    forced = _forced_tool(body)
+    if forced is not None and not _after_tool_result(conversation):
+        name = _tool_name(forced) or "function"
+        arguments = example_arguments(_tool_schema(forced), key)
+        forced_calls: list[PlannedCall] = plan_calls(
+            [ToolCall(name=name, arguments=arguments)], lambda: new_id("call_")
+        )
+        return limit_completion([], forced_calls, limit)
+    length = reply_tokens if reply_tokens is not None else natural_length(key, policy.reply_tokens)
+    # Generate only what the limit lets through: a huge natural length costs nothing when cut.
+    wanted = length if limit is None else min(length, limit + 1)
+    tokens = generated_tokens(key, wanted)
+    return limit_completion(tokens, [], limit)
+
+
+def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
+    options = body.get("stream_options")
+    return options if isinstance(options, dict) else {}
+
+
+def responses_turn(
+    policy: ReplyPolicy, request: RecordedRequest, *, seed: int, reply_tokens: int | None
+) -> tuple[ResponseTurn, bool]:
+    """Validate a Responses request and plan its answer; also says whether to stream it."""
+    body = request.json
+    model = require_model(body, policy.models)
+    stream = _check_stream_flag(body)
+    has_context = any(body.get(k) for k in ("previous_response_id", "conversation", "prompt"))
+    if "input" not in body and not has_context:
+        raise BadRequest("Missing required parameter: 'input'.", param="input")
+    conversation = body.get("input")
+    if conversation is not None and not isinstance(conversation, (str, list)):
+        raise BadRequest(
+            "Invalid type for 'input': expected one of a string or array of input items, "
+            f"but got {_json_type(conversation)} instead.",
+            param="input",
+            code="invalid_type",
+        )
+    limit = _optional_int(body, "max_output_tokens", 16)
+    completion = plan_completion(
+        policy,
+        request=request,
+        scripted=policy.next_scripted(request),
+        model=model,
+        conversation=[body.get("instructions"), conversation],
+        seed=seed,
+        choice=0,
+        limit=limit,
+        reply_tokens=reply_tokens,
+    )
+    text = [body.get("instructions"), conversation, body.get("tools")]
+    input_tokens = sum(estimate_tokens(s) for s in _strings(text)) + 4
+    obfuscate = _stream_options(body).get("include_obfuscation", True) is not False
+    turn = ResponseTurn(
+        body=body,
+        model=model,
+        completion=completion,
+        input_tokens=input_tokens,
+        include_obfuscation=obfuscate,
+    )
+    return turn, stream
+
+
+def chat_turn(
+    policy: ReplyPolicy, request: RecordedRequest, *, seed: int, reply_tokens: int | None
+) -> tuple[ChatTurn, bool]:
+    """Validate a chat request and plan its answer; also says whether to stream it."""
+    body = request.json
+    model = require_model(body, policy.models)
+    stream = _check_stream_flag(body)
+    messages = body.get("messages")
+    if messages is None:
+        raise BadRequest("Missing required parameter: 'messages'.", param="messages")
+    if not isinstance(messages, list):
+        raise BadRequest(
+            f"Invalid type for 'messages': expected an array, but got {_json_type(messages)} "
+            "instead.",
+            param="messages",
+            code="invalid_type",
+        )
+    if not messages:
+        raise BadRequest(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, "
+            "but got an empty array instead.",
+            param="messages",
+            code="empty_array",
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or "role" not in message:
+            raise BadRequest(
+                f"Missing required parameter: 'messages[{index}].role'.",
+                param=f"messages[{index}].role",
+                code="missing_required_parameter",
+            )
+    limit = _optional_int(body, "max_completion_tokens", 1)
+    if limit is None:
+        limit = _optional_int(body, "max_tokens", 1)
+    n = _optional_int(body, "n", 1) or 1
+    if n > 128:
+        raise BadRequest(
+            f"Invalid 'n': integer above maximum value. Expected a value <= 128, but got {n} "
+            "instead.",
+            param="n",
+            code="integer_above_max_value",
+        )
+    body_seed = body.get("seed")
+    if isinstance(body_seed, int) and not isinstance(body_seed, bool):
+        seed = body_seed
+    scripted = policy.next_scripted(request)
+    completions = [
+        plan_completion(
+            policy,
+            request=request,
+            scripted=scripted,
+            model=model,
+            conversation=messages,
+            seed=seed,
+            choice=choice,
+            limit=limit,
+            reply_tokens=reply_tokens,
+        )
+        for choice in range(n)
+    ]
+    input_tokens = sum(estimate_tokens(s) for s in _strings([messages, body.get("tools")]))
+    input_tokens += 3 * len(messages) + 3
+    options = _stream_options(body)
+    turn = ChatTurn(
+        body=body,
+        model=model,
+        completions=completions,
+        input_tokens=input_tokens,
+        include_usage=bool(options.get("include_usage")),
+        include_obfuscation=options.get("include_obfuscation", True) is not False,
+    )
+    return turn, stream
+
+
+def embeddings_answer(policy: ReplyPolicy, request: RecordedRequest) -> dict[str, Any]:
+    """Validate an embeddings request and answer it."""
+    body = request.json
+    model = require_model(body, policy.models)
+    if "input" not in body:
+        raise BadRequest("Missing required parameter: 'input'.", param="input")
+    texts = embedding_inputs(body["input"])
+    if texts is None or any(text == "" for text in texts):
+        raise BadRequest(
+            "'$.input' is invalid. Please check the API reference: "
+            "https://platform.openai.com/docs/api-reference.",
+            param="input",
+        )
+    dimensions = _optional_int(body, "dimensions", 1)
+    if dimensions is not None and not supports_dimensions(model):
+        raise BadRequest("This model does not support specifying dimensions.", param="dimensions")
+    encoding = body.get("encoding_format") or "float"
+    if encoding not in ("float", "base64"):
+        raise BadRequest(
+            f"Invalid value: '{encoding}'. Supported values are: 'float' and 'base64'.",
+            param="encoding_format",
+            code="invalid_value",
+        )
+    size = dimensions or default_dimensions(model)
+    return embeddings_body(texts, model, size, encoding)
+
+
+def moderations_answer(policy: ReplyPolicy, request: RecordedRequest) -> dict[str, Any]:
+    """Validate a moderations request and answer it (the model is optional here)."""
+    body = request.json
+    model = body.get("model") or "omni-moderation-latest"
+    if not isinstance(model, str) or not known_model(model, policy.models):
+        require_model({"model": model}, policy.models)
+    if "input" not in body:
+        raise BadRequest("Missing required parameter: 'input'.", param="input")
+    inputs = moderation_inputs(body["input"])
+    if inputs is None:
+        raise BadRequest(
+            "'$.input' is invalid. Please check the API reference: "
+            "https://platform.openai.com/docs/api-reference.",
+            param="input",
+        )
+    return moderations_body(inputs, model)

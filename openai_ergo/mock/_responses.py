@@ -1,0 +1,268 @@
+"""`POST /v1/responses`: the response object and its event stream, in the order OpenAI sends them.
+
+created → in_progress → per output item: output_item.added, (content_part.added,
+output_text.delta…, output_text.done, content_part.done | function_call_arguments.delta…,
+function_call_arguments.done), output_item.done → completed (or incomplete when cut).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from openai_ergo.mock._replies import Completion, PlannedCall
+from openai_ergo.mock._wire import encode_json, new_id, now, obfuscation, sse_frame
+
+#: A frame and whether it carries a token (pacing applies to those).
+Frame = tuple[bytes, bool]
+
+
+@dataclass
+class ResponseTurn:
+    """Everything needed to render one response, streamed or not."""
+
+    body: dict[str, Any]
+    model: str
+    completion: Completion
+    input_tokens: int
+    include_obfuscation: bool = True
+
+    def __post_init__(self) -> None:
+        self.response_id = new_id("resp_")
+        self.message_id = new_id("msg_")
+        self.call_item_ids = [new_id("fc_") for _ in self.completion.calls]
+        self.created_at = now()
+
+    @property
+    def status(self) -> str:
+        """`incomplete` when the token limit cut the answer, else `completed`."""
+        return "incomplete" if self.completion.finish == "length" else "completed"
+
+    def message_item(self, status: str, text: str | None) -> dict[str, Any]:
+        """The assistant message output item (content empty while it is being added)."""
+        content = [] if text is None else [_text_part(text)]
+        return {
+            "id": self.message_id,
+            "type": "message",
+            "status": status,
+            "content": content,
+            "role": "assistant",
+        }
+
+    def call_item(self, index: int, call: PlannedCall, status: str) -> dict[str, Any]:
+        """A function_call output item (arguments empty while it is being added)."""
+        return {
+            "id": self.call_item_ids[index],
+            "type": "function_call",
+            "status": status,
+            "arguments": call.arguments if status == "completed" else "",
+            "call_id": call.call_id,
+            "name": call.name,
+        }
+
+    def output(self) -> list[dict[str, Any]]:
+        """The finished output items."""
+        items: list[dict[str, Any]] = []
+        if self.completion.tokens or not self.completion.calls:
+            items.append(self.message_item(self.status, self.completion.text))
+        items.extend(
+            self.call_item(i, call, "completed") for i, call in enumerate(self.completion.calls)
+        )
+        return items
+
+    def usage(self) -> dict[str, Any]:
+        """Token accounting, in the Responses shape."""
+        output_tokens = self.completion.output_tokens
+        return {
+            "input_tokens": self.input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": self.input_tokens + output_tokens,
+        }
+
+    def response(self, *, final: bool) -> dict[str, Any]:
+        """The response object: in progress (no output yet) or finished."""
+        body = self.body
+        text_config = {"format": {"type": "text"}, "verbosity": "medium"}
+        if isinstance(body.get("text"), dict):
+            text_config |= body["text"]
+        status = self.status if final else "in_progress"
+        return {
+            "id": self.response_id,
+            "object": "response",
+            "created_at": self.created_at,
+            "status": status,
+            "background": bool(body.get("background", False)),
+            "completed_at": now() if final and status == "completed" else None,
+            "error": None,
+            "incomplete_details": (
+                {"reason": "max_output_tokens"} if final and status == "incomplete" else None
+            ),
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "max_tool_calls": body.get("max_tool_calls"),
+            "model": self.model,
+            "output": self.output() if final else [],
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": body.get("previous_response_id"),
+            "prompt_cache_key": body.get("prompt_cache_key"),
+            "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+            "safety_identifier": body.get("safety_identifier"),
+            "service_tier": "default",
+            "store": body.get("store", True),
+            "temperature": body.get("temperature", 1.0),
+            "text": text_config,
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools") or [],
+            "top_logprobs": body.get("top_logprobs", 0),
+            "top_p": body.get("top_p", 1.0),
+            "truncation": body.get("truncation", "disabled"),
+            "usage": self.usage() if final else None,
+            "user": body.get("user"),
+            "metadata": body.get("metadata") or {},
+        }
+
+
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+
+
+def response_body(turn: ResponseTurn) -> bytes:
+    """The non-streamed answer."""
+    return encode_json(turn.response(final=True))
+
+
+def response_frames(turn: ResponseTurn) -> Iterator[Frame]:
+    """The streamed answer, one SSE frame at a time (a generator: long streams stay cheap)."""
+    seq = 0
+
+    def event(payload: dict[str, Any]) -> bytes:
+        nonlocal seq
+        payload["sequence_number"] = seq
+        seq += 1
+        return sse_frame(payload, payload["type"])
+
+    yield event({"type": "response.created", "response": turn.response(final=False)}), False
+    yield event({"type": "response.in_progress", "response": turn.response(final=False)}), False
+    completion = turn.completion
+    output_index = 0
+    if completion.tokens or not completion.calls:
+        message_id = turn.message_id
+        where = {"item_id": message_id, "output_index": output_index, "content_index": 0}
+        yield (
+            event(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": output_index,
+                    "item": turn.message_item("in_progress", None),
+                }
+            ),
+            False,
+        )
+        yield event({"type": "response.content_part.added", **where, "part": _text_part("")}), False
+        for token in completion.tokens:
+            delta: dict[str, Any] = {
+                "type": "response.output_text.delta",
+                **where,
+                "delta": token,
+                "logprobs": [],
+            }
+            if turn.include_obfuscation:
+                delta["obfuscation"] = obfuscation(token, seq)
+            yield event(delta), True
+        text = completion.text
+        yield (
+            event({"type": "response.output_text.done", **where, "text": text, "logprobs": []}),
+            False,
+        )
+        yield (
+            event({"type": "response.content_part.done", **where, "part": _text_part(text)}),
+            False,
+        )
+        yield (
+            event(
+                {
+                    "type": "response.output_item.done",
+                    "output_index": output_index,
+                    "item": turn.message_item(turn.status, text),
+                }
+            ),
+            False,
+        )
+        output_index += 1
+    for index, call in enumerate(completion.calls):
+        item_id = turn.call_item_ids[index]
+        where = {"item_id": item_id, "output_index": output_index}
+        yield (
+            event(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": output_index,
+                    "item": turn.call_item(index, call, "in_progress"),
+                }
+            ),
+            False,
+        )
+        for fragment in call.fragments:
+            delta = {"type": "response.function_call_arguments.delta", **where, "delta": fragment}
+            if turn.include_obfuscation:
+                delta["obfuscation"] = obfuscation(fragment, seq)
+            yield event(delta), True
+        yield (
+            event(
+                {
+                    "type": "response.function_call_arguments.done",
+                    **where,
+                    "name": call.name,
+                    "arguments": call.arguments,
+                }
+            ),
+            False,
+        )
+        yield (
+            event(
+                {
+                    "type": "response.output_item.done",
+                    "output_index": output_index,
+                    "item": turn.call_item(index, call, "completed"),
+                }
+            ),
+            False,
+        )
+        output_index += 1
+    final_type = "response.incomplete" if turn.status == "incomplete" else "response.completed"
+    yield event({"type": final_type, "response": turn.response(final=True)}), False
+
+
+def response_error_frames(
+    turn: ResponseTurn, sequence_number: int, code: str, message: str
+) -> list[bytes]:
+    """An `error` event, then `response.failed`, as the API ends a stream that broke.
+
+    The error's fields sit at the top level (the spec's `ResponseErrorEvent`) and, as the live
+    API also sends them, nested under `error`: readers of either shape understand it.
+    """
+    error = {"type": "server_error", "code": code, "message": message, "param": None}
+    failed = turn.response(final=False) | {
+        "status": "failed",
+        "error": {"code": code, "message": message},
+    }
+    return [
+        sse_frame(
+            {
+                "type": "error",
+                "sequence_number": sequence_number,
+                "code": code,
+                "message": message,
+                "param": None,
+                "error": error,
+            },
+            "error",
+        ),
+        sse_frame(
+            {"type": "response.failed", "sequence_number": sequence_number + 1, "response": failed},
+            "response.failed",
+        ),
+    ]

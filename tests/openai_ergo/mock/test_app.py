@@ -1,0 +1,518 @@
+"""The mock's wire format, replies, validation and recording, served in-process over ASGI."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import struct
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from openai_ergo.mock import Fault, MockOpenAI, RecordedRequest, Reply, ToolCall
+from tests.openai_ergo.mock.sse import frames
+
+USER = [{"role": "user", "content": "Say something nice."}]
+
+
+@pytest.fixture
+def app() -> MockOpenAI:
+    return MockOpenAI(seed=7)
+
+
+@pytest.fixture
+async def http(app: MockOpenAI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as client:
+        yield client
+
+
+async def _post(http: httpx.AsyncClient, path: str, body: Any, **headers: str) -> httpx.Response:
+    return await http.post(path, json=body, headers=headers)
+
+
+# -- models -------------------------------------------------------------------------------------
+
+
+async def test_models_are_listed_and_retrieved_including_dated_snapshots(
+    http: httpx.AsyncClient,
+) -> None:
+    listed = (await http.get("/models")).json()
+    assert listed["object"] == "list"
+    assert "gpt-5-mini" in {m["id"] for m in listed["data"]}
+    one = await http.get("/models/gpt-4o-2024-08-06")
+    assert one.status_code == 200
+    assert one.json()["id"] == "gpt-4o-2024-08-06"
+    missing = await http.get("/models/gpt-0")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "model_not_found"
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+
+async def test_responses_answer_has_the_api_shape_and_headers(http: httpx.AsyncClient) -> None:
+    response = await _post(http, "/responses", {"model": "gpt-5-mini", "input": "Hi"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-request-id"].startswith("req_")
+    assert int(response.headers["openai-processing-ms"]) >= 0
+    assert int(response.headers["x-ratelimit-remaining-requests"]) < int(
+        response.headers["x-ratelimit-limit-requests"]
+    )
+    body = response.json()
+    assert body["object"] == "response"
+    assert body["id"].startswith("resp_")
+    assert body["status"] == "completed"
+    [message] = body["output"]
+    assert message["type"] == "message"
+    assert message["role"] == "assistant"
+    [part] = message["content"]
+    assert part["type"] == "output_text"
+    assert part["text"].endswith(".")
+    usage = body["usage"]
+    assert usage["output_tokens"] == len(part["text"].split())
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+
+
+async def test_responses_stream_events_come_in_the_api_order(http: httpx.AsyncClient) -> None:
+    body = {"model": "gpt-5-mini", "input": "Hi"}
+    plain = (await _post(http, "/responses", body)).json()
+    streamed = await _post(http, "/responses", {**body, "stream": True})
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    events = frames(streamed.content)
+    payloads = [f.json() for f in events]
+    assert all(f.event == p["type"] for f, p in zip(events, payloads, strict=True))
+    assert [p["sequence_number"] for p in payloads] == list(range(len(payloads)))
+    types = [p["type"] for p in payloads]
+    deltas = [p for p in payloads if p["type"] == "response.output_text.delta"]
+    assert types == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        *["response.output_text.delta"] * len(deltas),
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    text = "".join(d["delta"] for d in deltas)
+    assert all("obfuscation" in d for d in deltas)
+    assert text == payloads[-4]["text"] == plain["output"][0]["content"][0]["text"]
+    final = payloads[-1]["response"]
+    assert final["usage"] == plain["usage"]
+    assert payloads[0]["response"]["status"] == "in_progress"
+
+
+async def test_same_request_and_seed_give_the_same_text(http: httpx.AsyncClient) -> None:
+    body = {"model": "gpt-4o-mini", "messages": USER}
+    first = (await _post(http, "/chat/completions", body)).json()
+    second = (await _post(http, "/chat/completions", body)).json()
+    other_seed = (await _post(http, "/chat/completions", {**body, "seed": 99})).json()
+    via_header = (await _post(http, "/chat/completions", body, **{"x-mock-seed": "99"})).json()
+
+    def text(c: dict[str, Any]) -> str:
+        return str(c["choices"][0]["message"]["content"])
+
+    assert text(first) == text(second)
+    assert text(first) != text(other_seed)
+    assert text(other_seed) == text(via_header)
+
+
+async def test_token_limit_cuts_a_response_and_marks_it_incomplete(
+    http: httpx.AsyncClient,
+) -> None:
+    body = {"model": "gpt-5", "input": "Hi"}
+    headers = {"x-mock-reply-tokens": "40"}
+    full = (await _post(http, "/responses", body, **headers)).json()
+    cut = (await _post(http, "/responses", {**body, "max_output_tokens": 16}, **headers)).json()
+    assert full["status"] == "completed"
+    assert cut["status"] == "incomplete"
+    assert cut["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert cut["usage"]["output_tokens"] == 16
+    cut_text = cut["output"][0]["content"][0]["text"]
+    assert full["output"][0]["content"][0]["text"].startswith(cut_text)
+    stream = await _post(http, "/responses", {**body, "max_output_tokens": 16, "stream": True})
+    assert frames(stream.content)[-1].event == "response.incomplete"
+
+
+async def test_responses_function_call_streams_argument_fragments(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    call = ToolCall(name="get_weather", arguments={"city": "Paris"}, call_id="call_1")
+    app.reply_with(Reply(tool_calls=(call,)))
+    response = await _post(http, "/responses", {"model": "gpt-5", "input": "x", "stream": True})
+    payloads = [f.json() for f in frames(response.content)]
+    added = next(p for p in payloads if p["type"] == "response.output_item.added")
+    assert added["item"]["type"] == "function_call"
+    assert added["item"]["name"] == "get_weather"
+    fragments = [
+        p["delta"] for p in payloads if p["type"] == "response.function_call_arguments.delta"
+    ]
+    assert len(fragments) > 1
+    done = next(p for p in payloads if p["type"] == "response.function_call_arguments.done")
+    assert "".join(fragments) == done["arguments"] == '{"city":"Paris"}'
+    final = payloads[-1]["response"]["output"]
+    assert final == [
+        {
+            "id": added["item"]["id"],
+            "type": "function_call",
+            "status": "completed",
+            "arguments": '{"city":"Paris"}',
+            "call_id": "call_1",
+            "name": "get_weather",
+        }
+    ]
+
+
+# -- chat -----------------------------------------------------------------------------------------
+
+
+async def test_chat_stream_with_usage_ends_with_a_usage_chunk_and_done(
+    http: httpx.AsyncClient,
+) -> None:
+    body = {"model": "gpt-4o-mini", "messages": USER}
+    plain = (await _post(http, "/chat/completions", body)).json()
+    streamed = await _post(
+        http,
+        "/chat/completions",
+        {**body, "stream": True, "stream_options": {"include_usage": True}},
+    )
+    events = frames(streamed.content)
+    assert all(f.event is None for f in events)
+    assert events[-1].data == "[DONE]"
+    chunks = [f.json() for f in events[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1])
+    assert text == plain["choices"][0]["message"]["content"]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"] == plain["usage"]
+    assert all(c["usage"] is None for c in chunks[:-1])
+
+
+async def test_chat_n_gives_distinct_interleaved_choices(http: httpx.AsyncClient) -> None:
+    body = {"model": "gpt-4o-mini", "messages": USER, "n": 3}
+    plain = (await _post(http, "/chat/completions", body)).json()
+    texts = [c["message"]["content"] for c in plain["choices"]]
+    assert [c["index"] for c in plain["choices"]] == [0, 1, 2]
+    assert len(set(texts)) == 3
+    streamed = await _post(http, "/chat/completions", {**body, "stream": True})
+    chunks = [f.json() for f in frames(streamed.content)[:-1]]
+    joined = ["", "", ""]
+    for chunk in chunks:
+        for choice in chunk["choices"]:
+            joined[choice["index"]] += choice["delta"].get("content") or ""
+    assert joined == texts
+    assert [c["choices"][0]["index"] for c in chunks[:3]] == [0, 1, 2]
+
+
+async def test_chat_max_tokens_finishes_with_length(http: httpx.AsyncClient) -> None:
+    body = {"model": "gpt-4o-mini", "messages": USER, "max_completion_tokens": 3}
+    answer = (await _post(http, "/chat/completions", body)).json()
+    assert answer["choices"][0]["finish_reason"] == "length"
+    assert answer["usage"]["completion_tokens"] == 3
+    assert len(answer["choices"][0]["message"]["content"].split()) == 3
+
+
+async def test_chat_tool_calls_stream_like_the_api(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    calls = (
+        ToolCall(name="get_weather", arguments='{"city": "Edinburgh", "country": "GB"}'),
+        ToolCall(name="get_time", arguments={"zone": "UTC"}),
+    )
+    app.reply_with(Reply(tool_calls=calls))
+    streamed = await _post(
+        http, "/chat/completions", {"model": "gpt-4o", "messages": USER, "stream": True}
+    )
+    chunks = [f.json() for f in frames(streamed.content)[:-1]]
+    assert chunks[0]["choices"][0]["delta"]["content"] is None
+    arguments: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for chunk in chunks:
+        for call in chunk["choices"][0]["delta"].get("tool_calls") or []:
+            if "id" in call:
+                assert call["id"].startswith("call_")
+                names[call["index"]] = call["function"]["name"]
+            arguments[call["index"]] = arguments.get(call["index"], "") + call["function"].get(
+                "arguments", ""
+            )
+    assert names == {0: "get_weather", 1: "get_time"}
+    assert arguments == {0: '{"city": "Edinburgh", "country": "GB"}', 1: '{"zone":"UTC"}'}
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+async def test_required_tool_choice_generates_arguments_matching_the_schema(
+    http: httpx.AsyncClient,
+) -> None:
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "book",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string"},
+                    "nights": {"type": "integer"},
+                    "class": {"enum": ["economy", "business"]},
+                },
+            },
+        },
+    }
+    body = {"model": "gpt-4o", "messages": USER, "tools": [tool], "tool_choice": "required"}
+    answer = (await _post(http, "/chat/completions", body)).json()
+    choice = answer["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    [call] = choice["message"]["tool_calls"]
+    arguments = json.loads(call["function"]["arguments"])
+    assert isinstance(arguments["city"], str)
+    assert isinstance(arguments["nights"], int)
+    assert arguments["class"] == "economy"
+    after = [
+        *USER,
+        {"role": "assistant", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "booked"},
+    ]
+    follow_up = (await _post(http, "/chat/completions", {**body, "messages": after})).json()
+    assert follow_up["choices"][0]["finish_reason"] == "stop"
+    assert follow_up["choices"][0]["message"]["content"]
+
+
+async def test_scripted_replies_and_responder(app: MockOpenAI, http: httpx.AsyncClient) -> None:
+    seen: list[RecordedRequest] = []
+
+    def responder(request: RecordedRequest) -> str | None:
+        seen.append(request)
+        return "From code." if request.path.endswith("/responses") else None
+
+    app.responder = responder
+    app.reply_with("First.", Reply("Second one."))
+    body = {"model": "gpt-5", "input": "x"}
+    texts = [
+        (await _post(http, "/responses", body)).json()["output"][0]["content"][0]["text"]
+        for _ in range(3)
+    ]
+    assert texts == ["First.", "Second one.", "From code."]
+    assert [r.path for r in seen] == ["/v1/responses"]
+
+
+# -- validation and recording ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "payload", "status", "param", "code"),
+    [
+        ("/chat/completions", {"model": "gpt-4o"}, 400, "messages", None),
+        ("/chat/completions", {"model": "gpt-4o", "messages": []}, 400, "messages", "empty_array"),
+        ("/chat/completions", {"messages": USER}, 400, "model", None),
+        ("/chat/completions", {"model": "gpt-0", "messages": USER}, 404, None, "model_not_found"),
+        ("/responses", {"model": "gpt-5"}, 400, "input", None),
+        (
+            "/responses",
+            {"model": "gpt-5", "input": "x", "max_output_tokens": 5},
+            400,
+            "max_output_tokens",
+            "integer_below_min_value",
+        ),
+        ("/responses", {"model": "gpt-5", "input": "x", "stream": "yes"}, 400, "stream", None),
+        ("/embeddings", {"model": "text-embedding-3-small"}, 400, "input", None),
+    ],
+)
+async def test_bad_requests_get_the_api_error_body(
+    http: httpx.AsyncClient,
+    endpoint: str,
+    payload: dict[str, Any],
+    status: int,
+    param: str | None,
+    code: str | None,
+    anyio_backend: str,  # named so anyio keeps the parameters above when it adds backends
+) -> None:
+    response = await _post(http, endpoint, payload)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param
+    if code is not None:
+        assert error["code"] == code
+    assert error["message"]
+
+
+async def test_bad_json_and_unknown_routes(http: httpx.AsyncClient) -> None:
+    bad = await http.post("/chat/completions", content=b'{"model": ')
+    assert bad.status_code == 400
+    assert "could not parse the JSON body" in bad.json()["error"]["message"]
+    missing = await http.post("/completions/legacy", json={})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "Invalid URL (POST /v1/completions/legacy)"
+
+
+async def test_api_key_is_required_when_asked(app: MockOpenAI, http: httpx.AsyncClient) -> None:
+    app.require_api_key = True
+    assert (await http.get("/models")).status_code == 401
+    ok = await http.get("/models", headers={"authorization": "Bearer sk-test"})
+    assert ok.status_code == 200
+
+
+async def test_requests_are_recorded_without_showing_secrets(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    secret = "sk-very-secret-value"
+    await http.post(
+        "/chat/completions",
+        json={"model": "gpt-4o", "messages": USER},
+        headers={"authorization": f"Bearer {secret}"},
+    )
+    [request] = app.requests
+    assert request.method == "POST"
+    assert request.path == "/v1/chat/completions"
+    assert request.json["messages"] == USER
+    assert request.headers["authorization"] == f"Bearer {secret}"
+    assert secret not in repr(request)
+    assert secret not in repr(app)
+    app.reset()
+    assert app.requests == []
+
+
+# -- embeddings and moderations -------------------------------------------------------------------
+
+
+async def test_embeddings_are_deterministic_unit_vectors(http: httpx.AsyncClient) -> None:
+    body = {"model": "text-embedding-3-small", "input": ["cat", "dog", "cat"], "dimensions": 64}
+    answer = (await _post(http, "/embeddings", body)).json()
+    vectors = [d["embedding"] for d in answer["data"]]
+    assert [d["index"] for d in answer["data"]] == [0, 1, 2]
+    assert all(len(v) == 64 for v in vectors)
+    assert all(math.isclose(math.fsum(x * x for x in v), 1.0) for v in vectors)
+    assert vectors[0] == vectors[2] != vectors[1]
+    assert answer["usage"]["prompt_tokens"] == answer["usage"]["total_tokens"] > 0
+    encoded = (await _post(http, "/embeddings", {**body, "encoding_format": "base64"})).json()
+    raw = base64.b64decode(encoded["data"][0]["embedding"])
+    decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
+    assert all(math.isclose(a, b, rel_tol=1e-6) for a, b in zip(decoded, vectors[0], strict=True))
+    native = await _post(http, "/embeddings", {"model": "text-embedding-3-large", "input": "x"})
+    assert len(native.json()["data"][0]["embedding"]) == 3072
+    ada = await _post(http, "/embeddings", {**body, "model": "text-embedding-ada-002"})
+    assert ada.status_code == 400
+    assert ada.json()["error"]["param"] == "dimensions"
+
+
+async def test_moderations_flag_telltale_text(http: httpx.AsyncClient) -> None:
+    answer = (await _post(http, "/moderations", {"input": ["I will kill it", "hello"]})).json()
+    assert answer["id"].startswith("modr-")
+    first, second = answer["results"]
+    assert first["flagged"] is True
+    assert first["categories"]["violence"] is True
+    assert second["flagged"] is False
+    assert set(first["categories"]) == set(first["category_scores"])
+
+
+# -- faults that replace the response -------------------------------------------------------------
+
+
+async def test_rate_limit_fault_sends_retry_after_and_rate_headers(
+    http: httpx.AsyncClient,
+) -> None:
+    body = {"model": "gpt-4o", "messages": USER}
+    response = await _post(
+        http, "/chat/completions", body, **{"x-mock-fault": "rate_limit; retry_after=2"}
+    )
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "2"
+    assert response.headers["retry-after-ms"] == "2000"
+    assert response.headers["x-ratelimit-remaining-requests"] == "0"
+    assert response.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+async def test_armed_faults_hit_the_next_requests_to_their_path(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    app.fail_next(Fault.server_error(503), times=2, path="/responses")
+    body = {"model": "gpt-5", "input": "x"}
+    chat = await _post(http, "/chat/completions", {"model": "gpt-4o", "messages": USER})
+    assert chat.is_success
+    first = await _post(http, "/responses", body)
+    second = await _post(http, "/responses", body)
+    third = await _post(http, "/responses", body)
+    assert [first.status_code, second.status_code, third.status_code] == [503, 503, 200]
+    assert "overloaded" in first.json()["error"]["message"]
+
+
+async def test_html_fault_serves_a_proxy_page(app: MockOpenAI, http: httpx.AsyncClient) -> None:
+    app.fail_next("html")
+    response = await http.get("/models")
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+    assert b"<html>" in response.content
+
+
+async def test_bad_fault_header_is_a_clear_400(http: httpx.AsyncClient) -> None:
+    response = await http.get("/models", headers={"x-mock-fault": "explode"})
+    assert response.status_code == 400
+    assert "unknown fault 'explode'" in response.json()["error"]["message"]
+
+
+def test_fault_header_form_parses_parameters() -> None:
+    assert Fault.parse("disconnect; after=3") == Fault.disconnect(after=3)
+    assert Fault.parse("rate_limit") == Fault.rate_limit()
+    assert Fault.parse("server_error; status=503").status_code == 503
+    assert Fault.parse("hang; seconds=0.5").seconds == 0.5
+    with pytest.raises(ValueError, match="not a number"):
+        Fault.parse("idle; after=soon")
+    with pytest.raises(ValueError, match="unknown fault parameter"):
+        Fault.parse("idle; color=red")
+    with pytest.raises(ValueError, match="name=value"):
+        Fault.parse("idle; after")
+
+
+# -- faults inside a stream (buffered here; the loopback tests show the timing) ----------------
+
+
+async def test_error_event_ends_a_responses_stream_with_failed(http: httpx.AsyncClient) -> None:
+    response = await _post(
+        http,
+        "/responses",
+        {"model": "gpt-5", "input": "x", "stream": True},
+        **{"x-mock-fault": "error_event; after=6; code=insufficient_quota"},
+    )
+    events = frames(response.content)
+    assert [f.event for f in events[-2:]] == ["error", "response.failed"]
+    error = events[-2].json()
+    assert error["code"] == error["error"]["code"] == "insufficient_quota"
+    assert error["sequence_number"] == 6
+    assert events[-1].json()["response"]["status"] == "failed"
+    assert len(events) == 8
+
+
+async def test_error_event_in_chat_is_an_error_payload_without_done(
+    http: httpx.AsyncClient,
+) -> None:
+    response = await _post(
+        http,
+        "/chat/completions",
+        {"model": "gpt-4o", "messages": USER, "stream": True},
+        **{"x-mock-fault": "error_event; after=2"},
+    )
+    events = frames(response.content)
+    assert len(events) == 3
+    assert events[-1].json()["error"]["type"] == "server_error"
+
+
+async def test_malformed_fault_truncates_one_event(http: httpx.AsyncClient) -> None:
+    response = await _post(
+        http,
+        "/chat/completions",
+        {"model": "gpt-4o", "messages": USER, "stream": True},
+        **{"x-mock-fault": "malformed; after=1"},
+    )
+    events = frames(response.content)
+    events[0].json()
+    with pytest.raises(json.JSONDecodeError):
+        events[1].json()
+    assert events[-1].data == "[DONE]"

@@ -1,0 +1,192 @@
+"""`python -m benchmarks [--quick] [--out DIR] [--only SCENARIO ...]`: run, report, judge.
+
+The full run takes about 15 minutes on two cores; `--quick` runs every row and scenario at small
+sizes with fewer repeats in under two minutes (the CI smoke run). Results go to
+`benchmarks/results/` (full) or `benchmarks/results/quick/` unless `--out` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import Plan, ScenarioPlan, row_pairs, run_plan, running_server
+from benchmarks._imports import import_times, slowest_imports
+from benchmarks._report import machine, markdown, write_chart, write_json
+from benchmarks._targets import evaluate
+
+__all__ = ["full_plan", "main", "quick_plan", "tiny_plan"]
+
+_RESULTS = Path(__file__).resolve().parent / "results"
+
+_STREAMING_ROWS = [
+    "sdk",
+    "sdk_helper",
+    "httpx_sse",
+    "httpx_bytes",
+    "raw_msgspec",
+    "raw_bytes",
+    "ergo_events",
+    "ergo_text",
+    "ergo_final",
+    "ergo_fast_events",
+    "ergo_fast_final",
+]
+_PEER_ROWS = ["sdk", "httpx_sse", "raw_msgspec", "ergo_final", "ergo_fast_final"]
+_OURS = ["ergo_final", "ergo_fast_final"]
+
+
+def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) -> Plan:
+    rows = {
+        "chat_long": _STREAMING_ROWS,
+        "responses_long": _STREAMING_ROWS,
+        "short_streams": _PEER_ROWS,
+        "concurrent_streams": _PEER_ROWS,
+        "requests": _PEER_ROWS,
+        "first_event": _PEER_ROWS,
+        "sustained": _OURS,
+    }
+    scenarios = tuple(
+        ScenarioPlan(
+            scenario, params, repeats.get(scenario, repeats["default"]), row_pairs(rows[scenario])
+        )
+        for scenario, params in sizes.items()
+    )
+    return Plan(
+        name,
+        scenarios,
+        decoder_events=sizes["chat_long"]["size"],
+        decoder_repeats=repeats["decoder"],
+        import_repeats=repeats["imports"],
+    )
+
+
+def full_plan() -> Plan:
+    """The published run: sizes large enough that fixed costs vanish into the per-event cost."""
+    return _plan(
+        "full",
+        {
+            "chat_long": {"size": 50_000},
+            "responses_long": {"size": 50_000},
+            "short_streams": {"count": 1_000, "size": 20},
+            "concurrent_streams": {"count": 500, "size": 50},
+            "requests": {"count": 2_000, "size": 30},
+            "first_event": {"count": 20, "size": 20},
+            "sustained": {"count": 20_000, "size": 20},
+        },
+        {"default": 5, "concurrent_streams": 3, "sustained": 1, "decoder": 7, "imports": 9},
+    )
+
+
+def quick_plan() -> Plan:
+    """Every row and scenario at small sizes, one process each: proves the suite works."""
+    return _plan(
+        "quick",
+        {
+            "chat_long": {"size": 5_000},
+            "responses_long": {"size": 5_000},
+            "short_streams": {"count": 100, "size": 20},
+            "concurrent_streams": {"count": 100, "size": 20},
+            "requests": {"count": 200, "size": 30},
+            "first_event": {"count": 5, "size": 20},
+            "sustained": {"count": 1_000, "size": 20},
+        },
+        {"default": 1, "decoder": 2, "imports": 2},
+    )
+
+
+def tiny_plan() -> Plan:
+    """The smallest run that still exercises every scenario: for the test suite."""
+    return _plan(
+        "tiny",
+        {
+            "chat_long": {"size": 200},
+            "responses_long": {"size": 200},
+            "short_streams": {"count": 5, "size": 5},
+            "concurrent_streams": {"count": 5, "size": 5},
+            "requests": {"count": 5, "size": 5},
+            "first_event": {"count": 2, "size": 5},
+            "sustained": {"count": 40, "size": 5},
+        },
+        {"default": 1, "decoder": 1, "imports": 1},
+    )
+
+
+def _decoder(events: int, repeats: int) -> dict[str, Any]:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks._decoder_bench",
+            json.dumps({"events": events, "repeats": repeats}),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(plan: Plan, out: Path, *, log: Any = print) -> int:
+    """Run `plan`, write its results under `out`, print the verdicts; the count of misses."""
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    log(f"openai-ergo benchmarks, {plan.name} run on {info['cpu']} ({info['cores']} cores)")
+    with running_server(max_seconds=3600) as port:
+        series = run_plan(plan, port, log=log)
+    log("  decoder micro-benchmark")
+    decoder = _decoder(plan.decoder_events, plan.decoder_repeats)
+    log("  import times")
+    imports = import_times(["openai_ergo", "streaming", "openai", "httpx"], plan.import_repeats)
+    imports["slowest"] = slowest_imports("openai_ergo")
+    targets = evaluate(series, imports, decoder)
+    report = markdown(plan, series, targets, imports, decoder, info)
+    (out / "latest.md").write_text(report + "\n")
+    write_json(out / "latest.json", plan, series, targets, imports, decoder, info)
+    write_chart(out / "latest.png", series)
+    log("")
+    for target in targets:
+        value = "—" if target.value is None else f"{target.value:.2f} {target.unit}"
+        note = f"  ({target.note})" if target.note else ""
+        log(
+            f"  {target.verdict:<7} {target.description}: {value} "
+            f"(target {target.relation} {target.bound:.2f}){note}"
+        )
+    log(f"\nwrote {out}/latest.{{md,json,png}} in {time.perf_counter() - started:.0f} s")
+    return sum(target.verdict == "MISS" for target in targets)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
+    parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help="where to write latest.{md,json,png}")
+    parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    args = parser.parse_args(argv)
+    plan = tiny_plan() if args.tiny else quick_plan() if args.quick else full_plan()
+    if args.only:
+        unknown = set(args.only) - {s.name for s in plan.scenarios}
+        if unknown:
+            parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+        plan = Plan(
+            plan.name,
+            tuple(s for s in plan.scenarios if s.name in args.only),
+            plan.decoder_events,
+            plan.decoder_repeats,
+            plan.import_repeats,
+        )
+    out = args.out or (_RESULTS if plan.name == "full" else _RESULTS / plan.name)
+    run(plan, out)
+
+
+if __name__ == "__main__":
+    main()

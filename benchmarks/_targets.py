@@ -1,0 +1,211 @@
+"""The targets we hold ourselves to, judged from one run's medians.
+
+Every comparison uses a row that does the SDK's work: typed events, a check of each event's
+type, and the aggregated final object (`ergo_final`), never the byte-only rows. A target whose
+rows are missing or invalid is reported as UNKNOWN with the reason, never as a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from benchmarks._harness import Series
+
+__all__ = ["Target", "evaluate"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: what is compared, the measured value, the bound, and the verdict."""
+
+    name: str
+    description: str
+    value: float | None
+    bound: float
+    #: ">=", "<=" or "<": how the value must compare with the bound.
+    relation: str
+    unit: str
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """PASS, MISS, or UNKNOWN when the value could not be measured."""
+        if self.value is None:
+            return "UNKNOWN"
+        checks = {
+            ">=": self.value >= self.bound,
+            "<=": self.value <= self.bound,
+            "<": self.value < self.bound,
+        }
+        return "PASS" if checks[self.relation] else "MISS"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready record."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "value": self.value,
+            "bound": self.bound,
+            "relation": self.relation,
+            "unit": self.unit,
+            "verdict": self.verdict,
+            "note": self.note,
+        }
+
+
+class _Lookup:
+    def __init__(self, series: list[Series]) -> None:
+        self._by_key = {(one.scenario, one.key): one for one in series}
+
+    def median(self, scenario: str, key: str, metric: str) -> float | None:
+        one = self._by_key.get((scenario, key))
+        summary = one.metric(metric) if one is not None else None
+        return None if summary is None else summary["median"]
+
+    def why_missing(self, scenario: str, *keys: str) -> str:
+        reasons = []
+        for key in keys:
+            one = self._by_key.get((scenario, key))
+            if one is None:
+                reasons.append(f"{key} not in the plan")
+            elif one.unavailable:
+                reasons.append(f"{key} unavailable ({one.unavailable})")
+            elif one.invalid:
+                reasons.append(f"{key} invalid ({one.invalid})")
+        return "; ".join(reasons)
+
+
+def _ratio(
+    look: _Lookup,
+    scenario: str,
+    ours: str,
+    theirs: str,
+    metric: str,
+    invert: bool = False,
+) -> tuple[float | None, str]:
+    mine = look.median(scenario, ours, metric)
+    other = look.median(scenario, theirs, metric)
+    if mine is None or other is None or mine == 0 or other == 0:
+        return None, look.why_missing(scenario, ours, theirs)
+    return (other / mine if invert else mine / other), ""
+
+
+def evaluate(
+    series: list[Series], imports: dict[str, Any] | None, decoder: dict[str, Any] | None
+) -> list[Target]:
+    """Judge every target from the medians of one run."""
+    look = _Lookup(series)
+    targets: list[Target] = []
+
+    def ratio_target(
+        name: str,
+        description: str,
+        bound: float,
+        relation: str,
+        compute: Callable[[], tuple[float | None, str]],
+        unit: str = "x",
+    ) -> None:
+        value, note = compute()
+        targets.append(Target(name, description, value, bound, relation, unit, note))
+
+    for scenario in ("chat_long", "responses_long"):
+        for backend in ("asyncio", "trio"):
+            ours = f"ergo_final/{backend}"
+            ratio_target(
+                f"{scenario}.vs_sdk.{backend}",
+                f"{scenario}: events per CPU-second, ergo ({backend}) / SDK stream=True",
+                10.0,
+                ">=",
+                partial(_ratio, look, scenario, ours, "sdk/asyncio", "events_per_cpu_s"),
+            )
+            ratio_target(
+                f"{scenario}.vs_httpx_ceiling.{backend}",
+                f"{scenario}: events per CPU-second, ergo ({backend}) / httpx aiter_bytes",
+                0.85,
+                ">=",
+                partial(_ratio, look, scenario, ours, "httpx_bytes/asyncio", "events_per_cpu_s"),
+            )
+    ratio_target(
+        "requests.vs_sdk",
+        "non-streamed request: CPU per request, ergo / SDK",
+        0.60,
+        "<=",
+        lambda: _ratio(look, "requests", "ergo_final/asyncio", "sdk/asyncio", "us_cpu_per_unit"),
+    )
+    if imports is not None and "openai_ergo" in imports and "openai" in imports:
+        ours_ms = imports["openai_ergo"]["ms"]
+        targets.append(Target("import.ms", "import openai_ergo", ours_ms, 150.0, "<=", "ms"))
+        targets.append(
+            Target(
+                "import.vs_sdk",
+                "import openai_ergo / import openai",
+                ours_ms / imports["openai"]["ms"],
+                0.25,
+                "<",
+                "x",
+            )
+        )
+    ratio_target(
+        "concurrent.memory_vs_sdk",
+        "500 concurrent streams: RSS per stream, ergo / SDK",
+        1 / 3,
+        "<=",
+        lambda: _ratio(
+            look, "concurrent_streams", "ergo_final/asyncio", "sdk/asyncio", "kb_per_stream"
+        ),
+    )
+    for backend in ("asyncio", "trio"):
+        key = f"ergo_final/{backend}"
+        growth = look.median("sustained", key, "rss_growth_kb")
+        targets.append(
+            Target(
+                f"sustained.rss_growth.{backend}",
+                f"sustained streams ({backend}): RSS growth after warm-up",
+                None if growth is None else growth / 1024,
+                5.0,
+                "<",
+                "MB",
+                look.why_missing("sustained", key) if growth is None else "",
+            )
+        )
+    for backend in ("asyncio", "trio"):
+        fast = f"ergo_fast_final/{backend}"
+        ratio_target(
+            f"fast.chat_long.vs_sdk.{backend}",
+            f"fast transport ({backend}): events per CPU-second / SDK",
+            25.0,
+            ">=",
+            partial(_ratio, look, "chat_long", fast, "sdk/asyncio", "events_per_cpu_s"),
+        )
+        ratio_target(
+            f"fast.chat_long.vs_httpx_transport.{backend}",
+            f"fast transport ({backend}): events per CPU-second / ergo on httpx's transport",
+            3.0,
+            ">=",
+            partial(_ratio, look, "chat_long", fast, f"ergo_final/{backend}", "events_per_cpu_s"),
+        )
+    ratio_target(
+        "fast.requests.vs_sdk",
+        "fast transport: CPU per non-streamed request / SDK",
+        0.40,
+        "<=",
+        lambda: _ratio(
+            look, "requests", "ergo_fast_final/asyncio", "sdk/asyncio", "us_cpu_per_unit"
+        ),
+    )
+    if decoder is not None:
+        targets.append(
+            Target(
+                "decoder.vs_httpx_sse",
+                "SSE decoder, one event per feed: streaming.SSEDecoder / httpx-sse",
+                decoder["feeds"]["per_event"]["ratio"],
+                5.0,
+                ">=",
+                "x",
+                f"64 KiB feeds: {decoder['feeds']['reads_64k']['ratio']:.2f}x",
+            )
+        )
+    return targets

@@ -97,7 +97,11 @@ class ResponseParser:
         status = self._parser.get_status_code()
         if status < 100:
             raise httpx.RemoteProtocolError(f"invalid status code {status} in the status line")
-        if status < 200 and status != 101:
+        if status == 101:
+            raise httpx.RemoteProtocolError(
+                "the server switched protocols (101) although none was requested"
+            )
+        if status < 200:
             self._interim = True
             self.headers = []
             self.reason = b""
@@ -152,11 +156,8 @@ class ResponseParser:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            if not self.complete:
-                raise httpx.RemoteProtocolError(
-                    "the server switched protocols (101) although none was requested"
-                ) from None
-            self.reusable = False
+            # Only a 101 upgrades a response, and that was refused above; be safe anyway.
+            raise httpx.RemoteProtocolError("the server tried to switch protocols") from None
         except httptools.HttpParserError as exc:
             if self.complete:
                 # The response itself was whole; what follows it is garbage.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import anyio
 import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
-from anyio.streams.tls import TLSListener
+from anyio.streams.tls import TLSAttribute, TLSListener, TLSStream
 
 #: Requests one connection may carry before the server stops reading it (keeps loops bounded).
 MAX_REQUESTS_PER_CONNECTION = 2_000
@@ -69,6 +69,8 @@ class LoopbackServer:
     connections: int = 0
     open_connections: int = 0
     received: list[Received] = field(default_factory=list)
+    #: The ALPN protocol each TLS connection settled on, in accept order.
+    alpn: list[str | None] = field(default_factory=list)
 
     def url(self, path: str = "/", scheme: str = "http", host: str = "127.0.0.1") -> str:
         return f"{scheme}://{host}:{self.port}{path}"
@@ -76,6 +78,8 @@ class LoopbackServer:
     async def _serve(self, stream: anyio.abc.ByteStream) -> None:
         number = self.connections
         self.connections += 1
+        if isinstance(stream, TLSStream):
+            self.alpn.append(stream.extra(TLSAttribute.alpn_protocol))
         self.open_connections += 1
         reader = BufferedByteReceiveStream(stream)
         try:
@@ -127,17 +131,24 @@ async def serve(
     respond: Callable[[Received], Reply] | Reply,
     *,
     ssl_context: ssl.SSLContext | None = None,
+    uds: str | None = None,
 ) -> AsyncIterator[LoopbackServer]:
-    """Run a server on 127.0.0.1 (an ephemeral port) for the duration of the block."""
+    """Run a server on 127.0.0.1 (an ephemeral port), or on the Unix socket `uds`, for the
+    duration of the block."""
     if isinstance(respond, Reply):
         fixed = respond
         server = LoopbackServer(lambda _: fixed)
     else:
         server = LoopbackServer(respond)
     listener: anyio.abc.Listener[anyio.abc.ByteStream]
-    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    server.port = tcp.extra(anyio.abc.SocketAttribute.local_port)
-    listener = TLSListener(tcp, ssl_context, standard_compatible=False) if ssl_context else tcp
+    if uds is not None:
+        listener = await anyio.create_unix_listener(uds)
+    else:
+        tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        server.port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+        listener = tcp
+    if ssl_context is not None:
+        listener = TLSListener(listener, ssl_context, standard_compatible=False)
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, server._serve)
         try:

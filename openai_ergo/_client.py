@@ -332,16 +332,23 @@ class Client:
         )
         return await self._pipeline.send(call)
 
+    @overload
     def paginate(
-        self,
-        path: str,
-        *,
-        query: Mapping[str, Any] | None = None,
-        item_type: type[T] = dict[str, Any],  # type: ignore[assignment]
-    ) -> Paginator[T]:
+        self, path: str, *, query: Mapping[str, Any] | None = None
+    ) -> Paginator[dict[str, Any]]: ...
+
+    @overload
+    def paginate(
+        self, path: str, *, query: Mapping[str, Any] | None = None, item_type: type[T]
+    ) -> Paginator[T]: ...
+
+    def paginate(
+        self, path: str, *, query: Mapping[str, Any] | None = None, item_type: Any = None
+    ) -> Paginator[Any]:
         """An async iterator over every item of a cursor-paginated list (`/files`, `/batches`,
-        ...), fetching pages as it goes; `.pages()` iterates whole pages instead."""
-        return Paginator(self, path, query=query, item_type=item_type)
+        ...), fetching pages as it goes; `.pages()` iterates whole pages instead. Items are
+        dicts unless `item_type` (a msgspec Struct, say) is given."""
+        return Paginator(self, path, query=query, item_type=item_type or dict[str, Any])
 
     # -- builders --------------------------------------------------------------------------
 

@@ -73,7 +73,8 @@ class KeyPool(httpx.Auth, SecretHolder):
     A key answered with 401 is taken out of the pool (and the request is tried again at once with
     the next key); a key answered with 429 cools down for the server's `Retry-After` or
     `cooldown` seconds while the others carry on. `replace([...])` swaps the keys while requests
-    are in flight: requests already sent finish with the key they carry, new ones use the new set.
+    are in flight: new requests use the new set, and a request in flight whose old key is refused
+    with 401 is sent again at once with a new one, so a rotation drops no request.
     """
 
     def __init__(
@@ -141,8 +142,13 @@ class KeyPool(httpx.Auth, SecretHolder):
             request.headers[self._header] = _header_value(self._header, key)
             response = yield request
             state = self._states.get(key)
-            if state is None:  # replaced while in flight: its fate no longer matters
-                return
+            if state is None:
+                # Rotated out while in flight: a 401 means the provider revoked it with the
+                # rotation, so the request goes again with a key from the new set.
+                if response.status_code != 401 or key in tried:
+                    return
+                tried.add(key)
+                continue
             if response.status_code == 401:
                 state.revoked = True
                 tried.add(key)

@@ -23,7 +23,7 @@ from openai_ergo._errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from openai_ergo._pipeline._logging import redact_text
+from openai_ergo._pipeline._logging import redact_text, redact_value
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -112,7 +112,8 @@ def status_error(
         param=param,
         request_id=request_id,
         headers=headers,
-        body=body if isinstance(body, dict | list | str) else None,
+        # The body may echo what was sent (a proxy quoting the Authorization header, say).
+        body=redact_value(body, secrets) if isinstance(body, dict | list | str) else None,
         method=method,
         url=url,
         attempts=attempts,

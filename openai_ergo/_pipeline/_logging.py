@@ -62,6 +62,11 @@ def _redact_value(key: str, value: Any, secrets: Iterable[str]) -> Any:
     return value
 
 
+def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """`value` (a string, or dicts and lists of them) with every secret scrubbed."""
+    return _redact_value("", value, tuple(secrets))
+
+
 def redact_secrets(
     logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:

@@ -259,7 +259,7 @@ class SSEDecoder:
                     continue
             data.append(value)
             data_size += len(value) + 1
-            if data_size > max_event_size:
+            if data_size > max_event_size + 1:  # data_size counts one "\n" too many
                 self._data = []
                 self._data_size = 0
                 raise SSELimitError(

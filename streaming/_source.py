@@ -107,6 +107,7 @@ class EventSource:
         self._prefetched: MemoryObjectReceiveStream[ServerSentEvent] | None = None
         self._prefetch_sender: MemoryObjectSendStream[ServerSentEvent] | None = None
         self._prefetch_error: BaseException | None = None
+        self._in_hand = 0
 
     # -- public surface -------------------------------------------------------------------------
 
@@ -131,7 +132,8 @@ class EventSource:
         waiting = False
         if self._prefetched is not None:
             stats = self._prefetched.statistics()
-            buffered += stats.current_buffer_used
+            # Events the read-ahead task holds while it waits for room count as buffered too.
+            buffered += stats.current_buffer_used + self._in_hand
             waiting = stats.tasks_waiting_send > 0
         return EventSourceStatistics(
             events_buffered=buffered,
@@ -211,7 +213,9 @@ class EventSource:
             if group is not None:
                 self._task_group = None
                 group.cancel_scope.cancel()
-                return await group.__aexit__(exc_type, exc, traceback)
+                # The read-ahead task never raises (it hands errors over), so the body's own
+                # exception is not given to the group: it propagates as itself, not as a group.
+                await group.__aexit__(None, None, None)
             return None
         finally:
             if self._prefetched is not None:
@@ -219,7 +223,8 @@ class EventSource:
             await self._close(drain=exc_type is None)
 
     def __del__(self) -> None:
-        if not self._closed and not self._response.is_closed:
+        # getattr: __init__ may have refused its arguments before the state existed.
+        if not getattr(self, "_closed", True) and not self._response.is_closed:
             request = self._response.request
             warnings.warn(
                 f"an EventSource for {request.method} {describe_url(request.url)} was never "
@@ -334,8 +339,10 @@ class EventSource:
                     events = await self._read_batch()
                     if not events:
                         return
-                    for event in events:
+                    for index, event in enumerate(events):
+                        self._in_hand = len(events) - index
                         await sender.send(event)
+                    self._in_hand = 0
                     if self._deferred_error is not None:
                         self._prefetch_error, self._deferred_error = self._deferred_error, None
                         return

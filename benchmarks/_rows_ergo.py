@@ -1,0 +1,158 @@
+"""openai-ergo rows, through the public API only, as the README shows a user writing them.
+
+Every row produces typed events (msgspec Structs, each event's `type` checked by the decoder)
+and the client's own aggregation runs as it would for any user. `ErgoFinalRow` is the one the
+targets use: it iterates every typed event and then reads the aggregated final object.
+
+The same rows run on httpx's default transport (`httpx.AsyncHTTPTransport`) and on the fast
+HTTP/1.1 transport, so the difference between them is the transport alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks._rows import OnFirst, Outcome
+
+__all__ = [
+    "ErgoEventsRow",
+    "ErgoFastEventsRow",
+    "ErgoFastFinalRow",
+    "ErgoFinalRow",
+    "ErgoTextRow",
+]
+
+_API_KEY = "sk-bench-not-a-secret"
+_PROMPT = "Tell me a story."
+
+
+def _fast_transport(limits: Any) -> Any:
+    import openai_ergo
+
+    transport_class = getattr(openai_ergo, "HTTP11Transport", None)
+    if transport_class is None:
+        raise ImportError("openai_ergo does not export HTTP11Transport")
+    return transport_class(limits=limits)
+
+
+class _ErgoRow:
+    fast = False
+
+    def __init__(self, port: int, *, max_connections: int) -> None:
+        self._base_url = f"http://127.0.0.1:{port}/v1"
+        self._max_connections = max_connections
+
+    async def open(self) -> None:
+        import httpx
+
+        from openai_ergo import Client
+
+        limits = httpx.Limits(
+            max_connections=self._max_connections,
+            max_keepalive_connections=self._max_connections,
+        )
+        transport = (
+            _fast_transport(limits) if self.fast else httpx.AsyncHTTPTransport(limits=limits)
+        )
+        self.client = Client(_API_KEY, base_url=self._base_url, transport=transport)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def chat_request(self, model: str) -> Outcome:
+        completion = await self.client.chat(model).user(_PROMPT)
+        return Outcome(1, len(completion.choices[0].message.content or ""))
+
+    async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        events = 0
+        parts: list[str] = []
+        async with self.client.chat(model).user(_PROMPT).stream() as stream:
+            async for chunk in stream:
+                events += 1
+                if on_first is not None:
+                    await on_first()
+                    on_first = None
+                if chunk.choices:
+                    content = chunk.choices[0].delta.content
+                    if content:
+                        parts.append(content)
+        return Outcome(events, len("".join(parts)))
+
+    async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        events = 0
+        parts: list[str] = []
+        async with self.client.responses(model).input(_PROMPT).stream() as stream:
+            async for event in stream:
+                events += 1
+                if on_first is not None:
+                    await on_first()
+                    on_first = None
+                if event.type == "response.output_text.delta":
+                    parts.append(event.delta)
+        return Outcome(events, len("".join(parts)))
+
+
+class ErgoEventsRow(_ErgoRow):
+    """Iterate the typed events and collect the text deltas, as with the SDK's `stream=True`."""
+
+
+class ErgoTextRow(_ErgoRow):
+    """`stream.text()`: only the text deltas, as a chat UI consumes them."""
+
+    async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        parts: list[str] = []
+        async with self.client.chat(model).user(_PROMPT).stream() as stream:
+            async for text in stream.text():
+                if on_first is not None:
+                    await on_first()
+                    on_first = None
+                parts.append(text)
+        return Outcome(None, len("".join(parts)))
+
+    async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        parts: list[str] = []
+        async with self.client.responses(model).input(_PROMPT).stream() as stream:
+            async for text in stream.text():
+                if on_first is not None:
+                    await on_first()
+                    on_first = None
+                parts.append(text)
+        return Outcome(None, len("".join(parts)))
+
+
+class ErgoFinalRow(_ErgoRow):
+    """Every typed event, then `stream.final()`: the aggregated object the SDK's helper builds."""
+
+    async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        events = 0
+        async with self.client.chat(model).user(_PROMPT).stream() as stream:
+            async for _chunk in stream:
+                events += 1
+                if on_first is not None:
+                    await on_first()
+                    on_first = None
+            final = stream.final()
+        return Outcome(events, len(final.choices[0].message.content or ""))
+
+    async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        events = 0
+        async with self.client.responses(model).input(_PROMPT).stream() as stream:
+            async for _event in stream:
+                events += 1
+                if on_first is not None:
+                    await on_first()
+                    on_first = None
+            final = stream.final()
+        return Outcome(events, len(final.output_text))
+
+
+class ErgoFastEventsRow(ErgoEventsRow):
+    """`ErgoEventsRow` on the fast HTTP/1.1 transport."""
+
+    fast = True
+
+
+class ErgoFastFinalRow(ErgoFinalRow):
+    """`ErgoFinalRow` on the fast HTTP/1.1 transport."""
+
+    fast = True

@@ -238,7 +238,12 @@ class MockOpenAI:
             )
         if fault is not None and fault.kind == "hang":
             if not await reply.hang(fault.seconds, watch_client=True):
-                raise _Disconnected
+                if not self._closing.is_set():
+                    raise _Disconnected  # the client gave up: nobody to answer
+                # Without an answer the ASGI server would invent a 500 and log an error.
+                message = "The server is shutting down."
+                await reply.json(503, error_body(message, type="server_error"))
+                return
             fault = None  # a bounded hang only delays the answer
         if fault is not None and fault.kind not in MID_STREAM:
             await self._fail(fault, request, reply)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from email.utils import formatdate
 
+import anyio
 import pytest
 
 from openai_ergo import (
     APIConnectionError,
+    APITimeoutError,
     Client,
     InternalServerError,
     RateLimitError,
     RequestOptions,
     RetryPolicy,
+    Timeouts,
 )
 from tests.openai_ergo.pipeline.conftest import FakeClock
-from tests.openai_ergo.pipeline.scripted import Reply, error_body, scripted_server
+from tests.openai_ergo.pipeline.scripted import Recorded, Reply, error_body, scripted_server
 
 KEY = "sk-test-SECRET"
 OK = Reply(json={"id": "resp_1"})
@@ -167,3 +170,17 @@ async def test_per_request_retry_policy_overrides_the_clients(clock: FakeClock) 
                 "GET", "/models", options=RequestOptions(retry=RetryPolicy.never())
             )
     assert len(server.requests) == 1
+
+
+async def test_the_total_deadline_bounds_a_request_and_its_retries() -> None:
+    async def never_answers(request: Recorded) -> Reply:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async with (
+        scripted_server() as server,
+        Client(KEY, base_url=server.url, timeouts=Timeouts(total=0.2)) as client,
+    ):
+        server.handler = never_answers
+        with pytest.raises(APITimeoutError, match=r"total deadline of 0\.2 s"):
+            await client.request("GET", "/models")

@@ -1,0 +1,127 @@
+"""Watch tokens stream: a Responses answer, then a chat answer, with usage and time to first token.
+
+    make demo                     # no key needed: a mock OpenAI server starts on 127.0.0.1
+    OPENAI_API_KEY=sk-... make demo  # the real API (model: $OPENAI_ERGO_DEMO_MODEL)
+
+Runs on asyncio by default; `OPENAI_ERGO_DEMO_BACKEND=trio` runs the same code on trio.
+`OPENAI_ERGO_DEMO_FAST=1` makes the mock answer short and unpaced (for tests).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import anyio
+
+from openai_ergo import Client
+from openai_ergo.mock import serve
+
+PROMPT = "In two sentences, why do streamed answers feel faster than waiting for the whole reply?"
+INSTRUCTIONS = "Answer plainly and briefly."
+REAL_MODEL = os.environ.get("OPENAI_ERGO_DEMO_MODEL", "gpt-4.1-mini")
+MOCK_MODEL = "gpt-5-mini"
+FAST = os.environ.get("OPENAI_ERGO_DEMO_FAST") == "1"
+#: How the embedded mock answers: paced like a real model, or short and instant for tests.
+MOCK_OPTIONS: dict[str, Any] = (
+    {"seed": 42, "reply_tokens": 12}
+    if FAST
+    else {"seed": 42, "reply_tokens": 60, "tokens_per_second": 40.0, "latency": 0.3}
+)
+
+
+class Meter:
+    """Time to first token and token rate, measured on the caller's side."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.first: float | None = None
+        self.tokens = 0
+
+    def token(self, text: str) -> None:
+        """Print one delta as it arrives and count it."""
+        if self.first is None:
+            self.first = time.perf_counter()
+        self.tokens += 1
+        print(text, end="", flush=True)
+
+    def summary(self, input_tokens: int, output_tokens: int) -> str:
+        """One line: usage, time to first token, delivery rate."""
+        end = time.perf_counter()
+        ttft = ((self.first or end) - self.start) * 1000
+        elapsed = end - (self.first or end)
+        rate = f", {(self.tokens - 1) / elapsed:.0f} tokens/s" if elapsed > 0 else ""
+        return (
+            f"usage: {input_tokens} input + {output_tokens} output tokens; "
+            f"time to first token {ttft:.0f} ms{rate}"
+        )
+
+
+async def stream_response(client: Client, model: str) -> None:
+    """The Responses API, streamed: print `output_text` deltas, then the usage."""
+    print(f"\n== Responses API ({model}) ==")
+    meter = Meter()
+    body = {"model": model, "instructions": INSTRUCTIONS, "input": PROMPT, "stream": True}
+    usage: dict[str, Any] = {}
+    async with await client.request("POST", "/responses", body=body, stream=True) as events:
+        async for event in events:
+            payload = event.json()
+            kind = payload.get("type")
+            if kind == "response.output_text.delta":
+                meter.token(payload["delta"])
+            elif kind in ("response.completed", "response.incomplete"):
+                usage = payload["response"].get("usage") or {}
+    print()
+    print(meter.summary(usage.get("input_tokens", 0), usage.get("output_tokens", 0)))
+
+
+async def stream_chat(client: Client, model: str) -> None:
+    """Chat Completions, streamed: print content deltas, then the usage chunk."""
+    print(f"\n== Chat Completions ({model}) ==")
+    meter = Meter()
+    body = {
+        "model": model,
+        "messages": [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": PROMPT},
+        ],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    usage: dict[str, Any] = {}
+    async with await client.request("POST", "/chat/completions", body=body, stream=True) as events:
+        async for event in events:
+            if event.data == "[DONE]":
+                break
+            chunk = event.json()
+            for choice in chunk.get("choices") or []:
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    meter.token(text)
+            usage = chunk.get("usage") or usage
+    print()
+    print(meter.summary(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)))
+
+
+async def main() -> None:
+    """Talk to OpenAI when a key is set, else to the embedded mock server."""
+    if os.environ.get("OPENAI_API_KEY"):
+        print(f"Talking to the OpenAI API (OPENAI_API_KEY is set), model {REAL_MODEL}.")
+        async with Client() as client:
+            await stream_response(client, REAL_MODEL)
+            await stream_chat(client, REAL_MODEL)
+        return
+    async with serve(**MOCK_OPTIONS) as server:
+        print(f"No OPENAI_API_KEY: talking to the embedded mock OpenAI server at {server.url}")
+        async with Client(api_key="sk-mock", base_url=server.url) as client:
+            await stream_response(client, MOCK_MODEL)
+            await stream_chat(client, MOCK_MODEL)
+
+
+if __name__ == "__main__":
+    try:
+        anyio.run(main, backend=os.environ.get("OPENAI_ERGO_DEMO_BACKEND", "asyncio"))
+    except KeyboardInterrupt:
+        sys.exit(130)

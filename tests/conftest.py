@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,15 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
 @pytest.fixture(
+    scope="module",
     params=[
         pytest.param("asyncio", id="asyncio"),
         pytest.param("trio", id="trio"),
-    ]
+    ],
 )
 def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Run each async test once per backend."""
+    """Run each async test once per backend (anyio_mode = "auto" applies it to every one)."""
     return str(request.param)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every coroutine test for anyio's plugin, so no async test can miss a backend."""
-    for item in items:
-        function = getattr(item, "function", None)
-        if function is not None and inspect.iscoroutinefunction(function):
-            item.add_marker(pytest.mark.anyio)
 
 
 def shared_path(*parts: str) -> Path:

@@ -20,7 +20,7 @@ from benchmarks._imports import import_times, slowest_imports
 from benchmarks._report import machine, markdown, write_chart, write_json
 from benchmarks._targets import evaluate
 
-__all__ = ["full_plan", "main", "quick_plan", "tiny_plan"]
+__all__ = ["full_plan", "main", "profile", "quick_plan", "tiny_plan"]
 
 _RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -164,6 +164,35 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
     return sum(target.verdict == "MISS" for target in targets)
 
 
+def profile(plan: Plan, what: str) -> None:
+    """Run one row once under cProfile and print where its CPU goes."""
+    key, _, scenario_name = what.partition(":")
+    row, _, backend = key.partition("/")
+    scenario = next(s for s in plan.scenarios if s.name == scenario_name)
+    with running_server(max_seconds=600) as port:
+        job = {
+            "row": row,
+            "backend": backend or "asyncio",
+            "port": port,
+            "scenario": scenario.name,
+            "params": scenario.params,
+            "profile": True,
+        }
+        completed = subprocess.run(
+            [sys.executable, "-m", "benchmarks._child", json.dumps(job)],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    record = json.loads(completed.stdout.strip().splitlines()[-1])
+    print(f"{key} {scenario.name} {scenario.params}: {record['cpu_s']:.3f} s CPU (profiled)")
+    print(f"{'own s':>8} {'total s':>8} {'calls':>9}  function")
+    for entry in record["profile"]:
+        own, total, calls = entry["own_s"], entry["total_s"], entry["calls"]
+        print(f"{own:8.3f} {total:8.3f} {calls:9d}  {entry['function']}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
@@ -171,8 +200,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help="where to write latest.{md,json,png}")
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    parser.add_argument(
+        "--profile",
+        metavar="ROW/LOOP:SCENARIO",
+        help="profile one row in one scenario (e.g. ergo_final/trio:chat_long) and print "
+        "the functions with the most own time",
+    )
     args = parser.parse_args(argv)
     plan = tiny_plan() if args.tiny else quick_plan() if args.quick else full_plan()
+    if args.profile:
+        profile(plan, args.profile)
+        return
     if args.only:
         unknown = set(args.only) - {s.name for s in plan.scenarios}
         if unknown:

@@ -4,14 +4,18 @@ A fresh interpreter per measurement keeps rows from sharing caches, imports, all
 garbage: what one row leaves behind never shows up in another's numbers. The process imports
 its row, opens the client, warms up with one small request, then measures CPU time
 (`time.process_time`, user + system of this process), wall time and memory around the scenario,
-and prints one JSON line.
+and prints one JSON line. With `"profile": true` in the job it also runs cProfile around the
+scenario and reports the functions with the most own time (CPU numbers are then inflated).
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
+import pstats
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -32,12 +36,17 @@ async def measure(job: dict[str, Any]) -> dict[str, Any]:
         rss_start = current_rss_kb()
         cpu_start = time.process_time()
         wall_start = time.perf_counter()
+        profiler = cProfile.Profile() if job.get("profile") else None
+        if profiler is not None:
+            profiler.enable()
         counted = await SCENARIOS[job["scenario"]](row, **params)
+        if profiler is not None:
+            profiler.disable()
         wall = time.perf_counter() - wall_start
         cpu = time.process_time() - cpu_start
     finally:
         await row.close()
-    return {
+    record: dict[str, Any] = {
         "cpu_s": cpu,
         "wall_s": wall,
         "rss_start_kb": rss_start,
@@ -50,6 +59,20 @@ async def measure(job: dict[str, Any]) -> dict[str, Any]:
         "units": counted.units,
         "extra": counted.extra,
     }
+    if profiler is not None:
+        record["profile"] = _top_functions(profiler, 20)
+    return record
+
+
+def _top_functions(profiler: cProfile.Profile, count: int) -> list[dict[str, Any]]:
+    """The functions with the most own time: where a slow row spends its CPU."""
+    stats = pstats.Stats(profiler)
+    rows = []
+    for (path, line, name), (_, calls, own, total, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{Path(path).name}:{line}({name})" if line else name
+        rows.append({"function": where, "calls": calls, "own_s": own, "total_s": total})
+    rows.sort(key=lambda row: row["own_s"], reverse=True)
+    return rows[:count]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -122,6 +122,20 @@ ROWS: dict[str, RowSpec] = {
             "ergo",
         ),
         RowSpec(
+            "ergo_raw",
+            "openai-ergo request(stream=True) + typed decode",
+            f"{_ERGO}:ErgoRawRow",
+            ("asyncio", "trio"),
+            "ergo",
+        ),
+        RowSpec(
+            "ergo_fast_raw",
+            "openai-ergo request(stream=True) + typed decode, fast transport",
+            f"{_ERGO}:ErgoFastRawRow",
+            ("asyncio", "trio"),
+            "ergo",
+        ),
+        RowSpec(
             "ergo_fast_events",
             "openai-ergo typed events, fast transport",
             f"{_ERGO}:ErgoFastEventsRow",

@@ -18,7 +18,9 @@ __all__ = [
     "ErgoEventsRow",
     "ErgoFastEventsRow",
     "ErgoFastFinalRow",
+    "ErgoFastRawRow",
     "ErgoFinalRow",
+    "ErgoRawRow",
     "ErgoTextRow",
 ]
 
@@ -154,5 +156,71 @@ class ErgoFastEventsRow(ErgoEventsRow):
 
 class ErgoFastFinalRow(ErgoFinalRow):
     """`ErgoFinalRow` on the fast HTTP/1.1 transport."""
+
+    fast = True
+
+
+class ErgoRawRow(_ErgoRow):
+    """The raw tier: `client.request(..., stream=True)` and the public typed decoders.
+
+    What a user writes for an endpoint without a builder; the builders add aggregation on top.
+    """
+
+    async def chat_request(self, model: str) -> Outcome:
+        from openai_ergo.types import ChatCompletion
+
+        body = {"model": model, "messages": [{"role": "user", "content": _PROMPT}]}
+        response = await self.client.request("POST", "/chat/completions", body=body)
+        completion = response.parse(ChatCompletion)
+        return Outcome(1, len(completion.choices[0].message.content or ""))
+
+    async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        from openai_ergo.types import decode_chat_chunk
+
+        body = {
+            "model": model,
+            "messages": [{"role": "user", "content": _PROMPT}],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        events = 0
+        parts: list[str] = []
+        stream = await self.client.request("POST", "/chat/completions", body=body, stream=True)
+        async with stream:
+            async for sse in stream:
+                if sse.data == "[DONE]":
+                    continue
+                chunk = decode_chat_chunk(sse.data)
+                events += 1
+                if on_first is not None:
+                    await on_first()
+                    on_first = None
+                if chunk.choices:
+                    content = chunk.choices[0].delta.content
+                    if content:
+                        parts.append(content)
+        return Outcome(events, len("".join(parts)))
+
+    async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        from openai_ergo.types import ResponseTextDeltaEvent, decode_response_event
+
+        body = {"model": model, "input": _PROMPT, "stream": True}
+        events = 0
+        parts: list[str] = []
+        stream = await self.client.request("POST", "/responses", body=body, stream=True)
+        async with stream:
+            async for sse in stream:
+                event = decode_response_event(sse.data)
+                events += 1
+                if on_first is not None:
+                    await on_first()
+                    on_first = None
+                if isinstance(event, ResponseTextDeltaEvent):
+                    parts.append(event.delta)
+        return Outcome(events, len("".join(parts)))
+
+
+class ErgoFastRawRow(ErgoRawRow):
+    """`ErgoRawRow` on the fast HTTP/1.1 transport."""
 
     fast = True

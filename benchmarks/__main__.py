@@ -34,11 +34,21 @@ _STREAMING_ROWS = [
     "ergo_events",
     "ergo_text",
     "ergo_final",
+    "ergo_raw",
     "ergo_fast_events",
     "ergo_fast_final",
+    "ergo_fast_raw",
 ]
-_PEER_ROWS = ["sdk", "httpx_sse", "raw_msgspec", "ergo_final", "ergo_fast_final"]
-_OURS = ["ergo_final", "ergo_fast_final"]
+_PEER_ROWS = [
+    "sdk",
+    "httpx_sse",
+    "raw_msgspec",
+    "ergo_final",
+    "ergo_raw",
+    "ergo_fast_final",
+    "ergo_fast_raw",
+]
+_OURS = ["ergo_final", "ergo_raw", "ergo_fast_final"]
 
 
 def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) -> Plan:

@@ -1,8 +1,10 @@
 """The targets we hold ourselves to, judged from one run's medians.
 
 Every comparison uses a row that does the SDK's work: typed events, a check of each event's
-type, and the aggregated final object (`ergo_final`), never the byte-only rows. A target whose
-rows are missing or invalid is reported as UNKNOWN with the reason, never as a pass.
+type, and aggregation (`ergo_final`; or the raw request tier `ergo_raw` when the builders are
+missing, which does exactly the SDK's `stream=True` work: typed chunks, joined text), never a
+byte-only row. A target whose rows are missing or invalid is UNKNOWN with the reason, never a
+pass.
 """
 
 from __future__ import annotations
@@ -60,6 +62,17 @@ class _Lookup:
     def __init__(self, series: list[Series]) -> None:
         self._by_key = {(one.scenario, one.key): one for one in series}
 
+    def ours(self, scenario: str, backend: str, *, fast: bool = False) -> str:
+        """The builder row (`.stream()` + `.final()`) when it ran, else the raw request tier,
+        which does the same work as the SDK's `stream=True` (typed chunks, joined text)."""
+        prefix = "ergo_fast" if fast else "ergo"
+        builder = f"{prefix}_final/{backend}"
+        one = self._by_key.get((scenario, builder))
+        if one is not None and one.records and not (one.invalid or one.unavailable):
+            return builder
+        raw = f"{prefix}_raw/{backend}"
+        return raw if (scenario, raw) in self._by_key else builder
+
     def median(self, scenario: str, key: str, metric: str) -> float | None:
         one = self._by_key.get((scenario, key))
         summary = one.metric(metric) if one is not None else None
@@ -79,18 +92,13 @@ class _Lookup:
 
 
 def _ratio(
-    look: _Lookup,
-    scenario: str,
-    ours: str,
-    theirs: str,
-    metric: str,
-    invert: bool = False,
+    look: _Lookup, scenario: str, ours: str, theirs: str, metric: str
 ) -> tuple[float | None, str]:
     mine = look.median(scenario, ours, metric)
     other = look.median(scenario, theirs, metric)
     if mine is None or other is None or mine == 0 or other == 0:
         return None, look.why_missing(scenario, ours, theirs)
-    return (other / mine if invert else mine / other), ""
+    return mine / other, f"{ours} vs {theirs}"
 
 
 def evaluate(
@@ -113,7 +121,7 @@ def evaluate(
 
     for scenario in ("chat_long", "responses_long"):
         for backend in ("asyncio", "trio"):
-            ours = f"ergo_final/{backend}"
+            ours = look.ours(scenario, backend)
             ratio_target(
                 f"{scenario}.vs_sdk.{backend}",
                 f"{scenario}: events per CPU-second, ergo ({backend}) / SDK stream=True",
@@ -133,7 +141,9 @@ def evaluate(
         "non-streamed request: CPU per request, ergo / SDK",
         0.60,
         "<=",
-        lambda: _ratio(look, "requests", "ergo_final/asyncio", "sdk/asyncio", "us_cpu_per_unit"),
+        lambda: _ratio(
+            look, "requests", look.ours("requests", "asyncio"), "sdk/asyncio", "us_cpu_per_unit"
+        ),
     )
     if imports is not None and "openai_ergo" in imports and "openai" in imports:
         ours_ms = imports["openai_ergo"]["ms"]
@@ -154,11 +164,15 @@ def evaluate(
         1 / 3,
         "<=",
         lambda: _ratio(
-            look, "concurrent_streams", "ergo_final/asyncio", "sdk/asyncio", "kb_per_stream"
+            look,
+            "concurrent_streams",
+            look.ours("concurrent_streams", "asyncio"),
+            "sdk/asyncio",
+            "kb_per_stream",
         ),
     )
     for backend in ("asyncio", "trio"):
-        key = f"ergo_final/{backend}"
+        key = look.ours("sustained", backend)
         growth = look.median("sustained", key, "rss_growth_kb")
         targets.append(
             Target(
@@ -172,7 +186,8 @@ def evaluate(
             )
         )
     for backend in ("asyncio", "trio"):
-        fast = f"ergo_fast_final/{backend}"
+        fast = look.ours("chat_long", backend, fast=True)
+        default = fast.replace("ergo_fast_", "ergo_")
         ratio_target(
             f"fast.chat_long.vs_sdk.{backend}",
             f"fast transport ({backend}): events per CPU-second / SDK",
@@ -185,7 +200,7 @@ def evaluate(
             f"fast transport ({backend}): events per CPU-second / ergo on httpx's transport",
             3.0,
             ">=",
-            partial(_ratio, look, "chat_long", fast, f"ergo_final/{backend}", "events_per_cpu_s"),
+            partial(_ratio, look, "chat_long", fast, default, "events_per_cpu_s"),
         )
     ratio_target(
         "fast.requests.vs_sdk",
@@ -193,7 +208,11 @@ def evaluate(
         0.40,
         "<=",
         lambda: _ratio(
-            look, "requests", "ergo_fast_final/asyncio", "sdk/asyncio", "us_cpu_per_unit"
+            look,
+            "requests",
+            look.ours("requests", "asyncio", fast=True),
+            "sdk/asyncio",
+            "us_cpu_per_unit",
         ),
     )
     if decoder is not None:

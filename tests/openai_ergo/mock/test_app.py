@@ -331,7 +331,6 @@ async def test_bad_requests_get_the_api_error_body(
     status: int,
     param: str | None,
     code: str | None,
-    anyio_backend: str,  # named so anyio keeps the parameters above when it adds backends
 ) -> None:
     response = await _post(http, endpoint, payload)
     assert response.status_code == status

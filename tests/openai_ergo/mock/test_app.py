@@ -9,8 +9,11 @@ import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openai_ergo.mock import Fault, MockOpenAI, RecordedRequest, Reply, ToolCall
 from tests.openai_ergo.mock.sse import frames
@@ -515,3 +518,36 @@ async def test_malformed_fault_truncates_one_event(http: httpx.AsyncClient) -> N
     with pytest.raises(json.JSONDecodeError):
         events[1].json()
     assert events[-1].data == "[DONE]"
+
+
+# -- laws -----------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=2**31),
+    prompt=st.text(min_size=1, max_size=40),
+    limit=st.one_of(st.none(), st.integers(min_value=16, max_value=64)),
+)
+def test_a_stream_aggregates_to_the_non_streamed_answer(
+    seed: int, prompt: str, limit: int | None
+) -> None:
+    app = MockOpenAI(seed=seed, reply_tokens=(1, 80))
+    body: dict[str, Any] = {"model": "gpt-5", "input": prompt}
+    if limit is not None:
+        body["max_output_tokens"] = limit
+
+    async def both() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
+            plain = (await http.post("/responses", json=body)).json()
+            streamed = await http.post("/responses", json={**body, "stream": True})
+        return plain, [f.json() for f in frames(streamed.content)]
+
+    plain, events = anyio.run(both)
+    text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    assert text == plain["output"][0]["content"][0]["text"]
+    assert events[-1]["response"]["status"] == plain["status"]
+    assert events[-1]["response"]["usage"] == plain["usage"]
+    if limit is not None:
+        assert plain["usage"]["output_tokens"] <= limit

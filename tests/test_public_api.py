@@ -1,0 +1,53 @@
+"""The exported names are exactly the public ones, each documented, and the layers hold."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+import types
+
+import pytest
+
+PACKAGES = ["openai_ergo", "streaming", "openai_ergo.types", "openai_ergo.mock"]
+
+
+def _public_names(module: types.ModuleType) -> set[str]:
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and name != "annotations"
+    }
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_all_lists_exactly_the_public_names(package: str) -> None:
+    module = importlib.import_module(package)
+    exported = set(module.__all__)
+    assert exported - {"__version__"} == _public_names(module)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_public_name_has_a_docstring(package: str) -> None:
+    module = importlib.import_module(package)
+    undocumented = []
+    for name in module.__all__:
+        value = getattr(module, name)
+        if (inspect.isclass(value) or inspect.isfunction(value)) and not inspect.getdoc(value):
+            undocumented.append(name)
+    assert undocumented == []
+
+
+def test_streaming_imports_nothing_from_openai_ergo() -> None:
+    code = "import sys, streaming; print(sorted(m for m in sys.modules if 'openai_ergo' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_library_does_not_import_the_official_sdk() -> None:
+    code = "import sys, openai_ergo; print('openai' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

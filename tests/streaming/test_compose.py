@@ -94,13 +94,16 @@ class PlainSource(Generic[T]):
 
 def test_text_accumulator_joins_pieces_in_order() -> None:
     text = TextAccumulator()
-    assert text.text == "" and len(text) == 0 and not text
+    assert text.text == ""
+    assert len(text) == 0
+    assert not text
     text.append("Hel")
     text += "lo"
     text.extend([",", " ", "world"])
     assert text.text == "Hello, world"
     assert str(text) == "Hello, world"
-    assert len(text) == 12 and text
+    assert len(text) == 12
+    assert text
 
 
 def test_text_accumulator_caches_the_join_until_the_next_piece() -> None:
@@ -118,7 +121,8 @@ def test_text_accumulator_clear_and_repr_show_no_text() -> None:
     assert "secret" not in repr(text)
     assert "18 chars" in repr(text)
     text.clear()
-    assert text.text == "" and len(text) == 0
+    assert text.text == ""
+    assert len(text) == 0
     text.append("x")
     assert text.text == "x"
 
@@ -238,12 +242,12 @@ async def test_accumulate_closes_the_source_when_the_block_is_left_early() -> No
 
 
 async def test_accumulate_warns_when_dropped_unclosed() -> None:
-    source = ScriptedSource(range(10))
-    values = accumulate(source)
-    assert await values.__anext__() == 0
+    async def read_one_and_drop() -> None:
+        values = accumulate(ScriptedSource(range(10)))
+        assert await values.__anext__() == 0
+
     with pytest.warns(ResourceWarning, match="accumulate"):
-        del values
-        gc.collect()
+        await read_one_and_drop()
 
 
 async def test_accumulate_does_not_warn_for_sources_with_nothing_to_close() -> None:

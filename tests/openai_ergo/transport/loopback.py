@@ -69,6 +69,8 @@ class LoopbackServer:
     connections: int = 0
     open_connections: int = 0
     received: list[Received] = field(default_factory=list)
+    #: Bytes of responses written so far.
+    sent: int = 0
     #: The ALPN protocol each TLS connection settled on, in accept order.
     alpn: list[str | None] = field(default_factory=list)
 
@@ -94,6 +96,7 @@ class LoopbackServer:
                         return
                     for segment in reply.segments:
                         await stream.send(segment)
+                        self.sent += len(segment)
                         if reply.pause:
                             await anyio.sleep(reply.pause)
                     if reply.close_after:

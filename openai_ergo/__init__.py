@@ -41,6 +41,7 @@ from openai_ergo._pipeline._middleware import Middleware
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._response import APIResponse, EventStream
+from openai_ergo._transport import HTTP11Transport
 
 __version__ = "0.1.0"
 
@@ -59,6 +60,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "EventStream",
+    "HTTP11Transport",
     "InternalServerError",
     "InvalidRequestError",
     "KeyPool",

@@ -1,0 +1,61 @@
+"""Builders and handles for the Responses and Chat Completions APIs, tools and structured output.
+
+`client.responses(model)` and `client.chat(model)` return immutable builders; awaiting one sends
+the request, `.stream()` streams it, `.parse(MyStruct)` asks for typed output, `.run()` runs the
+tool loop over `@tool` functions.
+"""
+
+from __future__ import annotations
+
+from openai_ergo.resources._aggregate import (
+    ChatCompletionAccumulator,
+    ResponseAccumulator,
+    StreamFailure,
+)
+from openai_ergo.resources._builder import RequestBuilder
+from openai_ergo.resources._chat import ChatBuilder, ChatParse
+from openai_ergo.resources._history import ChatHistory
+from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
+from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
+from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
+from openai_ergo.resources._streams import (
+    ChatStream,
+    ParsedStream,
+    ResponseStream,
+    StreamNotFinishedError,
+    TextDeltas,
+)
+from openai_ergo.resources._structured import OutputFormat, Parsed
+from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError, tool
+
+__all__ = [
+    "AudioInput",
+    "ChatBuilder",
+    "ChatCompletionAccumulator",
+    "ChatHistory",
+    "ChatParse",
+    "ChatStream",
+    "FileInput",
+    "FunctionTool",
+    "ImageInput",
+    "OutputFormat",
+    "Parsed",
+    "ParsedStream",
+    "RequestBuilder",
+    "ResponseAccumulator",
+    "ResponseStream",
+    "ResponsesBuilder",
+    "ResponsesParse",
+    "StreamFailure",
+    "StreamNotFinishedError",
+    "TextDeltas",
+    "ToolArgumentsError",
+    "ToolCallRecord",
+    "ToolRun",
+    "ToolRunStream",
+    "ToolStep",
+    "audio",
+    "file",
+    "image",
+    "tool",
+]

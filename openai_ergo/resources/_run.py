@@ -1,0 +1,282 @@
+"""The tool loop: ask, run the tools the model called (concurrently), answer, until it replies.
+
+Calls of one turn run together in an anyio task group (sync functions in worker threads). A tool
+that raises, or arguments that do not fit its parameters, go back to the model as an error
+output: the model can recover, and the loop goes on. An unknown tool name, or a model still
+calling tools after `max_steps` turns, raises `ToolError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
+
+import anyio
+import msgspec
+
+from openai_ergo._errors import ToolError
+from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError
+
+if TYPE_CHECKING:
+    from openai_ergo.resources._streams import _TypedStream
+
+__all__ = ["ToolCallRecord", "ToolRun", "ToolRunStream", "ToolStep"]
+
+R = TypeVar("R")
+B = TypeVar("B")
+
+
+@final
+@dataclass(frozen=True)
+class ToolCallRecord:
+    """One tool call of one turn: what the model asked for and what went back to it.
+
+    `error` is set when the tool raised or the arguments did not fit; `output` is then the
+    error text the model saw."""
+
+    call_id: str
+    name: str
+    arguments: str
+    output: str
+    error: str | None = None
+
+
+@final
+@dataclass(frozen=True)
+class ToolStep(Generic[R]):
+    """One turn of the loop: the model's result and the tool calls it made (empty for the last,
+    answering turn)."""
+
+    result: R
+    calls: tuple[ToolCallRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """A call the model made, before it runs."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+class LoopSteps(Protocol[B, R]):
+    """How one endpoint sends a turn, finds the calls in its result, and builds the next turn."""
+
+    async def create(self, builder: B) -> R:
+        """Send the turn and return its result."""
+        ...
+
+    def stream(self, builder: B) -> _TypedStream[Any, R]:
+        """Open the turn as a stream."""
+        ...
+
+    def calls(self, result: R) -> list[PendingCall]:
+        """The function calls in a result."""
+        ...
+
+    def tools(self, builder: B) -> dict[str, FunctionTool[..., Any]]:
+        """The tools the loop can run."""
+        ...
+
+    def next_turn(self, builder: B, result: R, records: Sequence[ToolCallRecord]) -> B:
+        """The builder for the next turn, carrying the results back to the model."""
+        ...
+
+
+def _encode_output(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return msgspec.json.encode(value).decode()
+
+
+async def run_calls(
+    tools: dict[str, FunctionTool[..., Any]], calls: Sequence[PendingCall]
+) -> list[ToolCallRecord]:
+    """Run every call concurrently; the records come back in the calls' order."""
+    unknown = [call.name for call in calls if call.name not in tools]
+    if unknown:
+        known = ", ".join(sorted(tools)) or "none"
+        raise ToolError(
+            f"the model called {unknown[0]!r}, which is not one of this request's tools "
+            f"({known}); pass it to .tools(...) as a @tool function"
+        )
+    records: list[ToolCallRecord | None] = [None] * len(calls)
+
+    async def run_one(index: int, call: PendingCall) -> None:
+        error: str | None = None
+        try:
+            output = _encode_output(await tools[call.name].invoke(call.arguments))
+        except ToolArgumentsError as exc:
+            error = output = f"Error: {exc}"
+        except Exception as exc:  # the model hears about it and can recover
+            error = output = f"Error: {call.name} failed: {type(exc).__name__}: {exc}"
+        records[index] = ToolCallRecord(call.call_id, call.name, call.arguments, output, error)
+
+    async with anyio.create_task_group() as group:
+        for index, call in enumerate(calls):
+            group.start_soon(run_one, index, call)
+    return [record for record in records if record is not None]
+
+
+def _too_many(max_steps: int) -> ToolError:
+    return ToolError(
+        f"the model was still calling tools after {max_steps} steps; raise max_steps or "
+        "check the tools' outputs"
+    )
+
+
+@final
+class ToolRun(Generic[R]):
+    """A tool loop, ready to run: `await run` returns the final result (the model's answer);
+    `run.steps` then lists every turn. `run.stream()` streams the events of every turn."""
+
+    __slots__ = ("_builder", "_loop", "max_steps", "steps")
+
+    def __init__(self, builder: Any, loop: LoopSteps[Any, R], *, max_steps: int) -> None:
+        self._builder = builder
+        self._loop = loop
+        self.max_steps = max_steps
+        #: Every turn taken so far, oldest first.
+        self.steps: list[ToolStep[R]] = []
+
+    def __await__(self) -> Generator[Any, None, R]:
+        return self._run().__await__()
+
+    async def _run(self) -> R:
+        self.steps = []
+        loop = self._loop
+        builder = self._builder
+        tools = loop.tools(builder)
+        for _ in range(self.max_steps):
+            result = await loop.create(builder)
+            calls = loop.calls(result)
+            if not calls:
+                self.steps.append(ToolStep(result))
+                return result
+            records = await run_calls(tools, calls)
+            self.steps.append(ToolStep(result, tuple(records)))
+            builder = loop.next_turn(builder, result, records)
+        raise _too_many(self.max_steps)
+
+    def stream(self) -> ToolRunStream[R]:
+        """The loop as one stream of events across every turn (`text()` across turns too)."""
+        return ToolRunStream(self._builder, self._loop, max_steps=self.max_steps)
+
+    def __repr__(self) -> str:
+        return f"<ToolRun steps={len(self.steps)} max_steps={self.max_steps}>"
+
+
+@final
+class ToolRunStream(Generic[R]):
+    """The events of every turn of a tool loop, in order, as one async iterator.
+
+    Between turns the tools run; `steps` grows as turns finish; `final()` is the last turn's
+    result. Use it as `async with run.stream() as stream:`; leaving the block closes the turn's
+    connection."""
+
+    __slots__ = ("_builder", "_current", "_done", "_loop", "_tools", "max_steps", "steps")
+
+    def __init__(self, builder: Any, loop: LoopSteps[Any, R], *, max_steps: int) -> None:
+        self._builder = builder
+        self._loop = loop
+        self._tools = loop.tools(builder)
+        self._current: _TypedStream[Any, R] | None = None
+        self._done = False
+        self.max_steps = max_steps
+        #: Every finished turn, oldest first.
+        self.steps: list[ToolStep[R]] = []
+
+    async def __aenter__(self) -> ToolRunStream[R]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the current turn's stream (shielded); idempotent."""
+        current = self._current
+        if current is not None:
+            await current.aclose()
+
+    def _turn(self) -> _TypedStream[Any, R]:
+        if self._current is None:
+            self._current = self._loop.stream(self._builder)
+        return self._current
+
+    async def _advance(self) -> bool:
+        """The current turn ended: run its tools and open the next. False when it answered."""
+        current = self._turn()
+        result = current.final()
+        calls = self._loop.calls(result)
+        if not calls:
+            self.steps.append(ToolStep(result))
+            self._done = True
+            return False
+        if len(self.steps) + 1 >= self.max_steps:
+            raise _too_many(self.max_steps)
+        records = await run_calls(self._tools, calls)
+        self.steps.append(ToolStep(result, tuple(records)))
+        self._builder = self._loop.next_turn(self._builder, result, records)
+        self._current = self._loop.stream(self._builder)
+        return True
+
+    def __aiter__(self) -> ToolRunStream[R]:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._done:
+            raise StopAsyncIteration
+        while True:
+            try:
+                return await self._turn().__anext__()
+            except StopAsyncIteration:
+                if not await self._advance():
+                    raise
+
+    def text(self) -> _RunText:
+        """The text deltas of every turn, as one async iterator of `str`."""
+        return _RunText(self)
+
+    def final(self) -> R:
+        """The last turn's result (the answer), once the stream has ended."""
+        if not self._done:
+            return self._turn().final()  # raises the turn's error, or that it is not finished
+        return self.steps[-1].result
+
+    def __repr__(self) -> str:
+        return f"<ToolRunStream steps={len(self.steps)} done={self._done}>"
+
+
+@final
+class _RunText:
+    __slots__ = ("_run", "_text")
+
+    def __init__(self, run: ToolRunStream[Any]) -> None:
+        self._run = run
+        self._text: Any = None
+
+    def __aiter__(self) -> _RunText:
+        return self
+
+    async def __anext__(self) -> str:
+        run = self._run
+        while not run._done:
+            turn = run._turn()
+            text = self._text
+            if text is None or text._stream is not turn:
+                text = self._text = turn.text()
+            try:
+                result: str = await text.__anext__()
+                return result
+            except StopAsyncIteration:
+                if not await run._advance():
+                    break
+        raise StopAsyncIteration

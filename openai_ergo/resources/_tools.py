@@ -1,0 +1,280 @@
+"""`@tool`: a typed Python function becomes a function tool the model can call.
+
+The JSON Schema comes from the signature (msgspec writes it: Structs, Literals, Optionals, lists,
+nested types), descriptions from the docstring (Google "Args:" or NumPy "Parameters" sections).
+Strict mode is on whenever the schema allows it; parameters with a default are then sent as
+nullable, and `null` from the model means "use the default". Arguments from the model are decoded
+into the parameters' types by msgspec before the function runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, ParamSpec, TypeVar, final, overload
+
+import anyio.to_thread
+import msgspec
+
+from openai_ergo._errors import InvalidRequestError
+from openai_ergo.resources._json_schema import object_schema, strict_schema
+
+__all__ = ["FunctionTool", "ToolArgumentsError", "tool"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SECTION = re.compile(
+    r"^\s*(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Returns?|Yields?|"
+    r"Raises|Examples?|Notes?|See Also|Attributes|References)\s*:?\s*$"
+)
+_PARAM_SECTIONS = {"args", "arguments", "parameters", "params", "keyword args", "keyword arguments"}
+_UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
+
+
+class ToolArgumentsError(ValueError):
+    """The model's arguments for a tool did not fit its parameters (sent back to the model)."""
+
+
+def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
+    """The summary (text before the first section) and a description per parameter."""
+    if not doc:
+        return None, {}
+    lines = inspect.cleandoc(doc).splitlines()
+    summary: list[str] = []
+    params: dict[str, list[str]] = {}
+    section: str | None = None
+    current: str | None = None
+    entry_indent = -1
+    skip_next = False
+    for number, line in enumerate(lines):
+        if skip_next:  # the dashes under a NumPy section title
+            skip_next = False
+            continue
+        header = _SECTION.match(line)
+        numpy_header = number + 1 < len(lines) and bool(_UNDERLINE.match(lines[number + 1]))
+        if header and (line.rstrip().endswith(":") or numpy_header):
+            section, current, entry_indent = header.group(1).lower(), None, -1
+            skip_next = numpy_header
+            continue
+        if section is None:
+            summary.append(line)
+            continue
+        if section not in _PARAM_SECTIONS or not line.strip():
+            continue
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if current is not None and indent > entry_indent:
+            params[current].append(stripped)  # a continuation line
+            continue
+        # NumPy: "name : type" (text on the next lines); Google: "name (type): text".
+        numpy = re.match(r"^\**(\w+)\s+:\s*[^:]*$", stripped)
+        google = re.match(r"^\**(\w+)\s*(\([^)]*\))?\s*:\s*(.*)$", stripped)
+        if numpy is not None:
+            current, entry_indent = numpy.group(1), indent
+            params[current] = []
+        elif google is not None:
+            current, entry_indent = google.group(1), indent
+            params[current] = [google.group(3)] if google.group(3) else []
+    text = "\n".join(summary).strip()
+    return (text or None), {k: " ".join(v).strip() for k, v in params.items() if v}
+
+
+@final
+class FunctionTool(Generic[P, R]):
+    """A function the model may call: its name, description, JSON Schema and strictness, plus the
+    function itself (calling the tool calls the function).
+
+    Made by `@tool`; pass it to `.tools(...)` on a Responses or Chat builder and run the loop
+    with `.run()`.
+    """
+
+    __slots__ = (
+        "__wrapped__",
+        "_decoder",
+        "_defaults",
+        "_fill_defaults",
+        "_is_async",
+        "_positional",
+        "description",
+        "name",
+        "parameters",
+        "strict",
+    )
+
+    def __init__(
+        self,
+        function: Callable[P, R],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        strict: bool | None = None,
+    ) -> None:
+        self.__wrapped__ = function
+        self.name: str = name or function.__name__
+        if not _NAME.match(self.name):
+            raise InvalidRequestError(
+                f"tool name {self.name!r} must be 1-64 letters, digits, '_' or '-'", param="name"
+            )
+        summary, param_docs = _parse_docstring(function.__doc__)
+        self.description: str | None = description if description is not None else summary
+        hints = typing.get_type_hints(function, include_extras=True)
+        signature = inspect.signature(function)
+        fields: list[Any] = []
+        decode_fields: list[Any] = []
+        self._positional: tuple[str, ...] = ()
+        self._defaults: dict[str, Any] = {}
+        optional: list[str] = []
+        for parameter in signature.parameters.values():
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                raise InvalidRequestError(
+                    f"tool {self.name}: *args and **kwargs cannot be described to the model; "
+                    "name every parameter",
+                    param=parameter.name,
+                )
+            if parameter.kind is parameter.POSITIONAL_ONLY:
+                self._positional += (parameter.name,)
+            annotation = hints.get(parameter.name, Any)
+            if parameter.default is parameter.empty:
+                fields.append((parameter.name, annotation))
+                decode_fields.append((parameter.name, annotation))
+            else:
+                self._defaults[parameter.name] = parameter.default
+                optional.append(parameter.name)
+                fields.append((parameter.name, annotation, parameter.default))
+                # The model may send null for a defaulted parameter (strict mode needs every key).
+                decode_fields.append(
+                    (parameter.name, typing.Optional[annotation], parameter.default)  # noqa: UP045
+                )
+        arguments_type = msgspec.defstruct(f"{self.name}_arguments", decode_fields, kw_only=True)
+        self._decoder = msgspec.json.Decoder(arguments_type)
+        schema = object_schema(msgspec.defstruct(self.name, fields, kw_only=True))
+        for param_name, text in param_docs.items():
+            prop = schema.get("properties", {}).get(param_name)
+            if prop is not None and "description" not in prop:
+                prop["description"] = text
+        strict_version = strict_schema(_nullable_optionals(schema, optional))
+        if strict is True and strict_version is None:
+            raise InvalidRequestError(
+                f"tool {self.name}: its parameters cannot be expressed in strict mode "
+                "(free-form dicts, Any or tuples); use strict=False",
+                param="strict",
+            )
+        self.strict: bool = strict_version is not None and strict is not False
+        self.parameters: dict[str, Any] = (
+            strict_version if strict_version is not None and self.strict else schema
+        )
+        # Only parameters whose own type refuses None need null mapped back to their default.
+        self._fill_defaults = tuple(
+            name for name in optional if not _admits_none(hints.get(name, Any))
+        )
+        self._is_async = inspect.iscoroutinefunction(function)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the underlying function directly."""
+        return self.__wrapped__(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"FunctionTool({self.name!r}, strict={self.strict})"
+
+    def for_responses(self) -> dict[str, Any]:
+        """The tool as the Responses API takes it."""
+        spec: dict[str, Any] = {"type": "function", "name": self.name}
+        if self.description:
+            spec["description"] = self.description
+        spec["parameters"] = self.parameters
+        spec["strict"] = self.strict
+        return spec
+
+    def for_chat(self) -> dict[str, Any]:
+        """The tool as Chat Completions takes it."""
+        function: dict[str, Any] = {"name": self.name}
+        if self.description:
+            function["description"] = self.description
+        function["parameters"] = self.parameters
+        function["strict"] = self.strict
+        return {"type": "function", "function": function}
+
+    def decode_arguments(self, arguments: str | bytes) -> dict[str, Any]:
+        """The model's JSON arguments as keyword arguments for the function.
+
+        Raises `ToolArgumentsError` naming what did not fit."""
+        try:
+            decoded = self._decoder.decode(arguments or b"{}")
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ToolArgumentsError(f"invalid arguments for {self.name}: {exc}") from None
+        values = msgspec.structs.asdict(decoded)
+        for name in self._fill_defaults:
+            if values[name] is None:
+                values[name] = self._defaults[name]
+        return values
+
+    async def invoke(self, arguments: str | bytes) -> Any:
+        """Decode `arguments` and run the function (sync functions in a worker thread)."""
+        values = self.decode_arguments(arguments)
+        args = [values.pop(name) for name in self._positional]
+        if self._is_async:
+            result = self.__wrapped__(*args, **values)
+            return await typing.cast("Awaitable[Any]", result)
+        call = functools.partial(self.__wrapped__, *args, **values)
+        return await anyio.to_thread.run_sync(call)
+
+
+def _admits_none(annotation: Any) -> bool:
+    if annotation is Any or annotation is None or annotation is type(None):
+        return True
+    return type(None) in typing.get_args(annotation)
+
+
+def _nullable_optionals(schema: dict[str, Any], optional: list[str]) -> dict[str, Any]:
+    """Defaulted parameters become `anyOf [T, null]`, so strict mode may require them all."""
+    properties = schema.get("properties", {})
+    result = dict(schema)
+    result["properties"] = dict(properties)
+    for name in optional:
+        prop = dict(properties[name])
+        prop.pop("default", None)
+        if prop.get("type") == "null" or {"type": "null"} in prop.get("anyOf", []):
+            result["properties"][name] = prop
+            continue
+        description = prop.pop("description", None)
+        wrapped: dict[str, Any] = {"anyOf": [prop, {"type": "null"}]}
+        if description is not None:
+            wrapped["description"] = description
+        result["properties"][name] = wrapped
+    return result
+
+
+@overload
+def tool(function: Callable[P, R], /) -> FunctionTool[P, R]: ...
+
+
+@overload
+def tool(
+    *, name: str | None = None, description: str | None = None, strict: bool | None = None
+) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
+
+
+def tool(
+    function: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    strict: bool | None = None,
+) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
+    """Turn a typed function (async or sync) into a tool the model can call.
+
+    Use it bare (`@tool`) or with options (`@tool(name=..., description=..., strict=False)`).
+    `strict=None` (the default) turns strict mode on whenever the parameters allow it."""
+    if function is not None:
+        return FunctionTool(function, name=name, description=description, strict=strict)
+
+    def decorate(inner: Callable[P, R]) -> FunctionTool[P, R]:
+        return FunctionTool(inner, name=name, description=description, strict=strict)
+
+    return decorate

@@ -29,6 +29,7 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, EventStream
+from openai_ergo._transport import HTTP11Transport
 
 if TYPE_CHECKING:
     from openai_ergo.resources import ChatBuilder, ResponsesBuilder
@@ -44,6 +45,10 @@ _NO_OPTIONS = RequestOptions()
 def _default_http(
     *, transport: httpx.AsyncBaseTransport | None, http2: bool, limits: httpx.Limits | None
 ) -> httpx.AsyncClient:
+    if transport is None and not http2:
+        # The fast HTTP/1.1 transport; it hands proxies, Unix sockets and other schemes to
+        # httpx's own (docs/transport.md). HTTP/2 stays with httpx's transport throughout.
+        transport = HTTP11Transport(limits=limits or DEFAULT_LIMITS, trust_env=True)
     try:
         return httpx.AsyncClient(
             transport=transport,

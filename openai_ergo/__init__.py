@@ -42,6 +42,20 @@ from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._response import APIResponse, EventStream
 from openai_ergo._transport import HTTP11Transport
+from openai_ergo.resources import (
+    ChatBuilder,
+    ChatHistory,
+    ChatStream,
+    FunctionTool,
+    Parsed,
+    ResponsesBuilder,
+    ResponseStream,
+    ToolRun,
+    audio,
+    file,
+    image,
+    tool,
+)
 
 __version__ = "0.1.0"
 
@@ -53,6 +67,9 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ChatBuilder",
+    "ChatHistory",
+    "ChatStream",
     "CircuitBreaker",
     "CircuitOpenError",
     "Client",
@@ -60,6 +77,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "EventStream",
+    "FunctionTool",
     "HTTP11Transport",
     "InternalServerError",
     "InvalidRequestError",
@@ -70,6 +88,7 @@ __all__ = [
     "OutputParseError",
     "Page",
     "Paginator",
+    "Parsed",
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimitInfo",
@@ -78,6 +97,8 @@ __all__ = [
     "RequestOptions",
     "ResponseFailedError",
     "ResponseIncompleteError",
+    "ResponseStream",
+    "ResponsesBuilder",
     "RetryPolicy",
     "StreamError",
     "StreamEventError",
@@ -86,8 +107,13 @@ __all__ = [
     "Timeouts",
     "TokenProvider",
     "ToolError",
+    "ToolRun",
     "TruncatedOutputError",
     "UnprocessableEntityError",
     "__version__",
+    "audio",
+    "file",
+    "image",
     "redact_secrets",
+    "tool",
 ]

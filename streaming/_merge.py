@@ -63,11 +63,9 @@ class Merged(Generic[T]):
         ]
         self._max_buffer = max_buffer
         self._source_closed = [False] * len(self._iterators)
-        self._send: MemoryObjectSendStream[T]
-        self._receive: MemoryObjectReceiveStream[T]
-        self._send, self._receive = anyio.create_memory_object_stream[T](max_buffer)
-        self._sends = [self._send.clone() for _ in self._iterators]
-        self._send.close()
+        # The channel is made on entry: a merge never entered holds nothing that needs closing.
+        self._receive: MemoryObjectReceiveStream[T] | None = None
+        self._sends: list[MemoryObjectSendStream[T]] = []
         self._group: anyio.abc.TaskGroup | None = None
         self._producers = anyio.CancelScope()
         self._running = False
@@ -81,6 +79,9 @@ class Merged(Generic[T]):
     async def __aenter__(self) -> Merged[T]:
         if self._state != "new":
             raise RuntimeError("a merge can be entered only once")
+        send, self._receive = anyio.create_memory_object_stream[T](self._max_buffer)
+        with send:
+            self._sends = [send.clone() for _ in self._iterators]
         group = anyio.create_task_group()
         await group.__aenter__()
         self._group = group
@@ -106,7 +107,8 @@ class Merged(Generic[T]):
     async def aclose(self) -> None:
         """Stop the producers and close every source; waits for that even when cancelled."""
         state, self._state = self._state, "closed"
-        self._receive.close()
+        if self._receive is not None:
+            self._receive.close()
         self._producers.cancel()
         if state == "closed":
             return
@@ -122,10 +124,11 @@ class Merged(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        if self._state == "new":
+        receive = self._receive
+        if receive is None:
             raise RuntimeError("enter the merge first: `async with merge(a, b) as merged:`")
         try:
-            item = await self._receive.receive()
+            item = await receive.receive()
         except anyio.EndOfStream:
             pass
         else:
@@ -138,13 +141,17 @@ class Merged(Generic[T]):
 
     def statistics(self) -> MergeStatistics:
         """How full the channel is and how many sources are still open."""
-        channel = self._receive.statistics()
+        if self._receive is None:
+            buffered = waiting = 0
+        else:
+            channel = self._receive.statistics()
+            buffered, waiting = channel.current_buffer_used, channel.tasks_waiting_send
         return MergeStatistics(
             items=self._items,
             open_sources=self._open_sources,
-            buffered=channel.current_buffer_used,
-            max_buffer=channel.max_buffer_size,
-            waiting_sources=channel.tasks_waiting_send,
+            buffered=buffered,
+            max_buffer=self._max_buffer,
+            waiting_sources=waiting,
         )
 
     def __del__(self) -> None:
@@ -215,11 +222,12 @@ def merge(*sources: AsyncIterable[T], max_buffer: float = 0) -> Merged[T]:
             async for item in merged:
                 ...
 
-    Fairness: each source reads one item and waits with it until the consumer takes it; waiting
-    sources are served first come, first served. So when several sources have items ready, they
-    take turns (round-robin), a chatty source cannot starve a quiet one, and each source is read
-    at most one item (plus `max_buffer` shared items) ahead of the consumer. Each source's own
-    order is kept.
+    Fairness: each source reads one item and waits with it until the consumer takes it, and
+    waiting sources are served in the order they started waiting (first come, first served).
+    So when the consumer is the bottleneck, ready sources take strict turns (round-robin) and a
+    chatty source cannot starve a quiet one; when the consumer is faster than the sources, items
+    come in the order they arrive. Each source is read at most one item (plus `max_buffer`
+    shared items) ahead of the consumer, and each source's own order is kept.
 
     The first error from any source stops the others, closes every source, and is raised to the
     consumer (after any items already buffered). Leaving the block early closes every source.

@@ -1,6 +1,9 @@
 """Watch tokens stream: a Responses answer, then a chat answer, with usage and time to first token.
 
-    make demo                     # no key needed: a mock OpenAI server starts on 127.0.0.1
+With no OPENAI_API_KEY set, this starts the embedded mock OpenAI server on 127.0.0.1 and talks
+to it, so it runs on a fresh clone with no account; with a key it talks to the OpenAI API.
+
+    make demo                     # no key needed: the embedded mock server answers
     OPENAI_API_KEY=sk-... make demo  # the real API (model: $OPENAI_ERGO_DEMO_MODEL)
 
 Runs on asyncio by default; `OPENAI_ERGO_DEMO_BACKEND=trio` runs the same code on trio.
@@ -33,26 +36,26 @@ MOCK_OPTIONS: dict[str, Any] = (
 
 
 class Meter:
-    """Time to first token and token rate, measured on the caller's side."""
+    """Time to first token and delivery rate, measured on the caller's side."""
 
     def __init__(self) -> None:
         self.start = time.perf_counter()
         self.first: float | None = None
-        self.tokens = 0
+        self.deltas = 0
 
-    def token(self, text: str) -> None:
-        """Print one delta as it arrives and count it."""
+    def seen(self, text: str) -> str:
+        """Note one text delta as it arrives; hands it back for printing."""
         if self.first is None:
             self.first = time.perf_counter()
-        self.tokens += 1
-        print(text, end="", flush=True)
+        self.deltas += 1
+        return text
 
     def summary(self, input_tokens: int, output_tokens: int) -> str:
         """One line: usage, time to first token, delivery rate."""
         end = time.perf_counter()
         ttft = ((self.first or end) - self.start) * 1000
         elapsed = end - (self.first or end)
-        rate = f", {(self.tokens - 1) / elapsed:.0f} tokens/s" if elapsed > 0 else ""
+        rate = f", {(self.deltas - 1) / elapsed:.0f} deltas/s" if elapsed > 0 else ""
         return (
             f"usage: {input_tokens} input + {output_tokens} output tokens; "
             f"time to first token {ttft:.0f} ms{rate}"
@@ -60,49 +63,29 @@ class Meter:
 
 
 async def stream_response(client: Client, model: str) -> None:
-    """The Responses API, streamed: print `output_text` deltas, then the usage."""
+    """The Responses API, streamed: print the text as it arrives, then the usage."""
     print(f"\n== Responses API ({model}) ==")
     meter = Meter()
-    body = {"model": model, "instructions": INSTRUCTIONS, "input": PROMPT, "stream": True}
-    usage: dict[str, Any] = {}
-    async with await client.request("POST", "/responses", body=body, stream=True) as events:
-        async for event in events:
-            payload = event.json()
-            kind = payload.get("type")
-            if kind == "response.output_text.delta":
-                meter.token(payload["delta"])
-            elif kind in ("response.completed", "response.incomplete"):
-                usage = payload["response"].get("usage") or {}
+    request = client.responses(model).instructions(INSTRUCTIONS).input(PROMPT)
+    async with request.stream() as stream:
+        async for text in stream.text():
+            print(meter.seen(text), end="", flush=True)
     print()
-    print(meter.summary(usage.get("input_tokens", 0), usage.get("output_tokens", 0)))
+    usage = stream.final().usage
+    print(meter.summary(usage.input_tokens, usage.output_tokens) if usage else "usage: none")
 
 
 async def stream_chat(client: Client, model: str) -> None:
-    """Chat Completions, streamed: print content deltas, then the usage chunk."""
+    """Chat Completions, streamed: print the text as it arrives, then the usage."""
     print(f"\n== Chat Completions ({model}) ==")
     meter = Meter()
-    body = {
-        "model": model,
-        "messages": [
-            {"role": "system", "content": INSTRUCTIONS},
-            {"role": "user", "content": PROMPT},
-        ],
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
-    usage: dict[str, Any] = {}
-    async with await client.request("POST", "/chat/completions", body=body, stream=True) as events:
-        async for event in events:
-            if event.data == "[DONE]":
-                break
-            chunk = event.json()
-            for choice in chunk.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    meter.token(text)
-            usage = chunk.get("usage") or usage
+    request = client.chat(model).system(INSTRUCTIONS).user(PROMPT)
+    async with request.stream() as stream:
+        async for text in stream.text():
+            print(meter.seen(text), end="", flush=True)
     print()
-    print(meter.summary(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)))
+    usage = stream.final().usage
+    print(meter.summary(usage.prompt_tokens, usage.completion_tokens) if usage else "usage: none")
 
 
 async def main() -> None:

@@ -33,14 +33,15 @@ def _env(backend: str) -> dict[str, str]:
     return env
 
 
-def _expected_texts(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
-    """The mock's non-streamed answers to the demo's two requests, computed in-process."""
+def _expected_answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The mock's non-streamed answers to the demo's two requests, computed in-process: for
+    each, the text and the start of the usage line the demo prints for it."""
     monkeypatch.setenv("OPENAI_ERGO_DEMO_FAST", "1")
     demo: dict[str, Any] = runpy.run_path(str(DEMO), run_name="demo_under_test")
     app = MockOpenAI(**{k: v for k, v in demo["MOCK_OPTIONS"].items() if k != "latency"})
     model, prompt, instructions = demo["MOCK_MODEL"], demo["PROMPT"], demo["INSTRUCTIONS"]
 
-    async def ask() -> tuple[str, str]:
+    async def ask() -> list[tuple[str, str]]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
             response = await http.post(
@@ -51,10 +52,19 @@ def _expected_texts(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
                 {"role": "user", "content": prompt},
             ]
             chat = await http.post("/chat/completions", json={"model": model, "messages": messages})
-        return (
-            response.json()["output"][0]["content"][0]["text"],
-            chat.json()["choices"][0]["message"]["content"],
-        )
+        answer, completion = response.json(), chat.json()
+        usage, chat_usage = answer["usage"], completion["usage"]
+        return [
+            (
+                answer["output"][0]["content"][0]["text"],
+                f"usage: {usage['input_tokens']} input + {usage['output_tokens']} output tokens;",
+            ),
+            (
+                completion["choices"][0]["message"]["content"],
+                f"usage: {chat_usage['prompt_tokens']} input + "
+                f"{chat_usage['completion_tokens']} output tokens;",
+            ),
+        ]
 
     return anyio.run(ask)
 
@@ -76,12 +86,12 @@ def test_demo_streams_from_the_embedded_mock_without_a_key(
     lines = result.stdout.splitlines()
     assert lines[0].startswith("No OPENAI_API_KEY: talking to the embedded mock OpenAI server at")
     assert "http://127.0.0.1:" in lines[0]
-    response_text, chat_text = _expected_texts(monkeypatch)
-    assert "== Responses API (gpt-5-mini) ==" in lines
-    assert "== Chat Completions (gpt-5-mini) ==" in lines
-    assert response_text in lines
-    assert chat_text in lines
+    headings = ["== Responses API (gpt-5-mini) ==", "== Chat Completions (gpt-5-mini) =="]
+    for heading, (text, usage) in zip(headings, _expected_answers(monkeypatch), strict=True):
+        # Each section: its heading, the streamed text on one line, then its usage line.
+        at = lines.index(heading)
+        assert lines[at + 1] == text
+        assert lines[at + 2].startswith(usage + " time to first token ")
     summaries = [line for line in lines if line.startswith("usage: ")]
     assert len(summaries) == 2
-    assert all(" output tokens; time to first token " in line for line in summaries)
     assert all("+ 12 output tokens" in line for line in summaries)

@@ -277,8 +277,8 @@ def batched(
                 await store(batch)
 
     Nothing is lost: at the end the last partial batch is delivered; when the source fails, the
-    items that arrived before the failure are delivered as a last batch first, and the error is
-    raised by the next iteration. Items read but not delivered when you leave early are in
-    `pending()`.
+    items that arrived before the failure are delivered first (in batches, as usual) and the
+    error is raised by the iteration after them. Items read but not delivered when you leave
+    early are in `pending()`.
     """
     return Batches(source, max_items=max_items, max_delay=max_delay, max_buffer=max_buffer)

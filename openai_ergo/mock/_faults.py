@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from http import HTTPStatus
 from typing import Any, Literal, final, get_args
 
 import msgspec
@@ -169,9 +170,13 @@ class FaultQueue:
 
 def html_page(status: int) -> bytes:
     """The kind of page a proxy in front of the API serves when the API is unreachable."""
+    try:
+        title = f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        title = f"{status} Error"
     return (
-        f"<html>\r\n<head><title>{status} Bad Gateway</title></head>\r\n<body>\r\n"
-        f"<center><h1>{status} Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
         "</body>\r\n</html>\r\n"
     ).encode()
 

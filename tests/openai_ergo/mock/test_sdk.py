@@ -1,4 +1,7 @@
-"""The official `openai` SDK talks to the mock over loopback: the proof the wire format is right."""
+"""The official `openai` SDK talks to the mock over loopback: the proof the wire format is right.
+
+Its Responses stream helpers, compared with our builders, are in test_sdk_parity.py.
+"""
 
 from __future__ import annotations
 
@@ -61,30 +64,6 @@ async def test_raw_chat_stream_with_tool_calls(
                 finish = choice.finish_reason or finish
     assert arguments == '{"q":"Nile"}'
     assert finish == "tool_calls"
-
-
-async def test_response_and_its_stream_helper_agree(sdk: AsyncOpenAI) -> None:
-    response = await sdk.responses.create(model="gpt-5-mini", input="Tell me about rivers.")
-    assert response.status == "completed"
-    assert response.output_text
-    async with sdk.responses.stream(model="gpt-5-mini", input="Tell me about rivers.") as stream:
-        deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
-        final = await stream.get_final_response()
-    assert "".join(deltas) == response.output_text == final.output_text
-    assert final.usage == response.usage
-
-
-async def test_responses_function_call_through_the_sdk(
-    mock_openai: MockServer, sdk: AsyncOpenAI
-) -> None:
-    mock_openai.reply_with(Reply(tool_calls=(ToolCall(name="get_weather", arguments="{}"),)))
-    async with sdk.responses.stream(model="gpt-5", input="Weather?") as stream:
-        async for _ in stream:
-            pass
-        final = await stream.get_final_response()
-    [call] = final.output
-    assert call.type == "function_call"
-    assert call.name == "get_weather"
 
 
 async def test_embeddings_in_the_sdk_default_base64_encoding(sdk: AsyncOpenAI) -> None:

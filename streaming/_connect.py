@@ -10,7 +10,7 @@ import anyio
 import httpx
 
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
-from ._errors import DeadlineExceededError
+from ._errors import DeadlineExceededError, IdleTimeoutError
 from ._reconnect import ReconnectPolicy, StreamOpener
 from ._source import DEFAULT_DRAIN_TIMEOUT, EventSource
 
@@ -32,8 +32,17 @@ class _EventSourceConnection:
     async def __aenter__(self) -> EventSource:
         deadline: float | None = self._options["deadline"]
         started = anyio.current_time()
-        with anyio.move_on_after(math.inf if deadline is None else deadline) as scope:
-            response = await self._opener.open()
+        idle_timeout: float | None = self._options["idle_timeout"]
+        try:
+            with anyio.move_on_after(math.inf if deadline is None else deadline) as scope:
+                response = await self._opener.open()
+        except httpx.ReadTimeout as exc:
+            if idle_timeout is None:
+                raise
+            raise IdleTimeoutError(
+                f"{self._opener.described_url} sent nothing for {idle_timeout} s (idle_timeout)",
+                timeout=idle_timeout,
+            ) from exc
         if scope.cancelled_caught:
             raise DeadlineExceededError(
                 f"{self._opener.described_url} did not answer within its deadline of {deadline} s",
@@ -45,9 +54,11 @@ class _EventSourceConnection:
                 204, content=b"", headers={"content-type": "text/event-stream"}
             )
         source = EventSource(response, **self._options)
-        if deadline is not None:
-            source._deadline_at = started + deadline
-        source._opener = self._opener
+        source._attach(
+            self._opener,
+            None if deadline is None else started + deadline,
+            idle_timeout_in_transport=self._options["idle_timeout"] is not None,
+        )
         self._source = source
         try:
             return await source.__aenter__()
@@ -89,6 +100,13 @@ def connect_sse(
     `EventSource` for the other options and `ReconnectPolicy` for `reconnect`.
     """
     send_options = {key: kwargs.pop(key) for key in list(kwargs) if key in _SEND_OPTIONS}
+    if idle_timeout is not None:
+        # "No byte for idle_timeout seconds" is exactly httpx's read timeout, which httpx
+        # already enforces on every socket read: using it costs nothing per event.
+        timeout = httpx.Timeout(kwargs.get("timeout", client.timeout))
+        kwargs["timeout"] = httpx.Timeout(
+            connect=timeout.connect, read=idle_timeout, write=timeout.write, pool=timeout.pool
+        )
     opener = StreamOpener(client, method, url, kwargs, send_options, reconnect)
     options: dict[str, Any] = {
         "idle_timeout": idle_timeout,

@@ -74,7 +74,7 @@ def encode(events: list[dict[str, Any]], newline: bytes, bom: bool) -> bytes:
         if event["event"] is not None:
             lines.append(b"event: " + event["event"].encode())
         if event["id"] is not None:
-            lines.append(b"id:" + event["id"].encode())
+            lines.append(b"id: " + event["id"].encode())
         if event["retry"] is not None:
             lines.append(b"retry: %d" % event["retry"])
         lines += [b"data: " + line.encode() for line in event["data"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import gzip
 
 import anyio
 import httpx
@@ -180,6 +181,32 @@ async def test_a_silent_stream_fails_fast_with_idle_timeout() -> None:
         assert source.response.is_closed
     assert isinstance(caught.value, TimeoutError)
     assert caught.value.timeout == 0.2
+
+
+async def test_the_idle_timeout_covers_waiting_for_the_headers() -> None:
+    async def handler(exchange: Exchange) -> None:
+        await anyio.sleep_forever()
+
+    async with sse_server(handler) as server, httpx.AsyncClient() as client:
+        with pytest.raises(IdleTimeoutError, match="sent nothing"):
+            async with connect_sse(client, "GET", server.url, idle_timeout=0.1):
+                pass
+
+
+async def test_a_compressed_stream_is_decoded() -> None:
+    body = gzip.compress(b"".join(numbered(100)))
+
+    async def handler(exchange: Exchange) -> None:
+        await exchange.start(headers=[("Content-Encoding", "gzip")])
+        for start in range(0, len(body), 100):
+            await exchange.send(body[start : start + 100])
+
+    async with (
+        sse_server(handler) as server,
+        httpx.AsyncClient() as client,
+        connect_sse(client, "GET", server.url) as source,
+    ):
+        assert [event.id async for event in source] == [str(i) for i in range(100)]
 
 
 async def test_comments_keep_a_stream_alive() -> None:

@@ -145,8 +145,8 @@ async def test_a_closed_consumer_does_not_hold_the_others_back() -> None:
     assert split.statistics().active_consumers == 1
 
 
-async def test_closing_the_tee_stops_a_read_in_progress() -> None:
-    source = ScriptedSource([1], hang=True)
+async def test_closing_the_tee_mid_read_leaves_the_closing_to_the_reader() -> None:
+    send, receive = anyio.create_memory_object_stream[int](1)
     outcome: list[object] = []
 
     async def read(consumer: TeeConsumer[int]) -> None:
@@ -156,14 +156,18 @@ async def test_closing_the_tee_stops_a_read_in_progress() -> None:
         except anyio.ClosedResourceError as error:
             outcome.append(error)
 
-    split = tee(source, 2)
-    async with anyio.create_task_group() as group:
-        group.start_soon(read, split[0])
-        await anyio.wait_all_tasks_blocked()
-        assert outcome == [1]
-        await split.aclose()
-    assert source.closed
-    assert isinstance(outcome[-1], anyio.ClosedResourceError)
+    split = tee(receive, 2)
+    with send:
+        async with anyio.create_task_group() as group:
+            group.start_soon(read, split[0])
+            await anyio.wait_all_tasks_blocked()
+            await split.aclose()
+            # The reader is inside the source's read: the source stays open until it returns.
+            await send.send(1)
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], anyio.ClosedResourceError)
+        with pytest.raises(anyio.BrokenResourceError):
+            send.send_nowait(2)
 
 
 async def test_a_consumer_cancelled_mid_read_fails_the_others_instead_of_truncating() -> None:
@@ -178,6 +182,7 @@ async def test_a_consumer_cancelled_mid_read_fails_the_others_instead_of_truncat
         with pytest.raises(TeeInterruptedError, match="consumer 0 was cancelled") as info:
             await patient.__anext__()
         assert info.value.consumer == 0
+        assert source.closed
 
 
 async def test_cancelling_a_consumer_waiting_for_room_leaves_the_tee_usable() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, final
 
 import anyio
@@ -26,11 +26,19 @@ from openai_ergo.mock._endpoints import (
     moderations_answer,
     responses_turn,
 )
+from openai_ergo.mock._exchange import (
+    ConnectionDropped,
+    Disconnected,
+    Exchange,
+    Frame,
+    Receive,
+    Scope,
+    Send,
+)
 from openai_ergo.mock._faults import MID_STREAM, Fault, FaultQueue, fault_error, html_page
 from openai_ergo.mock._replies import RecordedRequest, Reply, Responder
 from openai_ergo.mock._responses import response_body, response_error_frames, response_frames
 from openai_ergo.mock._wire import (
-    JSON_CONTENT_TYPE,
     SSE_CONTENT_TYPE,
     Headers,
     RateLimitWindow,
@@ -39,32 +47,12 @@ from openai_ergo.mock._wire import (
     error_body,
     header_float,
     lower_headers,
-    new_id,
-    response_headers,
 )
 
 __all__ = ["MockOpenAI"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Frame = tuple[bytes, bool]
 
 _MAX_BODY = 32 * 1024 * 1024
-_FLUSH_AT = 16 * 1024
-#: How often a hanging request checks whether the server is shutting down.
-_CLOSE_POLL = 0.05
-#: An unbounded hang still ends some day, so a forgotten client cannot pin a task forever.
-_FOREVER = 3600.0
-
-
-class ConnectionDropped(Exception):
-    """Raised inside the app to make the server cut the connection mid-body, on purpose."""
-
-
-class _Disconnected(Exception):
-    """The client went away; nothing more to send."""
 
 
 @final
@@ -180,10 +168,14 @@ class MockOpenAI:
             except msgspec.DecodeError:
                 body = raw.decode("utf-8", "replace")
         query = (scope.get("query_string") or b"").decode("latin-1")
-        request = RecordedRequest(method=method, path=path, headers=headers, body=body, query=query)
+        client = scope.get("client")
+        peer = (str(client[0]), int(client[1])) if client else None
+        request = RecordedRequest(
+            method=method, path=path, headers=headers, body=body, query=query, peer=peer
+        )
         with self._lock:
             self.requests.append(request)
-        reply = _Exchange(self, send, receive, started, headers)
+        reply = Exchange(send, receive, started, headers, self._window, self._closing)
         try:
             await self._dispatch(request, raw, reply)
         except BadRequest as exc:
@@ -191,7 +183,7 @@ class MockOpenAI:
                 exc.status,
                 error_body(exc.message, type=exc.type, param=exc.param, code=exc.code),
             )
-        except _Disconnected:
+        except Disconnected:
             pass
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -208,7 +200,7 @@ class MockOpenAI:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise _Disconnected
+                raise Disconnected
             chunks += message.get("body", b"")
             if len(chunks) > _MAX_BODY:
                 # Keep reading nothing more; the answer is a 413 below.
@@ -216,7 +208,7 @@ class MockOpenAI:
             if not message.get("more_body", False):
                 return bytes(chunks)
 
-    async def _dispatch(self, request: RecordedRequest, raw: bytes, reply: _Exchange) -> None:
+    async def _dispatch(self, request: RecordedRequest, raw: bytes, reply: Exchange) -> None:
         method, path, headers = request.method, request.path, request.headers
         route = _route(method, path)
         if route is None:
@@ -239,7 +231,7 @@ class MockOpenAI:
         if fault is not None and fault.kind == "hang":
             if not await reply.hang(fault.seconds, watch_client=True):
                 if not self._closing.is_set():
-                    raise _Disconnected  # the client gave up: nobody to answer
+                    raise Disconnected  # the client gave up: nobody to answer
                 # Without an answer the ASGI server would invent a 500 and log an error.
                 message = "The server is shutting down."
                 await reply.json(503, error_body(message, type="server_error"))
@@ -300,7 +292,7 @@ class MockOpenAI:
                 raise BadRequest(f"Invalid x-mock-fault header: {exc}.") from None
         return self._faults.take(request.path)
 
-    async def _fail(self, fault: Fault, request: RecordedRequest, reply: _Exchange) -> None:
+    async def _fail(self, fault: Fault, request: RecordedRequest, reply: Exchange) -> None:
         status = fault.status_code
         if fault.kind == "html":
             await reply.raw(status, html_page(status), content_type=b"text/html; charset=utf-8")
@@ -320,7 +312,7 @@ class MockOpenAI:
 
     async def _stream(
         self,
-        reply: _Exchange,
+        reply: Exchange,
         frames: Iterator[Frame],
         fault: Fault | None,
         error_frames: Callable[[int, str, str], list[bytes]],
@@ -339,165 +331,6 @@ class MockOpenAI:
             group.cancel_scope.cancel()
         if dropped:
             raise ConnectionDropped("the mock dropped the connection mid-stream, as asked")
-
-
-class _Exchange:
-    """One request's response side: headers, bodies, pacing and the faults that need them."""
-
-    def __init__(
-        self,
-        app: MockOpenAI,
-        send: Send,
-        receive: Receive,
-        started: float,
-        request_headers: dict[str, str],
-    ) -> None:
-        self.app = app
-        self.send = send
-        self.receive = receive
-        self.started = started
-        self.request_id = new_id("req_")
-        self.request_headers = request_headers
-
-    def headers(self, content_type: bytes, extra: Headers | None = None) -> Headers:
-        """Standard headers for this response."""
-        elapsed_ms = round((time.perf_counter() - self.started) * 1000)
-        return response_headers(
-            content_type=content_type,
-            request_id=self.request_id,
-            processing_ms=elapsed_ms,
-            extra=extra,
-        )
-
-    async def start(self, status: int, headers: Headers) -> None:
-        """Send the status line and headers."""
-        await self.send({"type": "http.response.start", "status": status, "headers": headers})
-
-    async def body(self, data: bytes, *, more: bool = False) -> None:
-        """Send part of the body."""
-        await self.send({"type": "http.response.body", "body": data, "more_body": more})
-
-    async def json(self, status: int, payload: Any, *, extra: Headers | None = None) -> None:
-        """A whole JSON answer."""
-        headers = self.headers(JSON_CONTENT_TYPE, extra or self.app._window.headers())
-        await self.start(status, headers)
-        await self.body(encode_json(payload))
-
-    async def raw(
-        self,
-        status: int,
-        data: bytes,
-        fault: Fault | None = None,
-        *,
-        tokens: int = 0,
-        content_type: bytes = JSON_CONTENT_TYPE,
-    ) -> None:
-        """A whole answer; mid-stream faults act on the body as far as they can."""
-        if fault is not None and fault.kind == "error_event":
-            message, kind, code = fault_error(Fault.server_error(), None)
-            await self.json(500, error_body(message, type=kind, code=code))
-            return
-        await self.start(status, self.headers(content_type, self.app._window.record(tokens)))
-        if fault is None:
-            await self.body(data)
-        elif fault.kind == "idle":
-            if not await self.hang(fault.seconds, watch_client=True):
-                raise _Disconnected
-            await self.body(data)
-        elif fault.kind == "malformed":
-            await self.body(data[: max(1, len(data) // 2)])
-        else:  # disconnect
-            await self.body(data[: len(data) // 2], more=True)
-            raise ConnectionDropped("the mock dropped the connection mid-body, as asked")
-
-    async def hang(self, seconds: float | None, *, watch_client: bool) -> bool:
-        """Send nothing until `seconds` pass (True), or the client leaves or the server closes
-        (False). A caller that already watches the client passes `watch_client=False`: two
-        concurrent `receive()` calls would race for the disconnect message."""
-        with anyio.move_on_after(seconds if seconds is not None else _FOREVER) as timer:
-            async with anyio.create_task_group() as group:
-                group.start_soon(self._cancel_on_close, group.cancel_scope)
-                if watch_client:
-                    await self.cancel_on_disconnect(group.cancel_scope)
-                else:
-                    await anyio.sleep_forever()
-        return timer.cancelled_caught
-
-    async def _cancel_on_close(self, scope: anyio.CancelScope) -> None:
-        # An anyio.Event cannot be set from another thread, hence the polling.
-        while not self.app._closing.is_set():  # noqa: ASYNC110
-            await anyio.sleep(_CLOSE_POLL)
-        scope.cancel()
-
-    async def cancel_on_disconnect(self, scope: anyio.CancelScope) -> None:
-        """Cancel `scope` when the client disconnects."""
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                scope.cancel()
-                return
-
-    async def frames(
-        self,
-        frames: Iterator[Frame],
-        fault: Fault | None,
-        error_frames: Callable[[int, str, str], list[bytes]],
-        pace: float | None,
-        latency: float,
-    ) -> bool:
-        """Stream the frames, pacing tokens and striking the fault; True if it must drop."""
-        pending = bytearray()
-        strike_at = fault.after if fault is not None else -1
-        if latency > 0:
-            await anyio.sleep(latency)
-        clock = anyio.current_time()
-        sent_tokens = 0
-        closing = self.app._closing
-        for index, (frame, is_token) in enumerate(frames):
-            if closing.is_set():
-                return True
-            if index == strike_at and fault is not None:
-                if pending:
-                    await self.body(bytes(pending), more=True)
-                    pending.clear()
-                if fault.kind == "disconnect":
-                    return True
-                if fault.kind == "idle":
-                    if not await self.hang(fault.seconds, watch_client=False):
-                        return True
-                elif fault.kind == "error_event":
-                    code = fault.code or "server_error"
-                    message = fault.message or "The server had an error processing your request."
-                    await self.body(b"".join(error_frames(index, code, message)))
-                    return False
-                elif fault.kind == "malformed":
-                    frame = _truncated(frame)
-            if pace and is_token:
-                if pending:
-                    await self.body(bytes(pending), more=True)
-                    pending.clear()
-                sent_tokens += 1
-                delay = clock + sent_tokens / pace - anyio.current_time()
-                if delay > 0:
-                    await anyio.sleep(delay)
-            pending += frame
-            if pace or len(pending) >= _FLUSH_AT:
-                await self.body(bytes(pending), more=True)
-                pending.clear()
-        if strike_at >= 0 and fault is not None and fault.kind == "disconnect":
-            # The stream was shorter than `after`: strike at its end, before the body closes.
-            if pending:
-                await self.body(bytes(pending), more=True)
-                pending.clear()
-            return True
-        await self.body(bytes(pending))
-        return False
-
-
-def _truncated(frame: bytes) -> bytes:
-    start = frame.index(b"data: ") + len(b"data: ")
-    data = frame[start:].rstrip(b"\n")
-    return frame[:start] + data[: max(1, len(data) // 2)] + b"\n\n"
 
 
 _POST_ROUTES = {

@@ -65,6 +65,8 @@ class Reply(msgspec.Struct, frozen=True):
 class RecordedRequest:
     """One request the mock received: method, path, headers (lower-case names) and JSON body.
 
+    `peer` is the client's (host, port) as the server saw it: two requests with the same peer
+    came over the same connection, which is how tests see a client reuse its connections.
     Its repr never shows credentials: authorization-like headers are masked.
     """
 
@@ -73,6 +75,7 @@ class RecordedRequest:
     headers: Mapping[str, str] = field(repr=False)
     body: Any
     query: str = ""
+    peer: tuple[str, int] | None = None
 
     def __repr__(self) -> str:
         shown = {k: ("<redacted>" if k in _SECRET_HEADERS else v) for k, v in self.headers.items()}

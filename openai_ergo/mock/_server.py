@@ -16,7 +16,8 @@ from typing import Any, final
 
 import anyio
 
-from openai_ergo.mock._app import ConnectionDropped, MockOpenAI
+from openai_ergo.mock._app import MockOpenAI
+from openai_ergo.mock._exchange import ConnectionDropped
 from openai_ergo.mock._faults import Fault
 from openai_ergo.mock._replies import RecordedRequest, Reply
 

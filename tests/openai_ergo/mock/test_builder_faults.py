@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Literal
 
+import anyio
+import httpx
 import pytest
 
 from openai_ergo import (
@@ -399,3 +401,71 @@ async def test_an_error_event_on_a_non_streamed_request_is_a_retried_500(
     mock_openai.fail_next(Fault.error_event())
     assert text_of(await request(client, api)) == expected[api]
     assert len(mock_openai.requests) == 2
+
+
+# -- leaving early: the connection goes back ---------------------------------------------------
+
+
+@pytest.fixture
+async def one_connection(mock_openai: MockServer) -> AsyncIterator[Client]:
+    """A client with a single connection: a stream that kept it would stall the next request
+    (until the pool timeout, an error)."""
+    async with Client(
+        api_key="sk-test-fault-secret",
+        base_url=mock_openai.url,
+        retry=RetryPolicy.never(),
+        timeouts=Timeouts(pool=2.0, read=2.0, stream_idle=2.0),
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+    ) as client:
+        yield client
+
+
+async def first_delta_then_break(builder: ResponsesBuilder | ChatBuilder) -> str:
+    async with builder.stream() as stream:
+        async for text in stream.text():
+            return text  # leaves the loop and the block early
+    raise AssertionError("the stream carried no text")
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_breaking_out_of_a_short_stream_keeps_its_connection_for_the_next_request(
+    one_connection: Client, mock_openai: MockServer, expected: dict[Api, str], api: Api
+) -> None:
+    # The rest of a short answer is already on its way: reading it to the end is cheaper than
+    # a new connection, so the next request goes out on the same one.
+    first = await first_delta_then_break(request(one_connection, api))
+    assert expected[api].startswith(first)
+    assert text_of(await request(one_connection, api)) == expected[api]
+    streamed, awaited = mock_openai.requests
+    assert streamed.body["stream"] is True
+    assert streamed.peer is not None
+    assert awaited.peer == streamed.peer
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_breaking_out_of_a_long_stream_frees_its_slot_without_reading_the_rest(
+    one_connection: Client, mock_openai: MockServer, expected: dict[Api, str], api: Api
+) -> None:
+    # Paced at 20 tokens/s, the rest of this answer would take 10 s: the connection is closed
+    # instead, and its slot in the (one-connection) pool is free for the next request at once.
+    slow = {"x-mock-tokens-per-second": "20", "x-mock-reply-tokens": "200"}
+    first = await first_delta_then_break(request(one_connection, api).extra_headers(slow))
+    assert first
+    assert text_of(await request(one_connection, api)) == expected[api]
+    streamed, awaited = mock_openai.requests
+    assert awaited.peer != streamed.peer
+
+
+async def test_cancelling_a_stream_frees_its_connection(
+    one_connection: Client, mock_openai: MockServer, expected: dict[Api, str]
+) -> None:
+    slow = {"x-mock-tokens-per-second": "20", "x-mock-reply-tokens": "200"}
+    received: list[str] = []
+    with anyio.CancelScope() as scope:
+        async with request(one_connection, "responses").extra_headers(slow).stream() as stream:
+            async for text in stream.text():
+                received.append(text)
+                scope.cancel()
+    assert scope.cancelled_caught
+    assert len(received) == 1
+    assert text_of(await request(one_connection, "responses")) == expected["responses"]

@@ -57,7 +57,10 @@ class _EventSourceConnection:
         source._attach(
             self._opener,
             None if deadline is None else started + deadline,
-            idle_timeout_in_transport=self._options["idle_timeout"] is not None,
+            # httpcore (httpx's own transport) times every socket read with the request's read
+            # timeout; other transports (MockTransport, ASGI, custom) may not, so we time them.
+            idle_timeout_in_transport=idle_timeout is not None
+            and "network_stream" in response.extensions,
         )
         self._source = source
         try:

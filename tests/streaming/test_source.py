@@ -183,6 +183,23 @@ async def test_a_silent_stream_fails_fast_with_idle_timeout() -> None:
     assert caught.value.timeout == 0.2
 
 
+async def test_a_wrapped_response_times_its_own_reads() -> None:
+    async def handler(exchange: Exchange) -> None:
+        await exchange.send(b"data: hello\n\n")
+        await anyio.sleep_forever()
+
+    async with (
+        sse_server(handler) as server,
+        httpx.AsyncClient(timeout=None) as client,
+        client.stream("GET", server.url) as response,
+        EventSource(response, idle_timeout=0.1) as source,
+    ):
+        assert [event.data for event in await source.next_batch()] == ["hello"]
+        with pytest.raises(IdleTimeoutError):
+            await source.next_batch()
+        assert response.is_closed
+
+
 async def test_the_idle_timeout_covers_waiting_for_the_headers() -> None:
     async def handler(exchange: Exchange) -> None:
         await anyio.sleep_forever()

@@ -261,6 +261,10 @@ class EventSource:
             except StopAsyncIteration:
                 chunk = b""
             except httpx.TransportError as exc:
+                if exc._request is None:
+                    # Read from the transport's stream directly, the error missed the request
+                    # context `aiter_bytes()` would have given it; error handlers rely on it.
+                    exc.request = self._response.request
                 if isinstance(exc, httpx.ReadTimeout) and self._idle_timeout_in_transport:
                     raise self._idle_timeout_error() from exc
                 if self._opener is None or self._opener.policy is None:

@@ -406,10 +406,11 @@ async def test_a_broken_stream_delivers_everything_before_the_break() -> None:
         httpx.AsyncClient() as client,
         connect_sse(client, "GET", server.url) as source,
     ):
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(httpx.RemoteProtocolError) as caught:
             await collect(source, received)
         assert source.response.is_closed
     assert received == ["a", "b"]
+    assert caught.value.request.url == httpx.URL(server.url)
 
 
 async def test_a_line_over_the_limit_comes_after_the_events_before_it() -> None:

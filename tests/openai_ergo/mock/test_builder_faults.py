@@ -122,11 +122,12 @@ async def once(mock_openai: MockServer, clock: FakeClock) -> AsyncIterator[Clien
         yield client
 
 
-@pytest.fixture
-async def expected(client: Client, mock_openai: MockServer) -> dict[Api, str]:
-    """The whole answer of each API to the request, unfaulted (the mock is deterministic)."""
-    texts: dict[Api, str] = {api: text_of(await request(client, api)) for api in APIS}
-    mock_openai.reset()
+@pytest.fixture(scope="module")
+async def expected(mock_openai_session: MockServer) -> dict[Api, str]:
+    """The whole answer of each API to the request, unfaulted (the mock is deterministic).
+    Asked once per module; `mock_openai` forgets these requests before each test."""
+    async with Client(api_key="sk-test", base_url=mock_openai_session.url) as client:
+        texts: dict[Api, str] = {api: text_of(await request(client, api)) for api in APIS}
     assert all(texts.values())
     return texts
 

@@ -34,6 +34,7 @@ __all__ = [
     "StreamEventError",
     "StreamIdleTimeoutError",
     "StreamInterruptedError",
+    "StreamNotFinishedError",
     "ToolError",
     "TruncatedOutputError",
     "UnprocessableEntityError",
@@ -193,6 +194,11 @@ class StreamIdleTimeoutError(StreamError):
 
 class StreamInterruptedError(StreamError):
     """The connection broke mid-stream, or the server sent bytes that are not a valid event."""
+
+
+class StreamNotFinishedError(OpenAIErgoError, RuntimeError):
+    """`final()` was asked of a stream before its end: inside the block, `await
+    stream.until_done()` reads the rest; after an early exit, `stream.partial` is what arrived."""
 
 
 class StreamEventError(StreamError):

@@ -9,13 +9,14 @@ closes the HTTP response and returns the connection to the pool.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 import msgspec
 
-from openai_ergo._errors import StreamError, StreamInterruptedError
+from openai_ergo._errors import StreamError, StreamInterruptedError, StreamNotFinishedError
 from openai_ergo.resources._aggregate import (
     ChatCompletionAccumulator,
     ResponseAccumulator,
@@ -49,11 +50,6 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 Opener = Callable[[], Awaitable["EventStream"]]
-
-
-class StreamNotFinishedError(RuntimeError):
-    """`final()` was called before the stream reached its end (iterate it to the end, or
-    `await stream.until_done()`)."""
 
 
 class _TypedStream(Generic[E, R]):
@@ -126,6 +122,19 @@ class _TypedStream(Generic[E, R]):
         if source is not None:
             await source.aclose()
 
+    def __del__(self) -> None:
+        # getattr: the slots are unset when `__init__` did not run to its end. Only an opened,
+        # unfinished stream holds a connection; one never opened holds nothing.
+        if getattr(self, "_source", None) is not None and not getattr(self, "_closed", True):
+            warnings.warn(
+                f"a {type(self).__name__} was opened and never closed, so its connection was "
+                "not freed: use `async with builder.stream() as stream:` or "
+                "`await stream.aclose()`",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
     @property
     def request_id(self) -> str | None:
         """The `x-request-id` of the response (once the stream is open)."""
@@ -150,17 +159,25 @@ class _TypedStream(Generic[E, R]):
         """The aggregated object, equal to what the non-streamed call returns.
 
         Raises the stream's error if it ended badly, and `StreamNotFinishedError` before the
-        end (iterate to the end, or use `await until_done()`)."""
+        end: inside the block, `await stream.until_done()` reads the rest and returns this;
+        after an early exit, `partial` is what arrived."""
         if self._error is not None:
             raise self._error
         if not self._done:
+            if self._closed:
+                raise StreamNotFinishedError(
+                    "the stream was closed before its end, so there is no final object: "
+                    "`stream.partial` holds what arrived"
+                )
             raise StreamNotFinishedError(
-                "the stream has not ended yet: iterate it to the end, or await until_done()"
+                "the stream has not ended yet: iterate it to the end, or "
+                "`await stream.until_done()` to read the rest and get the final object"
             )
         return self._final()
 
     async def until_done(self) -> R:
-        """Read the rest of the stream and return `final()`."""
+        """Read the rest of the stream and return `final()` (what the official SDK calls
+        `get_final_completion()` / `get_final_response()`)."""
         async with self:
             while self._index < len(self._batch) or await self._refill():
                 self._index = len(self._batch)
@@ -188,10 +205,17 @@ class _TypedStream(Generic[E, R]):
             raise self._error
         if self._done:
             return False
+        if self._closed:
+            # Closed before its end (an early exit, or a cancellation): reading on would
+            # pass a cut-off answer off as the whole one.
+            raise StreamError(
+                "this stream was closed before its end: `partial` holds what arrived",
+                partial=self._snapshot(),
+                events=self._events,
+                request_id=self.request_id,
+            )
         source = self._source
         if source is None:
-            if self._closed:
-                raise StreamError("this stream was closed", events=self._events)
             source = await self._open()
         while True:
             try:
@@ -223,6 +247,13 @@ class _TypedStream(Generic[E, R]):
     def _stops_on_error(self) -> bool:
         return True
 
+    def _state(self) -> str:
+        if self._done:
+            return "done"
+        if self._closed:
+            return "closed"
+        return "open" if self._source is not None else "unopened"
+
     async def _finish(self) -> bool:
         self._done = True
         self._batch = []
@@ -249,7 +280,7 @@ class _TypedStream(Generic[E, R]):
 
     def text(self) -> TextDeltas:
         """An async iterator of the text deltas only (across the whole answer)."""
-        return TextDeltas(self)
+        return TextDeltas(self, self._text_of)
 
     def _text_of(self, event: E) -> str | None:
         raise NotImplementedError
@@ -263,17 +294,20 @@ class TextDeltas:
     """The text deltas of a stream, as an async iterator of `str` (class-based, so breaking
     out needs no cleanup of its own; the stream's `async with` closes the connection)."""
 
-    __slots__ = ("_stream",)
+    __slots__ = ("_stream", "_text_of")
 
-    def __init__(self, stream: _TypedStream[Any, Any]) -> None:
+    def __init__(
+        self, stream: _TypedStream[Any, Any], text_of: Callable[[Any], str | None]
+    ) -> None:
         self._stream = stream
+        self._text_of = text_of
 
     def __aiter__(self) -> TextDeltas:
         return self
 
     async def __anext__(self) -> str:
         stream = self._stream
-        text_of = stream._text_of
+        text_of = self._text_of
         while True:
             batch = stream._batch
             index = stream._index
@@ -333,8 +367,7 @@ class ResponseStream(_TypedStream[ResponseStreamEvent, Response]):
         return event.delta if type(event) is ResponseTextDeltaEvent else None
 
     def __repr__(self) -> str:
-        state = "done" if self._done else ("open" if self._source else "unopened")
-        return f"<ResponseStream {state} events={len(self._events)}>"
+        return f"<ResponseStream {self._state()} events={len(self._events)}>"
 
 
 @final
@@ -347,12 +380,11 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
     `StreamEventError` with `partial` and `events` filled in.
     """
 
-    __slots__ = ("_accumulator", "_choice")
+    __slots__ = ("_accumulator",)
 
     def __init__(self, opener: Opener) -> None:
         super().__init__(opener)
         self._accumulator = ChatCompletionAccumulator()
-        self._choice = 0
 
     def _decode(self, batch: list[ServerSentEvent]) -> list[ChatCompletionChunk]:
         accumulator = self._accumulator
@@ -387,18 +419,25 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
 
     def text(self, choice: int = 0) -> TextDeltas:
         """An async iterator of one choice's content deltas (the first choice by default)."""
-        self._choice = choice
-        return TextDeltas(self)
+        if choice == 0:
+            return TextDeltas(self, self._text_of)
+
+        def text_of(event: ChatCompletionChunk) -> str | None:
+            for piece in event.choices:
+                if piece.index == choice:
+                    return piece.delta.content
+            return None
+
+        return TextDeltas(self, text_of)
 
     def _text_of(self, event: ChatCompletionChunk) -> str | None:
         for choice in event.choices:
-            if choice.index == self._choice:
+            if choice.index == 0:
                 return choice.delta.content
         return None
 
     def __repr__(self) -> str:
-        state = "done" if self._done else ("open" if self._source else "unopened")
-        return f"<ChatStream {state} chunks={len(self._events)}>"
+        return f"<ChatStream {self._state()} chunks={len(self._events)}>"
 
 
 @final

@@ -74,10 +74,6 @@ class HTTP11Connection:
             except (*_READ_FAILURES, anyio.EndOfStream):
                 pass
 
-    def abort(self) -> None:
-        """Mark the connection unusable without awaiting (for garbage-collection paths)."""
-        self.closed = True
-
     async def receive(self, read_timeout: float | None) -> bytes:
         """One read from the socket (at most `READ_SIZE` bytes); `b""` at end of stream."""
         try:
@@ -296,8 +292,7 @@ class ResponseBody(httpx.AsyncByteStream):
         if self._finished:
             return
         self._finished = True
-        self._connection.abort()
-        self._pool.forget(self._connection)
+        self._pool.abandon(self._connection)
         warnings.warn(
             f"a response body from {self._request.url.host} was never closed: use "
             "`async with client.stream(...)` or call `await response.aclose()`",

@@ -41,6 +41,9 @@ class ConnectionPool:
         self._idle: dict[Origin, list[HTTP11Connection]] = {}
         self._idle_count = 0
         self._busy: set[HTTP11Connection] = set()
+        # Connections of responses dropped unclosed: a finaliser cannot await a close, so
+        # the next pool operation closes them (before any new connection is opened).
+        self._abandoned: list[HTTP11Connection] = []
         self._opening = 0
         self._waiters: deque[anyio.Event] = deque()
         self._closed = False
@@ -123,7 +126,8 @@ class ConnectionPool:
         self, origin: Origin, fresh: bool, to_close: list[HTTP11Connection]
     ) -> tuple[HTTP11Connection | None, bool]:
         """Without awaiting: an idle connection, or a reserved slot for a new one, or neither.
-        Connections to drop (expired, closed by the peer, evicted) go to `to_close`."""
+        Connections to drop (abandoned, expired, closed by the peer, evicted) go to `to_close`."""
+        self._take_abandoned(to_close)
         self._expire(to_close)
         idle = self._idle.get(origin)
         while idle and not fresh:
@@ -145,14 +149,16 @@ class ConnectionPool:
     async def release(self, connection: HTTP11Connection) -> None:
         """Take back a connection whose response ended cleanly, to keep it alive."""
         self._busy.discard(connection)
+        to_close: list[HTTP11Connection] = []
+        self._take_abandoned(to_close)
         if self._closed or connection.closed or self._max_keepalive == 0:
-            await connection.aclose()
+            to_close.append(connection)
             self._wake_one()
+            await _close_all(to_close)
             return
         connection.idle_since = self._clock()
         self._idle.setdefault(connection.origin, []).append(connection)
         self._idle_count += 1
-        to_close: list[HTTP11Connection] = []
         self._expire(to_close)
         if self._max_keepalive is not None:
             while self._idle_count > self._max_keepalive:
@@ -161,37 +167,45 @@ class ConnectionPool:
                 self._remove_idle(oldest)
                 to_close.append(oldest)
         self._wake_one()
-        for stale in to_close:
-            await stale.aclose()
+        await _close_all(to_close)
 
     async def discard(self, connection: HTTP11Connection) -> None:
         """Close a connection that must not be reused, and free its slot."""
         self._busy.discard(connection)
-        await connection.aclose()
+        to_close = [connection]
+        self._take_abandoned(to_close)
+        await _close_all(to_close)
         self._wake_one()
 
-    def forget(self, connection: HTTP11Connection) -> None:
-        """Free the slot of a connection dropped without being closed (garbage collection)."""
+    def abandon(self, connection: HTTP11Connection) -> None:
+        """Free the slot of a connection whose response was dropped unclosed (from a
+        finaliser, which cannot await): its socket is closed by the next pool operation,
+        or by `aclose()`, and never left to garbage collection."""
         if connection in self._busy:
             self._busy.discard(connection)
+            self._abandoned.append(connection)
             self._wake_one()
 
     async def aclose(self) -> None:
         """Close every connection, idle or busy; finishes even when cancelled."""
         self._closed = True
         connections = [c for idle in self._idle.values() for c in idle] + list(self._busy)
+        self._take_abandoned(connections)
         self._idle.clear()
         self._idle_count = 0
         self._busy.clear()
         while self._waiters:
             self._waiters.popleft().set()
-        with anyio.CancelScope(shield=True):
-            for connection in connections:
-                await connection.aclose()
+        await _close_all(connections)
 
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the transport was closed; no request can be sent")
+
+    def _take_abandoned(self, to_close: list[HTTP11Connection]) -> None:
+        if self._abandoned:
+            to_close.extend(self._abandoned)
+            self._abandoned.clear()
 
     def _expire(self, to_close: list[HTTP11Connection]) -> None:
         if self._expiry is None or not self._idle_count:
@@ -224,3 +238,9 @@ class ConnectionPool:
     def _wake_one(self) -> None:
         if self._waiters:
             self._waiters.popleft().set()
+
+
+async def _close_all(connections: list[HTTP11Connection]) -> None:
+    """Close each connection; each close is shielded, so this finishes even when cancelled."""
+    for connection in connections:
+        await connection.aclose()

@@ -72,9 +72,11 @@ class KeyPool(httpx.Auth, SecretHolder):
 
     A key answered with 401 is taken out of the pool (and the request is tried again at once with
     the next key); a key answered with 429 cools down for the server's `Retry-After` or
-    `cooldown` seconds while the others carry on. `replace([...])` swaps the keys while requests
-    are in flight: new requests use the new set, and a request in flight whose old key is refused
-    with 401 is sent again at once with a new one, so a rotation drops no request.
+    `cooldown` seconds while the others carry on: the client's retry goes out at once on a key
+    that is ready (counted as an attempt of its `RetryPolicy`), and waits for the server's
+    `Retry-After` only when every key is cooling down. `replace([...])` swaps the keys while
+    requests are in flight: new requests use the new set, and a request in flight whose old key
+    is refused with 401 is sent again at once with a new one, so a rotation drops no request.
     """
 
     def __init__(

@@ -13,7 +13,7 @@ import httpx
 
 from openai_ergo._config import RequestOptions, Timeouts
 from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoError
-from openai_ergo._pipeline._auth import SecretHolder
+from openai_ergo._pipeline._auth import KeyPool, SecretHolder
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
 from openai_ergo._pipeline._errors_map import status_error, transport_error
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from streaming import EventSource
 
 LOG_EVENT = "openai_ergo.request"
+#: Parsed URLs kept per pipeline: a client talks to a handful of endpoints, over and over.
+_MAX_TARGETS = 256
 
 
 def _nothing() -> None:
@@ -51,6 +53,8 @@ class Call:
     method: str
     path: str
     url: str
+    #: `url` parsed (parsing costs more than the rest of building a request).
+    target: httpx.URL
     content: bytes | None
     headers: httpx.Headers
     query: dict[str, Any] | None
@@ -95,6 +99,45 @@ class Pipeline:
         self.clock = clock
         self._observers = event_observers(middleware)
         self._enders = stream_enders(middleware)
+        self._targets: dict[str, tuple[httpx.URL, str]] = {}
+        self._transport_timeouts = {
+            stream: timeouts.for_transport(stream=stream).as_dict() for stream in (False, True)
+        }
+
+    def target(self, url: str) -> tuple[httpx.URL, str]:
+        """`url` parsed, and its path (for logs, errors and the circuit breaker)."""
+        hit = self._targets.get(url)
+        if hit is None:
+            parsed = httpx.URL(url)
+            if len(self._targets) >= _MAX_TARGETS:
+                self._targets.clear()
+            hit = self._targets[url] = (parsed, parsed.path)
+        return hit
+
+    def _build_request(self, call: Call, timeouts: Timeouts) -> httpx.Request:
+        # httpx's `build_request` would merge base URL, default headers and cookies again on
+        # every attempt; the client merged its headers once and the URL is parsed already.
+        if timeouts is self.timeouts:
+            timeout = dict(self._transport_timeouts[call.stream])
+        else:
+            timeout = timeouts.for_transport(stream=call.stream).as_dict()
+        request = httpx.Request(
+            call.method,
+            call.target,
+            content=call.content,
+            headers=call.headers,
+            params=call.query,
+            extensions={"timeout": timeout},
+        )
+        cookies = self.http.cookies
+        if cookies.jar:
+            # Cookies a server set (a CDN's, say) go back as httpx itself would send them.
+            cookies.set_cookie_header(request)
+        return request
+
+    def _another_key_ready(self) -> bool:
+        auth = self.auth
+        return isinstance(auth, KeyPool) and auth.available > 0
 
     def secrets(self) -> tuple[str, ...]:
         """The secrets the auth may send, for scrubbing text built from responses."""
@@ -150,13 +193,24 @@ class Pipeline:
                 return outcome.result
             delay = None
             if outcome.retryable:
-                headers = outcome.response.headers if outcome.response is not None else None
+                response = outcome.response
+                headers = response.headers if response is not None else None
                 delay = retry.delay(attempt, headers, now_epoch=time.time())
+                if (
+                    response is not None
+                    and response.status_code == 429
+                    and attempt < retry.max_attempts
+                    and self._another_key_ready()
+                ):
+                    # The pool cooled the limited key down; another key can go at once, and
+                    # waiting out the limited key's Retry-After would only delay the answer.
+                    delay = 0.0
             record["retry_in"] = delay
             self._log(call, record, failed=True)
             if delay is None:
                 raise self._error(call, outcome, attempts)
-            await self.clock.sleep(delay)
+            if delay > 0:
+                await self.clock.sleep(delay)
 
     async def _attempt(
         self,
@@ -179,14 +233,7 @@ class Pipeline:
             if self.rate_limiter is not None:
                 permit = await self.rate_limiter.acquire(tokens)
                 record["waited"] = permit.waited
-            request = self.http.build_request(
-                call.method,
-                call.url,
-                content=call.content,
-                headers=call.headers,
-                params=call.query,
-                timeout=timeouts.for_transport(stream=call.stream),
-            )
+            request = self._build_request(call, timeouts)
             for middleware in self.middleware:
                 replaced = await middleware.on_request(request, state)
                 if replaced is not None:

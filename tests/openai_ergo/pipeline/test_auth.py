@@ -50,7 +50,8 @@ async def test_when_every_key_is_revoked_the_error_says_what_to_do() -> None:
 async def test_a_key_that_hits_429_cools_down_while_others_work(clock: FakeClock) -> None:
     async def handler(request: Recorded) -> Reply:
         if _bearer(request) == "sk-busy-000000" and len(server.requests) == 1:
-            return Reply(status=429, json=error_body("Rate limit reached for this key"))
+            limited = error_body("Rate limit reached for this key")
+            return Reply(status=429, json=limited, headers=[("Retry-After", "20")])
         return Reply(json={"key": _bearer(request)})
 
     pool = KeyPool(["sk-busy-000000", "sk-idle-111111"], cooldown=20, clock=clock)
@@ -62,9 +63,38 @@ async def test_a_key_that_hits_429_cools_down_while_others_work(clock: FakeClock
             clock.advance(21)
             third = await client.request("GET", "/models")
             fourth = await client.request("GET", "/models")
-    assert first.json()["key"] == "sk-idle-111111"  # retried on the other key
+    # Retried at once on the other key: the limited key's Retry-After delays nothing.
+    assert first.json()["key"] == "sk-idle-111111"
+    assert first.attempts == 2
+    assert clock.sleeps == []
     assert second.json()["key"] == "sk-idle-111111"  # the busy one still cools down
     assert {third.json()["key"], fourth.json()["key"]} == {"sk-busy-000000", "sk-idle-111111"}
+
+
+async def test_when_every_key_cools_down_the_retry_waits_for_the_server(clock: FakeClock) -> None:
+    limited = Reply(status=429, json=error_body("Slow down"), headers=[("Retry-After", "2")])
+    pool = KeyPool(["sk-one-000000", "sk-two-111111"], clock=clock)
+    async with (
+        scripted_server(limited, limited, Reply(json={"ok": True})) as server,
+        Client(auth=pool, base_url=server.url, clock=clock) as client,
+    ):
+        response = await client.request("GET", "/models")
+    # The second key went at once; with both cooling, the third attempt waited 2 s.
+    assert clock.sleeps == [2.0]
+    assert response.attempts == 3
+    assert [_bearer(r) for r in server.requests] == [
+        "sk-one-000000",
+        "sk-two-111111",
+        "sk-one-000000",
+    ]
+
+
+async def test_keys_take_turns_round_robin() -> None:
+    keys = ["sk-key-aaaaaa", "sk-key-bbbbbb", "sk-key-cccccc"]
+    async with scripted_server() as server, Client(auth=KeyPool(keys), base_url=server.url) as c:
+        for _ in range(7):
+            await c.request("GET", "/models")
+    assert [_bearer(r) for r in server.requests] == [*keys, *keys, keys[0]]
 
 
 async def test_rotating_keys_under_200_concurrent_requests_drops_none() -> None:

@@ -63,6 +63,15 @@ def _default_http(
         ) from exc
 
 
+def _merged_headers(
+    base: httpx.AsyncClient | httpx.Headers, extra: Mapping[str, str]
+) -> httpx.Headers:
+    # Merged once here, so each request copies one list instead of merging two header sets.
+    merged = httpx.Headers(base.headers if isinstance(base, httpx.AsyncClient) else base)
+    merged.update(extra)
+    return merged
+
+
 @final
 class Client:
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
@@ -121,9 +130,9 @@ class Client:
         if project and _azure is None:
             default_headers["OpenAI-Project"] = project
         default_headers.update(headers or {})
-        self._headers = default_headers
         clock = clock or SYSTEM_CLOCK
         self._http = _default_http(transport=transport, http2=http2, limits=limits)
+        self._headers = _merged_headers(self._http, default_headers)
         self._owns_http = True
         self._pipeline = Pipeline(
             http=self._http,
@@ -195,7 +204,7 @@ class Client:
         derived = object.__new__(Client)
         derived._azure = self._azure
         derived.base_url = self.base_url
-        derived._headers = {**self._headers, **(headers or {})}
+        derived._headers = _merged_headers(self._headers, headers or {})
         derived._http = self._http
         derived._owns_http = False
         derived._pipeline = Pipeline(
@@ -314,7 +323,7 @@ class Client:
         options = options or _NO_OPTIONS
         method = method.upper()
         url, azure_query = self._url(path, body, options)
-        call_headers = httpx.Headers(self._headers)
+        call_headers = self._headers.copy()
         if body is None:
             content = None
         else:
@@ -324,10 +333,12 @@ class Client:
         if headers:
             call_headers.update(headers)
         merged_query = {**azure_query, **query} if query else azure_query or None
+        target, url_path = self._pipeline.target(url)
         call = Call(
             method=method,
-            path=httpx.URL(url).path,
+            path=url_path,
             url=url,
+            target=target,
             content=content,
             headers=call_headers,
             query=merged_query,

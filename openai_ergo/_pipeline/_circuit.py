@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, final
 
 from openai_ergo._errors import CircuitOpenError
@@ -21,6 +22,7 @@ CircuitState = Literal["closed", "open", "half-open"]
 _ID_SEGMENT = re.compile(r"^(?=.*\d)(?!v\d+$)[A-Za-z0-9_.:\-]+$")
 
 
+@lru_cache(maxsize=1024)
 def endpoint_key(method: str, path: str) -> str:
     """`GET /files/{id}/content` for `GET /files/file-abc123/content`: one breaker per route,
     not per object, so a failing route trips after N failures whatever objects they named."""

@@ -209,16 +209,22 @@ class RateLimiter:
         """Learn the server's view of the remaining budget from a response's headers."""
         if not self.learn_from_headers:
             return
-        info = RateLimitInfo.from_headers(headers)
-        if info is None:
+        # Only the four headers it learns from: this runs on every response.
+        requests_left = _int_header(headers, "x-ratelimit-remaining-requests")
+        tokens_left = _int_header(headers, "x-ratelimit-remaining-tokens")
+        if requests_left is None and tokens_left is None:
             return
         now = self.clock.now()
-        if info.remaining_requests is not None and info.reset_requests is not None:
-            self._server_requests_left = info.remaining_requests
-            self._server_requests_reset_at = now + info.reset_requests
-        if info.remaining_tokens is not None and info.reset_tokens is not None:
-            self._server_tokens_left = info.remaining_tokens
-            self._server_tokens_reset_at = now + info.reset_tokens
+        if requests_left is not None:
+            reset = parse_reset_duration(headers.get("x-ratelimit-reset-requests"))
+            if reset is not None:
+                self._server_requests_left = requests_left
+                self._server_requests_reset_at = now + reset
+        if tokens_left is not None:
+            reset = parse_reset_duration(headers.get("x-ratelimit-reset-tokens"))
+            if reset is not None:
+                self._server_tokens_left = tokens_left
+                self._server_tokens_reset_at = now + reset
 
     def statistics(self) -> dict[str, Any]:
         """Counters for dashboards: admitted requests, total seconds waited, slots in use."""

@@ -132,7 +132,8 @@ class _TypedStream(Generic[E, R]):
                 "`await stream.aclose()`",
                 ResourceWarning,
                 stacklevel=2,
-                source=self,
+                # No `source=self`: a recorded warning would keep the handle, and with it the
+                # leaked response, alive for as long as the record lives.
             )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import ssl
 import warnings
@@ -112,17 +113,10 @@ class HTTP11Connection:
         reused = self.used
         self.used = True
         parser = ResponseParser(is_head_request=request.method == "HEAD")
-        try:
+        # As httpx's default transport: a failed write is not the error yet. The server may
+        # have answered early (say, 413) and closed; read that answer, or fail as reading does.
+        with contextlib.suppress(httpx.WriteError):
             await _write_request(self, request, write_timeout)
-        except httpx.WriteError as exc:
-            # The server may have answered early (say, 413) and closed: read that answer.
-            try:
-                await self._read_head(parser, read_timeout)
-            except httpx.TransportError:
-                if reused and not parser.received_any:
-                    raise StaleConnectionError(exc) from exc
-                raise exc from None
-            return parser
         try:
             await self._read_head(parser, read_timeout)
         except (httpx.ReadError, httpx.RemoteProtocolError) as exc:

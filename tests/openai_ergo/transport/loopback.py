@@ -8,7 +8,9 @@ as they are.
 
 from __future__ import annotations
 
+import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,13 +29,14 @@ class Reply:
     """What the server writes for one request: `segments`, one write each, then maybe a close.
 
     `close_before` closes the connection without answering at all (a kept-alive connection
-    the server dropped).
+    the server dropped); `reset` ends it with a TCP reset after the segments.
     """
 
     segments: Sequence[bytes] = ()
     close_after: bool = False
     close_before: bool = False
     pause: float = 0.0
+    reset: bool = False
 
 
 @dataclass
@@ -99,9 +102,23 @@ class LoopbackServer:
                         self.sent += len(segment)
                         if reply.pause:
                             await anyio.sleep(reply.pause)
+                    if reply.reset:
+                        sock = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+                        # Linger on, timeout zero: close() sends RST instead of FIN.
+                        sock.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
+                        return
                     if reply.close_after:
                         return
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, ssl.SSLError, OSError):
+        except (
+            anyio.BrokenResourceError,
+            anyio.ClosedResourceError,
+            anyio.IncompleteRead,
+            ssl.SSLError,
+            OSError,
+        ):
+            # The client went away mid-request (or broke it on purpose): nothing to answer.
             pass
         finally:
             self.open_connections -= 1

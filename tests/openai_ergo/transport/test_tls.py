@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import ssl
+import subprocess
+import warnings
 from pathlib import Path
 
 import httpx
@@ -122,3 +125,77 @@ async def test_http2_over_https_goes_to_httpx_default_transport(
         with pytest.raises(httpx.HTTPError):
             await client.get(server.url(scheme="https", host="localhost"), timeout=2)
     assert server.alpn == ["h2"]
+
+
+def hashed_ca_dir(ca: trustme.CA, folder: Path) -> Path:
+    """A CA directory as OpenSSL's `capath` reads it: the certificate under its subject hash."""
+    pem = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command names CA files by subject hash; it is absent")
+    digest = subprocess.run(
+        [openssl, "x509", "-hash", "-noout", "-in", str(pem)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (folder / f"{digest}.0").write_bytes(pem.read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("verify", "env", "trust_env", "trusted"),
+    [
+        pytest.param("default", None, True, False, id="verify=True-certifi"),
+        pytest.param("context", None, True, True, id="verify=SSLContext"),
+        pytest.param("off", None, True, True, id="verify=False"),
+        pytest.param("default", "SSL_CERT_FILE", True, True, id="SSL_CERT_FILE"),
+        pytest.param("default", "SSL_CERT_DIR", True, True, id="SSL_CERT_DIR"),
+        pytest.param("default", "SSL_CERT_FILE", False, False, id="SSL_CERT_FILE-trust_env=False"),
+        pytest.param("default", "SSL_CERT_DIR", False, False, id="SSL_CERT_DIR-trust_env=False"),
+        pytest.param("context", "SSL_CERT_FILE", True, True, id="SSLContext-wins-over-env"),
+        pytest.param("directory", None, True, True, id="verify=<directory>"),
+    ],
+)
+async def test_verification_means_what_it_means_in_httpx(
+    ca: trustme.CA,
+    server_context: ssl.SSLContext,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    verify: str,
+    env: str | None,
+    trust_env: bool,
+    trusted: bool,
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    folder = hashed_ca_dir(ca, tmp_path)
+    if env == "SSL_CERT_FILE":
+        monkeypatch.setenv(env, str(folder / "ca.pem"))
+    elif env == "SSL_CERT_DIR":
+        monkeypatch.setenv(env, str(folder))
+
+    def setting() -> ssl.SSLContext | str | bool:
+        if verify == "context":
+            return trusting(ca)
+        if verify == "directory":
+            return str(folder)
+        return verify == "default"
+
+    outcomes: list[object] = []
+    async with serve(OK, ssl_context=server_context) as server:
+        for make in (httpx.AsyncHTTPTransport, HTTP11Transport):
+            with warnings.catch_warnings():
+                # httpx deprecates verify=<str>; the meaning is what is compared here.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                transport = make(verify=setting(), trust_env=trust_env)
+            async with httpx.AsyncClient(transport=transport) as client:
+                try:
+                    response = await client.get(server.url(scheme="https", host="localhost"))
+                    outcomes.append(response.text)
+                except httpx.ConnectError as exc:
+                    # httpx's own message is empty under trio; ours says what failed.
+                    verified = "certificate verification failed" in str(exc)
+                    outcomes.append("refused" if verified or make is not HTTP11Transport else exc)
+    assert outcomes == ["secure" if trusted else "refused"] * 2

@@ -35,9 +35,7 @@ _STREAMING_ROWS = [
     "ergo_text",
     "ergo_final",
     "ergo_raw",
-    "ergo_fast_events",
-    "ergo_fast_final",
-    "ergo_fast_raw",
+    "ergo_httpx_final",
 ]
 _PEER_ROWS = [
     "sdk",
@@ -45,10 +43,9 @@ _PEER_ROWS = [
     "raw_msgspec",
     "ergo_final",
     "ergo_raw",
-    "ergo_fast_final",
-    "ergo_fast_raw",
+    "ergo_httpx_final",
 ]
-_OURS = ["ergo_final", "ergo_raw", "ergo_fast_final"]
+_OURS = ["ergo_final"]
 
 
 def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) -> Plan:

@@ -4,22 +4,20 @@ Every row produces typed events (msgspec Structs, each event's `type` checked by
 and the client's own aggregation runs as it would for any user. `ErgoFinalRow` is the one the
 targets use: it iterates every typed event and then reads the aggregated final object.
 
-The same rows run on httpx's default transport (`httpx.AsyncHTTPTransport`) and on the fast
-HTTP/1.1 transport, so the difference between them is the transport alone.
+`Client()` uses the fast HTTP/1.1 transport (`HTTP11Transport`) by default; the `Httpx` rows pass
+httpx's own `httpx.AsyncHTTPTransport` instead, so the difference between them is the transport
+alone.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from benchmarks._rows import OnFirst, Outcome
 
 __all__ = [
     "ErgoEventsRow",
-    "ErgoFastEventsRow",
-    "ErgoFastFinalRow",
-    "ErgoFastRawRow",
     "ErgoFinalRow",
+    "ErgoHttpxFinalRow",
+    "ErgoHttpxRawRow",
     "ErgoRawRow",
     "ErgoTextRow",
 ]
@@ -28,17 +26,9 @@ _API_KEY = "sk-bench-not-a-secret"
 _PROMPT = "Tell me a story."
 
 
-def _fast_transport(limits: Any) -> Any:
-    import openai_ergo
-
-    transport_class = getattr(openai_ergo, "HTTP11Transport", None)
-    if transport_class is None:
-        raise ImportError("openai_ergo does not export HTTP11Transport")
-    return transport_class(limits=limits)
-
-
 class _ErgoRow:
-    fast = False
+    #: Run on httpx's own transport instead of the client's default.
+    on_httpx_transport = False
 
     def __init__(self, port: int, *, max_connections: int) -> None:
         self._base_url = f"http://127.0.0.1:{port}/v1"
@@ -53,10 +43,11 @@ class _ErgoRow:
             max_connections=self._max_connections,
             max_keepalive_connections=self._max_connections,
         )
-        transport = (
-            _fast_transport(limits) if self.fast else httpx.AsyncHTTPTransport(limits=limits)
-        )
-        self.client = Client(_API_KEY, base_url=self._base_url, transport=transport)
+        if self.on_httpx_transport:
+            transport = httpx.AsyncHTTPTransport(limits=limits)
+            self.client = Client(_API_KEY, base_url=self._base_url, transport=transport)
+        else:
+            self.client = Client(_API_KEY, base_url=self._base_url, limits=limits)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -81,6 +72,8 @@ class _ErgoRow:
         return Outcome(events, len("".join(parts)))
 
     async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        from openai_ergo.types import ResponseTextDeltaEvent
+
         events = 0
         parts: list[str] = []
         async with self.client.responses(model).input(_PROMPT).stream() as stream:
@@ -89,7 +82,7 @@ class _ErgoRow:
                 if on_first is not None:
                     await on_first()
                     on_first = None
-                if event.type == "response.output_text.delta":
+                if isinstance(event, ResponseTextDeltaEvent):
                     parts.append(event.delta)
         return Outcome(events, len("".join(parts)))
 
@@ -148,16 +141,10 @@ class ErgoFinalRow(_ErgoRow):
         return Outcome(events, len(final.output_text))
 
 
-class ErgoFastEventsRow(ErgoEventsRow):
-    """`ErgoEventsRow` on the fast HTTP/1.1 transport."""
+class ErgoHttpxFinalRow(ErgoFinalRow):
+    """`ErgoFinalRow` on httpx's own transport."""
 
-    fast = True
-
-
-class ErgoFastFinalRow(ErgoFinalRow):
-    """`ErgoFinalRow` on the fast HTTP/1.1 transport."""
-
-    fast = True
+    on_httpx_transport = True
 
 
 class ErgoRawRow(_ErgoRow):
@@ -220,7 +207,7 @@ class ErgoRawRow(_ErgoRow):
         return Outcome(events, len("".join(parts)))
 
 
-class ErgoFastRawRow(ErgoRawRow):
-    """`ErgoRawRow` on the fast HTTP/1.1 transport."""
+class ErgoHttpxRawRow(ErgoRawRow):
+    """`ErgoRawRow` on httpx's own transport."""
 
-    fast = True
+    on_httpx_transport = True

@@ -318,7 +318,7 @@ class ChatBuilder(RequestBuilder):
 @final
 class ChatParse(Generic[T]):
     """A chat request for structured output of type `T`: `await` it for `Parsed[T,
-    ChatCompletion]`, or `stream()` it and call `parsed()` at the end."""
+    ChatCompletion]`, or `stream()` it and read `final().parsed` at the end."""
 
     __slots__ = ("builder", "output")
 
@@ -335,7 +335,7 @@ class ChatParse(Generic[T]):
         return self.create().__await__()
 
     def stream(self) -> ParsedStream[T, ChatCompletion]:
-        """Stream the request; `stream.parsed()` is the structured answer at the end."""
+        """Stream the request; `stream.final().parsed` is the structured answer at the end."""
         output = self.output
         return ParsedStream(self.builder.stream(), lambda result: parse_chat(result, output))
 

@@ -265,7 +265,7 @@ class ResponsesBuilder(RequestBuilder):
 @final
 class ResponsesParse(Generic[T]):
     """A Responses request for structured output of type `T`: `await` it for `Parsed[T,
-    Response]`, or `stream()` it and call `parsed()` at the end."""
+    Response]`, or `stream()` it and read `final().parsed` at the end."""
 
     __slots__ = ("builder", "output")
 
@@ -282,7 +282,7 @@ class ResponsesParse(Generic[T]):
         return self.create().__await__()
 
     def stream(self) -> ParsedStream[T, Response]:
-        """Stream the request; `stream.parsed()` is the structured answer at the end."""
+        """Stream the request; `stream.final().parsed` is the structured answer at the end."""
         output = self.output
         return ParsedStream(self.builder.stream(), lambda result: parse_response(result, output))
 

@@ -443,9 +443,9 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
 
 @final
 class ParsedStream(Generic[T, R]):
-    """A stream of a structured-output request: the same events, `text()`, `partial` and
-    `final()` as the stream it wraps, plus `parsed()`, the answer decoded into the requested
-    type once the stream has ended."""
+    """A stream of a structured-output request: the same events, `text()` and `partial` as the
+    stream it wraps, and `final()`, the same `Parsed` the awaited request returns: `.parsed`
+    (the answer decoded into the requested type), `.text`, and `.result` (the whole object)."""
 
     __slots__ = ("_parse", "stream")
 
@@ -488,16 +488,18 @@ class ParsedStream(Generic[T, R]):
         """The `x-request-id` of the response."""
         return self.stream.request_id
 
-    def final(self) -> R:
-        """The whole result (`Response` or `ChatCompletion`) once the stream has ended."""
-        return self.stream.final()
-
-    def parsed(self) -> Parsed[T, R]:
-        """The structured answer: raises `RefusalError`, `TruncatedOutputError` or
-        `OutputParseError` when there is none."""
+    def final(self) -> Parsed[T, R]:
+        """The structured answer once the stream has ended, equal to what awaiting the request
+        returns: `final().parsed` is the decoded value, `final().result` the whole `Response` or
+        `ChatCompletion`. Raises `RefusalError`, `TruncatedOutputError` or `OutputParseError`
+        when there is no answer to decode (each carries the whole result)."""
         return self._parse(self.stream.final())
 
+    def parsed(self) -> Parsed[T, R]:
+        """The same as `final()`."""
+        return self.final()
+
     async def until_done(self) -> Parsed[T, R]:
-        """Read the rest of the stream and return `parsed()`."""
+        """Read the rest of the stream and return `final()`."""
         await self.stream.until_done()
-        return self.parsed()
+        return self.final()

@@ -250,9 +250,10 @@ async def test_a_captured_refusal_raises_refusal_error_from_a_parse_stream() -> 
         async for _ in stream:
             pass
     with pytest.raises(RefusalError) as caught:
-        stream.parsed()
+        stream.final()
     assert caught.value.refusal == expected
-    assert caught.value.result == stream.final()
+    assert caught.value.result == stream.stream.final()
+    assert caught.value.result == stream.partial
 
 
 async def test_a_captured_length_finish_raises_truncated_output_error() -> None:

@@ -271,14 +271,20 @@ PERSON = Person("Ada", 36, [Address("London", "GB"), Address("Paris", "FR")])
 
 async def test_structured_output_decodes_a_nested_struct(mock: MockServer) -> None:
     text = msgspec.json.encode(PERSON).decode()
-    mock.reply_with(text, text)
+    mock.reply_with(text, text, text)
     async with _client(mock) as client:
         chat = await client.chat("gpt-4o").user("Who?").parse(Person)
-        async with client.responses("gpt-5").input("Who?").parse(Person).stream() as stream:
+        request = client.responses("gpt-5").input("Who?").parse(Person)
+        async with request.stream() as stream:
             async for _ in stream:
                 pass
+        awaited = await request
     assert chat.parsed == PERSON
-    assert stream.parsed().parsed == PERSON
+    assert stream.final().parsed == PERSON
+    assert stream.final() == stream.parsed()
+    # The stream's final() is what awaiting the same request gives (the ids differ per request).
+    assert (stream.final().parsed, stream.final().text) == (awaited.parsed, awaited.text)
+    assert stream.final().result.output_text == text
     sent = mock.requests[0].json["response_format"]
     assert sent["type"] == "json_schema"
     assert sent["json_schema"]["strict"] is True

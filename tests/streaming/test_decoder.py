@@ -195,3 +195,125 @@ def test_the_limits_are_exact_bounds() -> None:
 def test_limits_must_be_positive(option: str) -> None:
     with pytest.raises(ValueError, match=option):
         SSEDecoder(**{option: 0})  # type: ignore[arg-type]
+
+
+# The fast paths (one block per chunk, whole runs of blocks per read) must decode exactly what
+# the line-by-line path decodes. Fed one byte at a time, the decoder never sees a whole block in
+# one chunk, so that feeding is the oracle; streams mix the fast shapes with every other kind of
+# block, invalid UTF-8 and multi-byte characters that chunk boundaries cut in half.
+_payload_bytes = st.binary(max_size=40).map(lambda raw: raw.replace(b"\r", b"").replace(b"\n", b""))
+_block = st.one_of(
+    _payload_bytes.map(lambda payload: b"data: " + payload + b"\n\n"),
+    st.tuples(_payload_bytes, _payload_bytes).map(
+        lambda pair: b"event: " + pair[0] + b"\ndata: " + pair[1] + b"\n\n"
+    ),
+    st.sampled_from(
+        [
+            b": keep-alive\n",
+            b"id: 7\n",
+            b"retry: 25\n",
+            b"event: only-a-type\n",
+            b"data: first\ndata: second\n\n",
+            b"data:tight\n\n",
+            b"\n",
+            b"data: crlf\r\n\r\n",
+            b"event: x\ncolor: blue\ndata: y\n\n",
+            "data: é ü 😀\n\n".encode(),
+        ]
+    ),
+)
+
+
+def _events_or_error(
+    chunks: list[bytes], limit: int | None = None
+) -> tuple[list[ServerSentEvent], str | None, str, int | None]:
+    """Events (with those riding on a limit error), the error's limit, last id and retry."""
+    decoder = (
+        SSEDecoder()
+        if limit is None
+        else SSEDecoder(max_line_size=limit, max_event_size=limit - 10)
+    )
+    events: list[ServerSentEvent] = []
+    try:
+        for chunk in chunks:
+            events += decoder.feed(chunk)
+        events += decoder.end()
+    except SSELimitError as error:
+        return [*events, *error.events], error.limit, "", None
+    return events, None, decoder.last_event_id, decoder.retry
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    blocks=st.lists(_block, max_size=30),
+    bom=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=8),
+    per_block=st.booleans(),
+    limit=st.sampled_from([None, 30, 60]),
+)
+def test_fast_paths_decode_what_the_line_by_line_path_decodes(
+    blocks: list[bytes], bom: bool, cuts: list[int], per_block: bool, limit: int | None
+) -> None:
+    body = (b"\xef\xbb\xbf" if bom else b"") + b"".join(blocks)
+    if per_block:
+        # The way a chunk iterator over an OpenAI stream delivers: one block per chunk.
+        chunks = [b"\xef\xbb\xbf"] if bom else []
+        chunks += blocks
+    else:
+        points = sorted({cut % (len(body) + 1) for cut in cuts} | {0, len(body)})
+        chunks = [body[a:b] for a, b in itertools.pairwise(points)]
+    oracle = _events_or_error([body[i : i + 1] for i in range(len(body))], limit)
+    assert _events_or_error(chunks, limit) == oracle
+
+
+def test_a_run_of_chat_and_responses_blocks_decodes_in_bulk() -> None:
+    chat = b"".join(b'data: {"n": %d, "text": "\xc3\xa9"}\n\n' % i for i in range(100))
+    typed = b"".join(b"event: response.delta\ndata: %d\n\n" % i for i in range(100))
+    for body, kind in ((chat, "message"), (typed, "response.delta")):
+        decoder = SSEDecoder()
+        decoder.feed(b"id: 9\n\n")  # a committed id rides on every later event
+        # 64 KiB-style reads cut anywhere: mid-line, mid-character, between the two LFs.
+        events = (
+            decoder.feed(body[:1001]) + decoder.feed(body[1001:1500]) + decoder.feed(body[1500:])
+        )
+        assert [event.event for event in events] == [kind] * 100
+        assert {event.id for event in events} == {"9"}
+        assert events[7].data == ('{"n": 7, "text": "é"}' if kind == "message" else "7")
+
+
+_TRICKY_BODIES = [
+    b"data: abcX\n\ndata: next\n\n",
+    b"event: t\ndata: abcX\n\nevent: u\ndata: v\n\n",
+    b"data: a\ndata: b\n\nevent: e\n\ndata: c\n\n",
+    b"id: 3\ndata: a\n\ndata: b\n\n",
+    b"data: \xf0\x9f\x98\x80 \xc3\n\n\n\ndata: \xe2\x82\n\n",
+    b"event: \n\ndata: x\n\n: note\n\n",
+    b"data: data: x\n\nevent: event: y\ndata: data: \n\n",
+]
+
+
+@pytest.mark.parametrize("body", _TRICKY_BODIES)
+def test_any_three_way_split_after_a_first_event_decodes_like_bytewise(body: bytes) -> None:
+    # A decoder that has already dispatched an event takes its fast paths on the next chunk,
+    # so every way of cutting what follows is checked against byte-by-byte feeding.
+    warm = b"data: warm\n\n"
+    oracle = _events_or_error([warm] + [body[i : i + 1] for i in range(len(body))])
+    for first, second in itertools.combinations_with_replacement(range(len(body) + 1), 2):
+        chunks = [warm, body[:first], body[first:second], body[second:]]
+        assert _events_or_error(chunks) == oracle, (first, second)
+
+
+def test_events_decoded_in_bulk_ride_on_a_limit_error_that_follows_them() -> None:
+    # The bulk run and then the long line in one read: the run's events are not lost.
+    decoder = SSEDecoder(max_line_size=50)
+    decoder.feed(b"data: warm\n\n")
+    with pytest.raises(SSELimitError) as caught:
+        decoder.feed(b"data: a\n\ndata: b\n\ndata: " + b"x" * 100)
+    assert [event.data for event in caught.value.events] == ["a", "b"]
+
+    # A block finished from the previous read, then the long line: its event is kept too.
+    decoder = SSEDecoder(max_line_size=50)
+    decoder.feed(b"data: warm\n\ndata: par")
+    with pytest.raises(SSELimitError) as caught:
+        decoder.feed(b"tial\n\ndata: " + b"x" * 100)
+    assert [event.data for event in caught.value.events] == ["partial"]

@@ -52,6 +52,8 @@ class Reply:
     abort: bool = False
     #: Stay silent (keeping the connection open) after what was written.
     hang: bool = False
+    #: Seconds to wait before each SSE chunk (a server that trickles tokens).
+    interval: float = 0.0
 
     def payload(self) -> bytes:
         if self.body is not None:
@@ -156,6 +158,8 @@ async def _serve(stream: anyio.abc.ByteStream, server: ScriptedServer) -> None:
                         stream, conn, h11.Response(status_code=reply.status, headers=headers)
                     )
                     for chunk in reply.events:
+                        if reply.interval:
+                            await anyio.sleep(reply.interval)
                         await _write(stream, conn, h11.Data(data=chunk))
                 else:
                     payload = reply.payload()

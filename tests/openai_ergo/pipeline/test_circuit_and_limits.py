@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from structlog.testing import capture_logs
 
 from openai_ergo import (
     CircuitBreaker,
@@ -181,3 +182,33 @@ def test_reset_durations_parse(text: str, seconds: float) -> None:
 @pytest.mark.parametrize("text", ["", "soon", "5x", "m5"])
 def test_unreadable_reset_durations_are_ignored(text: str) -> None:
     assert parse_reset_duration(text) is None
+
+
+async def test_each_attempt_counts_so_a_retry_storm_trips_the_circuit(clock: FakeClock) -> None:
+    # Every attempt is a call the endpoint failed, so retries count: the third failed attempt
+    # opens the circuit and the fourth fails fast instead of adding load to a failing server.
+    breaker = CircuitBreaker(failure_threshold=3, cooldown=30, clock=clock)
+    policy = RetryPolicy(max_attempts=5, jitter=0.0)
+    async with (
+        scripted_server(Reply(status=503)) as server,
+        Client(KEY, base_url=server.url, circuit_breaker=breaker, retry=policy, clock=clock) as c,
+    ):
+        with pytest.raises(CircuitOpenError) as caught:
+            await c.request("GET", "/models")
+    assert len(server.requests) == 3
+    assert [a["status"] for a in caught.value.attempts] == [503, 503, 503]
+    assert breaker.state(ENDPOINT) == "open"
+
+
+async def test_the_rate_limiters_wait_is_in_the_attempts_log_event(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=60, clock=clock)
+    with capture_logs() as logs:
+        async with (
+            scripted_server() as server,
+            Client(KEY, base_url=server.url, rate_limiter=limiter, clock=clock) as client,
+        ):
+            await client.request("GET", "/models")
+            await client.request("GET", "/models")
+    events = [e for e in logs if e["event"] == "openai_ergo.request"]
+    assert [e["waited"] for e in events] == [0.0, pytest.approx(1.0)]
+    assert limiter.statistics()["waited_seconds"] == pytest.approx(1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 import pytest
 
@@ -128,3 +130,22 @@ async def test_a_custom_transport_is_used() -> None:
     async with Client(SECRET, transport=httpx.MockTransport(handler)) as client:
         response = await client.request("GET", "/models")
     assert response.json() == {"path": "/v1/models"}
+
+
+def test_http2_without_h2_is_a_configuration_error_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `None` in sys.modules makes `import h2` fail as it does when the package is absent.
+    monkeypatch.setitem(sys.modules, "h2", None)
+    with pytest.raises(ConfigurationError, match=r"openai-ergo\[h2\]"):
+        Client(SECRET, http2=True)
+
+
+async def test_http2_with_h2_installed_still_talks_to_an_http1_server() -> None:
+    pytest.importorskip("h2")
+    async with (
+        scripted_server(Reply(json={"ok": True})) as server,
+        Client(SECRET, base_url=server.url, http2=True) as client,
+    ):
+        # Plain http has no ALPN: httpx's HTTP/2-capable transport speaks HTTP/1.1 here.
+        assert (await client.request("GET", "/models")).json() == {"ok": True}

@@ -17,15 +17,17 @@ from openai_ergo import (
     Client,
     ConflictError,
     InternalServerError,
+    KeyPool,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     RetryPolicy,
+    TokenProvider,
     UnprocessableEntityError,
     redact_secrets,
 )
 from tests.openai_ergo.pipeline.conftest import FakeClock
-from tests.openai_ergo.pipeline.scripted import Reply, error_body, scripted_server
+from tests.openai_ergo.pipeline.scripted import Recorded, Reply, error_body, scripted_server
 
 KEY = "sk-test-SECRET"
 NEVER = RetryPolicy.never()
@@ -181,3 +183,32 @@ def test_the_redaction_processor_scrubs_user_events_too() -> None:
     assert "eyJ" not in repr(logged)
     assert "abc.def" not in repr(logged)
     assert logged["headers"]["accept"] == "x"
+
+
+async def test_pooled_keys_and_tokens_never_show_either(clock: FakeClock) -> None:
+    keys = ["sk-test-SECRET-one", "sk-test-SECRET-two"]
+
+    async def echo(request: Recorded) -> Reply:
+        # A proxy that quotes the credential back, in the message and in the body.
+        sent = request.headers["authorization"]
+        body = {"error": {"message": f"denied for {sent}", "echo": sent}}
+        return Reply(status=403, json=body)
+
+    async def fetch() -> tuple[str, float]:
+        return "tok-SECRET-entra", 4_000_000_000.0
+
+    texts: list[str] = []
+    with capture_logs() as logs:
+        async with scripted_server() as server:
+            server.handler = echo
+            for auth in (KeyPool(keys, clock=clock), TokenProvider(fetch)):
+                async with Client(auth=auth, base_url=server.url, clock=clock) as client:
+                    with pytest.raises(PermissionDeniedError) as caught:
+                        await client.request("POST", "/responses", body={"input": "x"})
+                    error = caught.value
+                    texts += [repr(client), str(client), repr(auth), str(error)]
+                    texts += [repr(error.body), repr(error.attempts), repr(error.args)]
+    assert len(logs) == 2
+    everything = repr(logs) + "".join(texts)
+    assert "SECRET" not in everything
+    assert "denied for Bearer [redacted]" in everything

@@ -9,6 +9,7 @@ import pytest
 
 from openai_ergo import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     Client,
     InternalServerError,
@@ -184,3 +185,52 @@ async def test_the_total_deadline_bounds_a_request_and_its_retries() -> None:
         server.handler = never_answers
         with pytest.raises(APITimeoutError, match=r"total deadline of 0\.2 s"):
             await client.request("GET", "/models")
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
+async def test_each_retryable_status_is_retried(
+    status: int, clock: FakeClock, anyio_backend: str
+) -> None:
+    async with (
+        scripted_server(Reply(status=status), OK) as server,
+        _client(server.url, clock, circuit_breaker=False) as client,
+    ):
+        response = await client.request("GET", "/models")
+    assert response.attempts == 2
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+async def test_client_errors_are_not_retried(
+    status: int, clock: FakeClock, anyio_backend: str
+) -> None:
+    async with (
+        scripted_server(Reply(status=status), OK) as server,
+        _client(server.url, clock) as client,
+    ):
+        with pytest.raises(APIStatusError) as caught:
+            await client.request("GET", "/models")
+    assert caught.value.status_code == status
+    assert len(server.requests) == 1
+    assert clock.sleeps == []
+
+
+async def test_a_read_timeout_is_retried_then_typed(clock: FakeClock) -> None:
+    async def silent(request: Recorded) -> Reply:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    policy = RetryPolicy(max_attempts=2, jitter=0.0)
+    async with (
+        scripted_server() as server,
+        _client(server.url, clock, retry=policy, timeouts=Timeouts(read=0.05)) as client,
+    ):
+        server.handler = silent
+        with pytest.raises(APITimeoutError) as caught:
+            await client.request("POST", "/responses", body={"input": "x"})
+    assert len(server.requests) == 2
+    assert [a["error"] for a in caught.value.attempts] == ["ReadTimeout", "ReadTimeout"]
+    assert "POST /v1/responses timed out" in str(caught.value)
+    assert "after 2 attempts" in str(caught.value)
+    # The one logical POST kept its idempotency key across the timed-out attempts.
+    assert len({r.headers["idempotency-key"] for r in server.requests}) == 1

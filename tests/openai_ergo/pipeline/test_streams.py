@@ -3,9 +3,11 @@ and connections handed back to the pool."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -15,6 +17,7 @@ from openai_ergo import (
     Client,
     Middleware,
     NotFoundError,
+    RateLimiter,
     RequestOptions,
     RetryPolicy,
     StreamIdleTimeoutError,
@@ -23,7 +26,12 @@ from openai_ergo import (
 )
 from streaming import ServerSentEvent
 from tests.openai_ergo.pipeline.conftest import FakeClock
-from tests.openai_ergo.pipeline.scripted import Reply, error_body, scripted_server, sse
+from tests.openai_ergo.pipeline.scripted import (
+    Reply,
+    error_body,
+    scripted_server,
+    sse,
+)
 
 KEY = "sk-test-SECRET"
 DELTAS = [*sse({"delta": "Hel"}, {"delta": "lo"}, {"delta": "!"}), b"data: [DONE]\n\n"]
@@ -237,3 +245,66 @@ async def test_middleware_sees_a_mid_stream_failure() -> None:
     ends = [entry for entry in log if entry[0] == "end"]
     assert len(ends) == 1
     assert ends[0][2] is not None
+
+
+async def test_a_stream_dropped_unclosed_warns_and_frees_its_slot() -> None:
+    limiter = RateLimiter(max_concurrency=1)
+    async with (
+        scripted_server(Reply(events=DELTAS[:1], hang=True), Reply(json={})) as server,
+        Client(KEY, base_url=server.url, rate_limiter=limiter) as client,
+    ):
+        stream = await client.request("POST", "/responses", body={}, stream=True)
+        assert limiter.statistics()["in_flight"] == 1
+        # The block holds the collection: a warning record keeps the object that warned
+        # (`source`) alive, and through it every layer below; releasing the records lets those
+        # be collected (and warn) inside this block instead of during some later test.
+        with pytest.warns(ResourceWarning) as caught:  # noqa: PT031
+            del stream
+            gc.collect()
+            for warning in caught:
+                warning.source = None
+            for _ in range(3):
+                await anyio.lowlevel.checkpoint()
+            gc.collect()
+        assert any("EventSource" in str(w.message) for w in caught)
+        # The concurrency slot went back: the next request is not starved.
+        assert limiter.statistics()["in_flight"] == 0
+        assert (await client.request("GET", "/models")).status_code == 200
+
+
+async def test_the_stream_deadline_ends_a_stream_that_keeps_talking() -> None:
+    # An event every 20 ms for 10 s: never idle, but far past the 0.2 s deadline.
+    trickle = Reply(events=DELTAS[:1] * 500, interval=0.02)
+    deadline = RequestOptions(timeouts=Timeouts(stream_idle=5.0, stream_total=0.2))
+    async with scripted_server(trickle) as server, Client(KEY, base_url=server.url) as client:
+        stream = await client.request("GET", "/x", stream=True, options=deadline)
+        received = 0
+        with pytest.raises(StreamIdleTimeoutError, match="deadline"):  # noqa: PT012
+            async with stream:
+                async for _event in stream:
+                    received += 1
+        assert stream.closed
+    assert 0 < received < 100
+
+
+async def test_middleware_may_replace_the_request() -> None:
+    class Reroute(Middleware):
+        async def on_request(self, request: httpx.Request, state: dict[str, Any]) -> httpx.Request:
+            headers = {k: v for k, v in request.headers.items() if k != "content-length"}
+            return httpx.Request(
+                request.method,
+                request.url.copy_with(path="/v1/elsewhere"),
+                headers=headers,
+                content=b'{"replaced": true}',
+                extensions=request.extensions,
+            )
+
+    async with (
+        scripted_server() as server,
+        Client(KEY, base_url=server.url, middleware=[Reroute()]) as client,
+    ):
+        await client.request("POST", "/responses", body={"input": "x"})
+    seen = server.requests[0]
+    assert seen.path == "/v1/elsewhere"
+    assert seen.json() == {"replaced": True}
+    assert seen.headers["authorization"] == f"Bearer {KEY}"  # auth runs after the middleware

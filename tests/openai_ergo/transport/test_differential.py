@@ -8,7 +8,9 @@ we deliberately differ are tested on their own at the end (see docs/transport.md
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -268,3 +270,41 @@ async def test_an_unasked_protocol_switch_is_a_clear_error() -> None:
     ):
         with pytest.raises(httpx.RemoteProtocolError, match="switched protocols"):
             await client.get(server.url())
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+async def test_content_decoding_stays_in_httpx(coding: str) -> None:
+    text = b'data: {"delta": "token"}\n\n' * 200
+    packed = gzip.compress(text) if coding == "gzip" else zlib.compress(text)
+    body = b"".join(b"%x\r\n%b\r\n" % (len(p), p) for p in (packed[:100], packed[100:]))
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: %b\r\nTransfer-Encoding: chunked\r\n\r\n"
+        % coding.encode()
+        + body
+        + b"0\r\n\r\n"
+    )
+    results = await both([response])
+    assert results["http11"] == results["default"]
+    assert results["http11"][-1] == text
+
+
+@st.composite
+def status_lines(draw: st.DrawFn) -> bytes:
+    """Status lines near the valid ones: each part drawn from valid and broken shapes."""
+    name = draw(st.sampled_from([b"HTTP", b"HTTPS", b"http", b"HTTP ", b"", b"ICY"]))
+    version = draw(st.sampled_from([b"/1.1", b"/1.0", b"/2", b"/1.", b"/1.1.1", b"/11", b""]))
+    space = draw(st.sampled_from([b" ", b"", b"  ", b"\t"]))
+    code = draw(
+        st.sampled_from([b"200", b"404", b"099", b"2000", b"20", b"2x0", b"-20", b""])
+        | st.from_regex(rb"\A[0-9]{1,4}\Z")
+    )
+    reason = draw(st.sampled_from([b"", b" ", b" OK", b" Not Found", b"\tOK", b" \x7f", b"OK"]))
+    return name + version + space + code + reason
+
+
+@SETTINGS
+@given(st.data())
+async def test_generated_status_lines_read_the_same(data: st.DataObject) -> None:
+    line = data.draw(status_lines())
+    results = await both([line + b"\r\nContent-Length: 2\r\n\r\nok"])
+    assert results["http11"] == results["default"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import anyio
 import httpx
 import pytest
@@ -186,3 +188,41 @@ async def test_a_closed_transport_refuses_requests() -> None:
     await transport.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await transport.handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+
+
+@pytest.mark.parametrize(
+    "segments",
+    [
+        pytest.param([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokGARBAGE"], id="same-read"),
+        pytest.param([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", b"GARBAGE"], id="later"),
+    ],
+)
+async def test_bytes_after_a_response_keep_the_connection_from_reuse(
+    segments: list[bytes],
+) -> None:
+    replies = [Reply(segments, pause=0.01), OK]
+    async with serve(lambda _: replies.pop(0)) as server, client() as http:
+        assert (await http.get(server.url())).text == "ok"
+        await anyio.sleep(0.02)
+        assert (await http.get(server.url())).text == "ok"
+    assert server.connections == 2
+
+
+async def test_at_most_max_keepalive_connections_stay_idle() -> None:
+    limits = httpx.Limits(max_connections=10, max_keepalive_connections=2)
+    transport = HTTP11Transport(limits=limits)
+    async with serve(OK) as server, httpx.AsyncClient(transport=transport) as http:
+        async with contextlib.AsyncExitStack() as stack:
+            responses = [
+                await stack.enter_async_context(http.stream("GET", server.url())) for _ in range(5)
+            ]
+            assert transport.statistics()["busy"] == 5
+            for response in responses:
+                await response.aread()
+        assert transport.statistics() == {"busy": 0, "idle": 2, "opening": 0, "waiting": 0}
+        for _ in range(400):
+            if server.open_connections == 2:
+                break
+            await anyio.sleep(0.005)
+        assert server.open_connections == 2
+    assert server.connections == 5

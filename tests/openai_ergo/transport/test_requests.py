@@ -129,3 +129,36 @@ async def test_upgrade_requests_go_to_httpx_default_transport() -> None:
         response = await client.send(request, stream=True)
         assert response.status_code == 101
         await response.aclose()
+
+
+async def test_https_proxy_from_the_environment_tunnels_with_connect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    refuse = Reply([b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"])
+    async with serve(refuse) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url())
+        async with httpx.AsyncClient(transport=HTTP11Transport()) as client:
+            with pytest.raises(httpx.ProxyError):
+                await client.get("https://api.example.test/v1/models")
+    assert [(r.method, r.target) for r in proxy.received] == [("CONNECT", "api.example.test:443")]
+
+
+async def test_all_proxy_from_the_environment_routes_plain_http(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with serve(OK) as proxy:
+        monkeypatch.setenv("ALL_PROXY", proxy.url())
+        async with httpx.AsyncClient(transport=HTTP11Transport()) as client:
+            assert (await client.get("http://api.example.test/v1/models")).text == "ok"
+    assert [r.target for r in proxy.received] == ["http://api.example.test/v1/models"]
+
+
+async def test_http2_for_plain_http_stays_here() -> None:
+    # httpx speaks HTTP/1.1 to http:// origins even with http2=True (no prior knowledge),
+    # so this transport keeps them; only https goes to httpx's for h2.
+    async with (
+        serve(OK) as server,
+        httpx.AsyncClient(transport=HTTP11Transport(http2=True)) as client,
+    ):
+        response = await client.get(server.url())
+    assert (response.http_version, response.text) == ("HTTP/1.1", "ok")

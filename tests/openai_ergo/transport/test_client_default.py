@@ -1,0 +1,52 @@
+"""The `Client` streams over HTTP11Transport by default, and `transport=` picks either."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from openai_ergo import Client, HTTP11Transport
+from tests.openai_ergo.transport.loopback import Reply, serve
+
+pytestmark = pytest.mark.anyio
+
+EVENTS = [b'data: {"n": %d}\n\n' % n for n in range(200)]
+STREAM = Reply(
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"".join(b"%x\r\n%b\r\n" % (len(e), e) for e in EVENTS)
+        + b"0\r\n\r\n"
+    ]
+)
+
+
+async def pieces(client: Client, url: str) -> list[bytes]:
+    """The raw body of one streamed response, as the client's transport hands it up."""
+    async with client, client.http_client.stream("GET", url) as response:
+        return [piece async for piece in response.aiter_raw()]
+
+
+@pytest.mark.parametrize(
+    ("transport", "http2", "batched"),
+    [
+        pytest.param(None, False, True, id="default"),
+        pytest.param(HTTP11Transport, False, True, id="transport=HTTP11Transport()"),
+        pytest.param(httpx.AsyncHTTPTransport, False, False, id="transport=httpx's"),
+        pytest.param(None, True, False, id="http2=True"),
+    ],
+)
+async def test_the_client_default_transport_batches_http_chunks(
+    transport: type[httpx.AsyncBaseTransport] | None, http2: bool, batched: bool
+) -> None:
+    async with serve(STREAM) as server:
+        client = Client(
+            "sk-test",
+            base_url=server.url("/v1"),
+            transport=None if transport is None else transport(),
+            http2=http2,
+        )
+        received = await pieces(client, server.url("/v1/stream"))
+    assert b"".join(received) == b"".join(EVENTS)
+    # Ours hands up one socket read (many HTTP chunks); httpx's one HTTP chunk at a time.
+    assert (len(received) < len(EVENTS) // 10) is batched
+    assert batched or len(received) == len(EVENTS)

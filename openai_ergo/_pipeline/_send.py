@@ -17,7 +17,7 @@ from openai_ergo._pipeline._auth import KeyPool, SecretHolder
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
 from openai_ergo._pipeline._errors_map import status_error, transport_error
-from openai_ergo._pipeline._logging import log_event
+from openai_ergo._pipeline._logging import log_event, redact_value
 from openai_ergo._pipeline._middleware import (
     Middleware,
     RequestState,
@@ -208,7 +208,12 @@ class Pipeline:
             record["retry_in"] = delay
             self._log(call, record, failed=True)
             if delay is None:
-                raise self._error(call, outcome, attempts)
+                # A transport failure stays chained for debugging; an SSEError is not chained:
+                # it quotes the response body, which the typed error carries redacted instead.
+                cause = outcome.exception
+                raise self._error(call, outcome, attempts) from (
+                    None if _is_sse_error(cause) else cause
+                )
             if delay > 0:
                 await self.clock.sleep(delay)
 
@@ -359,7 +364,7 @@ class Pipeline:
                 status_code=response.status_code,
                 request_id=response.headers.get("x-request-id"),
                 headers=response.headers,
-                body=getattr(exc, "body", None),
+                body=redact_value(getattr(exc, "body", None), self.secrets()),
                 method=call.method,
                 url=call.url,
                 attempts=attempts,

@@ -149,3 +149,17 @@ async def test_http2_with_h2_installed_still_talks_to_an_http1_server() -> None:
     ):
         # Plain http has no ALPN: httpx's HTTP/2-capable transport speaks HTTP/1.1 here.
         assert (await client.request("GET", "/models")).json() == {"ok": True}
+
+
+async def test_cookies_a_server_set_go_back_on_later_requests() -> None:
+    # What httpx itself does: a CDN in front of the API (Cloudflare's __cf_bm) expects them.
+    cookie = Reply(json={}, headers=[("Set-Cookie", "__cf_bm=abc123; Path=/")])
+    async with (
+        scripted_server(cookie, Reply(json={})) as server,
+        Client(SECRET, base_url=server.url) as client,
+    ):
+        await client.request("GET", "/models")
+        await client.request("POST", "/responses", body={"input": "x"})
+    first, second = server.requests
+    assert "cookie" not in first.headers
+    assert second.headers["cookie"] == "__cf_bm=abc123"

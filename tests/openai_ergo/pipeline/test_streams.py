@@ -141,12 +141,15 @@ async def test_an_error_status_on_a_stream_is_the_typed_error() -> None:
 
 
 async def test_a_2xx_that_is_not_an_event_stream_is_a_clear_error() -> None:
-    async with (
-        scripted_server(Reply(json={"id": "x"})) as server,
-        Client(KEY, base_url=server.url) as client,
-    ):
-        with pytest.raises(APIStatusError, match="instead of an event stream"):
+    # A captive portal or proxy answering 200 with a page that quotes the request's credential.
+    page = Reply(body=f"<p>hello, Bearer {KEY}</p>".encode(), content_type="text/html")
+    async with scripted_server(page) as server, Client(KEY, base_url=server.url) as client:
+        with pytest.raises(APIStatusError, match="instead of an event stream") as caught:
             await client.request("POST", "/responses", body={}, stream=True)
+    error = caught.value
+    assert "text/html" in str(error)
+    assert "hello" in str(error.body)
+    assert "SECRET" not in repr(error.body) + str(error) + repr(error.__cause__)
 
 
 async def test_leaving_early_gives_the_connection_back_to_the_pool() -> None:

@@ -106,7 +106,8 @@ def connect_sse(
     if idle_timeout is not None:
         # "No byte for idle_timeout seconds" is exactly httpx's read timeout, which httpx
         # already enforces on every socket read: using it costs nothing per event.
-        timeout = httpx.Timeout(kwargs.get("timeout", client.timeout))
+        given = kwargs.get("timeout", httpx.USE_CLIENT_DEFAULT)
+        timeout = client.timeout if given is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(given)
         kwargs["timeout"] = httpx.Timeout(
             connect=timeout.connect, read=idle_timeout, write=timeout.write, pool=timeout.pool
         )

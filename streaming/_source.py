@@ -22,11 +22,14 @@ from ._response import check_event_stream, close_response, describe_url
 
 __all__ = ["EventSource", "EventSourceStatistics"]
 
-#: After an early exit, how long closing may wait for the rest of the response so the
-#: connection goes back to the pool instead of being closed.
+#: After an early exit, how long closing may read on for the rest of the response so the
+#: connection goes back to the pool instead of being closed ...
 DEFAULT_DRAIN_TIMEOUT = 0.05
-#: ... and how many bytes it reads at most to get there.
+#: ... how many bytes it reads at most to get there ...
 DRAIN_LIMIT = 64 * 1024
+#: ... and the longest silence it waits through: the rest of a finished answer is already on
+#: its way, while a live stream pauses between events (a user who leaves it must not wait).
+DRAIN_IDLE_GAP = 0.01
 
 
 @final
@@ -109,8 +112,11 @@ class EventSource:
         self._prefetch_buffered = 0
         self._room: anyio.Event | None = None
         self._prefetch_error: BaseException | None = None
-        #: connect_sse sets the request's read timeout to idle_timeout: httpx then times every
-        #: socket read anyway, so no cancel scope per read is needed on our side.
+        #: connect_sse set the request's read timeout to idle_timeout, so a read timeout from
+        #: the transport is the idle timeout firing.
+        self._read_timeout_is_idle = False
+        #: ... and the transport is httpx's own, which times every socket read with it anyway:
+        #: no cancel scope per read is needed on our side.
         self._idle_timeout_in_transport = False
         #: Reads need a cancel scope of ours (about 4 µs each): a deadline or an idle timeout.
         self._timed = deadline is not None or idle_timeout is not None
@@ -265,7 +271,7 @@ class EventSource:
                     # Read from the transport's stream directly, the error missed the request
                     # context `aiter_bytes()` would have given it; error handlers rely on it.
                     exc.request = self._response.request
-                if isinstance(exc, httpx.ReadTimeout) and self._idle_timeout_in_transport:
+                if isinstance(exc, httpx.ReadTimeout) and self._read_timeout_is_idle:
                     raise self._idle_timeout_error() from exc
                 if self._opener is None or self._opener.policy is None:
                     raise
@@ -322,6 +328,7 @@ class EventSource:
         read timeout stand for the idle timeout."""
         self._opener = opener
         self._deadline_at = deadline_at
+        self._read_timeout_is_idle = self._idle_timeout is not None
         self._idle_timeout_in_transport = idle_timeout_in_transport
         self._timed = deadline_at is not None or (
             self._idle_timeout is not None and not idle_timeout_in_transport
@@ -431,26 +438,35 @@ class EventSource:
         if self._closed:
             return
         self._closed = True
+        # Asked outside the shield, which hides the caller's cancellation: a cancelled caller
+        # gets the connection closed at once, never drained.
+        drain = (
+            drain
+            and self._drain_timeout > 0
+            and self._chunks is not None
+            and not self._response.is_closed
+            and anyio.current_effective_deadline() != -math.inf
+        )
         with anyio.CancelScope(shield=True):
-            if (
-                drain
-                and self._drain_timeout > 0
-                and self._chunks is not None
-                and not self._response.is_closed
-                and anyio.current_effective_deadline() != -math.inf
-            ):
+            if drain:
+                assert self._chunks is not None
                 await self._drain(self._chunks)
             await close_response(self._response, self._chunks)
 
     async def _drain(self, chunks: AsyncIterator[bytes]) -> None:
         # A consumer that stops at the last event (OpenAI's `[DONE]`) leaves only the end of
         # the chunked body in flight: reading it keeps the connection alive for the next request.
+        # A live stream goes quiet between events, and the first such pause ends the drain.
         budget = DRAIN_LIMIT
+        gap = min(self._drain_timeout, DRAIN_IDLE_GAP)
         with anyio.move_on_after(self._drain_timeout):
             try:
-                async for chunk in chunks:
-                    budget -= len(chunk)
-                    if budget < 0:
+                while budget >= 0:
+                    with anyio.move_on_after(gap) as pause:
+                        budget -= len(await chunks.__anext__())
+                    if pause.cancelled_caught:
                         return
+            except StopAsyncIteration:
+                pass  # the whole body was read: the connection goes back to the pool
             except Exception:
                 pass  # a failed drain only means the connection is closed, not reused

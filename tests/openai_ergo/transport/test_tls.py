@@ -123,7 +123,7 @@ async def test_http2_over_https_goes_to_httpx_default_transport(
         httpx.AsyncClient(transport=transport) as client,
     ):
         with pytest.raises(httpx.HTTPError):
-            await client.get(server.url(scheme="https", host="localhost"), timeout=2)
+            await client.get(server.url(scheme="https", host="localhost"), timeout=0.3)
     assert server.alpn == ["h2"]
 
 

@@ -212,3 +212,10 @@ async def test_pooled_keys_and_tokens_never_show_either(clock: FakeClock) -> Non
     everything = repr(logs) + "".join(texts)
     assert "SECRET" not in everything
     assert "denied for Bearer [redacted]" in everything
+
+
+def test_importing_the_client_does_not_import_structlog() -> None:
+    # Only an application that configured structlog gets events, and it imported structlog.
+    code = "import sys, openai_ergo; print('structlog' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -212,3 +212,17 @@ async def test_the_rate_limiters_wait_is_in_the_attempts_log_event(clock: FakeCl
     events = [e for e in logs if e["event"] == "openai_ergo.request"]
     assert [e["waited"] for e in events] == [0.0, pytest.approx(1.0)]
     assert limiter.statistics()["waited_seconds"] == pytest.approx(1.0)
+
+
+async def test_a_retry_is_paced_by_the_limiter_like_any_request(clock: FakeClock) -> None:
+    # 60/min is one request a second: after a 0.5 s backoff the retry still waits 0.5 s more.
+    limiter = RateLimiter(requests_per_minute=60, clock=clock)
+    policy = RetryPolicy(initial_backoff=0.5, jitter=0.0)
+    async with (
+        scripted_server(Reply(status=503), Reply(json={})) as server,
+        Client(KEY, base_url=server.url, rate_limiter=limiter, retry=policy, clock=clock) as c,
+    ):
+        response = await c.request("GET", "/models")
+    assert response.attempts == 2
+    assert clock.sleeps == [0.5, pytest.approx(0.5)]
+    assert limiter.statistics()["admitted"] == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import warnings
 from collections.abc import Iterable
 from typing import Any, final
 
@@ -81,7 +82,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             proxy is not None or uds is not None or socket_options is not None or not http1
         )
         if proxy is not None:
-            self._fallback = httpx.AsyncHTTPTransport(proxy=proxy, **self._fallback_arguments)
+            self._fallback = self._httpx_transport(proxy)
         # httpx.AsyncClient applies environment proxies only to its own default transport, so
         # a custom transport must honour them itself, with the same patterns and precedence.
         self._proxy_routes: list[tuple[URLPattern, httpx.AsyncHTTPTransport | None]] = []
@@ -89,9 +90,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             routes = {
                 URLPattern(pattern): None
                 if url is None
-                else httpx.AsyncHTTPTransport(
-                    proxy=httpx.Proxy(url=url), **self._fallback_arguments
-                )
+                else self._httpx_transport(httpx.Proxy(url))
                 for pattern, url in get_environment_proxies().items()
             }
             self._proxy_routes = sorted(routes.items())
@@ -113,7 +112,10 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         url = request.url
         scheme = url.scheme
         sni = request.extensions.get("sni_hostname")
-        origin = Origin(scheme, url.host, url.port or _DEFAULT_PORTS[scheme], sni)
+        # The ASCII (IDNA 2008) form httpx computed: Python's own "idna" codec is IDNA 2003,
+        # which would connect "straße.de" to strasse.de.
+        host = url.raw_host.decode("ascii")
+        origin = Origin(scheme, host, url.port or _DEFAULT_PORTS[scheme], sni)
         timeouts = request.extensions.get("timeout", {})
         try:
             try:
@@ -201,8 +203,15 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
 
     def _fallback_transport(self) -> httpx.AsyncHTTPTransport:
         if self._fallback is None:
-            self._fallback = httpx.AsyncHTTPTransport(**self._fallback_arguments)
+            self._fallback = self._httpx_transport(None)
         return self._fallback
+
+    def _httpx_transport(self, proxy: Any) -> httpx.AsyncHTTPTransport:
+        with warnings.catch_warnings():
+            # httpx deprecates `verify=<str>` and `cert=`; the user heard it once, from this
+            # constructor, not again from each transport built here (some at request time).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return httpx.AsyncHTTPTransport(proxy=proxy, **self._fallback_arguments)
 
 
 def _may_retry(request: httpx.Request) -> bool:

@@ -162,3 +162,16 @@ async def test_http2_for_plain_http_stays_here() -> None:
     ):
         response = await client.get(server.url())
     assert (response.http_version, response.text) == ("HTTP/1.1", "ok")
+
+
+async def test_a_deprecated_verify_path_warns_once_not_again_at_request_time(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "api.sock")
+    closing = Reply(OK.segments, close_after=True)
+    with pytest.warns(DeprecationWarning, match="verify=<str>"):
+        # A CA directory (empty: a Unix socket carries no TLS).
+        transport = HTTP11Transport(verify=str(tmp_path), uds=path)
+    async with serve(closing, uds=path), httpx.AsyncClient(transport=transport) as client:
+        # The route to httpx's transport is built here; -W error would fail a second warning.
+        assert (await client.get("http://api.test/v1")).text == "ok"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import ssl
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -199,3 +201,37 @@ async def test_verification_means_what_it_means_in_httpx(
                     verified = "certificate verification failed" in str(exc)
                     outcomes.append("refused" if verified or make is not HTTP11Transport else exc)
     assert outcomes == ["secure" if trusted else "refused"] * 2
+
+
+async def test_international_hosts_connect_and_verify_by_their_idna_2008_name(
+    ca: trustme.CA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # IDNA 2003 (Python's "idna" codec) maps "straße" to "strasse", a different host;
+    # httpx encodes with IDNA 2008, so must we.
+    ascii_name = "xn--strae-oqa.test"
+    resolved: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name in (ascii_name, "strasse.test"):
+            resolved.append(name)
+            if ascii_name != name:
+                raise socket.gaierror(socket.EAI_NONAME, "unknown host")
+            return real_getaddrinfo("127.0.0.1", port, *args, **kwargs)
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    names: list[str | None] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(ascii_name).configure_cert(context)
+    context.sni_callback = lambda _socket, name, _context: names.append(name)
+    texts = []
+    async with serve(OK, ssl_context=context) as server:
+        for make in (httpx.AsyncHTTPTransport, HTTP11Transport):
+            async with httpx.AsyncClient(transport=make(verify=trusting(ca))) as client:
+                response = await client.get(server.url(scheme="https", host="straße.test"))
+                texts.append(response.text)
+    assert texts == ["secure", "secure"]
+    assert set(resolved) == {ascii_name}
+    assert names == [ascii_name, ascii_name]

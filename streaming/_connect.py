@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, final
 
@@ -90,7 +91,7 @@ def connect_sse(
     reconnect: ReconnectPolicy | None = None,
     max_line_size: int = DEFAULT_MAX_LINE_SIZE,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-    on_comment: Any = None,
+    on_comment: Callable[[str], object] | None = None,
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
     **kwargs: Any,
 ) -> _EventSourceConnection:

@@ -7,7 +7,7 @@ import sys
 import httpx
 import pytest
 
-from openai_ergo import Client, ConfigurationError, RequestOptions
+from openai_ergo import Client, ConfigurationError, RequestOptions, TokenProvider
 from tests.openai_ergo.pipeline.scripted import Reply, scripted_server
 
 SECRET = "sk-test-SECRET"
@@ -163,3 +163,18 @@ async def test_cookies_a_server_set_go_back_on_later_requests() -> None:
     first, second = server.requests
     assert "cookie" not in first.headers
     assert second.headers["cookie"] == "__cf_bm=abc123"
+
+
+async def test_azure_with_entra_id_sends_a_bearer_token_and_no_key() -> None:
+    async def fetch() -> tuple[str, float]:
+        return "entra-token-abcdef", 4_000_000_000.0
+
+    async with scripted_server() as server:
+        endpoint = server.url.removesuffix("/v1")
+        client = Client.azure(endpoint, auth=TokenProvider(fetch), api_version="2024-10-21")
+        async with client:
+            await client.request("POST", "/embeddings", body={"model": "emb", "input": "x"})
+    seen = server.requests[0]
+    assert seen.target == "/openai/deployments/emb/embeddings?api-version=2024-10-21"
+    assert seen.headers["authorization"] == "Bearer entra-token-abcdef"
+    assert "api-key" not in seen.headers

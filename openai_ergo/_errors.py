@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -102,6 +103,28 @@ class CircuitOpenError(APIError):
         super().__init__(message, **kwargs)
         self.endpoint = endpoint
         self.retry_at = retry_at
+
+
+class APIResponseValidationError(APIError):
+    """The API answered 2xx with a body that is not the object it promises: not JSON, or a field
+    of the wrong shape. Carries `status_code`, `request_id`, `body` (an excerpt, secrets
+    removed) and `reason`, the decoder's message naming the field (`$.output[0].content`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        body: str = "",
+        reason: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.status_code = status_code
+        self.request_id = request_id
+        self.body = body
+        self.reason = reason
 
 
 class APIStatusError(APIError):

@@ -20,7 +20,7 @@ from openai_ergo._errors import ToolError
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError
 
 if TYPE_CHECKING:
-    from openai_ergo.resources._streams import _TypedStream
+    from openai_ergo.resources._typed_stream import _TypedStream
 
 __all__ = ["ToolCallRecord", "ToolRun", "ToolRunStream", "ToolStep"]
 

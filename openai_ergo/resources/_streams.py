@@ -1,28 +1,27 @@
-"""Typed stream handles: events decoded a batch at a time and folded into the final object.
+"""Typed stream handles for the Responses and Chat Completions APIs, and the structured-output
+stream over either.
 
-Per event the handle does one decode and one accumulator step, and hands the event out with a
-list index: it awaits only when a whole batch (every event of one socket read) is used up.
-A stream that ends badly raises the `StreamError` family with `partial` (the aggregate so far)
-and `events` (every event so far) filled in. Leaving `async with`, an exception or a cancellation
-closes the HTTP response and returns the connection to the pool.
+A Responses stream is whole only when its terminal event arrives (`response.completed`, or
+`response.failed` / `response.incomplete`, which raise); a chat stream when `data: [DONE]`
+arrives, or, for servers that omit it, when every choice has its `finish_reason`. A stream that
+ends cleanly short of that raises `StreamInterruptedError` with what arrived.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
-import msgspec
-
-from openai_ergo._errors import StreamError, StreamInterruptedError, StreamNotFinishedError
+from openai_ergo._errors import StreamNotFinishedError
 from openai_ergo.resources._aggregate import (
     ChatCompletionAccumulator,
     ResponseAccumulator,
     StreamFailure,
 )
+from openai_ergo.resources._malformed import DecodeFailure
 from openai_ergo.resources._structured import Parsed
+from openai_ergo.resources._typed_stream import Opener, TextDeltas, _TypedStream
 from openai_ergo.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -34,7 +33,6 @@ from openai_ergo.types import (
 )
 
 if TYPE_CHECKING:
-    from openai_ergo._response import EventStream
     from streaming import ServerSentEvent
 
 __all__ = [
@@ -45,282 +43,8 @@ __all__ = [
     "TextDeltas",
 ]
 
-E = TypeVar("E")
 R = TypeVar("R")
 T = TypeVar("T")
-
-Opener = Callable[[], Awaitable["EventStream"]]
-
-
-class _TypedStream(Generic[E, R]):
-    """The machinery both handles share: opening, batch decoding, closing, errors."""
-
-    __slots__ = (
-        "__weakref__",
-        "_batch",
-        "_closed",
-        "_done",
-        "_error",
-        "_events",
-        "_index",
-        "_opener",
-        "_source",
-    )
-
-    def __init__(self, opener: Opener) -> None:
-        self._opener: Opener | None = opener
-        self._source: EventStream | None = None
-        self._batch: list[E] = []
-        self._index = 0
-        self._events: list[E] = []
-        self._done = False
-        self._closed = False
-        self._error: BaseException | None = None
-
-    # -- subclass hooks ---------------------------------------------------------------------
-
-    def _decode(self, batch: list[ServerSentEvent]) -> list[E]:
-        """Decode and fold in one batch; stop early (and remember why) on a failure."""
-        raise NotImplementedError
-
-    def _snapshot(self) -> R:
-        raise NotImplementedError
-
-    def _final(self) -> R:
-        raise NotImplementedError
-
-    def _failure(self) -> StreamFailure | None:
-        raise NotImplementedError
-
-    # -- lifetime ---------------------------------------------------------------------------
-
-    async def _open(self) -> EventStream:
-        opener, self._opener = self._opener, None
-        if opener is None:
-            raise StreamError("this stream was already closed", events=self._events)
-        self._source = await opener()
-        return self._source
-
-    async def __aenter__(self: _S) -> _S:
-        if self._source is None:
-            await self._open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP response (shielded, so it completes even when cancelled); idempotent."""
-        self._closed = True
-        self._opener = None
-        source = self._source
-        if source is not None:
-            await source.aclose()
-
-    def __del__(self) -> None:
-        # getattr: the slots are unset when `__init__` did not run to its end. Only an opened,
-        # unfinished stream holds a connection; one never opened holds nothing.
-        if getattr(self, "_source", None) is not None and not getattr(self, "_closed", True):
-            warnings.warn(
-                f"a {type(self).__name__} was opened and never closed, so its connection was "
-                "not freed: use `async with builder.stream() as stream:` or "
-                "`await stream.aclose()`",
-                ResourceWarning,
-                stacklevel=2,
-                # No `source=self`: a recorded warning would keep the handle, and with it the
-                # leaked response, alive for as long as the record lives.
-            )
-
-    @property
-    def request_id(self) -> str | None:
-        """The `x-request-id` of the response (once the stream is open)."""
-        return self._source.request_id if self._source is not None else None
-
-    @property
-    def partial(self) -> R:
-        """Everything received so far, as the final object's type."""
-        return self._snapshot()
-
-    @property
-    def events(self) -> list[E]:
-        """Every event received so far, in order."""
-        return list(self._events)
-
-    @property
-    def done(self) -> bool:
-        """Whether the stream reached its end (successfully or not)."""
-        return self._done
-
-    def final(self) -> R:
-        """The aggregated object, equal to what the non-streamed call returns.
-
-        Raises the stream's error if it ended badly, and `StreamNotFinishedError` before the
-        end: inside the block, `await stream.until_done()` reads the rest and returns this;
-        after an early exit, `partial` is what arrived."""
-        if self._error is not None:
-            raise self._error
-        if not self._done:
-            if self._closed:
-                raise StreamNotFinishedError(
-                    "the stream was closed before its end, so there is no final object: "
-                    "`stream.partial` holds what arrived"
-                )
-            raise StreamNotFinishedError(
-                "the stream has not ended yet: iterate it to the end, or "
-                "`await stream.until_done()` to read the rest and get the final object"
-            )
-        return self._final()
-
-    async def until_done(self) -> R:
-        """Read the rest of the stream and return `final()` (what the official SDK calls
-        `get_final_completion()` / `get_final_response()`)."""
-        async with self:
-            while self._index < len(self._batch) or await self._refill():
-                self._index = len(self._batch)
-        return self.final()
-
-    # -- iteration --------------------------------------------------------------------------
-
-    def __aiter__(self: _S) -> _S:
-        return self
-
-    async def __anext__(self) -> E:
-        index = self._index
-        batch = self._batch
-        if index < len(batch):
-            self._index = index + 1
-            return batch[index]
-        if not await self._refill():
-            raise StopAsyncIteration
-        self._index = 1
-        return self._batch[0]
-
-    async def _refill(self) -> bool:
-        """Read and decode the next batch. False at the end; raises when the stream failed."""
-        if self._error is not None:
-            raise self._error
-        if self._done:
-            return False
-        if self._closed:
-            # Closed before its end (an early exit, or a cancellation): reading on would
-            # pass a cut-off answer off as the whole one.
-            raise StreamError(
-                "this stream was closed before its end: `partial` holds what arrived",
-                partial=self._snapshot(),
-                events=self._events,
-                request_id=self.request_id,
-            )
-        source = self._source
-        if source is None:
-            source = await self._open()
-        while True:
-            try:
-                raw = await source.next_batch()
-            except StreamError as exc:
-                raise await self._fail(exc) from exc.__cause__
-            except BaseException:
-                await self.aclose()
-                raise
-            if not raw:
-                return await self._finish()
-            try:
-                decoded = self._decode(raw)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                error = StreamInterruptedError(
-                    f"the server sent an event that is not valid: {exc}",
-                    request_id=source.request_id,
-                )
-                raise await self._fail(error) from exc
-            if decoded:
-                self._events.extend(decoded)
-                self._batch = decoded
-                self._index = 0
-                return True
-            failure = self._failure()
-            if failure is not None and failure.kind == "error" and self._stops_on_error():
-                return await self._finish()
-
-    def _stops_on_error(self) -> bool:
-        return True
-
-    def _state(self) -> str:
-        if self._done:
-            return "done"
-        if self._closed:
-            return "closed"
-        return "open" if self._source is not None else "unopened"
-
-    async def _finish(self) -> bool:
-        self._done = True
-        self._batch = []
-        self._index = 0
-        await self.aclose()
-        failure = self._failure()
-        if failure is not None:
-            self._error = failure.to_error(
-                partial=self._snapshot(), events=self._events, request_id=self.request_id
-            )
-            raise self._error
-        return False
-
-    async def _fail(self, error: StreamError) -> StreamError:
-        """Fill in what was received so far, remember the error, close."""
-        error.partial = self._snapshot()
-        error.events = tuple(self._events)
-        if error.request_id is None:
-            error.request_id = self.request_id
-        self._error = error
-        self._done = True
-        await self.aclose()
-        return error
-
-    def text(self) -> TextDeltas:
-        """An async iterator of the text deltas only (across the whole answer)."""
-        return TextDeltas(self, self._text_of)
-
-    def _text_of(self, event: E) -> str | None:
-        raise NotImplementedError
-
-
-_S = TypeVar("_S", bound=_TypedStream[Any, Any])
-
-
-@final
-class TextDeltas:
-    """The text deltas of a stream, as an async iterator of `str` (class-based, so breaking
-    out needs no cleanup of its own; the stream's `async with` closes the connection)."""
-
-    __slots__ = ("_stream", "_text_of")
-
-    def __init__(
-        self, stream: _TypedStream[Any, Any], text_of: Callable[[Any], str | None]
-    ) -> None:
-        self._stream = stream
-        self._text_of = text_of
-
-    def __aiter__(self) -> TextDeltas:
-        return self
-
-    async def __anext__(self) -> str:
-        stream = self._stream
-        text_of = self._text_of
-        while True:
-            batch = stream._batch
-            index = stream._index
-            while index < len(batch):
-                text = text_of(batch[index])
-                index += 1
-                if text:
-                    stream._index = index
-                    return text
-            stream._index = index
-            if not await stream._refill():
-                raise StopAsyncIteration
 
 
 @final
@@ -344,11 +68,22 @@ class ResponseStream(_TypedStream[ResponseStreamEvent, Response]):
         add = self._accumulator.add
         decoded: list[ResponseStreamEvent] = []
         append = decoded.append
-        for sse in batch:
-            event = decode_response_event(sse.data)
-            add(event)
-            append(event)
+        try:
+            for sse in batch:
+                event = decode_response_event(sse.data)
+                add(event)
+                append(event)
+        except DecodeFailure as exc:
+            self._reject(sse.data, exc, len(decoded))
         return decoded
+
+    def _cut_short(self) -> str | None:
+        if self._accumulator.ended:
+            return None
+        return (
+            "the stream ended before response.completed (no terminal event arrived), so the "
+            "answer may be cut short: `partial` holds what arrived"
+        )
 
     def _stops_on_error(self) -> bool:
         # An `error` event is followed by `response.failed` on the live API: read on to it,
@@ -381,27 +116,47 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
     `StreamEventError` with `partial` and `events` filled in.
     """
 
-    __slots__ = ("_accumulator",)
+    __slots__ = ("_accumulator", "_saw_done")
 
     def __init__(self, opener: Opener) -> None:
         super().__init__(opener)
         self._accumulator = ChatCompletionAccumulator()
+        self._saw_done = False
 
     def _decode(self, batch: list[ServerSentEvent]) -> list[ChatCompletionChunk]:
         accumulator = self._accumulator
         add = accumulator.add
         decoded: list[ChatCompletionChunk] = []
         append = decoded.append
-        for sse in batch:
-            data = sse.data
-            if data == "[DONE]":
-                continue
-            chunk = decode_chat_chunk(data)
-            add(chunk)
-            if accumulator.error is not None:
-                break  # events before the error are handed out; the error ends the stream
-            append(chunk)
+        try:
+            for sse in batch:
+                data = sse.data
+                if data == "[DONE]":
+                    self._saw_done = True
+                    continue
+                chunk = decode_chat_chunk(data)
+                add(chunk)
+                if accumulator.error is not None:
+                    break  # events before the error are handed out; the error ends the stream
+                append(chunk)
+        except DecodeFailure as exc:
+            self._reject(sse.data, exc, len(decoded))
         return decoded
+
+    def _cut_short(self) -> str | None:
+        # Some OpenAI-compatible servers omit `[DONE]`: a stream whose every choice finished
+        # is whole without it.
+        if self._saw_done or self._accumulator.finished:
+            return None
+        unfinished = self._accumulator.unfinished_choices
+        if not unfinished:
+            return "the stream ended with no choice and no [DONE]: `partial` holds what arrived"
+        numbers = ", ".join(str(index) for index in unfinished)
+        plural = "s" if len(unfinished) > 1 else ""
+        return (
+            f"the stream ended before [DONE] with choice{plural} {numbers} unfinished (no "
+            "finish_reason), so the answer may be cut short: `partial` holds what arrived"
+        )
 
     async def _refill(self) -> bool:
         if self._accumulator.error is not None and not self._done and self._error is None:

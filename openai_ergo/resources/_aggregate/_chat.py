@@ -183,6 +183,16 @@ class ChatCompletionAccumulator:
                         state.refusal_logprobs = []
                     state.refusal_logprobs.extend(choice.logprobs.refusal)
 
+    @property
+    def unfinished_choices(self) -> list[int]:
+        """The indexes of the choices that have no `finish_reason` yet, in order."""
+        return [i for i in sorted(self._choices) if self._choices[i].finish_reason is None]
+
+    @property
+    def finished(self) -> bool:
+        """Whether some choice arrived and every choice has its `finish_reason`."""
+        return bool(self._choices) and not self.unfinished_choices
+
     @staticmethod
     def _add_tool_calls(state: _ChoiceState, deltas: Sequence[Any]) -> None:
         for delta in deltas:

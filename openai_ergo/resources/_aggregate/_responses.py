@@ -156,6 +156,11 @@ class ResponseAccumulator:
         """Whether `response.completed` arrived."""
         return self._terminal_kind == "completed"
 
+    @property
+    def ended(self) -> bool:
+        """Whether a terminal event arrived (`response.completed`, `.failed` or `.incomplete`)."""
+        return self._terminal_kind is not None
+
     def _assembled_output(self) -> list[OutputItem]:
         return [_item(self._items[i]) for i in sorted(self._items)]
 

@@ -329,11 +329,6 @@ async def test_a_malformed_event_interrupts_the_stream_with_the_text_before_it(
     assert len(so_far) < len(expected[api])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ResponseStream/ChatStream drop the events decoded before a malformed one in the "
-    "same read: .partial has their text but .events is empty",
-)
 @pytest.mark.parametrize("api", APIS)
 async def test_a_malformed_event_keeps_the_events_before_it(
     client: Client, mock_openai: MockServer, api: Api
@@ -345,11 +340,6 @@ async def test_a_malformed_event_keeps_the_events_before_it(
     assert delta_text(error.events) == text_of(error.partial)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a non-streamed body that is not valid JSON escapes `await builder` as a raw "
-    "msgspec.DecodeError instead of an error of the library's hierarchy",
-)
 @pytest.mark.parametrize("api", APIS)
 async def test_a_malformed_non_streamed_body_is_a_typed_error(
     once: Client, mock_openai: MockServer, api: Api

@@ -204,8 +204,9 @@ class ConnectionPool:
 
     def _take_abandoned(self, to_close: list[HTTP11Connection]) -> None:
         if self._abandoned:
-            to_close.extend(self._abandoned)
-            self._abandoned.clear()
+            # Swap, not extend-then-clear: a finaliser may append between those two steps.
+            abandoned, self._abandoned = self._abandoned, []
+            to_close.extend(abandoned)
 
     def _expire(self, to_close: list[HTTP11Connection]) -> None:
         if self._expiry is None or not self._idle_count:

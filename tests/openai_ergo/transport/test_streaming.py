@@ -228,3 +228,24 @@ async def test_head_responses_have_no_body_and_keep_the_connection() -> None:
         assert (head.headers["content-length"], head.content) == ("5", b"")
         assert (await c.get(server.url())).content == b"hello"
     assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    ],
+    ids=["304-with-length", "304-chunked", "204-with-length", "204"],
+)
+async def test_204_and_304_have_no_body_whatever_their_framing_says(head: bytes) -> None:
+    replies = [Reply([head]), Reply([b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"])]
+    async with (
+        serve(lambda _: replies.pop(0)) as server,
+        httpx.AsyncClient(transport=HTTP11Transport(), timeout=5) as c,
+    ):
+        assert (await c.get(server.url())).content == b""
+        assert (await c.get(server.url())).content == b"hello"
+    assert server.connections == 1

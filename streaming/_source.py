@@ -51,6 +51,23 @@ class EventSourceStatistics:
     reconnections: int
 
 
+def _transport_times_reads(response: httpx.Response, idle_timeout: float | None) -> bool:
+    """Whether the transport already enforces `idle_timeout` on every socket read.
+
+    A transport that hands over its `network_stream` (httpcore, and openai-ergo's HTTP/1.1
+    transport) times each read with the request's read timeout. When that timeout is exactly the
+    idle timeout, a read timeout is the idle timeout firing, and a timer of ours would only add
+    a cancel scope (~4 µs) to every read.
+    """
+    if idle_timeout is None or "network_stream" not in response.extensions:
+        return False
+    try:
+        timeouts = response.request.extensions.get("timeout", {})
+    except RuntimeError:  # a response built by hand has no request
+        return False
+    return bool(timeouts.get("read") == idle_timeout)
+
+
 @final
 class EventSource:
     """The Server-Sent Events of an open, streamed `httpx.Response`.
@@ -113,14 +130,17 @@ class EventSource:
         self._prefetch_buffered = 0
         self._room: anyio.Event | None = None
         self._prefetch_error: BaseException | None = None
-        #: connect_sse set the request's read timeout to idle_timeout, so a read timeout from
-        #: the transport is the idle timeout firing.
-        self._read_timeout_is_idle = False
-        #: ... and the transport is httpx's own, which times every socket read with it anyway:
-        #: no cancel scope per read is needed on our side.
-        self._idle_timeout_in_transport = False
-        #: Reads need a cancel scope of ours (about 4 µs each): a deadline or an idle timeout.
-        self._timed = deadline is not None or idle_timeout is not None
+        #: The request's read timeout is the idle timeout, so a read timeout from the transport
+        #: is the idle timeout firing ...
+        self._read_timeout_is_idle = _transport_times_reads(response, idle_timeout)
+        #: ... and the transport times every socket read with it anyway: no cancel scope per
+        #: read is needed on our side.
+        self._idle_timeout_in_transport = self._read_timeout_is_idle
+        #: Reads need a cancel scope of ours (about 4 µs each): a deadline, or an idle timeout
+        #: the transport does not enforce.
+        self._timed = deadline is not None or (
+            idle_timeout is not None and not self._idle_timeout_in_transport
+        )
 
     # -- public surface -------------------------------------------------------------------------
 

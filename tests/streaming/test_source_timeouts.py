@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from streaming import IdleTimeoutError, connect_sse
+from streaming import EventSource, IdleTimeoutError, connect_sse
 from tests.streaming.loopback import Exchange, sse_server
 
 EVENT_STREAM = {"content-type": "text/event-stream"}
@@ -134,3 +134,22 @@ async def test_without_an_idle_timeout_the_clients_timeouts_apply_unchanged() ->
     assert await _timeouts_sent(httpx.Timeout(5.0)) == dict.fromkeys(
         ("connect", "read", "write", "pool"), 5.0
     )
+
+
+@pytest.mark.parametrize("read_timeout", [0.2, None], ids=["read-is-idle", "read-untimed"])
+async def test_an_event_source_made_from_a_response_fails_a_silent_stream_with_idle_timeout(
+    read_timeout: float | None,
+) -> None:
+    # A caller that opens the response itself (as a request pipeline does) and sets the read
+    # timeout to the idle timeout lets httpx's transport time the reads; with an untimed read
+    # the source times them itself. Either way the consumer sees IdleTimeoutError.
+    async with (
+        sse_server(_silent_after_one_event) as server,
+        httpx.AsyncClient(timeout=httpx.Timeout(None, read=read_timeout)) as client,
+        client.stream("GET", server.url) as response,
+        EventSource(response, idle_timeout=0.2) as source,
+    ):
+        assert (await source.__anext__()).data == "hello"
+        with pytest.raises(IdleTimeoutError, match="idle_timeout"):
+            await source.__anext__()
+        assert response.is_closed

@@ -175,3 +175,21 @@ async def test_a_deprecated_verify_path_warns_once_not_again_at_request_time(
     async with serve(closing, uds=path), httpx.AsyncClient(transport=transport) as client:
         # The route to httpx's transport is built here; -W error would fail a second warning.
         assert (await client.get("http://api.test/v1")).text == "ok"
+
+
+async def test_socket_options_go_to_httpx_default_transport() -> None:
+    # httpx's transport hands up one HTTP chunk at a time; this one, a socket read's worth.
+    events = [b"data: %d\n\n" % n for n in range(100)]
+    body = b"".join(b"%x\r\n%b\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+    stream = Reply([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body])
+    options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    counts = []
+    for transport in (HTTP11Transport(), HTTP11Transport(socket_options=options)):
+        async with (
+            serve(stream) as server,
+            httpx.AsyncClient(transport=transport) as client,
+            client.stream("GET", server.url()) as response,
+        ):
+            counts.append(len([piece async for piece in response.aiter_raw()]))
+    assert counts[0] < 10
+    assert counts[1] == len(events)

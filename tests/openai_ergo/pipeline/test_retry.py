@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.utils import formatdate
 
 import anyio
+import httpx
 import pytest
 
 from openai_ergo import (
@@ -234,3 +235,23 @@ async def test_a_read_timeout_is_retried_then_typed(clock: FakeClock) -> None:
     assert "after 2 attempts" in str(caught.value)
     # The one logical POST kept its idempotency key across the timed-out attempts.
     assert len({r.headers["idempotency-key"] for r in server.requests}) == 1
+
+
+async def test_the_pool_timeout_bounds_the_wait_for_a_connection(clock: FakeClock) -> None:
+    # One connection, held by an open stream: the next request times out waiting for the pool.
+    held = Reply(events=[b"data: 1\n\n"], hang=True)
+    async with (
+        scripted_server(held) as server,
+        _client(
+            server.url,
+            clock,
+            limits=httpx.Limits(max_connections=1),
+            timeouts=Timeouts(pool=0.05),
+            retry=RetryPolicy.never(),
+        ) as client,
+    ):
+        stream = await client.request("GET", "/x", stream=True)
+        async with stream:
+            with pytest.raises(APITimeoutError, match="PoolTimeout"):
+                await client.request("GET", "/models")
+    assert len(server.requests) == 1

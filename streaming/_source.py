@@ -278,6 +278,7 @@ class EventSource:
                 self._closed = True
                 return []
         decoder = self._decoder
+        chunk: bytes | None
         while True:
             try:
                 chunks = self._chunks
@@ -286,7 +287,7 @@ class EventSource:
                 else:
                     chunk = await self._receive_chunk()
             except StopAsyncIteration:
-                chunk = b""
+                chunk = None
             except httpx.TransportError as exc:
                 if exc._request is None:
                     # Read from the transport's stream directly, the error missed the request
@@ -299,7 +300,7 @@ class EventSource:
                 if await self._reconnect(exc):
                     continue
                 return []
-            if not chunk:
+            if chunk is None:
                 decoder.end()
                 opener = self._opener
                 if (
@@ -311,6 +312,9 @@ class EventSource:
                     continue
                 await self._close(drain=False)
                 return []
+            if not chunk:
+                # An empty read is not the end: some transports hand one over mid-body.
+                continue
             self._bytes_read += len(chunk)
             try:
                 events = decoder.feed(chunk)

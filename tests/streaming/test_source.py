@@ -456,3 +456,34 @@ def test_bad_options_are_refused(options: dict[str, float]) -> None:
     response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=b"")
     with pytest.raises(ValueError, match=next(iter(options))):
         EventSource(response, **options)  # type: ignore[arg-type]
+
+
+class _Reads(httpx.AsyncByteStream):
+    """A body handed over in the given reads, empty ones included."""
+
+    def __init__(self, reads: list[bytes]) -> None:
+        self._reads = iter(reads)
+
+    def __aiter__(self) -> _Reads:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return next(self._reads)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+async def test_an_empty_read_mid_body_is_not_the_end_of_the_stream() -> None:
+    reads = [b"data: a\n\n", b"", b"data: b\n\n", b"", b""]
+
+    def app(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/event-stream"}
+        return httpx.Response(200, headers=headers, stream=_Reads(reads))
+
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(app)) as client,
+        client.stream("GET", "http://test/feed") as response,
+        EventSource(response) as source,
+    ):
+        assert [event.data async for event in source] == ["a", "b"]

@@ -13,8 +13,9 @@ from openai_ergo._errors import ConfigurationError
 from openai_ergo._pipeline._retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-#: The newest generally available dated Azure OpenAI data-plane version.
-DEFAULT_AZURE_API_VERSION = "2024-10-21"
+#: A dated Azure OpenAI data-plane version that serves every route the builders use,
+#: `/responses` included (the GA 2024-10-21 does not).
+DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 
 # Azure routes these per deployment: {endpoint}/openai/deployments/{model}{path}.
 AZURE_DEPLOYMENT_PATHS = frozenset(

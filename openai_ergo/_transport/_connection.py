@@ -13,7 +13,12 @@ import anyio
 import anyio.abc
 import httpx
 
-from openai_ergo._transport._network import Origin, raw_socket, socket_is_readable
+from openai_ergo._transport._network import (
+    NetworkStreamInfo,
+    Origin,
+    raw_socket,
+    socket_is_readable,
+)
 from openai_ergo._transport._parser import ResponseParser
 
 if TYPE_CHECKING:
@@ -54,6 +59,10 @@ class HTTP11Connection:
         #: Whether a request was sent on it before (so the peer may have closed it meanwhile).
         self.used = False
         self.closed = False
+
+    def network_stream(self) -> NetworkStreamInfo:
+        """The connection's details, for a response's `network_stream` extension."""
+        return NetworkStreamInfo(self._stream)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

@@ -8,9 +8,10 @@ from typing import Any, NamedTuple
 
 import anyio
 import anyio.abc
+import anyio.streams.tls
 import httpx
 
-__all__ = ["Origin", "open_stream", "socket_is_readable"]
+__all__ = ["NetworkStreamInfo", "Origin", "open_stream", "socket_is_readable"]
 
 # httpcore's connect retry schedule: immediately, then 0.5 s, 1 s, 2 s, ...
 _RETRY_BACKOFF_FACTOR = 0.5
@@ -86,6 +87,36 @@ async def _connect_once(
         raise httpx.ConnectError(
             f"could not connect to {origin.host}:{origin.port}: {detail}"
         ) from exc
+
+
+class NetworkStreamInfo:
+    """What a response's `network_stream` extension offers, as httpcore's does: `get_extra_info`
+    for "ssl_object", "client_addr", "server_addr", "socket" and "is_readable".
+
+    Its presence also tells the layers above that every socket read of the body is timed with
+    the request's read timeout, as httpcore's are (an event source then needs no timer of its
+    own for an idle timeout equal to it).
+    """
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: anyio.abc.ByteStream) -> None:
+        self._stream = stream
+
+    def get_extra_info(self, info: str) -> Any:
+        """The named detail of the connection, or None when it has none."""
+        stream = self._stream
+        if info == "ssl_object":
+            return stream.extra(anyio.streams.tls.TLSAttribute.ssl_object, None)
+        if info == "client_addr":
+            return stream.extra(anyio.abc.SocketAttribute.local_address, None)
+        if info == "server_addr":
+            return stream.extra(anyio.abc.SocketAttribute.remote_address, None)
+        if info == "socket":
+            return raw_socket(stream)
+        if info == "is_readable":
+            return socket_is_readable(raw_socket(stream))
+        return None
 
 
 def raw_socket(stream: anyio.abc.ByteStream) -> Any:

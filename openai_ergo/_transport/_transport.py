@@ -166,7 +166,11 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             parser.status,
             headers=parser.headers,
             stream=body,
-            extensions={"http_version": parser.http_version, "reason_phrase": parser.reason},
+            extensions={
+                "http_version": parser.http_version,
+                "reason_phrase": parser.reason,
+                "network_stream": connection.network_stream(),
+            },
         )
 
     async def _open_connection(

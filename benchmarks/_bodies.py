@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "CHAT_EXTRA_EVENTS",
@@ -83,6 +84,7 @@ def size_from_model(model: str) -> int:
     return size
 
 
+@lru_cache(maxsize=16)
 def token_text(size: int) -> str:
     """The full text that `size` deltas spell out: what every client's aggregate must equal."""
     return "".join(_TOKENS[i % len(_TOKENS)] for i in range(size))

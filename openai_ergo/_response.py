@@ -10,7 +10,13 @@ import anyio
 import httpx
 import msgspec
 
-from openai_ergo._errors import StreamError, StreamIdleTimeoutError, StreamInterruptedError
+from openai_ergo._errors import (
+    APIResponseValidationError,
+    StreamError,
+    StreamIdleTimeoutError,
+    StreamInterruptedError,
+)
+from openai_ergo._pipeline._logging import excerpt, redact_text
 from openai_ergo._pipeline._middleware import Middleware, RequestState
 from openai_ergo._pipeline._ratelimit import RateLimitInfo
 
@@ -21,6 +27,7 @@ T = TypeVar("T")
 
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 _json_decode = msgspec.json.decode
+_DECODE_FAILURES = (msgspec.DecodeError, msgspec.ValidationError)
 
 
 def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
@@ -72,12 +79,42 @@ class APIResponse:
 
     def json(self) -> Any:
         """The body decoded as JSON into dicts, lists and scalars."""
-        return _json_decode(self.content)
+        return self.decode(_json_decode, "JSON document")
 
     def parse(self, type_: type[T]) -> T:
         """The body decoded into `type_` (a msgspec Struct, dataclass, TypedDict, ...)."""
-        result: T = decoder_for(type_).decode(self.content)
-        return result
+        name = getattr(type_, "__name__", None) or repr(type_)
+        decode: Callable[[bytes], T] = decoder_for(type_).decode
+        return self.decode(decode, name)
+
+    def decode(self, decode: Callable[[bytes], T], what: str) -> T:
+        """The body decoded by `decode`; a body that is not JSON or not a `what` raises
+        `APIResponseValidationError` quoting the decoder's reason and the start of the body."""
+        try:
+            return decode(self.content)
+        except _DECODE_FAILURES as exc:
+            raise self._validation_error(exc, what) from exc
+
+    def _validation_error(self, exc: Exception, what: str) -> APIResponseValidationError:
+        body = excerpt(self.content)
+        reason = redact_text(str(exc))
+        request_id = self.request_id
+        sentence = (
+            f"{self.method} {httpx.URL(self.url).path} answered {self.status_code} with a body "
+            f"that is not a valid {what}: {reason}"
+        )
+        if request_id:
+            sentence += f" (request {request_id})"
+        sentence += f"; the body begins {body!r}" if body else "; the body is empty"
+        return APIResponseValidationError(
+            sentence + ".",
+            status_code=self.status_code,
+            request_id=request_id,
+            body=body,
+            reason=reason,
+            method=self.method,
+            url=self.url,
+        )
 
     def __repr__(self) -> str:
         return (

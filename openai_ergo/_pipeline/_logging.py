@@ -51,6 +51,22 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+#: How much of a bad body or event an error quotes.
+EXCERPT_CHARS = 160
+
+
+def excerpt(data: str | bytes, limit: int = EXCERPT_CHARS) -> str:
+    """The start of `data` as text on one line, at most `limit` characters, secrets removed."""
+    if isinstance(data, bytes):
+        # Decode a little more than is shown: a cut multi-byte character becomes U+FFFD.
+        data = data[: limit * 4].decode("utf-8", errors="replace")
+    text = " ".join(data.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    # Redact after cutting, so a key cut in two by the limit is still caught by its prefix.
+    return redact_text(text)
+
+
 def _redact_value(key: str, value: Any, secrets: Iterable[str]) -> Any:
     if key.lower() in _SENSITIVE_KEYS:
         return REDACTED

@@ -15,7 +15,6 @@ from openai_ergo.resources._builder import (
 )
 from openai_ergo.resources._history import ChatHistory, assistant_message, user_message
 from openai_ergo.resources._inputs import Content
-from openai_ergo.resources._malformed import decode_body
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
 from openai_ergo.resources._streams import ChatStream, ParsedStream
 from openai_ergo.resources._structured import OutputFormat, Parsed, parse_chat
@@ -272,7 +271,7 @@ class ChatBuilder(RequestBuilder):
         reply = await self._client.request(
             "POST", self.path, body=body, headers=self._headers(), options=self._options
         )
-        return decode_body(reply, decode_chat_completion, "ChatCompletion")
+        return reply.decode(decode_chat_completion, "ChatCompletion")
 
     def __await__(self) -> Generator[Any, None, ChatCompletion]:
         return self.create().__await__()

@@ -10,7 +10,6 @@ import msgspec
 from openai_ergo._errors import InvalidRequestError
 from openai_ergo.resources._builder import RequestBuilder, check_bool, check_int, check_str
 from openai_ergo.resources._inputs import AudioInput, Content, FileInput, ImageInput, responses_part
-from openai_ergo.resources._malformed import decode_body
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
 from openai_ergo.resources._streams import ParsedStream, ResponseStream
 from openai_ergo.resources._structured import OutputFormat, Parsed, parse_response
@@ -216,7 +215,7 @@ class ResponsesBuilder(RequestBuilder):
         reply = await self._client.request(
             "POST", self.path, body=body, headers=self._headers(), options=self._options
         )
-        return decode_body(reply, decode_response, "Response")
+        return reply.decode(decode_response, "Response")
 
     def __await__(self) -> Generator[Any, None, Response]:
         return self.create().__await__()

@@ -70,7 +70,12 @@ class ResponseStream(_TypedStream[ResponseStreamEvent, Response]):
         append = decoded.append
         try:
             for sse in batch:
-                event = decode_response_event(sse.data)
+                data = sse.data
+                if data == "[DONE]":
+                    # The Responses API sends no `[DONE]`, but some compatible servers end
+                    # with one: it carries nothing, and the terminal event decides completeness.
+                    continue
+                event = decode_response_event(data)
                 add(event)
                 append(event)
         except DecodeFailure as exc:

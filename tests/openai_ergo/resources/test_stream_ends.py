@@ -447,3 +447,21 @@ async def test_a_cleanly_ended_cut_stream_over_loopback_is_interrupted(api: str)
     assert _text(error.partial) == "Bonjour le monde"
     assert error.request_id == "req_loopback"
     assert SECRET not in f"{error} {error!r}"
+
+
+@pytest.mark.parametrize("complete", [True, False], ids=["after-completed", "before-completed"])
+async def test_a_responses_stream_ending_with_done_is_judged_by_its_terminal_event(
+    complete: bool,
+) -> None:
+    # Some compatible servers end a Responses stream with `[DONE]`, which the API never sends:
+    # it is no malformed event, and only `response.completed` makes the answer whole.
+    events = _responses_events(["Hi", " there"])
+    sent = events if complete else events[:-1]
+    body = b"".join(_frame(e) for e in sent) + b"data: [DONE]\n\n"
+    async with _client([body]) as client:
+        stream = client.responses("gpt-4o-mini").input("Go").stream()
+        if complete:
+            assert _text(await stream.until_done()) == "Hi there"
+        else:
+            with pytest.raises(StreamInterruptedError, match=r"before response\.completed"):
+                await stream.until_done()

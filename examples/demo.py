@@ -35,6 +35,22 @@ MOCK_OPTIONS: dict[str, Any] = (
 )
 
 
+class Wrapped:
+    """Prints streamed text as it arrives, breaking lines between words at `width` columns."""
+
+    def __init__(self, width: int = 88) -> None:
+        self.width = width
+        self.column = 0
+
+    def print(self, text: str) -> None:
+        """Print one delta now (flushed), starting a new line first if it would overflow."""
+        if self.column and self.column + len(text) > self.width and text[:1] == " ":
+            text = "\n" + text[1:]
+        print(text, end="", flush=True)
+        last_break = text.rfind("\n")
+        self.column = len(text) - last_break - 1 if last_break >= 0 else self.column + len(text)
+
+
 class Meter:
     """Time to first token and delivery rate, measured on the caller's side."""
 
@@ -65,11 +81,11 @@ class Meter:
 async def stream_response(client: Client, model: str) -> None:
     """The Responses API, streamed: print the text as it arrives, then the usage."""
     print(f"\n== Responses API ({model}) ==")
-    meter = Meter()
+    meter, out = Meter(), Wrapped()
     request = client.responses(model).instructions(INSTRUCTIONS).input(PROMPT)
     async with request.stream() as stream:
         async for text in stream.text():
-            print(meter.seen(text), end="", flush=True)
+            out.print(meter.seen(text))
     print()
     usage = stream.final().usage
     print(meter.summary(usage.input_tokens, usage.output_tokens) if usage else "usage: none")
@@ -78,11 +94,11 @@ async def stream_response(client: Client, model: str) -> None:
 async def stream_chat(client: Client, model: str) -> None:
     """Chat Completions, streamed: print the text as it arrives, then the usage."""
     print(f"\n== Chat Completions ({model}) ==")
-    meter = Meter()
+    meter, out = Meter(), Wrapped()
     request = client.chat(model).system(INSTRUCTIONS).user(PROMPT)
     async with request.stream() as stream:
         async for text in stream.text():
-            print(meter.seen(text), end="", flush=True)
+            out.print(meter.seen(text))
     print()
     usage = stream.final().usage
     print(meter.summary(usage.prompt_tokens, usage.completion_tokens) if usage else "usage: none")
@@ -91,13 +107,18 @@ async def stream_chat(client: Client, model: str) -> None:
 async def main() -> None:
     """Talk to OpenAI when a key is set, else to the embedded mock server."""
     if os.environ.get("OPENAI_API_KEY"):
-        print(f"Talking to the OpenAI API (OPENAI_API_KEY is set), model {REAL_MODEL}.")
         async with Client() as client:
+            print(f"OPENAI_API_KEY is set: talking to the OpenAI API at {client.base_url}")
+            print(f"\nQ: {PROMPT}")
             await stream_response(client, REAL_MODEL)
             await stream_chat(client, REAL_MODEL)
         return
     async with serve(**MOCK_OPTIONS) as server:
         print(f"No OPENAI_API_KEY: talking to the embedded mock OpenAI server at {server.url}")
+        pace = MOCK_OPTIONS.get("tokens_per_second")
+        paced = f"at {pace:g} tokens/s" if pace else "as fast as it can"
+        print(f"(it answers in made-up words, streamed {paced}; set OPENAI_API_KEY for real ones)")
+        print(f"\nQ: {PROMPT}")
         async with Client(api_key="sk-mock", base_url=server.url) as client:
             await stream_response(client, MOCK_MODEL)
             await stream_chat(client, MOCK_MODEL)

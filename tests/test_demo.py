@@ -17,7 +17,7 @@ import anyio
 import httpx
 import pytest
 
-from openai_ergo.mock import MockOpenAI
+from openai_ergo.mock import MockOpenAI, MockServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo.py"
@@ -33,13 +33,15 @@ def _env(backend: str) -> dict[str, str]:
     return env
 
 
-def _expected_answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+def _demo_constants(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("OPENAI_ERGO_DEMO_FAST", "1")
+    return runpy.run_path(str(DEMO), run_name="demo_under_test")
+
+
+def _expected_answers(app: MockOpenAI, demo: dict[str, Any], model: str) -> list[tuple[str, str]]:
     """The mock's non-streamed answers to the demo's two requests, computed in-process: for
     each, the text and the start of the usage line the demo prints for it."""
-    monkeypatch.setenv("OPENAI_ERGO_DEMO_FAST", "1")
-    demo: dict[str, Any] = runpy.run_path(str(DEMO), run_name="demo_under_test")
-    app = MockOpenAI(**{k: v for k, v in demo["MOCK_OPTIONS"].items() if k != "latency"})
-    model, prompt, instructions = demo["MOCK_MODEL"], demo["PROMPT"], demo["INSTRUCTIONS"]
+    prompt, instructions = demo["PROMPT"], demo["INSTRUCTIONS"]
 
     async def ask() -> list[tuple[str, str]]:
         transport = httpx.ASGITransport(app=app)
@@ -69,29 +71,61 @@ def _expected_answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return anyio.run(ask)
 
 
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_demo_streams_from_the_embedded_mock_without_a_key(
-    backend: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _run_demo(env: dict[str, str]) -> list[str]:
     result = subprocess.run(
         [sys.executable, "-W", "error", str(DEMO)],
         capture_output=True,
         text=True,
-        env=_env(backend),
+        env=env,
         cwd=ROOT,
         timeout=120,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    assert result.stderr == ""
+    return result.stdout.splitlines()
+
+
+def _check_sections(lines: list[str], model: str, expected: list[tuple[str, str]]) -> None:
+    """Each section: its heading, the streamed text wrapped between words, its usage line."""
+    headings = [f"== Responses API ({model}) ==", f"== Chat Completions ({model}) =="]
+    for heading, (text, usage) in zip(headings, expected, strict=True):
+        at = lines.index(heading)
+        end = next(i for i in range(at + 1, len(lines)) if lines[i].startswith("usage: "))
+        wrapped = lines[at + 1 : end]
+        assert " ".join(wrapped) == text
+        assert all(len(line) <= 88 for line in wrapped)
+        assert lines[end].startswith(usage + " time to first token ")
+        assert lines[end].endswith(("ms", "deltas/s"))
+    assert len([line for line in lines if line.startswith("usage: ")]) == 2
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_demo_streams_from_the_embedded_mock_without_a_key(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = _demo_constants(monkeypatch)
+    lines = _run_demo(_env(backend))
     assert lines[0].startswith("No OPENAI_API_KEY: talking to the embedded mock OpenAI server at")
     assert "http://127.0.0.1:" in lines[0]
-    headings = ["== Responses API (gpt-5-mini) ==", "== Chat Completions (gpt-5-mini) =="]
-    for heading, (text, usage) in zip(headings, _expected_answers(monkeypatch), strict=True):
-        # Each section: its heading, the streamed text on one line, then its usage line.
-        at = lines.index(heading)
-        assert lines[at + 1] == text
-        assert lines[at + 2].startswith(usage + " time to first token ")
-    summaries = [line for line in lines if line.startswith("usage: ")]
-    assert len(summaries) == 2
-    assert all("+ 12 output tokens" in line for line in summaries)
+    assert "made-up words" in lines[1]
+    assert f"Q: {demo['PROMPT']}" in lines
+    app = MockOpenAI(**{k: v for k, v in demo["MOCK_OPTIONS"].items() if k != "latency"})
+    expected = _expected_answers(app, demo, demo["MOCK_MODEL"])
+    _check_sections(lines, demo["MOCK_MODEL"], expected)
+    assert all("+ 12 output tokens" in line for line in lines if line.startswith("usage: "))
+
+
+def test_demo_with_a_key_talks_to_the_api_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The API is played by a mock server here; the demo must say where it goes, send the key
+    # there, and never print the key.
+    demo = _demo_constants(monkeypatch)
+    key = "sk-demo-secret-0123456789"
+    with MockServer(MockOpenAI(seed=5)) as server:
+        env = _env("asyncio") | {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": server.url}
+        lines = _run_demo(env)
+        expected = _expected_answers(MockOpenAI(seed=5), demo, demo["REAL_MODEL"])
+        assert [r.headers["authorization"] for r in server.requests] == [f"Bearer {key}"] * 2
+    assert lines[0] == f"OPENAI_API_KEY is set: talking to the OpenAI API at {server.url}"
+    assert not any(key in line for line in lines)
+    _check_sections(lines, demo["REAL_MODEL"], expected)

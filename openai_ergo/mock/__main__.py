@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from openai_ergo._errors import ConfigurationError
 from openai_ergo.mock._app import MockOpenAI
 from openai_ergo.mock._server import MockServer
 
@@ -28,6 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before the 1st token")
     parser.add_argument("--reply-tokens", type=int, default=None, help="length of every reply")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--fail-next",
+        action="append",
+        default=[],
+        metavar="FAULT",
+        help='fail the next request with FAULT, e.g. "rate_limit; retry_after=1" (repeatable)',
+    )
     args = parser.parse_args(argv)
     app = MockOpenAI(
         seed=args.seed,
@@ -35,15 +43,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency=args.latency,
         reply_tokens=args.reply_tokens if args.reply_tokens is not None else (16, 48),
     )
+    for fault in args.fail_next:
+        try:
+            app.fail_next(fault)
+        except ValueError as exc:
+            parser.error(f"--fail-next {fault!r}: {exc}")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with MockServer(app, port=args.port, access_log=args.access_log) as server:
+    try:
+        server = MockServer(app, port=args.port, access_log=args.access_log)
+        server.start()
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"Cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
         print(f"Mock OpenAI API listening on {server.url}", flush=True)
         print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
         # A timeout keeps the main thread responsive to signals on every platform.
         while not stop.wait(0.5):
             pass
+    finally:
+        server.stop()
     return 0
 
 

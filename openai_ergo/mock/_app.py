@@ -157,7 +157,10 @@ class MockOpenAI:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        raw = await self._read_body(receive)
+        try:
+            raw = await self._read_body(receive)
+        except Disconnected:
+            return  # the client left before its request was whole: nothing to answer
         headers = lower_headers(scope.get("headers") or [])
         method: str = scope["method"]
         path: str = scope["path"]
@@ -242,6 +245,8 @@ class MockOpenAI:
             return
         seed = _int_header(headers, "x-mock-seed", self.seed)
         reply_tokens = _int_header(headers, "x-mock-reply-tokens", None)
+        if reply_tokens is not None and reply_tokens < 0:
+            raise BadRequest(f"Invalid x-mock-reply-tokens header: {reply_tokens} is negative.")
         if route == "responses":
             turn, stream = responses_turn(
                 self._policy, request, seed=seed, reply_tokens=reply_tokens

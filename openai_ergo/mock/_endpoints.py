@@ -69,11 +69,21 @@ class ReplyPolicy:
     next_scripted: Callable[[RecordedRequest], Reply | str | None]
 
 
-def require_model(body: dict[str, Any], models: Iterable[str]) -> str:
-    """The request's model, which must be a string the mock serves."""
+def _missing(name: str) -> BadRequest:
+    return BadRequest(
+        f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
+    )
+
+
+def require_model(body: dict[str, Any], models: Iterable[str], *, responses: bool = False) -> str:
+    """The request's model, which must be a string the mock serves.
+
+    An unknown model is a 404 on the older endpoints and a 400 naming `model` on the Responses
+    API, as OpenAI answers them.
+    """
     model = body.get("model")
     if model is None:
-        raise BadRequest("Missing required parameter: 'model'.", param="model", code=None)
+        raise _missing("model")
     if not isinstance(model, str):
         raise BadRequest(
             f"Invalid type for 'model': expected a string, but got {_json_type(model)} instead.",
@@ -81,6 +91,12 @@ def require_model(body: dict[str, Any], models: Iterable[str]) -> str:
             code="invalid_type",
         )
     if not known_model(model, models):
+        if responses:
+            raise BadRequest(
+                f"The requested model '{model}' does not exist.",
+                param="model",
+                code="model_not_found",
+            )
         raise BadRequest(
             f"The model `{model}` does not exist or you do not have access to it.",
             status=404,
@@ -232,11 +248,11 @@ def responses_turn(
 ) -> tuple[ResponseTurn, bool]:
     """Validate a Responses request and plan its answer; also says whether to stream it."""
     body = request.json
-    model = require_model(body, policy.models)
+    model = require_model(body, policy.models, responses=True)
     stream = _check_stream_flag(body)
     has_context = any(body.get(k) for k in ("previous_response_id", "conversation", "prompt"))
     if "input" not in body and not has_context:
-        raise BadRequest("Missing required parameter: 'input'.", param="input")
+        raise _missing("input")
     conversation = body.get("input")
     if conversation is not None and not isinstance(conversation, (str, list)):
         raise BadRequest(
@@ -279,7 +295,7 @@ def chat_turn(
     stream = _check_stream_flag(body)
     messages = body.get("messages")
     if messages is None:
-        raise BadRequest("Missing required parameter: 'messages'.", param="messages")
+        raise _missing("messages")
     if not isinstance(messages, list):
         raise BadRequest(
             f"Invalid type for 'messages': expected an array, but got {_json_type(messages)} "
@@ -296,11 +312,7 @@ def chat_turn(
         )
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or "role" not in message:
-            raise BadRequest(
-                f"Missing required parameter: 'messages[{index}].role'.",
-                param=f"messages[{index}].role",
-                code="missing_required_parameter",
-            )
+            raise _missing(f"messages[{index}].role")
     limit = _optional_int(body, "max_completion_tokens", 1)
     if limit is None:
         limit = _optional_int(body, "max_tokens", 1)
@@ -349,7 +361,7 @@ def embeddings_answer(policy: ReplyPolicy, request: RecordedRequest) -> dict[str
     body = request.json
     model = require_model(body, policy.models)
     if "input" not in body:
-        raise BadRequest("Missing required parameter: 'input'.", param="input")
+        raise _missing("input")
     texts = embedding_inputs(body["input"])
     if texts is None or any(text == "" for text in texts):
         raise BadRequest(
@@ -378,7 +390,7 @@ def moderations_answer(policy: ReplyPolicy, request: RecordedRequest) -> dict[st
     if not isinstance(model, str) or not known_model(model, policy.models):
         require_model({"model": model}, policy.models)
     if "input" not in body:
-        raise BadRequest("Missing required parameter: 'input'.", param="input")
+        raise _missing("input")
     inputs = moderation_inputs(body["input"])
     if inputs is None:
         raise BadRequest(

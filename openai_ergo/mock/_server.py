@@ -7,6 +7,7 @@ code (a pytest fixture, a script) can use it too.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import socket
 import threading
@@ -16,6 +17,7 @@ from typing import Any, final
 
 import anyio
 
+from openai_ergo._errors import ConfigurationError
 from openai_ergo.mock._app import MockOpenAI
 from openai_ergo.mock._exchange import ConnectionDropped
 from openai_ergo.mock._faults import Fault
@@ -26,6 +28,12 @@ __all__ = ["MockServer", "serve"]
 _START_TIMEOUT = 30.0
 
 
+_MISSING_UVICORN = (
+    "The mock server needs uvicorn, which the `mock` extra installs: "
+    "pip install 'openai-ergo[mock]'. (In-process, MockOpenAI() runs without it.)"
+)
+
+
 class _DroppedOnPurpose(logging.Filter):
     """uvicorn logs every app exception as an error; a deliberate disconnect is not one."""
 
@@ -33,13 +41,25 @@ class _DroppedOnPurpose(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
 
 
-_uvicorn_error_log = logging.getLogger("uvicorn.error")
-if not any(isinstance(f, _DroppedOnPurpose) for f in _uvicorn_error_log.filters):
-    _uvicorn_error_log.addFilter(_DroppedOnPurpose())
+def _require_uvicorn() -> None:
+    """Fail early and clearly when the `mock` extra is not installed (no import: that is slow)."""
+    try:
+        found = importlib.util.find_spec("uvicorn") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ConfigurationError(_MISSING_UVICORN)
 
 
 def _uvicorn_server(app: MockOpenAI, on_ready: Callable[[], None], access_log: bool) -> Any:
-    import uvicorn  # the `mock` extra: imported only when a socket server is wanted
+    try:
+        import uvicorn  # the `mock` extra: imported only when a socket server is wanted
+    except ImportError as exc:
+        raise ConfigurationError(_MISSING_UVICORN) from exc
+
+    error_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DroppedOnPurpose) for f in error_log.filters):
+        error_log.addFilter(_DroppedOnPurpose())
 
     class _Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -70,10 +90,12 @@ class MockServer:
     def __init__(
         self, app: MockOpenAI | None = None, *, port: int = 0, access_log: bool = False
     ) -> None:
+        _require_uvicorn()
         self.app = app if app is not None else MockOpenAI()
         self._port = port
         self._access_log = access_log
         self._socket: socket.socket | None = None
+        self._port_bound: int | None = None
         self._thread: threading.Thread | None = None
         self._server: Any = None
         self._ready = threading.Event()
@@ -90,10 +112,10 @@ class MockServer:
 
     @property
     def port(self) -> int:
-        """The port the server listens on."""
-        if self._socket is None:
+        """The port the server listens on (or last listened on, once stopped)."""
+        if self._port_bound is None:
             raise RuntimeError("the mock server is not started")
-        return int(self._socket.getsockname()[1])
+        return self._port_bound
 
     @property
     def url(self) -> str:
@@ -121,6 +143,8 @@ class MockServer:
         """Bind 127.0.0.1 and serve from a background thread; returns once it accepts requests."""
         if self._thread is not None:
             raise RuntimeError("the mock server is already started")
+        self._failure = None
+        self._server = _uvicorn_server(self.app, self._ready.set, self._access_log)
         # Binding here, not in uvicorn, makes the port known before the thread runs.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -131,8 +155,8 @@ class MockServer:
             sock.close()
             raise
         self._socket = sock
+        self._port_bound = int(sock.getsockname()[1])
         self.app._closing.clear()
-        self._server = _uvicorn_server(self.app, self._ready.set, self._access_log)
         self._thread = threading.Thread(
             target=self._run, name=f"openai-ergo-mock:{self.port}", daemon=True
         )
@@ -178,6 +202,8 @@ class MockServer:
         self.stop()
 
     async def __aenter__(self) -> MockServer:
+        # Not cancellable while the thread starts the server: a cancellation lands at the
+        # block's first checkpoint, and `__aexit__` stops the server.
         await anyio.to_thread.run_sync(self.start)
         return self
 

@@ -15,6 +15,17 @@ from openai_ergo.mock._server import MockServer
 
 __all__ = ["mock_openai", "mock_openai_session"]
 
+#: The app's settings a test may change, restored after each test.
+_SETTINGS = (
+    "seed",
+    "models",
+    "reply_tokens",
+    "tokens_per_second",
+    "latency",
+    "responder",
+    "require_api_key",
+)
+
 
 @pytest.fixture(scope="session")
 def mock_openai_session() -> Iterator[MockServer]:
@@ -25,12 +36,16 @@ def mock_openai_session() -> Iterator[MockServer]:
 
 @pytest.fixture
 def mock_openai(mock_openai_session: MockServer) -> Iterator[MockServer]:
-    """The mock server with no recorded requests, queued replies or armed faults."""
+    """The mock server with no recorded requests, queued replies or armed faults; settings a
+    test changes (seed, models, reply_tokens, pace, latency, responder, require_api_key) are
+    put back after it."""
     app = mock_openai_session.app
     app.reset()
-    saved = (app.tokens_per_second, app.latency, app.responder, app.require_api_key)
+    saved = {name: getattr(app, name) for name in _SETTINGS}
+    saved["models"] = list(app.models)
     try:
         yield mock_openai_session
     finally:
-        app.tokens_per_second, app.latency, app.responder, app.require_api_key = saved
+        for name, value in saved.items():
+            setattr(app, name, value)
         app.reset()

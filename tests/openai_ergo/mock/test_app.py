@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from openai_ergo.mock import Fault, MockOpenAI, RecordedRequest, Reply, ToolCall
 from tests.openai_ergo.mock.sse import frames
+from tests.openai_ergo.types._samples import openapi_spec
 
 USER = [{"role": "user", "content": "Say something nice."}]
 
@@ -305,17 +306,56 @@ async def test_scripted_replies_and_responder(app: MockOpenAI, http: httpx.Async
     assert [r.path for r in seen] == ["/v1/responses"]
 
 
+async def test_a_responder_can_answer_with_tool_calls_and_then_with_text(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    def responder(request: RecordedRequest) -> Reply | None:
+        last = request.json["messages"][-1]
+        if last["role"] == "tool":
+            return Reply(f"It is {json.loads(last['content'])['celsius']} degrees.")
+        return Reply(tool_calls=(ToolCall(name="weather", arguments={"city": "Oslo"}),))
+
+    app.responder = responder
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Oslo?"}]
+    first = await _post(http, "/chat/completions", {"model": "gpt-4o", "messages": messages})
+    choice = first.json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["content"] is None
+    [call] = choice["message"]["tool_calls"]
+    assert call["function"] == {"name": "weather", "arguments": '{"city":"Oslo"}'}
+    messages += [
+        choice["message"],
+        {"role": "tool", "tool_call_id": call["id"], "content": '{"celsius": 4}'},
+    ]
+    body = {"model": "gpt-4o", "messages": messages, "stream": True}
+    second = await _post(http, "/chat/completions", body)
+    chunks = [f.json() for f in frames(second.content)[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == "It is 4 degrees."
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert len(app.requests) == 2
+
+
 # -- validation and recording ---------------------------------------------------------------------
+
+
+MISSING = "missing_required_parameter"
+ROLE = "messages[0].role"
 
 
 @pytest.mark.parametrize(
     ("endpoint", "payload", "status", "param", "code"),
     [
-        ("/chat/completions", {"model": "gpt-4o"}, 400, "messages", None),
+        ("/chat/completions", {"model": "gpt-4o"}, 400, "messages", MISSING),
         ("/chat/completions", {"model": "gpt-4o", "messages": []}, 400, "messages", "empty_array"),
-        ("/chat/completions", {"messages": USER}, 400, "model", None),
+        ("/chat/completions", {"model": "gpt-4o", "messages": [{}]}, 400, ROLE, MISSING),
+        ("/chat/completions", {"messages": USER}, 400, "model", MISSING),
+        # The older endpoints answer an unknown model 404; the Responses API answers 400.
         ("/chat/completions", {"model": "gpt-0", "messages": USER}, 404, None, "model_not_found"),
-        ("/responses", {"model": "gpt-5"}, 400, "input", None),
+        ("/embeddings", {"model": "gpt-0", "input": "x"}, 404, None, "model_not_found"),
+        ("/responses", {"model": "gpt-0", "input": "x"}, 400, "model", "model_not_found"),
+        ("/responses", {"model": "gpt-5"}, 400, "input", MISSING),
+        ("/responses", {"input": "x"}, 400, "model", MISSING),
         (
             "/responses",
             {"model": "gpt-5", "input": "x", "max_output_tokens": 5},
@@ -324,9 +364,10 @@ async def test_scripted_replies_and_responder(app: MockOpenAI, http: httpx.Async
             "integer_below_min_value",
         ),
         ("/responses", {"model": "gpt-5", "input": "x", "stream": "yes"}, 400, "stream", None),
-        ("/embeddings", {"model": "text-embedding-3-small"}, 400, "input", None),
+        ("/embeddings", {"model": "text-embedding-3-small"}, 400, "input", MISSING),
+        ("/moderations", {"model": "omni-moderation-latest"}, 400, "input", MISSING),
     ],
-)
+)  # fmt: skip
 async def test_bad_requests_get_the_api_error_body(
     http: httpx.AsyncClient,
     endpoint: str,
@@ -344,6 +385,62 @@ async def test_bad_requests_get_the_api_error_body(
     if code is not None:
         assert error["code"] == code
     assert error["message"]
+    if param is not None and code == MISSING:
+        assert error["message"] == f"Missing required parameter: '{param}'."
+    if code == "model_not_found":
+        assert "gpt-0" in error["message"]
+
+
+def _conforms(value: Any, schema: dict[str, Any]) -> bool:
+    """A JSON value against the few schema forms the spec's `Error` uses."""
+    if "anyOf" in schema:
+        return any(_conforms(value, option) for option in schema["anyOf"])
+    kind = schema.get("type")
+    if kind == "object":
+        required = schema.get("required", [])
+        properties = schema.get("properties", {})
+        return isinstance(value, dict) and all(
+            name in value and _conforms(value[name], properties.get(name, {})) for name in required
+        )
+    expected: dict[str | None, type | tuple[type, ...]] = {
+        "string": str, "null": type(None), "integer": int, None: object,
+    }  # fmt: skip
+    return isinstance(value, expected[kind])
+
+
+async def test_every_error_body_has_the_spec_error_shape(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    schema = openapi_spec()["components"]["schemas"]["Error"]
+    chat = {"model": "gpt-4o", "messages": USER}
+    app.require_api_key = True
+    key = {"authorization": "Bearer sk-test"}
+    answers = [
+        await http.get("/models"),  # 401
+        await http.post("/responses", json={"model": "gpt-0", "input": "x"}, headers=key),
+        await http.post("/chat/completions", json={"model": "gpt-4o"}, headers=key),
+        await http.post("/chat/completions", content=b"{", headers=key),
+        await http.post("/nowhere", json={}, headers=key),
+        await http.get("/models/gpt-0", headers=key),
+    ]
+    for fault in ("rate_limit", "server_error", "server_error; status=503", "error_event"):
+        answers.append(
+            await http.post("/chat/completions", json=chat, headers={**key, "x-mock-fault": fault})
+        )
+    assert sorted({a.status_code for a in answers}) == [400, 401, 404, 429, 500, 503]
+    for answer in answers:
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["x-request-id"].startswith("req_")
+        body = answer.json()
+        assert set(body) == {"error"}
+        assert _conforms(body["error"], schema), body
+
+
+async def test_a_negative_reply_length_header_is_a_clear_400(http: httpx.AsyncClient) -> None:
+    body = {"model": "gpt-5", "input": "x"}
+    response = await _post(http, "/responses", body, **{"x-mock-reply-tokens": "-3"})
+    assert response.status_code == 400
+    assert "x-mock-reply-tokens" in response.json()["error"]["message"]
 
 
 async def test_bad_json_and_unknown_routes(http: httpx.AsyncClient) -> None:
@@ -486,6 +583,7 @@ async def test_error_event_ends_a_responses_stream_with_failed(http: httpx.Async
     events = frames(response.content)
     assert [f.event for f in events[-2:]] == ["error", "response.failed"]
     error = events[-2].json()
+    assert _conforms(error, openapi_spec()["components"]["schemas"]["ResponseErrorEvent"])
     assert error["code"] == error["error"]["code"] == "insufficient_quota"
     assert error["sequence_number"] == 6
     assert events[-1].json()["response"]["status"] == "failed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -13,7 +14,8 @@ import anyio
 import httpx
 import pytest
 
-from openai_ergo.mock import MockServer, serve
+from openai_ergo import ConfigurationError
+from openai_ergo.mock import MockOpenAI, MockServer, serve
 
 STREAM = {"model": "gpt-5-mini", "input": "Hello", "stream": True}
 
@@ -143,9 +145,10 @@ async def test_pacing_spaces_tokens_and_keeps_the_text(
     assert text == expected["output"][0]["content"][0]["text"]
 
 
-def test_command_line_prints_its_url_and_stops_on_terminate() -> None:
+def test_command_line_prints_its_url_arms_faults_and_stops_on_terminate() -> None:
+    command = [sys.executable, "-m", "openai_ergo.mock", "--port", "0", "--seed", "5"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "openai_ergo.mock", "--port", "0", "--seed", "5"],
+        [*command, "--fail-next", "rate_limit; retry_after=0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -155,12 +158,126 @@ def test_command_line_prints_its_url_and_stops_on_terminate() -> None:
         line = process.stdout.readline()
         found = re.search(r"http://127\.0\.0\.1:\d+/v1", line)
         assert found, line
-        response = httpx.post(
-            f"{found.group(0)}/chat/completions",
-            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
-        )
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+        limited = httpx.post(f"{found.group(0)}/chat/completions", json=body)
+        assert limited.status_code == 429
+        response = httpx.post(f"{found.group(0)}/chat/completions", json=body)
         assert response.status_code == 200
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
+
+
+def _command_line(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "openai_ergo.mock", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_command_line_names_a_bad_fault_and_a_busy_port() -> None:
+    bad = _command_line("--port", "0", "--fail-next", "explode")
+    assert bad.returncode == 2
+    assert "unknown fault 'explode'" in bad.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        busy = _command_line("--port", str(port))
+    assert busy.returncode == 1
+    assert f"Cannot listen on 127.0.0.1:{port}" in busy.stderr
+    assert "Traceback" not in busy.stderr
+
+
+# -- the `mock` extra --------------------------------------------------------------------------
+
+
+def test_without_uvicorn_serving_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As if `pip install openai-ergo` ran without `[mock]`: importing uvicorn fails.
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    before = len(_mock_threads())
+    for start in (serve, MockServer):
+        with pytest.raises(ConfigurationError, match=re.escape("pip install 'openai-ergo[mock]'")):
+            start()
+    assert len(_mock_threads()) == before
+    # The app itself needs no server: in-process use goes on working.
+    assert MockOpenAI().requests == []
+
+
+def test_nothing_imports_uvicorn_until_a_server_starts() -> None:
+    code = (
+        "import sys, openai_ergo\n"
+        "assert 'openai_ergo.mock' not in sys.modules\n"
+        "import openai_ergo.mock, openai_ergo.mock.pytest_plugin\n"
+        "server = openai_ergo.mock.serve()\n"
+        "assert 'uvicorn' not in sys.modules, 'imported uvicorn'\n"
+        "with server:\n"
+        "    assert 'uvicorn' in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# -- lifetime edge cases ------------------------------------------------------------------------
+
+
+async def test_cancelled_while_starting_the_server_is_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = len(_mock_threads())
+    server = serve()
+    start = server.start
+
+    with anyio.CancelScope() as scope:
+
+        def start_then_get_cancelled() -> None:
+            # The server is up, and the caller is cancelled before `__aenter__` returns.
+            start()
+            anyio.from_thread.run_sync(scope.cancel)
+
+        monkeypatch.setattr(server, "start", start_then_get_cancelled)
+        async with server:
+            await anyio.sleep_forever()  # the cancellation lands here, and the server stops
+    assert scope.cancelled_caught
+    assert not server.running
+    assert len(_mock_threads()) == before
+
+
+async def test_the_url_stays_readable_after_stopping() -> None:
+    async with serve() as server:
+        url = server.url
+    assert server.url == url
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = serve().url
+
+
+async def test_the_server_settings_pace_every_stream(mock_openai: MockServer) -> None:
+    # No header: the pace and latency set on the server apply.
+    mock_openai.app.tokens_per_second = 100.0
+    mock_openai.app.latency = 0.05
+    arrivals: list[float] = []
+    async with (
+        httpx.AsyncClient(base_url=mock_openai.url, timeout=5.0) as http,
+        http.stream(
+            "POST", "/responses", json=STREAM, headers={"x-mock-reply-tokens": "5"}
+        ) as response,
+    ):
+        start = anyio.current_time()
+        async for line in response.aiter_lines():
+            if '"response.output_text.delta"' in line:
+                arrivals.append(anyio.current_time() - start)
+    assert len(arrivals) == 5
+    # Lower bounds the server guarantees: the latency, then one token per 1/100 s.
+    assert arrivals[-1] >= 0.05 + 4 / 100

@@ -1,4 +1,5 @@
-"""`make demo` works on a fresh clone: with no key it streams from the embedded mock server.
+"""`make demo` works on a fresh clone: with no key it streams from the embedded mock server,
+and with OPENAI_API_KEY set it goes to the API it names.
 
 The demo runs as a subprocess with a short, unpaced reply; what it prints is checked against
 what the mock answers in-process for the very same requests, so nothing here is hard-coded.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +131,47 @@ def test_demo_with_a_key_talks_to_the_api_it_names(monkeypatch: pytest.MonkeyPat
     assert lines[0] == f"OPENAI_API_KEY is set: talking to the OpenAI API at {server.url}"
     assert not any(key in line for line in lines)
     _check_sections(lines, demo["REAL_MODEL"], expected)
+
+
+def test_make_demo_on_a_fresh_clone(tmp_path: Path) -> None:
+    # A fresh clone holds only what is committed: the demo must need nothing else. `make demo`
+    # installs the project into the clone's own venv first; here it is read as a plan (`-n`),
+    # and its last step runs with this venv, whose packages are the ones `install` pulls in.
+    if shutil.which("git") is None or shutil.which("make") is None:
+        pytest.skip("git and make are needed to clone the repository and read its Makefile")
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--depth", "1", f"file://{ROOT}", str(clone)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    plan = subprocess.run(
+        ["make", "-n", "demo"], cwd=clone, capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()
+    assert any("pip install" in step and ".[dev]" in step for step in plan)
+    assert plan[-1] == ".venv/bin/python examples/demo.py"
+    env = _env("asyncio") | {"PYTHONPATH": str(clone)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import openai_ergo; print(openai_ergo.__file__)"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert where.stdout.startswith(str(clone))
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "examples/demo.py"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("No OPENAI_API_KEY: talking to the embedded mock OpenAI server")
+    assert len([line for line in lines if line.startswith("usage: ")]) == 2

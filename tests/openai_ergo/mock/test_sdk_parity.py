@@ -238,6 +238,8 @@ async def test_a_response_awaited_streamed_and_through_the_sdk_is_the_same(
     ) as stream:
         theirs = sdk_response_summary(await stream.get_final_response())
     assert theirs == awaited
+    plain = await sdk.responses.create(model="gpt-5-mini", instructions="Be brief.", input=PROMPT)
+    assert sdk_response_summary(plain) == awaited
 
 
 async def test_a_function_call_awaited_streamed_and_through_the_sdk_is_the_same(

@@ -29,6 +29,7 @@ __all__ = ["Plan", "ScenarioPlan", "Series", "row_pairs", "run_plan", "running_s
 _ROOT = Path(__file__).resolve().parent.parent
 #: A single measurement process may not run longer than this.
 _JOB_TIMEOUT_SECONDS = 300.0
+_RETRY_PAUSE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,10 @@ def run_plan(plan: Plan, port: int, *, log: Any = print) -> list[Series]:
                     "params": scenario.params,
                 }
                 result = _run_job(job)
+                if "unavailable" in result and not one.records:
+                    # A checkout being edited can fail an import for a moment: look once more.
+                    time.sleep(_RETRY_PAUSE_SECONDS)
+                    result = _run_job(job)
                 if "unavailable" in result:
                     one.unavailable = result["unavailable"]
                 elif "error" in result:

@@ -7,6 +7,7 @@ idle gaps and disconnects only mean something over a real socket.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -50,6 +51,8 @@ from openai_ergo.mock._wire import (
 )
 
 __all__ = ["MockOpenAI"]
+
+_log = logging.getLogger("openai_ergo.mock")
 
 
 _MAX_BODY = 32 * 1024 * 1024
@@ -104,6 +107,9 @@ class MockOpenAI:
 
     def reply_with(self, *replies: Reply | str) -> None:
         """Queue canned replies: each chat or Responses request takes the next one."""
+        for reply in replies:
+            if not isinstance(reply, (Reply, str)):
+                raise TypeError(f"a reply is a Reply or a str, not {type(reply).__name__}")
         with self._lock:
             self._replies.extend(replies)
 
@@ -143,9 +149,27 @@ class MockOpenAI:
         with self._lock:
             if self._replies:
                 return self._replies.popleft()
-        if self.responder is not None:
-            return self.responder(request)
-        return None
+        if self.responder is None:
+            return None
+        # A bug in a test's responder answers 500 saying what went wrong: over a socket the
+        # client would otherwise get the server's bare "Internal Server Error".
+        try:
+            reply = self.responder(request)
+        except Exception as exc:
+            _log.exception("the mock's responder raised")
+            raise BadRequest(
+                f"The mock's responder raised {type(exc).__name__}: {exc}",
+                status=500,
+                type="server_error",
+            ) from exc
+        if reply is not None and not isinstance(reply, (Reply, str)):
+            raise BadRequest(
+                "The mock's responder must return a Reply, a str or None, "
+                f"not {type(reply).__name__}.",
+                status=500,
+                type="server_error",
+            )
+        return reply
 
     # -- ASGI -----------------------------------------------------------------------------------
 

@@ -123,6 +123,8 @@ class Fault(msgspec.Struct, frozen=True, kw_only=True):
                 if "unknown" in str(exc):
                     raise
                 raise ValueError(f"fault parameter {name!r} is not a number: {raw!r}") from None
+            if name not in ("code", "message") and values[name] < 0:
+                raise ValueError(f"fault parameter {name!r} is negative: {raw!r}")
         if "status" not in values and kind in _DEFAULT_STATUS:
             values["status"] = _DEFAULT_STATUS[kind]
         if kind == "rate_limit" and "retry_after" not in values:

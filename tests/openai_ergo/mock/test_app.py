@@ -336,6 +336,59 @@ async def test_a_responder_can_answer_with_tool_calls_and_then_with_text(
     assert len(app.requests) == 2
 
 
+async def test_a_responder_that_fails_answers_500_saying_why(
+    app: MockOpenAI, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(request: RecordedRequest) -> str:
+        raise KeyError("no_such_field")
+
+    app.responder = broken
+    response = await _post(http, "/responses", {"model": "gpt-5", "input": "x", "stream": True})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["type"] == "server_error"
+    assert error["message"] == "The mock's responder raised KeyError: 'no_such_field'"
+    assert any(r.exc_info and isinstance(r.exc_info[1], KeyError) for r in caplog.records)
+
+    def confused(request: RecordedRequest) -> Any:
+        return {"text": "a dict is not a reply"}
+
+    app.responder = confused
+    response = await _post(http, "/chat/completions", {"model": "gpt-4o", "messages": USER})
+    assert response.status_code == 500
+    assert "must return a Reply, a str or None, not dict" in response.json()["error"]["message"]
+
+
+def test_a_queued_reply_must_be_a_reply_or_text(app: MockOpenAI) -> None:
+    bad: Any = {"text": "hi"}
+    with pytest.raises(TypeError, match="not dict"):
+        app.reply_with("fine", bad)
+
+
+async def test_a_client_that_leaves_before_its_body_is_whole_gets_nothing(
+    app: MockOpenAI,
+) -> None:
+    # Straight through ASGI: the server reports the client gone while the body is still coming.
+    sent: list[Any] = []
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"model": ', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> Any:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/responses", "headers": []}
+    await app(scope, receive, send)
+    assert sent == []
+    assert app.requests == []
+
+
 # -- validation and recording ---------------------------------------------------------------------
 
 
@@ -568,6 +621,8 @@ def test_fault_header_form_parses_parameters() -> None:
         Fault.parse("idle; color=red")
     with pytest.raises(ValueError, match="name=value"):
         Fault.parse("idle; after")
+    with pytest.raises(ValueError, match="'retry_after' is negative"):
+        Fault.parse("rate_limit; retry_after=-1")
 
 
 # -- faults inside a stream (buffered here; the loopback tests show the timing) ----------------

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar, final
 import anyio
 import anyio.abc
 
-from ._compose import closable, close_source, iterate
+from ._compose import closable, close_source, iterate, release_sources
 
 __all__ = ["BatchStatistics", "Batches", "batched"]
 
@@ -184,11 +184,12 @@ class Batches(Generic[T]):
 
     def __del__(self) -> None:
         if self._state == "new" and closable(self._iterator, self._source):
+            self._state = "closed"
+            release_sources((self._iterator, self._source))
             warnings.warn(
                 "batched(...) was never entered: use `async with batched(...) as batches:` so "
                 "its source is closed",
                 ResourceWarning,
-                source=self,
                 stacklevel=1,
             )
 

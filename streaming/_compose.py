@@ -10,10 +10,13 @@ from __future__ import annotations
 import operator
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from functools import partial
 from types import TracebackType
 from typing import Any, Generic, TypeVar, final, overload
 
 import anyio
+
+from ._finalizer import close_soon, finish_async_generator
 
 __all__ = ["RunningValues", "TextAccumulator", "accumulate", "collect_text"]
 
@@ -36,6 +39,23 @@ async def close_source(iterator: object, source: object = None) -> None:
             aclose = getattr(source, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+def release_sources(*pairs: tuple[object, object]) -> None:
+    """From a finaliser: close each `(iterator, source)` pair, as `close_source` does, soon.
+
+    The close runs on the event loop (see `close_soon`); without one, the async generators
+    among them are ended synchronously instead, so none is collected unfinished.
+    """
+    if not close_soon(partial(_close_sources, pairs)):
+        for iterator, source in pairs:
+            finish_async_generator(iterator)
+            finish_async_generator(source)
+
+
+async def _close_sources(pairs: tuple[tuple[object, object], ...]) -> None:
+    for iterator, source in pairs:
+        await close_source(iterator, source)
 
 
 def closable(iterator: object, source: object) -> bool:
@@ -230,11 +250,12 @@ class RunningValues(Generic[T]):
 
     def __del__(self) -> None:
         if self._started and not self._closed and closable(self._iterator, self._source):
+            self._closed = True
+            release_sources((self._iterator, self._source))
             warnings.warn(
                 "accumulate(...) was not closed: use `async with accumulate(...) as values:` "
                 "or `await values.aclose()` so its source is closed",
                 ResourceWarning,
-                source=self,
                 stacklevel=1,
             )
 

@@ -21,7 +21,7 @@ import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._compose import close_source, iterate
+from ._compose import closable, close_source, iterate, release_sources
 
 __all__ = ["MergeStatistics", "Merged", "merge"]
 
@@ -160,14 +160,14 @@ class Merged(Generic[T]):
 
     def __del__(self) -> None:
         if self._state == "new" and any(
-            hasattr(iterator, "aclose") or hasattr(source, "aclose")
-            for iterator, source in self._iterators
+            closable(iterator, source) for iterator, source in self._iterators
         ):
+            self._state = "closed"
+            release_sources(*self._iterators)
             warnings.warn(
                 "merge(...) was never entered: use `async with merge(a, b) as merged:` so its "
                 "sources are closed",
                 ResourceWarning,
-                source=self,
                 stacklevel=1,
             )
 

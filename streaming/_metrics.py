@@ -16,7 +16,7 @@ from typing import Generic, Literal, TypeVar, final
 
 import anyio
 
-from ._compose import closable, close_source, iterate
+from ._compose import closable, close_source, iterate, release_sources
 
 __all__ = ["MetricsSnapshot", "StreamMetrics"]
 
@@ -154,11 +154,12 @@ class StreamMetrics(Generic[T]):
 
     def __del__(self) -> None:
         if self._state == "running" and closable(self._iterator, self._source):
+            self._state = "closed"
+            release_sources((self._iterator, self._source))
             warnings.warn(
                 "StreamMetrics(...) was not closed: use `async with StreamMetrics(...) as m:` "
                 "so its source is closed",
                 ResourceWarning,
-                source=self,
                 stacklevel=1,
             )
 

@@ -6,6 +6,7 @@ import math
 import warnings
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import final
 
@@ -17,6 +18,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
 from ._errors import DeadlineExceededError, IdleTimeoutError, SSELimitError
 from ._event import ServerSentEvent
+from ._finalizer import close_soon, finish_async_generator
 from ._reconnect import StreamOpener
 from ._response import check_event_stream, close_response, describe_url
 
@@ -66,6 +68,15 @@ def _transport_times_reads(response: httpx.Response, idle_timeout: float | None)
     except RuntimeError:  # a response built by hand has no request
         return False
     return bool(timeouts.get("read") == idle_timeout)
+
+
+def _describe_source(response: httpx.Response) -> str:
+    """Names the source for a warning: method and URL, without the query (it may hold a key)."""
+    try:
+        request = response.request
+    except RuntimeError:  # a response built by hand has no request
+        return "an EventSource"
+    return f"an EventSource for {request.method} {describe_url(request.url)}"
 
 
 @final
@@ -259,14 +270,27 @@ class EventSource:
 
     def __del__(self) -> None:
         # getattr: __init__ may have refused its arguments before the state existed.
-        if not getattr(self, "_closed", True) and not self._response.is_closed:
-            request = self._response.request
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        response, chunks = self._response, self._chunks
+        self._chunks = None
+        leaked = not response.is_closed
+        closing = (leaked or chunks is not None) and close_soon(
+            partial(close_response, response, chunks)
+        )
+        if not closing:
+            # No event loop to close the response on: at least end httpx's byte iterator now,
+            # so it is not collected unfinished (which trio reports as a leak of its own).
+            finish_async_generator(chunks)
+        if leaked:
+            # Last: under `-W error` this raises, and the close above must be on its way.
             warnings.warn(
-                f"an EventSource for {request.method} {describe_url(request.url)} was never "
-                "closed: use `async with` or `await source.aclose()` so its connection is freed",
+                f"{_describe_source(response)} was never closed"
+                + (", so its connection is being closed now" if closing else "")
+                + ": use `async with` or `await source.aclose()` when you are done with it",
                 ResourceWarning,
                 stacklevel=2,
-                source=self,
             )
 
     # -- reading --------------------------------------------------------------------------------

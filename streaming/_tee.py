@@ -20,7 +20,7 @@ from typing import Generic, Literal, TypeVar, final
 
 import anyio
 
-from ._compose import closable, close_source, iterate
+from ._compose import closable, close_source, iterate, release_sources
 from ._errors import StreamingError
 
 __all__ = ["Tee", "TeeConsumer", "TeeInterruptedError", "TeeLagError", "TeeStatistics", "tee"]
@@ -113,6 +113,14 @@ class TeeConsumer(Generic[T]):
         """How many items wait in this consumer's buffer."""
         return len(self._tee._buffers[self.index])
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TeeConsumer):
+            return NotImplemented
+        return self._tee is other._tee and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((id(self._tee), self.index))
+
     def __repr__(self) -> str:
         return f"<TeeConsumer {self.index} of {len(self._tee)}>"
 
@@ -152,7 +160,10 @@ class Tee(Generic[T]):
         self._buffers: list[deque[T]] = [deque() for _ in range(n)]
         self._active = [True] * n
         self._lag_errors: list[TeeLagError | None] = [None] * n
-        self._consumers = tuple(TeeConsumer(self, index) for index in range(n))
+        # Consumers are made on demand and never stored: a consumer refers to its tee, and a
+        # tee that referred back would only be freed by the cycle collector, at a time of its
+        # choosing, rather than as soon as the last reference goes.
+        self._n = n
         #: Whether a consumer is reading the source (or waiting for room to) for everyone.
         self._reading = False
         #: Set when that read ends, while other consumers wait for it.
@@ -172,7 +183,7 @@ class Tee(Generic[T]):
     # -- the owner's side -------------------------------------------------------------------
 
     async def __aenter__(self) -> tuple[TeeConsumer[T], ...]:
-        return self._consumers
+        return tuple(self)
 
     async def __aexit__(
         self,
@@ -194,13 +205,13 @@ class Tee(Generic[T]):
         await self._close_source()
 
     def __len__(self) -> int:
-        return len(self._consumers)
+        return self._n
 
     def __getitem__(self, index: int) -> TeeConsumer[T]:
-        return self._consumers[index]
+        return TeeConsumer(self, range(self._n)[index])
 
     def __iter__(self) -> Iterator[TeeConsumer[T]]:
-        return iter(self._consumers)
+        return (TeeConsumer(self, index) for index in range(self._n))
 
     def statistics(self) -> TeeStatistics:
         """How full each consumer's buffer is, and who fell behind."""
@@ -215,11 +226,12 @@ class Tee(Generic[T]):
 
     def __del__(self) -> None:
         if self._items_read and not self._source_closed and closable(self._iterator, self._source):
+            self._source_closed = True
+            release_sources((self._iterator, self._source))
             warnings.warn(
                 "tee(...) was not closed: use `async with tee(source, n) as consumers:` so its "
                 "source is closed",
                 ResourceWarning,
-                source=self,
                 stacklevel=1,
             )
 

@@ -91,6 +91,15 @@ class Exchange:
         await self.start(status, [("Content-Length", str(len(body)))], content_type=content_type)
         await self.send(body)
 
+    async def wait_for_disconnect(self) -> None:
+        """Wait until the client closes the connection (it sends nothing more meanwhile)."""
+        try:
+            while await self._stream.receive(_READ_SIZE):
+                pass
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
+        self.aborted = True  # nothing more can be sent on this connection
+
     async def abort(self) -> None:
         """Hang up the TCP connection at once, mid-body, without ending the response."""
         self.aborted = True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 from typing import TypeVar
 
@@ -241,12 +240,24 @@ def test_tee_rejects_bad_arguments() -> None:
         tee([1], 2)  # type: ignore[arg-type]
 
 
-async def test_a_tee_dropped_unclosed_warns() -> None:
-    async def read_one_and_drop() -> None:
-        split = tee(ScriptedSource(range(3)), 2)
-        assert await split[0].__anext__() == 0
-        del split  # the tee and its consumers refer to each other: only the collector frees them
-        gc.collect()
-
+async def test_a_tee_dropped_unclosed_warns_at_once_and_closes_its_source() -> None:
+    source = ScriptedSource(range(3))
+    held = [tee(source, 2)]
+    assert await held[0][0].__anext__() == 0
     with pytest.warns(ResourceWarning, match="tee"):
-        await read_one_and_drop()
+        held.clear()  # the last reference: finalised here, without the cycle collector
+    for _ in range(10):  # the close runs on the event loop, within a few turns
+        if source.closed:
+            break
+        await anyio.lowlevel.checkpoint()
+    assert source.closed
+
+
+async def test_consumers_are_values_of_their_tee_and_index() -> None:
+    split = tee(ScriptedSource(range(3)), 2)
+    async with split as consumers:
+        assert consumers == tuple(split) == (split[0], split[-1])
+        assert len({split[0], split[0], split[1]}) == 2
+        assert split[1] != tee(ScriptedSource([]), 2)[1]
+        with pytest.raises(IndexError):
+            split[2]

@@ -192,6 +192,21 @@ async def test_a_lasting_rate_limit_is_a_typed_error_with_its_headers(
     assert "sk-test-fault-secret" not in f"{error} {error!r} {error.headers} {error.body}"
 
 
+@pytest.mark.parametrize("status", [500, 503])
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_lasting_server_error_is_a_typed_error_after_every_attempt(
+    client: Client, mock_openai: MockServer, mode: Mode, status: int
+) -> None:
+    mock_openai.fail_next(Fault.server_error(status), times=3)
+    with pytest.raises(InternalServerError) as caught:
+        await answer(request(client, "chat"), mode)
+    error = caught.value
+    assert error.status_code == status
+    assert [a["status"] for a in error.attempts] == [status] * 3
+    assert len(mock_openai.requests) == 3
+    assert error.request_id is not None
+
+
 async def test_a_rate_limit_longer_than_the_policy_allows_fails_at_once(
     client: Client, mock_openai: MockServer, clock: FakeClock
 ) -> None:

@@ -28,12 +28,13 @@ __all__ = ["close_soon", "finish_async_generator"]
 
 
 async def _close_on_finalization(
-    close: Callable[[], Awaitable[object]],
+    pending: list[Callable[[], Awaitable[object]]],
 ) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
-        await close()
+        if pending:  # emptied when the loop refused the generator: nothing to await then
+            await pending.pop()()
 
 
 def close_soon(close: Callable[[], Awaitable[object]]) -> bool:
@@ -54,15 +55,23 @@ def close_soon(close: Callable[[], Awaitable[object]]) -> bool:
         anyio.get_current_task()
     except Exception:
         return False
-    carrier = _close_on_finalization(close)
+    pending = [close]
+    carrier = _close_on_finalization(pending)
     with contextlib.suppress(StopIteration):
         # One step: the generator is now suspended at its `yield`, registered with the loop.
         carrier.asend(None).send(None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        # What the interpreter would do when `carrier` is collected unfinished, done now, so it
-        # happens inside this block whatever the garbage collector's timing.
-        finalizer(carrier)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            # What the interpreter does when `carrier` is collected unfinished, done now, so it
+            # happens inside this block whatever the garbage collector's timing.
+            finalizer(carrier)
+    except Exception:
+        # The loop is shutting down and takes no more work: end the carrier here, without
+        # its close, so its collection later has nothing to hand to that loop either.
+        pending.clear()
+        finish_async_generator(carrier)
+        return False
     return True
 
 

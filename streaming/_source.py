@@ -93,8 +93,9 @@ class EventSource:
     `deadline` (seconds since the source was made) raises `DeadlineExceededError`. Leaving the
     `async with` block, `aclose()`, an exception, a cancellation or the end of the stream close
     the response and give its connection back to httpx's pool; a source dropped unclosed warns
-    `ResourceWarning`. `max_line_size`/`max_event_size` bound the decoder (`SSELimitError`);
-    `on_comment` receives comment lines. After an early exit, closing reads on while the rest
+    `ResourceWarning`, and its response is closed on the event loop that is running.
+    `max_line_size`/`max_event_size` bound the decoder (`SSELimitError`); `on_comment`
+    receives comment lines. After an early exit, closing reads on while the rest
     of the body keeps coming (up to a 10 ms pause, `drain_timeout` seconds and 64 KiB), so a
     response that was about to end keeps its connection; a cancelled close never waits.
     """

@@ -147,7 +147,12 @@ def test_make_demo_on_a_fresh_clone(tmp_path: Path) -> None:
         timeout=60,
     )
     plan = subprocess.run(
-        ["make", "-n", "demo"], cwd=clone, capture_output=True, text=True, check=True, timeout=60
+        ["make", "--no-print-directory", "-n", "demo"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout.splitlines()
     assert any("pip install" in step and ".[dev]" in step for step in plan)
     assert plan[-1] == ".venv/bin/python examples/demo.py"

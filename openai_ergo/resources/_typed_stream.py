@@ -121,9 +121,9 @@ class _TypedStream(Generic[E, R]):
         # unfinished stream holds a connection; one never opened holds nothing.
         if getattr(self, "_source", None) is not None and not getattr(self, "_closed", True):
             warnings.warn(
-                f"a {type(self).__name__} was opened and never closed, so its connection was "
-                "not freed: use `async with builder.stream() as stream:` or "
-                "`await stream.aclose()`",
+                f"a {type(self).__name__} was opened and never closed, so its connection is "
+                "being closed now, at garbage collection: use `async with builder.stream() as "
+                "stream:` or `await stream.aclose()`",
                 ResourceWarning,
                 stacklevel=2,
                 # No `source=self`: a recorded warning would keep the handle, and with it the

@@ -276,3 +276,32 @@ class ResponseQueuedEvent(_Event, tag="response.queued", kw_only=True):
     """Emitted when a response is queued and waiting to be processed."""
 
     response: Response = msgspec.field(default_factory=Response)
+
+
+# Every event this module declares, for the stream decoder's tagged union.
+CoreEvent = (
+    ResponseCompletedEvent
+    | ResponseContentPartAddedEvent
+    | ResponseContentPartDoneEvent
+    | ResponseCreatedEvent
+    | ResponseErrorEvent
+    | ResponseFunctionCallArgumentsDeltaEvent
+    | ResponseFunctionCallArgumentsDoneEvent
+    | ResponseInProgressEvent
+    | ResponseFailedEvent
+    | ResponseIncompleteEvent
+    | ResponseOutputItemAddedEvent
+    | ResponseOutputItemDoneEvent
+    | ResponseReasoningSummaryPartAddedEvent
+    | ResponseReasoningSummaryPartDoneEvent
+    | ResponseReasoningSummaryTextDeltaEvent
+    | ResponseReasoningSummaryTextDoneEvent
+    | ResponseReasoningTextDeltaEvent
+    | ResponseReasoningTextDoneEvent
+    | ResponseRefusalDeltaEvent
+    | ResponseRefusalDoneEvent
+    | ResponseTextDeltaEvent
+    | ResponseTextDoneEvent
+    | ResponseOutputTextAnnotationAddedEvent
+    | ResponseQueuedEvent
+)

@@ -9,68 +9,8 @@ import msgspec
 
 from openai_ergo.types import _tolerant
 from openai_ergo.types._base import UnknownObject
-from openai_ergo.types._response_events import (
-    ResponseCompletedEvent,
-    ResponseContentPartAddedEvent,
-    ResponseContentPartDoneEvent,
-    ResponseCreatedEvent,
-    ResponseErrorEvent,
-    ResponseFailedEvent,
-    ResponseFunctionCallArgumentsDeltaEvent,
-    ResponseFunctionCallArgumentsDoneEvent,
-    ResponseIncompleteEvent,
-    ResponseInProgressEvent,
-    ResponseOutputItemAddedEvent,
-    ResponseOutputItemDoneEvent,
-    ResponseOutputTextAnnotationAddedEvent,
-    ResponseQueuedEvent,
-    ResponseReasoningSummaryPartAddedEvent,
-    ResponseReasoningSummaryPartDoneEvent,
-    ResponseReasoningSummaryTextDeltaEvent,
-    ResponseReasoningSummaryTextDoneEvent,
-    ResponseReasoningTextDeltaEvent,
-    ResponseReasoningTextDoneEvent,
-    ResponseRefusalDeltaEvent,
-    ResponseRefusalDoneEvent,
-    ResponseTextDeltaEvent,
-    ResponseTextDoneEvent,
-)
-from openai_ergo.types._response_tool_events import (
-    ResponseAudioDeltaEvent,
-    ResponseAudioDoneEvent,
-    ResponseAudioTranscriptDeltaEvent,
-    ResponseAudioTranscriptDoneEvent,
-    ResponseCodeInterpreterCallCodeDeltaEvent,
-    ResponseCodeInterpreterCallCodeDoneEvent,
-    ResponseCodeInterpreterCallCompletedEvent,
-    ResponseCodeInterpreterCallInProgressEvent,
-    ResponseCodeInterpreterCallInterpretingEvent,
-    ResponseCustomToolCallInputDeltaEvent,
-    ResponseCustomToolCallInputDoneEvent,
-    ResponseFileSearchCallCompletedEvent,
-    ResponseFileSearchCallInProgressEvent,
-    ResponseFileSearchCallSearchingEvent,
-    ResponseImageGenCallCompletedEvent,
-    ResponseImageGenCallGeneratingEvent,
-    ResponseImageGenCallInProgressEvent,
-    ResponseImageGenCallPartialImageEvent,
-    ResponseMCPCallArgumentsDeltaEvent,
-    ResponseMCPCallArgumentsDoneEvent,
-    ResponseMCPCallCompletedEvent,
-    ResponseMCPCallFailedEvent,
-    ResponseMCPCallInProgressEvent,
-    ResponseMCPListToolsCompletedEvent,
-    ResponseMCPListToolsFailedEvent,
-    ResponseMCPListToolsInProgressEvent,
-    ResponseShellCallCommandAddedStreamingEvent,
-    ResponseShellCallCommandDeltaStreamingEvent,
-    ResponseShellCallCommandDoneStreamingEvent,
-    ResponseShellCallOutputContentDeltaStreamingEvent,
-    ResponseShellCallOutputContentDoneStreamingEvent,
-    ResponseWebSearchCallCompletedEvent,
-    ResponseWebSearchCallInProgressEvent,
-    ResponseWebSearchCallSearchingEvent,
-)
+from openai_ergo.types._response_events import CoreEvent
+from openai_ergo.types._response_tool_events import ToolEvent
 from openai_ergo.types._responses import Response
 
 __all__ = [
@@ -86,66 +26,7 @@ class UnknownEvent(UnknownObject):
     """A stream event whose `type` this version does not know: `raw` is its whole payload."""
 
 
-_KNOWN_EVENTS = (
-    ResponseCompletedEvent
-    | ResponseContentPartAddedEvent
-    | ResponseContentPartDoneEvent
-    | ResponseCreatedEvent
-    | ResponseErrorEvent
-    | ResponseFunctionCallArgumentsDeltaEvent
-    | ResponseFunctionCallArgumentsDoneEvent
-    | ResponseInProgressEvent
-    | ResponseFailedEvent
-    | ResponseIncompleteEvent
-    | ResponseOutputItemAddedEvent
-    | ResponseOutputItemDoneEvent
-    | ResponseReasoningSummaryPartAddedEvent
-    | ResponseReasoningSummaryPartDoneEvent
-    | ResponseReasoningSummaryTextDeltaEvent
-    | ResponseReasoningSummaryTextDoneEvent
-    | ResponseReasoningTextDeltaEvent
-    | ResponseReasoningTextDoneEvent
-    | ResponseRefusalDeltaEvent
-    | ResponseRefusalDoneEvent
-    | ResponseTextDeltaEvent
-    | ResponseTextDoneEvent
-    | ResponseOutputTextAnnotationAddedEvent
-    | ResponseQueuedEvent
-    | ResponseAudioDeltaEvent
-    | ResponseAudioDoneEvent
-    | ResponseAudioTranscriptDeltaEvent
-    | ResponseAudioTranscriptDoneEvent
-    | ResponseCodeInterpreterCallCodeDeltaEvent
-    | ResponseCodeInterpreterCallCodeDoneEvent
-    | ResponseCodeInterpreterCallCompletedEvent
-    | ResponseCodeInterpreterCallInProgressEvent
-    | ResponseCodeInterpreterCallInterpretingEvent
-    | ResponseFileSearchCallCompletedEvent
-    | ResponseFileSearchCallInProgressEvent
-    | ResponseFileSearchCallSearchingEvent
-    | ResponseShellCallCommandAddedStreamingEvent
-    | ResponseShellCallCommandDeltaStreamingEvent
-    | ResponseShellCallCommandDoneStreamingEvent
-    | ResponseShellCallOutputContentDeltaStreamingEvent
-    | ResponseShellCallOutputContentDoneStreamingEvent
-    | ResponseWebSearchCallCompletedEvent
-    | ResponseWebSearchCallInProgressEvent
-    | ResponseWebSearchCallSearchingEvent
-    | ResponseImageGenCallCompletedEvent
-    | ResponseImageGenCallGeneratingEvent
-    | ResponseImageGenCallInProgressEvent
-    | ResponseImageGenCallPartialImageEvent
-    | ResponseMCPCallArgumentsDeltaEvent
-    | ResponseMCPCallArgumentsDoneEvent
-    | ResponseMCPCallCompletedEvent
-    | ResponseMCPCallFailedEvent
-    | ResponseMCPCallInProgressEvent
-    | ResponseMCPListToolsCompletedEvent
-    | ResponseMCPListToolsFailedEvent
-    | ResponseMCPListToolsInProgressEvent
-    | ResponseCustomToolCallInputDeltaEvent
-    | ResponseCustomToolCallInputDoneEvent
-)
+_KNOWN_EVENTS = CoreEvent | ToolEvent
 
 if TYPE_CHECKING:
     ResponseStreamEvent = _KNOWN_EVENTS | UnknownEvent

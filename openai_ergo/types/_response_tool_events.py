@@ -343,3 +343,42 @@ class ResponseCustomToolCallInputDoneEvent(
     output_index: int = 0
     item_id: str = ""
     input: str = ""
+
+
+# Every event this module declares, for the stream decoder's tagged union.
+ToolEvent = (
+    ResponseAudioDeltaEvent
+    | ResponseAudioDoneEvent
+    | ResponseAudioTranscriptDeltaEvent
+    | ResponseAudioTranscriptDoneEvent
+    | ResponseCodeInterpreterCallCodeDeltaEvent
+    | ResponseCodeInterpreterCallCodeDoneEvent
+    | ResponseCodeInterpreterCallCompletedEvent
+    | ResponseCodeInterpreterCallInProgressEvent
+    | ResponseCodeInterpreterCallInterpretingEvent
+    | ResponseFileSearchCallCompletedEvent
+    | ResponseFileSearchCallInProgressEvent
+    | ResponseFileSearchCallSearchingEvent
+    | ResponseShellCallCommandAddedStreamingEvent
+    | ResponseShellCallCommandDeltaStreamingEvent
+    | ResponseShellCallCommandDoneStreamingEvent
+    | ResponseShellCallOutputContentDeltaStreamingEvent
+    | ResponseShellCallOutputContentDoneStreamingEvent
+    | ResponseWebSearchCallCompletedEvent
+    | ResponseWebSearchCallInProgressEvent
+    | ResponseWebSearchCallSearchingEvent
+    | ResponseImageGenCallCompletedEvent
+    | ResponseImageGenCallGeneratingEvent
+    | ResponseImageGenCallInProgressEvent
+    | ResponseImageGenCallPartialImageEvent
+    | ResponseMCPCallArgumentsDeltaEvent
+    | ResponseMCPCallArgumentsDoneEvent
+    | ResponseMCPCallCompletedEvent
+    | ResponseMCPCallFailedEvent
+    | ResponseMCPCallInProgressEvent
+    | ResponseMCPListToolsCompletedEvent
+    | ResponseMCPListToolsFailedEvent
+    | ResponseMCPListToolsInProgressEvent
+    | ResponseCustomToolCallInputDeltaEvent
+    | ResponseCustomToolCallInputDoneEvent
+)

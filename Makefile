@@ -26,7 +26,7 @@ format: install
 	$(BIN)/ruff format .
 
 typecheck: install
-	$(BIN)/mypy --strict openai_ergo streaming tests
+	$(BIN)/mypy --strict openai_ergo streaming tests benchmarks examples
 
 check: lint typecheck test
 

@@ -17,6 +17,8 @@ from openai_ergo.resources._tools import FunctionTool
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
+    from openai_ergo._response import APIResponse, EventStream
+    from openai_ergo.resources._typed_stream import Opener
 
 __all__ = ["RequestBuilder"]
 
@@ -106,7 +108,15 @@ class RequestBuilder:
     `extra_headers`, `timeout`). Not instantiated directly: `client.responses(model)` and
     `client.chat(model)` make the concrete builders."""
 
-    __slots__ = ("_client", "_extra_body", "_extra_headers", "_fields", "_model", "_options")
+    __slots__ = (
+        "_client",
+        "_extra_body",
+        "_extra_headers",
+        "_fields",
+        "_model",
+        "_options",
+        "_stream_options",
+    )
 
     #: The endpoint path, relative to the client's base URL.
     path: ClassVar[str] = ""
@@ -118,6 +128,8 @@ class RequestBuilder:
         self._extra_body: dict[str, Any] = {}
         self._extra_headers: dict[str, str] = {}
         self._options: RequestOptions | None = None
+        # Sent as `stream_options` with a streamed request, unless empty.
+        self._stream_options: dict[str, Any] = {}
 
     # -- the immutable core ---------------------------------------------------------------
 
@@ -129,11 +141,18 @@ class RequestBuilder:
         clone._extra_body = self._extra_body
         clone._extra_headers = self._extra_headers
         clone._options = self._options
-        self._copy_extra(clone)
+        clone._stream_options = self._stream_options
         return clone
 
-    def _copy_extra(self, clone: Any) -> None:
-        """Subclasses copy their own slots here."""
+    def _merge_stream_options(self: B, **values: bool | None) -> B:
+        """Set the given stream options (checked as bools), keeping the others."""
+        clone = self._copy()
+        options = dict(self._stream_options)
+        for key, value in values.items():
+            if value is not None:
+                options[key] = check_bool(key, value)
+        clone._stream_options = options
+        return clone
 
     def _set(self: B, name: str, value: Any) -> B:
         clone = self._copy()
@@ -331,6 +350,35 @@ class RequestBuilder:
 
     def _headers(self) -> dict[str, str] | None:
         return self._extra_headers or None
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def _send(self) -> APIResponse:
+        """Send the request once, not streamed; the body is built (and checked) first."""
+        body = self.request_body()
+        return await self._client.request(
+            "POST", self.path, body=body, headers=self._headers(), options=self._options
+        )
+
+    def _stream_opener(self) -> Opener:
+        """What opens the request as an event stream. The body is built and checked now, so a
+        bad request fails where `stream()` is called, before anything goes out."""
+        overrides: dict[str, Any] = {"stream": True}
+        if self._stream_options:
+            overrides["stream_options"] = self._stream_options
+        body = self.request_body(**overrides)
+
+        async def open_stream() -> EventStream:
+            return await self._client.request(
+                "POST",
+                self.path,
+                body=body,
+                headers=self._headers(),
+                stream=True,
+                options=self._options,
+            )
+
+        return open_stream
 
     def __repr__(self) -> str:
         shown = [f"model={self._model!r}"]

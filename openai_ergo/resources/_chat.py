@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Mapping, Sequence
-from typing import Any, Generic, Literal, TypeVar, final
+from typing import Any, Literal, TypeVar, final
 
 from openai_ergo._errors import InvalidRequestError
 from openai_ergo.resources._builder import (
@@ -16,7 +16,7 @@ from openai_ergo.resources._builder import (
 from openai_ergo.resources._history import ChatHistory, assistant_message, user_message
 from openai_ergo.resources._inputs import Content
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
-from openai_ergo.resources._streams import ChatStream, ParsedStream
+from openai_ergo.resources._streams import ChatStream, _StructuredRequest
 from openai_ergo.resources._structured import OutputFormat, Parsed, parse_chat
 from openai_ergo.resources._tools import FunctionTool
 from openai_ergo.types import ChatCompletion, decode_chat_completion
@@ -40,17 +40,14 @@ class ChatBuilder(RequestBuilder):
     structured output, `builder.run()` runs the tool loop.
     """
 
-    __slots__ = ("_stream_options",)
+    __slots__ = ()
     path = "/chat/completions"
 
     def __init__(self, client: Any, model: str) -> None:
         super().__init__(client, model)
         # Usage arrives in a last chunk only when asked for; `final()` should match the
         # non-streamed completion, usage included.
-        self._stream_options: dict[str, Any] = {"include_usage": True}
-
-    def _copy_extra(self, clone: Any) -> None:
-        clone._stream_options = self._stream_options
+        self._stream_options = {"include_usage": True}
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -222,14 +219,9 @@ class ChatBuilder(RequestBuilder):
     ) -> ChatBuilder:
         """Options for streams (sent only when streaming). `include_usage` is on by default
         so `final().usage` is filled in."""
-        clone = self._copy()
-        options = dict(self._stream_options)
-        if include_usage is not None:
-            options["include_usage"] = check_bool("include_usage", include_usage)
-        if include_obfuscation is not None:
-            options["include_obfuscation"] = check_bool("include_obfuscation", include_obfuscation)
-        clone._stream_options = options
-        return clone
+        return self._merge_stream_options(
+            include_usage=include_usage, include_obfuscation=include_obfuscation
+        )
 
     # -- encoding and validation ------------------------------------------------------------
 
@@ -267,10 +259,7 @@ class ChatBuilder(RequestBuilder):
 
     async def create(self) -> ChatCompletion:
         """Send the request and return the `ChatCompletion` (what `await builder` does)."""
-        body = self.request_body()
-        reply = await self._client.request(
-            "POST", self.path, body=body, headers=self._headers(), options=self._options
-        )
+        reply = await self._send()
         return reply.decode(decode_chat_completion, "ChatCompletion")
 
     def __await__(self) -> Generator[Any, None, ChatCompletion]:
@@ -279,19 +268,7 @@ class ChatBuilder(RequestBuilder):
     def stream(self) -> ChatStream:
         """Stream the completion: `async with builder.stream() as stream:` then iterate chunks,
         or `stream.text()` for text deltas; `stream.final()` is the `ChatCompletion`."""
-        body = self.request_body(stream=True, stream_options=self._stream_options)
-
-        async def open_stream() -> Any:
-            return await self._client.request(
-                "POST",
-                self.path,
-                body=body,
-                headers=self._headers(),
-                stream=True,
-                options=self._options,
-            )
-
-        return ChatStream(open_stream)
+        return ChatStream(self._stream_opener())
 
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True
@@ -309,52 +286,23 @@ class ChatBuilder(RequestBuilder):
     def run(self, *, max_steps: int = 10) -> ToolRun[ChatCompletion]:
         """Run the tool loop: call the model, run the `@tool` functions it asks for
         (concurrently), send the results back as tool messages, until it answers."""
-        check_int("max_steps", max_steps, 1)
-        if not self.function_tools:
-            raise InvalidRequestError("run() needs @tool functions: add them with .tools(...)")
         return ToolRun(self, _CHAT_LOOP, max_steps=max_steps)
 
 
 @final
-class ChatParse(Generic[T]):
-    """A chat request for structured output of type `T`: `await` it for `Parsed[T,
-    ChatCompletion]`, or `stream()` it and read `final().parsed` at the end."""
+class ChatParse(_StructuredRequest[ChatBuilder, T, ChatCompletion]):
+    """A chat request for structured output of type `T` (its `response_format` set): `await`
+    it for `Parsed[T, ChatCompletion]`, or `stream()` it and read `final().parsed` at the end."""
 
-    __slots__ = ("builder", "output")
+    __slots__ = ()
 
-    def __init__(self, builder: ChatBuilder, output: OutputFormat[T]) -> None:
-        #: The request, with `response_format` set.
-        self.builder = builder
-        self.output = output
-
-    async def create(self) -> Parsed[T, ChatCompletion]:
-        """Send the request and parse the answer."""
-        return parse_chat(await self.builder.create(), self.output)
-
-    def __await__(self) -> Generator[Any, None, Parsed[T, ChatCompletion]]:
-        return self.create().__await__()
-
-    def stream(self) -> ParsedStream[T, ChatCompletion]:
-        """Stream the request; `stream.final().parsed` is the structured answer at the end."""
-        output = self.output
-        return ParsedStream(self.builder.stream(), lambda result: parse_chat(result, output))
-
-    def __repr__(self) -> str:
-        return f"ChatParse({self.output.name}, {self.builder!r})"
+    def _parse(self, result: ChatCompletion) -> Parsed[T, ChatCompletion]:
+        return parse_chat(result, self.output)
 
 
 class _ChatLoop:
     """The tool loop's turns on Chat Completions: the assistant message and one `tool`
     message per call are appended to the conversation."""
-
-    async def create(self, builder: ChatBuilder) -> ChatCompletion:
-        return await builder.create()
-
-    def stream(self, builder: ChatBuilder) -> ChatStream:
-        return builder.stream()
-
-    def tools(self, builder: ChatBuilder) -> dict[str, FunctionTool[..., Any]]:
-        return builder.function_tools
 
     def calls(self, result: ChatCompletion) -> list[PendingCall]:
         if not result.choices:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Mapping, Sequence
-from typing import Any, Generic, Literal, TypeVar, final
+from typing import Any, Literal, TypeVar, final
 
 import msgspec
 
@@ -11,7 +11,7 @@ from openai_ergo._errors import InvalidRequestError
 from openai_ergo.resources._builder import RequestBuilder, check_bool, check_int, check_str
 from openai_ergo.resources._inputs import AudioInput, Content, FileInput, ImageInput, responses_part
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
-from openai_ergo.resources._streams import ParsedStream, ResponseStream
+from openai_ergo.resources._streams import ResponseStream, _StructuredRequest
 from openai_ergo.resources._structured import OutputFormat, Parsed, parse_response
 from openai_ergo.resources._tools import FunctionTool
 from openai_ergo.types import Response, decode_response
@@ -41,15 +41,8 @@ class ResponsesBuilder(RequestBuilder):
     `builder.parse(MyStruct)` asks for structured output; `builder.run()` runs the tool loop.
     """
 
-    __slots__ = ("_stream_options",)
+    __slots__ = ()
     path = "/responses"
-
-    def __init__(self, client: Any, model: str) -> None:
-        super().__init__(client, model)
-        self._stream_options: dict[str, Any] | None = None
-
-    def _copy_extra(self, clone: Any) -> None:
-        clone._stream_options = self._stream_options
 
     # -- what to answer ---------------------------------------------------------------------
 
@@ -170,12 +163,7 @@ class ResponsesBuilder(RequestBuilder):
     def stream_options(self, *, include_obfuscation: bool | None = None) -> ResponsesBuilder:
         """Options for streamed responses (sent only when streaming): `include_obfuscation`
         pads delta events against side channels; turn it off to save bandwidth."""
-        clone = self._copy()
-        options = dict(self._stream_options or {})
-        if include_obfuscation is not None:
-            options["include_obfuscation"] = check_bool("include_obfuscation", include_obfuscation)
-        clone._stream_options = options or None
-        return clone
+        return self._merge_stream_options(include_obfuscation=include_obfuscation)
 
     # -- encoding and validation ------------------------------------------------------------
 
@@ -211,10 +199,7 @@ class ResponsesBuilder(RequestBuilder):
 
     async def create(self) -> Response:
         """Send the request and return the `Response` (what `await builder` does)."""
-        body = self.request_body()
-        reply = await self._client.request(
-            "POST", self.path, body=body, headers=self._headers(), options=self._options
-        )
+        reply = await self._send()
         return reply.decode(decode_response, "Response")
 
     def __await__(self) -> Generator[Any, None, Response]:
@@ -223,22 +208,7 @@ class ResponsesBuilder(RequestBuilder):
     def stream(self) -> ResponseStream:
         """Stream the response: `async with builder.stream() as stream:` then iterate typed
         events, or `stream.text()` for text deltas; `stream.final()` is the `Response`."""
-        overrides: dict[str, Any] = {"stream": True}
-        if self._stream_options:
-            overrides["stream_options"] = self._stream_options
-        body = self.request_body(**overrides)
-
-        async def open_stream() -> Any:
-            return await self._client.request(
-                "POST",
-                self.path,
-                body=body,
-                headers=self._headers(),
-                stream=True,
-                options=self._options,
-            )
-
-        return ResponseStream(open_stream)
+        return ResponseStream(self._stream_opener())
 
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True
@@ -256,52 +226,23 @@ class ResponsesBuilder(RequestBuilder):
         """Run the tool loop: call the model, run the `@tool` functions it asks for
         (concurrently), send the outputs back, until it answers. `await` it for the final
         `Response`; `.stream()` streams every turn."""
-        check_int("max_steps", max_steps, 1)
-        if not self.function_tools:
-            raise InvalidRequestError("run() needs @tool functions: add them with .tools(...)")
         return ToolRun(self, _RESPONSES_LOOP, max_steps=max_steps)
 
 
 @final
-class ResponsesParse(Generic[T]):
-    """A Responses request for structured output of type `T`: `await` it for `Parsed[T,
-    Response]`, or `stream()` it and read `final().parsed` at the end."""
+class ResponsesParse(_StructuredRequest[ResponsesBuilder, T, Response]):
+    """A Responses request for structured output of type `T` (its `text.format` set): `await`
+    it for `Parsed[T, Response]`, or `stream()` it and read `final().parsed` at the end."""
 
-    __slots__ = ("builder", "output")
+    __slots__ = ()
 
-    def __init__(self, builder: ResponsesBuilder, output: OutputFormat[T]) -> None:
-        #: The request, with `text.format` set.
-        self.builder = builder
-        self.output = output
-
-    async def create(self) -> Parsed[T, Response]:
-        """Send the request and parse the answer."""
-        return parse_response(await self.builder.create(), self.output)
-
-    def __await__(self) -> Generator[Any, None, Parsed[T, Response]]:
-        return self.create().__await__()
-
-    def stream(self) -> ParsedStream[T, Response]:
-        """Stream the request; `stream.final().parsed` is the structured answer at the end."""
-        output = self.output
-        return ParsedStream(self.builder.stream(), lambda result: parse_response(result, output))
-
-    def __repr__(self) -> str:
-        return f"ResponsesParse({self.output.name}, {self.builder!r})"
+    def _parse(self, result: Response) -> Parsed[T, Response]:
+        return parse_response(result, self.output)
 
 
 class _ResponsesLoop:
     """The tool loop's turns on the Responses API: outputs go back as `function_call_output`
     items, chained with `previous_response_id` (or, when `store` is off, with the whole input)."""
-
-    async def create(self, builder: ResponsesBuilder) -> Response:
-        return await builder.create()
-
-    def stream(self, builder: ResponsesBuilder) -> ResponseStream:
-        return builder.stream()
-
-    def tools(self, builder: ResponsesBuilder) -> dict[str, FunctionTool[..., Any]]:
-        return builder.function_tools
 
     def calls(self, result: Response) -> list[PendingCall]:
         return [PendingCall(c.call_id, c.name, c.arguments) for c in result.function_calls]

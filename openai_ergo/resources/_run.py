@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 import anyio
 import msgspec
 
-from openai_ergo._errors import ToolError
+from openai_ergo._errors import InvalidRequestError, ToolError
+from openai_ergo.resources._builder import check_int
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["ToolCallRecord", "ToolRun", "ToolRunStream", "ToolStep"]
 
 R = TypeVar("R")
+R_contra = TypeVar("R_contra", contravariant=True)
 B = TypeVar("B")
 
 
@@ -62,26 +64,15 @@ class PendingCall:
     arguments: str
 
 
-class LoopSteps(Protocol[B, R]):
-    """How one endpoint sends a turn, finds the calls in its result, and builds the next turn."""
+class LoopSteps(Protocol[B, R_contra]):
+    """How one endpoint finds the calls in its result and builds the next turn. A turn is sent
+    with the builder's own `create()` or `stream()`, and runs the builder's `function_tools`."""
 
-    async def create(self, builder: B) -> R:
-        """Send the turn and return its result."""
-        ...
-
-    def stream(self, builder: B) -> _TypedStream[Any, R]:
-        """Open the turn as a stream."""
-        ...
-
-    def calls(self, result: R) -> list[PendingCall]:
+    def calls(self, result: R_contra) -> list[PendingCall]:
         """The function calls in a result."""
         ...
 
-    def tools(self, builder: B) -> dict[str, FunctionTool[..., Any]]:
-        """The tools the loop can run."""
-        ...
-
-    def next_turn(self, builder: B, result: R, records: Sequence[ToolCallRecord]) -> B:
+    def next_turn(self, builder: B, result: R_contra, records: Sequence[ToolCallRecord]) -> B:
         """The builder for the next turn, carrying the results back to the model."""
         ...
 
@@ -136,6 +127,9 @@ class ToolRun(Generic[R]):
     __slots__ = ("_builder", "_loop", "max_steps", "steps")
 
     def __init__(self, builder: Any, loop: LoopSteps[Any, R], *, max_steps: int) -> None:
+        check_int("max_steps", max_steps, 1)
+        if not builder.function_tools:
+            raise InvalidRequestError("run() needs @tool functions: add them with .tools(...)")
         self._builder = builder
         self._loop = loop
         self.max_steps = max_steps
@@ -149,9 +143,9 @@ class ToolRun(Generic[R]):
         self.steps = []
         loop = self._loop
         builder = self._builder
-        tools = loop.tools(builder)
+        tools = builder.function_tools
         for _ in range(self.max_steps):
-            result = await loop.create(builder)
+            result: R = await builder.create()
             calls = loop.calls(result)
             if not calls:
                 self.steps.append(ToolStep(result))
@@ -182,7 +176,7 @@ class ToolRunStream(Generic[R]):
     def __init__(self, builder: Any, loop: LoopSteps[Any, R], *, max_steps: int) -> None:
         self._builder = builder
         self._loop = loop
-        self._tools = loop.tools(builder)
+        self._tools = builder.function_tools
         self._current: _TypedStream[Any, R] | None = None
         self._done = False
         self.max_steps = max_steps
@@ -208,7 +202,7 @@ class ToolRunStream(Generic[R]):
 
     def _turn(self) -> _TypedStream[Any, R]:
         if self._current is None:
-            self._current = self._loop.stream(self._builder)
+            self._current = self._builder.stream()
         return self._current
 
     async def _advance(self) -> bool:
@@ -225,7 +219,7 @@ class ToolRunStream(Generic[R]):
         records = await run_calls(self._tools, calls)
         self.steps.append(ToolStep(result, tuple(records)))
         self._builder = self._loop.next_turn(self._builder, result, records)
-        self._current = self._loop.stream(self._builder)
+        self._current = self._builder.stream()
         return True
 
     def __aiter__(self) -> ToolRunStream[R]:

@@ -1,5 +1,5 @@
 """Typed stream handles for the Responses and Chat Completions APIs, and the structured-output
-stream over either.
+request and stream over either.
 
 A Responses stream is whole only when its terminal event arrives (`response.completed`, or
 `response.failed` / `response.incomplete`, which raise); a chat stream when `data: [DONE]`
@@ -9,9 +9,9 @@ ends cleanly short of that raises `StreamInterruptedError` with what arrived.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 
 from openai_ergo._errors import StreamNotFinishedError
 from openai_ergo.resources._aggregate import (
@@ -20,7 +20,7 @@ from openai_ergo.resources._aggregate import (
     StreamFailure,
 )
 from openai_ergo.resources._malformed import DecodeFailure
-from openai_ergo.resources._structured import Parsed
+from openai_ergo.resources._structured import OutputFormat, Parsed
 from openai_ergo.resources._typed_stream import Opener, TextDeltas, _TypedStream
 from openai_ergo.types import (
     ChatCompletion,
@@ -263,3 +263,42 @@ class ParsedStream(Generic[T, R]):
         """Read the rest of the stream and return `final()`."""
         await self.stream.until_done()
         return self.final()
+
+
+class _Sendable(Protocol[R]):
+    async def create(self) -> R: ...
+
+    def stream(self) -> _TypedStream[Any, R]: ...
+
+
+B = TypeVar("B", bound=_Sendable[Any])
+
+
+class _StructuredRequest(Generic[B, T, R]):
+    """A request for structured output of type `T` on builder `B`: `await` it for `Parsed[T,
+    R]`, or `stream()` it and read `final().parsed` at the end. Each endpoint's subclass says
+    how its result `R` is parsed."""
+
+    __slots__ = ("builder", "output")
+
+    def __init__(self, builder: B, output: OutputFormat[T]) -> None:
+        #: The request, with its output format set.
+        self.builder = builder
+        self.output = output
+
+    def _parse(self, result: R) -> Parsed[T, R]:
+        raise NotImplementedError
+
+    async def create(self) -> Parsed[T, R]:
+        """Send the request and parse the answer."""
+        return self._parse(await self.builder.create())
+
+    def __await__(self) -> Generator[Any, None, Parsed[T, R]]:
+        return self.create().__await__()
+
+    def stream(self) -> ParsedStream[T, R]:
+        """Stream the request; `stream.final().parsed` is the structured answer at the end."""
+        return ParsedStream(self.builder.stream(), self._parse)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.output.name}, {self.builder!r})"

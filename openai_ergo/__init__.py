@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 from openai_ergo._client import Client
 from openai_ergo._config import RequestOptions, Timeouts
 from openai_ergo._errors import (
@@ -44,22 +46,58 @@ from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._response import APIResponse, EventStream
 from openai_ergo._transport import HTTP11Transport
-from openai_ergo.resources import (
-    ChatBuilder,
-    ChatHistory,
-    ChatStream,
-    FunctionTool,
-    Parsed,
-    ResponsesBuilder,
-    ResponseStream,
-    ToolRun,
-    audio,
-    file,
-    image,
-    tool,
-)
+
+if typing.TYPE_CHECKING:
+    from openai_ergo.resources import (
+        ChatBuilder,
+        ChatHistory,
+        ChatStream,
+        FunctionTool,
+        Parsed,
+        ResponsesBuilder,
+        ResponseStream,
+        ToolRun,
+        audio,
+        file,
+        image,
+        tool,
+    )
 
 __version__ = "0.1.0"
+
+# The builders, streams and tools (and the typed events and decoders they pull in) load on first
+# use: `from openai_ergo import Client` does not need them, and they are a quarter of the import.
+_LAZY_FROM_RESOURCES = frozenset(
+    {
+        "ChatBuilder",
+        "ChatHistory",
+        "ChatStream",
+        "FunctionTool",
+        "Parsed",
+        "ResponseStream",
+        "ResponsesBuilder",
+        "ToolRun",
+        "audio",
+        "file",
+        "image",
+        "tool",
+    }
+)
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name in _LAZY_FROM_RESOURCES:
+        from openai_ergo import resources
+
+        value = getattr(resources, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'openai_ergo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_FROM_RESOURCES)
+
 
 __all__ = [
     "APIConnectionError",

@@ -14,11 +14,13 @@ PACKAGES = ["openai_ergo", "streaming", "openai_ergo.types", "openai_ergo.mock"]
 
 
 def _public_names(module: types.ModuleType) -> set[str]:
+    # `dir()` rather than `vars()`: a package may load some names on first access (PEP 562), and
+    # its `__dir__` lists them; `getattr` resolves each, so a listed name that fails to load fails.
     return {
         name
-        for name, value in vars(module).items()
+        for name in dir(module)
         if not name.startswith("_")
-        and not isinstance(value, types.ModuleType)
+        and not isinstance(getattr(module, name), types.ModuleType)
         and name != "annotations"
     }
 
@@ -51,3 +53,20 @@ def test_library_does_not_import_the_official_sdk() -> None:
     code = "import sys, openai_ergo; print('openai' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_plain_import_leaves_builders_and_typed_events_for_first_use() -> None:
+    code = (
+        "import sys, openai_ergo; from openai_ergo import Client; "
+        "print(sorted(m for m in sys.modules if m.startswith(('openai_ergo.resources', "
+        "'openai_ergo.types', 'structlog'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
+    import openai_ergo
+
+    with pytest.raises(AttributeError, match="no_such_name"):
+        openai_ergo.no_such_name  # noqa: B018

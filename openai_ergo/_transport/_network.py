@@ -8,7 +8,6 @@ from typing import Any, NamedTuple
 
 import anyio
 import anyio.abc
-import anyio.streams.tls
 import httpx
 
 __all__ = ["NetworkStreamInfo", "Origin", "open_stream", "socket_is_readable"]
@@ -107,7 +106,10 @@ class NetworkStreamInfo:
         """The named detail of the connection, or None when it has none."""
         stream = self._stream
         if info == "ssl_object":
-            return stream.extra(anyio.streams.tls.TLSAttribute.ssl_object, None)
+            # Loaded here, not at import: `anyio.connect_tcp(tls=True)` loads it for https anyway.
+            from anyio.streams.tls import TLSAttribute
+
+            return stream.extra(TLSAttribute.ssl_object, None)
         if info == "client_addr":
             return stream.extra(anyio.abc.SocketAttribute.local_address, None)
         if info == "server_addr":

@@ -10,7 +10,6 @@ arrived meanwhile (up to `max_items`) at once, instead of a trail of small, stal
 from __future__ import annotations
 
 import math
-import warnings
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Generic, TypeVar, final
 import anyio
 import anyio.abc
 
-from ._compose import closable, close_source, iterate, release_sources
+from ._compose import close_source, iterate, release_unclosed
 
 __all__ = ["BatchStatistics", "Batches", "batched"]
 
@@ -183,15 +182,12 @@ class Batches(Generic[T]):
         )
 
     def __del__(self) -> None:
-        if self._state == "new" and closable(self._iterator, self._source):
+        if self._state == "new" and release_unclosed(
+            "batched(...) was never entered: use `async with batched(...) as batches:` so "
+            "its source is closed",
+            (self._iterator, self._source),
+        ):
             self._state = "closed"
-            release_sources((self._iterator, self._source))
-            warnings.warn(
-                "batched(...) was never entered: use `async with batched(...) as batches:` so "
-                "its source is closed",
-                ResourceWarning,
-                stacklevel=1,
-            )
 
     def _take(self, count: int) -> list[T]:
         buffer = self._buffer

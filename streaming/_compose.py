@@ -11,10 +11,10 @@ import operator
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from functools import partial
-from types import TracebackType
 from typing import Any, Generic, TypeVar, final, overload
 
 import anyio
+from anyio.abc import AsyncResource
 
 from ._finalizer import close_soon, finish_async_generator
 
@@ -41,16 +41,22 @@ async def close_source(iterator: object, source: object = None) -> None:
                 await aclose()
 
 
-def release_sources(*pairs: tuple[object, object]) -> None:
-    """From a finaliser: close each `(iterator, source)` pair, as `close_source` does, soon.
+def release_unclosed(message: str, *pairs: tuple[object, object]) -> bool:
+    """From the finaliser of a composition dropped unclosed: when any `(iterator, source)` pair
+    holds something to release, close every pair soon, as `close_source` does, and warn
+    `ResourceWarning` with `message`. Returns whether it did.
 
     The close runs on the event loop (see `close_soon`); without one, the async generators
     among them are ended synchronously instead, so none is collected unfinished.
     """
+    if not any(_closable(iterator, source) for iterator, source in pairs):
+        return False
     if not close_soon(partial(_close_sources, pairs)):
         for iterator, source in pairs:
             finish_async_generator(iterator)
             finish_async_generator(source)
+    warnings.warn(message, ResourceWarning, stacklevel=2)
+    return True
 
 
 async def _close_sources(pairs: tuple[tuple[object, object], ...]) -> None:
@@ -58,7 +64,7 @@ async def _close_sources(pairs: tuple[tuple[object, object], ...]) -> None:
         await close_source(iterator, source)
 
 
-def closable(iterator: object, source: object) -> bool:
+def _closable(iterator: object, source: object) -> bool:
     """Whether closing is observable: the iterator or its source holds something to release."""
     return hasattr(iterator, "aclose") or hasattr(source, "aclose")
 
@@ -188,7 +194,7 @@ async def collect_text(
 
 
 @final
-class RunningValues(Generic[T]):
+class RunningValues(AsyncResource, Generic[T]):
     """The async iterator `accumulate` returns: running values of a fold over a source.
 
     An async context manager that owns the source: leaving the block or `aclose()` closes it;
@@ -237,26 +243,12 @@ class RunningValues(Generic[T]):
             self._closed = True
             await close_source(self._iterator, self._source)
 
-    async def __aenter__(self) -> RunningValues[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     def __del__(self) -> None:
-        if self._started and not self._closed and closable(self._iterator, self._source):
-            self._closed = True
-            release_sources((self._iterator, self._source))
-            warnings.warn(
+        if self._started and not self._closed:
+            self._closed = release_unclosed(
                 "accumulate(...) was not closed: use `async with accumulate(...) as values:` "
                 "or `await values.aclose()` so its source is closed",
-                ResourceWarning,
-                stacklevel=1,
+                (self._iterator, self._source),
             )
 
 

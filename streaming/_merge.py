@@ -11,7 +11,6 @@ under it and the error reaches it as itself, not wrapped in an exception group.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -21,7 +20,7 @@ import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._compose import closable, close_source, iterate, release_sources
+from ._compose import close_source, iterate, release_unclosed
 
 __all__ = ["MergeStatistics", "Merged", "merge"]
 
@@ -159,17 +158,12 @@ class Merged(Generic[T]):
         )
 
     def __del__(self) -> None:
-        if self._state == "new" and any(
-            closable(iterator, source) for iterator, source in self._iterators
+        if self._state == "new" and release_unclosed(
+            "merge(...) was never entered: use `async with merge(a, b) as merged:` so its "
+            "sources are closed",
+            *self._iterators,
         ):
             self._state = "closed"
-            release_sources(*self._iterators)
-            warnings.warn(
-                "merge(...) was never entered: use `async with merge(a, b) as merged:` so its "
-                "sources are closed",
-                ResourceWarning,
-                stacklevel=1,
-            )
 
     async def _run(self) -> None:
         self._running = True

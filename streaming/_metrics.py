@@ -8,15 +8,14 @@ drive them with a fake clock.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Generic, Literal, TypeVar, final
 
 import anyio
+from anyio.abc import AsyncResource
 
-from ._compose import closable, close_source, iterate, release_sources
+from ._compose import close_source, iterate, release_unclosed
 
 __all__ = ["MetricsSnapshot", "StreamMetrics"]
 
@@ -56,7 +55,7 @@ class MetricsSnapshot:
 
 
 @final
-class StreamMetrics(Generic[T]):
+class StreamMetrics(AsyncResource, Generic[T]):
     """Wraps an async iterable, hands its items on, and measures the stream::
 
         async with StreamMetrics(pieces, size=len) as measured:
@@ -141,27 +140,13 @@ class StreamMetrics(Generic[T]):
         """Stop the clock and close the source (idempotent; finishes even when cancelled)."""
         await self._stop("closed")
 
-    async def __aenter__(self) -> StreamMetrics[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     def __del__(self) -> None:
-        if self._state == "running" and closable(self._iterator, self._source):
+        if self._state == "running" and release_unclosed(
+            "StreamMetrics(...) was not closed: use `async with StreamMetrics(...) as m:` "
+            "so its source is closed",
+            (self._iterator, self._source),
+        ):
             self._state = "closed"
-            release_sources((self._iterator, self._source))
-            warnings.warn(
-                "StreamMetrics(...) was not closed: use `async with StreamMetrics(...) as m:` "
-                "so its source is closed",
-                ResourceWarning,
-                stacklevel=1,
-            )
 
     async def _stop(self, state: StreamState) -> None:
         if self._state in ("pending", "running"):

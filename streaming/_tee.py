@@ -11,7 +11,6 @@ given (`on_lag="error"`).
 from __future__ import annotations
 
 import math
-import warnings
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Generic, Literal, TypeVar, final
 
 import anyio
 
-from ._compose import closable, close_source, iterate, release_sources
+from ._compose import close_source, iterate, release_unclosed
 from ._errors import StreamingError
 
 __all__ = ["Tee", "TeeConsumer", "TeeInterruptedError", "TeeLagError", "TeeStatistics", "tee"]
@@ -225,14 +224,11 @@ class Tee(Generic[T]):
         )
 
     def __del__(self) -> None:
-        if self._items_read and not self._source_closed and closable(self._iterator, self._source):
-            self._source_closed = True
-            release_sources((self._iterator, self._source))
-            warnings.warn(
+        if self._items_read and not self._source_closed:
+            self._source_closed = release_unclosed(
                 "tee(...) was not closed: use `async with tee(source, n) as consumers:` so its "
                 "source is closed",
-                ResourceWarning,
-                stacklevel=1,
+                (self._iterator, self._source),
             )
 
     # -- the consumers' side ----------------------------------------------------------------

@@ -13,13 +13,13 @@ import math
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Generic, TypeVar, final
 
 import anyio
 import anyio.abc
 
 from ._compose import close_source, iterate, release_unclosed
+from ._producer import ProducedIterator
 
 __all__ = ["BatchStatistics", "Batches", "batched"]
 
@@ -44,11 +44,15 @@ class BatchStatistics:
 
 
 @final
-class Batches(Generic[T]):
-    """The async iterator of lists `batched` returns; enter it with `async with` first."""
+class Batches(ProducedIterator, Generic[T]):
+    """The async iterator of lists `batched` returns; enter it with `async with` first.
 
-    # Defaults `__del__` can read even when `__init__` rejected its arguments.
-    _state = "closed"
+    Leaving the block, or `aclose()`, stops reading and closes the source; items read but not
+    delivered stay readable through `pending()`.
+    """
+
+    _kind = "a batcher"
+    _task_name = "streaming.batched"
 
     def __init__(
         self,
@@ -85,56 +89,11 @@ class Batches(Generic[T]):
         self._arrived: anyio.Event | None = None
         #: Set by the consumer when it made room while the producer waits.
         self._room: anyio.Event | None = None
-        self._group: anyio.abc.TaskGroup | None = None
-        self._producer = anyio.CancelScope()
-        self._stopped = anyio.Event()
-        self._running = False
         self._finished = False
-        self._error: BaseException | None = None
-        self._error_traceback: TracebackType | None = None
         self._source_closed = False
         self._batches = 0
         self._items = 0
-        self._state = "new"
-
-    async def __aenter__(self) -> Batches[T]:
-        if self._state != "new":
-            raise RuntimeError("a batcher can be entered only once")
-        group = anyio.create_task_group()
-        await group.__aenter__()
-        self._group = group
-        self._state = "open"
-        group.start_soon(self._run, name="streaming.batched")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        await self.aclose()
-        group, self._group = self._group, None
-        if group is not None:
-            # The producer never raises, and handing the body's exception to the group would
-            # wrap it in an exception group: returning False lets it propagate as itself.
-            await group.__aexit__(None, None, None)
-        return False
-
-    async def aclose(self) -> None:
-        """Stop reading and close the source; waits for that even when cancelled.
-
-        Items read but not delivered stay readable through `pending()`.
-        """
-        state, self._state = self._state, "closed"
-        self._producer.cancel()
-        if state == "closed":
-            return
-        with anyio.CancelScope(shield=True):
-            if self._running:
-                await self._stopped.wait()
-            else:
-                await self._close_source()
+        super().__init__()
 
     def __aiter__(self) -> Batches[T]:
         return self
@@ -154,10 +113,7 @@ class Batches(Generic[T]):
             if self._finished:
                 if count:
                     return self._take(count)
-                error = self._error
-                if error is None:
-                    raise StopAsyncIteration
-                raise error.with_traceback(self._error_traceback)
+                raise self._ending()
             if count and max_delay is not None:
                 deadline = self._arrivals[0] + max_delay
                 if anyio.current_time() >= deadline:
@@ -215,41 +171,36 @@ class Batches(Generic[T]):
         finally:
             self._arrived = None
 
-    async def _run(self) -> None:
-        self._running = True
+    async def _produce(self) -> None:
         buffer = self._buffer
         arrivals = self._arrivals
         capacity = self._capacity
         iterator = self._iterator
         clock = anyio.current_time
         try:
-            with self._producer:
-                while True:
-                    while len(buffer) >= capacity:
-                        room = self._room = anyio.Event()
-                        try:
-                            await room.wait()
-                        finally:
-                            self._room = None
+            while True:
+                while len(buffer) >= capacity:
+                    room = self._room = anyio.Event()
                     try:
-                        item = await iterator.__anext__()
-                    except StopAsyncIteration:
-                        break
-                    buffer.append(item)
-                    arrivals.append(clock())
-                    if self._arrived is not None:
-                        self._arrived.set()
+                        await room.wait()
+                    finally:
+                        self._room = None
+                try:
+                    item = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                buffer.append(item)
+                arrivals.append(clock())
+                if self._arrived is not None:
+                    self._arrived.set()
         except Exception as error:
-            self._error = error
-            self._error_traceback = error.__traceback__
+            self._fail(error)
         finally:
             self._finished = True
             if self._arrived is not None:
                 self._arrived.set()
-            await self._close_source()
-            self._stopped.set()
 
-    async def _close_source(self) -> None:
+    async def _close_sources(self) -> None:
         if not self._source_closed:
             self._source_closed = True
             await close_source(self._iterator, self._source)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Generic, TypeVar, final
 
 import anyio
@@ -21,6 +20,7 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._compose import close_source, iterate, release_unclosed
+from ._producer import ProducedIterator
 
 __all__ = ["MergeStatistics", "Merged", "merge"]
 
@@ -45,11 +45,11 @@ class MergeStatistics:
 
 
 @final
-class Merged(Generic[T]):
+class Merged(ProducedIterator, Generic[T]):
     """The async iterator `merge` returns; enter it with `async with` before iterating."""
 
-    # Defaults `__del__` can read even when `__init__` rejected its arguments.
-    _state = "closed"
+    _kind = "a merge"
+    _task_name = "streaming.merge"
 
     def __init__(self, sources: tuple[AsyncIterable[T], ...], *, max_buffer: float) -> None:
         if not (max_buffer == float("inf") or (isinstance(max_buffer, int) and max_buffer >= 0)):
@@ -65,59 +65,20 @@ class Merged(Generic[T]):
         # The channel is made on entry: a merge never entered holds nothing that needs closing.
         self._receive: MemoryObjectReceiveStream[T] | None = None
         self._sends: list[MemoryObjectSendStream[T]] = []
-        self._group: anyio.abc.TaskGroup | None = None
-        self._producers = anyio.CancelScope()
-        self._running = False
-        self._stopped = anyio.Event()
         self._open_sources = len(self._iterators)
         self._items = 0
-        self._error: BaseException | None = None
-        self._error_traceback: TracebackType | None = None
-        self._state = "new"
+        super().__init__()
 
-    async def __aenter__(self) -> Merged[T]:
-        if self._state != "new":
-            raise RuntimeError("a merge can be entered only once")
+    def _open(self) -> None:
         send, self._receive = anyio.create_memory_object_stream[T](self._max_buffer)
         with send:
             self._sends = [send.clone() for _ in self._iterators]
-        group = anyio.create_task_group()
-        await group.__aenter__()
-        self._group = group
-        self._state = "open"
-        group.start_soon(self._run, name="streaming.merge")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        await self.aclose()
-        group, self._group = self._group, None
-        if group is not None:
-            # The children never raise, and handing the body's exception to the group would wrap
-            # it in an exception group (anyio and trio both do): returning False lets it
-            # propagate as itself.
-            await group.__aexit__(None, None, None)
-        return False
 
     async def aclose(self) -> None:
         """Stop the producers and close every source; waits for that even when cancelled."""
-        state, self._state = self._state, "closed"
         if self._receive is not None:
             self._receive.close()
-        self._producers.cancel()
-        if state == "closed":
-            return
-        with anyio.CancelScope(shield=True):
-            if self._running:
-                await self._stopped.wait()
-            else:
-                # Nothing ran (never entered, or cancelled before the first step), but the
-                # sources were handed over to be closed.
-                await self._close_everything()
+        await super().aclose()
 
     def __aiter__(self) -> Merged[T]:
         return self
@@ -137,10 +98,7 @@ class Merged(Generic[T]):
         else:
             self._items += 1
             return item
-        error = self._error
-        if error is None:
-            raise StopAsyncIteration
-        raise error.with_traceback(self._error_traceback)
+        raise self._ending()
 
     def statistics(self) -> MergeStatistics:
         """How full the channel is and how many sources are still open."""
@@ -165,19 +123,14 @@ class Merged(Generic[T]):
         ):
             self._state = "closed"
 
-    async def _run(self) -> None:
-        self._running = True
-        try:
-            with self._producers:
-                async with anyio.create_task_group() as producers:
-                    for index in range(len(self._iterators)):
-                        producers.start_soon(self._produce, index)
-        finally:
-            # A producer cancelled before its first step never ran its own cleanup.
-            await self._close_everything()
-            self._stopped.set()
+    async def _produce(self) -> None:
+        async with anyio.create_task_group() as producers:
+            for index in range(len(self._iterators)):
+                producers.start_soon(self._forward, index)
 
-    async def _close_everything(self) -> None:
+    async def _close_sources(self) -> None:
+        # Every one, even after the producers: one cancelled before its first step never ran
+        # its own cleanup.
         for send in self._sends:
             send.close()
         for index in range(len(self._iterators)):
@@ -189,7 +142,7 @@ class Merged(Generic[T]):
             self._open_sources -= 1
             await close_source(*self._iterators[index])
 
-    async def _produce(self, index: int) -> None:
+    async def _forward(self, index: int) -> None:
         iterator = self._iterators[index][0]
         send = self._sends[index]
         try:
@@ -206,10 +159,8 @@ class Merged(Generic[T]):
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # The consumer left: nobody wants the rest.
         except Exception as error:
-            if self._error is None:
-                self._error = error
-                self._error_traceback = error.__traceback__
-            self._producers.cancel()
+            self._fail(error)
+            self._producer.cancel()
         finally:
             await self._close_source(index)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
 import httpx
 import msgspec
+from anyio.abc import AsyncResource
 
 from openai_ergo._config import (
     DEFAULT_AZURE_API_VERSION,
@@ -73,7 +73,7 @@ def _merged_headers(
 
 
 @final
-class Client:
+class Client(AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
 
     Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
@@ -245,17 +245,6 @@ class Client:
         """Close the connection pool (a no-op for a client made by `with_options`)."""
         if self._owns_http:
             await self._http.aclose()
-
-    async def __aenter__(self) -> Client:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         kind = "azure" if self._azure is not None else "openai"

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, final
 
 import anyio
+from anyio.abc import AsyncResource
 
 from openai_ergo._errors import ConfigurationError
 from openai_ergo.mock._app import MockOpenAI
@@ -79,7 +80,7 @@ def _uvicorn_server(app: MockOpenAI, on_ready: Callable[[], None], access_log: b
 
 
 @final
-class MockServer:
+class MockServer(AsyncResource):
     """The mock OpenAI API served on 127.0.0.1 from a background thread.
 
     Use `async with serve(...) as server:` from asyncio or trio, or `with MockServer() as server:`
@@ -206,14 +207,6 @@ class MockServer:
         # block's first checkpoint, and `__aexit__` stops the server.
         await anyio.to_thread.run_sync(self.start)
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def serve(app: MockOpenAI | None = None, *, port: int = 0, **options: Any) -> MockServer:

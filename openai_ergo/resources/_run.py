@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 
 import anyio
 import msgspec
+from anyio.abc import AsyncResource
 
 from openai_ergo._errors import InvalidRequestError, ToolError
 from openai_ergo.resources._builder import check_int
@@ -164,7 +164,7 @@ class ToolRun(Generic[R]):
 
 
 @final
-class ToolRunStream(Generic[R]):
+class ToolRunStream(AsyncResource, Generic[R]):
     """The events of every turn of a tool loop, in order, as one async iterator.
 
     Between turns the tools run; `steps` grows as turns finish; `final()` is the last turn's
@@ -182,17 +182,6 @@ class ToolRunStream(Generic[R]):
         self.max_steps = max_steps
         #: Every finished turn, oldest first.
         self.steps: list[ToolStep[R]] = []
-
-    async def __aenter__(self) -> ToolRunStream[R]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the current turn's stream (shielded); idempotent."""

@@ -10,8 +10,9 @@ ends cleanly short of that raises `StreamInterruptedError` with what arrived.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
+
+from anyio.abc import AsyncResource
 
 from openai_ergo._errors import StreamNotFinishedError
 from openai_ergo.resources._aggregate import (
@@ -202,7 +203,7 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
 
 
 @final
-class ParsedStream(Generic[T, R]):
+class ParsedStream(AsyncResource, Generic[T, R]):
     """A stream of a structured-output request: the same events, `text()` and `partial` as the
     stream it wraps, and `final()`, the same `Parsed` the awaited request returns: `.parsed`
     (the answer decoded into the requested type), `.text`, and `.result` (the whole object)."""
@@ -217,14 +218,6 @@ class ParsedStream(Generic[T, R]):
     async def __aenter__(self) -> ParsedStream[T, R]:
         await self.stream.__aenter__()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stream.aclose()
 
     async def aclose(self) -> None:
         """Close the HTTP response (shielded); idempotent."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
+
+from anyio.abc import AsyncResource
 
 from openai_ergo._errors import StreamError, StreamInterruptedError, StreamNotFinishedError
 from openai_ergo.resources._aggregate import StreamFailure
@@ -31,7 +32,7 @@ R = TypeVar("R")
 Opener = Callable[[], Awaitable["EventStream"]]
 
 
-class _TypedStream(Generic[E, R]):
+class _TypedStream(AsyncResource, Generic[E, R]):
     """The machinery both handles share: opening, batch decoding, closing, errors."""
 
     __slots__ = (
@@ -99,14 +100,6 @@ class _TypedStream(Generic[E, R]):
         if self._source is None:
             await self._open()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the HTTP response (shielded, so it completes even when cancelled); idempotent."""

@@ -74,6 +74,15 @@ class _Outcome:
     retryable: bool = False
 
 
+def _http_failure(outcome: _Outcome, record: dict[str, Any], exc: httpx.HTTPError) -> _Outcome:
+    """An attempt that failed in HTTP itself, sending or reading: a transport failure may be
+    retried, any other (a body that does not decode, too many redirects) may not."""
+    outcome.exception = exc
+    outcome.retryable = isinstance(exc, httpx.TransportError)
+    record["error"] = type(exc).__name__
+    return outcome
+
+
 class Pipeline:
     """The shared machinery behind a `Client` and the clients derived from it."""
 
@@ -248,10 +257,7 @@ class Pipeline:
                 response = await self.http.send(request, auth=self.auth, stream=True)
             except httpx.HTTPError as exc:
                 verdict = False
-                outcome.exception = exc
-                outcome.retryable = isinstance(exc, httpx.TransportError)
-                record["error"] = type(exc).__name__
-                return outcome
+                return _http_failure(outcome, record, exc)
             outcome.response = response
             record["status"] = response.status_code
             record["request_id"] = response.headers.get("x-request-id")
@@ -269,10 +275,7 @@ class Pipeline:
                 outcome.content = await response.aread()
             except httpx.HTTPError as exc:
                 verdict = False
-                outcome.exception = exc
-                outcome.retryable = isinstance(exc, httpx.TransportError)
-                record["error"] = type(exc).__name__
-                return outcome
+                return _http_failure(outcome, record, exc)
             finally:
                 if outcome.result is None:
                     with anyio.CancelScope(shield=True):

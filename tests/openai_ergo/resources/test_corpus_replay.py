@@ -8,7 +8,6 @@ choice of `n=3`, log probabilities, finish reasons, usage, and the Responses ter
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from openai_ergo import (
 )
 from openai_ergo.types import decode_response
 from tests.conftest import shared_path
+from tests.openai_ergo.canned import Reads, canned_client
 
 CHAT = [
     "chat-content-logprobs.sse",
@@ -43,31 +43,16 @@ RESPONSES_COMPLETED = [
 ]
 
 
-class _Body(httpx.AsyncByteStream):
-    """The capture in small pieces, so events straddle reads as they do on a socket."""
-
-    def __init__(self, data: bytes, size: int) -> None:
-        self._data = data
-        self._size = size
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for start in range(0, len(self._data), self._size):
-            yield self._data[start : start + self._size]
-
-
 def _client(capture: bytes, requests: list[httpx.Request], size: int = 97) -> Client:
+    """Replays the capture in reads of `size` bytes, so events straddle reads as on a socket."""
+    reads = [capture[start : start + size] for start in range(0, len(capture), size)]
+
     def handler(request: httpx.Request) -> httpx.Response:
         requests.append(request)
         headers = {"content-type": "text/event-stream", "x-request-id": "req_replay"}
-        return httpx.Response(200, headers=headers, stream=_Body(capture, size))
+        return httpx.Response(200, headers=headers, stream=Reads(reads))
 
-    return Client(
-        api_key="sk-replay",
-        base_url="http://replay.test/v1",
-        transport=httpx.MockTransport(handler),
-        rate_limiter=False,
-        circuit_breaker=False,
-    )
+    return canned_client(handler, circuit_breaker=False)
 
 
 def _payloads(path: Path) -> list[dict[str, Any]]:

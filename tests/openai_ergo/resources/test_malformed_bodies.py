@@ -22,6 +22,7 @@ from openai_ergo import (
     ToolRun,
     tool,
 )
+from tests.openai_ergo.canned import canned_client
 
 SECRET = "sk-proj-AbCdEf0123456789secret"
 
@@ -62,13 +63,7 @@ def _client(body: bytes, requests: list[httpx.Request], status: int = 200) -> Cl
         headers = {"content-type": "application/json", "x-request-id": "req_bad_body"}
         return httpx.Response(status, headers=headers, content=body)
 
-    return Client(
-        api_key=SECRET,
-        base_url="http://api.test/v1",
-        transport=httpx.MockTransport(handler),
-        rate_limiter=False,
-        circuit_breaker=False,
-    )
+    return canned_client(handler, api_key=SECRET, circuit_breaker=False)
 
 
 async def _error(ask: str, body: bytes, status: int = 200) -> APIResponseValidationError:

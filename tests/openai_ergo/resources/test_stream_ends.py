@@ -9,7 +9,6 @@ checked for any cut point and any reads; examples pin the messages and the edge 
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import anyio
@@ -27,6 +26,7 @@ from openai_ergo import (
     TruncatedOutputError,
 )
 from openai_ergo.types import ChatCompletion, Response
+from tests.openai_ergo.canned import Reads, any_reads, canned_client, frame
 
 SETTINGS = settings(
     max_examples=30,
@@ -38,48 +38,12 @@ PIECES = st.lists(st.text(alphabet="abcdé 🙂", min_size=1, max_size=6), min_s
 SECRET = "sk-proj-AbCdEf0123456789secret"
 
 
-class _Reads(httpx.AsyncByteStream):
-    """The body in the given pieces, as separate reads (class-based: nothing for trio to
-    finalise)."""
-
-    def __init__(self, pieces: list[bytes]) -> None:
-        self._pieces = iter(pieces)
-
-    def __aiter__(self) -> _Reads:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return next(self._pieces)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-
 def _client(reads: list[bytes]) -> Client:
     def handler(request: httpx.Request) -> httpx.Response:
         headers = {"content-type": "text/event-stream", "x-request-id": "req_ends"}
-        return httpx.Response(200, headers=headers, stream=_Reads(reads))
+        return httpx.Response(200, headers=headers, stream=Reads(reads))
 
-    return Client(
-        api_key=SECRET,
-        base_url="http://api.test/v1",
-        transport=httpx.MockTransport(handler),
-        rate_limiter=False,
-        circuit_breaker=False,
-    )
-
-
-def _frame(payload: Any) -> bytes:
-    data = payload if isinstance(payload, bytes) else msgspec.json.encode(payload)
-    return b"data: " + data + b"\n\n"
-
-
-def _any_reads(draw: st.DrawFn, body: bytes) -> list[bytes]:
-    """`body` cut into non-empty reads anywhere, even inside a character."""
-    if len(body) < 2:
-        return [body]
-    cuts = sorted(set(draw(st.lists(st.integers(1, len(body) - 1), max_size=8))))
-    return [body[a:b] for a, b in itertools.pairwise([0, *cuts, len(body)])]
+    return canned_client(handler, api_key=SECRET, circuit_breaker=False)
 
 
 def _responses_events(pieces: list[str]) -> list[dict[str, Any]]:
@@ -147,7 +111,7 @@ def _cut_responses(draw: st.DrawFn) -> tuple[Events, int, list[bytes]]:
     """A Responses stream, how many of its events are sent (never the terminal one), the reads."""
     events = _responses_events(draw(PIECES))
     cut = draw(st.integers(1, len(events) - 1), label="events sent")
-    return events, cut, _any_reads(draw, b"".join(_frame(e) for e in events[:cut]))
+    return events, cut, any_reads(draw, b"".join(frame(e) for e in events[:cut]))
 
 
 @st.composite
@@ -156,7 +120,7 @@ def _cut_chat(draw: st.DrawFn) -> tuple[list[str], Events, int, list[bytes]]:
     pieces = draw(PIECES)
     chunks = _chat_chunks(pieces)
     cut = draw(st.integers(1, len(chunks)), label="chunks sent")
-    return pieces, chunks, cut, _any_reads(draw, b"".join(_frame(c) for c in chunks[:cut]))
+    return pieces, chunks, cut, any_reads(draw, b"".join(frame(c) for c in chunks[:cut]))
 
 
 @st.composite
@@ -167,10 +131,10 @@ def _malformed(draw: st.DrawFn) -> tuple[str, int, bytes, list[bytes]]:
     good = _responses_events(pieces) if api == "responses" else _chat_chunks(pieces)
     at = draw(st.integers(0, len(good) - 1), label="malformed at")
     bad = msgspec.json.encode(good[at])[:-7]
-    frames = [_frame(p) for p in good]
-    frames[at] = _frame(bad)
+    frames = [frame(p) for p in good]
+    frames[at] = frame(bad)
     body = b"".join(frames) + (b"data: [DONE]\n\n" if api == "chat" else b"")
-    return api, at, bad, _any_reads(draw, body)
+    return api, at, bad, any_reads(draw, body)
 
 
 @SETTINGS
@@ -265,7 +229,7 @@ def _bad_after(api: str, pieces: list[str], bad: bytes) -> bytes:
     else:
         good = _chat_chunks(pieces)
         head, tail = good[: 1 + len(pieces)], good[1 + len(pieces) :]
-    return b"".join(_frame(p) for p in head) + _frame(bad) + b"".join(_frame(p) for p in tail)
+    return b"".join(frame(p) for p in head) + frame(bad) + b"".join(frame(p) for p in tail)
 
 
 @pytest.mark.parametrize("api", ["responses", "chat"])
@@ -330,7 +294,7 @@ async def test_leaving_after_the_good_events_still_reports_the_malformed_one() -
 
 
 async def test_leaving_before_a_cut_end_is_not_finished_rather_than_interrupted() -> None:
-    body = b"".join(_frame(c) for c in _chat_chunks(["Hel", "lo"])[:2])
+    body = b"".join(frame(c) for c in _chat_chunks(["Hel", "lo"])[:2])
     async with (
         _client([body]) as client,
         client.chat("gpt-4o-mini").user("Go").stream() as stream,
@@ -344,7 +308,7 @@ async def test_leaving_before_a_cut_end_is_not_finished_rather_than_interrupted(
 async def test_a_chat_stream_with_done_is_whole_even_without_a_finish_reason() -> None:
     # `[DONE]` is the server saying the answer is all there; finish_reason is its business.
     chunks = _chat_chunks(["Hi"])[:-1]
-    body = b"".join(_frame(c) for c in chunks) + b"data: [DONE]\n\n"
+    body = b"".join(frame(c) for c in chunks) + b"data: [DONE]\n\n"
     async with _client([body]) as client:
         final = await client.chat("gpt-4o-mini").user("Go").stream().until_done()
     assert _text(final) == "Hi"
@@ -355,7 +319,7 @@ async def test_a_chat_stream_without_done_names_every_unfinished_choice() -> Non
     head = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-4o-mini"}
     chunks = [{**head, "choices": [{"index": i, "delta": {"content": f"c{i}"}}]} for i in range(3)]
     chunks.append({**head, "choices": [{"index": 1, "delta": {}, "finish_reason": "stop"}]})
-    async with _client([b"".join(_frame(c) for c in chunks)]) as client:
+    async with _client([b"".join(frame(c) for c in chunks)]) as client:
         with pytest.raises(StreamInterruptedError) as caught:
             await client.chat("gpt-4o-mini").user("Go").n(3).stream().until_done()
     assert "choices 0, 2 unfinished" in str(caught.value)
@@ -368,14 +332,14 @@ async def test_a_chat_stream_whose_choices_all_finished_is_whole_without_done() 
         {**head, "choices": [{"index": i, "delta": {"content": f"c{i}"}, "finish_reason": "stop"}]}
         for i in range(2)
     ]
-    async with _client([b"".join(_frame(c) for c in chunks)]) as client:
+    async with _client([b"".join(frame(c) for c in chunks)]) as client:
         final = await client.chat("gpt-4o-mini").user("Go").n(2).stream().until_done()
     assert [c.message.content for c in final.choices] == ["c0", "c1"]
 
 
 async def test_a_chat_stream_with_no_choice_and_no_done_is_interrupted() -> None:
     head = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-4o-mini"}
-    async with _client([_frame({**head, "choices": []})]) as client:
+    async with _client([frame({**head, "choices": []})]) as client:
         with pytest.raises(StreamInterruptedError) as caught:
             await client.chat("gpt-4o-mini").user("Go").stream().until_done()
     assert "no choice" in str(caught.value)
@@ -387,7 +351,7 @@ async def test_a_structured_stream_cut_short_is_interrupted_not_a_parse_error() 
         city: str
 
     pieces = ['{"ci', 'ty": "Pa']
-    body = b"".join(_frame(e) for e in _responses_events(pieces)[:5])
+    body = b"".join(frame(e) for e in _responses_events(pieces)[:5])
     async with _client([body]) as client:
         with pytest.raises(StreamInterruptedError) as caught:
             await client.responses("gpt-5-mini").input("Go").parse(Answer).stream().until_done()
@@ -432,7 +396,7 @@ async def test_a_cleanly_ended_cut_stream_over_loopback_is_interrupted(api: str)
     (listener,) = listeners.listeners
     async with listener, anyio.create_task_group() as group:
         assert isinstance(listener, anyio.abc.SocketListener)
-        group.start_soon(_serve_cut_stream, listener, b"".join(_frame(e) for e in sent))
+        group.start_soon(_serve_cut_stream, listener, b"".join(frame(e) for e in sent))
         port = listener.extra(anyio.abc.SocketAttribute.local_port)
         async with Client(api_key=SECRET, base_url=f"http://127.0.0.1:{port}/v1") as client:
             builder = (
@@ -457,7 +421,7 @@ async def test_a_responses_stream_ending_with_done_is_judged_by_its_terminal_eve
     # it is no malformed event, and only `response.completed` makes the answer whole.
     events = _responses_events(["Hi", " there"])
     sent = events if complete else events[:-1]
-    body = b"".join(_frame(e) for e in sent) + b"data: [DONE]\n\n"
+    body = b"".join(frame(e) for e in sent) + b"data: [DONE]\n\n"
     async with _client([body]) as client:
         stream = client.responses("gpt-4o-mini").input("Go").stream()
         if complete:

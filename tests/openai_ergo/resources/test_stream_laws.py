@@ -32,6 +32,7 @@ from openai_ergo.types import (
     Response,
     ResponseUsage,
 )
+from tests.openai_ergo.canned import Reads, any_reads, canned_client, frame
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 NAME = st.from_regex(r"[a-z_]{1,12}", fullmatch=True)
@@ -65,52 +66,24 @@ class _Drawer:
         return self._draw(strategy)
 
 
-class _Reads(httpx.AsyncByteStream):
-    """The body in the given pieces, as separate reads (class-based: nothing for trio to
-    finalise)."""
-
-    def __init__(self, pieces: list[bytes]) -> None:
-        self._pieces = iter(pieces)
-
-    def __aiter__(self) -> _Reads:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return next(self._pieces)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-
 def _split(data: Draws, text: str) -> list[str]:
     """`text` cut at random places (at least one piece; pieces may be empty)."""
     cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=5)))
     return [text[a:b] for a, b in itertools.pairwise([0, *cuts, len(text)])]
 
 
-def _reads(data: Draws, body: bytes) -> list[bytes]:
-    """`body` as a socket delivers it: non-empty reads cut anywhere, even inside a character."""
-    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(body) - 1), max_size=8))))
-    return [body[a:b] for a, b in itertools.pairwise([0, *cuts, len(body)])]
-
-
 def _sse(payloads: list[Any]) -> bytes:
-    return b"".join(b"data: " + msgspec.json.encode(p) + b"\n\n" for p in payloads)
+    return b"".join(frame(p) for p in payloads)
 
 
 def _client(plain: bytes, reads: list[bytes]) -> Client:
     def handler(request: httpx.Request) -> httpx.Response:
         if json.loads(request.content).get("stream"):
             headers = {"content-type": "text/event-stream"}
-            return httpx.Response(200, headers=headers, stream=_Reads(reads))
+            return httpx.Response(200, headers=headers, stream=Reads(reads))
         return httpx.Response(200, headers={"content-type": "application/json"}, content=plain)
 
-    return Client(
-        api_key="sk-test",
-        base_url="http://api.test/v1",
-        transport=httpx.MockTransport(handler),
-        rate_limiter=False,
-    )
+    return canned_client(handler)
 
 
 # -- Chat Completions --------------------------------------------------------------------------
@@ -169,7 +142,7 @@ def _chat_case(draw: st.DrawFn) -> tuple[ChatCompletion, int, list[bytes]]:
         queues = [q for q in queues if q]
     chunks.append({**head, "choices": [], "usage": usage})
     streamed = _sse(chunks) + b"data: [DONE]\n\n"
-    return whole, n, _reads(data, streamed)
+    return whole, n, any_reads(data.draw, streamed)
 
 
 @SETTINGS
@@ -265,7 +238,7 @@ def _responses_case(draw: st.DrawFn) -> tuple[Response, list[bytes]]:
         usage=ResponseUsage(input_tokens=9, output_tokens=7, total_tokens=16),
     )
     streamed = _sse(_response_events(data, whole, terminal_output))
-    return whole, _reads(data, streamed)
+    return whole, any_reads(data.draw, streamed)
 
 
 @SETTINGS

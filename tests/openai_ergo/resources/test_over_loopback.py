@@ -7,7 +7,6 @@ nested types and raises the right error when there is nothing to decode.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -27,19 +26,6 @@ from openai_ergo import (
 )
 from openai_ergo.mock import MockServer, Reply, ToolCall
 from openai_ergo.types import ChatCompletion, Response
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer() as running:
-        yield running
-
-
-@pytest.fixture
-def mock(server: MockServer) -> Iterator[MockServer]:
-    server.reset()
-    yield server
-    server.reset()
 
 
 def _client(server: MockServer, **options: Any) -> Client:
@@ -81,14 +67,14 @@ calls = st.lists(
 )
 @given(text=texts, tool_calls=calls, n=st.integers(1, 3))
 async def test_chat_stream_final_equals_the_non_streamed_completion(
-    mock: MockServer, text: str, tool_calls: list[ToolCall], n: int
+    mock_openai: MockServer, text: str, tool_calls: list[ToolCall], n: int
 ) -> None:
     reply = Reply(text=text, tool_calls=tuple(tool_calls))
-    async with _client(mock) as client:
+    async with _client(mock_openai) as client:
         builder = client.chat("gpt-4o-mini").user("Go").n(n)
-        mock.reply_with(*[reply] * n)
+        mock_openai.reply_with(*[reply] * n)
         plain = await builder
-        mock.reply_with(*[reply] * n)
+        mock_openai.reply_with(*[reply] * n)
         async with builder.stream() as stream:
             async for _ in stream:
                 pass
@@ -103,24 +89,24 @@ async def test_chat_stream_final_equals_the_non_streamed_completion(
 )
 @given(text=texts, tool_calls=calls)
 async def test_responses_stream_final_equals_the_non_streamed_response(
-    mock: MockServer, text: str, tool_calls: list[ToolCall]
+    mock_openai: MockServer, text: str, tool_calls: list[ToolCall]
 ) -> None:
     reply = Reply(text=text, tool_calls=tuple(tool_calls))
-    async with _client(mock) as client:
+    async with _client(mock_openai) as client:
         builder = client.responses("gpt-5-mini").input("Go")
-        mock.reply_with(reply)
+        mock_openai.reply_with(reply)
         plain = await builder
-        mock.reply_with(reply)
+        mock_openai.reply_with(reply)
         async with builder.stream() as stream:
             pieces = [piece async for piece in stream.text()]
     assert _response_meaning(stream.final()) == _response_meaning(plain)
     assert "".join(pieces) == plain.output_text
 
 
-async def test_breaking_out_of_text_early_returns_the_connection(mock: MockServer) -> None:
+async def test_breaking_out_of_text_early_returns_the_connection(mock_openai: MockServer) -> None:
     # One connection in the pool: if a stream kept it, the next request could not get one.
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with _client(mock, limits=limits, timeouts=Timeouts(pool=30)) as client:
+    async with _client(mock_openai, limits=limits, timeouts=Timeouts(pool=30)) as client:
         builder = client.chat("gpt-4o-mini").user("Tell me a long story")
         for _ in range(3):
             async with builder.stream() as stream:
@@ -132,12 +118,12 @@ async def test_breaking_out_of_text_early_returns_the_connection(mock: MockServe
                 break
         reply = await builder
     assert reply.text
-    assert len(mock.requests) == 5
+    assert len(mock_openai.requests) == 5
 
 
-async def test_a_stream_used_without_async_with_closes_at_its_end(mock: MockServer) -> None:
+async def test_a_stream_used_without_async_with_closes_at_its_end(mock_openai: MockServer) -> None:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with _client(mock, limits=limits, timeouts=Timeouts(pool=30)) as client:
+    async with _client(mock_openai, limits=limits, timeouts=Timeouts(pool=30)) as client:
         builder = client.chat("gpt-4o-mini").user("Hello")
         stream = builder.stream()
         texts = [text async for text in stream.text()]
@@ -146,7 +132,9 @@ async def test_a_stream_used_without_async_with_closes_at_its_end(mock: MockServ
         assert (await builder).text == stream.final().text
 
 
-async def test_the_tool_loop_runs_calls_together_and_reports_a_failure(mock: MockServer) -> None:
+async def test_the_tool_loop_runs_calls_together_and_reports_a_failure(
+    mock_openai: MockServer,
+) -> None:
     first_started = anyio.Event()
     second_started = anyio.Event()
 
@@ -164,7 +152,7 @@ async def test_the_tool_loop_runs_calls_together_and_reports_a_failure(mock: Moc
         await first_started.wait()
         raise LookupError(f"no census for {city}")
 
-    mock.reply_with(
+    mock_openai.reply_with(
         Reply(
             tool_calls=(
                 ToolCall(name="weather", arguments={"city": "Paris"}),
@@ -173,7 +161,7 @@ async def test_the_tool_loop_runs_calls_together_and_reports_a_failure(mock: Moc
         ),
         "Sunny; the population is unknown.",
     )
-    async with _client(mock) as client:
+    async with _client(mock_openai) as client:
         run = client.responses("gpt-5").tools(weather, population).input("Paris?").run()
         with anyio.fail_after(30):  # a hang guard only: sequential calls would never finish
             answer = await run
@@ -184,21 +172,21 @@ async def test_the_tool_loop_runs_calls_together_and_reports_a_failure(mock: Moc
     assert records["weather"].error is None
     assert records["population"].error is not None
     assert "no census for Paris" in records["population"].output
-    sent = mock.requests[-1].json
+    sent = mock_openai.requests[-1].json
     outputs = {item["call_id"]: item["output"] for item in sent["input"]}
     assert outputs == {record.call_id: record.output for record in run.steps[0].calls}
     assert sent["previous_response_id"] == run.steps[0].result.id
 
 
 async def test_the_chat_tool_loop_sends_tool_messages_and_bad_arguments_back(
-    mock: MockServer,
+    mock_openai: MockServer,
 ) -> None:
     @tool
     def add(a: int, b: int) -> int:
         """Add two numbers (runs in a worker thread)."""
         return a + b
 
-    mock.reply_with(
+    mock_openai.reply_with(
         Reply(
             tool_calls=(
                 ToolCall(name="add", arguments={"a": 2, "b": 3}),
@@ -207,28 +195,28 @@ async def test_the_chat_tool_loop_sends_tool_messages_and_bad_arguments_back(
         ),
         "5, and I could not add the other.",
     )
-    async with _client(mock) as client:
+    async with _client(mock_openai) as client:
         run = client.chat("gpt-4o").tools(add).user("Add things").run()
         answer = await run
     assert answer.text == "5, and I could not add the other."
-    messages = mock.requests[-1].json["messages"]
+    messages = mock_openai.requests[-1].json["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool"]
     assert messages[2]["content"] == "5"
     assert "invalid arguments for add" in messages[3]["content"]
     assert "$.a" in messages[3]["content"]
 
 
-async def test_the_tool_loop_streams_every_turn(mock: MockServer) -> None:
+async def test_the_tool_loop_streams_every_turn(mock_openai: MockServer) -> None:
     @tool
     async def lookup(word: str) -> str:
         """Look a word up."""
         return word.upper()
 
-    mock.reply_with(
+    mock_openai.reply_with(
         Reply(tool_calls=(ToolCall(name="lookup", arguments={"word": "hi"}),)), "HI it is."
     )
     async with (
-        _client(mock) as client,
+        _client(mock_openai) as client,
         client.chat("gpt-4o").tools(lookup).user("Look up hi").run().stream() as stream,
     ):
         texts = [text async for text in stream.text()]
@@ -237,19 +225,21 @@ async def test_the_tool_loop_streams_every_turn(mock: MockServer) -> None:
     assert [len(step.calls) for step in stream.steps] == [1, 0]
 
 
-async def test_the_tool_loop_stops_at_max_steps_and_on_unknown_tools(mock: MockServer) -> None:
+async def test_the_tool_loop_stops_at_max_steps_and_on_unknown_tools(
+    mock_openai: MockServer,
+) -> None:
     @tool
     async def again() -> str:
         """Ask again."""
         return "again"
 
     looping = Reply(tool_calls=(ToolCall(name="again"),))
-    mock.reply_with(looping, looping, looping)
-    async with _client(mock) as client:
+    mock_openai.reply_with(looping, looping, looping)
+    async with _client(mock_openai) as client:
         with pytest.raises(ToolError, match="after 2 steps"):
             await client.responses("gpt-5").tools(again).input("Go").run(max_steps=2)
-        mock.reset()
-        mock.reply_with(Reply(tool_calls=(ToolCall(name="invented"),)))
+        mock_openai.reset()
+        mock_openai.reply_with(Reply(tool_calls=(ToolCall(name="invented"),)))
         with pytest.raises(ToolError, match="invented"):
             await client.chat("gpt-4o").tools(again).user("Go").run()
 
@@ -269,10 +259,10 @@ class Person(msgspec.Struct):
 PERSON = Person("Ada", 36, [Address("London", "GB"), Address("Paris", "FR")])
 
 
-async def test_structured_output_decodes_a_nested_struct(mock: MockServer) -> None:
+async def test_structured_output_decodes_a_nested_struct(mock_openai: MockServer) -> None:
     text = msgspec.json.encode(PERSON).decode()
-    mock.reply_with(text, text, text)
-    async with _client(mock) as client:
+    mock_openai.reply_with(text, text, text)
+    async with _client(mock_openai) as client:
         chat = await client.chat("gpt-4o").user("Who?").parse(Person)
         request = client.responses("gpt-5").input("Who?").parse(Person)
         async with request.stream() as stream:
@@ -285,17 +275,19 @@ async def test_structured_output_decodes_a_nested_struct(mock: MockServer) -> No
     # The stream's final() is what awaiting the same request gives (the ids differ per request).
     assert (stream.final().parsed, stream.final().text) == (awaited.parsed, awaited.text)
     assert stream.final().result.output_text == text
-    sent = mock.requests[0].json["response_format"]
+    sent = mock_openai.requests[0].json["response_format"]
     assert sent["type"] == "json_schema"
     assert sent["json_schema"]["strict"] is True
     schema = sent["json_schema"]["schema"]
     assert schema["required"] == ["name", "age", "addresses", "nickname"]
-    assert mock.requests[1].json["text"]["format"]["name"] == "Person"
+    assert mock_openai.requests[1].json["text"]["format"]["name"] == "Person"
 
 
-async def test_structured_output_errors_carry_the_text_and_result(mock: MockServer) -> None:
-    mock.reply_with("not json at all", '{"name": "Ada", "age": 36, "addresses": [{"city": "Lon')
-    async with _client(mock) as client:
+async def test_structured_output_errors_carry_the_text_and_result(mock_openai: MockServer) -> None:
+    mock_openai.reply_with(
+        "not json at all", '{"name": "Ada", "age": 36, "addresses": [{"city": "Lon'
+    )
+    async with _client(mock_openai) as client:
         with pytest.raises(OutputParseError) as caught:
             await client.chat("gpt-4o").user("Who?").parse(Person)
         assert caught.value.text == "not json at all"

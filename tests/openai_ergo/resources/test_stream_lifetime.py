@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import warnings
-from collections.abc import Iterator
 
 import anyio
 import anyio.lowlevel
@@ -29,19 +28,6 @@ from openai_ergo.mock import MockServer
 LONG = "word " * 20_000
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer() as running:
-        yield running
-
-
-@pytest.fixture
-def mock(server: MockServer) -> Iterator[MockServer]:
-    server.reset()
-    yield server
-    server.reset()
-
-
 def _client(server: MockServer, transport: HTTP11Transport | None = None) -> Client:
     return Client(
         api_key="sk-mock",
@@ -58,11 +44,11 @@ def _pool(max_connections: int = 1) -> HTTP11Transport:
 
 
 async def test_breaking_out_of_text_early_frees_the_connection_in_the_pool(
-    mock: MockServer,
+    mock_openai: MockServer,
 ) -> None:
     transport = _pool()
-    mock.reply_with(LONG, LONG)
-    async with _client(mock, transport) as client:
+    mock_openai.reply_with(LONG, LONG)
+    async with _client(mock_openai, transport) as client:
         for builder in (
             client.chat("gpt-4o-mini").user("Tell me a long story"),
             client.responses("gpt-5-mini").input("Tell me a long story"),
@@ -74,17 +60,17 @@ async def test_breaking_out_of_text_early_frees_the_connection_in_the_pool(
             assert busy_inside == 1  # the measure sees a connection held by a live stream
             assert transport.statistics()["busy"] == 0
             assert not stream.done
-        mock.reply_with("short")
+        mock_openai.reply_with("short")
         assert (await client.chat("gpt-4o-mini").user("Again")).text == "short"
-    assert len(mock.requests) == 3
+    assert len(mock_openai.requests) == 3
 
 
 async def test_an_exception_or_a_cancellation_in_the_loop_frees_the_connection(
-    mock: MockServer,
+    mock_openai: MockServer,
 ) -> None:
     transport = _pool()
-    mock.reply_with(LONG, LONG)
-    async with _client(mock, transport) as client:
+    mock_openai.reply_with(LONG, LONG)
+    async with _client(mock_openai, transport) as client:
         builder = client.chat("gpt-4o-mini").user("Tell me a long story")
 
         async def consume_and_fail() -> None:
@@ -105,15 +91,16 @@ async def test_an_exception_or_a_cancellation_in_the_loop_frees_the_connection(
         assert stream.partial.choices  # what arrived before the cancellation is kept
 
 
-def test_an_opened_handle_dropped_unclosed_warns(anyio_backend: str, server: MockServer) -> None:
+def test_an_opened_handle_dropped_unclosed_warns(
+    anyio_backend: str, mock_openai: MockServer
+) -> None:
     # A dropped stream leaks its socket until it is collected, and under trio httpx's own byte
     # generators warn when they are collected too, possibly as the loop ends: run a whole loop
     # here, so every warning lands inside this test and none escapes into another.
-    server.reset()
-    server.reply_with(LONG, "short")
+    mock_openai.reply_with(LONG, "short")
 
     async def drop_streams() -> None:
-        async with _client(server) as client:
+        async with _client(mock_openai) as client:
             builder = client.chat("gpt-4o-mini").user("Tell me a long story")
             stream = builder.stream()
             await stream.__aenter__()
@@ -147,10 +134,10 @@ def test_an_opened_handle_dropped_unclosed_warns(anyio_backend: str, server: Moc
 
 
 async def test_final_before_the_end_points_to_until_done_and_after_an_early_exit_to_partial(
-    mock: MockServer,
+    mock_openai: MockServer,
 ) -> None:
-    mock.reply_with("one two three", "one two three", LONG)
-    async with _client(mock) as client:
+    mock_openai.reply_with("one two three", "one two three", LONG)
+    async with _client(mock_openai) as client:
         builder = client.chat("gpt-4o-mini").user("Count")
         awaited = await builder
         async with builder.stream() as stream:

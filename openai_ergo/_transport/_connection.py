@@ -26,8 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = ["HTTP11Connection", "ResponseBody", "StaleConnectionError"]
 
-#: One socket read: large, so a burst of streamed events costs one read and one parse.
+#: The largest socket read: a burst of streamed events costs one read and one parse.
 READ_SIZE = 64 * 1024
+#: The first read of each response: an open stream that has handed over its first events holds
+#: (and has decoded) a few KiB, not a whole block. When it comes back full, more is waiting and
+#: the next reads are full-size, so a long burst costs one extra read.
+FIRST_READ_SIZE = 4 * 1024
 # Bodies up to this size go out in the same write as the head (one syscall, one segment).
 _COALESCE_LIMIT = 64 * 1024
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -49,12 +53,22 @@ class StaleConnectionError(Exception):
 class HTTP11Connection:
     """A TCP (or TLS) byte stream that carries one request at a time."""
 
-    __slots__ = ("__weakref__", "_socket", "_stream", "closed", "idle_since", "origin", "used")
+    __slots__ = (
+        "__weakref__",
+        "_read_size",
+        "_socket",
+        "_stream",
+        "closed",
+        "idle_since",
+        "origin",
+        "used",
+    )
 
     def __init__(self, origin: Origin, stream: anyio.abc.ByteStream) -> None:
         self.origin = origin
         self._stream = stream
         self._socket = raw_socket(stream)
+        self._read_size = FIRST_READ_SIZE
         self.idle_since = 0.0
         #: Whether a request was sent on it before (so the peer may have closed it meanwhile).
         self.used = False
@@ -86,11 +100,16 @@ class HTTP11Connection:
 
     async def receive(self, read_timeout: float | None) -> bytes:
         """One read from the socket (at most `READ_SIZE` bytes); `b""` at end of stream."""
+        size = self._read_size
         try:
             if read_timeout is None:
-                return await self._stream.receive(READ_SIZE)
-            with anyio.fail_after(read_timeout):
-                return await self._stream.receive(READ_SIZE)
+                data = await self._stream.receive(size)
+            else:
+                with anyio.fail_after(read_timeout):
+                    data = await self._stream.receive(size)
+            if len(data) == size:
+                self._read_size = READ_SIZE
+            return data
         except anyio.EndOfStream:
             return b""
         except TimeoutError:
@@ -121,6 +140,7 @@ class HTTP11Connection:
         """
         reused = self.used
         self.used = True
+        self._read_size = FIRST_READ_SIZE
         parser = ResponseParser(is_head_request=request.method == "HEAD")
         # As httpx's default transport: a failed write is not the error yet. The server may
         # have answered early (say, 413) and closed; read that answer, or fail as reading does.

@@ -25,22 +25,7 @@ from openai_ergo import (
 from openai_ergo.types import decode_response
 from tests.conftest import shared_path
 from tests.openai_ergo.canned import Reads, canned_client
-
-CHAT = [
-    "chat-content-logprobs.sse",
-    "chat-finish-length.sse",
-    "chat-multiple-choices.sse",
-    "chat-parallel-tool-calls.sse",
-    "chat-refusal.sse",
-    "chat-text.sse",
-    "chat-tool-call-non-strict.sse",
-    "chat-tool-call-strict.sse",
-]
-RESPONSES_COMPLETED = [
-    "responses-function-call.sse",
-    "responses-output-text.sse",
-    "responses-tool-search-function-call.sse",
-]
+from tests.openai_ergo.types._samples import CHAT_CAPTURES, COMPLETED_RESPONSES_CAPTURES
 
 
 def _client(capture: bytes, requests: list[httpx.Request], size: int = 97) -> Client:
@@ -89,7 +74,7 @@ def _fold_chat(chunks: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return choices
 
 
-@pytest.mark.parametrize("name", CHAT)
+@pytest.mark.parametrize("name", CHAT_CAPTURES)
 async def test_chat_capture_final_matches_the_chunks(name: str) -> None:
     path = shared_path("sse-corpus", "openai", name)
     chunks = _payloads(path)
@@ -136,7 +121,7 @@ async def test_chat_capture_final_matches_the_chunks(name: str) -> None:
     assert body["stream_options"] == {"include_usage": True}
 
 
-@pytest.mark.parametrize("name", RESPONSES_COMPLETED)
+@pytest.mark.parametrize("name", COMPLETED_RESPONSES_CAPTURES)
 async def test_responses_capture_final_is_the_completed_response(name: str) -> None:
     path = shared_path("sse-corpus", "openai", name)
     payloads = _payloads(path)

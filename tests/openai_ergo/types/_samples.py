@@ -19,6 +19,25 @@ def _load_spec(path: Path) -> dict[str, Any]:
     return spec
 
 
+#: The captured Chat Completions streams in ../shared/sse-corpus/openai/.
+CHAT_CAPTURES = [
+    "chat-content-logprobs.sse",
+    "chat-finish-length.sse",
+    "chat-multiple-choices.sse",
+    "chat-parallel-tool-calls.sse",
+    "chat-refusal.sse",
+    "chat-text.sse",
+    "chat-tool-call-non-strict.sse",
+    "chat-tool-call-strict.sse",
+]
+#: The captured Responses streams there that end in `response.completed`.
+COMPLETED_RESPONSES_CAPTURES = [
+    "responses-function-call.sse",
+    "responses-output-text.sse",
+    "responses-tool-search-function-call.sse",
+]
+
+
 def openapi_spec() -> dict[str, Any]:
     """The parsed OpenAPI spec, or skip when ../shared is absent."""
     return _load_spec(shared_path("openapi", "openai-openapi.yaml"))

@@ -26,23 +26,11 @@ from openai_ergo.types import (
     decode_response,
     decode_response_event,
 )
-from tests.openai_ergo.types._samples import capture
-
-CHAT = [
-    "chat-content-logprobs.sse",
-    "chat-finish-length.sse",
-    "chat-multiple-choices.sse",
-    "chat-parallel-tool-calls.sse",
-    "chat-refusal.sse",
-    "chat-text.sse",
-    "chat-tool-call-non-strict.sse",
-    "chat-tool-call-strict.sse",
-]
-RESPONSES = [
-    "responses-function-call.sse",
-    "responses-output-text.sse",
-    "responses-tool-search-function-call.sse",
-]
+from tests.openai_ergo.types._samples import (
+    CHAT_CAPTURES,
+    COMPLETED_RESPONSES_CAPTURES,
+    capture,
+)
 
 
 def _chat_payloads(name: str) -> list[dict[str, Any]]:
@@ -76,7 +64,7 @@ def _expected_choices(payloads: list[dict[str, Any]]) -> dict[int, dict[str, Any
     return choices
 
 
-@pytest.mark.parametrize("name", CHAT)
+@pytest.mark.parametrize("name", CHAT_CAPTURES)
 def test_chat_capture_aggregates_to_the_completion(name: str) -> None:
     payloads = _chat_payloads(name)
     accumulator = ChatCompletionAccumulator()
@@ -134,7 +122,7 @@ def test_chat_captures_cover_what_they_promise() -> None:
     assert logprobs.content
 
 
-@pytest.mark.parametrize("name", RESPONSES)
+@pytest.mark.parametrize("name", COMPLETED_RESPONSES_CAPTURES)
 def test_responses_capture_final_is_the_completed_response(name: str) -> None:
     payloads = capture(name)
     events = [decode_response_event(p) for p in payloads]
@@ -148,7 +136,7 @@ def test_responses_capture_final_is_the_completed_response(name: str) -> None:
     assert isinstance(events[-1], ResponseCompletedEvent)
 
 
-@pytest.mark.parametrize("name", RESPONSES)
+@pytest.mark.parametrize("name", COMPLETED_RESPONSES_CAPTURES)
 def test_responses_capture_assembles_from_deltas_alone(name: str) -> None:
     """Without the terminal and `.done` events, the deltas still give the final texts."""
     events = [decode_response_event(p) for p in capture(name)]

@@ -250,13 +250,18 @@ class ResponseAccumulator:
             part.done = event.part
 
     def _on_text_delta(self, event: Any) -> None:
-        part = self._part_state(event, OutputText())
-        if part is not None:
-            part.pieces.append(event.delta)
-            if event.logprobs:
-                if part.logprobs is None:
-                    part.logprobs = []
-                part.logprobs.extend(event.logprobs)
+        # The most frequent event: find its part without building a default part every time.
+        state = self._items.get(event.output_index)
+        if state is None:
+            return
+        part = state.parts.get(event.content_index)
+        if part is None:
+            part = state.parts[event.content_index] = _PartState(OutputText())
+        part.pieces.append(event.delta)
+        if event.logprobs:
+            if part.logprobs is None:
+                part.logprobs = []
+            part.logprobs.extend(event.logprobs)
 
     def _on_text_done(self, event: Any) -> None:
         part = self._part_state(event, OutputText())

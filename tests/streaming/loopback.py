@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import anyio
 import anyio.abc
 import h11
+import msgspec
 
 __all__ = ["Exchange", "LoopbackServer", "RecordedRequest", "sse_server"]
 
@@ -41,6 +42,15 @@ class RecordedRequest:
     body: bytes
     #: 1-based number of the connection this request arrived on.
     connection: int
+
+    @property
+    def path(self) -> str:
+        """The target without its query string."""
+        return self.target.split("?", 1)[0]
+
+    def json(self) -> object:
+        """The body, decoded as JSON."""
+        return msgspec.json.decode(self.body)
 
 
 class Exchange:

@@ -2,8 +2,9 @@
 
 Each request pops the next `Reply` from the script (the last one repeats), so a test reads as
 the story it tells: "429 with Retry-After: 1, then 200". A reply is a whole body or a list of SSE
-chunks, optionally followed by a hang-up (`abort=True`) or silence (`hang=True`). Every request
-is recorded (method, target, lower-cased headers, body).
+chunks, optionally followed by a hang-up (`abort=True`) or silence (`hang=True`). The HTTP side
+(sockets, h11, connection counting, the record of every request) is `sse_server`'s; this module
+only turns a `Reply` into what an `Exchange` writes.
 """
 
 from __future__ import annotations
@@ -13,28 +14,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
-import anyio.abc
-import h11
 import msgspec
 
-_MAX_REQUESTS_PER_CONNECTION = 500
+from tests.streaming.loopback import Exchange, LoopbackServer, RecordedRequest, sse_server
 
-
-@dataclass(frozen=True)
-class Recorded:
-    """One request as the server saw it."""
-
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
-
-    def json(self) -> object:
-        return msgspec.json.decode(self.body)
+#: One request as the server saw it (method, target, lower-cased headers, body).
+Recorded = RecordedRequest
 
 
 @dataclass(frozen=True)
@@ -80,11 +65,20 @@ class ScriptedServer:
     """The running server: its base URL, its scripts and what it received."""
 
     url: str
+    loopback: LoopbackServer
     script: list[Reply] = field(default_factory=list)
-    requests: list[Recorded] = field(default_factory=list)
-    connections: int = 0
     handler: Handler | None = None
     _served: int = 0
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """Every request received, in order."""
+        return self.loopback.requests
+
+    @property
+    def connections(self) -> int:
+        """Number of TCP connections accepted so far."""
+        return self.loopback.connections
 
     def then(self, *replies: Reply) -> ScriptedServer:
         """Append replies to the script; the last one repeats when the script runs out."""
@@ -100,100 +94,39 @@ class ScriptedServer:
         self._served += 1
         return self.script[index]
 
-
-async def _read_event(stream: anyio.abc.ByteStream, conn: h11.Connection) -> object:
-    while True:
-        event = conn.next_event()
-        if event is not h11.NEED_DATA:
-            return event
-        try:
-            data = await stream.receive(65536)
-        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            data = b""
-        conn.receive_data(data)
-
-
-async def _write(stream: anyio.abc.ByteStream, conn: h11.Connection, event: h11.Event) -> None:
-    data = conn.send(event)
-    if data:
-        await stream.send(data)
-
-
-async def _serve(stream: anyio.abc.ByteStream, server: ScriptedServer) -> None:
-    server.connections += 1
-    conn = h11.Connection(our_role=h11.SERVER)
-    async with stream:
-        for _ in range(_MAX_REQUESTS_PER_CONNECTION):
-            try:
-                head = await _read_event(stream, conn)
-            except h11.RemoteProtocolError:
-                return
-            if not isinstance(head, h11.Request):
-                return
-            body = b""
-            while True:
-                part = await _read_event(stream, conn)
-                if isinstance(part, h11.Data):
-                    body += part.data
-                elif isinstance(part, h11.EndOfMessage):
-                    break
-                else:
-                    return
-            recorded = Recorded(
-                method=head.method.decode(),
-                target=head.target.decode(),
-                headers={k.decode().lower(): v.decode() for k, v in head.headers},
-                body=body,
-            )
-            server.requests.append(recorded)
-            reply = await server._next(recorded)
-            headers = [(k, v) for k, v in reply.headers]
-            try:
-                if reply.events is not None:
-                    headers += [
-                        ("Content-Type", "text/event-stream"),
-                        ("Transfer-Encoding", "chunked"),
-                    ]
-                    await _write(
-                        stream, conn, h11.Response(status_code=reply.status, headers=headers)
-                    )
-                    for chunk in reply.events:
-                        if reply.interval:
-                            await anyio.sleep(reply.interval)
-                        await _write(stream, conn, h11.Data(data=chunk))
-                else:
-                    payload = reply.payload()
-                    headers += [("Content-Type", reply.content_type)]
-                    headers += [("Content-Length", str(len(payload)))]
-                    await _write(
-                        stream, conn, h11.Response(status_code=reply.status, headers=headers)
-                    )
-                    await _write(stream, conn, h11.Data(data=payload))
-                if reply.abort:
-                    return
-                if reply.hang:
-                    await anyio.sleep_forever()
-                await _write(stream, conn, h11.EndOfMessage())
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return
-            if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
-                return
-            conn.start_next_cycle()
+    async def _answer(self, exchange: Exchange) -> None:
+        reply = await self._next(exchange.request)
+        # The reply's own headers first, then the framing ones, each once (content_type=None
+        # keeps `start` from adding a second Content-Type).
+        headers = list(reply.headers)
+        if reply.events is not None:
+            headers += [("Content-Type", "text/event-stream")]  # `start` adds chunked framing
+            await exchange.start(reply.status, headers, content_type=None)
+            for chunk in reply.events:
+                if reply.interval:
+                    await anyio.sleep(reply.interval)
+                await exchange.send(chunk)
+        else:
+            payload = reply.payload()
+            headers += [("Content-Type", reply.content_type)]
+            headers += [("Content-Length", str(len(payload)))]
+            await exchange.start(reply.status, headers, content_type=None)
+            await exchange.send(payload)
+        if reply.abort:
+            await exchange.abort()
+        elif reply.hang:
+            await anyio.sleep_forever()
 
 
 @asynccontextmanager
 async def scripted_server(*replies: Reply) -> AsyncIterator[ScriptedServer]:
     """Serve the script on 127.0.0.1 (a free port) for the duration of the block."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    server = ScriptedServer(url=f"http://127.0.0.1:{port}/v1", script=list(replies))
+    scripted: ScriptedServer | None = None
 
-    async def serve(stream: anyio.abc.SocketStream) -> None:
-        await _serve(stream, server)
+    async def answer(exchange: Exchange) -> None:
+        assert scripted is not None
+        await scripted._answer(exchange)
 
-    async with listener, anyio.create_task_group() as group:
-        group.start_soon(listener.serve, serve)
-        try:
-            yield server
-        finally:
-            group.cancel_scope.cancel()
+    async with sse_server(answer) as loopback:
+        scripted = ScriptedServer(url=f"{loopback.url}/v1", loopback=loopback, script=list(replies))
+        yield scripted

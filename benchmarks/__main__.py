@@ -8,6 +8,7 @@ sizes with fewer repeats in under two minutes (the CI smoke run). Results go to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -124,14 +125,11 @@ def tiny_plan() -> Plan:
     )
 
 
-def _decoder(events: int, repeats: int) -> dict[str, Any]:
+def _run_module(module: str, job: dict[str, Any]) -> dict[str, Any]:
+    # A fresh interpreter, so nothing this process imported or warmed counts; the module
+    # prints its result as JSON on its last line.
     completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks._decoder_bench",
-            json.dumps({"events": events, "repeats": repeats}),
-        ],
+        [sys.executable, "-m", module, json.dumps(job)],
         cwd=Path(__file__).resolve().parent.parent,
         capture_output=True,
         text=True,
@@ -150,7 +148,10 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
     with running_server(max_seconds=3600) as port:
         series = run_plan(plan, port, log=log)
     log("  decoder micro-benchmark")
-    decoder = _decoder(plan.decoder_events, plan.decoder_repeats)
+    decoder = _run_module(
+        "benchmarks._decoder_bench",
+        {"events": plan.decoder_events, "repeats": plan.decoder_repeats},
+    )
     log("  import times")
     imports = import_times(["openai_ergo", "streaming", "openai", "httpx"], plan.import_repeats)
     imports["slowest"] = slowest_imports("openai_ergo")
@@ -185,14 +186,7 @@ def profile(plan: Plan, what: str) -> None:
             "params": scenario.params,
             "profile": True,
         }
-        completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks._child", json.dumps(job)],
-            cwd=Path(__file__).resolve().parent.parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    record = json.loads(completed.stdout.strip().splitlines()[-1])
+        record = _run_module("benchmarks._child", job)
     print(f"{key} {scenario.name} {scenario.params}: {record['cpu_s']:.3f} s CPU (profiled)")
     print(f"{'own s':>8} {'total s':>8} {'calls':>9}  function")
     for entry in record["profile"]:
@@ -222,12 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         unknown = set(args.only) - {s.name for s in plan.scenarios}
         if unknown:
             parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-        plan = Plan(
-            plan.name,
-            tuple(s for s in plan.scenarios if s.name in args.only),
-            plan.decoder_events,
-            plan.decoder_repeats,
-            plan.import_repeats,
+        plan = dataclasses.replace(
+            plan, scenarios=tuple(s for s in plan.scenarios if s.name in args.only)
         )
     out = args.out or (_RESULTS if plan.name == "full" else _RESULTS / plan.name)
     run(plan, out)

@@ -60,6 +60,28 @@ def peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _streamed(
+    events: int | None,
+    chars: int | None,
+    size: int,
+    count: int,
+    extra: dict[str, Any] | None = None,
+    *,
+    extra_events: int = CHAT_EXTRA_EVENTS,
+) -> Counted:
+    # Every stream of `size` tokens carries the same wire events and text; scale by `count`.
+    wire = size + extra_events
+    return Counted(
+        events,
+        chars,
+        wire * count,
+        len(token_text(size)) * count,
+        wire * count,
+        count,
+        extra or {},
+    )
+
+
 async def _chat_many(row: ClientRow, count: int, size: int) -> tuple[int | None, int | None]:
     model = model_for(size)
     events: int | None = 0
@@ -74,22 +96,21 @@ async def _chat_many(row: ClientRow, count: int, size: int) -> tuple[int | None,
 async def chat_long(row: ClientRow, size: int) -> Counted:
     """One long chat stream."""
     outcome = await row.chat_stream(model_for(size))
-    wire = size + CHAT_EXTRA_EVENTS
-    return Counted(outcome.events, outcome.text_chars, wire, len(token_text(size)), wire, 1)
+    return _streamed(outcome.events, outcome.text_chars, size, 1)
 
 
 async def responses_long(row: ClientRow, size: int) -> Counted:
     """One long Responses stream."""
     outcome = await row.responses_stream(model_for(size))
-    wire = size + RESPONSES_EXTRA_EVENTS
-    return Counted(outcome.events, outcome.text_chars, wire, len(token_text(size)), wire, 1)
+    return _streamed(
+        outcome.events, outcome.text_chars, size, 1, extra_events=RESPONSES_EXTRA_EVENTS
+    )
 
 
 async def short_streams(row: ClientRow, count: int, size: int) -> Counted:
     """Many short chat streams, one after another on the pool's keep-alive connection."""
     events, chars = await _chat_many(row, count, size)
-    wire = size + CHAT_EXTRA_EVENTS
-    return Counted(events, chars, wire * count, len(token_text(size)) * count, wire * count, count)
+    return _streamed(events, chars, size, count)
 
 
 async def concurrent_streams(row: ClientRow, count: int, size: int) -> Counted:
@@ -126,14 +147,11 @@ async def concurrent_streams(row: ClientRow, count: int, size: int) -> Counted:
         async with anyio.create_task_group() as group:
             for _ in range(count):
                 group.start_soon(one)
-    wire = size + CHAT_EXTRA_EVENTS
     rss_open = at_peak[0] if at_peak else current_rss_kb()
-    return Counted(
+    return _streamed(
         totals[0] if counts_known[0] else None,
         totals[1] if counts_known[1] else None,
-        wire * count,
-        len(token_text(size)) * count,
-        wire * count,
+        size,
         count,
         {
             "rss_before_kb": baseline,
@@ -172,13 +190,10 @@ async def first_event(row: ClientRow, count: int, size: int, idle_ms: int = 50) 
         events += outcome.events or 0
         chars += outcome.text_chars or 0
     micros = [sample * 1e6 for sample in samples]
-    wire = size + CHAT_EXTRA_EVENTS
-    return Counted(
+    return _streamed(
         events,
         chars,
-        wire * count,
-        len(token_text(size)) * count,
-        wire * count,
+        size,
         count,
         {"ttfe_us": statistics.median(micros), "ttfe_us_min": min(micros)},
     )
@@ -197,13 +212,10 @@ async def sustained(row: ClientRow, count: int, size: int, samples: int = 20) ->
         rss.append(current_rss_kb())
     # The first tenth warms caches and pools; growth is measured over the rest.
     settled = rss[max(1, len(rss) // 10) :] or rss
-    wire = size + CHAT_EXTRA_EVENTS
-    return Counted(
+    return _streamed(
         events,
         chars,
-        wire * count,
-        len(token_text(size)) * count,
-        wire * count,
+        size,
         count,
         {"rss_samples_kb": rss, "rss_growth_kb": max(settled) - settled[0]},
     )

@@ -13,11 +13,11 @@ that measures httpx never imports the SDK: import cost and memory stay with thei
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["ROWS", "ClientRow", "Outcome", "RowSpec", "load_row"]
+__all__ = ["ROWS", "ClientRow", "Outcome", "RowSpec", "count_events", "load_row"]
 
 #: Called once, right after a stream's first event arrived (time to first event, barriers).
 OnFirst = Callable[[], Awaitable[None]] | None
@@ -29,6 +29,17 @@ class Outcome:
 
     events: int | None
     text_chars: int | None
+
+
+async def count_events(events: AsyncIterable[object], on_first: OnFirst = None) -> int:
+    """Iterate `events` to their end, calling `on_first` after the first; how many there were."""
+    count = 0
+    async for _event in events:
+        count += 1
+        if on_first is not None:
+            await on_first()
+            on_first = None
+    return count
 
 
 class ClientRow(Protocol):

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from benchmarks._rows import OnFirst, Outcome
+from benchmarks._rows import OnFirst, Outcome, count_events
 
 __all__ = [
     "HttpxBytesRow",
@@ -130,13 +130,8 @@ class SDKHelperRow(SDKRow):
         return Outcome(events, len(final.choices[0].message.content or ""))
 
     async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        events = 0
         async with self.client.responses.stream(model=model, input=_INPUT) as stream:
-            async for _event in stream:
-                events += 1
-                if on_first is not None:
-                    await on_first()
-                    on_first = None
+            events = await count_events(stream, on_first)
             final = await stream.get_final_response()
         return Outcome(events, len(final.output_text))
 

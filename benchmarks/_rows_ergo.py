@@ -11,7 +11,9 @@ alone.
 
 from __future__ import annotations
 
-from benchmarks._rows import OnFirst, Outcome
+from collections.abc import AsyncIterable
+
+from benchmarks._rows import OnFirst, Outcome, count_events
 
 __all__ = [
     "ErgoEventsRow",
@@ -95,48 +97,36 @@ class ErgoTextRow(_ErgoRow):
     """`stream.text()`: only the text deltas, as a chat UI consumes them."""
 
     async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        parts: list[str] = []
         async with self.client.chat(model).user(_PROMPT).stream() as stream:
-            async for text in stream.text():
-                if on_first is not None:
-                    await on_first()
-                    on_first = None
-                parts.append(text)
-        return Outcome(None, len("".join(parts)))
+            return await _joined(stream.text(), on_first)
 
     async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        parts: list[str] = []
         async with self.client.responses(model).input(_PROMPT).stream() as stream:
-            async for text in stream.text():
-                if on_first is not None:
-                    await on_first()
-                    on_first = None
-                parts.append(text)
-        return Outcome(None, len("".join(parts)))
+            return await _joined(stream.text(), on_first)
+
+
+async def _joined(texts: AsyncIterable[str], on_first: OnFirst) -> Outcome:
+    parts: list[str] = []
+    async for text in texts:
+        if on_first is not None:
+            await on_first()
+            on_first = None
+        parts.append(text)
+    return Outcome(None, len("".join(parts)))
 
 
 class ErgoFinalRow(_ErgoRow):
     """Every typed event, then `stream.final()`: the aggregated object the SDK's helper builds."""
 
     async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        events = 0
         async with self.client.chat(model).user(_PROMPT).stream() as stream:
-            async for _chunk in stream:
-                events += 1
-                if on_first is not None:
-                    await on_first()
-                    on_first = None
+            events = await count_events(stream, on_first)
             final = stream.final()
         return Outcome(events, len(final.choices[0].message.content or ""))
 
     async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        events = 0
         async with self.client.responses(model).input(_PROMPT).stream() as stream:
-            async for _event in stream:
-                events += 1
-                if on_first is not None:
-                    await on_first()
-                    on_first = None
+            events = await count_events(stream, on_first)
             final = stream.final()
         return Outcome(events, len(final.output_text))
 

@@ -91,34 +91,31 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-async def client(mock_openai: MockServer, clock: FakeClock) -> AsyncIterator[Client]:
-    """Retries on (three attempts), waits on the fake clock, no client-side rate limiter (its
-    own waits would mix with the retry waits this file asserts)."""
-    async with Client(
+def faulted_client(mock_openai: MockServer, clock: FakeClock, retry: RetryPolicy) -> Client:
+    """Short timeouts, waits on the fake clock, no client-side rate limiter (its own waits would
+    mix with the retry waits this file asserts)."""
+    return Client(
         api_key="sk-test-fault-secret",
         base_url=mock_openai.url,
-        retry=RetryPolicy(max_attempts=3),
+        retry=retry,
         timeouts=Timeouts(read=IDLE, stream_idle=IDLE),
         rate_limiter=False,
         circuit_breaker=False,
         clock=clock,
-    ) as client:
+    )
+
+
+@pytest.fixture
+async def client(mock_openai: MockServer, clock: FakeClock) -> AsyncIterator[Client]:
+    """Retries on (three attempts)."""
+    async with faulted_client(mock_openai, clock, RetryPolicy(max_attempts=3)) as client:
         yield client
 
 
 @pytest.fixture
 async def once(mock_openai: MockServer, clock: FakeClock) -> AsyncIterator[Client]:
     """The same client with retries off: every fault reaches the caller."""
-    async with Client(
-        api_key="sk-test-fault-secret",
-        base_url=mock_openai.url,
-        retry=RetryPolicy.never(),
-        timeouts=Timeouts(read=IDLE, stream_idle=IDLE),
-        rate_limiter=False,
-        circuit_breaker=False,
-        clock=clock,
-    ) as client:
+    async with faulted_client(mock_openai, clock, RetryPolicy.never()) as client:
         yield client
 
 
@@ -207,13 +204,14 @@ async def test_a_lasting_server_error_is_a_typed_error_after_every_attempt(
     assert error.request_id is not None
 
 
+@pytest.mark.parametrize("api", APIS)
 async def test_a_rate_limit_longer_than_the_policy_allows_fails_at_once(
-    client: Client, mock_openai: MockServer, clock: FakeClock
+    client: Client, mock_openai: MockServer, clock: FakeClock, api: Api
 ) -> None:
     # A wait of minutes is a spent quota, not a hiccup: the caller hears about it now.
     mock_openai.fail_next(Fault.rate_limit(retry_after=600))
     with pytest.raises(RateLimitError):
-        await request(client, "responses")
+        await request(client, api)
     assert clock.sleeps == []
     assert len(mock_openai.requests) == 1
 
@@ -249,23 +247,6 @@ async def test_a_hang_before_the_headers_times_out_and_the_client_goes_on(
     assert text_of(await answer(request(once, api), mode)) == expected[api]
 
 
-async def test_a_hang_is_retried_like_any_timeout(
-    client: Client, mock_openai: MockServer, expected: dict[Api, str]
-) -> None:
-    mock_openai.fail_next(Fault.hang())
-    assert text_of(await answer(request(client, "chat"), "stream")) == expected["chat"]
-    assert len(mock_openai.requests) == 2
-
-
-@pytest.mark.parametrize("api", APIS)
-async def test_a_non_streamed_body_that_breaks_off_is_retried(
-    client: Client, mock_openai: MockServer, expected: dict[Api, str], api: Api
-) -> None:
-    mock_openai.fail_next(Fault.disconnect())
-    assert text_of(await request(client, api)) == expected[api]
-    assert len(mock_openai.requests) == 2
-
-
 @pytest.mark.parametrize("api", APIS)
 async def test_a_non_streamed_body_that_breaks_off_is_a_connection_error(
     once: Client, mock_openai: MockServer, api: Api
@@ -285,74 +266,66 @@ async def test_a_non_streamed_body_that_never_comes_times_out(
         await request(once, api)
 
 
-@pytest.mark.parametrize("fault", ["disconnect; after=0", "idle; after=0"])
+#: Faults that come before any of the answer: a retry (with `client`) gets the whole answer.
+RETRIED_BEFORE_THE_ANSWER = [
+    pytest.param(Fault.hang(), "stream", id="hang-like-any-timeout"),
+    pytest.param(Fault.disconnect(), "await", id="non-streamed-body-breaks-off"),
+    pytest.param(Fault.error_event(), "await", id="non-streamed-error-event-is-a-500"),
+    pytest.param("disconnect; after=0", "stream", id="disconnect-before-the-first-event"),
+    pytest.param("idle; after=0", "stream", id="idle-before-the-first-event"),
+]
+
+
+@pytest.mark.parametrize(("fault", "mode"), RETRIED_BEFORE_THE_ANSWER)
 @pytest.mark.parametrize("api", APIS)
-async def test_a_stream_that_fails_before_its_first_event_is_retried(
-    client: Client, mock_openai: MockServer, expected: dict[Api, str], api: Api, fault: str
+async def test_a_fault_before_any_of_the_answer_is_retried_to_success(
+    client: Client,
+    mock_openai: MockServer,
+    expected: dict[Api, str],
+    api: Api,
+    fault: Fault | str,
+    mode: Mode,
 ) -> None:
     mock_openai.fail_next(fault)
-    assert text_of(await answer(request(client, api), "stream")) == expected[api]
+    assert text_of(await answer(request(client, api), mode)) == expected[api]
     assert len(mock_openai.requests) == 2
 
 
 # -- mid-stream faults: typed errors that keep everything received ----------------------------
 
 
+#: Faults after some of the answer: the error's type, the events before it, and what it says.
+BROKEN_MID_STREAM = [
+    pytest.param(Fault.idle(after=7), StreamIdleTimeoutError, 7, "sent nothing", id="silent"),
+    pytest.param(Fault.disconnect(after=8), StreamInterruptedError, 8, "broke off", id="cut"),
+    pytest.param(Fault.malformed(after=8), StreamInterruptedError, 8, "not valid", id="malformed"),
+]
+
+
+@pytest.mark.parametrize(("fault", "error_type", "events", "says"), BROKEN_MID_STREAM)
 @pytest.mark.parametrize("api", APIS)
-async def test_a_stream_that_goes_silent_fails_fast_with_what_came(
-    client: Client, mock_openai: MockServer, expected: dict[Api, str], api: Api
+async def test_a_stream_broken_mid_way_fails_fast_with_everything_that_came(
+    client: Client,
+    mock_openai: MockServer,
+    expected: dict[Api, str],
+    api: Api,
+    fault: Fault,
+    error_type: type[StreamError],
+    events: int,
+    says: str,
 ) -> None:
-    mock_openai.fail_next(Fault.idle(after=7))
+    mock_openai.fail_next(fault)
     error = await stream_error(request(client, api))
-    assert isinstance(error, StreamIdleTimeoutError)
-    assert len(error.events) == 7
+    assert isinstance(error, error_type)
+    assert says in str(error)
+    assert len(error.events) == events
     so_far = text_of(error.partial)
     assert so_far
     assert so_far == delta_text(error.events)
     assert expected[api].startswith(so_far)
-    assert so_far != expected[api]
+    assert len(so_far) < len(expected[api])
     assert len(mock_openai.requests) == 1  # never retried after the first event
     assert error.request_id is not None
-
-
-@pytest.mark.parametrize("api", APIS)
-async def test_a_disconnect_mid_stream_keeps_the_text_the_server_sent(
-    client: Client, mock_openai: MockServer, expected: dict[Api, str], api: Api
-) -> None:
-    mock_openai.fail_next(Fault.disconnect(after=8))
-    error = await stream_error(request(client, api))
-    assert isinstance(error, StreamInterruptedError)
-    assert len(error.events) == 8
-    so_far = text_of(error.partial)
-    assert so_far == delta_text(error.events)
-    assert expected[api].startswith(so_far)
-    assert len(so_far) < len(expected[api])
-    assert len(mock_openai.requests) == 1
-
-
-@pytest.mark.parametrize("api", APIS)
-async def test_a_malformed_event_interrupts_the_stream_with_the_text_before_it(
-    client: Client, mock_openai: MockServer, expected: dict[Api, str], api: Api
-) -> None:
-    mock_openai.fail_next(Fault.malformed(after=8))
-    error = await stream_error(request(client, api))
-    assert isinstance(error, StreamInterruptedError)
-    assert "not valid" in str(error)
-    so_far = text_of(error.partial)
-    assert so_far
-    assert expected[api].startswith(so_far)
-    assert len(so_far) < len(expected[api])
-
-
-@pytest.mark.parametrize("api", APIS)
-async def test_a_malformed_event_keeps_the_events_before_it(
-    client: Client, mock_openai: MockServer, api: Api
-) -> None:
-    mock_openai.fail_next(Fault.malformed(after=8))
-    error = await stream_error(request(client, api))
-    assert isinstance(error, StreamInterruptedError)
-    assert len(error.events) == 8
-    assert delta_text(error.events) == text_of(error.partial)
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -398,15 +371,6 @@ async def test_a_chat_error_chunk_raises_with_the_chunks_before_it(
     assert so_far
     assert so_far == delta_text(error.events)
     assert expected["chat"].startswith(so_far)
-
-
-@pytest.mark.parametrize("api", APIS)
-async def test_an_error_event_on_a_non_streamed_request_is_a_retried_500(
-    client: Client, mock_openai: MockServer, expected: dict[Api, str], api: Api
-) -> None:
-    mock_openai.fail_next(Fault.error_event())
-    assert text_of(await request(client, api)) == expected[api]
-    assert len(mock_openai.requests) == 2
 
 
 # -- leaving early: the connection goes back ---------------------------------------------------

@@ -223,10 +223,25 @@ def _count_event_ends(chunk: bytes, previous_last: int) -> tuple[int, int]:
     return count, chunk[-1]
 
 
-class HttpxBytesRow(_HttpxRow):
+class _EventEndCounter:
+    """The byte ceilings: count events by their ends, parse nothing."""
+
+    async def _event_ends(self, path: str, body: bytes, on_first: OnFirst) -> int:
+        raise NotImplementedError
+
+    async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        ends = await self._event_ends("/chat/completions", _chat_body(model, True), on_first)
+        # The `[DONE]` sentinel of chat streams is not an event.
+        return Outcome(ends - 1, None)
+
+    async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
+        return Outcome(await self._event_ends("/responses", _responses_body(model), on_first), None)
+
+
+class HttpxBytesRow(_HttpxRow, _EventEndCounter):
     """httpx `aiter_bytes()` and nothing else: the most any httpx-based client can reach."""
 
-    async def _stream(self, path: str, body: bytes, on_first: OnFirst) -> Outcome:
+    async def _event_ends(self, path: str, body: bytes, on_first: OnFirst) -> int:
         events = 0
         last = 0
         async with self.client.stream("POST", path, content=body, headers=self._headers) as r:
@@ -237,14 +252,7 @@ class HttpxBytesRow(_HttpxRow):
                 if on_first is not None and events:
                     await on_first()
                     on_first = None
-        # The `[DONE]` sentinel of chat streams is not an event.
-        return Outcome(events - (1 if path == "/chat/completions" else 0), None)
-
-    async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        return await self._stream("/chat/completions", _chat_body(model, True), on_first)
-
-    async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        return await self._stream("/responses", _responses_body(model), on_first)
+        return events
 
 
 # --- raw sockets ------------------------------------------------------------------------------
@@ -313,10 +321,10 @@ class _RawRow:
         return Outcome(1, len(reply.choices[0].message.content or ""))
 
 
-class RawBytesRow(_RawRow):
+class RawBytesRow(_RawRow, _EventEndCounter):
     """Read the body off the socket and count event ends: the server's ceiling, no parsing."""
 
-    async def _stream(self, path: str, body: bytes, on_first: OnFirst) -> Outcome:
+    async def _event_ends(self, path: str, body: bytes, on_first: OnFirst) -> int:
         connection = await self._acquire()
         await connection.send(path, body)
         await connection.read_head()
@@ -333,13 +341,7 @@ class RawBytesRow(_RawRow):
             tail = (tail + data)[-5:]
         connection.buffer = b""
         self._idle.append(connection)
-        return Outcome(events - (1 if path == "/chat/completions" else 0), None)
-
-    async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        return await self._stream("/chat/completions", _chat_body(model, True), on_first)
-
-    async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        return await self._stream("/responses", _responses_body(model), on_first)
+        return events
 
 
 _LAST_CHUNK = b"0\r\n\r\n"

@@ -291,12 +291,17 @@ def write_chart(path: Path, series: list[Series]) -> None:
             colours.append(
                 {"sdk": "#c44e52", "httpx": "#dd8452", "ceiling": "#8c8c8c"}.get(family, "#4c72b0")
             )
+        axis.set_title(title, fontsize=10)
+        if not values:
+            # A run limited with --only may not have measured this panel's scenario.
+            axis.text(0.5, 0.5, "not measured in this run", ha="center", transform=axis.transAxes)
+            axis.set_axis_off()
+            continue
         positions = list(range(len(values)))
         axis.barh(positions, values, xerr=errors, color=colours)
         axis.set_yticks(positions, labels, fontsize=8)
         axis.invert_yaxis()
         axis.set_xscale("log")
-        axis.set_title(title, fontsize=10)
         axis.grid(axis="x", alpha=0.3)
     figure.suptitle("openai-ergo benchmarks: lower is better (log scale)")
     figure.tight_layout()

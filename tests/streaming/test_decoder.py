@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streaming import ServerSentEvent, SSEDecoder, SSELimitError
+from streaming._decoder import COMPILED
+from streaming._interpreted import interpreted_decoder
 from tests.conftest import SHARED, shared_path
+
+#: Every test below runs against both forms of the decoder: the compiled build `make` installs
+#: (skipped where it is absent) and the same source run by the interpreter.
+both_forms = pytest.mark.parametrize(
+    "decoder_class",
+    [
+        pytest.param(
+            SSEDecoder,
+            id="compiled",
+            marks=pytest.mark.skipif(
+                not COMPILED, reason="streaming/_decoder.py is not compiled here (`make compile`)"
+            ),
+        ),
+        pytest.param(interpreted_decoder(), id="interpreted"),
+    ],
+)
 
 VECTORS_PATH = SHARED / "sse-corpus" / "vectors.json"
 
@@ -45,20 +66,25 @@ def chunkings(vector: dict[str, Any]) -> Iterator[tuple[str, list[bytes]]]:
         yield f"split@{cut}", [body[:cut], body[cut:]]
 
 
-def decode(chunks: list[bytes]) -> tuple[list[ServerSentEvent], SSEDecoder, list[str]]:
+def decode(
+    decoder_class: type[SSEDecoder], chunks: list[bytes]
+) -> tuple[list[ServerSentEvent], SSEDecoder, list[str]]:
     comments: list[str] = []
-    decoder = SSEDecoder(on_comment=comments.append)
+    decoder = decoder_class(on_comment=comments.append)
     events = [event for chunk in chunks for event in decoder.feed(chunk)]
     events += decoder.end()
     return events, decoder, comments
 
 
 @pytest.mark.parametrize("vector", _vector_params())
-def test_conformance_vector_under_every_chunking(vector: dict[str, Any] | None) -> None:
+@both_forms
+def test_conformance_vector_under_every_chunking(
+    decoder_class: type[SSEDecoder], vector: dict[str, Any] | None
+) -> None:
     vector = load_vector(vector)
     expected = [(e["type"], e["data"], e["last_event_id"]) for e in vector["expected_events"]]
     for name, chunks in chunkings(vector):
-        events, decoder, comments = decode(chunks)
+        events, decoder, comments = decode(decoder_class, chunks)
         got = [(event.event, event.data, event.id) for event in events]
         assert got == expected, name
         assert decoder.retry == vector["expected_reconnection_time"], name
@@ -110,13 +136,18 @@ _events = st.lists(
     bom=st.booleans(),
     cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=12),
 )
+@both_forms
 def test_any_events_survive_any_chunking(
-    events: list[dict[str, Any]], newline: bytes, bom: bool, cuts: list[int]
+    decoder_class: type[SSEDecoder],
+    events: list[dict[str, Any]],
+    newline: bytes,
+    bom: bool,
+    cuts: list[int],
 ) -> None:
     body = encode(events, newline, bom)
     points = sorted({cut % (len(body) + 1) for cut in cuts} | {0, len(body)})
     chunks = [body[a:b] for a, b in itertools.pairwise(points)]
-    decoded, decoder, comments = decode(chunks)
+    decoded, decoder, comments = decode(decoder_class, chunks)
 
     expected = []
     last_id = ""
@@ -140,8 +171,11 @@ def test_an_event_carries_defaults_and_decodes_json() -> None:
     assert event.json() == {"a": [1, 2]}
 
 
-def test_end_drops_the_unterminated_block_and_keeps_the_stream_state() -> None:
-    decoder = SSEDecoder()
+@both_forms
+def test_end_drops_the_unterminated_block_and_keeps_the_stream_state(
+    decoder_class: type[SSEDecoder],
+) -> None:
+    decoder = decoder_class()
     assert decoder.feed(b"retry: 300\nid: 7\ndata: done\n\nid: 8\ndata: cut") != []
     assert decoder.end() == []
     # A reconnection's bytes may start with their own BOM; the committed id carries over.
@@ -151,15 +185,19 @@ def test_end_drops_the_unterminated_block_and_keeps_the_stream_state() -> None:
     assert (decoder.last_event_id, decoder.retry) == ("7", 300)
 
 
-def test_invalid_utf8_becomes_replacement_characters() -> None:
-    assert SSEDecoder().feed(b"event: \xffx\ndata: a\xc3\n\n") == [
+@both_forms
+def test_invalid_utf8_becomes_replacement_characters(decoder_class: type[SSEDecoder]) -> None:
+    assert decoder_class().feed(b"event: \xffx\ndata: a\xc3\n\n") == [
         ServerSentEvent("\ufffdx", "a\ufffd")
     ]
 
 
 @pytest.mark.parametrize("piece", [1, 5, 1000, 10**6])
-def test_a_line_over_max_line_size_is_refused_in_any_chunking(piece: int) -> None:
-    decoder = SSEDecoder(max_line_size=100)
+@both_forms
+def test_a_line_over_max_line_size_is_refused_in_any_chunking(
+    decoder_class: type[SSEDecoder], piece: int
+) -> None:
+    decoder = decoder_class(max_line_size=100)
     body = b"data: ok\n\n" + b"data: " + b"x" * 200 + b"\n\n"
     kept: list[ServerSentEvent] = []
 
@@ -176,25 +214,28 @@ def test_a_line_over_max_line_size_is_refused_in_any_chunking(piece: int) -> Non
     assert [*kept, *caught.value.events] == [ServerSentEvent(data="ok")]
 
 
-def test_an_event_over_max_event_size_is_refused() -> None:
-    decoder = SSEDecoder(max_line_size=1000, max_event_size=50)
+@both_forms
+def test_an_event_over_max_event_size_is_refused(decoder_class: type[SSEDecoder]) -> None:
+    decoder = decoder_class(max_line_size=1000, max_event_size=50)
     with pytest.raises(SSELimitError, match="max_event_size=50") as caught:
         decoder.feed(b"data: first\n\n" + b"data: 0123456789\n" * 10)
     assert caught.value.limit == "max_event_size"
     assert caught.value.events == (ServerSentEvent(data="first"),)
 
 
-def test_the_limits_are_exact_bounds() -> None:
-    decoder = SSEDecoder(max_line_size=16, max_event_size=10)
+@both_forms
+def test_the_limits_are_exact_bounds(decoder_class: type[SSEDecoder]) -> None:
+    decoder = decoder_class(max_line_size=16, max_event_size=10)
     assert decoder.feed(b"data: 0123456789\n\n") == [ServerSentEvent(data="0123456789")]
     with pytest.raises(SSELimitError):
         decoder.feed(b"data: 0123456789A\n")
 
 
 @pytest.mark.parametrize("option", ["max_line_size", "max_event_size"])
-def test_limits_must_be_positive(option: str) -> None:
+@both_forms
+def test_limits_must_be_positive(decoder_class: type[SSEDecoder], option: str) -> None:
     with pytest.raises(ValueError, match=option):
-        SSEDecoder(**{option: 0})  # type: ignore[arg-type]
+        decoder_class(**{option: 0})  # type: ignore[arg-type]
 
 
 # The fast paths (one block per chunk, whole runs of blocks per read) must decode exactly what
@@ -225,13 +266,13 @@ _block = st.one_of(
 
 
 def _events_or_error(
-    chunks: list[bytes], limit: int | None = None
+    decoder_class: type[SSEDecoder], chunks: list[bytes], limit: int | None = None
 ) -> tuple[list[ServerSentEvent], str | None, str, int | None]:
     """Events (with those riding on a limit error), the error's limit, last id and retry."""
     decoder = (
-        SSEDecoder()
+        decoder_class()
         if limit is None
-        else SSEDecoder(max_line_size=limit, max_event_size=limit - 10)
+        else decoder_class(max_line_size=limit, max_event_size=limit - 10)
     )
     events: list[ServerSentEvent] = []
     try:
@@ -251,8 +292,14 @@ def _events_or_error(
     per_block=st.booleans(),
     limit=st.sampled_from([None, 30, 60]),
 )
+@both_forms
 def test_fast_paths_decode_what_the_line_by_line_path_decodes(
-    blocks: list[bytes], bom: bool, cuts: list[int], per_block: bool, limit: int | None
+    decoder_class: type[SSEDecoder],
+    blocks: list[bytes],
+    bom: bool,
+    cuts: list[int],
+    per_block: bool,
+    limit: int | None,
 ) -> None:
     body = (b"\xef\xbb\xbf" if bom else b"") + b"".join(blocks)
     if per_block:
@@ -262,15 +309,18 @@ def test_fast_paths_decode_what_the_line_by_line_path_decodes(
     else:
         points = sorted({cut % (len(body) + 1) for cut in cuts} | {0, len(body)})
         chunks = [body[a:b] for a, b in itertools.pairwise(points)]
-    oracle = _events_or_error([body[i : i + 1] for i in range(len(body))], limit)
-    assert _events_or_error(chunks, limit) == oracle
+    oracle = _events_or_error(decoder_class, [body[i : i + 1] for i in range(len(body))], limit)
+    assert _events_or_error(decoder_class, chunks, limit) == oracle
 
 
-def test_a_run_of_chat_and_responses_blocks_decodes_in_bulk() -> None:
+@both_forms
+def test_a_run_of_chat_and_responses_blocks_decodes_in_bulk(
+    decoder_class: type[SSEDecoder],
+) -> None:
     chat = b"".join(b'data: {"n": %d, "text": "\xc3\xa9"}\n\n' % i for i in range(100))
     typed = b"".join(b"event: response.delta\ndata: %d\n\n" % i for i in range(100))
     for body, kind in ((chat, "message"), (typed, "response.delta")):
-        decoder = SSEDecoder()
+        decoder = decoder_class()
         decoder.feed(b"id: 9\n\n")  # a committed id rides on every later event
         # 64 KiB-style reads cut anywhere: mid-line, mid-character, between the two LFs.
         events = (
@@ -293,27 +343,81 @@ _TRICKY_BODIES = [
 
 
 @pytest.mark.parametrize("body", _TRICKY_BODIES)
-def test_any_three_way_split_after_a_first_event_decodes_like_bytewise(body: bytes) -> None:
+@both_forms
+def test_any_three_way_split_after_a_first_event_decodes_like_bytewise(
+    decoder_class: type[SSEDecoder], body: bytes
+) -> None:
     # A decoder that has already dispatched an event takes its fast paths on the next chunk,
     # so every way of cutting what follows is checked against byte-by-byte feeding.
     warm = b"data: warm\n\n"
-    oracle = _events_or_error([warm] + [body[i : i + 1] for i in range(len(body))])
+    oracle = _events_or_error(decoder_class, [warm] + [body[i : i + 1] for i in range(len(body))])
     for first, second in itertools.combinations_with_replacement(range(len(body) + 1), 2):
         chunks = [warm, body[:first], body[first:second], body[second:]]
-        assert _events_or_error(chunks) == oracle, (first, second)
+        assert _events_or_error(decoder_class, chunks) == oracle, (first, second)
 
 
-def test_events_decoded_in_bulk_ride_on_a_limit_error_that_follows_them() -> None:
+@both_forms
+def test_events_decoded_in_bulk_ride_on_a_limit_error_that_follows_them(
+    decoder_class: type[SSEDecoder],
+) -> None:
     # The bulk run and then the long line in one read: the run's events are not lost.
-    decoder = SSEDecoder(max_line_size=50)
+    decoder = decoder_class(max_line_size=50)
     decoder.feed(b"data: warm\n\n")
     with pytest.raises(SSELimitError) as caught:
         decoder.feed(b"data: a\n\ndata: b\n\ndata: " + b"x" * 100)
     assert [event.data for event in caught.value.events] == ["a", "b"]
 
     # A block finished from the previous read, then the long line: its event is kept too.
-    decoder = SSEDecoder(max_line_size=50)
+    decoder = decoder_class(max_line_size=50)
     decoder.feed(b"data: warm\n\ndata: par")
     with pytest.raises(SSELimitError) as caught:
         decoder.feed(b"tial\n\ndata: " + b"x" * 100)
     assert [event.data for event in caught.value.events] == ["partial"]
+
+
+def test_the_compiled_decoder_is_built_from_the_current_source() -> None:
+    # `make` rebuilds the extension whenever `_decoder.py` changes; a run of pytest alone after
+    # an edit would otherwise test yesterday's decoder under today's name.
+    import streaming._decoder as module
+
+    if not COMPILED:
+        pytest.skip("streaming/_decoder.py is not compiled here (`make compile`)")
+    source = Path(module.__file__).with_name("_decoder.py")
+    assert Path(module.__file__).stat().st_mtime >= source.stat().st_mtime, (
+        "the compiled decoder is older than streaming/_decoder.py: run `make compile`"
+    )
+
+
+def test_the_interpreted_form_runs_from_the_source() -> None:
+    decoder_class = interpreted_decoder()
+    module = sys.modules[decoder_class.__module__]
+    assert module.__file__ is not None
+    assert module.__file__.endswith("_decoder.py")
+    assert module.COMPILED is False
+    assert decoder_class().feed(b"data: x\n\n") == [ServerSentEvent(data="x")]
+
+
+def test_the_compiled_decoder_keeps_the_class_docstring() -> None:
+    if not COMPILED:
+        pytest.skip("streaming/_decoder.py is not compiled here (`make compile`)")
+    assert SSEDecoder.__doc__ == interpreted_decoder().__doc__
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    blocks=st.lists(_block, max_size=30),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=8),
+)
+def test_the_scanning_bulk_path_decodes_like_the_splitting_one(
+    blocks: list[bytes], cuts: list[int]
+) -> None:
+    # The compiled form decodes whole reads by scanning, the interpreted one by splitting; here
+    # the interpreter runs the scanning path too, so it is checked even where nothing compiles.
+    decoder_class = interpreted_decoder()
+    module = sys.modules[decoder_class.__module__]
+    body = b"".join(blocks)
+    points = sorted({cut % (len(body) + 1) for cut in cuts} | {0, len(body)})
+    chunks = [b"data: warm\n\n"] + [body[a:b] for a, b in itertools.pairwise(points)]
+    split = _events_or_error(decoder_class, chunks)
+    with mock.patch.object(module, "COMPILED", True):
+        assert _events_or_error(decoder_class, chunks) == split

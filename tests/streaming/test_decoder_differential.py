@@ -14,7 +14,7 @@ import httpx_sse
 import pytest
 
 from streaming import SSEDecoder
-from tests.streaming.test_decoder import _vector_params, chunkings, load_vector
+from tests.streaming.test_decoder import _vector_params, both_forms, chunkings, load_vector
 
 
 def httpx_sse_events(chunks: list[bytes], content_type: str) -> list[tuple[str, str, str, Any]]:
@@ -23,14 +23,19 @@ def httpx_sse_events(chunks: list[bytes], content_type: str) -> list[tuple[str, 
     return [(e.event, e.data, e.id, e.retry) for e in source.iter_sse()]
 
 
-def our_events(chunks: list[bytes]) -> list[tuple[str, str, str, Any]]:
-    decoder = SSEDecoder()
+def our_events(
+    decoder_class: type[SSEDecoder], chunks: list[bytes]
+) -> list[tuple[str, str, str, Any]]:
+    decoder = decoder_class()
     events = [event for chunk in chunks for event in decoder.feed(chunk)]
     return [(e.event, e.data, e.id, e.retry) for e in events + decoder.end()]
 
 
+@both_forms
 @pytest.mark.parametrize("vector", _vector_params())
-def test_we_agree_with_httpx_sse_wherever_it_is_right(vector: dict[str, Any] | None) -> None:
+def test_we_agree_with_httpx_sse_wherever_it_is_right(
+    decoder_class: type[SSEDecoder], vector: dict[str, Any] | None
+) -> None:
     vector = load_vector(vector)
     expected = [(e["type"], e["data"], e["last_event_id"]) for e in vector["expected_events"]]
     agreed = 0
@@ -41,7 +46,7 @@ def test_we_agree_with_httpx_sse_wherever_it_is_right(vector: dict[str, Any] | N
         retries = [event[3] for event in theirs if event[3] is not None]
         if retries and retries[-1] != vector["expected_reconnection_time"]:
             continue  # httpx-sse accepts retry values the standard ignores
-        assert our_events(chunks) == theirs, name
+        assert our_events(decoder_class, chunks) == theirs, name
         agreed += 1
     if agreed == 0:
         pytest.skip(f"httpx-sse 0.4.3 decodes {vector['id']} wrongly under every chunking")

@@ -4,8 +4,9 @@ Both decoders get the body of a chat stream as the network hands it over. httpx-
 what `aiter_sse()` runs per HTTP chunk: an incremental UTF-8 text decoder (what httpx's
 `aiter_text()` does), its line splitter, `rstrip("\\n")`, and its field interpreter. Ours takes
 the bytes directly. Two feeds: one event per call (what httpx's chunk iterator delivers) and
-64 KiB reads (what a transport that de-chunks whole socket reads delivers). Runs alternate
-between the two decoders so drift hits both alike.
+64 KiB reads (what a transport that de-chunks whole socket reads delivers). Ours is measured in
+both forms: as installed (compiled by mypyc when `make` could build it) and as the interpreter runs
+the same source. Runs rotate among the decoders so drift hits all alike.
 
 Run as `python -m benchmarks._decoder_bench '<json>'` with `events` and `repeats`.
 """
@@ -21,6 +22,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from benchmarks._bodies import chat_stream
+from streaming import SSEDecoder
+from streaming._decoder import COMPILED
 
 __all__ = ["main", "run"]
 
@@ -40,7 +43,16 @@ def _reads(payloads: Sequence[bytes]) -> list[bytes]:
 def _ours(chunks: Sequence[bytes]) -> int:
     from streaming import SSEDecoder
 
-    decoder = SSEDecoder()
+    return _feed_all(SSEDecoder(), chunks)
+
+
+def _ours_interpreted(chunks: Sequence[bytes]) -> int:
+    from streaming._interpreted import interpreted_decoder
+
+    return _feed_all(interpreted_decoder()(), chunks)
+
+
+def _feed_all(decoder: SSEDecoder, chunks: Sequence[bytes]) -> int:
     count = 0
     for chunk in chunks:
         count += len(decoder.feed(chunk))
@@ -71,17 +83,31 @@ def _time(decode: Callable[[Sequence[bytes]], int], chunks: Sequence[bytes]) -> 
 
 
 def run(events: int, repeats: int) -> dict[str, Any]:
-    """Measure both decoders on both feeds; return events/s, MB/s and the ratio per feed."""
+    """Measure the decoders on both feeds; return events/s, MB/s and the ratios per feed.
+
+    `ratio` is ours as installed over httpx-sse; `ratio_interpreted` the same for the source run
+    by the interpreter; `compiled` says which form "as installed" was.
+    """
     payloads = _payloads(events)
     body_bytes = sum(len(p) for p in payloads)
     expected = events + 4  # role, finish, usage, [DONE]: the decoder sees every event
     feeds = {"per_event": payloads, "reads_64k": _reads(payloads)}
-    result: dict[str, Any] = {"events": expected, "body_bytes": body_bytes, "feeds": {}}
-    decoders = {"streaming": _ours, "httpx_sse": _httpx_sse}
+    result: dict[str, Any] = {
+        "events": expected,
+        "body_bytes": body_bytes,
+        "compiled": COMPILED,
+        "feeds": {},
+    }
+    decoders = {
+        "streaming": _ours,
+        "streaming_interpreted": _ours_interpreted,
+        "httpx_sse": _httpx_sse,
+    }
     for feed, chunks in feeds.items():
         seconds: dict[str, list[float]] = {name: [] for name in decoders}
         for repeat in range(repeats + 1):
-            order = list(decoders) if repeat % 2 == 0 else list(reversed(decoders))
+            names = list(decoders)
+            order = names[repeat % len(names) :] + names[: repeat % len(names)]
             for name in order:
                 spent, count = _time(decoders[name], chunks)
                 if count != expected:
@@ -98,9 +124,9 @@ def run(events: int, repeats: int) -> dict[str, Any]:
                 "events_per_s": expected / best,
                 "mb_per_s": body_bytes / best / 1e6,
             }
-        summary["ratio"] = (
-            summary["streaming"]["events_per_s"] / summary["httpx_sse"]["events_per_s"]
-        )
+        baseline = summary["httpx_sse"]["events_per_s"]
+        summary["ratio"] = summary["streaming"]["events_per_s"] / baseline
+        summary["ratio_interpreted"] = summary["streaming_interpreted"]["events_per_s"] / baseline
         result["feeds"][feed] = summary
     return result
 

@@ -141,13 +141,13 @@ class SSEDecoder:
             ):
                 payload = chunk[newline + 7 : -2]
                 if 10 not in payload and 13 not in chunk:
-                    return [
-                        ServerSentEvent(
-                            chunk[7:newline].decode("utf-8", "replace") or "message",
-                            payload.decode("utf-8", "replace"),
-                            self.last_event_id,
-                        )
-                    ]
+                    try:
+                        event_type = chunk[7:newline].decode() or "message"
+                        data = payload.decode()
+                    except UnicodeDecodeError:
+                        event_type = chunk[7:newline].decode("utf-8", "replace") or "message"
+                        data = payload.decode("utf-8", "replace")
+                    return [ServerSentEvent(event_type, data, self.last_event_id)]
         if self._framed and 13 not in chunk:
             return self._feed_in_bulk(chunk)
         return self._feed_slowly(chunk)

@@ -112,7 +112,11 @@ class SSEDecoder:
         self.retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode the next bytes of the stream; return the events they completed, in order."""
+        """Decode the next bytes of the stream; return the events they completed, in order.
+
+        `chunk` is `bytes`: the compiled build raises `TypeError` for anything else (a
+        `bytearray` included), so convert a buffer with `bytes(...)` first.
+        """
         # `_fast_limit` is the size bound while every block so far is dispatched, else -1: one
         # comparison both admits the chunk to the one-block shapes and keeps it within bounds.
         if len(chunk) <= self._fast_limit:

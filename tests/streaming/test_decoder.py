@@ -421,3 +421,15 @@ def test_the_scanning_bulk_path_decodes_like_the_splitting_one(
     split = _events_or_error(decoder_class, chunks)
     with mock.patch.object(module, "COMPILED", True):
         assert _events_or_error(decoder_class, chunks) == split
+
+
+@both_forms
+@pytest.mark.parametrize("ready", [False, True])
+def test_text_instead_of_bytes_is_a_type_error(
+    decoder_class: type[SSEDecoder], ready: bool
+) -> None:
+    decoder = decoder_class()
+    if ready:
+        decoder.feed(b"data: warm\n\n")
+    with pytest.raises(TypeError):
+        decoder.feed("data: x\n\n")  # type: ignore[arg-type]

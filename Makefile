@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install compile test lint format typecheck check demo bench bench-quick clean
+.PHONY: install compile wheel wheel-check test lint format typecheck check demo bench bench-quick clean
 
 # The SSE decoder compiled by mypyc from its own source (docs/performance.md). The build runs in
 # a scratch directory that links the package in, so setuptools never reads our pyproject.toml;
@@ -29,6 +29,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# The release wheel, with the decoder compiled by the hatch-mypyc hook (pyproject.toml).
+wheel: install
+	rm -rf dist
+	HATCH_BUILD_HOOK_ENABLE_MYPYC=1 $(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+
+# Installs that wheel into a scratch environment and checks it loads the compiled decoder.
+wheel-check: wheel
+	@scratch=$$(mktemp -d) && $(PYTHON) -m venv "$$scratch/venv" && \
+	"$$scratch/venv/bin/python" -m pip install --quiet "$(CURDIR)"/dist/openai_ergo-*.whl && \
+	cd "$$scratch" && "$$scratch/venv/bin/python" -c 'import streaming._decoder as d; \
+	assert d.COMPILED, d.__file__; \
+	assert d.SSEDecoder().feed(b"data: hi\n\n")[0].data == "hi"; \
+	print("the wheel carries the compiled decoder:", d.__file__.rsplit("/", 1)[1])' && \
+	rm -rf "$$scratch"
 
 test: install compile
 	$(BIN)/python -m pytest

@@ -24,6 +24,7 @@ from typing import Any
 from benchmarks._bodies import chat_stream
 from streaming import SSEDecoder
 from streaming._decoder import COMPILED
+from streaming._interpreted import interpreted_decoder
 
 __all__ = ["main", "run"]
 
@@ -41,14 +42,10 @@ def _reads(payloads: Sequence[bytes]) -> list[bytes]:
 
 
 def _ours(chunks: Sequence[bytes]) -> int:
-    from streaming import SSEDecoder
-
     return _feed_all(SSEDecoder(), chunks)
 
 
 def _ours_interpreted(chunks: Sequence[bytes]) -> int:
-    from streaming._interpreted import interpreted_decoder
-
     return _feed_all(interpreted_decoder()(), chunks)
 
 

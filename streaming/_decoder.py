@@ -67,7 +67,6 @@ class SSEDecoder:
         "_max_event_size",
         "_max_line_size",
         "_on_comment",
-        "_ready",
         "_skip_lf",
         "last_event_id",
         "retry",
@@ -96,10 +95,9 @@ class SSEDecoder:
         self._skip_lf = False
         #: The BOM check is done and no LF is owed to a CR: LFs alone can frame the next lines.
         self._framed = False
-        #: Framed, and every block so far is dispatched (no partial line, data, type, id or
-        #: retry pending): the next chunk may be read as whole blocks.
-        self._ready = False
-        #: `_fast_path_size` while ready, else -1 (see `feed`).
+        #: -1 until the decoder is ready: framed, and every block so far dispatched (no partial
+        #: line, data, type, id or retry pending), so the next chunk may be read as whole
+        #: blocks. Then the largest chunk tried as exactly one block (see `feed`).
         self._fast_limit = -1
         self._data: list[bytes] = []
         self._data_size = 0
@@ -164,7 +162,7 @@ class SSEDecoder:
         events: list[ServerSentEvent] = []
         start = 0
         try:
-            if not self._ready:
+            if self._fast_limit < 0:  # not ready: finish the block in progress first
                 if not self._line and chunk[:1] == b"\n":
                     start = 1  # the previous chunk ended a line; this LF ends the block
                 else:
@@ -262,7 +260,7 @@ class SSEDecoder:
     def _feed_slowly(self, chunk: bytes) -> list[ServerSentEvent]:
         events = self._feed(chunk)
         self._framed = self._head is None and not self._skip_lf
-        self._ready = (
+        ready = (
             self._framed
             and not self._line
             and not self._data
@@ -270,7 +268,7 @@ class SSEDecoder:
             and self._block_retry is None
             and self._id_buffer == self.last_event_id
         )
-        self._fast_limit = min(self._fast_path_size, _ONE_BLOCK_SIZE) if self._ready else -1
+        self._fast_limit = min(self._fast_path_size, _ONE_BLOCK_SIZE) if ready else -1
         return events
 
     def _feed(self, chunk: bytes) -> list[ServerSentEvent]:
@@ -313,7 +311,7 @@ class SSEDecoder:
         """Mark the end of one response: drop the unterminated block (the standard says an
         incomplete event is never dispatched) and get ready for a reconnection's bytes."""
         self._head = b""
-        self._framed = self._ready = False
+        self._framed = False
         self._fast_limit = -1
         self._line.clear()
         self._skip_lf = False

@@ -15,9 +15,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["ROWS", "ClientRow", "Outcome", "RowSpec", "count_events", "load_row"]
+__all__ = ["ROWS", "ClientRow", "Outcome", "RowSpec", "chat_deltas", "count_events", "load_row"]
 
 #: Called once, right after a stream's first event arrived (time to first event, barriers).
 OnFirst = Callable[[], Awaitable[None]] | None
@@ -40,6 +40,25 @@ async def count_events(events: AsyncIterable[object], on_first: OnFirst = None) 
             await on_first()
             on_first = None
     return count
+
+
+async def chat_deltas(chunks: AsyncIterable[Any], on_first: OnFirst = None) -> Outcome:
+    """Count chat chunks and join their first choice's content deltas, as a user's loop would.
+
+    The chunks are the SDK's pydantic models or our msgspec Structs: both read the same way.
+    """
+    events = 0
+    parts: list[str] = []
+    async for chunk in chunks:
+        events += 1
+        if on_first is not None:
+            await on_first()
+            on_first = None
+        if chunk.choices:
+            content = chunk.choices[0].delta.content
+            if content:
+                parts.append(content)
+    return Outcome(events, len("".join(parts)))
 
 
 class ClientRow(Protocol):

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from benchmarks._rows import OnFirst, Outcome, count_events
+from benchmarks._rows import OnFirst, Outcome, chat_deltas, count_events
 
 __all__ = [
     "HttpxBytesRow",
@@ -74,19 +74,8 @@ class SDKRow:
             stream=True,
             stream_options={"include_usage": True},
         )
-        events = 0
-        parts: list[str] = []
         async with stream:
-            async for chunk in stream:
-                events += 1
-                if on_first is not None:
-                    await on_first()
-                    on_first = None
-                if chunk.choices:
-                    content = chunk.choices[0].delta.content
-                    if content:
-                        parts.append(content)
-        return Outcome(events, len("".join(parts)))
+            return await chat_deltas(stream, on_first)
 
     async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
         stream = await self.client.responses.create(model=model, input=_INPUT, stream=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable
 
-from benchmarks._rows import OnFirst, Outcome, count_events
+from benchmarks._rows import OnFirst, Outcome, chat_deltas, count_events
 
 __all__ = [
     "ErgoEventsRow",
@@ -59,19 +59,8 @@ class _ErgoRow:
         return Outcome(1, len(completion.choices[0].message.content or ""))
 
     async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        events = 0
-        parts: list[str] = []
         async with self.client.chat(model).user(_PROMPT).stream() as stream:
-            async for chunk in stream:
-                events += 1
-                if on_first is not None:
-                    await on_first()
-                    on_first = None
-                if chunk.choices:
-                    content = chunk.choices[0].delta.content
-                    if content:
-                        parts.append(content)
-        return Outcome(events, len("".join(parts)))
+            return await chat_deltas(stream, on_first)
 
     async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
         from openai_ergo.types import ResponseTextDeltaEvent

@@ -201,9 +201,16 @@ async def test_bytes_after_a_response_keep_the_connection_from_reuse(
     segments: list[bytes],
 ) -> None:
     replies = [Reply(segments, pause=0.01), OK]
+    garbage_sent = sum(map(len, segments))
     async with serve(lambda _: replies.pop(0)) as server, client() as http:
         assert (await http.get(server.url())).text == "ok"
-        await anyio.sleep(0.02)
+        # Wait for the server to have written the stray bytes (a fixed sleep raced a loaded
+        # machine): on loopback a completed send is already in the client's receive buffer.
+        for _ in range(1000):
+            if server.sent >= garbage_sent:
+                break
+            await anyio.sleep(0.005)
+        assert server.sent == garbage_sent
         assert (await http.get(server.url())).text == "ok"
     assert server.connections == 2
 

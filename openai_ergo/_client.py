@@ -16,12 +16,14 @@ from openai_ergo._config import (
     RequestOptions,
     Timeouts,
     env,
+    http_url,
     model_of,
     require,
+    setting,
 )
 from openai_ergo._errors import ConfigurationError
 from openai_ergo._pagination import Paginator
-from openai_ergo._pipeline._auth import APIKeyAuth
+from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
 from openai_ergo._pipeline._circuit import CircuitBreaker
 from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
 from openai_ergo._pipeline._middleware import Middleware
@@ -103,32 +105,30 @@ class Client(AsyncResource):
         _azure: AzureSettings | None = None,
     ) -> None:
         if auth is None:
-            if _azure is not None:
-                key = require(
-                    api_key or env("AZURE_OPENAI_API_KEY"),
-                    "Azure OpenAI API key",
-                    "AZURE_OPENAI_API_KEY",
-                    "api_key",
-                )
-                auth = APIKeyAuth(key, header="api-key")
-            else:
-                key = require(
-                    api_key or env("OPENAI_API_KEY"), "OpenAI API key", "OPENAI_API_KEY", "api_key"
-                )
-                auth = APIKeyAuth(key)
+            what, variable, header = (
+                ("OpenAI API key", "OPENAI_API_KEY", "Authorization")
+                if _azure is None
+                else ("Azure OpenAI API key", "AZURE_OPENAI_API_KEY", "api-key")
+            )
+            key, source = setting(api_key, "api_key", variable)
+            key = require(key, what, variable, "api_key")
+            auth = APIKeyAuth(key, header=header, source=source)
         elif api_key is not None:
             raise ConfigurationError("pass either api_key or auth, not both")
         self._azure = _azure
-        self.base_url = (base_url or env("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        default_headers: dict[str, str] = {"User-Agent": f"openai-ergo/{_VERSION}"}
         if _azure is not None:
             self.base_url = _azure.endpoint
-        default_headers: dict[str, str] = {"User-Agent": f"openai-ergo/{_VERSION}"}
-        organization = organization or env("OPENAI_ORG_ID")
-        project = project or env("OPENAI_PROJECT_ID")
-        if organization and _azure is None:
-            default_headers["OpenAI-Organization"] = organization
-        if project and _azure is None:
-            default_headers["OpenAI-Project"] = project
+        else:
+            url, source = setting(base_url, "base_url", "OPENAI_BASE_URL")
+            self.base_url = http_url(url or DEFAULT_BASE_URL, source).rstrip("/")
+            for header, value, name, variable in (
+                ("OpenAI-Organization", organization, "organization", "OPENAI_ORG_ID"),
+                ("OpenAI-Project", project, "project", "OPENAI_PROJECT_ID"),
+            ):
+                value, source = setting(value, name, variable)
+                if value:
+                    default_headers[header] = checked_setting(value, source)
         default_headers.update(headers or {})
         clock = clock or SYSTEM_CLOCK
         self._http = _default_http(transport=transport, http2=http2, limits=limits)

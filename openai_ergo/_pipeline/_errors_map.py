@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 import msgspec
@@ -16,13 +16,17 @@ from openai_ergo._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ConflictError,
     InternalServerError,
+    InvalidRequestError,
     NotFoundError,
+    OpenAIErgoError,
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
 )
+from openai_ergo._pipeline._auth import header_value_problem
 from openai_ergo._pipeline._logging import redact_text, redact_value
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
@@ -139,3 +143,37 @@ def transport_error(
         sentence += f" after {len(attempts)} attempts"
     cls = APITimeoutError if timed_out else APIConnectionError
     return cls(sentence + ".", method=method, url=url, attempts=attempts)
+
+
+def is_local_failure(exc: BaseException | None) -> TypeGuard[httpx.TransportError]:
+    """Whether a request failed on our side before it left: a header value with a line break,
+    a URL whose scheme no transport serves. httpx files both under `TransportError`, but
+    retrying cannot fix them and they say nothing about the server."""
+    return isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol)
+
+
+def local_error(
+    exc: httpx.TransportError, *, method: str, path: str, secrets: Iterable[str]
+) -> OpenAIErgoError:
+    """The error for a local failure: `ConfigurationError` for a URL no transport serves,
+    `InvalidRequestError` naming the header (never its value) a transport refused to send."""
+    try:
+        request: httpx.Request | None = exc.request
+    except RuntimeError:  # raised before httpx knew the request
+        request = None
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        scheme = f" (it has {request.url.scheme!r})" if request and request.url.scheme else ""
+        return ConfigurationError(
+            f"{method} {path} was not sent: its URL must start with http:// or https://{scheme}."
+        )
+    for name, value in request.headers.raw if request is not None else ():
+        problem = header_value_problem(value.decode("latin-1"))
+        if problem is not None:
+            header = name.decode("latin-1")
+            return InvalidRequestError(
+                f"{method} {path} was not sent: the value of its {header} header contains "
+                f"{problem}; remove it (a value read from a file often keeps its final newline).",
+                param=header,
+            )
+    what = redact_text(str(exc), tuple(secrets)) or type(exc).__name__
+    return InvalidRequestError(f"{method} {path} was not sent: {what}.")

@@ -16,7 +16,12 @@ from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoErro
 from openai_ergo._pipeline._auth import KeyPool, SecretHolder
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
-from openai_ergo._pipeline._errors_map import status_error, transport_error
+from openai_ergo._pipeline._errors_map import (
+    is_local_failure,
+    local_error,
+    status_error,
+    transport_error,
+)
 from openai_ergo._pipeline._logging import log_event, redact_value
 from openai_ergo._pipeline._middleware import (
     Middleware,
@@ -74,13 +79,16 @@ class _Outcome:
     retryable: bool = False
 
 
-def _http_failure(outcome: _Outcome, record: dict[str, Any], exc: httpx.HTTPError) -> _Outcome:
+def _http_failure(outcome: _Outcome, record: dict[str, Any], exc: httpx.HTTPError) -> bool | None:
     """An attempt that failed in HTTP itself, sending or reading: a transport failure may be
-    retried, any other (a body that does not decode, too many redirects) may not."""
+    retried, any other (a body that does not decode, too many redirects) may not. Returns the
+    circuit verdict: a request that failed on our side before it left (a header value with a
+    line break, a URL no transport serves) says nothing about the server, so it gives none."""
     outcome.exception = exc
-    outcome.retryable = isinstance(exc, httpx.TransportError)
+    local = is_local_failure(exc)
+    outcome.retryable = isinstance(exc, httpx.TransportError) and not local
     record["error"] = type(exc).__name__
-    return outcome
+    return None if local else False
 
 
 class Pipeline:
@@ -217,11 +225,12 @@ class Pipeline:
             record["retry_in"] = delay
             self._log(call, record, failed=True)
             if delay is None:
-                # A transport failure stays chained for debugging; an SSEError is not chained:
-                # it quotes the response body, which the typed error carries redacted instead.
+                # A transport failure stays chained for debugging. Not chained: an SSEError,
+                # which quotes the response body (the typed error carries it redacted), and a
+                # local failure, whose message may quote a header value (a key).
                 cause = outcome.exception
                 raise self._error(call, outcome, attempts) from (
-                    None if _is_sse_error(cause) else cause
+                    None if _is_sse_error(cause) or is_local_failure(cause) else cause
                 )
             if delay > 0:
                 await self.clock.sleep(delay)
@@ -256,8 +265,8 @@ class Pipeline:
             try:
                 response = await self.http.send(request, auth=self.auth, stream=True)
             except httpx.HTTPError as exc:
-                verdict = False
-                return _http_failure(outcome, record, exc)
+                verdict = _http_failure(outcome, record, exc)
+                return outcome
             outcome.response = response
             record["status"] = response.status_code
             record["request_id"] = response.headers.get("x-request-id")
@@ -274,8 +283,8 @@ class Pipeline:
                     return outcome
                 outcome.content = await response.aread()
             except httpx.HTTPError as exc:
-                verdict = False
-                return _http_failure(outcome, record, exc)
+                verdict = _http_failure(outcome, record, exc)
+                return outcome
             finally:
                 if outcome.result is None:
                     with anyio.CancelScope(shield=True):
@@ -373,6 +382,8 @@ class Pipeline:
                 attempts=attempts,
             )
         assert exc is not None
+        if is_local_failure(exc):
+            return local_error(exc, method=call.method, path=call.path, secrets=self.secrets())
         return transport_error(
             exc,
             method=call.method,

@@ -28,6 +28,7 @@ from openai_ergo._errors import (
 )
 from openai_ergo._pipeline._auth import header_value_problem
 from openai_ergo._pipeline._logging import redact_text, redact_value
+from openai_ergo._pipeline._retry import RetryStop
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -58,6 +59,16 @@ def _excerpt(content: bytes, content_type: str) -> str:
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
 
 
+def _ending(attempts: Sequence[Mapping[str, Any]], stopped: RetryStop | None) -> str:
+    """How a message ends: how many attempts were made, and why the retry policy stopped when
+    the server asked for a longer wait than it allows (a spent quota, a long outage)."""
+    tried = f" after {len(attempts)} attempts" if len(attempts) > 1 else ""
+    if stopped is None or stopped.cause == "attempts_used_up":
+        return tried + "."
+    again = " again" if tried else ""
+    return f"{tried}; not retried{again}: {stopped.reason}."
+
+
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -71,6 +82,7 @@ def status_error(
     url: str,
     attempts: Sequence[Mapping[str, Any]],
     secrets: Iterable[str],
+    stopped: RetryStop | None = None,
 ) -> APIStatusError:
     """The typed error for a non-2xx response, its message one readable sentence."""
     status = response.status_code
@@ -105,11 +117,9 @@ def status_error(
         sentence += f": {message}"
     if detail:
         sentence += f" ({detail})"
-    if len(attempts) > 1:
-        sentence += f" after {len(attempts)} attempts"
     cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     return cls(
-        sentence + ".",
+        sentence + _ending(attempts, stopped),
         status_code=status,
         type=type_,
         code=code,
@@ -132,6 +142,7 @@ def transport_error(
     url: str,
     attempts: Sequence[Mapping[str, Any]],
     secrets: Iterable[str],
+    stopped: RetryStop | None = None,
 ) -> APIConnectionError:
     """`APITimeoutError` for httpx timeouts and total deadlines, `APIConnectionError` else."""
     timed_out = isinstance(exc, httpx.TimeoutException | TimeoutError)
@@ -139,10 +150,8 @@ def transport_error(
     what = redact_text(str(exc), tuple(secrets)) or kind
     verb = "timed out" if timed_out else "could not reach the server"
     sentence = f"{method} {path} {verb} ({kind}: {what})"
-    if len(attempts) > 1:
-        sentence += f" after {len(attempts)} attempts"
     cls = APITimeoutError if timed_out else APIConnectionError
-    return cls(sentence + ".", method=method, url=url, attempts=attempts)
+    return cls(sentence + _ending(attempts, stopped), method=method, url=url, attempts=attempts)
 
 
 def is_local_failure(exc: BaseException | None) -> TypeGuard[httpx.TransportError]:

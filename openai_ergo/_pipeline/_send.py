@@ -30,7 +30,7 @@ from openai_ergo._pipeline._middleware import (
     stream_enders,
 )
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
-from openai_ergo._pipeline._retry import RetryPolicy
+from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
 from openai_ergo._response import APIResponse, EventStream
 
 if TYPE_CHECKING:
@@ -208,11 +208,11 @@ class Pipeline:
                 raise
             if outcome.result is not None:
                 return outcome.result
-            delay = None
+            wait: float | RetryStop | None = None
             if outcome.retryable:
                 response = outcome.response
                 headers = response.headers if response is not None else None
-                delay = retry.delay(attempt, headers, now_epoch=time.time())
+                wait = retry.next_attempt(attempt, headers, now_epoch=time.time())
                 if (
                     response is not None
                     and response.status_code == 429
@@ -221,15 +221,18 @@ class Pipeline:
                 ):
                     # The pool cooled the limited key down; another key can go at once, and
                     # waiting out the limited key's Retry-After would only delay the answer.
-                    delay = 0.0
+                    wait = 0.0
+            stop, delay = (wait, None) if isinstance(wait, RetryStop) else (None, wait)
             record["retry_in"] = delay
+            if stop is not None:
+                record["stopped"] = stop.reason
             self._log(call, record, failed=True)
             if delay is None:
                 # A transport failure stays chained for debugging. Not chained: an SSEError,
                 # which quotes the response body (the typed error carries it redacted), and a
                 # local failure, whose message may quote a header value (a key).
                 cause = outcome.exception
-                raise self._error(call, outcome, attempts) from (
+                raise self._error(call, outcome, attempts, stop) from (
                     None if _is_sse_error(cause) or is_local_failure(cause) else cause
                 )
             if delay > 0:
@@ -355,7 +358,11 @@ class Pipeline:
         return True
 
     def _error(
-        self, call: Call, outcome: _Outcome, attempts: list[dict[str, Any]]
+        self,
+        call: Call,
+        outcome: _Outcome,
+        attempts: list[dict[str, Any]],
+        stop: RetryStop | None,
     ) -> OpenAIErgoError:
         response = outcome.response
         exc = outcome.exception
@@ -368,6 +375,7 @@ class Pipeline:
                 url=call.url,
                 attempts=attempts,
                 secrets=self.secrets(),
+                stopped=stop,
             )
         if call.stream and response is not None and _is_sse_error(exc):
             return APIStatusError(
@@ -391,6 +399,7 @@ class Pipeline:
             url=call.url,
             attempts=attempts,
             secrets=self.secrets(),
+            stopped=stop,
         )
 
     def _log(

@@ -155,7 +155,7 @@ class Client(AsyncResource):
         api_key: str | None = None,
         api_version: str | None = None,
         auth: httpx.Auth | None = None,
-        v1: bool = False,
+        v1: bool | None = None,
         **kwargs: Any,
     ) -> Client:
         """A client for Azure OpenAI.
@@ -164,20 +164,28 @@ class Client(AsyncResource):
         `api-key` header) and `OPENAI_API_VERSION`. Deployment-scoped routes go to
         `{endpoint}/openai/deployments/{model}/...?api-version=...` with the request's `model`
         as the deployment name. `v1=True` uses the version-less `{endpoint}/openai/v1/` API
-        instead. For Entra ID pass `auth=TokenProvider(...)` (a bearer token) and no key.
-        Other keyword arguments are the `Client` constructor's.
+        instead, as does an endpoint that ends in `/openai/v1`; it sends an `api-version` only
+        when `api_version` is passed (never `OPENAI_API_VERSION`, which holds a dated version).
+        For Entra ID pass `auth=TokenProvider(...)` (a bearer token) and no key. Other keyword
+        arguments are the `Client` constructor's.
         """
-        endpoint = require(
-            endpoint or env("AZURE_OPENAI_ENDPOINT"),
-            "Azure OpenAI endpoint",
-            "AZURE_OPENAI_ENDPOINT",
-            "endpoint",
-        ).rstrip("/")
-        if endpoint.endswith("/openai"):
-            endpoint = endpoint[: -len("/openai")]
-        version = api_version or env("OPENAI_API_VERSION")
+        raw, source = setting(endpoint, "endpoint", "AZURE_OPENAI_ENDPOINT")
+        raw = require(raw, "Azure OpenAI endpoint", "AZURE_OPENAI_ENDPOINT", "endpoint")
+        endpoint = http_url(raw, source).rstrip("/")
+        # Azure's docs give the v1 base URL (.../openai/v1/) as the endpoint; the routes add
+        # /openai themselves.
+        v1_endpoint = endpoint.endswith("/openai/v1")
+        endpoint = endpoint.removesuffix("/openai/v1").removesuffix("/openai")
+        if v1 is None:
+            v1 = v1_endpoint
+        elif v1_endpoint and not v1:
+            raise ConfigurationError(
+                f"{source} ends in /openai/v1, Azure's v1 API, but v1=False asks for the dated "
+                "API: drop /openai/v1 from the endpoint, or leave v1 unset"
+            )
+        version = api_version
         if not v1 and version is None:
-            version = DEFAULT_AZURE_API_VERSION
+            version = env("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION
         settings = AzureSettings(endpoint=endpoint, api_version=version, v1=v1)
         return cls(api_key, auth=auth, _azure=settings, **kwargs)
 

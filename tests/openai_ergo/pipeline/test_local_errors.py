@@ -119,10 +119,10 @@ async def test_a_key_pool_names_the_key_that_cannot_be_sent() -> None:
 async def test_an_organization_that_cannot_be_sent_is_refused_by_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with pytest.raises(ConfigurationError, match="^organization contains a line break"):
+    with pytest.raises(ConfigurationError, match=r"^organization contains a line break"):
         Client(KEY, organization="org-1\norg-2")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj\x07")
-    with pytest.raises(ConfigurationError, match="^OPENAI_PROJECT_ID contains a control"):
+    with pytest.raises(ConfigurationError, match=r"^OPENAI_PROJECT_ID contains a control"):
         Client(KEY)
 
 
@@ -147,6 +147,16 @@ async def test_a_base_url_without_a_scheme_says_what_to_write() -> None:
     assert "write 'https://localhost:1234/v1' (http:// for a local server)" in str(caught.value)
     with pytest.raises(ConfigurationError, match="names no host"):
         Client(KEY, base_url="http://")
+
+
+async def test_an_azure_endpoint_without_http_or_https_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"^endpoint must start with http"):
+        Client.azure("my-resource.openai.azure.com", api_key=KEY)
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "my-resource.openai.azure.com/openai/v1")
+    with pytest.raises(ConfigurationError, match=r"^AZURE_OPENAI_ENDPOINT must start with http"):
+        Client.azure(api_key=KEY)
 
 
 # -- failures at send time: not retried, not counted --------------------------------------------
@@ -193,8 +203,7 @@ LOCAL_FAILURES: dict[str, tuple[Callable[[], dict[str, object]], dict[str, str],
         lambda: {"middleware": [_FtpScheme()]},
         {},
         ConfigurationError,
-        "GET /v1/models was not sent: its URL must start with http:// or https:// "
-        "(it has 'ftp').",
+        "GET /v1/models was not sent: its URL must start with http:// or https:// (it has 'ftp').",
     ),
 }
 TRANSPORTS: dict[str, Callable[[], httpx.AsyncBaseTransport | None]] = {

@@ -79,9 +79,11 @@ class Client(AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
 
     Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
-    `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`. Use it as an async context
-    manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool) serves every
-    request, and the clients `with_options()` derives from this one.
+    `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID` (stripped of surrounding
+    whitespace). It is checked here: a key that cannot go in an HTTP header, or a base URL
+    without http:// or https://, is a `ConfigurationError` naming its source. Use it as an
+    async context manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool)
+    serves every request, and the clients `with_options()` derives from this one.
     """
 
     def __init__(

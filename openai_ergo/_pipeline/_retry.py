@@ -71,6 +71,7 @@ class RetryPolicy:
     `retry-after-ms` / `Retry-After` replaces the computed backoff when it is at most
     `max_retry_after` seconds; a longer one (a spent quota) stops retrying at once. A stream is
     retried only before its first event. `max_attempts` counts the first try (1 = no retries).
+    `next_attempt()` says how long to wait, or why there is no next attempt (a `RetryStop`).
     """
 
     max_attempts: int = 3

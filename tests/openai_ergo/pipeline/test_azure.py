@@ -39,42 +39,30 @@ RESOURCE_ROUTES = [
 ]
 
 
-async def _send_every_route(client: Client) -> None:
-    for path in DEPLOYMENT_ROUTES:
-        await client.request("POST", path, body={"model": "my-deployment"})
-    for method, path in RESOURCE_ROUTES:
-        body = {"model": "my-deployment"} if method == "POST" else None
-        await client.request(method, path, body=body)
-
-
-async def test_the_dated_api_routes_deployments_and_resources(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("v1", [False, True], ids=["dated", "v1"])
+async def test_url_shapes_of_every_deployment_and_resource_route(
+    v1: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A dated OPENAI_API_VERSION, set for the classic API: it must not leak into v1 URLs.
     monkeypatch.setenv("OPENAI_API_VERSION", DATED)
     async with scripted_server() as server:
         endpoint = server.url.removesuffix("/v1")
-        async with Client.azure(endpoint, api_key=KEY) as client:
-            await _send_every_route(client)
-    expected = [
-        f"/openai/deployments/my-deployment{path}?api-version={DATED}" for path in DEPLOYMENT_ROUTES
-    ] + [f"/openai{path}?api-version={DATED}" for _, path in RESOURCE_ROUTES]
+        async with Client.azure(endpoint, api_key=KEY, v1=v1) as client:
+            for path in DEPLOYMENT_ROUTES:
+                await client.request("POST", path, body={"model": "my-deployment"})
+            for method, path in RESOURCE_ROUTES:
+                body = {"model": "my-deployment"} if method == "POST" else None
+                await client.request(method, path, body=body)
+    resources = [path for _, path in RESOURCE_ROUTES]
+    if v1:
+        expected = [f"/openai/v1{path}" for path in DEPLOYMENT_ROUTES + resources]
+    else:
+        query = f"?api-version={DATED}"
+        expected = [f"/openai/deployments/my-deployment{p}{query}" for p in DEPLOYMENT_ROUTES]
+        expected += [f"/openai{path}{query}" for path in resources]
     assert [r.target for r in server.requests] == expected
     assert {r.headers["api-key"] for r in server.requests} == {KEY}
-
-
-async def test_the_v1_api_is_version_less_even_with_a_dated_version_in_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A dated OPENAI_API_VERSION, set for the classic API, must not leak into v1 URLs.
-    monkeypatch.setenv("OPENAI_API_VERSION", DATED)
-    async with scripted_server() as server:
-        endpoint = server.url.removesuffix("/v1")
-        async with Client.azure(endpoint, api_key=KEY, v1=True) as client:
-            await _send_every_route(client)
-    expected = [f"/openai/v1{path}" for path in DEPLOYMENT_ROUTES]
-    expected += [f"/openai/v1{path}" for _, path in RESOURCE_ROUTES]
-    assert [r.target for r in server.requests] == expected
-    # The deployment travels as the body's model, unchanged.
+    # The deployment travels as the body's model, unchanged, in both modes.
     assert server.requests[0].json() == {"model": "my-deployment"}
 
 

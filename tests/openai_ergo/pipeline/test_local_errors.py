@@ -34,25 +34,6 @@ def _no_key_in(error: BaseException, key: str) -> None:
 # -- configuration checked when the client is made --------------------------------------------
 
 
-async def test_whitespace_around_environment_values_is_stripped(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    async with scripted_server(Reply(json={"object": "list"})) as server:
-        # As `export OPENAI_API_KEY=$(cat key.txt)` or an .env file with stray spaces leaves them.
-        monkeypatch.setenv("OPENAI_API_KEY", f"  {KEY}\n")
-        monkeypatch.setenv("OPENAI_BASE_URL", f" {server.url}/ \n")
-        monkeypatch.setenv("OPENAI_ORG_ID", "org-42\r\n")
-        monkeypatch.setenv("OPENAI_PROJECT_ID", "\tproj_7 ")
-        async with Client() as client:
-            response = await client.request("GET", "/models")
-    assert response.json() == {"object": "list"}
-    seen = server.requests[0]
-    assert seen.target == "/v1/models"
-    assert seen.headers["authorization"] == f"Bearer {KEY}"
-    assert seen.headers["openai-organization"] == "org-42"
-    assert seen.headers["openai-project"] == "proj_7"
-
-
 async def test_whitespace_around_azure_environment_values_is_stripped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -43,7 +43,7 @@ from openai_ergo._pipeline._clock import Clock
 from openai_ergo._pipeline._logging import redact_secrets
 from openai_ergo._pipeline._middleware import Middleware
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
-from openai_ergo._pipeline._retry import RetryPolicy
+from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
 from openai_ergo._response import APIResponse, EventStream
 from openai_ergo._transport import HTTP11Transport
 
@@ -141,6 +141,7 @@ __all__ = [
     "ResponseStream",
     "ResponsesBuilder",
     "RetryPolicy",
+    "RetryStop",
     "StreamError",
     "StreamEventError",
     "StreamIdleTimeoutError",

@@ -16,12 +16,14 @@ from openai_ergo._config import (
     RequestOptions,
     Timeouts,
     env,
+    http_url,
     model_of,
     require,
+    setting,
 )
 from openai_ergo._errors import ConfigurationError
 from openai_ergo._pagination import Paginator
-from openai_ergo._pipeline._auth import APIKeyAuth
+from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
 from openai_ergo._pipeline._circuit import CircuitBreaker
 from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
 from openai_ergo._pipeline._middleware import Middleware
@@ -77,9 +79,11 @@ class Client(AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
 
     Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
-    `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`. Use it as an async context
-    manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool) serves every
-    request, and the clients `with_options()` derives from this one.
+    `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID` (stripped of surrounding
+    whitespace). It is checked here: a key that cannot go in an HTTP header, or a base URL
+    without http:// or https://, is a `ConfigurationError` naming its source. Use it as an
+    async context manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool)
+    serves every request, and the clients `with_options()` derives from this one.
     """
 
     def __init__(
@@ -103,32 +107,30 @@ class Client(AsyncResource):
         _azure: AzureSettings | None = None,
     ) -> None:
         if auth is None:
-            if _azure is not None:
-                key = require(
-                    api_key or env("AZURE_OPENAI_API_KEY"),
-                    "Azure OpenAI API key",
-                    "AZURE_OPENAI_API_KEY",
-                    "api_key",
-                )
-                auth = APIKeyAuth(key, header="api-key")
-            else:
-                key = require(
-                    api_key or env("OPENAI_API_KEY"), "OpenAI API key", "OPENAI_API_KEY", "api_key"
-                )
-                auth = APIKeyAuth(key)
+            what, variable, header = (
+                ("OpenAI API key", "OPENAI_API_KEY", "Authorization")
+                if _azure is None
+                else ("Azure OpenAI API key", "AZURE_OPENAI_API_KEY", "api-key")
+            )
+            key, source = setting(api_key, "api_key", variable)
+            key = require(key, what, variable, "api_key")
+            auth = APIKeyAuth(key, header=header, source=source)
         elif api_key is not None:
             raise ConfigurationError("pass either api_key or auth, not both")
         self._azure = _azure
-        self.base_url = (base_url or env("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        default_headers: dict[str, str] = {"User-Agent": f"openai-ergo/{_VERSION}"}
         if _azure is not None:
             self.base_url = _azure.endpoint
-        default_headers: dict[str, str] = {"User-Agent": f"openai-ergo/{_VERSION}"}
-        organization = organization or env("OPENAI_ORG_ID")
-        project = project or env("OPENAI_PROJECT_ID")
-        if organization and _azure is None:
-            default_headers["OpenAI-Organization"] = organization
-        if project and _azure is None:
-            default_headers["OpenAI-Project"] = project
+        else:
+            url, source = setting(base_url, "base_url", "OPENAI_BASE_URL")
+            self.base_url = http_url(url or DEFAULT_BASE_URL, source).rstrip("/")
+            for header, value, name, variable in (
+                ("OpenAI-Organization", organization, "organization", "OPENAI_ORG_ID"),
+                ("OpenAI-Project", project, "project", "OPENAI_PROJECT_ID"),
+            ):
+                value, source = setting(value, name, variable)
+                if value:
+                    default_headers[header] = checked_setting(value, source)
         default_headers.update(headers or {})
         clock = clock or SYSTEM_CLOCK
         self._http = _default_http(transport=transport, http2=http2, limits=limits)
@@ -155,7 +157,7 @@ class Client(AsyncResource):
         api_key: str | None = None,
         api_version: str | None = None,
         auth: httpx.Auth | None = None,
-        v1: bool = False,
+        v1: bool | None = None,
         **kwargs: Any,
     ) -> Client:
         """A client for Azure OpenAI.
@@ -164,20 +166,28 @@ class Client(AsyncResource):
         `api-key` header) and `OPENAI_API_VERSION`. Deployment-scoped routes go to
         `{endpoint}/openai/deployments/{model}/...?api-version=...` with the request's `model`
         as the deployment name. `v1=True` uses the version-less `{endpoint}/openai/v1/` API
-        instead. For Entra ID pass `auth=TokenProvider(...)` (a bearer token) and no key.
-        Other keyword arguments are the `Client` constructor's.
+        instead, as does an endpoint that ends in `/openai/v1`; it sends an `api-version` only
+        when `api_version` is passed (never `OPENAI_API_VERSION`, which holds a dated version).
+        For Entra ID pass `auth=TokenProvider(...)` (a bearer token) and no key. Other keyword
+        arguments are the `Client` constructor's.
         """
-        endpoint = require(
-            endpoint or env("AZURE_OPENAI_ENDPOINT"),
-            "Azure OpenAI endpoint",
-            "AZURE_OPENAI_ENDPOINT",
-            "endpoint",
-        ).rstrip("/")
-        if endpoint.endswith("/openai"):
-            endpoint = endpoint[: -len("/openai")]
-        version = api_version or env("OPENAI_API_VERSION")
+        raw, source = setting(endpoint, "endpoint", "AZURE_OPENAI_ENDPOINT")
+        raw = require(raw, "Azure OpenAI endpoint", "AZURE_OPENAI_ENDPOINT", "endpoint")
+        endpoint = http_url(raw, source).rstrip("/")
+        # Azure's docs give the v1 base URL (.../openai/v1/) as the endpoint; the routes add
+        # /openai themselves.
+        v1_endpoint = endpoint.endswith("/openai/v1")
+        endpoint = endpoint.removesuffix("/openai/v1").removesuffix("/openai")
+        if v1 is None:
+            v1 = v1_endpoint
+        elif v1_endpoint and not v1:
+            raise ConfigurationError(
+                f"{source} ends in /openai/v1, Azure's v1 API, but v1=False asks for the dated "
+                "API: drop /openai/v1 from the endpoint, or leave v1 unset"
+            )
+        version = api_version
         if not v1 and version is None:
-            version = DEFAULT_AZURE_API_VERSION
+            version = env("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION
         settings = AzureSettings(endpoint=endpoint, api_version=version, v1=v1)
         return cls(api_key, auth=auth, _azure=settings, **kwargs)
 

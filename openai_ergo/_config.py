@@ -105,9 +105,35 @@ class AzureSettings:
 
 
 def env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """An environment variable, with empty meaning unset."""
+    """An environment variable without the whitespace around it (a value set from a file keeps
+    its final newline), with empty meaning unset."""
     value = (os.environ if environ is None else environ).get(name)
-    return value or None
+    return (value.strip() or None) if value else None
+
+
+def setting(argument: str | None, name: str, variable: str) -> tuple[str | None, str]:
+    """The argument if given, else the environment variable; with where the value came from
+    (`name` or `variable`), for the message when the value is unusable."""
+    if argument:
+        return argument, name
+    return env(variable), variable
+
+
+def http_url(value: str, source: str) -> str:
+    """`value` if it is an http:// or https:// URL with a host; else a `ConfigurationError`
+    naming `source`, the argument or variable it came from."""
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"{source} is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https"):
+        hint = "" if "://" in value else f": write 'https://{value}' (http:// for a local server)"
+        raise ConfigurationError(
+            f"{source} must start with http:// or https:// (it is {value!r}){hint}"
+        )
+    if not url.host:
+        raise ConfigurationError(f"{source} names no host (it is {value!r})")
+    return value
 
 
 def require(value: str | None, what: str, variable: str, argument: str) -> str:

@@ -6,6 +6,7 @@ every attempt, so a retry picks up a rotated key or a refreshed token. No repr s
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
@@ -17,6 +18,51 @@ import httpx
 from openai_ergo._errors import ConfigurationError
 from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
 from openai_ergo._pipeline._retry import parse_retry_after
+
+# What no HTTP header value may carry (a tab may, inside one): the transports refuse to send it.
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+
+
+def _where(index: int, length: int) -> str:
+    if index == length - 1:
+        return "at its end"
+    return "at its start" if index == 0 else f"at character {index + 1} of {length}"
+
+
+def header_value_problem(value: str) -> str | None:
+    """What keeps `value` from going out as an HTTP header value, or `None` if nothing does.
+
+    Says where the offending character is, never what the value is: it may be a key.
+    """
+    found = _UNSENDABLE.search(value)
+    if found is not None:
+        char = found.group()
+        kind = "a line break" if char in "\r\n" else f"a control character (U+{ord(char):04X})"
+        return f"{kind} {_where(found.start(), len(value))}"
+    if value != value.strip(" \t"):
+        return "a space or tab at its start or end"
+    return None
+
+
+def checked_setting(value: str, source: str) -> str:
+    """`value`, which goes out in a header (a key, a token, an organization id), if it can;
+    else a `ConfigurationError` naming `source`, the argument or variable it came from.
+
+    Stricter than HTTP, which allows tabs and Latin-1 inside values: no key or id has them, so
+    one there was pasted by mistake and would only earn a 401 later.
+    """
+    problem = header_value_problem(value)
+    found = _NOT_PRINTABLE_ASCII.search(value) if problem is None else None
+    if found is not None:
+        kind = "a tab" if found.group() == "\t" else "a non-ASCII character"
+        problem = f"{kind} {_where(found.start(), len(value))}"
+    if problem is not None:
+        raise ConfigurationError(
+            f"{source} contains {problem}, which cannot go in an HTTP header: remove it "
+            "(a value read from a file often keeps its final newline)"
+        )
+    return value
 
 
 def _header_value(header: str, secret: str) -> str:
@@ -40,10 +86,12 @@ class SecretHolder:
 class APIKeyAuth(httpx.Auth, SecretHolder):
     """One static key on every request (`Authorization: Bearer <key>` or Azure's `api-key`)."""
 
-    def __init__(self, key: str, *, header: str = "Authorization") -> None:
+    def __init__(
+        self, key: str, *, header: str = "Authorization", source: str = "the API key"
+    ) -> None:
         if not key:
             raise ConfigurationError("the API key is empty; pass a key or set OPENAI_API_KEY")
-        self._key = key
+        self._key = checked_setting(key, source)
         self._header = header
         self._value = _header_value(header, key)
 
@@ -100,6 +148,8 @@ class KeyPool(httpx.Auth, SecretHolder):
         new_keys = list(dict.fromkeys(keys))
         if not new_keys or not all(new_keys):
             raise ConfigurationError("a KeyPool needs at least one non-empty key")
+        for number, key in enumerate(new_keys, start=1):
+            checked_setting(key, f"KeyPool key {number} of {len(new_keys)}")
         self._states = {key: self._states.get(key) or _KeyState() for key in new_keys}
         self._keys = new_keys
         self._cursor %= len(new_keys)
@@ -217,6 +267,7 @@ class TokenProvider(httpx.Auth, SecretHolder):
                 token, expires_at = await self._fetch()
                 if not token:
                     raise ConfigurationError("the token provider returned an empty token")
+                checked_setting(token, "the token from the token provider")
                 self.refreshes += 1
                 self._token, self._expires_at = token, float(expires_at)
                 self._generation += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 import msgspec
@@ -16,14 +16,19 @@ from openai_ergo._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ConflictError,
     InternalServerError,
+    InvalidRequestError,
     NotFoundError,
+    OpenAIErgoError,
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
 )
+from openai_ergo._pipeline._auth import header_value_problem
 from openai_ergo._pipeline._logging import redact_text, redact_value
+from openai_ergo._pipeline._retry import RetryStop
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -54,6 +59,16 @@ def _excerpt(content: bytes, content_type: str) -> str:
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
 
 
+def _ending(attempts: Sequence[Mapping[str, Any]], stopped: RetryStop | None) -> str:
+    """How a message ends: how many attempts were made, and why the retry policy stopped when
+    the server asked for a longer wait than it allows (a spent quota, a long outage)."""
+    tried = f" after {len(attempts)} attempts" if len(attempts) > 1 else ""
+    if stopped is None or stopped.cause == "attempts_used_up":
+        return tried + "."
+    again = " again" if tried else ""
+    return f"{tried}; not retried{again}: {stopped.reason}."
+
+
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -67,6 +82,7 @@ def status_error(
     url: str,
     attempts: Sequence[Mapping[str, Any]],
     secrets: Iterable[str],
+    stopped: RetryStop | None = None,
 ) -> APIStatusError:
     """The typed error for a non-2xx response, its message one readable sentence."""
     status = response.status_code
@@ -101,11 +117,9 @@ def status_error(
         sentence += f": {message}"
     if detail:
         sentence += f" ({detail})"
-    if len(attempts) > 1:
-        sentence += f" after {len(attempts)} attempts"
     cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     return cls(
-        sentence + ".",
+        sentence + _ending(attempts, stopped),
         status_code=status,
         type=type_,
         code=code,
@@ -128,6 +142,7 @@ def transport_error(
     url: str,
     attempts: Sequence[Mapping[str, Any]],
     secrets: Iterable[str],
+    stopped: RetryStop | None = None,
 ) -> APIConnectionError:
     """`APITimeoutError` for httpx timeouts and total deadlines, `APIConnectionError` else."""
     timed_out = isinstance(exc, httpx.TimeoutException | TimeoutError)
@@ -135,7 +150,39 @@ def transport_error(
     what = redact_text(str(exc), tuple(secrets)) or kind
     verb = "timed out" if timed_out else "could not reach the server"
     sentence = f"{method} {path} {verb} ({kind}: {what})"
-    if len(attempts) > 1:
-        sentence += f" after {len(attempts)} attempts"
     cls = APITimeoutError if timed_out else APIConnectionError
-    return cls(sentence + ".", method=method, url=url, attempts=attempts)
+    return cls(sentence + _ending(attempts, stopped), method=method, url=url, attempts=attempts)
+
+
+def is_local_failure(exc: BaseException | None) -> TypeGuard[httpx.TransportError]:
+    """Whether a request failed on our side before it left: a header value with a line break,
+    a URL whose scheme no transport serves. httpx files both under `TransportError`, but
+    retrying cannot fix them and they say nothing about the server."""
+    return isinstance(exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol)
+
+
+def local_error(
+    exc: httpx.TransportError, *, method: str, path: str, secrets: Iterable[str]
+) -> OpenAIErgoError:
+    """The error for a local failure: `ConfigurationError` for a URL no transport serves,
+    `InvalidRequestError` naming the header (never its value) a transport refused to send."""
+    try:
+        request: httpx.Request | None = exc.request
+    except RuntimeError:  # raised before httpx knew the request
+        request = None
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        scheme = f" (it has {request.url.scheme!r})" if request and request.url.scheme else ""
+        return ConfigurationError(
+            f"{method} {path} was not sent: its URL must start with http:// or https://{scheme}."
+        )
+    for name, value in request.headers.raw if request is not None else ():
+        problem = header_value_problem(value.decode("latin-1"))
+        if problem is not None:
+            header = name.decode("latin-1")
+            return InvalidRequestError(
+                f"{method} {path} was not sent: the value of its {header} header contains "
+                f"{problem}; remove it (a value read from a file often keeps its final newline).",
+                param=header,
+            )
+    what = redact_text(str(exc), tuple(secrets)) or type(exc).__name__
+    return InvalidRequestError(f"{method} {path} was not sent: {what}.")

@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
-from typing import Any, final
+from typing import Any, Literal, final
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
 
@@ -35,6 +35,32 @@ def parse_retry_after(headers: Mapping[str, str], *, now_epoch: float) -> float 
     return max(0.0, when.timestamp() - now_epoch)
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class RetryStop:
+    """Why a retry policy gave up on a request: its `attempts` were used up, or the server asked
+    for a longer wait (`asked`, in seconds) than the policy's `max_retry_after`."""
+
+    cause: Literal["attempts_used_up", "retry_after_too_long"]
+    attempts: int
+    asked: float | None = None
+    max_retry_after: float | None = None
+
+    @property
+    def reason(self) -> str:
+        """The reason as a clause a person can act on; the final error's message ends with it."""
+        if self.asked is not None and self.max_retry_after is not None:
+            return (
+                f"the server asked for {_seconds(self.asked)} s, more than max_retry_after "
+                f"({_seconds(self.max_retry_after)} s)"
+            )
+        return f"after {self.attempts} attempt{'' if self.attempts == 1 else 's'}"
+
+
 @final
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -45,6 +71,7 @@ class RetryPolicy:
     `retry-after-ms` / `Retry-After` replaces the computed backoff when it is at most
     `max_retry_after` seconds; a longer one (a spent quota) stops retrying at once. A stream is
     retried only before its first event. `max_attempts` counts the first try (1 = no retries).
+    `next_attempt()` says how long to wait, or why there is no next attempt (a `RetryStop`).
     """
 
     max_attempts: int = 3
@@ -87,15 +114,29 @@ class RetryPolicy:
             return False
         return status in self.retry_statuses or status >= 500
 
+    def next_attempt(
+        self, attempt: int, headers: Mapping[str, str] | None, *, now_epoch: float
+    ) -> float | RetryStop:
+        """Seconds to wait before the attempt after failed attempt number `attempt`, or a
+        `RetryStop` saying why there is none."""
+        if attempt >= self.max_attempts:
+            return RetryStop("attempts_used_up", attempt)
+        if headers is not None:
+            asked = parse_retry_after(headers, now_epoch=now_epoch)
+            if asked is not None and asked > self.max_retry_after:
+                return RetryStop(
+                    "retry_after_too_long",
+                    attempt,
+                    asked=asked,
+                    max_retry_after=self.max_retry_after,
+                )
+            if asked is not None:
+                return asked
+        return self.backoff(attempt)
+
     def delay(
         self, attempt: int, headers: Mapping[str, str] | None, *, now_epoch: float
     ) -> float | None:
-        """Seconds to wait before the next attempt, or `None` to stop (attempts used up, or the
-        server asked for a wait longer than `max_retry_after`)."""
-        if attempt >= self.max_attempts:
-            return None
-        if headers is not None:
-            asked = parse_retry_after(headers, now_epoch=now_epoch)
-            if asked is not None:
-                return asked if asked <= self.max_retry_after else None
-        return self.backoff(attempt)
+        """Seconds to wait before the next attempt, or `None` to stop; `next_attempt` says why."""
+        wait = self.next_attempt(attempt, headers, now_epoch=now_epoch)
+        return None if isinstance(wait, RetryStop) else wait

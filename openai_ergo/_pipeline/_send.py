@@ -16,7 +16,12 @@ from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoErro
 from openai_ergo._pipeline._auth import KeyPool, SecretHolder
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
-from openai_ergo._pipeline._errors_map import status_error, transport_error
+from openai_ergo._pipeline._errors_map import (
+    is_local_failure,
+    local_error,
+    status_error,
+    transport_error,
+)
 from openai_ergo._pipeline._logging import log_event, redact_value
 from openai_ergo._pipeline._middleware import (
     Middleware,
@@ -25,7 +30,7 @@ from openai_ergo._pipeline._middleware import (
     stream_enders,
 )
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
-from openai_ergo._pipeline._retry import RetryPolicy
+from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
 from openai_ergo._response import APIResponse, EventStream
 
 if TYPE_CHECKING:
@@ -74,13 +79,16 @@ class _Outcome:
     retryable: bool = False
 
 
-def _http_failure(outcome: _Outcome, record: dict[str, Any], exc: httpx.HTTPError) -> _Outcome:
+def _http_failure(outcome: _Outcome, record: dict[str, Any], exc: httpx.HTTPError) -> bool | None:
     """An attempt that failed in HTTP itself, sending or reading: a transport failure may be
-    retried, any other (a body that does not decode, too many redirects) may not."""
+    retried, any other (a body that does not decode, too many redirects) may not. Returns the
+    circuit verdict: a request that failed on our side before it left (a header value with a
+    line break, a URL no transport serves) says nothing about the server, so it gives none."""
     outcome.exception = exc
-    outcome.retryable = isinstance(exc, httpx.TransportError)
+    local = is_local_failure(exc)
+    outcome.retryable = isinstance(exc, httpx.TransportError) and not local
     record["error"] = type(exc).__name__
-    return outcome
+    return None if local else False
 
 
 class Pipeline:
@@ -200,11 +208,11 @@ class Pipeline:
                 raise
             if outcome.result is not None:
                 return outcome.result
-            delay = None
+            wait: float | RetryStop | None = None
             if outcome.retryable:
                 response = outcome.response
                 headers = response.headers if response is not None else None
-                delay = retry.delay(attempt, headers, now_epoch=time.time())
+                wait = retry.next_attempt(attempt, headers, now_epoch=time.time())
                 if (
                     response is not None
                     and response.status_code == 429
@@ -213,15 +221,19 @@ class Pipeline:
                 ):
                     # The pool cooled the limited key down; another key can go at once, and
                     # waiting out the limited key's Retry-After would only delay the answer.
-                    delay = 0.0
+                    wait = 0.0
+            stop, delay = (wait, None) if isinstance(wait, RetryStop) else (None, wait)
             record["retry_in"] = delay
+            if stop is not None:
+                record["stopped"] = stop.reason
             self._log(call, record, failed=True)
             if delay is None:
-                # A transport failure stays chained for debugging; an SSEError is not chained:
-                # it quotes the response body, which the typed error carries redacted instead.
+                # A transport failure stays chained for debugging. Not chained: an SSEError,
+                # which quotes the response body (the typed error carries it redacted), and a
+                # local failure, whose message may quote a header value (a key).
                 cause = outcome.exception
-                raise self._error(call, outcome, attempts) from (
-                    None if _is_sse_error(cause) else cause
+                raise self._error(call, outcome, attempts, stop) from (
+                    None if _is_sse_error(cause) or is_local_failure(cause) else cause
                 )
             if delay > 0:
                 await self.clock.sleep(delay)
@@ -256,8 +268,8 @@ class Pipeline:
             try:
                 response = await self.http.send(request, auth=self.auth, stream=True)
             except httpx.HTTPError as exc:
-                verdict = False
-                return _http_failure(outcome, record, exc)
+                verdict = _http_failure(outcome, record, exc)
+                return outcome
             outcome.response = response
             record["status"] = response.status_code
             record["request_id"] = response.headers.get("x-request-id")
@@ -274,8 +286,8 @@ class Pipeline:
                     return outcome
                 outcome.content = await response.aread()
             except httpx.HTTPError as exc:
-                verdict = False
-                return _http_failure(outcome, record, exc)
+                verdict = _http_failure(outcome, record, exc)
+                return outcome
             finally:
                 if outcome.result is None:
                     with anyio.CancelScope(shield=True):
@@ -346,7 +358,11 @@ class Pipeline:
         return True
 
     def _error(
-        self, call: Call, outcome: _Outcome, attempts: list[dict[str, Any]]
+        self,
+        call: Call,
+        outcome: _Outcome,
+        attempts: list[dict[str, Any]],
+        stop: RetryStop | None,
     ) -> OpenAIErgoError:
         response = outcome.response
         exc = outcome.exception
@@ -359,6 +375,7 @@ class Pipeline:
                 url=call.url,
                 attempts=attempts,
                 secrets=self.secrets(),
+                stopped=stop,
             )
         if call.stream and response is not None and _is_sse_error(exc):
             return APIStatusError(
@@ -373,6 +390,8 @@ class Pipeline:
                 attempts=attempts,
             )
         assert exc is not None
+        if is_local_failure(exc):
+            return local_error(exc, method=call.method, path=call.path, secrets=self.secrets())
         return transport_error(
             exc,
             method=call.method,
@@ -380,6 +399,7 @@ class Pipeline:
             url=call.url,
             attempts=attempts,
             secrets=self.secrets(),
+            stopped=stop,
         )
 
     def _log(

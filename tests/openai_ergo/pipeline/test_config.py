@@ -13,12 +13,16 @@ from tests.openai_ergo.pipeline.scripted import Reply, scripted_server
 SECRET = "sk-test-SECRET"
 
 
-async def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("around", ["", " \t\r\n"], ids=["as set", "with whitespace around"])
+async def test_settings_come_from_the_environment(
+    around: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whitespace around a value is stripped: `export VAR=$(cat file)` and .env files keep it.
     async with scripted_server(Reply(json={"object": "list"})) as server:
-        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        monkeypatch.setenv("OPENAI_ORG_ID", "org-42")
-        monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_7")
+        monkeypatch.setenv("OPENAI_API_KEY", f"{around}{SECRET}{around}")
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{around}{server.url}/{around}")
+        monkeypatch.setenv("OPENAI_ORG_ID", f"{around}org-42{around}")
+        monkeypatch.setenv("OPENAI_PROJECT_ID", f"{around}proj_7{around}")
         async with Client() as client:
             response = await client.request("GET", "/models")
         assert response.json() == {"object": "list"}

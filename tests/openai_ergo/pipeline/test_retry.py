@@ -7,6 +7,7 @@ from email.utils import formatdate
 import anyio
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from openai_ergo import (
     APIConnectionError,
@@ -17,6 +18,7 @@ from openai_ergo import (
     RateLimitError,
     RequestOptions,
     RetryPolicy,
+    RetryStop,
     Timeouts,
 )
 from tests.openai_ergo.pipeline.conftest import FakeClock
@@ -255,3 +257,84 @@ async def test_the_pool_timeout_bounds_the_wait_for_a_connection(clock: FakeCloc
             with pytest.raises(APITimeoutError, match="PoolTimeout"):
                 await client.request("GET", "/models")
     assert len(server.requests) == 1
+
+
+# -- why retrying stopped -----------------------------------------------------------------------
+
+
+async def test_a_retry_after_beyond_max_retry_after_says_it_was_not_retried(
+    clock: FakeClock,
+) -> None:
+    busy = Reply(status=503, json=error_body("busy"), headers=[("Retry-After", "3")])
+    policy = RetryPolicy(max_retry_after=2)
+    with capture_logs() as logs:
+        async with (
+            scripted_server(busy, OK) as server,
+            _client(server.url, clock, retry=policy) as client,
+        ):
+            with pytest.raises(InternalServerError) as caught:
+                await client.request("GET", "/models")
+    assert str(caught.value) == (
+        "GET /v1/models failed with 503 Service Unavailable: busy; not retried: the server asked "
+        "for 3 s, more than max_retry_after (2 s)."
+    )
+    assert len(server.requests) == 1
+    assert clock.sleeps == []
+    reason = "the server asked for 3 s, more than max_retry_after (2 s)"
+    assert caught.value.attempts[-1]["stopped"] == reason
+    assert [e.get("stopped") for e in logs if e["event"] == "openai_ergo.request"] == [reason]
+
+
+async def test_a_long_retry_after_after_a_retry_says_it_was_not_retried_again(
+    clock: FakeClock,
+) -> None:
+    quota = Reply(status=429, json=error_body("quota"), headers=[("Retry-After", "3600")])
+    async with (
+        scripted_server(Reply(status=500), quota) as server,
+        _client(server.url, clock, retry=RetryPolicy(jitter=0.0)) as client,
+    ):
+        with pytest.raises(RateLimitError) as caught:
+            await client.request("GET", "/models")
+    assert str(caught.value).endswith(
+        ": quota after 2 attempts; not retried again: the server asked for 3600 s, more than "
+        "max_retry_after (60 s)."
+    )
+    assert clock.sleeps == [0.5]
+    assert [a["retry_in"] for a in caught.value.attempts] == [0.5, None]
+
+
+async def test_attempts_used_up_end_the_message_with_their_count(clock: FakeClock) -> None:
+    failing = Reply(status=503, json=error_body("busy"), headers=[("Retry-After", "1")])
+    async with scripted_server(failing) as server, _client(server.url, clock) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client.request("GET", "/models")
+    assert str(caught.value).endswith(": busy after 3 attempts.")
+    assert "not retried" not in str(caught.value)
+    assert clock.sleeps == [1.0, 1.0]
+    assert caught.value.attempts[-1]["stopped"] == "after 3 attempts"
+    async with scripted_server() as server:
+        dead = server.url
+    async with _client(dead, clock, retry=RetryPolicy(max_attempts=2)) as client:
+        with pytest.raises(APIConnectionError) as refused:
+            await client.request("GET", "/models")
+    assert str(refused.value).endswith(") after 2 attempts.")
+
+
+def test_the_policy_tells_attempts_used_up_from_a_wait_too_long() -> None:
+    policy = RetryPolicy(max_attempts=3, max_retry_after=2, jitter=0.0)
+    too_long = {"retry-after": "3"}
+    assert policy.next_attempt(1, {"retry-after": "2"}, now_epoch=0.0) == 2.0
+    assert policy.next_attempt(2, None, now_epoch=0.0) == 1.0
+    assert policy.next_attempt(3, None, now_epoch=0.0) == RetryStop("attempts_used_up", 3)
+    stop = policy.next_attempt(1, too_long, now_epoch=0.0)
+    assert stop == RetryStop("retry_after_too_long", 1, asked=3.0, max_retry_after=2)
+    assert isinstance(stop, RetryStop)
+    assert stop.reason == "the server asked for 3 s, more than max_retry_after (2 s)"
+    assert RetryStop("retry_after_too_long", 1, asked=0.25, max_retry_after=0.1).reason == (
+        "the server asked for 0.25 s, more than max_retry_after (0.1 s)"
+    )
+    # Attempts used up wins over the server's advice: there is no next attempt to wait for.
+    assert policy.next_attempt(3, too_long, now_epoch=0.0) == RetryStop("attempts_used_up", 3)
+    # `delay` keeps its older, coarser answer.
+    assert policy.delay(1, too_long, now_epoch=0.0) is None
+    assert policy.delay(3, None, now_epoch=0.0) is None

@@ -20,10 +20,12 @@ import msgspec
 import pytest
 
 from openai_ergo import (
+    APIStatusError,
     AuthenticationError,
     BadRequestError,
     Client,
     InternalServerError,
+    InvalidRequestError,
     NotFoundError,
     RetryPolicy,
     StreamInterruptedError,
@@ -201,26 +203,32 @@ async def test_llama_cpp_rejects_content_null_and_the_error_says_why() -> None:
 # -- 2. error text from FastAPI's detail ---------------------------------------------------------
 
 
-async def test_a_fastapi_detail_string_is_the_message() -> None:
-    async with replaying(lambda _: "llama_cpp_401") as loopback, local_client(loopback) as client:
-        with pytest.raises(AuthenticationError) as caught:
+@pytest.mark.parametrize(
+    ("recorded", "error_class", "sentence"),
+    [
+        (
+            "llama_cpp_401",
+            AuthenticationError,
+            "failed with 401 Unauthorized: Invalid API key "
+            "(request 0e4c7a1b9d2f4e8a6c3b5d0f1a7e9c2b).",
+        ),
+        (
+            "fastapi_422",
+            UnprocessableEntityError,
+            "failed with 422 Unprocessable Entity: body.messages.0.content: Field required; "
+            "body.temperature: Input should be a valid number, unable to parse string as a number.",
+        ),
+    ],
+)
+async def test_a_fastapi_detail_is_the_message(
+    recorded: str, error_class: type[APIStatusError], sentence: str
+) -> None:
+    async with replaying(lambda _: recorded) as loopback, local_client(loopback) as client:
+        with pytest.raises(error_class) as caught:
             await client.chat("qwen2.5-0.5b-instruct").user("Hi")
-    assert str(caught.value) == (
-        "POST /v1/chat/completions failed with 401 Unauthorized: Invalid API key "
-        "(request 0e4c7a1b9d2f4e8a6c3b5d0f1a7e9c2b)."
-    )
-    assert caught.value.body == {"detail": "Invalid API key"}
-
-
-async def test_a_fastapi_validation_error_list_is_the_message() -> None:
-    async with replaying(lambda _: "fastapi_422") as loopback, local_client(loopback) as client:
-        with pytest.raises(UnprocessableEntityError) as caught:
-            await client.chat("qwen2.5-0.5b-instruct").user("Hi")
-    assert str(caught.value) == (
-        "POST /v1/chat/completions failed with 422 Unprocessable Entity: "
-        "body.messages.0.content: Field required; body.temperature: Input should be a valid "
-        "number, unable to parse string as a number."
-    )
+    assert str(caught.value) == f"POST /v1/chat/completions {sentence}"
+    assert isinstance(caught.value.body, dict)
+    assert "detail" in caught.value.body
 
 
 @pytest.mark.parametrize(
@@ -286,6 +294,14 @@ async def test_a_server_known_to_omit_finish_reasons_is_taken_at_its_done() -> N
         final = await builder.user("Why blue?").stream().until_done()
     assert final.choices[0].message.content == "The sky looks blue"
     assert final.choices[0].finish_reason is None
+
+
+async def test_require_finish_reason_takes_a_bool() -> None:
+    async with Client(api_key="sk-local", base_url="http://127.0.0.1:9/v1") as client:
+        with pytest.raises(InvalidRequestError) as caught:
+            client.chat("m").require_finish_reason("no")  # type: ignore[arg-type]
+    assert caught.value.param == "require_finish_reason"
+    assert str(caught.value) == "require_finish_reason must be True or False, not 'no'"
 
 
 # -- 4. request ids under other headers -----------------------------------------------------------

@@ -283,9 +283,7 @@ class ChatBuilder(RequestBuilder):
     def stream(self) -> ChatStream:
         """Stream the completion: `async with builder.stream() as stream:` then iterate chunks,
         or `stream.text()` for text deltas; `stream.final()` is the `ChatCompletion`."""
-        return ChatStream(
-            self._stream_opener(), require_finish_reason=self._require_finish_reason
-        )
+        return ChatStream(self._stream_opener(), require_finish_reason=self._require_finish_reason)
 
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True

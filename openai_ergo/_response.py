@@ -19,6 +19,7 @@ from openai_ergo._errors import (
 from openai_ergo._pipeline._logging import excerpt, redact_text
 from openai_ergo._pipeline._middleware import Middleware, RequestState
 from openai_ergo._pipeline._ratelimit import RateLimitInfo
+from openai_ergo._pipeline._request_id import request_id_of
 
 if TYPE_CHECKING:
     from streaming import EventSource, ServerSentEvent
@@ -66,9 +67,9 @@ class APIResponse:
 
     @property
     def request_id(self) -> str | None:
-        """The `x-request-id` header: quote it when asking OpenAI about this request."""
-        value: str | None = self.headers.get("x-request-id")
-        return value
+        """The request id: the `x-request-id` header, or a compatible server's equivalent
+        (docs/client.md lists them). Quote it when asking OpenAI about this request."""
+        return request_id_of(self.headers)
 
     @property
     def rate_limit(self) -> RateLimitInfo | None:
@@ -180,9 +181,8 @@ class EventStream:
 
     @property
     def request_id(self) -> str | None:
-        """The `x-request-id` header."""
-        value: str | None = self.response.headers.get("x-request-id")
-        return value
+        """The request id (the `x-request-id` header, or another server's equivalent)."""
+        return request_id_of(self.response.headers)
 
     @property
     def rate_limit(self) -> RateLimitInfo | None:

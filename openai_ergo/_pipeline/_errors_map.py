@@ -28,6 +28,7 @@ from openai_ergo._errors import (
 )
 from openai_ergo._pipeline._auth import header_value_problem
 from openai_ergo._pipeline._logging import redact_text, redact_value
+from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pipeline._retry import RetryStop
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
@@ -40,6 +41,8 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     429: RateLimitError,
 }
 _EXCERPT = 200
+#: Validation errors quoted in an error's message; the rest stay in `err.body`.
+_SHOWN_VALIDATION_ERRORS = 3
 _TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
@@ -73,6 +76,49 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _validation_errors(items: list[Any]) -> str | None:
+    """FastAPI's 422 `detail` list as text: `body.messages.1.content: Field required; ...`."""
+    texts: list[str] = []
+    for item in items:
+        text = None
+        if isinstance(item, dict):
+            msg = item.get("msg") or item.get("message")
+            loc = item.get("loc")
+            where = ".".join(str(part) for part in loc) if isinstance(loc, list) else None
+            text = f"{where}: {msg}" if where and msg else _str_or_none(msg)
+        elif isinstance(item, str):
+            text = item
+        if text:
+            texts.append(text)
+    if len(texts) > _SHOWN_VALIDATION_ERRORS:
+        more = len(texts) - _SHOWN_VALIDATION_ERRORS
+        texts = [*texts[:_SHOWN_VALIDATION_ERRORS], f"and {more} more in err.body"]
+    return "; ".join(texts) or None
+
+
+def _message_of(body: Any, *, nested: bool = False) -> str | None:
+    """The message of an error body that is not OpenAI's `{"error": {"message": ...}}`: the
+    shapes compatible servers send are a string `error`, a top-level `message`, and FastAPI's
+    `detail` (a string, a list of validation errors, or an object holding one of these)."""
+    if not isinstance(body, dict):
+        return None
+    for key in ("error", "message"):
+        if isinstance(body.get(key), str):
+            text: str = body[key]
+            return text
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        return _validation_errors(detail)
+    if isinstance(detail, dict) and not nested:
+        inner = detail.get("error")
+        if isinstance(inner, dict):
+            return _message_of(inner, nested=True)
+        return _message_of(detail, nested=True)
+    return None
+
+
 def status_error(
     response: httpx.Response,
     content: bytes,
@@ -87,7 +133,7 @@ def status_error(
     """The typed error for a non-2xx response, its message one readable sentence."""
     status = response.status_code
     headers = response.headers
-    request_id = headers.get("x-request-id")
+    request_id = request_id_of(headers)
     body: Any = None
     message = type_ = code = param = None
     try:
@@ -100,10 +146,8 @@ def status_error(
         type_ = _str_or_none(error.get("type"))
         code = _str_or_none(error.get("code"))
         param = _str_or_none(error.get("param"))
-    elif isinstance(error, str):
-        message = error
-    elif isinstance(body, dict) and isinstance(body.get("message"), str):
-        message = body["message"]
+    else:
+        message = _message_of(body)
     if body is None and content:
         body = _excerpt(content, headers.get("content-type", ""))
         message = f"the server sent a non-JSON body: {body!r}" if body else None

@@ -30,6 +30,7 @@ from openai_ergo._pipeline._middleware import (
     stream_enders,
 )
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
+from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
 from openai_ergo._response import APIResponse, EventStream
 
@@ -272,7 +273,7 @@ class Pipeline:
                 return outcome
             outcome.response = response
             record["status"] = response.status_code
-            record["request_id"] = response.headers.get("x-request-id")
+            record["request_id"] = request_id_of(response.headers)
             try:
                 for middleware in self.middleware:
                     await middleware.on_response(response, state)
@@ -382,7 +383,7 @@ class Pipeline:
                 f"{call.method} {call.path} answered {response.status_code} with content type "
                 f"{getattr(exc, 'content_type', '') or 'none'!r} instead of an event stream.",
                 status_code=response.status_code,
-                request_id=response.headers.get("x-request-id"),
+                request_id=request_id_of(response.headers),
                 headers=response.headers,
                 body=redact_value(getattr(exc, "body", None), self.secrets()),
                 method=call.method,

@@ -40,7 +40,7 @@ class ChatBuilder(RequestBuilder):
     structured output, `builder.run()` runs the tool loop.
     """
 
-    __slots__ = ()
+    __slots__ = ("_require_finish_reason",)
     path = "/chat/completions"
 
     def __init__(self, client: Any, model: str) -> None:
@@ -48,6 +48,12 @@ class ChatBuilder(RequestBuilder):
         # Usage arrives in a last chunk only when asked for; `final()` should match the
         # non-streamed completion, usage included.
         self._stream_options = {"include_usage": True}
+        self._require_finish_reason = True
+
+    def _copy(self) -> ChatBuilder:
+        clone = super()._copy()
+        clone._require_finish_reason = self._require_finish_reason
+        return clone
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -223,6 +229,15 @@ class ChatBuilder(RequestBuilder):
             include_usage=include_usage, include_obfuscation=include_obfuscation
         )
 
+    def require_finish_reason(self, required: bool = True) -> ChatBuilder:
+        """Whether a stream is whole only once every choice has its `finish_reason` (the
+        default). A `[DONE]` that comes before that is how llama-cpp-python cuts a running
+        stream short, so it raises `StreamInterruptedError` with what arrived. Pass False for
+        a server known never to send finish reasons: `[DONE]` then ends the stream."""
+        clone = self._copy()
+        clone._require_finish_reason = check_bool("require_finish_reason", required)
+        return clone
+
     # -- encoding and validation ------------------------------------------------------------
 
     def _encode_field(self, name: str, value: Any) -> Any:
@@ -268,7 +283,7 @@ class ChatBuilder(RequestBuilder):
     def stream(self) -> ChatStream:
         """Stream the completion: `async with builder.stream() as stream:` then iterate chunks,
         or `stream.text()` for text deltas; `stream.final()` is the `ChatCompletion`."""
-        return ChatStream(self._stream_opener())
+        return ChatStream(self._stream_opener(), require_finish_reason=self._require_finish_reason)
 
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True

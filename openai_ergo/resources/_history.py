@@ -39,7 +39,11 @@ def user_message(content: tuple[Content, ...], *, name: str | None = None) -> di
 
 def assistant_message(message: ChatCompletionMessage) -> dict[str, Any]:
     """The request form of an assistant message the API returned (tool calls included)."""
-    result: dict[str, Any] = {"role": "assistant", "content": message.content}
+    result: dict[str, Any] = {"role": "assistant"}
+    # The API takes `content` as optional once `tool_calls` is there, and some compatible
+    # servers (llama-cpp-python) reject `"content": null`: a turn of only tool calls omits it.
+    if message.content is not None or not message.tool_calls:
+        result["content"] = message.content
     if message.refusal:
         result["refusal"] = message.refusal
     if message.tool_calls:

@@ -2,9 +2,10 @@
 request and stream over either.
 
 A Responses stream is whole only when its terminal event arrives (`response.completed`, or
-`response.failed` / `response.incomplete`, which raise); a chat stream when `data: [DONE]`
-arrives, or, for servers that omit it, when every choice has its `finish_reason`. A stream that
-ends cleanly short of that raises `StreamInterruptedError` with what arrived.
+`response.failed` / `response.incomplete`, which raise); a chat stream when every choice has
+its `finish_reason`, with or without the `data: [DONE]` some servers omit (a `[DONE]` before
+that is a stream cut short, unless the builder says `require_finish_reason(False)`). A stream
+that ends cleanly short of that raises `StreamInterruptedError` with what arrived.
 """
 
 from __future__ import annotations
@@ -122,12 +123,13 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
     `StreamEventError` with `partial` and `events` filled in.
     """
 
-    __slots__ = ("_accumulator", "_saw_done")
+    __slots__ = ("_accumulator", "_require_finish_reason", "_saw_done")
 
-    def __init__(self, opener: Opener) -> None:
+    def __init__(self, opener: Opener, *, require_finish_reason: bool = True) -> None:
         super().__init__(opener)
         self._accumulator = ChatCompletionAccumulator()
         self._saw_done = False
+        self._require_finish_reason = require_finish_reason
 
     def _decode(self, batch: list[ServerSentEvent]) -> list[ChatCompletionChunk]:
         accumulator = self._accumulator
@@ -151,14 +153,25 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
 
     def _cut_short(self) -> str | None:
         # Some OpenAI-compatible servers omit `[DONE]`: a stream whose every choice finished
-        # is whole without it.
-        if self._saw_done or self._accumulator.finished:
+        # is whole without it. The reverse does not hold: llama-cpp-python ends a stream it
+        # interrupts (for another request, by default) with `[DONE]` and no finish_reason.
+        if self._accumulator.finished:
+            return None
+        if self._saw_done and not self._require_finish_reason:
             return None
         unfinished = self._accumulator.unfinished_choices
         if not unfinished:
-            return "the stream ended with no choice and no [DONE]: `partial` holds what arrived"
+            end = "[DONE]" if self._saw_done else "no [DONE]"
+            return f"the stream ended with no choice and {end}: `partial` holds what arrived"
         numbers = ", ".join(str(index) for index in unfinished)
         plural = "s" if len(unfinished) > 1 else ""
+        if self._saw_done:
+            return (
+                f"the server sent [DONE] with choice{plural} {numbers} unfinished (no "
+                "finish_reason), which is how a server cuts a stream short, so the answer may "
+                "be incomplete: `partial` holds what arrived (for a server that never sends "
+                "finish_reason, use .require_finish_reason(False))"
+            )
         return (
             f"the stream ended before [DONE] with choice{plural} {numbers} unfinished (no "
             "finish_reason), so the answer may be cut short: `partial` holds what arrived"
@@ -238,7 +251,7 @@ class ParsedStream(AsyncResource, Generic[T, R]):
 
     @property
     def request_id(self) -> str | None:
-        """The `x-request-id` of the response."""
+        """The request id of the response."""
         return self.stream.request_id
 
     def final(self) -> Parsed[T, R]:

@@ -125,7 +125,8 @@ class _TypedStream(AsyncResource, Generic[E, R]):
 
     @property
     def request_id(self) -> str | None:
-        """The `x-request-id` of the response (once the stream is open)."""
+        """The request id of the response (`x-request-id`, or a compatible server's
+        equivalent), once the stream is open."""
         return self._source.request_id if self._source is not None else None
 
     @property

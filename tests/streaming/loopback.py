@@ -67,6 +67,7 @@ class Exchange:
         self._h11 = connection
         self.started = False
         self.aborted = False
+        self.replayed = False
         #: Body bytes the server has handed to the socket so far (the last send may still block).
         self.bytes_sent = 0
 
@@ -100,6 +101,14 @@ class Exchange:
         """A whole, non-streamed response with a Content-Length."""
         await self.start(status, [("Content-Length", str(len(body)))], content_type=content_type)
         await self.send(body)
+
+    async def replay(self, wire: bytes) -> None:
+        """Write a whole response another server sent, byte for byte: status line, headers and
+        body framing as they were. h11 does not see these bytes, so the connection starts a
+        fresh h11 state for its next request."""
+        self.started = True
+        self.replayed = True
+        await self._stream.send(wire)
 
     async def wait_for_disconnect(self) -> None:
         """Wait until the client closes the connection (it sends nothing more meanwhile)."""
@@ -187,6 +196,9 @@ async def _serve_connection(
                 await handler(exchange)
                 if exchange.aborted:
                     return
+                if exchange.replayed:
+                    connection = h11.Connection(our_role=h11.SERVER)
+                    continue
                 if not exchange.started:
                     await exchange.start(200, [("Content-Length", "0")], content_type=None)
                 await exchange._write(h11.EndOfMessage())

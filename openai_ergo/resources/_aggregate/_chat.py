@@ -1,6 +1,7 @@
 """Fold Chat Completions chunks into the `ChatCompletion` a non-streamed call returns.
 
-O(1) per delta: fragments are appended to lists and joined once.
+O(1) per delta: fragments are appended to lists and joined once (a call's name, short and
+sent whole, is kept as a string).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = ["ChatCompletionAccumulator"]
 class _ToolCallState:
     id: str = ""
     type: str | None = None
-    name: list[str] = field(default_factory=list)
+    name: str = ""
     arguments: list[str] = field(default_factory=list)
     custom_input: list[str] = field(default_factory=list)
 
@@ -43,7 +44,7 @@ class _ChoiceState:
     content: list[str] | None = None
     refusal: list[str] | None = None
     tool_calls: dict[int, _ToolCallState] = field(default_factory=dict)
-    function_name: list[str] | None = None
+    function_name: str | None = None
     function_arguments: list[str] = field(default_factory=list)
     finish_reason: str | None = None
     logprobs_seen: bool = False
@@ -51,11 +52,19 @@ class _ChoiceState:
     refusal_logprobs: list[ChatCompletionTokenLogprob] | None = None
 
 
+def _named(name: str, piece: str) -> str:
+    """The name of a call once `piece` has arrived. OpenAI sends a name whole, in the call's
+    first delta; llama-cpp-python repeats it in every delta (and LiteLLM passes that on), so a
+    piece equal to the name so far is that repeat, not a fragment. Anything else still extends
+    the name, for servers that split it like the arguments."""
+    return name if piece == name else name + piece
+
+
 def _tool_call(state: _ToolCallState) -> ChatCompletionToolCall:
     if state.type == "custom":
-        custom = ChatCustomCall(name="".join(state.name), input="".join(state.custom_input))
+        custom = ChatCustomCall(name=state.name, input="".join(state.custom_input))
         return ChatCompletionToolCall(id=state.id, type="custom", custom=custom)
-    function = ChatFunctionCall(name="".join(state.name), arguments="".join(state.arguments))
+    function = ChatFunctionCall(name=state.name, arguments="".join(state.arguments))
     return ChatCompletionToolCall(id=state.id, type=state.type or "function", function=function)
 
 
@@ -70,7 +79,7 @@ def _choice(state: _ChoiceState) -> ChatCompletionChoice:
     function_call = None
     if state.function_name is not None:
         function_call = ChatFunctionCall(
-            name="".join(state.function_name), arguments="".join(state.function_arguments)
+            name=state.function_name, arguments="".join(state.function_arguments)
         )
     logprobs = None
     if state.logprobs_seen:
@@ -165,9 +174,9 @@ class ChatCompletionAccumulator:
                 self._add_tool_calls(state, delta.tool_calls)
             if delta.function_call is not None:
                 if state.function_name is None:
-                    state.function_name = []
+                    state.function_name = ""
                 if delta.function_call.name:
-                    state.function_name.append(delta.function_call.name)
+                    state.function_name = _named(state.function_name, delta.function_call.name)
                 if delta.function_call.arguments:
                     state.function_arguments.append(delta.function_call.arguments)
             if choice.finish_reason is not None:
@@ -205,13 +214,13 @@ class ChatCompletionAccumulator:
                 call.type = delta.type
             if delta.function is not None:
                 if delta.function.name:
-                    call.name.append(delta.function.name)
+                    call.name = _named(call.name, delta.function.name)
                 if delta.function.arguments:
                     call.arguments.append(delta.function.arguments)
             if delta.custom is not None:
                 name = delta.custom.get("name")
                 if isinstance(name, str) and name:
-                    call.name.append(name)
+                    call.name = _named(call.name, name)
                 piece = delta.custom.get("input")
                 if isinstance(piece, str):
                     call.custom_input.append(piece)

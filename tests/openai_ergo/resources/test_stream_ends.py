@@ -305,12 +305,18 @@ async def test_leaving_before_a_cut_end_is_not_finished_rather_than_interrupted(
         stream.final()
 
 
-async def test_a_chat_stream_with_done_is_whole_even_without_a_finish_reason() -> None:
-    # `[DONE]` is the server saying the answer is all there; finish_reason is its business.
+async def test_done_before_a_finish_reason_is_a_cut_unless_the_builder_allows_it() -> None:
+    # `[DONE]` before a finish_reason is how llama-cpp-python cuts a stream short (issue 11);
+    # only a server known never to send finish reasons is taken at its `[DONE]`.
     chunks = _chat_chunks(["Hi"])[:-1]
     body = b"".join(frame(c) for c in chunks) + b"data: [DONE]\n\n"
     async with _client([body]) as client:
-        final = await client.chat("gpt-4o-mini").user("Go").stream().until_done()
+        builder = client.chat("gpt-4o-mini").user("Go")
+        with pytest.raises(StreamInterruptedError) as caught:
+            await builder.stream().until_done()
+        final = await builder.require_finish_reason(False).stream().until_done()
+    assert "sent [DONE] with choice 0 unfinished" in str(caught.value)
+    assert _text(caught.value.partial) == "Hi"
     assert _text(final) == "Hi"
     assert final.choices[0].finish_reason is None
 

@@ -8,6 +8,7 @@ before its end never passes what arrived off as the final object.
 from __future__ import annotations
 
 import gc
+import json
 import warnings
 
 import anyio
@@ -177,6 +178,10 @@ def _two_choices(request: httpx.Request) -> httpx.Response:
         f'data: {head}[{{"index":{index},"delta":{{"content":"{text}"}}}}]}}\n\n'
         for index, text in ((0, "red "), (1, "blue "), (0, "green"), (1, "yellow"))
     )
+    finish: list[dict[str, object]] = [
+        {"index": index, "delta": {}, "finish_reason": "stop"} for index in (0, 1)
+    ]
+    body += f"data: {head}{json.dumps(finish)}}}\n\n"
     headers = {"content-type": "text/event-stream"}
     return httpx.Response(200, headers=headers, content=f"{body}data: [DONE]\n\n".encode())
 

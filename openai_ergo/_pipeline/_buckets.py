@@ -1,0 +1,119 @@
+"""The server's budgets as the client learns them: one continuous-refill bucket per limit.
+
+OpenAI keeps a requests bucket and a tokens bucket per model (and per key). Each refills
+continuously, and `x-ratelimit-reset-*` is the time until it is full again, not the start of a
+new window. So from one response's limit L, remaining R and reset T the refill rate is
+`(L - R) / T`, and a request of cost c waits `(c - level) / rate`: with L = 150,000 tokens drained
+to 0 and T = 6 minutes, a 100-token request waits 0.24 s, not six minutes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, final
+
+_NEVER = float("-inf")
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class RateLimitScope:
+    """Whose budget a request spends: its `model` (`None` for operations without one, which
+    share one scope) and, with a `KeyPool`, its `key` (the masked label, never the key)."""
+
+    model: str | None = None
+    key: str | None = None
+
+    def __str__(self) -> str:
+        text = f"model {self.model!r}" if self.model else "requests without a model"
+        return f"{text}, key {self.key}" if self.key else text
+
+
+#: The scope of operations without a model, on a single key.
+NO_SCOPE = RateLimitScope()
+
+
+@dataclass(slots=True)
+class Bucket:
+    """One learned budget (the requests or the tokens of one scope).
+
+    `level` is what the bucket held at `stamp`; it goes below zero when requests were booked
+    ahead of the refill (concurrent callers queue on it). `rate` is units per second, `None` until
+    a response showed a partly spent bucket.
+    """
+
+    kind: str
+    capacity: float = 0.0
+    limit_known: bool = False
+    rate: float | None = None
+    level: float = 0.0
+    stamp: float = 0.0
+    #: When the server said the bucket would be full again, and that reset in seconds.
+    reset_at: float = _NEVER
+    reset: float = 0.0
+    # The observation the rate came from: the largest deficit gives the smallest rounding
+    # error (resets are sent in whole milliseconds), until a full refill makes it stale.
+    _sample_deficit: float = 0.0
+    _sample_until: float = _NEVER
+    #: Costs booked by requests still waiting to be sent, by reservation: the server has not
+    #: counted them yet, so a fresh `remaining` must not forget them.
+    pending: dict[int, float] = field(default_factory=dict)
+
+    def level_at(self, now: float) -> float | None:
+        """What the bucket holds at `now`, or `None` when nothing constrains it (the rate is
+        unknown and the reported reset has passed)."""
+        if self.rate is None:
+            return self.level if now < self.reset_at else None
+        return min(self.capacity, self.level + self.rate * (now - self.stamp))
+
+    def wait_for(self, cost: float, now: float) -> float:
+        """Seconds until the bucket covers `cost`: as long as the cost needs, and for a request
+        larger than the whole bucket, until it is full (the server then decides)."""
+        level = self.level_at(now)
+        if level is None or level >= cost:
+            return 0.0
+        if self.rate is None:
+            # Without a rate the only bound known is the reset itself.
+            return max(0.0, self.reset_at - now)
+        return max(0.0, (min(cost, self.capacity) - level) / self.rate)
+
+    def book(self, cost: float, now: float) -> None:
+        """Take `cost` out of the bucket (below zero when booked ahead of the refill)."""
+        level = self.level_at(now)
+        if level is not None:
+            self.level, self.stamp = level - cost, now
+
+    def learn(self, limit: int | None, remaining: int, reset: float, now: float) -> None:
+        """Take the server's word for the bucket: `limit`, `remaining` and `reset` seconds."""
+        if limit is not None:
+            if not self.limit_known or limit != self.capacity:
+                self._sample_deficit, self._sample_until = 0.0, _NEVER
+            self.capacity, self.limit_known = float(limit), True
+        elif not self.limit_known:
+            # No limit sent: the largest remaining seen is a lower bound of it, so the rate
+            # derived from it is too low, never too high, and waits stay within the reset.
+            self.capacity = max(self.capacity, float(remaining))
+        deficit = self.capacity - remaining
+        fresher = deficit >= self._sample_deficit or now >= self._sample_until
+        if reset > 0 and deficit > 0 and fresher:
+            self.rate = deficit / reset
+            self._sample_deficit, self._sample_until = deficit, now + reset
+        self.level = remaining - sum(self.pending.values())
+        self.stamp = now
+        self.reset, self.reset_at = reset, now + reset
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """The bucket for `statistics()`."""
+        level = self.level_at(now)
+        full_in = 0.0
+        if level is not None and self.rate:
+            full_in = max(0.0, (self.capacity - level) / self.rate)
+        elif level is not None:
+            full_in = max(0.0, self.reset_at - now)
+        return {
+            "limit": self.capacity,
+            "limit_estimated": not self.limit_known,
+            "available": level,
+            "refill_per_second": self.rate,
+            "full_in": full_in,
+        }

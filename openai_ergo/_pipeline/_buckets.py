@@ -5,6 +5,11 @@ continuously, and `x-ratelimit-reset-*` is the time until it is full again, not 
 new window. So from one response's limit L, remaining R and reset T the refill rate is
 `(L - R) / T`, and a request of cost c waits `(c - level) / rate`: with L = 150,000 tokens drained
 to 0 and T = 6 minutes, a 100-token request waits 0.24 s, not six minutes.
+
+Each response redraws the bucket as the line from (now, R) to (now + T, L). That line never lies
+above the server's own: a `remaining` rounded down starts it lower and ends it at the same
+point, and the reset is taken one millisecond longer than sent, since servers send it rounded
+to the millisecond. So the client may be a hair slow, but never admits what the server refuses.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, final
 
 _NEVER = float("-inf")
+#: Resets come in whole milliseconds at best: taken this much longer, the reset is never early.
+RESET_RESOLUTION = 0.001
 
 
 @final
@@ -51,13 +58,8 @@ class Bucket:
     #: When the server said the bucket would be full again, and that reset in seconds.
     reset_at: float = _NEVER
     reset: float = 0.0
-    # The observation the rate came from: the largest deficit gives the smallest rounding
-    # error (resets are sent in whole milliseconds), until a full refill makes it stale.
-    _sample_deficit: float = 0.0
-    _sample_until: float = _NEVER
-    #: Costs booked by requests still waiting to be sent, by reservation: the server has not
-    #: counted them yet, so a fresh `remaining` must not forget them.
-    pending: dict[int, float] = field(default_factory=dict)
+    #: Costs booked by requests not answered yet, by reservation number (in booking order).
+    outstanding: dict[int, float] = field(default_factory=dict)
 
     def level_at(self, now: float) -> float | None:
         """What the bucket holds at `now`, or `None` when nothing constrains it (the rate is
@@ -83,24 +85,28 @@ class Bucket:
         if level is not None:
             self.level, self.stamp = level - cost, now
 
-    def learn(self, limit: int | None, remaining: int, reset: float, now: float) -> None:
-        """Take the server's word for the bucket: `limit`, `remaining` and `reset` seconds."""
+    def learn(
+        self, limit: int | None, remaining: int, reset: float, now: float, after: int = -1
+    ) -> None:
+        """Take the server's word for the bucket: `limit`, `remaining` and `reset` seconds, in
+        the answer to reservation `after`. The server had not counted what was booked after
+        that one (still waiting, or on its way), so `remaining` is short of it."""
         if limit is not None:
-            if not self.limit_known or limit != self.capacity:
-                self._sample_deficit, self._sample_until = 0.0, _NEVER
             self.capacity, self.limit_known = float(limit), True
         elif not self.limit_known:
-            # No limit sent: the largest remaining seen is a lower bound of it, so the rate
-            # derived from it is too low, never too high, and waits stay within the reset.
+            # No limit sent: the largest remaining seen is a lower bound of it. The line to it
+            # lies below the server's, and the bucket counts as full at the reset: a request
+            # never waits longer than the reset for it.
             self.capacity = max(self.capacity, float(remaining))
         deficit = self.capacity - remaining
-        fresher = deficit >= self._sample_deficit or now >= self._sample_until
-        if reset > 0 and deficit > 0 and fresher:
-            self.rate = deficit / reset
-            self._sample_deficit, self._sample_until = deficit, now + reset
-        self.level = remaining - sum(self.pending.values())
+        if reset <= 0:
+            remaining = max(remaining, int(self.capacity))  # full now, whatever it rounded
+        elif deficit > 0:
+            self.rate = deficit / (reset + RESET_RESOLUTION)
+        self.level = remaining - sum(c for n, c in self.outstanding.items() if n > after)
         self.stamp = now
-        self.reset, self.reset_at = reset, now + reset
+        self.reset = reset
+        self.reset_at = now + reset + RESET_RESOLUTION if reset > 0 else now
 
     def snapshot(self, now: float) -> dict[str, Any]:
         """The bucket for `statistics()`."""

@@ -128,15 +128,31 @@ class RateLimitPermit:
     """What `RateLimiter.acquire` hands back: how long it waited, and the concurrency slot to
     give back with `release()` (idempotent) when the request or its stream is done."""
 
-    __slots__ = ("_semaphore", "waited")
+    __slots__ = ("_booked", "_semaphore", "ticket", "waited")
 
-    def __init__(self, semaphore: anyio.Semaphore | None, waited: float) -> None:
+    def __init__(
+        self,
+        semaphore: anyio.Semaphore | None,
+        waited: float,
+        ticket: int = -1,
+        booked: tuple[tuple[Bucket, float], ...] = (),
+    ) -> None:
         self._semaphore = semaphore
+        self._booked = booked
         #: Seconds spent waiting for the limits (simulated seconds with a fake clock).
         self.waited = waited
+        #: The reservation's number, in booking order.
+        self.ticket = ticket
+
+    def settle(self) -> None:
+        """The server has counted the request (or never will): stop accounting for it."""
+        for bucket, _ in self._booked:
+            bucket.outstanding.pop(self.ticket, None)
+        self._booked = ()
 
     def release(self) -> None:
         """Give the concurrency slot back. Safe to call more than once."""
+        self.settle()
         semaphore, self._semaphore = self._semaphore, None
         if semaphore is not None:
             semaphore.release()
@@ -248,8 +264,7 @@ class RateLimiter:
         ticket = next(self._tickets)
         for bucket, cost in booked:
             bucket.book(cost, now)
-            if start > now:
-                bucket.pending[ticket] = cost
+            bucket.outstanding[ticket] = cost
         return _Reservation(start, reason, booked, ticket)
 
     def _too_long(
@@ -315,13 +330,11 @@ class RateLimiter:
                 # Never sent: what it booked goes back to the buckets.
                 now = self.clock.now()
                 for bucket, cost in reservation.booked:
-                    if bucket.pending.pop(reservation.ticket, None) is not None:
+                    if bucket.outstanding.pop(reservation.ticket, None) is not None:
                         bucket.book(-cost, now)
             if semaphore is not None:
                 semaphore.release()
             raise
-        for bucket, _ in reservation.booked:
-            bucket.pending.pop(reservation.ticket, None)
         state = self._state(scope)
         state.admitted += 1
         if waited > 0:
@@ -329,15 +342,27 @@ class RateLimiter:
             state.waited += waited
         self._total_waited += waited
         self._admitted += 1
-        return RateLimitPermit(semaphore, waited)
+        return RateLimitPermit(semaphore, waited, reservation.ticket, reservation.booked)
 
     def _log_wait(self, reason: str, scope: RateLimitScope, seconds: float) -> None:
         log_event(
             WAIT_EVENT, (), failed=False, reason=reason, scope=str(scope), seconds=round(seconds, 3)
         )
 
-    def observe(self, headers: Mapping[str, str], *, scope: RateLimitScope = NO_SCOPE) -> None:
-        """Learn the server's view of `scope`'s budgets from a response's headers."""
+    def observe(
+        self,
+        headers: Mapping[str, str],
+        *,
+        scope: RateLimitScope = NO_SCOPE,
+        permit: RateLimitPermit | None = None,
+    ) -> None:
+        """Learn the server's view of `scope`'s budgets from a response's headers; `permit`
+        is the answered request's (without it, every request not yet answered is taken as not
+        yet counted by the server)."""
+        after = -1
+        if permit is not None:
+            after = permit.ticket
+            permit.settle()
         if not self.learn_from_headers:
             return
         # Only the headers it learns from: this runs on every response.
@@ -353,7 +378,7 @@ class RateLimiter:
                 if state.requests is None:
                     state.requests = Bucket("requests")
                 limit = _int_header(headers, "x-ratelimit-limit-requests")
-                state.requests.learn(limit, requests_left, reset, now)
+                state.requests.learn(limit, requests_left, reset, now, after)
         if tokens_left is not None:
             reset = parse_reset_duration(headers.get("x-ratelimit-reset-tokens"))
             if reset is not None:
@@ -361,7 +386,7 @@ class RateLimiter:
                     state.tokens = Bucket("tokens")
                     self._learned_tokens = True
                 limit = _int_header(headers, "x-ratelimit-limit-tokens")
-                state.tokens.learn(limit, tokens_left, reset, now)
+                state.tokens.learn(limit, tokens_left, reset, now, after)
 
     def statistics(self) -> dict[str, Any]:
         """Counters for dashboards: admitted requests, seconds waited and slots in use overall,

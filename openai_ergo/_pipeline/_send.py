@@ -288,7 +288,7 @@ class Pipeline:
                     await middleware.on_response(response, state)
                 if self.rate_limiter is not None:
                     limits.last = limits.scope(request.extensions.get(KEY_LABEL))
-                    self.rate_limiter.observe(response.headers, scope=limits.last)
+                    self.rate_limiter.observe(response.headers, scope=limits.last, permit=permit)
                 if response.is_success and call.stream:
                     verdict = await self._open_stream(call, timeouts, state, outcome, permit)
                     if outcome.result is not None:

@@ -109,12 +109,14 @@ class Bucket:
         self.reset_at = now + reset + RESET_RESOLUTION if reset > 0 else now
 
     def snapshot(self, now: float) -> dict[str, Any]:
-        """The bucket for `statistics()`."""
+        """The bucket for `statistics()`: `available` is what it holds now (past its reset with
+        no rate known, it counts as full), `full_in` the seconds until it is full."""
         level = self.level_at(now)
-        full_in = 0.0
-        if level is not None and self.rate:
+        if level is None:
+            level, full_in = self.capacity, 0.0
+        elif self.rate:
             full_in = max(0.0, (self.capacity - level) / self.rate)
-        elif level is not None:
+        else:
             full_in = max(0.0, self.reset_at - now)
         return {
             "limit": self.capacity,

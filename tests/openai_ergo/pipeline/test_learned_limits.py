@@ -251,6 +251,10 @@ async def test_without_a_limit_header_the_wait_never_exceeds_the_reset(clock: Fa
         await client.request("GET", "/models")
         await client.request("GET", "/models")
         assert clock.sleeps == [pytest.approx(3.6, abs=0.001)]
+        scopes = client.rate_limiter.statistics()["scopes"]  # type: ignore[union-attr]
+        learned = scopes["requests without a model"]["requests"]
+        assert learned["limit"] == 100.0
+        assert learned["limit_estimated"] is True
     # A cold client told only "0 left, full in 5 s" has no rate: it waits for the reset, no more.
     async with (
         scripted_server(replies[2]) as server,

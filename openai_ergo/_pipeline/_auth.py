@@ -108,10 +108,12 @@ class KeyPool(httpx.Auth, SecretHolder):
         new_keys = list(dict.fromkeys(keys))
         if not new_keys or not all(new_keys):
             raise ConfigurationError("a KeyPool needs at least one non-empty key")
+        # Kept keys keep their labels (a request in flight may name one); new keys get theirs.
+        kept = {key: self._states[key] for key in new_keys if key in self._states}
+        labels = {state.label for state in kept.values()}
         states: dict[str, _KeyState] = {}
-        labels: set[str] = set()
         for key in new_keys:
-            state = self._states.get(key) or _KeyState(_unique_label(mask(key), labels))
+            state = kept.get(key) or _KeyState(_unique_label(mask(key), labels))
             labels.add(state.label)
             states[key] = state
         self._states = states

@@ -78,7 +78,11 @@ class _Limits:
     exempt: RateLimitScope | None = None
 
     def scope(self, key: object) -> RateLimitScope:
-        return RateLimitScope(self.model, key if isinstance(key, str) and key else None)
+        """The scope for this request on the key labelled `key` (none without a key pool)."""
+        label = key if isinstance(key, str) and key else None
+        if self.last is None or self.last.key != label:
+            return RateLimitScope(self.model, label)
+        return self.last
 
 
 @dataclass(slots=True)

@@ -177,6 +177,15 @@ async def test_each_key_of_a_pool_has_its_own_budget(clock: FakeClock) -> None:
     assert not any(key in repr(scopes) for key in keys)
 
 
+def test_keys_that_mask_alike_are_distinct_scopes_across_a_rotation() -> None:
+    pool = KeyPool(["sk-first-0000", "sk-second-0000"])
+    assert [pool.choose() for _ in range(3)] == ["sk-…0000", "sk-…0000#2", "sk-…0000"]
+    # The kept key keeps its label (a request in flight may name it); the new one gets another.
+    pool.replace(["sk-third-0000", "sk-second-0000"])
+    assert [pool.choose(), pool.choose()] == ["sk-…0000#2", "sk-…0000"]  # second, third
+    assert "second" not in repr(pool)
+
+
 async def test_a_learned_wait_beyond_the_maximum_fails_at_once_and_sends_nothing(
     clock: FakeClock,
 ) -> None:

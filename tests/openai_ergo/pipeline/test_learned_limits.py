@@ -3,6 +3,10 @@ bounded, visible. Over loopback, on the fake clock."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import anyio
 import msgspec
 import pytest
@@ -10,10 +14,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from openai_ergo import Client, KeyPool, RateLimiter, RateLimitError, RequestOptions, RetryPolicy
+from openai_ergo import (
+    APIResponse,
+    Client,
+    KeyPool,
+    RateLimiter,
+    RateLimitError,
+    RequestOptions,
+    RetryPolicy,
+)
 from tests.openai_ergo.pipeline.bucket_server import BucketServer, VirtualClock, go_duration
 from tests.openai_ergo.pipeline.conftest import FakeClock
-from tests.openai_ergo.pipeline.scripted import Recorded, Reply, error_body, scripted_server
+from tests.openai_ergo.pipeline.scripted import (
+    Recorded,
+    Reply,
+    ScriptedServer,
+    error_body,
+    scripted_server,
+)
 
 KEY = "sk-test-SECRET"
 WAIT = "openai_ergo.rate_limit.wait"
@@ -25,6 +43,25 @@ def body(model: str, tokens: int = 100) -> dict[str, object]:
 
 def costs(tokens: int) -> RequestOptions:
     return RequestOptions(estimated_tokens=tokens)
+
+
+async def create(client: Client, model: str, tokens: int = 100) -> APIResponse:
+    """A request for `model` that costs `tokens` (the client's estimate and the server's)."""
+    return await client.request(
+        "POST", "/responses", body=body(model, tokens), options=costs(tokens)
+    )
+
+
+@asynccontextmanager
+async def serving(
+    clock: FakeClock | VirtualClock, *replies: Reply, **options: Any
+) -> AsyncIterator[tuple[ScriptedServer, Client]]:
+    """The scripted server, and a client of it on `clock`."""
+    async with (
+        scripted_server(*replies) as server,
+        Client(KEY, base_url=server.url, clock=clock, **options) as client,
+    ):
+        yield server, client
 
 
 def budget(
@@ -51,17 +88,15 @@ async def test_a_429_with_a_six_minute_token_reset_costs_one_second_not_six_minu
         Client(KEY, base_url=server.url, clock=clock) as client,
     ):
         with capture_logs() as logs:
-            retried = await client.request(
-                "POST", "/responses", body=body("gpt-4o-mini"), options=costs(100)
-            )
+            retried = await create(client, "gpt-4o-mini", 100)
             assert retried.attempts == 2
             # The retry waited for the server's Retry-After alone: no limiter wait on top.
             assert clock.sleeps == [1.0]
             # The next request needs 100 tokens; 1 s of refill (about 417) covers it.
-            await client.request("POST", "/responses", body=body("gpt-4o-mini"), options=costs(100))
+            await create(client, "gpt-4o-mini", 100)
             assert clock.sleeps == [1.0]
             # A third one finds the bucket at about 417 - 200: still no wait.
-            await client.request("POST", "/responses", body=body("gpt-4o-mini"), options=costs(100))
+            await create(client, "gpt-4o-mini", 100)
     assert clock.sleeps == [1.0]
     assert len(server.requests) == 4
     assert not [e for e in logs if e["event"] == WAIT]
@@ -71,13 +106,10 @@ async def test_a_drained_150k_token_bucket_holds_a_100_token_request_about_a_qua
     clock: FakeClock,
 ) -> None:
     drained = Reply(json={}, headers=budget("tokens", 0, "6m0s", 150_000))
-    async with (
-        scripted_server(drained) as server,
-        Client(KEY, base_url=server.url, clock=clock) as client,
-    ):
-        await client.request("POST", "/responses", body=body("gpt-4o-mini"), options=costs(100))
+    async with serving(clock, drained) as (_server, client):
+        await create(client, "gpt-4o-mini", 100)
         with capture_logs() as logs:
-            await client.request("POST", "/responses", body=body("gpt-4o-mini"), options=costs(100))
+            await create(client, "gpt-4o-mini", 100)
     # 150,000 tokens in 360 s is about 417 a second: 100 tokens take 0.24 s.
     assert clock.sleeps == [pytest.approx(0.24, abs=0.001)]
     [wait] = [e for e in logs if e["event"] == WAIT]
@@ -90,10 +122,7 @@ async def test_a_drained_10000_request_bucket_lets_the_next_request_go_within_40
     clock: FakeClock,
 ) -> None:
     drained = Reply(json={}, headers=budget("requests", 0, "6m0s", 10_000))
-    async with (
-        scripted_server(drained) as server,
-        Client(KEY, base_url=server.url, clock=clock) as client,
-    ):
+    async with serving(clock, drained) as (_server, client):
         await client.request("GET", "/models")
         await client.request("GET", "/models")
     [wait] = clock.sleeps
@@ -110,17 +139,14 @@ async def test_a_model_whose_requests_are_spent_for_40_s_does_not_hold_back_anot
             return Reply(json={}, headers=budget("requests", 0, "40s", 10))
         return Reply(json={}, headers=budget("requests", 499, "120ms", 500))
 
-    async with (
-        scripted_server() as server,
-        Client(KEY, base_url=server.url, clock=clock) as client,
-    ):
+    async with serving(clock) as (server, client):
         server.handler = answer
-        await client.request("POST", "/responses", body=body("gpt-4o"))
+        await create(client, "gpt-4o")
         started = clock.now()
-        await client.request("POST", "/responses", body=body("gpt-4o-mini"))
-        await client.request("POST", "/responses", body=body("gpt-4o-mini"))
+        await create(client, "gpt-4o-mini")
+        await create(client, "gpt-4o-mini")
         assert clock.now() == started  # the other model went at once, twice
-        await client.request("POST", "/responses", body=body("gpt-4o"))
+        await create(client, "gpt-4o")
     # 10 requests per 40 s: the spent model's next request waits for one refill, 4 s.
     assert clock.sleeps == [pytest.approx(4.0, abs=0.001)]
     scopes = client.rate_limiter.statistics()["scopes"]  # type: ignore[union-attr]
@@ -144,13 +170,10 @@ async def test_a_model_whose_requests_are_spent_for_40_s_does_not_hold_back_anot
 
 async def test_operations_without_a_model_share_one_scope(clock: FakeClock) -> None:
     spent = Reply(json={}, headers=budget("requests", 0, "10s", 5))
-    async with (
-        scripted_server(spent) as server,
-        Client(KEY, base_url=server.url, clock=clock) as client,
-    ):
+    async with serving(clock, spent) as (_server, client):
         await client.request("GET", "/models")
         await client.request("GET", "/files")
-        await client.request("POST", "/responses", body=body("gpt-4o"))  # its own scope
+        await create(client, "gpt-4o")  # its own scope
     assert clock.sleeps == [pytest.approx(2.0, abs=0.001)]
     scopes = client.rate_limiter.statistics()["scopes"]  # type: ignore[union-attr]
     assert scopes["requests without a model"]["admitted"] == 2
@@ -164,10 +187,10 @@ async def test_each_key_of_a_pool_has_its_own_budget(clock: FakeClock) -> None:
         scripted_server(spent) as server,
         Client(auth=KeyPool(keys, clock=clock), base_url=server.url, clock=clock) as client,
     ):
-        await client.request("POST", "/responses", body=body("gpt-4o"))
-        await client.request("POST", "/responses", body=body("gpt-4o"))
+        await create(client, "gpt-4o")
+        await create(client, "gpt-4o")
         assert clock.sleeps == []  # the second key's budget was untouched
-        await client.request("POST", "/responses", body=body("gpt-4o"))
+        await create(client, "gpt-4o")
     sent_with = [r.headers["authorization"] for r in server.requests]
     assert sent_with == [f"Bearer {k}" for k in (*keys, keys[0])]
     # The first key's one request per 40 s: its turn comes again after a 40 s wait.
@@ -190,13 +213,10 @@ async def test_a_learned_wait_beyond_the_maximum_fails_at_once_and_sends_nothing
     clock: FakeClock,
 ) -> None:
     drained = Reply(json={}, headers=budget("tokens", 0, "6m0s", 1_000))
-    async with (
-        scripted_server(drained) as server,
-        Client(KEY, base_url=server.url, clock=clock) as client,
-    ):
-        await client.request("POST", "/responses", body=body("gpt-4o"), options=costs(500))
+    async with serving(clock, drained) as (server, client):
+        await create(client, "gpt-4o", 500)
         with pytest.raises(RateLimitError) as caught:
-            await client.request("POST", "/responses", body=body("gpt-4o"), options=costs(500))
+            await create(client, "gpt-4o", 500)
     assert len(server.requests) == 1  # nothing was sent
     assert clock.sleeps == []  # and nothing was slept
     error = caught.value
@@ -252,10 +272,7 @@ async def test_without_a_limit_header_the_wait_never_exceeds_the_reset(clock: Fa
         Reply(json={}, headers=budget("requests", 0, "6m0s")),
         Reply(json={}, headers=budget("requests", 0, "5s")),
     ]
-    async with (
-        scripted_server(*replies) as server,
-        Client(KEY, base_url=server.url, clock=clock) as client,
-    ):
+    async with serving(clock, *replies) as (_server, client):
         await client.request("GET", "/models")
         await client.request("GET", "/models")
         await client.request("GET", "/models")
@@ -265,34 +282,10 @@ async def test_without_a_limit_header_the_wait_never_exceeds_the_reset(clock: Fa
         assert learned["limit"] == 100.0
         assert learned["limit_estimated"] is True
     # A cold client told only "0 left, full in 5 s" has no rate: it waits for the reset, no more.
-    async with (
-        scripted_server(replies[2]) as server,
-        Client(KEY, base_url=server.url, clock=clock) as cold,
-    ):
+    async with serving(clock, replies[2]) as (_server, cold):
         await cold.request("GET", "/models")
         await cold.request("GET", "/models")
     assert clock.sleeps[1:] == [pytest.approx(5.001, abs=0.001)]
-
-
-async def test_configured_limits_still_pace_and_name_their_reason(clock: FakeClock) -> None:
-    limiter = RateLimiter(requests_per_minute=60, clock=clock)
-    with capture_logs() as logs:
-        async with (
-            scripted_server() as server,
-            Client(KEY, base_url=server.url, rate_limiter=limiter, clock=clock) as client,
-        ):
-            await client.request("POST", "/responses", body=body("gpt-4o"))
-            await client.request("POST", "/responses", body=body("gpt-4o"))
-    waits = [e for e in logs if e["event"] == WAIT]
-    assert waits == [
-        {
-            "event": WAIT,
-            "log_level": "info",
-            "reason": "requests_per_minute",
-            "scope": "model 'gpt-4o'",
-            "seconds": 1.0,
-        }
-    ]
 
 
 async def test_a_cancelled_wait_gives_its_booking_back(clock: FakeClock) -> None:
@@ -326,15 +319,13 @@ async def test_a_600_request_burst_under_500_rpm_and_150k_tpm_gets_no_429_in_ide
     ):
         server.handler = simulated
         # One request teaches the client the budgets, as any first request of a job does.
-        await client.request("POST", "/responses", body=body("gpt-4o", cost), options=costs(cost))
+        await create(client, "gpt-4o", cost)
         started = clock.now()
         finished: list[float] = []
 
         async def one() -> None:
             try:
-                await client.request(
-                    "POST", "/responses", body=body("gpt-4o", cost), options=costs(cost)
-                )
+                await create(client, "gpt-4o", cost)
                 finished.append(clock.now())
             finally:
                 clock.finished()
@@ -400,9 +391,7 @@ async def test_learned_waits_stay_within_the_reset_and_never_overspend_the_bucke
             clock.advance(gap)
             tokens = max(1, round(share * token_limit))
             before = clock.now()
-            response = await client.request(
-                "POST", "/responses", body=body("m", tokens), options=costs(tokens)
-            )
+            response = await create(client, "m", tokens)
             waited = clock.now() - before
             # Never longer than the reset the server last reported (+ the 1 ms the client adds
             # for the header's rounding), aged by the gap since.

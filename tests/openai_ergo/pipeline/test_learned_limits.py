@@ -102,6 +102,24 @@ async def test_a_429_with_a_six_minute_token_reset_costs_one_second_not_six_minu
     assert not [e for e in logs if e["event"] == WAIT]
 
 
+async def test_the_retry_of_a_429_waits_for_its_retry_after_alone(clock: FakeClock) -> None:
+    # 2,000 tokens need 4.8 s of this bucket's refill, but the server said "retry after 1 s":
+    # its word decides this retry, and the booking is paid off by the requests after it.
+    limited = Reply(
+        status=429,
+        json=error_body("Rate limit reached for tokens", type="tokens"),
+        headers=[("retry-after", "1"), *budget("tokens", 0, "6m0s", 150_000)],
+    )
+    async with serving(clock, limited, Reply(json={})) as (server, client):
+        retried = await create(client, "gpt-4o-mini", 2_000)
+        assert retried.attempts == 2
+        assert clock.sleeps == [1.0]
+        await create(client, "gpt-4o-mini", 100)
+    # The next one waits for what the retry took beyond the 1 s refill: (2,100 - 417) / 417 s.
+    assert clock.sleeps == [1.0, pytest.approx(2100 / (150_000 / 360.001) - 1.0, abs=0.001)]
+    assert len(server.requests) == 3
+
+
 async def test_a_drained_150k_token_bucket_holds_a_100_token_request_about_a_quarter_second(
     clock: FakeClock,
 ) -> None:

@@ -49,6 +49,32 @@ def parse_reset_duration(value: str | None) -> float | None:
     return total if end == len(value) and end else None
 
 
+_PREFIX = b"x-ratelimit-"
+#: Per budget kind: its remaining, reset and limit headers.
+_BUDGET_HEADERS = tuple(
+    (
+        kind,
+        f"x-ratelimit-remaining-{kind}",
+        f"x-ratelimit-reset-{kind}",
+        f"x-ratelimit-limit-{kind}",
+    )
+    for kind in ("requests", "tokens")
+)
+
+
+def _budget_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The `x-ratelimit-*` headers, names lower-cased. One pass over httpx's raw list: this
+    runs on every response, and six lookups by name cost more than twice as much."""
+    raw = getattr(headers, "raw", None)
+    if raw is None:
+        return {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
+    return {
+        key.lower().decode("latin-1"): value.decode("latin-1")
+        for key, value in raw
+        if key[:12].lower() == _PREFIX
+    }
+
+
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     raw = headers.get(name)
     if raw is None:
@@ -117,6 +143,16 @@ class _ScopeState:
     admitted: int = 0
     waits: int = 0
     waited: float = 0.0
+
+    def bucket(self, kind: str) -> Bucket:
+        """The learned bucket of this kind ("requests" or "tokens"), made on first use."""
+        if kind == "requests":
+            if self.requests is None:
+                self.requests = Bucket(kind)
+            return self.requests
+        if self.tokens is None:
+            self.tokens = Bucket(kind)
+        return self.tokens
 
     def buckets(self, tokens: int) -> tuple[tuple[Bucket, float], ...]:
         pairs = ((self.requests, 1.0), (self.tokens, float(tokens)))
@@ -365,28 +401,20 @@ class RateLimiter:
             permit.settle()
         if not self.learn_from_headers:
             return
-        # Only the headers it learns from: this runs on every response.
-        requests_left = _int_header(headers, "x-ratelimit-remaining-requests")
-        tokens_left = _int_header(headers, "x-ratelimit-remaining-tokens")
-        if requests_left is None and tokens_left is None:
+        found = _budget_headers(headers)
+        if not found:
             return
         now = self.clock.now()
-        state = self._state(scope)
-        if requests_left is not None:
-            reset = parse_reset_duration(headers.get("x-ratelimit-reset-requests"))
-            if reset is not None:
-                if state.requests is None:
-                    state.requests = Bucket("requests")
-                limit = _int_header(headers, "x-ratelimit-limit-requests")
-                state.requests.learn(limit, requests_left, reset, now, after)
-        if tokens_left is not None:
-            reset = parse_reset_duration(headers.get("x-ratelimit-reset-tokens"))
-            if reset is not None:
-                if state.tokens is None:
-                    state.tokens = Bucket("tokens")
-                    self._learned_tokens = True
-                limit = _int_header(headers, "x-ratelimit-limit-tokens")
-                state.tokens.learn(limit, tokens_left, reset, now, after)
+        state: _ScopeState | None = None
+        for kind, remaining_name, reset_name, limit_name in _BUDGET_HEADERS:
+            remaining = _int_header(found, remaining_name)
+            reset = parse_reset_duration(found.get(reset_name))
+            if remaining is None or reset is None:
+                continue
+            state = state or self._state(scope)
+            bucket = state.bucket(kind)
+            self._learned_tokens = self._learned_tokens or kind == "tokens"
+            bucket.learn(_int_header(found, limit_name), remaining, reset, now, after)
 
     def statistics(self) -> dict[str, Any]:
         """Counters for dashboards: admitted requests, seconds waited and slots in use overall,

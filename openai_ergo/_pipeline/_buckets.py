@@ -55,9 +55,8 @@ class Bucket:
     rate: float | None = None
     level: float = 0.0
     stamp: float = 0.0
-    #: When the server said the bucket would be full again, and that reset in seconds.
+    #: When the server said the bucket would be full again (clock time).
     reset_at: float = _NEVER
-    reset: float = 0.0
     #: Costs booked by requests not answered yet, by reservation number (in booking order).
     outstanding: dict[int, float] = field(default_factory=dict)
 
@@ -105,7 +104,6 @@ class Bucket:
             self.rate = deficit / (reset + RESET_RESOLUTION)
         self.level = remaining - sum(c for n, c in self.outstanding.items() if n > after)
         self.stamp = now
-        self.reset = reset
         self.reset_at = now + reset + RESET_RESOLUTION if reset > 0 else now
 
     def snapshot(self, now: float) -> dict[str, Any]:

@@ -314,15 +314,14 @@ class RateLimiter:
     ) -> RateLimitError:
         now = self.clock.now()
         spent = max(state.buckets(tokens), key=lambda pair: pair[0].wait_for(pair[1], now))[0]
-        full_at = datetime.fromtimestamp(
-            time.time() + max(0.0, spent.reset_at - now), tz=timezone.utc
-        )
+        full_in = max(0.0, spent.reset_at - now)
+        full_at = datetime.fromtimestamp(time.time() + full_in, tz=timezone.utc)
         size = "one request" if spent.kind == "requests" else f"about {tokens} tokens"
         message = (
             f"{request or 'The request'} was not sent: the server's {spent.kind} budget for "
             f"{scope} needs {wait:.1f} s to refill enough for {size}, longer than the "
             f"{limit:g} s the rate limiter may wait (the server said it is full again in "
-            f"{spent.reset:.0f} s, at {full_at:%H:%M:%S} UTC). Send it again after that, "
+            f"{full_in:.0f} s, at {full_at:%H:%M:%S} UTC). Send it again after that, "
             "spread requests out, or allow longer waits with RateLimiter(max_wait=...) or "
             "RetryPolicy(max_retry_after=...)."
         )

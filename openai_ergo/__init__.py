@@ -38,6 +38,7 @@ from openai_ergo._errors import (
 )
 from openai_ergo._pagination import Page, Paginator
 from openai_ergo._pipeline._auth import KeyPool, TokenProvider
+from openai_ergo._pipeline._buckets import RateLimitScope
 from openai_ergo._pipeline._circuit import CircuitBreaker
 from openai_ergo._pipeline._clock import Clock
 from openai_ergo._pipeline._logging import redact_secrets
@@ -133,6 +134,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimitInfo",
+    "RateLimitScope",
     "RateLimiter",
     "RefusalError",
     "RequestOptions",

@@ -184,7 +184,30 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: a rate limit or quota was hit; `headers` holds the `x-ratelimit-*` values."""
+    """429: a rate limit or quota was hit; `headers` holds the `x-ratelimit-*` values.
+
+    The rate limiter raises it too, before sending anything (`client_side` is then true), when
+    a budget the server reported would need a wait longer than it may sleep: `scope` names the
+    budget (model, key), `retry_after` is the wait in seconds and `reset_at` the time (seconds
+    since the epoch) the server said the budget is full again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        scope: str | None = None,
+        retry_after: float | None = None,
+        reset_at: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, status_code=status_code, **kwargs)
+        self.scope = scope
+        self.retry_after = retry_after
+        self.reset_at = reset_at
+        #: Raised by the client's rate limiter: the request was never sent.
+        self.client_side = scope is not None
 
 
 class InternalServerError(APIStatusError):

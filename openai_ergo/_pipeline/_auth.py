@@ -74,6 +74,12 @@ def mask(secret: str) -> str:
     return f"{secret[:3]}…{secret[-4:]}" if len(secret) >= 12 else "…"
 
 
+#: The request extension that names (by label, never by value) the pool key a request uses:
+#: the pipeline sets it to the key the rate limiter reserved for, the pool sets it to the key
+#: that was finally sent, so the response's budget headers are learned for that key.
+KEY_LABEL = "openai_ergo.key_label"
+
+
 class SecretHolder:
     """Auth that can list the secrets it may send, so the pipeline can scrub them from text."""
 
@@ -110,6 +116,7 @@ class APIKeyAuth(httpx.Auth, SecretHolder):
 
 @dataclass(slots=True)
 class _KeyState:
+    label: str
     cooling_until: float = float("-inf")
     revoked: bool = False
 
@@ -125,6 +132,7 @@ class KeyPool(httpx.Auth, SecretHolder):
     `Retry-After` only when every key is cooling down. `replace([...])` swaps the keys while
     requests are in flight: new requests use the new set, and a request in flight whose old key
     is refused with 401 is sent again at once with a new one, so a rotation drops no request.
+    Each key is its own rate-limit scope: `choose()` names the key the next request will use.
     """
 
     def __init__(
@@ -150,7 +158,16 @@ class KeyPool(httpx.Auth, SecretHolder):
             raise ConfigurationError("a KeyPool needs at least one non-empty key")
         for number, key in enumerate(new_keys, start=1):
             checked_setting(key, f"KeyPool key {number} of {len(new_keys)}")
-        self._states = {key: self._states.get(key) or _KeyState() for key in new_keys}
+        # Kept keys keep their labels (a request in flight may name one); new keys get theirs.
+        kept = {key: self._states[key] for key in new_keys if key in self._states}
+        labels = {state.label for state in kept.values()}
+        states: dict[str, _KeyState] = {}
+        for key in new_keys:
+            state = kept.get(key) or _KeyState(_unique_label(mask(key), labels))
+            labels.add(state.label)
+            states[key] = state
+        self._states = states
+        self._labels = {state.label: key for key, state in states.items()}
         self._keys = new_keys
         self._cursor %= len(new_keys)
 
@@ -181,17 +198,34 @@ class KeyPool(httpx.Auth, SecretHolder):
         # Every usable key is cooling down: the one that recovers first is the best bet.
         return coolest
 
+    def choose(self) -> str:
+        """The label (masked, `sk-…CRET`) of the key the next request goes out with, so its
+        rate-limit budget can be checked before sending; the request carries the label in
+        its `openai_ergo.key_label` extension and `auth_flow` then uses that key."""
+        key = self._pick(set())
+        return self._states[key].label if key is not None else ""
+
+    def _chosen(self, request: httpx.Request) -> str | None:
+        key = self._labels.get(request.extensions.get(KEY_LABEL, ""))
+        state = self._states.get(key) if key is not None else None
+        return key if state is not None and not state.revoked else None
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Pick a key; on 401 revoke it and try the next; on 429 cool it down."""
+        """Use the chosen key or pick one; on 401 revoke it and try the next; on 429 cool it
+        down."""
         tried: set[str] = set()
+        chosen = self._chosen(request)
         while True:
-            key = self._pick(tried)
+            key, chosen = chosen or self._pick(tried), None
             if key is None:
                 raise ConfigurationError(
                     f"every key in the KeyPool was rejected with 401 ({len(self._keys)} keys); "
                     "give it valid keys with KeyPool.replace([...])"
                 )
             request.headers[self._header] = _header_value(self._header, key)
+            state = self._states.get(key)
+            if state is not None:
+                request.extensions[KEY_LABEL] = state.label
             response = yield request
             state = self._states.get(key)
             if state is None:
@@ -218,6 +252,15 @@ class KeyPool(httpx.Auth, SecretHolder):
 
     def __repr__(self) -> str:
         return f"KeyPool({len(self._keys)} keys, {self.revoked()} revoked, {self.available} ready)"
+
+
+def _unique_label(label: str, taken: set[str]) -> str:
+    """`label`, or `label#2`, `label#3`... when two keys mask alike."""
+    unique, n = label, 1
+    while unique in taken:
+        n += 1
+        unique = f"{label}#{n}"
+    return unique
 
 
 TokenFetcher = Callable[[], Awaitable[tuple[str, float]]]

@@ -1,22 +1,30 @@
 """A client-side rate limiter: requests/min, tokens/min and concurrency, taught by the server.
 
-Pacing uses the generic cell rate algorithm in its virtual-scheduling form: each admitted request
-pushes a "theoretical arrival time" forward by its cost, and a request waits until that time has
-come. Reservations are synchronous (no lock), so concurrent callers get distinct, ordered start
-times and the wait is a single sleep. OpenAI enforces per-minute limits over shorter windows, so
-smooth pacing (no minute-sized bursts) is what keeps a batch job clear of 429s.
+Two kinds of limit meet here. The ones the user configures (`requests_per_minute`,
+`tokens_per_minute`) are paced evenly with the generic cell rate algorithm in its
+virtual-scheduling form: each admitted request pushes a "theoretical arrival time" forward by its
+cost. The ones the server reports in `x-ratelimit-*` headers are learned per scope (model, key)
+as continuous-refill buckets (`_buckets.py`), which allow what the bucket holds at once and then
+the refill rate. Reservations are synchronous (no lock), so concurrent callers get distinct,
+ordered start times and the wait is a single sleep.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, final
 
 import anyio
 
+from openai_ergo._errors import RateLimitError
+from openai_ergo._pipeline._buckets import NO_SCOPE, Bucket, RateLimitScope
 from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
+from openai_ergo._pipeline._logging import log_event
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -39,6 +47,32 @@ def parse_reset_duration(value: str | None) -> float | None:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         end = match.end()
     return total if end == len(value) and end else None
+
+
+_PREFIX = b"x-ratelimit-"
+#: Per budget kind: its remaining, reset and limit headers.
+_BUDGET_HEADERS = tuple(
+    (
+        kind,
+        f"x-ratelimit-remaining-{kind}",
+        f"x-ratelimit-reset-{kind}",
+        f"x-ratelimit-limit-{kind}",
+    )
+    for kind in ("requests", "tokens")
+)
+
+
+def _budget_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The `x-ratelimit-*` headers, names lower-cased. One pass over httpx's raw list: this
+    runs on every response, and six lookups by name cost more than twice as much."""
+    raw = getattr(headers, "raw", None)
+    if raw is None:
+        return {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
+    return {
+        key.lower().decode("latin-1"): value.decode("latin-1")
+        for key, value in raw
+        if key[:12].lower() == _PREFIX
+    }
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -97,33 +131,93 @@ def estimate_tokens(body: object, encoded: bytes | None) -> int:
     return max(1, prompt + budget)
 
 
+WAIT_EVENT = "openai_ergo.rate_limit.wait"
+
+
+@dataclass(slots=True)
+class _ScopeState:
+    """What the limiter knows and counted for one scope."""
+
+    requests: Bucket | None = None
+    tokens: Bucket | None = None
+    admitted: int = 0
+    waits: int = 0
+    waited: float = 0.0
+
+    def bucket(self, kind: str) -> Bucket:
+        """The learned bucket of this kind ("requests" or "tokens"), made on first use."""
+        if kind == "requests":
+            if self.requests is None:
+                self.requests = Bucket(kind)
+            return self.requests
+        if self.tokens is None:
+            self.tokens = Bucket(kind)
+        return self.tokens
+
+    def buckets(self, tokens: int) -> tuple[tuple[Bucket, float], ...]:
+        pairs = ((self.requests, 1.0), (self.tokens, float(tokens)))
+        return tuple((bucket, cost) for bucket, cost in pairs if bucket is not None)
+
+
 @final
 class RateLimitPermit:
     """What `RateLimiter.acquire` hands back: how long it waited, and the concurrency slot to
     give back with `release()` (idempotent) when the request or its stream is done."""
 
-    __slots__ = ("_semaphore", "waited")
+    __slots__ = ("_booked", "_semaphore", "ticket", "waited")
 
-    def __init__(self, semaphore: anyio.Semaphore | None, waited: float) -> None:
+    def __init__(
+        self,
+        semaphore: anyio.Semaphore | None,
+        waited: float,
+        ticket: int = -1,
+        booked: tuple[tuple[Bucket, float], ...] = (),
+    ) -> None:
         self._semaphore = semaphore
+        self._booked = booked
         #: Seconds spent waiting for the limits (simulated seconds with a fake clock).
         self.waited = waited
+        #: The reservation's number, in booking order.
+        self.ticket = ticket
+
+    def settle(self) -> None:
+        """The server has counted the request (or never will): stop accounting for it."""
+        for bucket, _ in self._booked:
+            bucket.outstanding.pop(self.ticket, None)
+        self._booked = ()
 
     def release(self) -> None:
         """Give the concurrency slot back. Safe to call more than once."""
+        self.settle()
         semaphore, self._semaphore = self._semaphore, None
         if semaphore is not None:
             semaphore.release()
 
 
+@dataclass(slots=True)
+class _Reservation:
+    start: float
+    reason: str | None
+    booked: tuple[tuple[Bucket, float], ...]
+    ticket: int
+
+
 @final
 class RateLimiter:
-    """Paces requests to stay under requests/min, tokens/min and a concurrency cap.
+    """Paces requests to stay under requests/min, tokens/min and a concurrency cap, and under
+    the budgets the server reports.
 
-    It also learns from each response's `x-ratelimit-remaining-*` / `x-ratelimit-reset-*`
-    headers: when the server says a budget is spent, new requests wait for its reset instead of
-    collecting 429s. Waiting is automatic; the attempt's log event reports it (`waited_ms`).
-    Share one limiter between clients that spend the same organization's budget.
+    Configured limits (`requests_per_minute`, `tokens_per_minute`) apply to all requests of this
+    limiter together and are paced evenly. Learned limits come from each response's
+    `x-ratelimit-limit-*`, `-remaining-*` and `-reset-*` headers and are kept per scope: the
+    request's model and, with a `KeyPool`, its key. Each is a bucket that refills continuously
+    (the reset is the time until it is full again), so a request waits only as long as its own
+    cost needs. A learned wait longer than `max_wait` (default: the request's
+    `RetryPolicy.max_retry_after`) is not slept: the request fails at once with a client-side
+    `RateLimitError` and nothing is sent. The retry of a 429 that carried `Retry-After` waits
+    for that alone. Each wait is logged (`openai_ergo.rate_limit.wait`: reason, scope, seconds)
+    and counted per scope in `statistics()`. Share one limiter between clients that spend the
+    same organization's budget.
     """
 
     def __init__(
@@ -133,6 +227,7 @@ class RateLimiter:
         tokens_per_minute: float | None = None,
         max_concurrency: int | None = None,
         learn_from_headers: bool = True,
+        max_wait: float | None = None,
         clock: Clock | None = None,
     ) -> None:
         for name, value in (
@@ -142,106 +237,211 @@ class RateLimiter:
         ):
             if value is not None and value <= 0:
                 raise ValueError(f"RateLimiter({name}={value!r}): must be positive or None")
+        if max_wait is not None and max_wait < 0:
+            raise ValueError(f"RateLimiter(max_wait={max_wait!r}): must be >= 0 seconds or None")
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
         self.max_concurrency = max_concurrency
         self.learn_from_headers = learn_from_headers
+        #: The longest learned wait slept; `None` defers to the request's retry policy.
+        self.max_wait = max_wait
         self.clock: Clock = clock or SYSTEM_CLOCK
         self._semaphore = anyio.Semaphore(max_concurrency) if max_concurrency else None
         self._request_tat = float("-inf")
         self._token_tat = float("-inf")
-        # What the server last told us, as absolute clock times.
-        self._server_requests_left: int | None = None
-        self._server_requests_reset_at = float("-inf")
-        self._server_tokens_left: int | None = None
-        self._server_tokens_reset_at = float("-inf")
+        self._scopes: dict[RateLimitScope, _ScopeState] = {}
+        self._learned_tokens = False
+        self._tickets = itertools.count()
         self._total_waited = 0.0
         self._admitted = 0
 
     @property
     def counts_tokens(self) -> bool:
         """Whether requests must be costed in tokens (only then is the body inspected)."""
-        return self.tokens_per_minute is not None or self._server_tokens_left is not None
+        return self.tokens_per_minute is not None or self._learned_tokens
 
-    def _reserve(self, tokens: int) -> float:
-        """The clock time at which a request costing `tokens` may start; books it."""
+    def _state(self, scope: RateLimitScope) -> _ScopeState:
+        state = self._scopes.get(scope)
+        if state is None:
+            state = self._scopes[scope] = _ScopeState()
+        return state
+
+    def _reserve(
+        self,
+        tokens: int,
+        scope: RateLimitScope,
+        max_wait: float | None,
+        exempt: bool,
+        request: str | None,
+    ) -> _Reservation:
+        """When a request costing `tokens` may start; books it, or raises without booking."""
         now = self.clock.now()
-        start = now
+        state = self._state(scope)
+        booked = state.buckets(tokens)
+        start, reason = now, None
+        if not exempt:
+            for bucket, cost in booked:
+                wait = bucket.wait_for(cost, now)
+                if now + wait > start:
+                    start, reason = now + wait, f"learned {bucket.kind} budget"
+            limit = self.max_wait if self.max_wait is not None else max_wait
+            if limit is not None and start - now > limit:
+                raise self._too_long(scope, state, tokens, start - now, limit, request)
         if self.requests_per_minute is not None:
             tat = max(self._request_tat, now)
-            start = max(start, tat)
+            if tat > start and not exempt:
+                start, reason = tat, "requests_per_minute"
             self._request_tat = tat + 60.0 / self.requests_per_minute
         if self.tokens_per_minute is not None:
             tat = max(self._token_tat, now)
-            start = max(start, tat)
+            if tat > start and not exempt:
+                start, reason = tat, "tokens_per_minute"
             self._token_tat = tat + tokens * 60.0 / self.tokens_per_minute
-        if self._server_requests_left is not None and now < self._server_requests_reset_at:
-            if self._server_requests_left <= 0:
-                start = max(start, self._server_requests_reset_at)
-            else:
-                self._server_requests_left -= 1
-        if self._server_tokens_left is not None and now < self._server_tokens_reset_at:
-            if self._server_tokens_left < tokens:
-                start = max(start, self._server_tokens_reset_at)
-            else:
-                self._server_tokens_left -= tokens
-        return start
+        ticket = next(self._tickets)
+        for bucket, cost in booked:
+            bucket.book(cost, now)
+            bucket.outstanding[ticket] = cost
+        return _Reservation(start, reason, booked, ticket)
 
-    async def acquire(self, tokens: int = 1) -> RateLimitPermit:
-        """Wait until a request costing `tokens` may start; returns its permit."""
+    def _too_long(
+        self,
+        scope: RateLimitScope,
+        state: _ScopeState,
+        tokens: int,
+        wait: float,
+        limit: float,
+        request: str | None,
+    ) -> RateLimitError:
+        now = self.clock.now()
+        spent = max(state.buckets(tokens), key=lambda pair: pair[0].wait_for(pair[1], now))[0]
+        full_in = max(0.0, spent.reset_at - now)
+        full_at = datetime.fromtimestamp(time.time() + full_in, tz=timezone.utc)
+        size = "one request" if spent.kind == "requests" else f"about {tokens} tokens"
+        message = (
+            f"{request or 'The request'} was not sent: the server's {spent.kind} budget for "
+            f"{scope} needs {wait:.1f} s to refill enough for {size}, longer than the "
+            f"{limit:g} s the rate limiter may wait (the server said it is full again in "
+            f"{full_in:.0f} s, at {full_at:%H:%M:%S} UTC). Send it again after that, "
+            "spread requests out, or allow longer waits with RateLimiter(max_wait=...) or "
+            "RetryPolicy(max_retry_after=...)."
+        )
+        return RateLimitError(
+            message, scope=str(scope), retry_after=wait, reset_at=full_at.timestamp()
+        )
+
+    async def acquire(
+        self,
+        tokens: int = 1,
+        *,
+        scope: RateLimitScope = NO_SCOPE,
+        max_wait: float | None = None,
+        exempt: bool = False,
+        request: str | None = None,
+    ) -> RateLimitPermit:
+        """Wait until a request costing `tokens` may start in `scope`; returns its permit.
+
+        `max_wait` bounds the learned wait when the limiter has no `max_wait` of its own (the
+        pipeline passes the retry policy's `max_retry_after`); `exempt` books the request
+        without waiting (the retry of a 429 whose `Retry-After` was already waited out);
+        `request` names it in errors. Raises `RateLimitError` when the wait would be too long.
+        """
         semaphore = self._semaphore
         if semaphore is not None:
+            before = self.clock.now()
             await semaphore.acquire()
+            queued = self.clock.now() - before
+            if queued > 0:
+                self._log_wait("max_concurrency", scope, queued)
+        reservation: _Reservation | None = None
         try:
-            start = self._reserve(tokens)
-            waited = max(0.0, start - self.clock.now())
+            reservation = self._reserve(tokens, scope, max_wait, exempt, request)
+            waited = max(0.0, reservation.start - self.clock.now())
             if waited > 0:
+                assert reservation.reason is not None
+                self._log_wait(reservation.reason, scope, waited)
                 await self.clock.sleep(waited)
         except BaseException:
+            if reservation is not None:
+                # Never sent: what it booked goes back to the buckets.
+                now = self.clock.now()
+                for bucket, cost in reservation.booked:
+                    if bucket.outstanding.pop(reservation.ticket, None) is not None:
+                        bucket.book(-cost, now)
             if semaphore is not None:
                 semaphore.release()
             raise
+        state = self._state(scope)
+        state.admitted += 1
+        if waited > 0:
+            state.waits += 1
+            state.waited += waited
         self._total_waited += waited
         self._admitted += 1
-        return RateLimitPermit(semaphore, waited)
+        return RateLimitPermit(semaphore, waited, reservation.ticket, reservation.booked)
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn the server's view of the remaining budget from a response's headers."""
+    def _log_wait(self, reason: str, scope: RateLimitScope, seconds: float) -> None:
+        log_event(
+            WAIT_EVENT, (), failed=False, reason=reason, scope=str(scope), seconds=round(seconds, 3)
+        )
+
+    def observe(
+        self,
+        headers: Mapping[str, str],
+        *,
+        scope: RateLimitScope = NO_SCOPE,
+        permit: RateLimitPermit | None = None,
+    ) -> None:
+        """Learn the server's view of `scope`'s budgets from a response's headers; `permit`
+        is the answered request's (without it, every request not yet answered is taken as not
+        yet counted by the server)."""
+        after = -1
+        if permit is not None:
+            after = permit.ticket
+            permit.settle()
         if not self.learn_from_headers:
             return
-        # Only the four headers it learns from: this runs on every response.
-        requests_left = _int_header(headers, "x-ratelimit-remaining-requests")
-        tokens_left = _int_header(headers, "x-ratelimit-remaining-tokens")
-        if requests_left is None and tokens_left is None:
+        found = _budget_headers(headers)
+        if not found:
             return
         now = self.clock.now()
-        if requests_left is not None:
-            reset = parse_reset_duration(headers.get("x-ratelimit-reset-requests"))
-            if reset is not None:
-                self._server_requests_left = requests_left
-                self._server_requests_reset_at = now + reset
-        if tokens_left is not None:
-            reset = parse_reset_duration(headers.get("x-ratelimit-reset-tokens"))
-            if reset is not None:
-                self._server_tokens_left = tokens_left
-                self._server_tokens_reset_at = now + reset
+        state: _ScopeState | None = None
+        for kind, remaining_name, reset_name, limit_name in _BUDGET_HEADERS:
+            remaining = _int_header(found, remaining_name)
+            reset = parse_reset_duration(found.get(reset_name))
+            if remaining is None or reset is None:
+                continue
+            state = state or self._state(scope)
+            bucket = state.bucket(kind)
+            self._learned_tokens = self._learned_tokens or kind == "tokens"
+            bucket.learn(_int_header(found, limit_name), remaining, reset, now, after)
 
     def statistics(self) -> dict[str, Any]:
-        """Counters for dashboards: admitted requests, total seconds waited, slots in use."""
+        """Counters for dashboards: admitted requests, seconds waited and slots in use overall,
+        and per scope (keyed by its description) the same counts and each learned bucket's
+        limit, what it holds now, its refill rate and when it is full again."""
         in_use = 0
         if self._semaphore is not None and self.max_concurrency is not None:
             in_use = self.max_concurrency - self._semaphore.value
+        now = self.clock.now()
         return {
             "admitted": self._admitted,
             "waited_seconds": self._total_waited,
             "in_flight": in_use,
-            "server_requests_left": self._server_requests_left,
-            "server_tokens_left": self._server_tokens_left,
+            "scopes": {
+                str(scope): {
+                    "admitted": state.admitted,
+                    "waits": state.waits,
+                    "waited_seconds": state.waited,
+                    "requests": state.requests.snapshot(now) if state.requests else None,
+                    "tokens": state.tokens.snapshot(now) if state.tokens else None,
+                }
+                for scope, state in self._scopes.items()
+            },
         }
 
     def __repr__(self) -> str:
         return (
             f"RateLimiter(requests_per_minute={self.requests_per_minute!r}, "
             f"tokens_per_minute={self.tokens_per_minute!r}, "
-            f"max_concurrency={self.max_concurrency!r})"
+            f"max_concurrency={self.max_concurrency!r}, max_wait={self.max_wait!r})"
         )

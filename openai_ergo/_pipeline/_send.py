@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 
-from openai_ergo._config import RequestOptions, Timeouts
-from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoError
-from openai_ergo._pipeline._auth import KeyPool, SecretHolder
+from openai_ergo._config import RequestOptions, Timeouts, model_of
+from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoError, RateLimitError
+from openai_ergo._pipeline._auth import KEY_LABEL, KeyPool, SecretHolder
+from openai_ergo._pipeline._buckets import RateLimitScope
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
 from openai_ergo._pipeline._errors_map import (
@@ -31,7 +32,7 @@ from openai_ergo._pipeline._middleware import (
 )
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
 from openai_ergo._pipeline._request_id import request_id_of
-from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
+from openai_ergo._pipeline._retry import RetryPolicy, RetryStop, parse_retry_after
 from openai_ergo._response import APIResponse, EventStream
 
 if TYPE_CHECKING:
@@ -67,6 +68,27 @@ class Call:
     stream: bool
     body: Any
     options: RequestOptions
+
+
+@dataclass(slots=True)
+class _Limits:
+    """What the rate limiter needs across the attempts of one request."""
+
+    model: str | None
+    #: The longest learned wait the limiter may sleep: the retry policy's `max_retry_after`.
+    max_wait: float
+    tokens: int | None = None
+    #: The scope of the last attempt's response, and the one whose next wait the server's
+    #: `Retry-After` already covers.
+    last: RateLimitScope | None = None
+    exempt: RateLimitScope | None = None
+
+    def scope(self, key: object) -> RateLimitScope:
+        """The scope for this request on the key labelled `key` (none without a key pool)."""
+        label = key if isinstance(key, str) and key else None
+        if self.last is None or self.last.key != label:
+            return RateLimitScope(self.model, label)
+        return self.last
 
 
 @dataclass(slots=True)
@@ -191,10 +213,7 @@ class Pipeline:
         attempts = [] if attempts is None else attempts
         state: RequestState = {"method": call.method, "path": call.path, "attempt": 0}
         endpoint = call.options.endpoint or endpoint_key(call.method, call.path)
-        limiter = self.rate_limiter
-        tokens = 1
-        if limiter is not None and limiter.counts_tokens:
-            tokens = call.options.estimated_tokens or estimate_tokens(call.body, call.content)
+        limits = _Limits(model_of(call.body) or call.options.deployment, retry.max_retry_after)
         attempt = 0
         while True:
             attempt += 1
@@ -202,10 +221,12 @@ class Pipeline:
             record: dict[str, Any] = {"attempt": attempt}
             attempts.append(record)
             try:
-                outcome = await self._attempt(call, timeouts, state, record, endpoint, tokens)
-            except CircuitOpenError as exc:
+                outcome = await self._attempt(call, timeouts, state, record, endpoint, limits)
+            except (CircuitOpenError, RateLimitError) as exc:
+                # Failed fast before sending (a 429 from the server is an outcome, not raised).
                 attempts.pop()
                 exc.attempts = tuple(attempts)
+                exc.method, exc.url = call.method, call.url
                 raise
             if outcome.result is not None:
                 return outcome.result
@@ -223,6 +244,15 @@ class Pipeline:
                     # The pool cooled the limited key down; another key can go at once, and
                     # waiting out the limited key's Retry-After would only delay the answer.
                     wait = 0.0
+                if (
+                    response is not None
+                    and response.status_code == 429
+                    and not isinstance(wait, RetryStop)
+                ):
+                    # The server's Retry-After is authoritative for this retry: the limiter
+                    # adds no learned wait of its own to the budget that answered 429.
+                    asked = parse_retry_after(response.headers, now_epoch=time.time())
+                    limits.exempt = limits.last if asked is not None else None
             stop, delay = (wait, None) if isinstance(wait, RetryStop) else (None, wait)
             record["retry_in"] = delay
             if stop is not None:
@@ -246,7 +276,7 @@ class Pipeline:
         state: RequestState,
         record: dict[str, Any],
         endpoint: str,
-        tokens: int,
+        limits: _Limits,
     ) -> _Outcome:
         breaker = self.circuit_breaker
         trial = False
@@ -257,10 +287,10 @@ class Pipeline:
         outcome = _Outcome()
         started = time.perf_counter()
         try:
-            if self.rate_limiter is not None:
-                permit = await self.rate_limiter.acquire(tokens)
-                record["waited"] = permit.waited
             request = self._build_request(call, timeouts)
+            if self.rate_limiter is not None:
+                permit = await self._acquire(call, request, limits)
+                record["waited"] = permit.waited
             for middleware in self.middleware:
                 replaced = await middleware.on_request(request, state)
                 if replaced is not None:
@@ -278,7 +308,8 @@ class Pipeline:
                 for middleware in self.middleware:
                     await middleware.on_response(response, state)
                 if self.rate_limiter is not None:
-                    self.rate_limiter.observe(response.headers)
+                    limits.last = limits.scope(request.extensions.get(KEY_LABEL))
+                    self.rate_limiter.observe(response.headers, scope=limits.last, permit=permit)
                 if response.is_success and call.stream:
                     verdict = await self._open_stream(call, timeouts, state, outcome, permit)
                     if outcome.result is not None:
@@ -317,6 +348,29 @@ class Pipeline:
                 permit.release()
             if breaker is not None:
                 breaker.record(endpoint, verdict, trial=trial)
+
+    async def _acquire(
+        self, call: Call, request: httpx.Request, limits: _Limits
+    ) -> RateLimitPermit:
+        """Wait for the rate limiter in the request's scope (its model and, with a key pool,
+        the key it will go out with)."""
+        limiter = self.rate_limiter
+        assert limiter is not None
+        if isinstance(self.auth, KeyPool):
+            request.extensions[KEY_LABEL] = self.auth.choose()
+        scope = limits.scope(request.extensions.get(KEY_LABEL))
+        if limits.tokens is None and limiter.counts_tokens:
+            limits.tokens = call.options.estimated_tokens or estimate_tokens(
+                call.body, call.content
+            )
+        exempt, limits.exempt = limits.exempt == scope, None
+        return await limiter.acquire(
+            limits.tokens or 1,
+            scope=scope,
+            max_wait=limits.max_wait,
+            exempt=exempt,
+            request=f"{call.method} {call.path}",
+        )
 
     async def _open_stream(
         self,

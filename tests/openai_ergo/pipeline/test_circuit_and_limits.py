@@ -168,7 +168,9 @@ async def test_the_limiter_learns_a_spent_budget_from_headers(clock: FakeClock) 
         assert first.rate_limit.reset_requests == 360.0
         assert first.rate_limit.remaining_tokens == 5000
         await client.request("GET", "/models")
-    assert clock.sleeps == [pytest.approx(360.0)]
+    # The bucket refills continuously, 100 requests in 6 minutes: one request is back in 3.6 s,
+    # not at the full reset.
+    assert clock.sleeps == [pytest.approx(3.6, abs=0.001)]
 
 
 @pytest.mark.parametrize(
@@ -212,6 +214,17 @@ async def test_the_rate_limiters_wait_is_in_the_attempts_log_event(clock: FakeCl
     events = [e for e in logs if e["event"] == "openai_ergo.request"]
     assert [e["waited"] for e in events] == [0.0, pytest.approx(1.0)]
     assert limiter.statistics()["waited_seconds"] == pytest.approx(1.0)
+    # The wait also has an event of its own, saying why and for whom.
+    waits = [e for e in logs if e["event"] == "openai_ergo.rate_limit.wait"]
+    assert waits == [
+        {
+            "event": "openai_ergo.rate_limit.wait",
+            "log_level": "info",
+            "reason": "requests_per_minute",
+            "scope": "requests without a model",
+            "seconds": 1.0,
+        }
+    ]
 
 
 async def test_a_retry_is_paced_by_the_limiter_like_any_request(clock: FakeClock) -> None:

@@ -275,9 +275,12 @@ class ChatBuilder(RequestBuilder):
     ) -> ChatParse[T]:
         """Ask for output of `output_type` (a msgspec Struct) via a strict JSON Schema
         `response_format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
-        if self._fields.get("response_format") is not None:
+        if self._fields.get("response_format") is not None or "response_format" in (
+            self._extra_body
+        ):
             raise InvalidRequestError(
-                "parse() sets response_format itself: drop response_format(...)",
+                "parse() sets response_format itself: drop response_format(...) (or its "
+                "extra_body entry)",
                 param="response_format",
             )
         output = OutputFormat(output_type, name=name, strict=strict)

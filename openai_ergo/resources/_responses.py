@@ -11,7 +11,7 @@ from openai_ergo._errors import InvalidRequestError
 from openai_ergo.resources._builder import RequestBuilder, check_bool, check_int, check_str
 from openai_ergo.resources._inputs import AudioInput, Content, FileInput, ImageInput, responses_part
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
-from openai_ergo.resources._streams import ResponseStream, _StructuredRequest
+from openai_ergo.resources._streams import ParsedStream, ResponseStream, _StructuredRequest
 from openai_ergo.resources._structured import OutputFormat, Parsed, parse_response
 from openai_ergo.resources._tools import FunctionTool
 from openai_ergo.types import Response, UnknownObject, decode_response
@@ -240,6 +240,12 @@ class ResponsesBuilder(RequestBuilder):
             raise InvalidRequestError(
                 "parse() sets text.format itself: drop text_format(...)", param="text.format"
             )
+        extra_text = self._extra_body.get("text")
+        if isinstance(extra_text, Mapping) and "format" in extra_text:
+            raise InvalidRequestError(
+                "parse() sets text.format itself: drop the format from extra_body({'text': ...})",
+                param="text.format",
+            )
         output = OutputFormat(output_type, name=name, strict=strict)
         return ResponsesParse(self._merge("text", format=output.for_responses()), output)
 
@@ -265,6 +271,14 @@ class ResponsesParse(_StructuredRequest[ResponsesBuilder, T, Response]):
 
     def _parse(self, result: Response) -> Parsed[T, Response]:
         return parse_response(result, self.output)
+
+    def stream(self) -> ParsedStream[T, Response]:
+        """Stream the request; `stream.final().parsed` is the structured answer at the end.
+        Output cut short raises `TruncatedResponseError`, a `TruncatedOutputError` as the
+        awaited request raises, and a `ResponseIncompleteError` as any Responses stream does."""
+        return ParsedStream(
+            ResponseStream(self.builder._stream_opener(), parsing=True), self._parse
+        )
 
 
 class _ResponsesLoop:

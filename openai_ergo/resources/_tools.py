@@ -22,7 +22,7 @@ import anyio.to_thread
 import msgspec
 
 from openai_ergo._errors import InvalidRequestError
-from openai_ergo.resources._json_schema import object_schema, strict_schema
+from openai_ergo.resources._json_schema import object_schema, strict_problem, strict_schema
 
 __all__ = ["FunctionTool", "ToolArgumentsError", "tool"]
 
@@ -42,6 +42,9 @@ class ToolArgumentsError(ValueError):
     """The model's arguments for a tool did not fit its parameters (sent back to the model)."""
 
 
+_NUMPY_NAMES = re.compile(r"^\**\w+(\s*,\s*\**\w+)*$")
+
+
 def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
     """The summary (text before the first section) and a description per parameter."""
     if not doc:
@@ -50,7 +53,8 @@ def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
     summary: list[str] = []
     params: dict[str, list[str]] = {}
     section: str | None = None
-    current: str | None = None
+    numpy_section = False
+    current: list[str] = []
     entry_indent = -1
     skip_next = False
     for number, line in enumerate(lines):
@@ -60,8 +64,8 @@ def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
         header = _SECTION.match(line)
         numpy_header = number + 1 < len(lines) and bool(_UNDERLINE.match(lines[number + 1]))
         if header and (line.rstrip().endswith(":") or numpy_header):
-            section, current, entry_indent = header.group(1).lower(), None, -1
-            skip_next = numpy_header
+            section, current, entry_indent = header.group(1).lower(), [], -1
+            numpy_section = skip_next = numpy_header
             continue
         if section is None:
             summary.append(line)
@@ -70,18 +74,28 @@ def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
             continue
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
-        if current is not None and indent > entry_indent:
-            params[current].append(stripped)  # a continuation line
+        if current and indent > entry_indent:
+            for name in current:  # a continuation line
+                params[name].append(stripped)
             continue
-        # NumPy: "name : type" (text on the next lines); Google: "name (type): text".
-        numpy = re.match(r"^\**(\w+)\s+:\s*[^:]*$", stripped)
+        if numpy_section:
+            # NumPy: "name : type", "name", or "x, y : type"; the text is on the next lines.
+            names = stripped.split(":", 1)[0].strip()
+            if not _NUMPY_NAMES.match(names):
+                current = []
+                continue
+            current = [name.strip().lstrip("*") for name in names.split(",")]
+            entry_indent = indent
+            for name in current:
+                params[name] = []
+            continue
+        # Google: "name (type): text".
         google = re.match(r"^\**(\w+)\s*(\([^)]*\))?\s*:\s*(.*)$", stripped)
-        if numpy is not None:
-            current, entry_indent = numpy.group(1), indent
-            params[current] = []
-        elif google is not None:
-            current, entry_indent = google.group(1), indent
-            params[current] = [google.group(3)] if google.group(3) else []
+        if google is not None:
+            current, entry_indent = [google.group(1)], indent
+            params[google.group(1)] = [google.group(3)] if google.group(3) else []
+        else:
+            current = []
     text = "\n".join(summary).strip()
     return (text or None), {k: " ".join(v).strip() for k, v in params.items() if v}
 
@@ -169,11 +183,12 @@ class FunctionTool(Generic[P, R]):
                 prop["description"] = text
         for param_name, value in self._defaults.items():
             _show_default(properties.get(param_name), value)
-        strict_version = strict_schema(_nullable_optionals(schema, optional))
+        nullable = _nullable_optionals(schema, optional)
+        strict_version = strict_schema(nullable)
         if strict is True and strict_version is None:
             raise InvalidRequestError(
-                f"tool {self.name}: its parameters cannot be expressed in strict mode "
-                "(free-form dicts, Any or tuples); use strict=False",
+                f"tool {self.name}: its parameters cannot be expressed in strict mode: "
+                f"{strict_problem(nullable)}; use strict=False",
                 param="strict",
             )
         self.strict: bool = strict_version is not None and strict is not False
@@ -198,7 +213,7 @@ class FunctionTool(Generic[P, R]):
         spec: dict[str, Any] = {"type": "function", "name": self.name}
         if self.description:
             spec["description"] = self.description
-        spec["parameters"] = self.parameters
+        spec["parameters"] = copy.deepcopy(self.parameters)  # the caller's, to edit freely
         spec["strict"] = self.strict
         return spec
 
@@ -207,7 +222,7 @@ class FunctionTool(Generic[P, R]):
         function: dict[str, Any] = {"name": self.name}
         if self.description:
             function["description"] = self.description
-        function["parameters"] = self.parameters
+        function["parameters"] = copy.deepcopy(self.parameters)  # the caller's, to edit freely
         function["strict"] = self.strict
         return {"type": "function", "function": function}
 

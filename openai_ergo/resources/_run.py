@@ -127,19 +127,17 @@ def _forced(choice: Any) -> bool:
 
 
 class _Loop(Generic[R]):
-    """What the awaited and the streamed loop share: the endpoint's steps, the limit on
-    turns, and what happens to the builder between turns."""
+    """One pass of a `ToolRun`, what the awaited and the streamed loop share: the endpoint's
+    steps, the limit on turns, and what happens to the builder between turns."""
 
     __slots__ = ("_builder", "_loop", "_tools", "keep_tool_choice", "max_steps", "steps")
 
-    def __init__(
-        self, builder: Any, loop: LoopSteps[Any, R], *, max_steps: int, keep_tool_choice: bool
-    ) -> None:
-        self._builder = builder
-        self._loop = loop
-        self._tools: dict[str, FunctionTool[..., Any]] = builder.function_tools
-        self.max_steps = max_steps
-        self.keep_tool_choice = keep_tool_choice
+    def __init__(self, run: ToolRun[R]) -> None:
+        self._builder: Any = run._builder
+        self._loop = run._loop
+        self._tools: dict[str, FunctionTool[..., Any]] = run._builder.function_tools
+        self.max_steps = run.max_steps
+        self.keep_tool_choice = run.keep_tool_choice
         self.steps: list[ToolStep[R]] = []
 
     async def _take_turn(self, result: R) -> bool:
@@ -197,12 +195,7 @@ class ToolRun(Generic[R]):
         return self._run().__await__()
 
     async def _run(self) -> R:
-        state = _Loop(
-            self._builder,
-            self._loop,
-            max_steps=self.max_steps,
-            keep_tool_choice=self.keep_tool_choice,
-        )
+        state = _Loop(self)
         # The same list as the state's: a loop that raises still shows the turns it took.
         self.steps = state.steps
         while True:
@@ -212,12 +205,7 @@ class ToolRun(Generic[R]):
 
     def stream(self) -> ToolRunStream[R]:
         """The loop as one stream of events across every turn (`text()` across turns too)."""
-        return ToolRunStream(
-            self._builder,
-            self._loop,
-            max_steps=self.max_steps,
-            keep_tool_choice=self.keep_tool_choice,
-        )
+        return ToolRunStream(self)
 
     def __repr__(self) -> str:
         return f"<ToolRun steps={len(self.steps)} max_steps={self.max_steps}>"
@@ -233,15 +221,8 @@ class ToolRunStream(_Loop[R], AsyncResource):
 
     __slots__ = ("_current", "_done")
 
-    def __init__(
-        self,
-        builder: Any,
-        loop: LoopSteps[Any, R],
-        *,
-        max_steps: int,
-        keep_tool_choice: bool = False,
-    ) -> None:
-        super().__init__(builder, loop, max_steps=max_steps, keep_tool_choice=keep_tool_choice)
+    def __init__(self, run: ToolRun[R]) -> None:
+        super().__init__(run)
         self._current: _TypedStream[Any, R] | None = None
         self._done = False
 

@@ -284,8 +284,8 @@ def _tools_that_hide() -> dict[str, FunctionTool[..., Any]]:
     return {
         "wrapped": wrapped,
         "defaults": defaults,
-        "partial": tool(functools.partial(_shout, suffix="!"), name="partial"),
-        "instance": tool(Shout(), name="instance"),
+        "partial": tool(name="partial")(functools.partial(_shout, suffix="!")),
+        "instance": tool(name="instance")(Shout()),
     }
 
 

@@ -121,9 +121,24 @@ def _too_many(max_steps: int, calls: Sequence[PendingCall]) -> ToolError:
     )
 
 
-def _forced(choice: Any) -> bool:
-    """Whether a `tool_choice` obliges the model to call a tool: `required`, or a named one."""
-    return choice == "required" or isinstance(choice, FunctionTool | Mapping)
+def _unforced(choice: Any) -> Any:
+    """The choice that lets the model answer in place of a `tool_choice` that obliges it to
+    call a tool (`required`, a named tool, `allowed_tools` in `required` mode), or `None` when
+    `choice` obliges nothing."""
+    if choice == "required" or isinstance(choice, FunctionTool):
+        return "auto"
+    if not isinstance(choice, Mapping):
+        return None  # "auto", "none", or unset
+    if choice.get("type") != "allowed_tools":
+        return "auto"  # a named function, custom or built-in tool
+    # The allowed set stays; only the obligation goes. Responses keeps `mode` at the top,
+    # Chat Completions inside `allowed_tools`.
+    inner = choice.get("allowed_tools")
+    if isinstance(inner, Mapping) and inner.get("mode") == "required":
+        return {**choice, "allowed_tools": {**inner, "mode": "auto"}}
+    if choice.get("mode") == "required":
+        return {**choice, "mode": "auto"}
+    return None
 
 
 class _Loop(Generic[R]):
@@ -153,10 +168,11 @@ class _Loop(Generic[R]):
         records = await run_calls(self._tools, calls)
         self.steps.append(ToolStep(result, tuple(records)))
         builder = self._loop.next_turn(self._builder, result, records)
-        if not self.keep_tool_choice and _forced(builder._fields.get("tool_choice")):
+        unforced = None if self.keep_tool_choice else _unforced(builder._fields.get("tool_choice"))
+        if unforced is not None:
             # A choice that forces a call on every turn leaves the model no way to answer:
             # once a tool has run, the model decides, as most agent frameworks do.
-            builder = builder.tool_choice("auto")
+            builder = builder.tool_choice(unforced)
         self._builder = builder
         return True
 

@@ -75,6 +75,39 @@ async def test_a_forced_tool_choice_becomes_auto_once_a_tool_ran(
     assert sent == [first, "auto"]
 
 
+ALLOWED = {
+    "responses": {
+        "type": "allowed_tools",
+        "mode": "required",
+        "tools": [{"type": "function", "name": "lookup"}],
+    },
+    "chat": {
+        "type": "allowed_tools",
+        "allowed_tools": {
+            "mode": "required",
+            "tools": [{"type": "function", "function": {"name": "lookup"}}],
+        },
+    },
+}
+
+
+@ENDPOINT
+@WAYS
+async def test_allowed_tools_in_required_mode_keep_their_set_and_drop_the_obligation(
+    mock_openai: MockServer, endpoint: str, streamed: bool
+) -> None:
+    mock_openai.reply_with(
+        Reply(tool_calls=(ToolCall(name="lookup", arguments={"word": "hi"}),)), "HI it is."
+    )
+    async with _client(mock_openai) as client:
+        builder = ENDPOINTS[endpoint](client).tools(lookup).tool_choice(ALLOWED[endpoint])
+        await _finish(builder.run(), streamed=streamed)
+    first, second = (request.json["tool_choice"] for request in mock_openai.requests)
+    assert first == ALLOWED[endpoint]
+    relaxed = msgspec.json.encode(second).decode()
+    assert relaxed == msgspec.json.encode(first).decode().replace('"required"', '"auto"')
+
+
 @ENDPOINT
 @WAYS
 async def test_keep_tool_choice_sends_the_forced_choice_on_every_turn(

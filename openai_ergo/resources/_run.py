@@ -3,7 +3,9 @@
 Calls of one turn run together in an anyio task group (sync functions in worker threads). A tool
 that raises, or arguments that do not fit its parameters, go back to the model as an error
 output: the model can recover, and the loop goes on. An unknown tool name, or a model still
-calling tools after `max_steps` turns, raises `ToolError`.
+calling tools after `max_steps` turns, raises `ToolError` (the calls of that last turn do not run:
+their output could never reach the model). A `tool_choice` that forces a call holds for the first
+turn; later turns let the model answer, unless the run keeps it.
 """
 
 from __future__ import annotations
@@ -182,9 +184,10 @@ class ToolRun(Generic[R]):
     """A tool loop, ready to run: `await run` returns the final result (the model's answer);
     `run.steps` then lists every turn. `run.stream()` streams the events of every turn.
 
-    A forced `tool_choice` (`"required"` or a named tool) applies to the first turn only: once
-    a tool has run, the next turns send `"auto"`, so the model can answer. With
-    `keep_tool_choice=True` every turn sends the choice as set."""
+    A forced `tool_choice` (`"required"`, a named tool, `allowed_tools` in `required` mode)
+    applies to the first turn only: once a tool has run, the next turns send `"auto"` (the
+    allowed set in `auto` mode), so the model can answer. With `keep_tool_choice=True` every
+    turn sends the choice as set."""
 
     __slots__ = ("_builder", "_loop", "keep_tool_choice", "max_steps", "steps")
 

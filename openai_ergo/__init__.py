@@ -34,6 +34,7 @@ from openai_ergo._errors import (
     StreamNotFinishedError,
     ToolError,
     TruncatedOutputError,
+    TruncatedResponseError,
     UnprocessableEntityError,
 )
 from openai_ergo._pagination import Page, Paginator
@@ -154,6 +155,7 @@ __all__ = [
     "ToolError",
     "ToolRun",
     "TruncatedOutputError",
+    "TruncatedResponseError",
     "UnprocessableEntityError",
     "__version__",
     "audio",

@@ -38,6 +38,7 @@ __all__ = [
     "StreamNotFinishedError",
     "ToolError",
     "TruncatedOutputError",
+    "TruncatedResponseError",
     "UnprocessableEntityError",
 ]
 
@@ -300,6 +301,20 @@ class RefusalError(OutputParseError):
 
 class TruncatedOutputError(OutputParseError):
     """The output stopped early (token limit or content filter) so it cannot be parsed."""
+
+
+class TruncatedResponseError(ResponseIncompleteError, TruncatedOutputError):
+    """A structured-output Responses stream ended with `response.incomplete`: the same
+    `TruncatedOutputError` the awaited `.parse()` raises (`text`, `result`), and the
+    `ResponseIncompleteError` any Responses stream raises (`partial`, `events`, `reason`), so
+    either `except` catches it."""
+
+    def __init__(
+        self, message: str, *, text: str | None = None, result: Any = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.text = text
+        self.result = result
 
 
 class ToolError(OpenAIErgoError):

@@ -192,16 +192,6 @@ def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _after_tool_result(conversation: Any) -> bool:
-    """True when the last thing in the conversation is a tool's result: time to answer in text."""
-    if not isinstance(conversation, list) or not conversation:
-        return False
-    last = conversation[-1]
-    return isinstance(last, dict) and (
-        last.get("role") == "tool" or last.get("type") == "function_call_output"
-    )
-
-
 def plan_completion(
     policy: ReplyPolicy,
     *,
@@ -224,7 +214,9 @@ def plan_completion(
         return limit_completion(text_tokens(reply.text), calls, limit)
     key = request_key(model, conversation, seed, choice)
     forced = _forced_tool(body)
-    if forced is not None and not _after_tool_result(conversation):
+    # As on the API, a forced choice forces a call on every turn, after a tool's result too:
+    # ending a tool loop is the client's business (it sends "auto" once a tool has run).
+    if forced is not None:
         name = _tool_name(forced) or "function"
         arguments = example_arguments(_tool_schema(forced), key)
         forced_calls: list[PlannedCall] = plan_calls(

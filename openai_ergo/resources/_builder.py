@@ -7,6 +7,7 @@ rules that span several fields when the request is sent, always before anything 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -294,7 +295,8 @@ class RequestBuilder:
 
     def extra_body(self: B, values: Mapping[str, Any]) -> B:
         """Extra top-level JSON fields, merged over the built body (for fields this version does
-        not know yet, or servers that take more)."""
+        not know yet, or servers that take more). A mapping for an object field the builder
+        set (`text`, `reasoning`, `metadata`, ...) adds its keys to that object."""
         clone = self._copy()
         clone._extra_body = {**self._extra_body, **values}
         return clone
@@ -338,13 +340,26 @@ class RequestBuilder:
     def request_body(self, **overrides: Any) -> dict[str, Any]:
         """The JSON body this builder sends, as a dict (useful for batch files and logs).
 
-        Checks the rules that span several fields and raises `InvalidRequestError` naming the
-        parameter when one is broken."""
+        The dict is the caller's own: editing it changes neither this builder nor a `@tool`'s
+        schema. Checks the rules that span several fields and raises `InvalidRequestError`
+        naming the parameter when one is broken."""
+        return copy.deepcopy(self._body(**overrides))
+
+    def _body(self, **overrides: Any) -> dict[str, Any]:
+        """The body to send; it shares the builder's values, so it must not be edited or
+        handed out (`request_body()` hands out a copy)."""
         body: dict[str, Any] = {"model": self._model}
         for name, value in self._fields.items():
             body[name] = self._encode_field(name, value)
         body.update(overrides)
-        body.update(self._extra_body)
+        for name, value in self._extra_body.items():
+            built = body.get(name)
+            # Into an object field the builder set (`text`, `reasoning`, ...), extra keys are
+            # merged: replacing the object would silently drop what the setters put there.
+            if isinstance(built, dict) and isinstance(value, Mapping):
+                body[name] = {**built, **value}
+            else:
+                body[name] = value
         self._validate(body)
         return body
 
@@ -355,7 +370,7 @@ class RequestBuilder:
 
     async def _send(self) -> APIResponse:
         """Send the request once, not streamed; the body is built (and checked) first."""
-        body = self.request_body()
+        body = self._body()
         return await self._client.request(
             "POST", self.path, body=body, headers=self._headers(), options=self._options
         )
@@ -366,7 +381,7 @@ class RequestBuilder:
         overrides: dict[str, Any] = {"stream": True}
         if self._stream_options:
             overrides["stream_options"] = self._stream_options
-        body = self.request_body(**overrides)
+        body = self._body(**overrides)
 
         async def open_stream() -> EventStream:
             return await self._client.request(

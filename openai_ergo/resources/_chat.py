@@ -290,18 +290,27 @@ class ChatBuilder(RequestBuilder):
     ) -> ChatParse[T]:
         """Ask for output of `output_type` (a msgspec Struct) via a strict JSON Schema
         `response_format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
-        if self._fields.get("response_format") is not None:
+        if self._fields.get("response_format") is not None or "response_format" in (
+            self._extra_body
+        ):
             raise InvalidRequestError(
-                "parse() sets response_format itself: drop response_format(...)",
+                "parse() sets response_format itself: drop response_format(...) (or its "
+                "extra_body entry)",
                 param="response_format",
             )
         output = OutputFormat(output_type, name=name, strict=strict)
         return ChatParse(self._set("response_format", output.for_chat()), output)
 
-    def run(self, *, max_steps: int = 10) -> ToolRun[ChatCompletion]:
+    def run(
+        self, *, max_steps: int = 10, keep_tool_choice: bool = False
+    ) -> ToolRun[ChatCompletion]:
         """Run the tool loop: call the model, run the `@tool` functions it asks for
-        (concurrently), send the results back as tool messages, until it answers."""
-        return ToolRun(self, _CHAT_LOOP, max_steps=max_steps)
+        (concurrently), send the results back as tool messages, until it answers.
+
+        A forced `tool_choice` (`"required"`, a named tool) holds for the first turn only:
+        once a tool has run, the next turns send `"auto"` so the model can answer, unless
+        `keep_tool_choice=True`."""
+        return ToolRun(self, _CHAT_LOOP, max_steps=max_steps, keep_tool_choice=keep_tool_choice)
 
 
 @final

@@ -65,7 +65,12 @@ def _read(source: Source, param: str) -> tuple[bytes, str | None, str | None]:
 
 
 def _is_url(source: Source) -> bool:
-    return isinstance(source, str) and source.startswith(_URL_SCHEMES)
+    # Schemes are case-insensitive (RFC 3986): `HTTPS://` is a URL, not a file name.
+    return isinstance(source, str) and source[:8].lower().startswith(_URL_SCHEMES)
+
+
+def _is_data_url(source: Source) -> bool:
+    return isinstance(source, str) and source[:5].lower() == "data:"
 
 
 def _data_url(data: bytes, media_type: str) -> str:
@@ -214,7 +219,8 @@ def image(
 ) -> ImageInput:
     """An image input from a URL (`http://`, `https://`, `data:`), a local path, bytes, or the
     id of an uploaded file. Bytes and files are sent as a data URL; the media type comes from the
-    file name, else from the bytes themselves, unless `media_type` says otherwise."""
+    bytes themselves (PNG, JPEG, GIF, WEBP), else from the file name, unless `media_type` says
+    otherwise."""
     if (source is None) == (file_id is None):
         raise InvalidRequestError(
             "image: pass exactly one of a source (URL, path or bytes) or file_id", param="image"
@@ -225,7 +231,8 @@ def image(
     if _is_url(source):
         return ImageInput(url=str(source), detail=detail)
     data, _, guessed = _read(source, "image")
-    kind = media_type or guessed or _sniff(data)
+    # The bytes say what they are; a name (`upload.bin`, a wrong extension) only guesses.
+    kind = media_type or _sniff(data) or guessed
     if kind is None or not kind.startswith("image/"):
         raise InvalidRequestError(
             "image: cannot tell the image format (PNG, JPEG, GIF or WEBP); pass media_type=",
@@ -252,12 +259,12 @@ def file(
     if file_id is not None:
         return FileInput(file_id=file_id, filename=filename)
     assert source is not None
-    if _is_url(source) and not str(source).startswith("data:"):
+    if _is_data_url(source):
+        return FileInput(file_data=str(source), filename=filename or "file")
+    if _is_url(source):
         return FileInput(url=str(source), filename=filename)
-    if isinstance(source, str) and source.startswith("data:"):
-        return FileInput(file_data=source, filename=filename or "file")
     data, name, guessed = _read(source, "file")
-    kind = media_type or guessed or _sniff(data) or "application/octet-stream"
+    kind = media_type or _sniff(data) or guessed or "application/octet-stream"
     if filename is None:
         extension = mimetypes.guess_extension(kind) or ""
         filename = name or f"file{extension}"
@@ -267,7 +274,7 @@ def file(
 def audio(source: Source, *, format: Literal["wav", "mp3"] | None = None) -> AudioInput:
     """An audio input from a local path or bytes (`wav` or `mp3`; told by `format`, the file
     name, or the bytes). The API takes audio inline only, so URLs are refused."""
-    if isinstance(source, str) and source.startswith(_URL_SCHEMES):
+    if _is_url(source):
         raise InvalidRequestError(
             "audio: the API takes audio inline only; pass a path or bytes, not a URL",
             param="audio",
@@ -275,7 +282,7 @@ def audio(source: Source, *, format: Literal["wav", "mp3"] | None = None) -> Aud
     data, _, guessed = _read(source, "audio")
     kind = format
     if kind is None:
-        media_type = guessed or _sniff(data) or ""
+        media_type = _sniff(data) or guessed or ""
         if media_type in ("audio/wav", "audio/x-wav", "audio/wave"):
             kind = "wav"
         elif media_type in ("audio/mpeg", "audio/mp3"):

@@ -11,10 +11,10 @@ from openai_ergo._errors import InvalidRequestError
 from openai_ergo.resources._builder import RequestBuilder, check_bool, check_int, check_str
 from openai_ergo.resources._inputs import AudioInput, Content, FileInput, ImageInput, responses_part
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
-from openai_ergo.resources._streams import ResponseStream, _StructuredRequest
+from openai_ergo.resources._streams import ParsedStream, ResponseStream, _StructuredRequest
 from openai_ergo.resources._structured import OutputFormat, Parsed, parse_response
 from openai_ergo.resources._tools import FunctionTool
-from openai_ergo.types import Response, decode_response
+from openai_ergo.types import Response, UnknownObject, decode_response
 
 __all__ = ["ResponsesBuilder", "ResponsesParse"]
 
@@ -29,8 +29,29 @@ def _tool_json(tool: Any) -> dict[str, Any]:
 
 def _item_json(item: Any) -> Any:
     if isinstance(item, msgspec.Struct):
-        return msgspec.to_builtins(item)
+        return msgspec.to_builtins(_raw_unknowns(item))
     return item
+
+
+def _raw_unknowns(value: Any) -> Any:
+    """`value` with every object of an unknown type replaced by the payload the server sent:
+    encoding the decoded stand-in would send `{"type", "raw"}`, which the API does not know."""
+    if isinstance(value, UnknownObject):
+        return value.raw
+    if isinstance(value, msgspec.Struct):
+        changes = {}
+        for name in value.__struct_fields__:
+            old = getattr(value, name)
+            new = _raw_unknowns(old)
+            if new is not old:
+                changes[name] = new
+        # A field may now hold a plain dict: `replace` does not check types, and the encoder
+        # writes the dict as it is.
+        return msgspec.structs.replace(value, **changes) if changes else value
+    if isinstance(value, list):
+        items = [_raw_unknowns(entry) for entry in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
 
 
 @final
@@ -219,14 +240,26 @@ class ResponsesBuilder(RequestBuilder):
             raise InvalidRequestError(
                 "parse() sets text.format itself: drop text_format(...)", param="text.format"
             )
+        extra_text = self._extra_body.get("text")
+        if isinstance(extra_text, Mapping) and "format" in extra_text:
+            raise InvalidRequestError(
+                "parse() sets text.format itself: drop the format from extra_body({'text': ...})",
+                param="text.format",
+            )
         output = OutputFormat(output_type, name=name, strict=strict)
         return ResponsesParse(self._merge("text", format=output.for_responses()), output)
 
-    def run(self, *, max_steps: int = 10) -> ToolRun[Response]:
+    def run(self, *, max_steps: int = 10, keep_tool_choice: bool = False) -> ToolRun[Response]:
         """Run the tool loop: call the model, run the `@tool` functions it asks for
         (concurrently), send the outputs back, until it answers. `await` it for the final
-        `Response`; `.stream()` streams every turn."""
-        return ToolRun(self, _RESPONSES_LOOP, max_steps=max_steps)
+        `Response`; `.stream()` streams every turn.
+
+        A forced `tool_choice` (`"required"`, a named tool) holds for the first turn only:
+        once a tool has run, the next turns send `"auto"` so the model can answer, unless
+        `keep_tool_choice=True`."""
+        return ToolRun(
+            self, _RESPONSES_LOOP, max_steps=max_steps, keep_tool_choice=keep_tool_choice
+        )
 
 
 @final
@@ -239,10 +272,19 @@ class ResponsesParse(_StructuredRequest[ResponsesBuilder, T, Response]):
     def _parse(self, result: Response) -> Parsed[T, Response]:
         return parse_response(result, self.output)
 
+    def stream(self) -> ParsedStream[T, Response]:
+        """Stream the request; `stream.final().parsed` is the structured answer at the end.
+        Output cut short raises `TruncatedResponseError`, a `TruncatedOutputError` as the
+        awaited request raises, and a `ResponseIncompleteError` as any Responses stream does."""
+        return ParsedStream(
+            ResponseStream(self.builder._stream_opener(), parsing=True), self._parse
+        )
+
 
 class _ResponsesLoop:
     """The tool loop's turns on the Responses API: outputs go back as `function_call_output`
-    items, chained with `previous_response_id` (or, when `store` is off, with the whole input)."""
+    items, alone in a `conversation`, else chained with `previous_response_id` (or, when
+    `store` is off, with the whole input)."""
 
     def calls(self, result: Response) -> list[PendingCall]:
         return [PendingCall(c.call_id, c.name, c.arguments) for c in result.function_calls]
@@ -254,6 +296,10 @@ class _ResponsesLoop:
             {"type": "function_call_output", "call_id": r.call_id, "output": r.output}
             for r in records
         ]
+        if builder._fields.get("conversation"):
+            # The conversation already holds the input and this turn's calls; a
+            # previous_response_id beside it is refused by the API (and by `_validate`).
+            return builder.input(outputs)
         if builder._fields.get("store") is not False and result.id:
             return builder.previous_response(result).input(outputs)
         previous: Any = builder._fields.get("input", ())

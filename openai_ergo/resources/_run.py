@@ -3,12 +3,14 @@
 Calls of one turn run together in an anyio task group (sync functions in worker threads). A tool
 that raises, or arguments that do not fit its parameters, go back to the model as an error
 output: the model can recover, and the loop goes on. An unknown tool name, or a model still
-calling tools after `max_steps` turns, raises `ToolError`.
+calling tools after `max_steps` turns, raises `ToolError` (the calls of that last turn do not run:
+their output could never reach the model). A `tool_choice` that forces a call holds for the first
+turn; later turns let the model answer, unless the run keeps it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 
@@ -17,7 +19,7 @@ import msgspec
 from anyio.abc import AsyncResource
 
 from openai_ergo._errors import InvalidRequestError, ToolError
-from openai_ergo.resources._builder import check_int
+from openai_ergo.resources._builder import check_bool, check_int
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError
 
 if TYPE_CHECKING:
@@ -112,27 +114,99 @@ async def run_calls(
     return [record for record in records if record is not None]
 
 
-def _too_many(max_steps: int) -> ToolError:
+def _too_many(max_steps: int, calls: Sequence[PendingCall]) -> ToolError:
+    names = ", ".join(dict.fromkeys(call.name for call in calls))
     return ToolError(
-        f"the model was still calling tools after {max_steps} steps; raise max_steps or "
+        f"the model was still calling tools after {max_steps} steps (its last turn asked for "
+        f"{names}, which did not run: their output could not go back); raise max_steps or "
         "check the tools' outputs"
     )
+
+
+def _unforced(choice: Any) -> Any:
+    """The choice that lets the model answer in place of a `tool_choice` that obliges it to
+    call a tool (`required`, a named tool, `allowed_tools` in `required` mode), or `None` when
+    `choice` obliges nothing."""
+    if choice == "required" or isinstance(choice, FunctionTool):
+        return "auto"
+    if not isinstance(choice, Mapping):
+        return None  # "auto", "none", or unset
+    if choice.get("type") != "allowed_tools":
+        return "auto"  # a named function, custom or built-in tool
+    # The allowed set stays; only the obligation goes. Responses keeps `mode` at the top,
+    # Chat Completions inside `allowed_tools`.
+    inner = choice.get("allowed_tools")
+    if isinstance(inner, Mapping) and inner.get("mode") == "required":
+        return {**choice, "allowed_tools": {**inner, "mode": "auto"}}
+    if choice.get("mode") == "required":
+        return {**choice, "mode": "auto"}
+    return None
+
+
+class _Loop(Generic[R]):
+    """One pass of a `ToolRun`, what the awaited and the streamed loop share: the endpoint's
+    steps, the limit on turns, and what happens to the builder between turns."""
+
+    __slots__ = ("_builder", "_loop", "_tools", "keep_tool_choice", "max_steps", "steps")
+
+    def __init__(self, run: ToolRun[R]) -> None:
+        self._builder: Any = run._builder
+        self._loop = run._loop
+        self._tools: dict[str, FunctionTool[..., Any]] = run._builder.function_tools
+        self.max_steps = run.max_steps
+        self.keep_tool_choice = run.keep_tool_choice
+        self.steps: list[ToolStep[R]] = []
+
+    async def _take_turn(self, result: R) -> bool:
+        """Run the calls of the turn that gave `result` and make the next turn's builder.
+        False when the model answered. On the last allowed turn its calls are not run: their
+        output could never go back to the model."""
+        calls = self._loop.calls(result)
+        if not calls:
+            self.steps.append(ToolStep(result))
+            return False
+        if len(self.steps) + 1 >= self.max_steps:
+            raise _too_many(self.max_steps, calls)
+        records = await run_calls(self._tools, calls)
+        self.steps.append(ToolStep(result, tuple(records)))
+        builder = self._loop.next_turn(self._builder, result, records)
+        unforced = None if self.keep_tool_choice else _unforced(builder._fields.get("tool_choice"))
+        if unforced is not None:
+            # A choice that forces a call on every turn leaves the model no way to answer:
+            # once a tool has run, the model decides, as most agent frameworks do.
+            builder = builder.tool_choice(unforced)
+        self._builder = builder
+        return True
 
 
 @final
 class ToolRun(Generic[R]):
     """A tool loop, ready to run: `await run` returns the final result (the model's answer);
-    `run.steps` then lists every turn. `run.stream()` streams the events of every turn."""
+    `run.steps` then lists every turn. `run.stream()` streams the events of every turn.
 
-    __slots__ = ("_builder", "_loop", "max_steps", "steps")
+    A forced `tool_choice` (`"required"`, a named tool, `allowed_tools` in `required` mode)
+    applies to the first turn only: once a tool has run, the next turns send `"auto"` (the
+    allowed set in `auto` mode), so the model can answer. With `keep_tool_choice=True` every
+    turn sends the choice as set."""
 
-    def __init__(self, builder: Any, loop: LoopSteps[Any, R], *, max_steps: int) -> None:
+    __slots__ = ("_builder", "_loop", "keep_tool_choice", "max_steps", "steps")
+
+    def __init__(
+        self,
+        builder: Any,
+        loop: LoopSteps[Any, R],
+        *,
+        max_steps: int,
+        keep_tool_choice: bool = False,
+    ) -> None:
         check_int("max_steps", max_steps, 1)
+        check_bool("keep_tool_choice", keep_tool_choice)
         if not builder.function_tools:
             raise InvalidRequestError("run() needs @tool functions: add them with .tools(...)")
         self._builder = builder
         self._loop = loop
         self.max_steps = max_steps
+        self.keep_tool_choice = keep_tool_choice
         #: Every turn taken so far, oldest first.
         self.steps: list[ToolStep[R]] = []
 
@@ -140,48 +214,36 @@ class ToolRun(Generic[R]):
         return self._run().__await__()
 
     async def _run(self) -> R:
-        self.steps = []
-        loop = self._loop
-        builder = self._builder
-        tools = builder.function_tools
-        for _ in range(self.max_steps):
-            result: R = await builder.create()
-            calls = loop.calls(result)
-            if not calls:
-                self.steps.append(ToolStep(result))
+        state = _Loop(self)
+        # The same list as the state's: a loop that raises still shows the turns it took.
+        self.steps = state.steps
+        while True:
+            result: R = await state._builder.create()
+            if not await state._take_turn(result):
                 return result
-            records = await run_calls(tools, calls)
-            self.steps.append(ToolStep(result, tuple(records)))
-            builder = loop.next_turn(builder, result, records)
-        raise _too_many(self.max_steps)
 
     def stream(self) -> ToolRunStream[R]:
         """The loop as one stream of events across every turn (`text()` across turns too)."""
-        return ToolRunStream(self._builder, self._loop, max_steps=self.max_steps)
+        return ToolRunStream(self)
 
     def __repr__(self) -> str:
         return f"<ToolRun steps={len(self.steps)} max_steps={self.max_steps}>"
 
 
 @final
-class ToolRunStream(AsyncResource, Generic[R]):
+class ToolRunStream(_Loop[R], AsyncResource):
     """The events of every turn of a tool loop, in order, as one async iterator.
 
     Between turns the tools run; `steps` grows as turns finish; `final()` is the last turn's
     result. Use it as `async with run.stream() as stream:`; leaving the block closes the turn's
     connection."""
 
-    __slots__ = ("_builder", "_current", "_done", "_loop", "_tools", "max_steps", "steps")
+    __slots__ = ("_current", "_done")
 
-    def __init__(self, builder: Any, loop: LoopSteps[Any, R], *, max_steps: int) -> None:
-        self._builder = builder
-        self._loop = loop
-        self._tools = builder.function_tools
+    def __init__(self, run: ToolRun[R]) -> None:
+        super().__init__(run)
         self._current: _TypedStream[Any, R] | None = None
         self._done = False
-        self.max_steps = max_steps
-        #: Every finished turn, oldest first.
-        self.steps: list[ToolStep[R]] = []
 
     async def aclose(self) -> None:
         """Close the current turn's stream (shielded); idempotent."""
@@ -196,18 +258,9 @@ class ToolRunStream(AsyncResource, Generic[R]):
 
     async def _advance(self) -> bool:
         """The current turn ended: run its tools and open the next. False when it answered."""
-        current = self._turn()
-        result = current.final()
-        calls = self._loop.calls(result)
-        if not calls:
-            self.steps.append(ToolStep(result))
+        if not await self._take_turn(self._turn().final()):
             self._done = True
             return False
-        if len(self.steps) + 1 >= self.max_steps:
-            raise _too_many(self.max_steps)
-        records = await run_calls(self._tools, calls)
-        self.steps.append(ToolStep(result, tuple(records)))
-        self._builder = self._loop.next_turn(self._builder, result, records)
         self._current = self._builder.stream()
         return True
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 
 from anyio.abc import AsyncResource
 
-from openai_ergo._errors import StreamNotFinishedError
+from openai_ergo._errors import StreamError, StreamNotFinishedError, TruncatedResponseError
 from openai_ergo.resources._aggregate import (
     ChatCompletionAccumulator,
     ResponseAccumulator,
@@ -60,11 +60,14 @@ class ResponseStream(_TypedStream[ResponseStreamEvent, Response]):
     `ResponseIncompleteError` at the end of the stream, with `partial` and `events` filled in.
     """
 
-    __slots__ = ("_accumulator",)
+    __slots__ = ("_accumulator", "_parsing")
 
-    def __init__(self, opener: Opener) -> None:
+    def __init__(self, opener: Opener, *, parsing: bool = False) -> None:
         super().__init__(opener)
         self._accumulator = ResponseAccumulator()
+        # A stream of structured output: `response.incomplete` means the output is cut short,
+        # which the awaited `.parse()` reports as `TruncatedOutputError`.
+        self._parsing = parsing
 
     def _decode(self, batch: list[ServerSentEvent]) -> list[ResponseStreamEvent]:
         add = self._accumulator.add
@@ -96,6 +99,21 @@ class ResponseStream(_TypedStream[ResponseStreamEvent, Response]):
         # An `error` event is followed by `response.failed` on the live API: read on to it,
         # so the error carries the failed response.
         return False
+
+    def _failure_error(self, failure: StreamFailure) -> StreamError:
+        if not (self._parsing and failure.kind == "incomplete"):
+            return super()._failure_error(failure)
+        partial = self._snapshot()
+        reason = failure.reason or "incomplete"
+        return TruncatedResponseError(
+            f"the output stopped early ({reason}) and cannot be parsed",
+            text=partial.output_text,
+            result=partial,
+            reason=failure.reason,
+            partial=partial,
+            events=self._events,
+            request_id=self.request_id,
+        )
 
     def _snapshot(self) -> Response:
         return self._accumulator.snapshot()

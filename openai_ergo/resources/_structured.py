@@ -21,7 +21,7 @@ from openai_ergo._errors import (
     RefusalError,
     TruncatedOutputError,
 )
-from openai_ergo.resources._json_schema import object_schema, strict_schema
+from openai_ergo.resources._json_schema import object_schema, strict_problem, strict_schema
 from openai_ergo.types import ChatCompletion, OutputMessage, OutputRefusal, Response
 
 __all__ = ["OutputFormat", "Parsed", "parse_chat", "parse_response"]
@@ -57,8 +57,8 @@ class OutputFormat(Generic[T]):
         strict_version = strict_schema(schema) if strict else None
         if strict and strict_version is None:
             raise InvalidRequestError(
-                f"parse: {type_!r} cannot be expressed in strict mode (free-form dicts, Any or "
-                "tuples); pass strict=False",
+                f"parse: {type_!r} cannot be expressed in strict mode: "
+                f"{strict_problem(schema)}; pass strict=False",
                 param="text.format",
             )
         self.strict = strict
@@ -67,7 +67,12 @@ class OutputFormat(Generic[T]):
 
     def for_responses(self) -> dict[str, Any]:
         """`text.format` for the Responses API."""
-        return {"type": "json_schema", "name": self.name, "schema": self.schema, "strict": True}
+        return {
+            "type": "json_schema",
+            "name": self.name,
+            "schema": self.schema,
+            "strict": self.strict,
+        }
 
     def for_chat(self) -> dict[str, Any]:
         """`response_format` for Chat Completions."""

@@ -9,18 +9,20 @@ into the parameters' types by msgspec before the function runs.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 import inspect
 import re
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, final, overload
 
 import anyio.to_thread
 import msgspec
 
 from openai_ergo._errors import InvalidRequestError
-from openai_ergo.resources._json_schema import object_schema, strict_schema
+from openai_ergo.resources._json_schema import object_schema, strict_problem, strict_schema
 
 __all__ = ["FunctionTool", "ToolArgumentsError", "tool"]
 
@@ -40,6 +42,9 @@ class ToolArgumentsError(ValueError):
     """The model's arguments for a tool did not fit its parameters (sent back to the model)."""
 
 
+_NUMPY_NAMES = re.compile(r"^\**\w+(\s*,\s*\**\w+)*$")
+
+
 def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
     """The summary (text before the first section) and a description per parameter."""
     if not doc:
@@ -48,7 +53,8 @@ def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
     summary: list[str] = []
     params: dict[str, list[str]] = {}
     section: str | None = None
-    current: str | None = None
+    numpy_section = False
+    current: list[str] = []
     entry_indent = -1
     skip_next = False
     for number, line in enumerate(lines):
@@ -58,8 +64,8 @@ def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
         header = _SECTION.match(line)
         numpy_header = number + 1 < len(lines) and bool(_UNDERLINE.match(lines[number + 1]))
         if header and (line.rstrip().endswith(":") or numpy_header):
-            section, current, entry_indent = header.group(1).lower(), None, -1
-            skip_next = numpy_header
+            section, current, entry_indent = header.group(1).lower(), [], -1
+            numpy_section = skip_next = numpy_header
             continue
         if section is None:
             summary.append(line)
@@ -68,18 +74,28 @@ def _parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
             continue
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
-        if current is not None and indent > entry_indent:
-            params[current].append(stripped)  # a continuation line
+        if current and indent > entry_indent:
+            for name in current:  # a continuation line
+                params[name].append(stripped)
             continue
-        # NumPy: "name : type" (text on the next lines); Google: "name (type): text".
-        numpy = re.match(r"^\**(\w+)\s+:\s*[^:]*$", stripped)
+        if numpy_section:
+            # NumPy: "name : type", "name", or "x, y : type"; the text is on the next lines.
+            names = stripped.split(":", 1)[0].strip()
+            if not _NUMPY_NAMES.match(names):
+                current = []
+                continue
+            current = [name.strip().lstrip("*") for name in names.split(",")]
+            entry_indent = indent
+            for name in current:
+                params[name] = []
+            continue
+        # Google: "name (type): text".
         google = re.match(r"^\**(\w+)\s*(\([^)]*\))?\s*:\s*(.*)$", stripped)
-        if numpy is not None:
-            current, entry_indent = numpy.group(1), indent
-            params[current] = []
-        elif google is not None:
-            current, entry_indent = google.group(1), indent
-            params[current] = [google.group(3)] if google.group(3) else []
+        if google is not None:
+            current, entry_indent = [google.group(1)], indent
+            params[google.group(1)] = [google.group(3)] if google.group(3) else []
+        else:
+            current = []
     text = "\n".join(summary).strip()
     return (text or None), {k: " ".join(v).strip() for k, v in params.items() if v}
 
@@ -115,14 +131,15 @@ class FunctionTool(Generic[P, R]):
         strict: bool | None = None,
     ) -> None:
         self.__wrapped__ = function
-        self.name: str = name or function.__name__
+        inner = _innermost(function)
+        self.name: str = name or _name_of(function, inner)
         if not _NAME.match(self.name):
             raise InvalidRequestError(
                 f"tool name {self.name!r} must be 1-64 letters, digits, '_' or '-'", param="name"
             )
-        summary, param_docs = _parse_docstring(function.__doc__)
+        summary, param_docs = _parse_docstring(_doc_of(function, inner))
         self.description: str | None = description if description is not None else summary
-        hints = typing.get_type_hints(function, include_extras=True)
+        hints = _hints_of(function, inner)
         signature = inspect.signature(function)
         fields: list[Any] = []
         decode_fields: list[Any] = []
@@ -145,23 +162,33 @@ class FunctionTool(Generic[P, R]):
             else:
                 self._defaults[parameter.name] = parameter.default
                 optional.append(parameter.name)
-                fields.append((parameter.name, annotation, parameter.default))
+                default = _default_field(parameter.default)
+                fields.append((parameter.name, annotation, default))
                 # The model may send null for a defaulted parameter (strict mode needs every key).
                 decode_fields.append(
-                    (parameter.name, typing.Optional[annotation], parameter.default)  # noqa: UP045
+                    (parameter.name, typing.Optional[annotation], default)  # noqa: UP045
                 )
-        arguments_type = msgspec.defstruct(f"{self.name}_arguments", decode_fields, kw_only=True)
-        self._decoder = msgspec.json.Decoder(arguments_type)
-        schema = object_schema(msgspec.defstruct(self.name, fields, kw_only=True))
+        try:
+            arguments_type = msgspec.defstruct(
+                f"{self.name}_arguments", decode_fields, kw_only=True
+            )
+            self._decoder = msgspec.json.Decoder(arguments_type)
+            schema = object_schema(msgspec.defstruct(self.name, fields, kw_only=True))
+        except (TypeError, ValueError) as exc:
+            raise _parameter_error(self.name, fields, exc) from None
+        properties = schema.get("properties", {})
         for param_name, text in param_docs.items():
-            prop = schema.get("properties", {}).get(param_name)
+            prop = properties.get(param_name)
             if prop is not None and "description" not in prop:
                 prop["description"] = text
-        strict_version = strict_schema(_nullable_optionals(schema, optional))
+        for param_name, value in self._defaults.items():
+            _show_default(properties.get(param_name), value)
+        nullable = _nullable_optionals(schema, optional)
+        strict_version = strict_schema(nullable)
         if strict is True and strict_version is None:
             raise InvalidRequestError(
-                f"tool {self.name}: its parameters cannot be expressed in strict mode "
-                "(free-form dicts, Any or tuples); use strict=False",
+                f"tool {self.name}: its parameters cannot be expressed in strict mode: "
+                f"{strict_problem(nullable)}; use strict=False",
                 param="strict",
             )
         self.strict: bool = strict_version is not None and strict is not False
@@ -172,7 +199,7 @@ class FunctionTool(Generic[P, R]):
         self._fill_defaults = tuple(
             name for name in optional if not _admits_none(hints.get(name, Any))
         )
-        self._is_async = inspect.iscoroutinefunction(function)
+        self._is_async = _is_async(inner)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call the underlying function directly."""
@@ -186,7 +213,7 @@ class FunctionTool(Generic[P, R]):
         spec: dict[str, Any] = {"type": "function", "name": self.name}
         if self.description:
             spec["description"] = self.description
-        spec["parameters"] = self.parameters
+        spec["parameters"] = copy.deepcopy(self.parameters)  # the caller's, to edit freely
         spec["strict"] = self.strict
         return spec
 
@@ -195,7 +222,7 @@ class FunctionTool(Generic[P, R]):
         function: dict[str, Any] = {"name": self.name}
         if self.description:
             function["description"] = self.description
-        function["parameters"] = self.parameters
+        function["parameters"] = copy.deepcopy(self.parameters)  # the caller's, to edit freely
         function["strict"] = self.strict
         return {"type": "function", "function": function}
 
@@ -218,10 +245,109 @@ class FunctionTool(Generic[P, R]):
         values = self.decode_arguments(arguments)
         args = [values.pop(name) for name in self._positional]
         if self._is_async:
-            result = self.__wrapped__(*args, **values)
-            return await typing.cast("Awaitable[Any]", result)
-        call = functools.partial(self.__wrapped__, *args, **values)
-        return await anyio.to_thread.run_sync(call)
+            result: Any = self.__wrapped__(*args, **values)
+        else:
+            call = functools.partial(self.__wrapped__, *args, **values)
+            result = await anyio.to_thread.run_sync(call)
+        # A sync-looking callable may still hand back an awaitable (a plain decorator around
+        # an async function that hides it from introspection): its work is in the awaitable.
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+def _innermost(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The callable that does the work under `functools.partial` layers and decorators that
+    set `__wrapped__` (as `functools.wraps` does)."""
+    seen: set[int] = set()
+    current: Any = function
+    while id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, functools.partial):
+            current = current.func
+            continue
+        wrapped = getattr(current, "__wrapped__", None)
+        if wrapped is None or not callable(wrapped):
+            break
+        current = wrapped
+    return typing.cast("Callable[..., Any]", current)
+
+
+def _is_routine(function: object) -> bool:
+    return inspect.isroutine(function) or inspect.isclass(function)
+
+
+def _is_async(inner: Callable[..., Any]) -> bool:
+    """Whether calling the tool gives a coroutine: an async function, or an instance whose
+    `__call__` is one."""
+    if inspect.iscoroutinefunction(inner):
+        return True
+    if not _is_routine(inner):
+        return inspect.iscoroutinefunction(type(inner).__call__)
+    return False
+
+
+def _name_of(function: Callable[..., Any], inner: Callable[..., Any]) -> str:
+    for candidate in (function, inner):
+        name = getattr(candidate, "__name__", None)
+        if isinstance(name, str):
+            return name
+    return type(inner).__name__  # a callable instance: its class names it
+
+
+def _doc_of(function: Callable[..., Any], inner: Callable[..., Any]) -> str | None:
+    if isinstance(function, functools.partial):
+        # `partial` objects carry the docstring of the `partial` class itself.
+        return inner.__doc__
+    doc = function.__doc__
+    if doc is None and not _is_routine(inner):
+        doc = getattr(type(inner).__call__, "__doc__", None)
+    return doc
+
+
+def _hints_of(function: Callable[..., Any], inner: Callable[..., Any]) -> dict[str, Any]:
+    """The parameters' type hints; `get_type_hints` takes functions, methods and classes,
+    so a partial is read through its function and an instance through its `__call__`."""
+    target: Any = function
+    if isinstance(function, functools.partial):
+        target = inner
+    if not _is_routine(target):
+        target = type(target).__call__
+    return typing.get_type_hints(target, include_extras=True)
+
+
+def _default_field(default: Any) -> Any:
+    """A parameter's default as msgspec takes it: mutable values (a list, a dict, a Struct)
+    become a factory of copies, which msgspec asks for instead of a shared value."""
+    try:
+        msgspec.defstruct("_probe", [("value", Any, default)])
+    except TypeError:
+        return msgspec.field(default_factory=functools.partial(copy.deepcopy, default))
+    return default
+
+
+def _show_default(prop: dict[str, Any] | None, default: Any) -> None:
+    """Write a default that went in as a factory into the (non-strict) schema, as msgspec
+    writes the others."""
+    if prop is None or "default" in prop:
+        return
+    # A default JSON cannot show is still used, just not described.
+    with contextlib.suppress(TypeError):
+        prop["default"] = msgspec.to_builtins(default)
+
+
+def _parameter_error(tool_name: str, fields: list[Any], exc: Exception) -> InvalidRequestError:
+    """The error for a signature msgspec cannot describe, naming the parameter at fault."""
+    for field in fields:
+        try:
+            msgspec.json.schema(msgspec.defstruct("_probe", [field], kw_only=True))
+        except (TypeError, ValueError) as inner:
+            return InvalidRequestError(
+                f"tool {tool_name}: parameter {field[0]!r} cannot be described to the model: "
+                f"{str(inner).splitlines()[-1]}",
+                param=field[0],
+            )
+    return InvalidRequestError(f"tool {tool_name}: cannot describe its parameters: {exc}")
 
 
 def _admits_none(annotation: Any) -> bool:

@@ -252,9 +252,7 @@ class _TypedStream(AsyncResource, Generic[E, R]):
         await self.aclose()
         failure = self._failure()
         if failure is not None:
-            self._error = failure.to_error(
-                partial=self._snapshot(), events=self._events, request_id=self.request_id
-            )
+            self._error = self._failure_error(failure)
             raise self._error
         reason = self._cut_short()
         if reason is not None:
@@ -266,6 +264,12 @@ class _TypedStream(AsyncResource, Generic[E, R]):
             )
             raise self._error
         return False
+
+    def _failure_error(self, failure: StreamFailure) -> StreamError:
+        """The error to raise for how the server said the stream failed."""
+        return failure.to_error(
+            partial=self._snapshot(), events=self._events, request_id=self.request_id
+        )
 
     def _settle(self, error: StreamError) -> StreamError:
         """Fill in what was received so far and remember the error as the stream's end."""

@@ -193,6 +193,8 @@ class ChatCompletionDelta(APIObject, kw_only=True):
     refusal: str | None = None
     tool_calls: list[ChatCompletionToolCallDelta] | None = None
     function_call: ChatFunctionCallDelta | None = None
+    #: URL citations of search models, added as they are found.
+    annotations: list[dict[str, Any]] | None = None
 
 
 @final

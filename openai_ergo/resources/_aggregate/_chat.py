@@ -47,6 +47,7 @@ class _ChoiceState:
     function_name: str | None = None
     function_arguments: list[str] = field(default_factory=list)
     finish_reason: str | None = None
+    annotations: list[dict[str, Any]] = field(default_factory=list)
     logprobs_seen: bool = False
     content_logprobs: list[ChatCompletionTokenLogprob] | None = None
     refusal_logprobs: list[ChatCompletionTokenLogprob] | None = None
@@ -92,6 +93,8 @@ def _choice(state: _ChoiceState) -> ChatCompletionChoice:
         content=content,
         refusal=refusal,
         tool_calls=tool_calls,
+        # The API's non-streamed message always has its list, empty when there are none.
+        annotations=list(state.annotations),
         function_call=function_call,
     )
     return ChatCompletionChoice(
@@ -179,6 +182,8 @@ class ChatCompletionAccumulator:
                     state.function_name = _named(state.function_name, delta.function_call.name)
                 if delta.function_call.arguments:
                     state.function_arguments.append(delta.function_call.arguments)
+            if delta.annotations:
+                state.annotations.extend(delta.annotations)
             if choice.finish_reason is not None:
                 state.finish_reason = choice.finish_reason
             if choice.logprobs is not None:

@@ -283,7 +283,12 @@ async def test_required_tool_choice_generates_arguments_matching_the_schema(
         {"role": "assistant", "tool_calls": [call]},
         {"role": "tool", "tool_call_id": call["id"], "content": "booked"},
     ]
-    follow_up = (await _post(http, "/chat/completions", {**body, "messages": after})).json()
+    # As on the API, the choice still forces a call after the tool's result; "auto" lets the
+    # model answer.
+    forced = (await _post(http, "/chat/completions", {**body, "messages": after})).json()
+    assert forced["choices"][0]["finish_reason"] == "tool_calls"
+    auto = {**body, "messages": after, "tool_choice": "auto"}
+    follow_up = (await _post(http, "/chat/completions", auto)).json()
     assert follow_up["choices"][0]["finish_reason"] == "stop"
     assert follow_up["choices"][0]["message"]["content"]
 

@@ -40,7 +40,9 @@ def _chat_meaning(completion: ChatCompletion) -> Any:
         calls = [
             (c.function.name, c.function.arguments) for c in message.tool_calls or [] if c.function
         ]
-        choices.append((choice.index, message.content, calls, choice.finish_reason))
+        choices.append(
+            (choice.index, message.content, calls, message.annotations, choice.finish_reason)
+        )
     return completion.model, choices, completion.usage
 
 

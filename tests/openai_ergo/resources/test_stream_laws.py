@@ -107,11 +107,20 @@ def _chat_choice(data: Draws, index: int) -> tuple[ChatCompletionChoice, list[An
             deltas.append({"index": index, "delta": {"tool_calls": [call]}})
         function = ChatFunctionCall(name=name, arguments=arguments)
         calls.append(ChatCompletionToolCall(id=call_id, function=function))
+    # Search models stream URL citations as they find them; the unstreamed message lists them
+    # all, and has an empty list when there are none.
+    annotations: list[dict[str, Any]] = []
+    for number in range(data.draw(st.integers(0, 2))):
+        citation = {"url": f"https://example.com/{number}", "start_index": 0, "end_index": 1}
+        annotations.append({"type": "url_citation", "url_citation": citation})
+        deltas.append({"index": index, "delta": {"annotations": [annotations[-1]]}})
     finish = "tool_calls" if calls else "stop"
     deltas.append({"index": index, "delta": {}, "finish_reason": finish})
     # What the API returns unstreamed: a message of only tool calls has `content: null`.
     content = None if calls and not text else text
-    message = ChatCompletionMessage(content=content, tool_calls=calls or None)
+    message = ChatCompletionMessage(
+        content=content, tool_calls=calls or None, annotations=annotations
+    )
     return ChatCompletionChoice(index=index, message=message, finish_reason=finish), deltas
 
 

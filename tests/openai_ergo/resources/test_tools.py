@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import socket
 from typing import Any, Literal
 
 import msgspec
 import pytest
 
-from openai_ergo import InvalidRequestError, tool
+from openai_ergo import Client, InvalidRequestError, tool
+from openai_ergo.mock import MockServer
 from openai_ergo.resources import ToolArgumentsError
 
 
@@ -112,3 +115,81 @@ def test_the_tool_is_still_the_function() -> None:
         return 2 * x
 
     assert double(4) == 8
+
+
+def _place(x: int, y: int, label: str = "here", *, size: float = 1.0) -> str:
+    """Put a label on the map.
+
+    Parameters
+    ----------
+    x, y : int
+        Where, in pixels
+        from the top left.
+    label
+        What to write.
+    size : float, optional
+        How big.
+
+    Returns
+    -------
+    str
+        The label.
+    """
+    return f"{label}@{x},{y}x{size}"
+
+
+async def test_numpy_entries_without_a_type_or_with_several_names_keep_their_text(
+    mock_openai: MockServer,
+) -> None:
+    place = tool(_place)
+    async with Client(api_key="sk-mock", base_url=mock_openai.url, rate_limiter=False) as client:
+        await client.chat("gpt-4o").user("Put it").tools(place)
+    [sent] = mock_openai.requests[0].json["tools"]
+    properties = sent["function"]["parameters"]["properties"]
+    assert properties["x"]["description"] == "Where, in pixels from the top left."
+    assert properties["y"]["description"] == "Where, in pixels from the top left."
+    assert properties["label"]["description"] == "What to write."
+    assert properties["size"]["description"] == "How big."
+    assert sent["function"]["description"] == "Put a label on the map."
+
+
+class Style(msgspec.Struct):
+    bold: bool = False
+
+
+def test_mutable_defaults_are_described_and_used_fresh() -> None:
+    @tool
+    def label(
+        text: str,
+        marks: list[str] = ["!", "?"],  # noqa: B006 - the default is the point
+        style: Style = Style(bold=True),  # noqa: B008
+    ) -> str:
+        """Label something."""
+        return text
+
+    assert label.strict is True
+    non_strict = tool(strict=False)(label.__wrapped__)
+    properties = non_strict.parameters["properties"]
+    assert properties["marks"]["default"] == ["!", "?"]
+    assert properties["style"]["default"] == {"bold": True}
+    first = label.decode_arguments('{"text": "a"}')
+    assert first == {"text": "a", "marks": ["!", "?"], "style": Style(bold=True)}
+    first["marks"].append("edited")  # each call gets its own copy of the default
+    assert label.decode_arguments('{"text": "b"}')["marks"] == ["!", "?"]
+
+
+def test_a_partial_is_named_and_described_by_its_function() -> None:
+    place = tool(functools.partial(_place, 0, label="x"))
+    assert place.name == "_place"
+    assert place.description == "Put a label on the map."
+    assert set(place.parameters["properties"]) == {"y", "label", "size"}
+
+
+def test_a_parameter_that_cannot_be_described_is_named() -> None:
+    def send(sock: socket.socket, data: str) -> None:
+        """Send data."""
+
+    with pytest.raises(InvalidRequestError) as caught:
+        tool(send)
+    assert caught.value.param == "sock"
+    assert "'sock'" in str(caught.value)

@@ -93,7 +93,9 @@ def _choice_chunks(
             calls.append(ChatCompletionToolCall(id=call_id, function=function))
     finish = {"text": "stop", "tools": "tool_calls", "refusal": "stop"}[kind]
     chunks.append({"index": index, "delta": {}, "finish_reason": finish})
-    message = ChatCompletionMessage(content=content, refusal=refusal, tool_calls=calls or None)
+    message = ChatCompletionMessage(
+        content=content, refusal=refusal, tool_calls=calls or None, annotations=[]
+    )
     logprobs = ChatChoiceLogprobs(content=tokens) if with_logprobs and tokens else None
     choice = ChatCompletionChoice(
         index=index, message=message, finish_reason=finish, logprobs=logprobs

@@ -103,11 +103,7 @@ class LoopbackServer:
                         if reply.pause:
                             await anyio.sleep(reply.pause)
                     if reply.reset:
-                        sock = stream.extra(anyio.abc.SocketAttribute.raw_socket)
-                        # Linger on, timeout zero: close() sends RST instead of FIN.
-                        sock.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                        )
+                        reset_on_close(stream)
                         return
                     if reply.close_after:
                         return
@@ -122,6 +118,13 @@ class LoopbackServer:
             pass
         finally:
             self.open_connections -= 1
+
+
+def reset_on_close(stream: anyio.abc.ByteStream) -> None:
+    """Make closing `stream` end its connection with a TCP reset instead of a FIN."""
+    sock = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+    # Linger on, timeout zero: close() sends RST.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 async def _read_request(reader: BufferedByteReceiveStream, number: int) -> Received | None:

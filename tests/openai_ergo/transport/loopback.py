@@ -1,7 +1,8 @@
-"""A raw loopback HTTP/1.1 server on 127.0.0.1 that answers with scripted bytes.
+"""A raw loopback HTTP/1.1 server on 127.0.0.1 that answers with scripted bytes, and a
+forward proxy to put in front of it.
 
-It parses just enough of each request to know where it ends, records it, and writes the
-scripted response as separate socket writes (one per segment), so tests choose the TCP
+The server parses just enough of each request to know where it ends, records it, and writes
+the scripted response as separate socket writes (one per segment), so tests choose the TCP
 segmentation the client sees. Nothing here interprets the response: malformed bytes go out
 as they are.
 """
@@ -14,6 +15,7 @@ import struct
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
@@ -176,5 +178,92 @@ async def serve(
         tg.start_soon(listener.serve, server._serve)
         try:
             yield server
+        finally:
+            tg.cancel_scope.cancel()
+
+
+@dataclass
+class ForwardProxy:
+    """The running proxy: its port, and the request line of everything it was asked to do."""
+
+    port: int = 0
+    #: "GET http://host:port/path" for a forwarded request, "CONNECT host:port" for a tunnel.
+    requests: list[str] = field(default_factory=list)
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _serve(self, client: anyio.abc.ByteStream) -> None:
+        reader = BufferedByteReceiveStream(client)
+        async with client:
+            while True:
+                try:
+                    head = await reader.receive_until(b"\r\n\r\n", 1 << 20)
+                except (anyio.IncompleteRead, anyio.EndOfStream):
+                    return
+                line, _, fields = head.partition(b"\r\n")
+                method, target, _version = line.decode().split(" ")
+                self.requests.append(f"{method} {target}")
+                if method == "CONNECT":
+                    await self._tunnel(client, reader, target)
+                    return
+                await self._forward(client, reader, Received(0, head, b""), fields)
+
+    async def _tunnel(
+        self, client: anyio.abc.ByteStream, reader: BufferedByteReceiveStream, target: str
+    ) -> None:
+        upstream = await anyio.connect_tcp("127.0.0.1", int(target.rpartition(":")[2]))
+        await client.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        async with upstream, anyio.create_task_group() as tg:
+            tg.start_soon(_pipe, reader, upstream)
+            await _pipe(upstream, client)
+
+    async def _forward(
+        self,
+        client: anyio.abc.ByteStream,
+        reader: BufferedByteReceiveStream,
+        request: Received,
+        fields: bytes,
+    ) -> None:
+        url = urlsplit(request.target)
+        path = url.path + (f"?{url.query}" if url.query else "")
+        length = int(request.header("content-length") or 0)
+        body = await reader.receive_exactly(length) if length else b""
+        upstream = await anyio.connect_tcp("127.0.0.1", url.port or 80)
+        async with upstream:
+            line = f"{request.method} {path} HTTP/1.1\r\n".encode()
+            await upstream.send(line + fields + b"\r\n\r\n" + body)
+            # Half-closed: the server answers this one request and closes, so the response
+            # ends where the upstream stream does.
+            await upstream.send_eof()
+            await _pipe(upstream, client, eof=False)
+
+
+async def _pipe(
+    source: anyio.abc.ByteReceiveStream, sink: anyio.abc.ByteStream, *, eof: bool = True
+) -> None:
+    """Copy bytes until `source` ends, then (with `eof`) half-close `sink`."""
+    try:
+        async for data in source:
+            await sink.send(data)
+        if eof:
+            await sink.send_eof()
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        pass
+
+
+@asynccontextmanager
+async def forward_proxy() -> AsyncIterator[ForwardProxy]:
+    """An HTTP forward proxy on 127.0.0.1 for the duration of the block: it forwards plain
+    requests (absolute-form targets) and tunnels CONNECT. Every host name it is asked for
+    stands for 127.0.0.1, so a test can name a host that does not exist and know that a
+    request which got through went through the proxy."""
+    proxy = ForwardProxy()
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    proxy.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, proxy._serve)
+        try:
+            yield proxy
         finally:
             tg.cancel_scope.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
@@ -20,6 +21,7 @@ from openai_ergo._config import (
     require,
 )
 from openai_ergo._errors import ConfigurationError
+from openai_ergo._http_client import make_http_client
 from openai_ergo._pagination import Paginator
 from openai_ergo._pipeline._auth import APIKeyAuth
 from openai_ergo._pipeline._circuit import CircuitBreaker
@@ -29,7 +31,6 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, EventStream
-from openai_ergo._transport import HTTP11Transport
 
 if TYPE_CHECKING:
     from openai_ergo.resources import ChatBuilder, ResponsesBuilder
@@ -37,30 +38,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _VERSION = "0.1.0"
-DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 _encode = msgspec.json.encode
 _NO_OPTIONS = RequestOptions()
-
-
-def _default_http(
-    *, transport: httpx.AsyncBaseTransport | None, http2: bool, limits: httpx.Limits | None
-) -> httpx.AsyncClient:
-    if transport is None and not http2:
-        # The fast HTTP/1.1 transport; it hands proxies, Unix sockets and other schemes to
-        # httpx's own (docs/transport.md). HTTP/2 stays with httpx's transport throughout.
-        transport = HTTP11Transport(limits=limits or DEFAULT_LIMITS, trust_env=True)
-    try:
-        return httpx.AsyncClient(
-            transport=transport,
-            http2=http2,
-            limits=limits or DEFAULT_LIMITS,
-            follow_redirects=False,
-            trust_env=True,
-        )
-    except ImportError as exc:
-        raise ConfigurationError(
-            "http2=True needs the h2 package: pip install 'openai-ergo[h2]'"
-        ) from exc
 
 
 def _merged_headers(
@@ -80,6 +59,11 @@ class Client(AsyncResource):
     `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`. Use it as an async context
     manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool) serves every
     request, and the clients `with_options()` derives from this one.
+
+    Network settings: `proxy` (else `HTTP(S)_PROXY`/`ALL_PROXY`/`NO_PROXY` while `trust_env`),
+    `verify` (an `ssl.SSLContext` for a private CA or a client certificate, or `False`),
+    `http2`, `limits`; or your own `transport`, or a whole `http_client` (an
+    `httpx.AsyncClient`, closed with this client, as the official SDK does).
     """
 
     def __init__(
@@ -99,6 +83,10 @@ class Client(AsyncResource):
         transport: httpx.AsyncBaseTransport | None = None,
         http2: bool = False,
         limits: httpx.Limits | None = None,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
+        verify: ssl.SSLContext | bool = True,
+        trust_env: bool = True,
+        http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         _azure: AzureSettings | None = None,
     ) -> None:
@@ -131,7 +119,15 @@ class Client(AsyncResource):
             default_headers["OpenAI-Project"] = project
         default_headers.update(headers or {})
         clock = clock or SYSTEM_CLOCK
-        self._http = _default_http(transport=transport, http2=http2, limits=limits)
+        self._http = make_http_client(
+            http_client=http_client,
+            transport=transport,
+            http2=http2,
+            limits=limits,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
+        )
         self._headers = _merged_headers(self._http, default_headers)
         self._owns_http = True
         self._pipeline = Pipeline(

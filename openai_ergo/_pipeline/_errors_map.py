@@ -24,6 +24,7 @@ from openai_ergo._errors import (
     UnprocessableEntityError,
 )
 from openai_ergo._pipeline._logging import redact_text, redact_value
+from openai_ergo._transport._network import describe_failure
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -132,7 +133,12 @@ def transport_error(
     """`APITimeoutError` for httpx timeouts and total deadlines, `APIConnectionError` else."""
     timed_out = isinstance(exc, httpx.TimeoutException | TimeoutError)
     kind = type(exc).__name__
-    what = redact_text(str(exc), tuple(secrets)) or kind
+    what = str(exc)
+    if not what or what == kind:
+        # httpx's own transport often raises with no message (httpcore maps anyio's and trio's
+        # nameless errors); the errno or SSL reason is down the cause chain.
+        what = describe_failure(exc)[0] if exc.__cause__ or exc.__context__ else kind
+    what = redact_text(what, tuple(secrets))
     verb = "timed out" if timed_out else "could not reach the server"
     sentence = f"{method} {path} {verb} ({kind}: {what})"
     if len(attempts) > 1:

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
+import pytest
+import trustme
 from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.tls import TLSAttribute, TLSListener, TLSStream
 
@@ -267,3 +269,24 @@ async def forward_proxy() -> AsyncIterator[ForwardProxy]:
             yield proxy
         finally:
             tg.cancel_scope.cancel()
+
+
+def clear_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset every proxy variable, so that only what a test sets applies."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def tls_contexts(
+    ca: trustme.CA, host: str, *server_alpn: str
+) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for `host` from `ca` (offering `server_alpn`), and
+    a client context that trusts `ca`."""
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(host).configure_cert(server)
+    if server_alpn:
+        server.set_alpn_protocols(list(server_alpn))
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    return server, client

@@ -6,7 +6,6 @@ Only a Unix socket (`uds`) goes direct."""
 from __future__ import annotations
 
 import socket
-import ssl
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,13 @@ import pytest
 import trustme
 
 from openai_ergo._transport import HTTP11Transport
-from tests.openai_ergo.transport.loopback import Reply, forward_proxy, serve
+from tests.openai_ergo.transport.loopback import (
+    Reply,
+    clear_proxy_environment,
+    forward_proxy,
+    serve,
+    tls_contexts,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -34,9 +39,7 @@ DELEGATING = [
 
 @pytest.fixture(autouse=True)
 def no_proxy_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    clear_proxy_environment(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -68,23 +71,11 @@ async def test_plain_http_goes_through_the_environment_proxy(
     assert keepalive is ("socket_options" in options)
 
 
-def tls_contexts(ca: trustme.CA, *server_alpn: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server context for api.example.test (offering `server_alpn`), and a client's that
-    trusts it."""
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("api.example.test").configure_cert(server)
-    if server_alpn:
-        server.set_alpn_protocols(list(server_alpn))
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
-    return server, client
-
-
 @pytest.mark.parametrize("options", [pytest.param({}, id="default"), DELEGATING[0]])
 async def test_https_is_tunnelled_through_the_environment_proxy(
     monkeypatch: pytest.MonkeyPatch, ca: trustme.CA, options: dict[str, Any]
 ) -> None:
-    server_context, client_context = tls_contexts(ca)
+    server_context, client_context = tls_contexts(ca, "api.example.test")
     async with serve(OK, ssl_context=server_context) as target, forward_proxy() as proxy:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url())
         transport = HTTP11Transport(verify=client_context, **options)
@@ -103,7 +94,7 @@ async def test_http2_only_tunnels_through_the_environment_proxy_and_speaks_h2(
 ) -> None:
     # The loopback server speaks HTTP/1.1 only: what matters is that the tunnel was asked for
     # and that HTTP/2 (its connection preface) arrived through it.
-    server_context, client_context = tls_contexts(ca, "h2", "http/1.1")
+    server_context, client_context = tls_contexts(ca, "api.example.test", "h2", "http/1.1")
     answerless = Reply(close_before=True)
     async with serve(answerless, ssl_context=server_context) as target, forward_proxy() as proxy:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url())

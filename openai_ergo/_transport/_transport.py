@@ -227,10 +227,12 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             # httpcore's proxy pool takes `socket_options` but opens its connections (to the
             # proxy, forwarding or tunnelling) without them (httpcore 1.0.9); its network
             # backend is the one place every one of those connections passes through.
-            pool = transport._pool
-            pool._network_backend = _SocketOptionsBackend(
-                pool._network_backend, list(socket_options)
-            )
+            # Private to httpx and httpcore: should a release move it, requests still go through
+            # the proxy, without the options (test_proxies.py would say so).
+            pool: Any = getattr(transport, "_pool", None)
+            backend = getattr(pool, "_network_backend", None)
+            if isinstance(backend, httpcore.AsyncNetworkBackend):
+                pool._network_backend = _SocketOptionsBackend(backend, list(socket_options))
         return transport
 
 

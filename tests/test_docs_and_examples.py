@@ -3,8 +3,9 @@
 Each ```python block in README.md and docs/*.md runs as its own program against the embedded mock
 server (OPENAI_BASE_URL points at it, OPENAI_API_KEY is a dummy), so the docs can use `Client()`
 exactly as a user would. Each runs in a fresh directory holding `corporate-ca.pem`, a CA
-certificate made for the run, which stands for the company CA of the docs' TLS example. Each program in examples/ runs with no OPENAI_API_KEY at all, which makes
-it start the mock server itself, as it does on a fresh clone.
+certificate made for the run, which stands for the company CA of the docs' TLS example. Each
+program in examples/ runs with no OPENAI_API_KEY at all, which makes it start the mock server
+itself, as it does on a fresh clone.
 """
 
 from __future__ import annotations

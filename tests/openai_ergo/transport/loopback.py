@@ -12,14 +12,14 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
-import pytest
 import trustme
 from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.tls import TLSAttribute, TLSListener, TLSStream
@@ -176,12 +176,31 @@ async def serve(
         listener = tcp
     if ssl_context is not None:
         listener = TLSListener(listener, ssl_context, standard_compatible=False)
+    async with _running(listener, server._serve):
+        yield server
+
+
+@asynccontextmanager
+async def _running(
+    listener: anyio.abc.Listener[Any], handle: Callable[[Any], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """`listener` serving each connection with `handle` for the duration of the block."""
     async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, server._serve)
+        tg.start_soon(listener.serve, handle)
         try:
-            yield server
+            yield
         finally:
             tg.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def raw_server(
+    handle: Callable[[anyio.abc.SocketStream], Awaitable[None]],
+) -> AsyncIterator[int]:
+    """A TCP server on 127.0.0.1 that runs `handle` on each connection; yields its port."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    async with _running(listener, handle):
+        yield listener.extra(anyio.abc.SocketAttribute.local_port)
 
 
 @dataclass
@@ -261,21 +280,9 @@ async def forward_proxy() -> AsyncIterator[ForwardProxy]:
     stands for 127.0.0.1, so a test can name a host that does not exist and know that a
     request which got through went through the proxy."""
     proxy = ForwardProxy()
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    proxy.port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, proxy._serve)
-        try:
-            yield proxy
-        finally:
-            tg.cancel_scope.cancel()
-
-
-def clear_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unset every proxy variable, so that only what a test sets applies."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    async with raw_server(proxy._serve) as port:
+        proxy.port = port
+        yield proxy
 
 
 def tls_contexts(

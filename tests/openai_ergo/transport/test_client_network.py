@@ -12,7 +12,6 @@ import trustme
 from openai_ergo import APIConnectionError, Client, ConfigurationError, HTTP11Transport, RetryPolicy
 from tests.openai_ergo.transport.loopback import (
     Reply,
-    clear_proxy_environment,
     forward_proxy,
     serve,
     tls_contexts,
@@ -28,16 +27,6 @@ MODELS = Reply(
     ]
 )
 HTTP2 = pytest.mark.parametrize("http2", [False, True], ids=["default", "http2=True"])
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_proxy_environment(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 def make_client(base_url: str, **settings: Any) -> Client:

@@ -9,8 +9,8 @@ import gc
 import socket
 import ssl
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 import anyio
 import anyio.abc
@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from openai_ergo._transport import HTTP11Transport
-from tests.openai_ergo.transport.loopback import Reply, reset_on_close, serve
+from tests.openai_ergo.transport.loopback import Reply, raw_server, reset_on_close, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -80,20 +80,6 @@ async def test_a_refused_connection_raises_what_httpx_default_raises() -> None:
         lambda client: client.get(f"http://127.0.0.1:{port}/"), httpx.Timeout(5)
     )
     assert classes == {"default": httpx.ConnectError, "http11": httpx.ConnectError}
-
-
-@asynccontextmanager
-async def raw_server(
-    handle: Callable[[anyio.abc.SocketStream], Awaitable[None]],
-) -> AsyncIterator[int]:
-    """A TCP server on 127.0.0.1 that runs `handle` on each connection; yields its port."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, handle)
-        try:
-            yield listener.extra(anyio.abc.SocketAttribute.local_port)
-        finally:
-            tg.cancel_scope.cancel()
 
 
 def not_reading() -> AbstractAsyncContextManager[int]:

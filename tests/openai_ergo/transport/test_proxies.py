@@ -16,7 +16,6 @@ import trustme
 from openai_ergo._transport import HTTP11Transport
 from tests.openai_ergo.transport.loopback import (
     Reply,
-    clear_proxy_environment,
     forward_proxy,
     serve,
     tls_contexts,
@@ -35,16 +34,6 @@ DELEGATING = [
         id="socket_options+http1=False",
     ),
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_proxy_environment(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 def keepalive_of(response: httpx.Response) -> bool:

@@ -55,15 +55,15 @@ def _merged_headers(
 class Client(AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
 
-    Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
-    `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`. Use it as an async context
-    manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool) serves every
-    request, and the clients `with_options()` derives from this one.
-
     Network settings: `proxy` (else `HTTP(S)_PROXY`/`ALL_PROXY`/`NO_PROXY` while `trust_env`),
     `verify` (an `ssl.SSLContext` for a private CA or a client certificate, or `False`),
     `http2`, `limits`; or your own `transport`, or a whole `http_client` (an
     `httpx.AsyncClient`, closed with this client, as the official SDK does).
+
+    Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
+    `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`. Use it as an async context
+    manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool) serves every
+    request, and the clients `with_options()` derives from this one.
     """
 
     def __init__(

@@ -62,3 +62,6 @@ async def test_a_reset_reaches_the_caller_as_a_sentence_that_says_so() -> None:
         "GET /v1/models could not reach the server "
         "(ReadError: reading from the server failed: connection reset by peer)."
     )
+    # The httpx error, and under it the one with the errno.
+    assert isinstance(caught.value.__cause__, httpx.ReadError)
+    assert isinstance(caught.value.__cause__.__cause__, ConnectionResetError)

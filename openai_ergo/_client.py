@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
@@ -22,6 +23,7 @@ from openai_ergo._config import (
     setting,
 )
 from openai_ergo._errors import ConfigurationError
+from openai_ergo._http_client import make_http_client
 from openai_ergo._pagination import Paginator
 from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
 from openai_ergo._pipeline._circuit import CircuitBreaker
@@ -31,7 +33,6 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, EventStream
-from openai_ergo._transport import HTTP11Transport
 
 if TYPE_CHECKING:
     from openai_ergo.resources import ChatBuilder, ResponsesBuilder
@@ -39,30 +40,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _VERSION = "0.1.0"
-DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 _encode = msgspec.json.encode
 _NO_OPTIONS = RequestOptions()
-
-
-def _default_http(
-    *, transport: httpx.AsyncBaseTransport | None, http2: bool, limits: httpx.Limits | None
-) -> httpx.AsyncClient:
-    if transport is None and not http2:
-        # The fast HTTP/1.1 transport; it hands proxies, Unix sockets and other schemes to
-        # httpx's own (docs/transport.md). HTTP/2 stays with httpx's transport throughout.
-        transport = HTTP11Transport(limits=limits or DEFAULT_LIMITS, trust_env=True)
-    try:
-        return httpx.AsyncClient(
-            transport=transport,
-            http2=http2,
-            limits=limits or DEFAULT_LIMITS,
-            follow_redirects=False,
-            trust_env=True,
-        )
-    except ImportError as exc:
-        raise ConfigurationError(
-            "http2=True needs the h2 package: pip install 'openai-ergo[h2]'"
-        ) from exc
 
 
 def _merged_headers(
@@ -77,6 +56,11 @@ def _merged_headers(
 @final
 class Client(AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
+
+    Network settings: `proxy` (else `HTTP(S)_PROXY`/`ALL_PROXY`/`NO_PROXY` while `trust_env`),
+    `verify` (an `ssl.SSLContext` for a private CA or a client certificate, or `False`),
+    `http2`, `limits`; or your own `transport`, or a whole `http_client` (an
+    `httpx.AsyncClient`, closed with this client, as the official SDK does).
 
     Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
     `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID` (stripped of surrounding
@@ -103,6 +87,10 @@ class Client(AsyncResource):
         transport: httpx.AsyncBaseTransport | None = None,
         http2: bool = False,
         limits: httpx.Limits | None = None,
+        proxy: str | httpx.URL | httpx.Proxy | None = None,
+        verify: ssl.SSLContext | bool = True,
+        trust_env: bool = True,
+        http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         _azure: AzureSettings | None = None,
     ) -> None:
@@ -133,7 +121,15 @@ class Client(AsyncResource):
                     default_headers[header] = checked_setting(value, source)
         default_headers.update(headers or {})
         clock = clock or SYSTEM_CLOCK
-        self._http = _default_http(transport=transport, http2=http2, limits=limits)
+        self._http = make_http_client(
+            http_client=http_client,
+            transport=transport,
+            http2=http2,
+            limits=limits,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
+        )
         self._headers = _merged_headers(self._http, default_headers)
         self._owns_http = True
         self._pipeline = Pipeline(

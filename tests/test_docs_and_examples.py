@@ -2,8 +2,10 @@
 
 Each ```python block in README.md and docs/*.md runs as its own program against the embedded mock
 server (OPENAI_BASE_URL points at it, OPENAI_API_KEY is a dummy), so the docs can use `Client()`
-exactly as a user would. Each program in examples/ runs with no OPENAI_API_KEY at all, which makes
-it start the mock server itself, as it does on a fresh clone.
+exactly as a user would. Each runs in a fresh directory holding `corporate-ca.pem`, a CA
+certificate made for the run, which stands for the company CA of the docs' TLS example. Each
+program in examples/ runs with no OPENAI_API_KEY at all, which makes it start the mock server
+itself, as it does on a fresh clone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -79,8 +82,15 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     )
 
 
+@pytest.fixture(scope="module")
+def corporate_ca() -> bytes:
+    """A CA certificate (PEM) that blocks find as ./corporate-ca.pem, like a company's own CA."""
+    return trustme.CA().cert_pem.bytes()
+
+
 @pytest.mark.parametrize("code", _doc_blocks())
-def test_doc_block_runs(code: str, mock_url: str, tmp_path: Path) -> None:
+def test_doc_block_runs(code: str, mock_url: str, corporate_ca: bytes, tmp_path: Path) -> None:
+    (tmp_path / "corporate-ca.pem").write_bytes(corporate_ca)
     env = _clean_env() | {"OPENAI_BASE_URL": mock_url, "OPENAI_API_KEY": "sk-mock-docs"}
     result = _run([sys.executable, "-c", code], env, tmp_path)
     assert result.returncode == 0, result.stderr

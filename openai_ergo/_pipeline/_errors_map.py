@@ -30,6 +30,7 @@ from openai_ergo._pipeline._auth import header_value_problem
 from openai_ergo._pipeline._logging import redact_text, redact_value
 from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pipeline._retry import RetryStop
+from openai_ergo._transport._network import describe_failure
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -191,7 +192,12 @@ def transport_error(
     """`APITimeoutError` for httpx timeouts and total deadlines, `APIConnectionError` else."""
     timed_out = isinstance(exc, httpx.TimeoutException | TimeoutError)
     kind = type(exc).__name__
-    what = redact_text(str(exc), tuple(secrets)) or kind
+    what = str(exc)
+    if not what or what == kind:
+        # httpx's own transport often raises with no message (httpcore maps anyio's and trio's
+        # nameless errors); the errno or SSL reason is down the cause chain.
+        what = describe_failure(exc)[0] if exc.__cause__ or exc.__context__ else kind
+    what = redact_text(what, tuple(secrets))
     verb = "timed out" if timed_out else "could not reach the server"
     sentence = f"{method} {path} {verb} ({kind}: {what})"
     cls = APITimeoutError if timed_out else APIConnectionError

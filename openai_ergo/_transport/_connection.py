@@ -16,6 +16,7 @@ import httpx
 from openai_ergo._transport._network import (
     NetworkStreamInfo,
     Origin,
+    describe_failure,
     raw_socket,
     socket_is_readable,
 )
@@ -115,7 +116,8 @@ class HTTP11Connection:
         except TimeoutError:
             raise httpx.ReadTimeout("timed out waiting for data from the server") from None
         except _READ_FAILURES as exc:
-            raise httpx.ReadError(f"reading from the server failed: {_describe(exc)}") from exc
+            what, cause = describe_failure(exc)
+            raise httpx.ReadError(f"reading from the server failed: {what}") from cause
 
     async def send(self, data: bytes, write_timeout: float | None) -> None:
         """Write all of `data`."""
@@ -128,7 +130,8 @@ class HTTP11Connection:
         except TimeoutError:
             raise httpx.WriteTimeout("timed out sending the request to the server") from None
         except _READ_FAILURES as exc:
-            raise httpx.WriteError(f"sending to the server failed: {_describe(exc)}") from exc
+            what, cause = describe_failure(exc)
+            raise httpx.WriteError(f"sending to the server failed: {what}") from cause
 
     async def request(
         self, request: httpx.Request, *, read_timeout: float | None, write_timeout: float | None
@@ -243,10 +246,6 @@ def _check_length(declared: int, sent: int, *, done: bool) -> None:
         raise httpx.LocalProtocolError(
             f"the request body is {sent} bytes but its Content-Length says {declared}"
         )
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 class ResponseBody(httpx.AsyncByteStream):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import select
+import socket
 import ssl
 from typing import Any, NamedTuple
 
@@ -10,7 +12,7 @@ import anyio
 import anyio.abc
 import httpx
 
-__all__ = ["NetworkStreamInfo", "Origin", "open_stream", "socket_is_readable"]
+__all__ = ["NetworkStreamInfo", "Origin", "describe_failure", "open_stream", "socket_is_readable"]
 
 # httpcore's connect retry schedule: immediately, then 0.5 s, 1 s, 2 s, ...
 _RETRY_BACKOFF_FACTOR = 0.5
@@ -59,33 +61,87 @@ async def _connect_once(
     connect_timeout: float | None,
     local_address: str | None,
 ) -> anyio.abc.ByteStream:
-    kwargs: dict[str, Any] = {}
-    if local_address is not None:
-        kwargs["local_host"] = local_address
-    if origin.scheme == "https":
-        assert ssl_context is not None
-        kwargs["ssl_context"] = ssl_context
-        kwargs["tls_hostname"] = origin.sni_hostname or origin.host
-        # Servers often close without a TLS close_notify; the HTTP framing tells us whether
-        # the body was complete, as in httpx's default transport.
-        kwargs["tls_standard_compatible"] = False
+    where = f"{origin.host}:{origin.port}"
     try:
         with anyio.fail_after(connect_timeout):
-            stream: anyio.abc.ByteStream = await anyio.connect_tcp(
-                origin.host, origin.port, **kwargs
-            )
+            try:
+                stream: anyio.abc.ByteStream = await anyio.connect_tcp(
+                    origin.host, origin.port, local_host=local_address
+                )
+            except OSError as exc:
+                what, cause = describe_failure(exc)
+                raise httpx.ConnectError(f"could not connect to {where}: {what}") from cause
+            if origin.scheme == "https":
+                assert ssl_context is not None
+                # Apart from the TCP connect, so that a failure says which step it was.
+                stream = await _start_tls(stream, origin, ssl_context, where)
             return stream
     except TimeoutError:
-        raise httpx.ConnectTimeout(f"timed out connecting to {origin.host}:{origin.port}") from None
-    except ssl.SSLCertVerificationError as exc:
-        raise httpx.ConnectError(
-            f"TLS certificate verification failed for {origin.host}: {exc}"
-        ) from exc
-    except (OSError, ssl.SSLError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
-        detail = str(exc) or type(exc).__name__
-        raise httpx.ConnectError(
-            f"could not connect to {origin.host}:{origin.port}: {detail}"
-        ) from exc
+        raise httpx.ConnectTimeout(f"timed out connecting to {where}") from None
+
+
+async def _start_tls(
+    stream: anyio.abc.ByteStream, origin: Origin, ssl_context: ssl.SSLContext, where: str
+) -> anyio.abc.ByteStream:
+    # Loaded here, not at import: plain-http users never need it.
+    from anyio.streams.tls import TLSStream
+
+    try:
+        return await TLSStream.wrap(
+            stream,
+            hostname=origin.sni_hostname or origin.host,
+            ssl_context=ssl_context,
+            # Servers often close without a TLS close_notify; the HTTP framing tells us whether
+            # the body was complete, as in httpx's default transport.
+            standard_compatible=False,
+        )
+    except BaseException as exc:
+        await anyio.aclose_forcefully(stream)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            raise httpx.ConnectError(
+                f"TLS certificate verification failed for {origin.host}: {exc}"
+            ) from exc
+        if isinstance(exc, OSError | anyio.BrokenResourceError | anyio.EndOfStream):
+            what, cause = describe_failure(exc)
+            raise httpx.ConnectError(
+                f"could not connect to {where}: {what} during the TLS handshake"
+            ) from cause
+        raise
+
+
+def describe_failure(exc: BaseException) -> tuple[str, BaseException]:
+    """What a socket or TLS failure means, in words, and the exception that holds its errno
+    or SSL reason (to chain the httpx error from).
+
+    anyio wraps the OS's and `ssl`'s errors in `BrokenResourceError` or `EndOfStream`, whose
+    names say nothing; what happened is further down the `__cause__` chain.
+    """
+    cause = _root_cause(exc)
+    if isinstance(cause, ssl.SSLEOFError | ssl.SSLZeroReturnError | anyio.EndOfStream):
+        return "the server closed the connection", cause
+    if isinstance(cause, ssl.SSLError):
+        # "[SSL: WRONG_VERSION_NUMBER] wrong version number": ssl names the reason itself.
+        return str(cause), cause
+    if isinstance(cause, socket.gaierror):
+        return f"could not resolve the host name ({cause.strerror})", cause
+    if isinstance(cause, OSError) and cause.errno:
+        # "Connection reset by peer", "Connection refused", "Broken pipe": the OS's own words.
+        words = os.strerror(cause.errno)
+        return words[:1].lower() + words[1:], cause
+    return str(cause) or type(cause).__name__, cause
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The first exception in `exc`'s chain that carries an errno (an `ssl.SSLError` does),
+    else `exc` itself."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, OSError) and node.errno is not None:
+            return node
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return exc
 
 
 class NetworkStreamInfo:

@@ -1,7 +1,8 @@
-"""A raw loopback HTTP/1.1 server on 127.0.0.1 that answers with scripted bytes.
+"""A raw loopback HTTP/1.1 server on 127.0.0.1 that answers with scripted bytes, and a
+forward proxy to put in front of it.
 
-It parses just enough of each request to know where it ends, records it, and writes the
-scripted response as separate socket writes (one per segment), so tests choose the TCP
+The server parses just enough of each request to know where it ends, records it, and writes
+the scripted response as separate socket writes (one per segment), so tests choose the TCP
 segmentation the client sees. Nothing here interprets the response: malformed bytes go out
 as they are.
 """
@@ -11,12 +12,15 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
+import trustme
 from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.tls import TLSAttribute, TLSListener, TLSStream
 
@@ -103,11 +107,7 @@ class LoopbackServer:
                         if reply.pause:
                             await anyio.sleep(reply.pause)
                     if reply.reset:
-                        sock = stream.extra(anyio.abc.SocketAttribute.raw_socket)
-                        # Linger on, timeout zero: close() sends RST instead of FIN.
-                        sock.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                        )
+                        reset_on_close(stream)
                         return
                     if reply.close_after:
                         return
@@ -122,6 +122,13 @@ class LoopbackServer:
             pass
         finally:
             self.open_connections -= 1
+
+
+def reset_on_close(stream: anyio.abc.ByteStream) -> None:
+    """Make closing `stream` end its connection with a TCP reset instead of a FIN."""
+    sock = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+    # Linger on, timeout zero: close() sends RST.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 async def _read_request(reader: BufferedByteReceiveStream, number: int) -> Received | None:
@@ -169,9 +176,124 @@ async def serve(
         listener = tcp
     if ssl_context is not None:
         listener = TLSListener(listener, ssl_context, standard_compatible=False)
+    async with _running(listener, server._serve):
+        yield server
+
+
+@asynccontextmanager
+async def _running(
+    listener: anyio.abc.Listener[Any], handle: Callable[[Any], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """`listener` serving each connection with `handle` for the duration of the block."""
     async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, server._serve)
+        tg.start_soon(listener.serve, handle)
         try:
-            yield server
+            yield
         finally:
             tg.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def raw_server(
+    handle: Callable[[anyio.abc.SocketStream], Awaitable[None]],
+) -> AsyncIterator[int]:
+    """A TCP server on 127.0.0.1 that runs `handle` on each connection; yields its port."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    async with _running(listener, handle):
+        yield listener.extra(anyio.abc.SocketAttribute.local_port)
+
+
+@dataclass
+class ForwardProxy:
+    """The running proxy: its port, and the request line of everything it was asked to do."""
+
+    port: int = 0
+    #: "GET http://host:port/path" for a forwarded request, "CONNECT host:port" for a tunnel.
+    requests: list[str] = field(default_factory=list)
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _serve(self, client: anyio.abc.ByteStream) -> None:
+        reader = BufferedByteReceiveStream(client)
+        async with client:
+            while True:
+                try:
+                    head = await reader.receive_until(b"\r\n\r\n", 1 << 20)
+                except (anyio.IncompleteRead, anyio.EndOfStream):
+                    return
+                line, _, fields = head.partition(b"\r\n")
+                method, target, _version = line.decode().split(" ")
+                self.requests.append(f"{method} {target}")
+                if method == "CONNECT":
+                    await self._tunnel(client, reader, target)
+                    return
+                await self._forward(client, reader, Received(0, head, b""), fields)
+
+    async def _tunnel(
+        self, client: anyio.abc.ByteStream, reader: BufferedByteReceiveStream, target: str
+    ) -> None:
+        upstream = await anyio.connect_tcp("127.0.0.1", int(target.rpartition(":")[2]))
+        await client.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        async with upstream, anyio.create_task_group() as tg:
+            tg.start_soon(_pipe, reader, upstream)
+            await _pipe(upstream, client)
+
+    async def _forward(
+        self,
+        client: anyio.abc.ByteStream,
+        reader: BufferedByteReceiveStream,
+        request: Received,
+        fields: bytes,
+    ) -> None:
+        url = urlsplit(request.target)
+        path = url.path + (f"?{url.query}" if url.query else "")
+        length = int(request.header("content-length") or 0)
+        body = await reader.receive_exactly(length) if length else b""
+        upstream = await anyio.connect_tcp("127.0.0.1", url.port or 80)
+        async with upstream:
+            line = f"{request.method} {path} HTTP/1.1\r\n".encode()
+            await upstream.send(line + fields + b"\r\n\r\n" + body)
+            # Half-closed: the server answers this one request and closes, so the response
+            # ends where the upstream stream does.
+            await upstream.send_eof()
+            await _pipe(upstream, client, eof=False)
+
+
+async def _pipe(
+    source: anyio.abc.ByteReceiveStream, sink: anyio.abc.ByteStream, *, eof: bool = True
+) -> None:
+    """Copy bytes until `source` ends, then (with `eof`) half-close `sink`."""
+    try:
+        async for data in source:
+            await sink.send(data)
+        if eof:
+            await sink.send_eof()
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        pass
+
+
+@asynccontextmanager
+async def forward_proxy() -> AsyncIterator[ForwardProxy]:
+    """An HTTP forward proxy on 127.0.0.1 for the duration of the block: it forwards plain
+    requests (absolute-form targets) and tunnels CONNECT. Every host name it is asked for
+    stands for 127.0.0.1, so a test can name a host that does not exist and know that a
+    request which got through went through the proxy."""
+    proxy = ForwardProxy()
+    async with raw_server(proxy._serve) as port:
+        proxy.port = port
+        yield proxy
+
+
+def tls_contexts(
+    ca: trustme.CA, host: str, *server_alpn: str
+) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for `host` from `ca` (offering `server_alpn`), and
+    a client context that trusts `ca`."""
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(host).configure_cert(server)
+    if server_alpn:
+        server.set_alpn_protocols(list(server_alpn))
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    return server, client

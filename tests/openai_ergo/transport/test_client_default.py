@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from openai_ergo import Client, HTTP11Transport
+from openai_ergo import APIConnectionError, Client, HTTP11Transport, RetryPolicy
 from tests.openai_ergo.transport.loopback import Reply, serve
 
 pytestmark = pytest.mark.anyio
@@ -50,3 +50,18 @@ async def test_the_client_default_transport_batches_http_chunks(
     # Ours hands up one socket read (many HTTP chunks); httpx's one HTTP chunk at a time.
     assert (len(received) < len(EVENTS) // 10) is batched
     assert batched or len(received) == len(EVENTS)
+
+
+async def test_a_reset_reaches_the_caller_as_a_sentence_that_says_so() -> None:
+    async with serve(Reply(reset=True)) as server:
+        client = Client("sk-test", base_url=server.url("/v1"), retry=RetryPolicy.never())
+        async with client:
+            with pytest.raises(APIConnectionError) as caught:
+                await client.request("GET", "/models")
+    assert str(caught.value) == (
+        "GET /v1/models could not reach the server "
+        "(ReadError: reading from the server failed: connection reset by peer)."
+    )
+    # The httpx error, and under it the one with the errno.
+    assert isinstance(caught.value.__cause__, httpx.ReadError)
+    assert isinstance(caught.value.__cause__.__cause__, ConnectionResetError)

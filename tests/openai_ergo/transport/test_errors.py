@@ -3,11 +3,14 @@ transport, for the same server behaviour or the same request."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import socket
+import ssl
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 import anyio
 import anyio.abc
@@ -15,7 +18,7 @@ import httpx
 import pytest
 
 from openai_ergo._transport import HTTP11Transport
-from tests.openai_ergo.transport.loopback import Reply, serve
+from tests.openai_ergo.transport.loopback import Reply, raw_server, reset_on_close, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -79,23 +82,14 @@ async def test_a_refused_connection_raises_what_httpx_default_raises() -> None:
     assert classes == {"default": httpx.ConnectError, "http11": httpx.ConnectError}
 
 
-@asynccontextmanager
-async def not_reading() -> AsyncIterator[int]:
-    """A server on 127.0.0.1 that accepts connections and never reads from them."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    held: list[anyio.abc.SocketStream] = []
+def not_reading() -> AbstractAsyncContextManager[int]:
+    """A server that accepts connections and never reads from them."""
 
     async def hold(stream: anyio.abc.SocketStream) -> None:
-        held.append(stream)
         async with stream:
             await anyio.sleep_forever()
 
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, hold)
-        try:
-            yield listener.extra(anyio.abc.SocketAttribute.local_port)
-        finally:
-            tg.cancel_scope.cancel()
+    return raw_server(hold)
 
 
 async def test_a_server_that_stops_reading_raises_write_timeout() -> None:
@@ -160,10 +154,8 @@ async def test_a_body_that_disagrees_with_its_length_is_an_httpx_error(
     assert classes["http11"] is httpx.LocalProtocolError
 
 
-@asynccontextmanager
-async def answering_early(answer: bytes) -> AsyncIterator[int]:
-    """A server on 127.0.0.1 that reads a request's head only, answers, and closes."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+def answering_early(answer: bytes) -> AbstractAsyncContextManager[int]:
+    """A server that reads a request's head only, answers, and closes."""
 
     async def answer_early(stream: anyio.abc.SocketStream) -> None:
         async with stream:
@@ -172,12 +164,7 @@ async def answering_early(answer: bytes) -> AsyncIterator[int]:
                 head += await stream.receive()
             await stream.send(answer)
 
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, answer_early)
-        try:
-            yield listener.extra(anyio.abc.SocketAttribute.local_port)
-        finally:
-            tg.cancel_scope.cancel()
+    return raw_server(answer_early)
 
 
 async def test_an_answer_before_the_body_was_sent_is_read_as_httpx_default_reads_it() -> None:
@@ -193,3 +180,89 @@ async def test_an_answer_before_the_body_was_sent_is_read_as_httpx_default_reads
         classes = await error_classes(send, httpx.Timeout(5))
     assert classes["default"] in (httpx.ReadError, httpx.HTTPStatusError)
     assert classes["http11"] == classes["default"]
+
+
+# What happened, in words, with the errno or SSL reason kept as the cause (anyio's own
+# exceptions, BrokenResourceError and EndOfStream, name neither).
+
+
+async def test_a_reset_says_connection_reset_by_peer_and_keeps_the_errno() -> None:
+    async with (
+        serve(Reply(reset=True)) as server,
+        httpx.AsyncClient(transport=HTTP11Transport()) as client,
+    ):
+        with pytest.raises(httpx.ReadError) as caught:
+            await client.get(server.url())
+    assert str(caught.value) == "reading from the server failed: connection reset by peer"
+    assert isinstance(caught.value.__cause__, ConnectionResetError)
+    assert caught.value.__cause__.errno == errno.ECONNRESET
+
+
+async def read_client_hello(stream: anyio.abc.SocketStream) -> None:
+    """Read one whole TLS record (the ClientHello), so that closing sends no reset."""
+    record = b""
+    while len(record) < 5 or len(record) < 5 + int.from_bytes(record[3:5], "big"):
+        record += await stream.receive()
+
+
+async def close_in_handshake(stream: anyio.abc.SocketStream) -> None:
+    async with stream:
+        await read_client_hello(stream)
+        await stream.send_eof()
+        with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+            await stream.receive()
+
+
+async def reset_in_handshake(stream: anyio.abc.SocketStream) -> None:
+    async with stream:
+        await read_client_hello(stream)
+        reset_on_close(stream)
+
+
+@pytest.mark.parametrize(
+    ("handle", "words", "cause"),
+    [
+        pytest.param(
+            close_in_handshake,
+            "the server closed the connection during the TLS handshake",
+            ssl.SSLEOFError,
+            id="closed",
+        ),
+        pytest.param(
+            reset_in_handshake,
+            "connection reset by peer during the TLS handshake",
+            ConnectionResetError,
+            id="reset",
+        ),
+    ],
+)
+async def test_a_failed_tls_handshake_says_what_the_server_did(
+    handle: Callable[[anyio.abc.SocketStream], Awaitable[None]],
+    words: str,
+    cause: type[OSError],
+) -> None:
+    async with raw_server(handle) as port, httpx.AsyncClient(transport=HTTP11Transport()) as client:
+        with pytest.raises(httpx.ConnectError) as caught:
+            await client.get(f"https://127.0.0.1:{port}/")
+    assert str(caught.value) == f"could not connect to 127.0.0.1:{port}: {words}"
+    assert type(caught.value.__cause__) is cause
+    assert caught.value.request.url.port == port
+
+
+async def test_a_handshake_with_a_server_that_does_not_speak_tls_names_the_ssl_reason() -> None:
+    async def answer_in_plain_http(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await read_client_hello(stream)
+            await stream.send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    async with (
+        raw_server(answer_in_plain_http) as port,
+        httpx.AsyncClient(transport=HTTP11Transport()) as client,
+    ):
+        with pytest.raises(
+            httpx.ConnectError, match=r"WRONG_VERSION_NUMBER.*during the TLS"
+        ) as caught:
+            await client.get(f"https://127.0.0.1:{port}/")
+    cause = caught.value.__cause__
+    assert isinstance(cause, ssl.SSLError)
+    assert cause.reason == "WRONG_VERSION_NUMBER"

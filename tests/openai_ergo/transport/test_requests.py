@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -74,6 +75,9 @@ async def test_refused_connections_raise_connect_error() -> None:
         with pytest.raises(httpx.ConnectError) as caught:
             await client.get(f"http://127.0.0.1:{port}/")
     assert caught.value.request.url.port == port
+    assert str(caught.value) == f"could not connect to 127.0.0.1:{port}: connection refused"
+    assert isinstance(caught.value.__cause__, ConnectionRefusedError)
+    assert caught.value.__cause__.errno == errno.ECONNREFUSED
 
 
 async def test_an_expired_connect_timeout_raises_connect_timeout() -> None:

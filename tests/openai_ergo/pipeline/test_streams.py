@@ -33,6 +33,7 @@ from tests.openai_ergo.pipeline.scripted import (
     scripted_server,
     sse,
 )
+from tests.streaming.loopback import Exchange, sse_server
 
 KEY = "sk-test-SECRET"
 DELTAS = [*sse({"delta": "Hel"}, {"delta": "lo"}, {"delta": "!"}), b"data: [DONE]\n\n"]
@@ -154,10 +155,23 @@ async def test_a_2xx_that_is_not_an_event_stream_is_a_clear_error() -> None:
 
 
 async def test_leaving_early_gives_the_connection_back_to_the_pool() -> None:
-    async with (
-        scripted_server(Reply(events=DELTAS)) as server,
-        Client(KEY, base_url=server.url) as client,
-    ):
+    # Each response goes out in one write, so the read that brings the first event also brings
+    # the body's end: a body read to its end goes back to the pool although the loop broke
+    # early. (Written event by event, a loaded machine could split the reads, and a body cut
+    # short is rightly never reused.)
+    body = b"".join(DELTAS)
+    streamed = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + f"{len(body):x}\r\n".encode()
+        + body
+        + b"\r\n0\r\n\r\n"
+    )
+    listed = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+    async def one_write(exchange: Exchange) -> None:
+        await exchange.replay(listed if exchange.request.target.endswith("/models") else streamed)
+
+    async with sse_server(one_write) as server, Client(KEY, base_url=server.url) as client:
         for _ in range(3):
             async with await client.request("GET", "/x", stream=True) as stream:
                 async for _event in stream:

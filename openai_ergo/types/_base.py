@@ -18,6 +18,15 @@ __all__ = ["APIObject", "TaggedObject", "UnknownObject"]
 class APIObject(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """Base of every API model: keyword-only fields, defaults omitted when encoded."""
 
+    def to_dict(self) -> dict[str, Any]:
+        """This object as plain data (dicts, lists, strings, numbers), as it goes on the wire:
+        unset fields left out, tags included. The equivalent of the SDK's `model_dump()`."""
+        return cast("dict[str, Any]", msgspec.to_builtins(self))
+
+    def to_json(self) -> bytes:
+        """This object encoded as JSON, as it goes on the wire."""
+        return msgspec.json.encode(self)
+
 
 class TaggedObject(APIObject, tag_field="type"):
     """Base of the models that are members of a union told apart by their `type` field.

@@ -24,7 +24,7 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from openai_ergo.codegen._build import references
+from openai_ergo.codegen._build import pascal, references
 from openai_ergo.codegen._model import (
     Alias,
     Definition,
@@ -132,6 +132,10 @@ class _Renderer:
         self.imports = imports
         #: Aliases whose reference would be evaluated before they exist (a recursive alias).
         self.cut: set[str] = set()
+        #: Code that follows the Structs (unknown variants of unions with shared tags), and
+        #: private aliases that follow the public ones.
+        self.helpers: list[str] = []
+        self.hoisted: list[str] = []
 
     def render(self, kind: Type, owner: str) -> str:
         if isinstance(kind, Prim):
@@ -154,18 +158,57 @@ class _Renderer:
         self.imports.add(f"{PACKAGE}.{target.module}", target.name)
         return target.name
 
-    def render_union(self, kind: UnionOf, owner: str) -> str:
+    def union_forms(self, kind: UnionOf, owner: str) -> tuple[str, str | None]:
+        """The union for type checkers, and for msgspec when it differs (members sharing a
+        tag, rule 5 of `_unions`, are replaced there by an unknown variant that knows them)."""
         plan = plan_union(kind, self.model.definitions)
         if plan.note:
             self.model.union_notes.setdefault(owner, plan.note)
-        parts = [self.render(m, owner) for m in plan.members if m != Prim("None")]
-        if plan.tag_field is not None:
-            variant = UNKNOWN_VARIANTS[plan.tag_field]
-            self.imports.variants.add(variant)
-            parts.append(variant)
-        if Prim("None") in plan.members:
-            parts.append("None")
-        return " | ".join(dict.fromkeys(parts))
+        known = [self.render(m, owner) for m in plan.members if m != Prim("None")]
+        none = ["None"] if Prim("None") in plan.members else []
+        if plan.tag_field is None:
+            return " | ".join(dict.fromkeys(known + none)), None
+        variant = UNKNOWN_VARIANTS[plan.tag_field]
+        self.imports.variants.add(variant)
+        colliders = [self.render(m, owner) for m in plan.colliders]
+        static = " | ".join(dict.fromkeys([*known, *colliders, variant, *none]))
+        if not colliders:
+            return static, None
+        imports = self.imports
+        imports.typing.update({"TYPE_CHECKING", "ClassVar", "TypeAlias"})
+        holder = "_" + pascal(owner.replace(".", "_")) + "Unknown"
+        self.helpers += [
+            "",
+            "",
+            f"class {holder}({variant}, tag=UNKNOWN_TAG, kw_only=True):",
+            *_docstring(
+                f"The unknown variant of `{owner}`, which knows the members sharing a tag.", "    "
+            ),
+            "",
+            f"    colliders: ClassVar[tuple[type[APIObject], ...]] = ({', '.join(colliders)},)",
+        ]
+        imports.variants.add("UNKNOWN_TAG")
+        imports.add("openai_ergo.types._base", "APIObject")
+        runtime = " | ".join(dict.fromkeys([*known, holder, *none]))
+        return static, runtime
+
+    def render_union(self, kind: UnionOf, owner: str) -> str:
+        static, runtime = self.union_forms(kind, owner)
+        if runtime is None:
+            return static
+        # Nested in a field: the two forms become a private alias of the module.
+        name = "_" + pascal(owner.replace(".", "_"))
+        self.hoisted += ["", *_split_alias(name, static, runtime)]
+        return name
+
+
+def _split_alias(name: str, static: str, runtime: str) -> list[str]:
+    return [
+        "if TYPE_CHECKING:",
+        f"    {name}: TypeAlias = {static}",
+        "else:",
+        f"    {name} = {runtime}",
+    ]
 
 
 def _struct(struct: Struct, renderer: _Renderer) -> list[str]:
@@ -211,7 +254,8 @@ def _struct(struct: Struct, renderer: _Renderer) -> list[str]:
             imports.msgspec = True
             default = "" if required else "default=None, "
             lines.append(
-                f"    {item.name}: {rendered} = msgspec.field({default}name={item.wire_name!r})"
+                f"    {item.name}: {rendered} = "
+                f"msgspec.field({default}name={json.dumps(item.wire_name)})"
             )
         else:
             lines.append(f"    {item.name}: {rendered}" + ("" if required else " = None"))
@@ -222,13 +266,19 @@ def _struct(struct: Struct, renderer: _Renderer) -> list[str]:
 
 def _alias(alias: Alias, renderer: _Renderer) -> list[str]:
     renderer.imports.typing.add("TypeAlias")
-    rendered = renderer.render(alias.type, alias.name)
+    runtime = None
+    if isinstance(alias.type, UnionOf):
+        rendered, runtime = renderer.union_forms(alias.type, alias.name)
+    else:
+        rendered = renderer.render(alias.type, alias.name)
     doc = alias.doc or f"The `{alias.schema}` schema."
     if alias.deprecated and not doc.startswith("Deprecated"):
         doc = "Deprecated. " + doc
     note = renderer.model.union_notes.get(alias.name)
     if note:
         doc += f" Union: {note}."
+    if runtime is not None:
+        return [*_split_alias(alias.name, rendered, runtime), *_docstring(doc, "")]
     return [f"{alias.name}: TypeAlias = {rendered}", *_docstring(doc, "")]
 
 
@@ -281,10 +331,19 @@ def _module(name: str, definitions: list[Definition], model: Model) -> str:
     ordered, cuts = _alias_order(aliases, model)
     if ordered:
         body.append("")
+    aliases_body: list[str] = []
     for alias in ordered:
         renderer.cut = cuts.get(alias.name, set())
-        body += ["", *_alias(alias, renderer)]
+        before = len(renderer.hoisted)
+        lines = _alias(alias, renderer)
+        # A private alias this one names is defined just before it.
+        aliases_body += [*renderer.hoisted[before:], "", *lines]
+        del renderer.hoisted[before:]
         renderer.cut = set()
+    body += renderer.helpers
+    if renderer.helpers and ordered:
+        body.append("")
+    body += aliases_body + renderer.hoisted
     lines = [
         header(model.spec_version).rstrip("\n"),
         f'"""{_module_doc(name)}"""',

@@ -9,14 +9,19 @@ Structs tagged on the same field with distinct tags. The spec's unions are mappe
    open: a new value never fails a decode); several arrays -> one array of the union of their
    items; `int` and `float` stay side by side (msgspec tells them apart).
 3. Several object members form a tagged union on the tag field most of them carry (`type`,
-   `object`, `event`, `role`). A member without that tag, or whose tag another member already
-   took, is left out of the runtime union (the spec's 13 mixed unions, e.g. `InputItem`: the
-   easy message and the message item share the tag `message`; the first listed wins); it still
-   exists as a class, and a payload of its shape decodes to the fallback below.
+   `object`, `event`, `role`). A member whose tag field is an open enum (`WebSearchTool`:
+   `web_search` or a dated name) is tagged with its first value (`_build`). A member without
+   that tag field is left out: its payloads decode to the fallback of rule 4.
 4. Every tagged union also holds an `Unknown*Variant` of its tag field (`UnknownTypeVariant`
-   for `type`): a payload whose tag is not known (a newer API, or a member left out by rule 3)
-   decodes to it with its raw payload, through `openai_ergo.types.decode`'s fallback.
-5. Objects with no common constant tag (two filters whose `type` is an open enum), or an object
+   for `type`): a payload whose tag is not known (a newer API) decodes to it with its raw
+   payload, through `openai_ergo.types.decode`'s fallback.
+5. Members that share one tag (the spec's mixed unions: in `InputItem` the easy message, the
+   input message and the output message are all `type: "message"`) stay in the union for type
+   checkers, so `if item.type == "message":` narrows to the three of them. msgspec cannot tell
+   them apart, so the runtime union leaves them out and registers them with
+   `with_colliders`: their payloads take the fallback path, which decodes each candidate and
+   keeps the one that explains the payload best (fewest unknown parts, most known fields).
+6. Objects with no common constant tag (two filters whose `type` is an open enum), or an object
    beside a free-form map, become `dict[str, Any]`: typed as what msgspec can decode, and noted
    on the definition's docstring.
 """
@@ -60,6 +65,8 @@ class UnionPlan:
     members: list[Type]
     tag_field: str | None = None
     left_out: list[str] = field(default_factory=list)
+    #: Members sharing a tag (rule 5): in the static union, not in the runtime one.
+    colliders: list[Type] = field(default_factory=list)
     note: str = ""
 
 
@@ -164,16 +171,28 @@ def _plan_objects(
         plan.note = "objects without a common constant tag: kept as a plain dict"
         return
     tag_field = fields.most_common(1)[0][0]
-    taken: set[str] = set()
+    by_tag: dict[str, list[Type]] = {}
     for member, (member_field, tag) in zip(objects, tags, strict=True):
-        if member_field == tag_field and tag is not None and tag not in taken:
-            taken.add(tag)
-            out.append(member)
+        if member_field == tag_field and tag is not None:
+            by_tag.setdefault(tag, []).append(member)
         else:
             plan.left_out.append(member.name if isinstance(member, Named) else str(member))
+    for members in by_tag.values():
+        if len(members) == 1:
+            out.extend(members)
+        else:
+            plan.colliders.extend(members)
     plan.tag_field = tag_field
+    notes = []
+    if plan.colliders:
+        shared = sorted(t for t, m in by_tag.items() if len(m) > 1)
+        notes.append(
+            f"members sharing the tag {', '.join(f'`{t}`' for t in shared)}"
+            " are told apart on decode"
+        )
     if plan.left_out:
-        plan.note = (
-            f"tagged on `{tag_field}`; decoded through the unknown-variant fallback: "
+        notes.append(
+            f"members without a `{tag_field}` tag decode as unknown variants: "
             + ", ".join(f"`{name}`" for name in plan.left_out)
         )
+    plan.note = "; ".join(notes)

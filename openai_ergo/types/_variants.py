@@ -24,6 +24,7 @@ import msgspec
 from openai_ergo.types._base import APIObject, UnknownObject
 
 __all__ = [
+    "UNKNOWN_TAG",
     "EventTagged",
     "ObjectTagged",
     "RoleTagged",
@@ -165,6 +166,9 @@ def _hand_written_fallbacks() -> dict[frozenset[Any], type[UnknownObject]]:
 def _lenient(value: Any, kind: Any, path: str) -> Any:
     """Convert decoded JSON to `kind` as msgspec would, but with objects of unknown tags kept."""
     origin = _origin(kind)
+    if isinstance(kind, type) and issubclass(kind, UnknownVariant):
+        # A union whose members all share tags is only its unknown variant at runtime.
+        return _lenient_union(value, (kind,), path)
     if isinstance(kind, type) and issubclass(kind, msgspec.Struct) and isinstance(value, dict):
         fields = {}
         for info in msgspec.structs.fields(kind):
@@ -202,6 +206,11 @@ def _lenient_union(value: Any, members: tuple[Any, ...], path: str) -> Any:
                 return _lenient(value, member, path)
         for member in structs:
             if issubclass(member, UnknownVariant):
+                candidates = [
+                    c for c in getattr(member, "colliders", ()) if c.__struct_config__.tag == tag
+                ]
+                if candidates:
+                    return _best_fit(value, candidates, path)
                 return member(raw=value)
         fallback = _FALLBACKS.get(frozenset(structs))
         if fallback is not None:
@@ -214,6 +223,40 @@ def _lenient_union(value: Any, members: tuple[Any, ...], path: str) -> Any:
         ):
             return _lenient(value, member, path)
     return _convert(value, members, path)
+
+
+def _best_fit(value: dict[str, Any], candidates: list[type[Any]], path: str) -> Any:
+    """The candidate (members of one union sharing a tag) that explains `value` best: it
+    decodes, with the fewest objects inside whose tag is unknown or not the one sent, and the
+    most known fields; the first listed on a tie."""
+    scored = []
+    for order, candidate in enumerate(candidates):
+        try:
+            decoded = _lenient(value, candidate, path)
+        except msgspec.ValidationError:
+            continue
+        known = sum(f.encode_name in value for f in msgspec.structs.fields(candidate))
+        scored.append((_misfits(decoded, value), -known, order, decoded))
+    if not scored:
+        # None fits: the first one's error names the field.
+        return _lenient(value, candidates[0], path)
+    return min(scored, key=lambda s: s[:3])[3]
+
+
+def _misfits(value: Any, raw: Any) -> int:
+    """How many objects in `value` are unknown variants, or carry a tag other than `raw`'s."""
+    if isinstance(value, UnknownVariant | UnknownObject):
+        return 1
+    if isinstance(value, msgspec.Struct) and isinstance(raw, dict):
+        config = value.__struct_config__
+        count = int(config.tag_field in raw and raw[config.tag_field] != config.tag)
+        for info in msgspec.structs.fields(value):
+            if info.encode_name in raw:
+                count += _misfits(getattr(value, info.name), raw[info.encode_name])
+        return count
+    if isinstance(value, list) and isinstance(raw, list):
+        return sum(_misfits(v, r) for v, r in zip(value, raw, strict=False))
+    return 0
 
 
 def _convert(value: Any, members: tuple[Any, ...], path: str) -> Any:

@@ -19,7 +19,7 @@ from openai_ergo.types._generated.shared import (
     TextResponseFormatConfiguration,
     Tool,
 )
-from openai_ergo.types._variants import ObjectTagged, TypeTagged, UnknownTypeVariant
+from openai_ergo.types._variants import UNKNOWN_TAG, ObjectTagged, TypeTagged, UnknownTypeVariant
 
 __all__ = [
     "CreateEvalCompletionsRunDataSource",
@@ -124,9 +124,9 @@ class CreateEvalCompletionsRunDataSourceInputMessagesTemplate(
         type: ClassVar[Literal["template"]]
 
     #: A list of chat messages forming the prompt or context. May include variable references to the
-    #: `item` namespace, ie {{item.name}}. (Union: tagged on `type`; decoded through the
-    #: unknown-variant fallback: `EvalItem`.)
-    template: list[EasyInputMessage | UnknownTypeVariant] | None = None
+    #: `item` namespace, ie {{item.name}}. (Union: members sharing the tag `message` are told apart
+    #: on decode.)
+    template: list[_CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplate] | None = None
 
 
 class CreateEvalCompletionsRunDataSourceSamplingParams(APIObject, kw_only=True):
@@ -294,9 +294,8 @@ class CreateEvalResponsesRunDataSourceInputMessagesTemplate(
         type: ClassVar[Literal["template"]]
 
     #: A list of chat messages forming the prompt or context. May include variable references to the
-    #: `item` namespace, ie {{item.name}}. (Union: tagged on `type`; decoded through the
-    #: unknown-variant fallback:
-    #: `CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage`.)
+    #: `item` namespace, ie {{item.name}}. (Union: members without a `type` tag decode as unknown
+    #: variants: `CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage`.)
     template: list[EvalItem | UnknownTypeVariant] | None = None
 
 
@@ -856,7 +855,28 @@ class UpdateEvalRequest(APIObject, kw_only=True):
     metadata: Metadata | None = None
 
 
+class _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateUnknown(
+    UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True
+):
+    """The unknown variant of `CreateEvalCompletionsRunDataSourceInputMessagesTemplate.template`,
+    which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        EasyInputMessage,
+        EvalItem,
+    )
+
+
 CreateEvalItem: TypeAlias = EvalItem | UnknownTypeVariant
 """A chat message that makes up the prompt or context. May include variable references to the `item`
-namespace, ie {{item.name}}. Union: tagged on `type`; decoded through the unknown-variant
-fallback: `CreateEvalItemSimpleInputMessage`."""
+namespace, ie {{item.name}}. Union: members without a `type` tag decode as unknown variants:
+`CreateEvalItemSimpleInputMessage`."""
+
+if TYPE_CHECKING:
+    _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplate: TypeAlias = (
+        EasyInputMessage | EvalItem | UnknownTypeVariant
+    )
+else:
+    _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplate = (
+        _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateUnknown
+    )

@@ -53,6 +53,7 @@ from openai_ergo.types._response_items import (
     McpApprovalResponse,
     McpCall,
     McpListTools,
+    OutputMessage,
     ProgramItem,
     ProgramOutputItem,
     ReasoningItem,
@@ -63,7 +64,7 @@ from openai_ergo.types._response_items import (
     WebSearchCall,
 )
 from openai_ergo.types._responses import ResponseUsage
-from openai_ergo.types._variants import ObjectTagged, TypeTagged, UnknownTypeVariant
+from openai_ergo.types._variants import UNKNOWN_TAG, ObjectTagged, TypeTagged, UnknownTypeVariant
 
 __all__ = [
     "BetaAdditionalTools",
@@ -4986,6 +4987,43 @@ class ToolChoiceTypes(TypeTagged, tag="file_search", kw_only=True):
         type: ClassVar[Literal["file_search"]]
 
 
+class _BetaItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """The unknown variant of `BetaItem`, which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        BetaInputMessage,
+        BetaOutputMessage,
+    )
+
+
+class _BetaInputItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """The unknown variant of `BetaInputItem`, which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        BetaEasyInputMessage,
+        BetaInputMessage,
+        BetaOutputMessage,
+    )
+
+
+class _BetaItemResourceUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """The unknown variant of `BetaItemResource`, which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        BetaInputMessageResource,
+        BetaOutputMessage,
+    )
+
+
+class _ItemResourceUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """The unknown variant of `ItemResource`, which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        InputMessageResource,
+        OutputMessage,
+    )
+
+
 BetaAnnotation: TypeAlias = (
     BetaFileCitationBody
     | BetaUrlCitationBody
@@ -5124,79 +5162,151 @@ features, of input images. This parameter is only supported for `gpt-image-1` an
 and later models, unsupported for `gpt-image-1-mini`. Supports `high` and `low`. Defaults to
 `low`."""
 
-BetaItem: TypeAlias = (
-    BetaInputMessage
-    | BetaFileSearchToolCall
-    | BetaComputerToolCall
-    | BetaComputerCallOutputItemParam
-    | BetaWebSearchToolCall
-    | BetaFunctionToolCall
-    | BetaFunctionCallOutputItemParam
-    | BetaAgentMessageItemParam
-    | BetaMultiAgentCallItemParam
-    | BetaMultiAgentCallOutputItemParam
-    | BetaToolSearchCallItemParam
-    | BetaToolSearchOutputItemParam
-    | BetaAdditionalToolsItemParam
-    | BetaReasoningItem
-    | BetaCompactionSummaryItemParam
-    | BetaImageGenToolCall
-    | BetaCodeInterpreterToolCall
-    | BetaLocalShellToolCall
-    | BetaLocalShellToolCallOutput
-    | BetaFunctionShellCallItemParam
-    | BetaFunctionShellCallOutputItemParam
-    | BetaApplyPatchToolCallItemParam
-    | BetaApplyPatchToolCallOutputItemParam
-    | BetaMCPListTools
-    | BetaMCPApprovalRequest
-    | BetaMCPApprovalResponse
-    | BetaMCPToolCall
-    | BetaCustomToolCallOutput
-    | BetaCustomToolCall
-    | UnknownTypeVariant
-)
-"""Content item used to generate a response. Union: tagged on `type`; decoded through the
-unknown-variant fallback: `BetaOutputMessage`."""
+if TYPE_CHECKING:
+    BetaItem: TypeAlias = (
+        BetaFileSearchToolCall
+        | BetaComputerToolCall
+        | BetaComputerCallOutputItemParam
+        | BetaWebSearchToolCall
+        | BetaFunctionToolCall
+        | BetaFunctionCallOutputItemParam
+        | BetaAgentMessageItemParam
+        | BetaMultiAgentCallItemParam
+        | BetaMultiAgentCallOutputItemParam
+        | BetaToolSearchCallItemParam
+        | BetaToolSearchOutputItemParam
+        | BetaAdditionalToolsItemParam
+        | BetaReasoningItem
+        | BetaCompactionSummaryItemParam
+        | BetaImageGenToolCall
+        | BetaCodeInterpreterToolCall
+        | BetaLocalShellToolCall
+        | BetaLocalShellToolCallOutput
+        | BetaFunctionShellCallItemParam
+        | BetaFunctionShellCallOutputItemParam
+        | BetaApplyPatchToolCallItemParam
+        | BetaApplyPatchToolCallOutputItemParam
+        | BetaMCPListTools
+        | BetaMCPApprovalRequest
+        | BetaMCPApprovalResponse
+        | BetaMCPToolCall
+        | BetaCustomToolCallOutput
+        | BetaCustomToolCall
+        | BetaInputMessage
+        | BetaOutputMessage
+        | UnknownTypeVariant
+    )
+else:
+    BetaItem = (
+        BetaFileSearchToolCall
+        | BetaComputerToolCall
+        | BetaComputerCallOutputItemParam
+        | BetaWebSearchToolCall
+        | BetaFunctionToolCall
+        | BetaFunctionCallOutputItemParam
+        | BetaAgentMessageItemParam
+        | BetaMultiAgentCallItemParam
+        | BetaMultiAgentCallOutputItemParam
+        | BetaToolSearchCallItemParam
+        | BetaToolSearchOutputItemParam
+        | BetaAdditionalToolsItemParam
+        | BetaReasoningItem
+        | BetaCompactionSummaryItemParam
+        | BetaImageGenToolCall
+        | BetaCodeInterpreterToolCall
+        | BetaLocalShellToolCall
+        | BetaLocalShellToolCallOutput
+        | BetaFunctionShellCallItemParam
+        | BetaFunctionShellCallOutputItemParam
+        | BetaApplyPatchToolCallItemParam
+        | BetaApplyPatchToolCallOutputItemParam
+        | BetaMCPListTools
+        | BetaMCPApprovalRequest
+        | BetaMCPApprovalResponse
+        | BetaMCPToolCall
+        | BetaCustomToolCallOutput
+        | BetaCustomToolCall
+        | _BetaItemUnknown
+    )
+"""Content item used to generate a response. Union: members sharing the tag `message` are told apart
+on decode."""
 
-BetaInputItem: TypeAlias = (
-    BetaEasyInputMessage
-    | BetaFileSearchToolCall
-    | BetaComputerToolCall
-    | BetaComputerCallOutputItemParam
-    | BetaWebSearchToolCall
-    | BetaFunctionToolCall
-    | BetaFunctionCallOutputItemParam
-    | BetaAgentMessageItemParam
-    | BetaMultiAgentCallItemParam
-    | BetaMultiAgentCallOutputItemParam
-    | BetaToolSearchCallItemParam
-    | BetaToolSearchOutputItemParam
-    | BetaAdditionalToolsItemParam
-    | BetaReasoningItem
-    | BetaCompactionSummaryItemParam
-    | BetaImageGenToolCall
-    | BetaCodeInterpreterToolCall
-    | BetaLocalShellToolCall
-    | BetaLocalShellToolCallOutput
-    | BetaFunctionShellCallItemParam
-    | BetaFunctionShellCallOutputItemParam
-    | BetaApplyPatchToolCallItemParam
-    | BetaApplyPatchToolCallOutputItemParam
-    | BetaMCPListTools
-    | BetaMCPApprovalRequest
-    | BetaMCPApprovalResponse
-    | BetaMCPToolCall
-    | BetaCustomToolCallOutput
-    | BetaCustomToolCall
-    | BetaCompactionTriggerItemParam
-    | BetaItemReferenceParam
-    | BetaProgramItemParam
-    | BetaProgramOutputItemParam
-    | UnknownTypeVariant
-)
-"""The `BetaInputItem` schema. Union: tagged on `type`; decoded through the unknown-variant
-fallback: `BetaInputMessage`, `BetaOutputMessage`."""
+if TYPE_CHECKING:
+    BetaInputItem: TypeAlias = (
+        BetaFileSearchToolCall
+        | BetaComputerToolCall
+        | BetaComputerCallOutputItemParam
+        | BetaWebSearchToolCall
+        | BetaFunctionToolCall
+        | BetaFunctionCallOutputItemParam
+        | BetaAgentMessageItemParam
+        | BetaMultiAgentCallItemParam
+        | BetaMultiAgentCallOutputItemParam
+        | BetaToolSearchCallItemParam
+        | BetaToolSearchOutputItemParam
+        | BetaAdditionalToolsItemParam
+        | BetaReasoningItem
+        | BetaCompactionSummaryItemParam
+        | BetaImageGenToolCall
+        | BetaCodeInterpreterToolCall
+        | BetaLocalShellToolCall
+        | BetaLocalShellToolCallOutput
+        | BetaFunctionShellCallItemParam
+        | BetaFunctionShellCallOutputItemParam
+        | BetaApplyPatchToolCallItemParam
+        | BetaApplyPatchToolCallOutputItemParam
+        | BetaMCPListTools
+        | BetaMCPApprovalRequest
+        | BetaMCPApprovalResponse
+        | BetaMCPToolCall
+        | BetaCustomToolCallOutput
+        | BetaCustomToolCall
+        | BetaCompactionTriggerItemParam
+        | BetaItemReferenceParam
+        | BetaProgramItemParam
+        | BetaProgramOutputItemParam
+        | BetaEasyInputMessage
+        | BetaInputMessage
+        | BetaOutputMessage
+        | UnknownTypeVariant
+    )
+else:
+    BetaInputItem = (
+        BetaFileSearchToolCall
+        | BetaComputerToolCall
+        | BetaComputerCallOutputItemParam
+        | BetaWebSearchToolCall
+        | BetaFunctionToolCall
+        | BetaFunctionCallOutputItemParam
+        | BetaAgentMessageItemParam
+        | BetaMultiAgentCallItemParam
+        | BetaMultiAgentCallOutputItemParam
+        | BetaToolSearchCallItemParam
+        | BetaToolSearchOutputItemParam
+        | BetaAdditionalToolsItemParam
+        | BetaReasoningItem
+        | BetaCompactionSummaryItemParam
+        | BetaImageGenToolCall
+        | BetaCodeInterpreterToolCall
+        | BetaLocalShellToolCall
+        | BetaLocalShellToolCallOutput
+        | BetaFunctionShellCallItemParam
+        | BetaFunctionShellCallOutputItemParam
+        | BetaApplyPatchToolCallItemParam
+        | BetaApplyPatchToolCallOutputItemParam
+        | BetaMCPListTools
+        | BetaMCPApprovalRequest
+        | BetaMCPApprovalResponse
+        | BetaMCPToolCall
+        | BetaCustomToolCallOutput
+        | BetaCustomToolCall
+        | BetaCompactionTriggerItemParam
+        | BetaItemReferenceParam
+        | BetaProgramItemParam
+        | BetaProgramOutputItemParam
+        | _BetaInputItemUnknown
+    )
+"""The `BetaInputItem` schema. Union: members sharing the tag `message` are told apart on decode."""
 
 BetaInputMessageContentList: TypeAlias = list[BetaInputContent]
 """A list of one or many input items to the model, containing different content types."""
@@ -5240,42 +5350,78 @@ BetaItemField: TypeAlias = (
 )
 """An item representing a message, tool call, tool output, reasoning, or other response element."""
 
-BetaItemResource: TypeAlias = (
-    BetaInputMessageResource
-    | BetaFileSearchToolCall
-    | BetaComputerToolCall
-    | BetaComputerToolCallOutputResource
-    | BetaWebSearchToolCall
-    | BetaFunctionToolCallResource
-    | BetaFunctionToolCallOutputResource
-    | BetaAgentMessage
-    | BetaMultiAgentCall
-    | BetaMultiAgentCallOutput
-    | BetaToolSearchCall
-    | BetaToolSearchOutput
-    | BetaAdditionalTools
-    | BetaReasoningItem
-    | BetaProgram
-    | BetaProgramOutput
-    | BetaCompactionBody
-    | BetaImageGenToolCall
-    | BetaCodeInterpreterToolCall
-    | BetaLocalShellToolCall
-    | BetaLocalShellToolCallOutput
-    | BetaFunctionShellCall
-    | BetaFunctionShellCallOutput
-    | BetaApplyPatchToolCall
-    | BetaApplyPatchToolCallOutput
-    | BetaMCPListTools
-    | BetaMCPApprovalRequest
-    | BetaMCPApprovalResponseResource
-    | BetaMCPToolCall
-    | BetaCustomToolCallResource
-    | BetaCustomToolCallOutputResource
-    | UnknownTypeVariant
-)
-"""Content item used to generate a response. Union: tagged on `type`; decoded through the
-unknown-variant fallback: `BetaOutputMessage`."""
+if TYPE_CHECKING:
+    BetaItemResource: TypeAlias = (
+        BetaFileSearchToolCall
+        | BetaComputerToolCall
+        | BetaComputerToolCallOutputResource
+        | BetaWebSearchToolCall
+        | BetaFunctionToolCallResource
+        | BetaFunctionToolCallOutputResource
+        | BetaAgentMessage
+        | BetaMultiAgentCall
+        | BetaMultiAgentCallOutput
+        | BetaToolSearchCall
+        | BetaToolSearchOutput
+        | BetaAdditionalTools
+        | BetaReasoningItem
+        | BetaProgram
+        | BetaProgramOutput
+        | BetaCompactionBody
+        | BetaImageGenToolCall
+        | BetaCodeInterpreterToolCall
+        | BetaLocalShellToolCall
+        | BetaLocalShellToolCallOutput
+        | BetaFunctionShellCall
+        | BetaFunctionShellCallOutput
+        | BetaApplyPatchToolCall
+        | BetaApplyPatchToolCallOutput
+        | BetaMCPListTools
+        | BetaMCPApprovalRequest
+        | BetaMCPApprovalResponseResource
+        | BetaMCPToolCall
+        | BetaCustomToolCallResource
+        | BetaCustomToolCallOutputResource
+        | BetaInputMessageResource
+        | BetaOutputMessage
+        | UnknownTypeVariant
+    )
+else:
+    BetaItemResource = (
+        BetaFileSearchToolCall
+        | BetaComputerToolCall
+        | BetaComputerToolCallOutputResource
+        | BetaWebSearchToolCall
+        | BetaFunctionToolCallResource
+        | BetaFunctionToolCallOutputResource
+        | BetaAgentMessage
+        | BetaMultiAgentCall
+        | BetaMultiAgentCallOutput
+        | BetaToolSearchCall
+        | BetaToolSearchOutput
+        | BetaAdditionalTools
+        | BetaReasoningItem
+        | BetaProgram
+        | BetaProgramOutput
+        | BetaCompactionBody
+        | BetaImageGenToolCall
+        | BetaCodeInterpreterToolCall
+        | BetaLocalShellToolCall
+        | BetaLocalShellToolCallOutput
+        | BetaFunctionShellCall
+        | BetaFunctionShellCallOutput
+        | BetaApplyPatchToolCall
+        | BetaApplyPatchToolCallOutput
+        | BetaMCPListTools
+        | BetaMCPApprovalRequest
+        | BetaMCPApprovalResponseResource
+        | BetaMCPToolCall
+        | BetaCustomToolCallResource
+        | BetaCustomToolCallOutputResource
+        | _BetaItemResourceUnknown
+    )
+"""Content item used to generate a response. Union: members sharing the tag `message` are told apart
+on decode."""
 
 BetaMCPToolCallError: TypeAlias = (
     BetaMCPProtocolError | BetaMCPToolExecutionError | BetaHTTPError | UnknownTypeVariant
@@ -5625,39 +5771,72 @@ ItemField: TypeAlias = (
 )
 """An item representing a message, tool call, tool output, reasoning, or other response element."""
 
-ItemResource: TypeAlias = (
-    InputMessageResource
-    | FileSearchCall
-    | ComputerCall
-    | ComputerCallOutput
-    | WebSearchCall
-    | FunctionToolCallResource
-    | FunctionCallOutput
-    | ToolSearchCall
-    | ToolSearchOutput
-    | AdditionalTools
-    | ReasoningItem
-    | ProgramItem
-    | ProgramOutputItem
-    | CompactionItem
-    | ImageGenerationCall
-    | CodeInterpreterCall
-    | LocalShellCall
-    | LocalShellCallOutput
-    | ShellCall
-    | ShellCallOutput
-    | ApplyPatchCall
-    | ApplyPatchCallOutput
-    | McpListTools
-    | McpApprovalRequest
-    | McpApprovalResponse
-    | McpCall
-    | CustomToolCallResource
-    | CustomToolCallOutput
-    | UnknownTypeVariant
-)
-"""Content item used to generate a response. Union: tagged on `type`; decoded through the
-unknown-variant fallback: `OutputMessage`."""
+if TYPE_CHECKING:
+    ItemResource: TypeAlias = (
+        FileSearchCall
+        | ComputerCall
+        | ComputerCallOutput
+        | WebSearchCall
+        | FunctionToolCallResource
+        | FunctionCallOutput
+        | ToolSearchCall
+        | ToolSearchOutput
+        | AdditionalTools
+        | ReasoningItem
+        | ProgramItem
+        | ProgramOutputItem
+        | CompactionItem
+        | ImageGenerationCall
+        | CodeInterpreterCall
+        | LocalShellCall
+        | LocalShellCallOutput
+        | ShellCall
+        | ShellCallOutput
+        | ApplyPatchCall
+        | ApplyPatchCallOutput
+        | McpListTools
+        | McpApprovalRequest
+        | McpApprovalResponse
+        | McpCall
+        | CustomToolCallResource
+        | CustomToolCallOutput
+        | InputMessageResource
+        | OutputMessage
+        | UnknownTypeVariant
+    )
+else:
+    ItemResource = (
+        FileSearchCall
+        | ComputerCall
+        | ComputerCallOutput
+        | WebSearchCall
+        | FunctionToolCallResource
+        | FunctionCallOutput
+        | ToolSearchCall
+        | ToolSearchOutput
+        | AdditionalTools
+        | ReasoningItem
+        | ProgramItem
+        | ProgramOutputItem
+        | CompactionItem
+        | ImageGenerationCall
+        | CodeInterpreterCall
+        | LocalShellCall
+        | LocalShellCallOutput
+        | ShellCall
+        | ShellCallOutput
+        | ApplyPatchCall
+        | ApplyPatchCallOutput
+        | McpListTools
+        | McpApprovalRequest
+        | McpApprovalResponse
+        | McpCall
+        | CustomToolCallResource
+        | CustomToolCallOutput
+        | _ItemResourceUnknown
+    )
+"""Content item used to generate a response. Union: members sharing the tag `message` are told apart
+on decode."""
 
 ModelIdsResponses: TypeAlias = str
 """The `ModelIdsResponses` schema."""

@@ -26,10 +26,11 @@ from openai_ergo.types._response_items import (
     McpApprovalRequest,
     McpCall,
     McpListTools,
+    OutputMessage,
     ReasoningItem,
     WebSearchCall,
 )
-from openai_ergo.types._variants import TypeTagged, UnknownTypeVariant
+from openai_ergo.types._variants import UNKNOWN_TAG, TypeTagged, UnknownTypeVariant
 
 __all__ = [
     "AdditionalToolsItemParam",
@@ -1716,6 +1717,25 @@ class WebSearchToolFiltersVariant1(APIObject, kw_only=True):
     allowed_domains: list[str] | None = None
 
 
+class _ItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """The unknown variant of `Item`, which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        InputMessage,
+        OutputMessage,
+    )
+
+
+class _InputItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """The unknown variant of `InputItem`, which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        EasyInputMessage,
+        InputMessage,
+        OutputMessage,
+    )
+
+
 ApplyPatchCallOutputStatusParam: TypeAlias = str
 """Outcome values reported for apply_patch tool call outputs."""
 
@@ -1848,73 +1868,139 @@ features, of input images. This parameter is only supported for `gpt-image-1` an
 and later models, unsupported for `gpt-image-1-mini`. Supports `high` and `low`. Defaults to
 `low`."""
 
-Item: TypeAlias = (
-    InputMessage
-    | FileSearchCall
-    | ComputerCall
-    | ComputerCallOutputItemParam
-    | WebSearchCall
-    | FunctionCall
-    | FunctionCallOutputItemParam
-    | ToolSearchCallItemParam
-    | ToolSearchOutputItemParam
-    | AdditionalToolsItemParam
-    | ReasoningItem
-    | CompactionSummaryItemParam
-    | ImageGenerationCall
-    | CodeInterpreterCall
-    | LocalShellCall
-    | LocalShellCallOutput
-    | FunctionShellCallItemParam
-    | FunctionShellCallOutputItemParam
-    | ApplyPatchToolCallItemParam
-    | ApplyPatchToolCallOutputItemParam
-    | McpListTools
-    | McpApprovalRequest
-    | MCPApprovalResponse
-    | McpCall
-    | CustomToolCallOutput
-    | CustomToolCall
-    | UnknownTypeVariant
-)
-"""Content item used to generate a response. Union: tagged on `type`; decoded through the
-unknown-variant fallback: `OutputMessage`."""
+if TYPE_CHECKING:
+    Item: TypeAlias = (
+        FileSearchCall
+        | ComputerCall
+        | ComputerCallOutputItemParam
+        | WebSearchCall
+        | FunctionCall
+        | FunctionCallOutputItemParam
+        | ToolSearchCallItemParam
+        | ToolSearchOutputItemParam
+        | AdditionalToolsItemParam
+        | ReasoningItem
+        | CompactionSummaryItemParam
+        | ImageGenerationCall
+        | CodeInterpreterCall
+        | LocalShellCall
+        | LocalShellCallOutput
+        | FunctionShellCallItemParam
+        | FunctionShellCallOutputItemParam
+        | ApplyPatchToolCallItemParam
+        | ApplyPatchToolCallOutputItemParam
+        | McpListTools
+        | McpApprovalRequest
+        | MCPApprovalResponse
+        | McpCall
+        | CustomToolCallOutput
+        | CustomToolCall
+        | InputMessage
+        | OutputMessage
+        | UnknownTypeVariant
+    )
+else:
+    Item = (
+        FileSearchCall
+        | ComputerCall
+        | ComputerCallOutputItemParam
+        | WebSearchCall
+        | FunctionCall
+        | FunctionCallOutputItemParam
+        | ToolSearchCallItemParam
+        | ToolSearchOutputItemParam
+        | AdditionalToolsItemParam
+        | ReasoningItem
+        | CompactionSummaryItemParam
+        | ImageGenerationCall
+        | CodeInterpreterCall
+        | LocalShellCall
+        | LocalShellCallOutput
+        | FunctionShellCallItemParam
+        | FunctionShellCallOutputItemParam
+        | ApplyPatchToolCallItemParam
+        | ApplyPatchToolCallOutputItemParam
+        | McpListTools
+        | McpApprovalRequest
+        | MCPApprovalResponse
+        | McpCall
+        | CustomToolCallOutput
+        | CustomToolCall
+        | _ItemUnknown
+    )
+"""Content item used to generate a response. Union: members sharing the tag `message` are told apart
+on decode."""
 
-InputItem: TypeAlias = (
-    EasyInputMessage
-    | FileSearchCall
-    | ComputerCall
-    | ComputerCallOutputItemParam
-    | WebSearchCall
-    | FunctionCall
-    | FunctionCallOutputItemParam
-    | ToolSearchCallItemParam
-    | ToolSearchOutputItemParam
-    | AdditionalToolsItemParam
-    | ReasoningItem
-    | CompactionSummaryItemParam
-    | ImageGenerationCall
-    | CodeInterpreterCall
-    | LocalShellCall
-    | LocalShellCallOutput
-    | FunctionShellCallItemParam
-    | FunctionShellCallOutputItemParam
-    | ApplyPatchToolCallItemParam
-    | ApplyPatchToolCallOutputItemParam
-    | McpListTools
-    | McpApprovalRequest
-    | MCPApprovalResponse
-    | McpCall
-    | CustomToolCallOutput
-    | CustomToolCall
-    | CompactionTriggerItemParam
-    | ItemReferenceParam
-    | ProgramItemParam
-    | ProgramOutputItemParam
-    | UnknownTypeVariant
-)
-"""The `InputItem` schema. Union: tagged on `type`; decoded through the unknown-variant fallback:
-`InputMessage`, `OutputMessage`."""
+if TYPE_CHECKING:
+    InputItem: TypeAlias = (
+        FileSearchCall
+        | ComputerCall
+        | ComputerCallOutputItemParam
+        | WebSearchCall
+        | FunctionCall
+        | FunctionCallOutputItemParam
+        | ToolSearchCallItemParam
+        | ToolSearchOutputItemParam
+        | AdditionalToolsItemParam
+        | ReasoningItem
+        | CompactionSummaryItemParam
+        | ImageGenerationCall
+        | CodeInterpreterCall
+        | LocalShellCall
+        | LocalShellCallOutput
+        | FunctionShellCallItemParam
+        | FunctionShellCallOutputItemParam
+        | ApplyPatchToolCallItemParam
+        | ApplyPatchToolCallOutputItemParam
+        | McpListTools
+        | McpApprovalRequest
+        | MCPApprovalResponse
+        | McpCall
+        | CustomToolCallOutput
+        | CustomToolCall
+        | CompactionTriggerItemParam
+        | ItemReferenceParam
+        | ProgramItemParam
+        | ProgramOutputItemParam
+        | EasyInputMessage
+        | InputMessage
+        | OutputMessage
+        | UnknownTypeVariant
+    )
+else:
+    InputItem = (
+        FileSearchCall
+        | ComputerCall
+        | ComputerCallOutputItemParam
+        | WebSearchCall
+        | FunctionCall
+        | FunctionCallOutputItemParam
+        | ToolSearchCallItemParam
+        | ToolSearchOutputItemParam
+        | AdditionalToolsItemParam
+        | ReasoningItem
+        | CompactionSummaryItemParam
+        | ImageGenerationCall
+        | CodeInterpreterCall
+        | LocalShellCall
+        | LocalShellCallOutput
+        | FunctionShellCallItemParam
+        | FunctionShellCallOutputItemParam
+        | ApplyPatchToolCallItemParam
+        | ApplyPatchToolCallOutputItemParam
+        | McpListTools
+        | McpApprovalRequest
+        | MCPApprovalResponse
+        | McpCall
+        | CustomToolCallOutput
+        | CustomToolCall
+        | CompactionTriggerItemParam
+        | ItemReferenceParam
+        | ProgramItemParam
+        | ProgramOutputItemParam
+        | _InputItemUnknown
+    )
+"""The `InputItem` schema. Union: members sharing the tag `message` are told apart on decode."""
 
 InputMessageContentList: TypeAlias = list[InputContent]
 """A list of one or many input items to the model, containing different content types."""

@@ -131,6 +131,7 @@ from openai_ergo.types._response_content import (
 from openai_ergo.types._response_items import OutputItem
 from openai_ergo.types._responses import Response
 from openai_ergo.types._variants import (
+    UNKNOWN_TAG,
     EventTagged,
     ObjectTagged,
     RoleTagged,
@@ -8403,6 +8404,16 @@ class WebhookResponseIncompleteData(APIObject, kw_only=True):
     id: str | None = None
 
 
+class _RealtimeConversationItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """The unknown variant of `RealtimeConversationItem`, which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        RealtimeConversationItemMessageSystem,
+        RealtimeConversationItemMessageUser,
+        RealtimeConversationItemMessageAssistant,
+    )
+
+
 ApplyPatchCallOutputStatus: TypeAlias = str
 """The `ApplyPatchCallOutputStatus` schema."""
 
@@ -8661,19 +8672,31 @@ RealtimeClientEvent: TypeAlias = (
 )
 """A realtime client event."""
 
-RealtimeConversationItem: TypeAlias = (
-    RealtimeConversationItemMessageSystem
-    | RealtimeConversationItemFunctionCall
-    | RealtimeConversationItemFunctionCallOutput
-    | RealtimeMCPApprovalResponse
-    | RealtimeMCPListTools
-    | RealtimeMCPToolCall
-    | RealtimeMCPApprovalRequest
-    | UnknownTypeVariant
-)
-"""A single item within a Realtime conversation. Union: tagged on `type`; decoded through the
-unknown-variant fallback: `RealtimeConversationItemMessageUser`,
-`RealtimeConversationItemMessageAssistant`."""
+if TYPE_CHECKING:
+    RealtimeConversationItem: TypeAlias = (
+        RealtimeConversationItemFunctionCall
+        | RealtimeConversationItemFunctionCallOutput
+        | RealtimeMCPApprovalResponse
+        | RealtimeMCPListTools
+        | RealtimeMCPToolCall
+        | RealtimeMCPApprovalRequest
+        | RealtimeConversationItemMessageSystem
+        | RealtimeConversationItemMessageUser
+        | RealtimeConversationItemMessageAssistant
+        | UnknownTypeVariant
+    )
+else:
+    RealtimeConversationItem = (
+        RealtimeConversationItemFunctionCall
+        | RealtimeConversationItemFunctionCallOutput
+        | RealtimeMCPApprovalResponse
+        | RealtimeMCPListTools
+        | RealtimeMCPToolCall
+        | RealtimeMCPApprovalRequest
+        | _RealtimeConversationItemUnknown
+    )
+"""A single item within a Realtime conversation. Union: members sharing the tag `message` are told
+apart on decode."""
 
 RealtimeServerEvent: TypeAlias = (
     RealtimeServerEventConversationCreated

@@ -37,6 +37,7 @@ from openai_ergo.codegen._model import (
     Type,
     UnionOf,
 )
+from openai_ergo.codegen._names import sdk_names
 from openai_ergo.codegen._unions import flatten
 
 __all__ = ["build_model"]
@@ -477,6 +478,14 @@ def build_model(spec: Mapping[str, Any]) -> Model:
     builder = _Builder(spec)
     builder.build_components()
     operations = list(builder.operations())
+    names = sdk_names(
+        (method, path, op)
+        for path, item in spec.get("paths", {}).items()
+        for method, op in item.items()
+        if method in _METHODS
+    )
+    for operation in operations:
+        operation.sdk_name = names[operation.operation_id]
     model = Model(
         spec_version=str(spec.get("info", {}).get("version", "")),
         definitions=builder.definitions,

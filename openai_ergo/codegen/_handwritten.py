@@ -16,8 +16,6 @@ __all__ = ["HANDWRITTEN", "member_classes", "tag_of"]
 
 _ITEMS = "openai_ergo.types._response_items"
 _CONTENT = "openai_ergo.types._response_content"
-_EVENTS = "openai_ergo.types._response_events"
-_TOOL_EVENTS = "openai_ergo.types._response_tool_events"
 _RESPONSES = "openai_ergo.types._responses"
 _CHAT = "openai_ergo.types._chat"
 
@@ -83,73 +81,16 @@ HANDWRITTEN: dict[str, tuple[str, str]] = {
     "CompletionUsage": (_CHAT, "CompletionUsage"),
 }
 
-# The Responses stream events are named as their schemas.
-for _module, _names in {
-    _EVENTS: [
-        "ResponseCompletedEvent",
-        "ResponseContentPartAddedEvent",
-        "ResponseContentPartDoneEvent",
-        "ResponseCreatedEvent",
-        "ResponseErrorEvent",
-        "ResponseFailedEvent",
-        "ResponseFunctionCallArgumentsDeltaEvent",
-        "ResponseFunctionCallArgumentsDoneEvent",
-        "ResponseIncompleteEvent",
-        "ResponseInProgressEvent",
-        "ResponseOutputItemAddedEvent",
-        "ResponseOutputItemDoneEvent",
-        "ResponseOutputTextAnnotationAddedEvent",
-        "ResponseQueuedEvent",
-        "ResponseReasoningSummaryPartAddedEvent",
-        "ResponseReasoningSummaryPartDoneEvent",
-        "ResponseReasoningSummaryTextDeltaEvent",
-        "ResponseReasoningSummaryTextDoneEvent",
-        "ResponseReasoningTextDeltaEvent",
-        "ResponseReasoningTextDoneEvent",
-        "ResponseRefusalDeltaEvent",
-        "ResponseRefusalDoneEvent",
-        "ResponseTextDeltaEvent",
-        "ResponseTextDoneEvent",
-    ],
-    _TOOL_EVENTS: [
-        "ResponseAudioDeltaEvent",
-        "ResponseAudioDoneEvent",
-        "ResponseAudioTranscriptDeltaEvent",
-        "ResponseAudioTranscriptDoneEvent",
-        "ResponseCodeInterpreterCallCodeDeltaEvent",
-        "ResponseCodeInterpreterCallCodeDoneEvent",
-        "ResponseCodeInterpreterCallCompletedEvent",
-        "ResponseCodeInterpreterCallInProgressEvent",
-        "ResponseCodeInterpreterCallInterpretingEvent",
-        "ResponseCustomToolCallInputDeltaEvent",
-        "ResponseCustomToolCallInputDoneEvent",
-        "ResponseFileSearchCallCompletedEvent",
-        "ResponseFileSearchCallInProgressEvent",
-        "ResponseFileSearchCallSearchingEvent",
-        "ResponseImageGenCallCompletedEvent",
-        "ResponseImageGenCallGeneratingEvent",
-        "ResponseImageGenCallInProgressEvent",
-        "ResponseImageGenCallPartialImageEvent",
-        "ResponseMCPCallArgumentsDeltaEvent",
-        "ResponseMCPCallArgumentsDoneEvent",
-        "ResponseMCPCallCompletedEvent",
-        "ResponseMCPCallFailedEvent",
-        "ResponseMCPCallInProgressEvent",
-        "ResponseMCPListToolsCompletedEvent",
-        "ResponseMCPListToolsFailedEvent",
-        "ResponseMCPListToolsInProgressEvent",
-        "ResponseShellCallCommandAddedStreamingEvent",
-        "ResponseShellCallCommandDeltaStreamingEvent",
-        "ResponseShellCallCommandDoneStreamingEvent",
-        "ResponseShellCallOutputContentDeltaStreamingEvent",
-        "ResponseShellCallOutputContentDoneStreamingEvent",
-        "ResponseWebSearchCallCompletedEvent",
-        "ResponseWebSearchCallInProgressEvent",
-        "ResponseWebSearchCallSearchingEvent",
-    ],
-}.items():
-    for _name in _names:
-        HANDWRITTEN[_name] = (_module, _name)
+
+def _stream_events() -> dict[str, tuple[str, str]]:
+    # The Responses stream events are named as their schemas: every member of the hand-written
+    # union stands for the schema of its name.
+    from openai_ergo.types._response_stream import ResponseStreamEvent
+
+    return {cls.__name__: (cls.__module__, cls.__name__) for cls in get_args(ResponseStreamEvent)}
+
+
+HANDWRITTEN.update(_stream_events())
 
 
 def tag_of(module: str, attr: str) -> tuple[str | None, str | None]:

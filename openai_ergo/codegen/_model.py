@@ -190,6 +190,8 @@ class Operation:
     results: list[Result]
     #: Response examples as JSON text, from `x-oaiMeta` and the responses' `example`s.
     response_examples: list[str] = field(default_factory=list)
+    #: The dotted name of its typed method, as the official SDK names it (`files.content`).
+    sdk_name: str = ""
 
 
 @dataclass

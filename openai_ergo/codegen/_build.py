@@ -334,6 +334,12 @@ class _Builder:
             for content_type, media in content.items():
                 schema = media.get("schema")
                 kind = self.type_of(schema, owner + "Response") if schema else None
+                if isinstance(kind, UnionOf) and _result_kind(content_type) == "json":
+                    # A result written inline as a union gets a name, as its typed method's
+                    # return type.
+                    name = self.unique(owner + "Response")
+                    self.definitions[name] = Alias(name, "", kind, f"What `{op_id}` returns.")
+                    kind = Named(name)
                 results.append(Result(status, content_type, _result_kind(content_type), kind))
         return Operation(
             operation_id=op_id,

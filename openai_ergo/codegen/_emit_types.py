@@ -166,29 +166,34 @@ class _Renderer:
             self.model.union_notes.setdefault(owner, plan.note)
         known = [self.render(m, owner) for m in plan.members if m != Prim("None")]
         none = ["None"] if Prim("None") in plan.members else []
-        if plan.tag_field is None:
-            return " | ".join(dict.fromkeys(known + none)), None
-        variant = UNKNOWN_VARIANTS[plan.tag_field]
-        self.imports.variants.add(variant)
         colliders = [self.render(m, owner) for m in plan.colliders]
-        static = " | ".join(dict.fromkeys([*known, *colliders, variant, *none]))
-        if not colliders:
-            return static, None
+        if plan.tag_field is None and not colliders:
+            return " | ".join(dict.fromkeys(known + none)), None
+        if plan.tag_field is None:
+            # Rule 6 of `_unions`: objects told apart by their shape.
+            static = " | ".join(dict.fromkeys([*known, *colliders, *none]))
+            base, tag, why = "UntaggedVariants", "", "which knows the members without a tag"
+        else:
+            variant = UNKNOWN_VARIANTS[plan.tag_field]
+            self.imports.variants.add(variant)
+            static = " | ".join(dict.fromkeys([*known, *colliders, variant, *none]))
+            if not colliders:
+                return static, None
+            base, tag, why = variant, ", tag=UNKNOWN_TAG", "which knows the members sharing a tag"
+            self.imports.variants.add("UNKNOWN_TAG")
         imports = self.imports
+        imports.variants.add(base)
         imports.typing.update({"TYPE_CHECKING", "ClassVar", "TypeAlias"})
-        holder = "_" + pascal(owner.replace(".", "_")) + "Unknown"
+        imports.add("openai_ergo.types._base", "APIObject")
+        holder = "_" + pascal(owner.replace(".", "_")) + "Variants"
         self.helpers += [
             "",
             "",
-            f"class {holder}({variant}, tag=UNKNOWN_TAG, kw_only=True):",
-            *_docstring(
-                f"The unknown variant of `{owner}`, which knows the members sharing a tag.", "    "
-            ),
+            f"class {holder}({base}{tag}, kw_only=True):",
+            *_docstring(f"What stands for `{owner}` at run time, {why}.", "    "),
             "",
             f"    colliders: ClassVar[tuple[type[APIObject], ...]] = ({', '.join(colliders)},)",
         ]
-        imports.variants.add("UNKNOWN_TAG")
-        imports.add("openai_ergo.types._base", "APIObject")
         runtime = " | ".join(dict.fromkeys([*known, holder, *none]))
         return static, runtime
 

@@ -11,7 +11,7 @@ Structs tagged on the same field with distinct tags. The spec's unions are mappe
 3. Several object members form a tagged union on the tag field most of them carry (`type`,
    `object`, `event`, `role`). A member whose tag field is an open enum (`WebSearchTool`:
    `web_search` or a dated name) is tagged with its first value (`_build`). A member without
-   that tag field is left out: its payloads decode to the fallback of rule 4.
+   that tag field is handled like the members of rule 5; so is any payload that lacks the tag.
 4. Every tagged union also holds an `Unknown*Variant` of its tag field (`UnknownTypeVariant`
    for `type`): a payload whose tag is not known (a newer API) decodes to it with its raw
    payload, through `openai_ergo.types.decode`'s fallback.
@@ -21,9 +21,11 @@ Structs tagged on the same field with distinct tags. The spec's unions are mappe
    them apart, so the runtime union leaves them out and registers them with
    `with_colliders`: their payloads take the fallback path, which decodes each candidate and
    keeps the one that explains the payload best (fewest unknown parts, most known fields).
-6. Objects with no common constant tag (two filters whose `type` is an open enum), or an object
-   beside a free-form map, become `dict[str, Any]`: typed as what msgspec can decode, and noted
-   on the definition's docstring.
+6. Objects with no common constant tag (two filters whose `type` is an open enum; the three
+   transcription responses) are told apart by shape: the runtime union holds an
+   `UntaggedVariants` in their place, which no payload matches, and the fallback decodes each
+   member and keeps the one that fits best (most known fields). An object beside a free-form
+   map becomes `dict[str, Any]`. Each such union is noted on its definition's docstring.
 """
 
 from __future__ import annotations
@@ -167,8 +169,9 @@ def _plan_objects(
     tags = [_tag(m, definitions) for m in objects]
     fields = Counter(f for f, t in tags if f is not None and t is not None)
     if not fields:
-        out.append(_ANY_OBJECT)
-        plan.note = "objects without a common constant tag: kept as a plain dict"
+        # Rule 6: told apart by shape, on the slow path.
+        plan.colliders = list(objects)
+        plan.note = "objects without a common tag: told apart on decode by their fields"
         return
     tag_field = fields.most_common(1)[0][0]
     by_tag: dict[str, list[Type]] = {}
@@ -177,6 +180,7 @@ def _plan_objects(
             by_tag.setdefault(tag, []).append(member)
         else:
             plan.left_out.append(member.name if isinstance(member, Named) else str(member))
+            plan.colliders.append(member)
     for members in by_tag.values():
         if len(members) == 1:
             out.extend(members)
@@ -184,15 +188,15 @@ def _plan_objects(
             plan.colliders.extend(members)
     plan.tag_field = tag_field
     notes = []
-    if plan.colliders:
-        shared = sorted(t for t, m in by_tag.items() if len(m) > 1)
+    shared = sorted(t for t, m in by_tag.items() if len(m) > 1)
+    if shared:
         notes.append(
             f"members sharing the tag {', '.join(f'`{t}`' for t in shared)}"
             " are told apart on decode"
         )
     if plan.left_out:
         notes.append(
-            f"members without a `{tag_field}` tag decode as unknown variants: "
+            f"members without a `{tag_field}` tag are told apart on decode by their fields: "
             + ", ".join(f"`{name}`" for name in plan.left_out)
         )
     plan.note = "; ".join(notes)

@@ -34,6 +34,7 @@ __all__ = [
     "UnknownRoleVariant",
     "UnknownTypeVariant",
     "UnknownVariant",
+    "UntaggedVariants",
     "decode",
 ]
 
@@ -41,6 +42,8 @@ _T = TypeVar("_T")
 
 #: The tag every `Unknown*Variant` carries: no server sends it, so the fast path never picks it.
 UNKNOWN_TAG = "<unknown>"
+#: The field `UntaggedVariants` requires: no server sends it either.
+UNTAGGED_FIELD = "<untagged>"
 
 
 def _tag(self: msgspec.Struct) -> str:
@@ -90,6 +93,15 @@ class UnknownVariant(APIObject, kw_only=True):
         return msgspec.json.encode(self.raw)
 
 
+class UntaggedVariants(UnknownVariant, kw_only=True):
+    """Stands, at run time, for the members of a union that carry no common tag (the
+    transcription responses; two filters): a required field no payload carries makes the fast
+    path fail, and the fallback decodes the payload as the member it fits best (`colliders`,
+    set by each generated subclass). Never returned by a decode."""
+
+    never_sent: None = msgspec.field(name=UNTAGGED_FIELD)
+
+
 class UnknownTypeVariant(TypeTagged, UnknownVariant, tag=UNKNOWN_TAG, kw_only=True):
     """An object of a `type` this version does not know; the tag sent is `raw["type"]`."""
 
@@ -123,7 +135,7 @@ class UnknownRoleVariant(RoleTagged, UnknownVariant, tag=UNKNOWN_TAG, kw_only=Tr
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 _UNKNOWN_TAG_ERROR = re.compile(
     r"(Invalid value .* - at `\$.*\.(type|object|event|role)`"
-    r"|Object missing required field `(type|object|event|role)`.*)$"
+    r"|Object missing required field `(type|object|event|role|<untagged>)`.*)$"
 )
 
 
@@ -196,6 +208,9 @@ def _lenient(value: Any, kind: Any, path: str) -> Any:
 
 def _lenient_union(value: Any, members: tuple[Any, ...], path: str) -> Any:
     structs = [m for m in members if isinstance(m, type) and issubclass(m, msgspec.Struct)]
+    untagged = [m for m in structs if issubclass(m, UntaggedVariants)]
+    if isinstance(value, dict) and untagged:
+        return _best_fit(value, list(getattr(untagged[0], "colliders", ())), path)
     if isinstance(value, dict) and structs:
         tag_field = structs[0].__struct_config__.tag_field
         if tag_field is None:
@@ -206,9 +221,13 @@ def _lenient_union(value: Any, members: tuple[Any, ...], path: str) -> Any:
                 return _lenient(value, member, path)
         for member in structs:
             if issubclass(member, UnknownVariant):
-                candidates = [
-                    c for c in getattr(member, "colliders", ()) if c.__struct_config__.tag == tag
-                ]
+                colliders = getattr(member, "colliders", ())
+                if tag is None:
+                    # A payload without its tag may be any member: the best fit is meant.
+                    known = [s for s in structs if not issubclass(s, UnknownVariant)]
+                    candidates = [*known, *colliders]
+                else:
+                    candidates = [c for c in colliders if c.__struct_config__.tag == tag]
                 if candidates:
                     return _best_fit(value, candidates, path)
                 return member(raw=value)

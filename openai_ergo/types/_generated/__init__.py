@@ -68,10 +68,11 @@ _INDEX = {
     ),
     "audio": (
         "AudioResponseFormat CreateSpeechRequest CreateSpeechResponseStreamEvent "
-        "CreateTranscriptionRequest CreateTranscriptionResponseDiarizedJson "
-        "CreateTranscriptionResponseJson CreateTranscriptionResponseJsonLogprobsItem "
-        "CreateTranscriptionResponseStreamEvent CreateTranscriptionResponseVerboseJson "
-        "CreateTranslationRequest CreateTranslationResponseJson "
+        "CreateTranscriptionRequest CreateTranscriptionResponse "
+        "CreateTranscriptionResponseDiarizedJson CreateTranscriptionResponseJson "
+        "CreateTranscriptionResponseJsonLogprobsItem CreateTranscriptionResponseStreamEvent "
+        "CreateTranscriptionResponseVerboseJson CreateTranslationRequest "
+        "CreateTranslationResponse CreateTranslationResponseJson "
         "CreateTranslationResponseVerboseJson CreateVoiceConsentRequest CreateVoiceRequest "
         "SpeechAudioDeltaEvent SpeechAudioDoneEvent SpeechAudioDoneEventUsage "
         "TranscriptionDiarizedSegment TranscriptionInclude TranscriptionLanguage "

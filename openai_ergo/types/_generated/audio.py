@@ -8,19 +8,26 @@ from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from openai_ergo.types._base import APIObject
 from openai_ergo.types._generated.shared import VoiceIdsOrCustomVoice
-from openai_ergo.types._variants import ObjectTagged, TypeTagged, UnknownTypeVariant
+from openai_ergo.types._variants import (
+    ObjectTagged,
+    TypeTagged,
+    UnknownTypeVariant,
+    UntaggedVariants,
+)
 
 __all__ = [
     "AudioResponseFormat",
     "CreateSpeechRequest",
     "CreateSpeechResponseStreamEvent",
     "CreateTranscriptionRequest",
+    "CreateTranscriptionResponse",
     "CreateTranscriptionResponseDiarizedJson",
     "CreateTranscriptionResponseJson",
     "CreateTranscriptionResponseJsonLogprobsItem",
     "CreateTranscriptionResponseStreamEvent",
     "CreateTranscriptionResponseVerboseJson",
     "CreateTranslationRequest",
+    "CreateTranslationResponse",
     "CreateTranslationResponseJson",
     "CreateTranslationResponseVerboseJson",
     "CreateVoiceConsentRequest",
@@ -531,6 +538,27 @@ class VoiceResource(ObjectTagged, tag="audio.voice", kw_only=True):
     created_at: int | None = None
 
 
+class _CreateTranscriptionResponseVariants(UntaggedVariants, kw_only=True):
+    """What stands for `CreateTranscriptionResponse` at run time, which knows the members without a
+    tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        CreateTranscriptionResponseJson,
+        CreateTranscriptionResponseDiarizedJson,
+        CreateTranscriptionResponseVerboseJson,
+    )
+
+
+class _CreateTranslationResponseVariants(UntaggedVariants, kw_only=True):
+    """What stands for `CreateTranslationResponse` at run time, which knows the members without a
+    tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        CreateTranslationResponseJson,
+        CreateTranslationResponseVerboseJson,
+    )
+
+
 AudioResponseFormat: TypeAlias = str
 """The format of the output, in one of these options: `json`, `text`, `srt`, `verbose_json`, `vtt`,
 or `diarized_json`. For `gpt-4o-transcribe` and `gpt-4o-mini-transcribe`, the only supported
@@ -541,6 +569,17 @@ CreateSpeechResponseStreamEvent: TypeAlias = (
 )
 """The `CreateSpeechResponseStreamEvent` schema."""
 
+if TYPE_CHECKING:
+    CreateTranscriptionResponse: TypeAlias = (
+        CreateTranscriptionResponseJson
+        | CreateTranscriptionResponseDiarizedJson
+        | CreateTranscriptionResponseVerboseJson
+    )
+else:
+    CreateTranscriptionResponse = _CreateTranscriptionResponseVariants
+"""What `createTranscription` returns. Union: objects without a common tag: told apart on decode by
+their fields."""
+
 CreateTranscriptionResponseStreamEvent: TypeAlias = (
     TranscriptTextSegmentEvent
     | TranscriptTextDeltaEvent
@@ -548,6 +587,15 @@ CreateTranscriptionResponseStreamEvent: TypeAlias = (
     | UnknownTypeVariant
 )
 """The `CreateTranscriptionResponseStreamEvent` schema."""
+
+if TYPE_CHECKING:
+    CreateTranslationResponse: TypeAlias = (
+        CreateTranslationResponseJson | CreateTranslationResponseVerboseJson
+    )
+else:
+    CreateTranslationResponse = _CreateTranslationResponseVariants
+"""What `createTranslation` returns. Union: objects without a common tag: told apart on decode by
+their fields."""
 
 TranscriptionInclude: TypeAlias = str
 """The `TranscriptionInclude` schema."""

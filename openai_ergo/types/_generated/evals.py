@@ -294,9 +294,10 @@ class CreateEvalResponsesRunDataSourceInputMessagesTemplate(
         type: ClassVar[Literal["template"]]
 
     #: A list of chat messages forming the prompt or context. May include variable references to the
-    #: `item` namespace, ie {{item.name}}. (Union: members without a `type` tag decode as unknown
-    #: variants: `CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage`.)
-    template: list[EvalItem | UnknownTypeVariant] | None = None
+    #: `item` namespace, ie {{item.name}}. (Union: members without a `type` tag are told apart on
+    #: decode by their fields:
+    #: `CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage`.)
+    template: list[_CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplate] | None = None
 
 
 class CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage(
@@ -855,11 +856,11 @@ class UpdateEvalRequest(APIObject, kw_only=True):
     metadata: Metadata | None = None
 
 
-class _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateUnknown(
+class _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateVariants(
     UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True
 ):
-    """The unknown variant of `CreateEvalCompletionsRunDataSourceInputMessagesTemplate.template`,
-    which knows the members sharing a tag."""
+    """What stands for `CreateEvalCompletionsRunDataSourceInputMessagesTemplate.template` at run
+    time, which knows the members sharing a tag."""
 
     colliders: ClassVar[tuple[type[APIObject], ...]] = (
         EasyInputMessage,
@@ -867,10 +868,30 @@ class _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateUnknown(
     )
 
 
-CreateEvalItem: TypeAlias = EvalItem | UnknownTypeVariant
+class _CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateVariants(
+    UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True
+):
+    """What stands for `CreateEvalResponsesRunDataSourceInputMessagesTemplate.template` at run time,
+    which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage,
+    )
+
+
+class _CreateEvalItemVariants(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """What stands for `CreateEvalItem` at run time, which knows the members sharing a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (CreateEvalItemSimpleInputMessage,)
+
+
+if TYPE_CHECKING:
+    CreateEvalItem: TypeAlias = EvalItem | CreateEvalItemSimpleInputMessage | UnknownTypeVariant
+else:
+    CreateEvalItem = EvalItem | _CreateEvalItemVariants
 """A chat message that makes up the prompt or context. May include variable references to the `item`
-namespace, ie {{item.name}}. Union: members without a `type` tag decode as unknown variants:
-`CreateEvalItemSimpleInputMessage`."""
+namespace, ie {{item.name}}. Union: members without a `type` tag are told apart on decode by
+their fields: `CreateEvalItemSimpleInputMessage`."""
 
 if TYPE_CHECKING:
     _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplate: TypeAlias = (
@@ -878,5 +899,16 @@ if TYPE_CHECKING:
     )
 else:
     _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplate = (
-        _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateUnknown
+        _CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateVariants
+    )
+
+if TYPE_CHECKING:
+    _CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplate: TypeAlias = (
+        EvalItem
+        | CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage
+        | UnknownTypeVariant
+    )
+else:
+    _CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplate = (
+        EvalItem | _CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateVariants
     )

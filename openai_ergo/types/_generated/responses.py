@@ -64,7 +64,13 @@ from openai_ergo.types._response_items import (
     WebSearchCall,
 )
 from openai_ergo.types._responses import ResponseUsage
-from openai_ergo.types._variants import UNKNOWN_TAG, ObjectTagged, TypeTagged, UnknownTypeVariant
+from openai_ergo.types._variants import (
+    UNKNOWN_TAG,
+    ObjectTagged,
+    TypeTagged,
+    UnknownTypeVariant,
+    UntaggedVariants,
+)
 
 __all__ = [
     "BetaAdditionalTools",
@@ -1491,8 +1497,8 @@ class BetaFileSearchTool(TypeTagged, tag="file_search", kw_only=True):
     max_num_results: int | None = None
     #: Ranking options for search.
     ranking_options: BetaRankingOptions | None = None
-    #: (Union: objects without a common constant tag: kept as a plain dict.)
-    filters: dict[str, Any] | None = None
+    #: (Union: objects without a common tag: told apart on decode by their fields.)
+    filters: _BetaFileSearchToolFilters = None
 
 
 class BetaFileSearchToolCall(TypeTagged, tag="file_search_call", kw_only=True):
@@ -4987,8 +4993,27 @@ class ToolChoiceTypes(TypeTagged, tag="file_search", kw_only=True):
         type: ClassVar[Literal["file_search"]]
 
 
-class _BetaItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
-    """The unknown variant of `BetaItem`, which knows the members sharing a tag."""
+class _BetaFileSearchToolFiltersVariants(UntaggedVariants, kw_only=True):
+    """What stands for `BetaFileSearchTool.filters` at run time, which knows the members without a
+    tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        BetaComparisonFilter,
+        BetaCompoundFilter,
+    )
+
+
+class _BetaFiltersVariants(UntaggedVariants, kw_only=True):
+    """What stands for `BetaFilters` at run time, which knows the members without a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        BetaComparisonFilter,
+        BetaCompoundFilter,
+    )
+
+
+class _BetaItemVariants(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """What stands for `BetaItem` at run time, which knows the members sharing a tag."""
 
     colliders: ClassVar[tuple[type[APIObject], ...]] = (
         BetaInputMessage,
@@ -4996,8 +5021,8 @@ class _BetaItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
     )
 
 
-class _BetaInputItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
-    """The unknown variant of `BetaInputItem`, which knows the members sharing a tag."""
+class _BetaInputItemVariants(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """What stands for `BetaInputItem` at run time, which knows the members sharing a tag."""
 
     colliders: ClassVar[tuple[type[APIObject], ...]] = (
         BetaEasyInputMessage,
@@ -5006,8 +5031,8 @@ class _BetaInputItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
     )
 
 
-class _BetaItemResourceUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
-    """The unknown variant of `BetaItemResource`, which knows the members sharing a tag."""
+class _BetaItemResourceVariants(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """What stands for `BetaItemResource` at run time, which knows the members sharing a tag."""
 
     colliders: ClassVar[tuple[type[APIObject], ...]] = (
         BetaInputMessageResource,
@@ -5015,8 +5040,8 @@ class _BetaItemResourceUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True
     )
 
 
-class _ItemResourceUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
-    """The unknown variant of `ItemResource`, which knows the members sharing a tag."""
+class _ItemResourceVariants(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """What stands for `ItemResource` at run time, which knows the members sharing a tag."""
 
     colliders: ClassVar[tuple[type[APIObject], ...]] = (
         InputMessageResource,
@@ -5104,8 +5129,12 @@ BetaFileDetailEnum: TypeAlias = str
 BetaFileInputDetail: TypeAlias = str
 """The `BetaFileInputDetail` schema."""
 
-BetaFilters: TypeAlias = dict[str, Any]
-"""The `BetaFilters` schema. Union: objects without a common constant tag: kept as a plain dict."""
+if TYPE_CHECKING:
+    BetaFilters: TypeAlias = BetaComparisonFilter | BetaCompoundFilter
+else:
+    BetaFilters = _BetaFiltersVariants
+"""The `BetaFilters` schema. Union: objects without a common tag: told apart on decode by their
+fields."""
 
 BetaFunctionAndCustomToolCallOutput: TypeAlias = (
     BetaInputTextContent | BetaInputImageContent | BetaInputFileContent | UnknownTypeVariant
@@ -5226,7 +5255,7 @@ else:
         | BetaMCPToolCall
         | BetaCustomToolCallOutput
         | BetaCustomToolCall
-        | _BetaItemUnknown
+        | _BetaItemVariants
     )
 """Content item used to generate a response. Union: members sharing the tag `message` are told apart
 on decode."""
@@ -5304,7 +5333,7 @@ else:
         | BetaItemReferenceParam
         | BetaProgramItemParam
         | BetaProgramOutputItemParam
-        | _BetaInputItemUnknown
+        | _BetaInputItemVariants
     )
 """The `BetaInputItem` schema. Union: members sharing the tag `message` are told apart on decode."""
 
@@ -5418,7 +5447,7 @@ else:
         | BetaMCPToolCall
         | BetaCustomToolCallResource
         | BetaCustomToolCallOutputResource
-        | _BetaItemResourceUnknown
+        | _BetaItemResourceVariants
     )
 """Content item used to generate a response. Union: members sharing the tag `message` are told apart
 on decode."""
@@ -5833,7 +5862,7 @@ else:
         | McpCall
         | CustomToolCallResource
         | CustomToolCallOutput
-        | _ItemResourceUnknown
+        | _ItemResourceVariants
     )
 """Content item used to generate a response. Union: members sharing the tag `message` are told apart
 on decode."""
@@ -5885,3 +5914,8 @@ use by setting the `tool_choice` parameter."""
 
 TruncationEnum: TypeAlias = str
 """The `TruncationEnum` schema."""
+
+if TYPE_CHECKING:
+    _BetaFileSearchToolFilters: TypeAlias = BetaComparisonFilter | BetaCompoundFilter | None
+else:
+    _BetaFileSearchToolFilters = _BetaFileSearchToolFiltersVariants | None

@@ -30,7 +30,12 @@ from openai_ergo.types._response_items import (
     ReasoningItem,
     WebSearchCall,
 )
-from openai_ergo.types._variants import UNKNOWN_TAG, TypeTagged, UnknownTypeVariant
+from openai_ergo.types._variants import (
+    UNKNOWN_TAG,
+    TypeTagged,
+    UnknownTypeVariant,
+    UntaggedVariants,
+)
 
 __all__ = [
     "AdditionalToolsItemParam",
@@ -719,8 +724,8 @@ class FileSearchTool(TypeTagged, tag="file_search", kw_only=True):
     max_num_results: int | None = None
     #: Ranking options for search.
     ranking_options: RankingOptions | None = None
-    #: (Union: objects without a common constant tag: kept as a plain dict.)
-    filters: dict[str, Any] | None = None
+    #: (Union: objects without a common tag: told apart on decode by their fields.)
+    filters: _FileSearchToolFilters = None
 
 
 class FunctionCallOutputItemParam(TypeTagged, tag="function_call_output", kw_only=True):
@@ -1717,8 +1722,27 @@ class WebSearchToolFiltersVariant1(APIObject, kw_only=True):
     allowed_domains: list[str] | None = None
 
 
-class _ItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
-    """The unknown variant of `Item`, which knows the members sharing a tag."""
+class _FileSearchToolFiltersVariants(UntaggedVariants, kw_only=True):
+    """What stands for `FileSearchTool.filters` at run time, which knows the members without a
+    tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        ComparisonFilter,
+        CompoundFilter,
+    )
+
+
+class _FiltersVariants(UntaggedVariants, kw_only=True):
+    """What stands for `Filters` at run time, which knows the members without a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        ComparisonFilter,
+        CompoundFilter,
+    )
+
+
+class _ItemVariants(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """What stands for `Item` at run time, which knows the members sharing a tag."""
 
     colliders: ClassVar[tuple[type[APIObject], ...]] = (
         InputMessage,
@@ -1726,8 +1750,8 @@ class _ItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
     )
 
 
-class _InputItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
-    """The unknown variant of `InputItem`, which knows the members sharing a tag."""
+class _InputItemVariants(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """What stands for `InputItem` at run time, which knows the members sharing a tag."""
 
     colliders: ClassVar[tuple[type[APIObject], ...]] = (
         EasyInputMessage,
@@ -1820,8 +1844,12 @@ FileInputDetail: TypeAlias = str
 FileSearchRanker: TypeAlias = str
 """The ranker to use for the file search. If not specified will use the `auto` ranker."""
 
-Filters: TypeAlias = dict[str, Any]
-"""The `Filters` schema. Union: objects without a common constant tag: kept as a plain dict."""
+if TYPE_CHECKING:
+    Filters: TypeAlias = ComparisonFilter | CompoundFilter
+else:
+    Filters = _FiltersVariants
+"""The `Filters` schema. Union: objects without a common tag: told apart on decode by their
+fields."""
 
 FunctionCallItemStatus: TypeAlias = str
 """The `FunctionCallItemStatus` schema."""
@@ -1926,7 +1954,7 @@ else:
         | McpCall
         | CustomToolCallOutput
         | CustomToolCall
-        | _ItemUnknown
+        | _ItemVariants
     )
 """Content item used to generate a response. Union: members sharing the tag `message` are told apart
 on decode."""
@@ -1998,7 +2026,7 @@ else:
         | ItemReferenceParam
         | ProgramItemParam
         | ProgramOutputItemParam
-        | _InputItemUnknown
+        | _InputItemVariants
     )
 """The `InputItem` schema. Union: members sharing the tag `message` are told apart on decode."""
 
@@ -2126,3 +2154,8 @@ VoiceIdsOrCustomVoice: TypeAlias = str | VoiceIdsOrCustomVoiceVariant2
 
 WebSearchApproximateLocation: TypeAlias = WebSearchApproximateLocationApproximate | None
 """The `WebSearchApproximateLocation` schema."""
+
+if TYPE_CHECKING:
+    _FileSearchToolFilters: TypeAlias = ComparisonFilter | CompoundFilter | None
+else:
+    _FileSearchToolFilters = _FileSearchToolFiltersVariants | None

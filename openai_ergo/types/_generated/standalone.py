@@ -8404,8 +8404,9 @@ class WebhookResponseIncompleteData(APIObject, kw_only=True):
     id: str | None = None
 
 
-class _RealtimeConversationItemUnknown(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
-    """The unknown variant of `RealtimeConversationItem`, which knows the members sharing a tag."""
+class _RealtimeConversationItemVariants(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """What stands for `RealtimeConversationItem` at run time, which knows the members sharing a
+    tag."""
 
     colliders: ClassVar[tuple[type[APIObject], ...]] = (
         RealtimeConversationItemMessageSystem,
@@ -8693,7 +8694,7 @@ else:
         | RealtimeMCPListTools
         | RealtimeMCPToolCall
         | RealtimeMCPApprovalRequest
-        | _RealtimeConversationItemUnknown
+        | _RealtimeConversationItemVariants
     )
 """A single item within a Realtime conversation. Union: members sharing the tag `message` are told
 apart on decode."""

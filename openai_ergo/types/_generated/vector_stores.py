@@ -7,8 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from openai_ergo.types._base import APIObject
-from openai_ergo.types._generated.shared import Metadata
-from openai_ergo.types._variants import ObjectTagged, TypeTagged, UnknownTypeVariant
+from openai_ergo.types._generated.shared import ComparisonFilter, CompoundFilter, Metadata
+from openai_ergo.types._variants import (
+    ObjectTagged,
+    TypeTagged,
+    UnknownTypeVariant,
+    UntaggedVariants,
+)
 
 __all__ = [
     "AutoChunkingStrategyRequestParam",
@@ -333,9 +338,9 @@ class VectorStoreSearchRequest(APIObject, kw_only=True):
     rewrite_query: bool | None = None
     #: The maximum number of results to return. This number should be between 1 and 50 inclusive.
     max_num_results: int | None = None
-    #: A filter to apply based on file attributes. (Union: objects without a common constant tag:
-    #: kept as a plain dict.)
-    filters: dict[str, Any] | None = None
+    #: A filter to apply based on file attributes. (Union: objects without a common tag: told apart
+    #: on decode by their fields.)
+    filters: _VectorStoreSearchRequestFilters | None = None
     #: Ranking options for search.
     ranking_options: VectorStoreSearchRequestRankingOptions | None = None
 
@@ -389,6 +394,16 @@ class VectorStoreSearchResultsPage(
     next_page: str | None = None
 
 
+class _VectorStoreSearchRequestFiltersVariants(UntaggedVariants, kw_only=True):
+    """What stands for `VectorStoreSearchRequest.filters` at run time, which knows the members
+    without a tag."""
+
+    colliders: ClassVar[tuple[type[APIObject], ...]] = (
+        ComparisonFilter,
+        CompoundFilter,
+    )
+
+
 ChunkingStrategyRequestParam: TypeAlias = (
     AutoChunkingStrategyRequestParam | StaticChunkingStrategyRequestParam | UnknownTypeVariant
 )
@@ -399,3 +414,8 @@ CreateVectorStoreFileBatchRequest: TypeAlias = Any
 
 VectorStoreFileAttributes: TypeAlias = dict[str, str | float | bool] | None
 """The `VectorStoreFileAttributes` schema."""
+
+if TYPE_CHECKING:
+    _VectorStoreSearchRequestFilters: TypeAlias = ComparisonFilter | CompoundFilter
+else:
+    _VectorStoreSearchRequestFilters = _VectorStoreSearchRequestFiltersVariants

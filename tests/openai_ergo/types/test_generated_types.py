@@ -13,8 +13,13 @@ import pytest
 from openai_ergo import types
 from openai_ergo.types import (
     Batch,
+    CompoundFilter,
     CreateBatchRequest,
+    CreateTranscriptionResponse,
+    CreateTranscriptionResponseJson,
+    CreateTranscriptionResponseVerboseJson,
     EasyInputMessage,
+    Filters,
     FunctionTool,
     InputItem,
     InputMessage,
@@ -147,3 +152,24 @@ def test_generated_modules_load_on_first_use_only() -> None:
     loaded = _loaded_after("import openai_ergo.types as t; t.Batch")
     assert "batch" in loaded
     assert not {"realtime", "standalone", "evals", "responses"} & set(loaded)
+
+
+def test_a_payload_without_its_tag_decodes_as_the_member_it_fits_best() -> None:
+    # The easy message's `type` is optional in the spec, and usually left out.
+    items = decode(b'[{"role": "user", "content": "hi"}]', type=list[InputItem])
+    assert items == [EasyInputMessage(role="user", content="hi")]
+
+
+def test_objects_without_a_common_tag_are_told_apart_by_their_fields() -> None:
+    plain = decode(b'{"text": "hi"}', type=CreateTranscriptionResponse)
+    verbose = decode(
+        b'{"language": "en", "duration": 1.5, "text": "hi", "words": [], "segments": []}',
+        type=CreateTranscriptionResponse,
+    )
+    assert isinstance(plain, CreateTranscriptionResponseJson)
+    assert isinstance(verbose, CreateTranscriptionResponseVerboseJson)
+    assert verbose.language == "en"
+    compound = decode(
+        b'{"type": "and", "filters": [{"type": "eq", "key": "k", "value": 1}]}', type=Filters
+    )
+    assert isinstance(compound, CompoundFilter)

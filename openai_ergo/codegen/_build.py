@@ -200,7 +200,7 @@ class _Builder:
                 name += "_"
             taken.add(name)
             resolved = self.resolve(prop)
-            doc = trim_doc(prop.get("description") or resolved.get("description"), 200)
+            doc = trim_doc(_description(prop) or _description(resolved), 200)
             values = _enum_values(prop) or _enum_values(resolved)
             if len(values) > 1 and not all(f"`{v}`" in doc for v in values):
                 doc = f"{doc} One of: {', '.join(f'`{v}`' for v in values)}.".strip()
@@ -239,8 +239,10 @@ class _Builder:
             return Prim("Any")
         for key in ("oneOf", "anyOf"):
             if key in schema:
+                # `X | null` names an inline X after its owner alone.
+                alone = sum(m.get("type") != "null" for m in schema[key]) == 1
                 members = [
-                    self.type_of(member, owner + self.variant_name(member, i))
+                    self.type_of(member, owner if alone else owner + self.variant_name(member, i))
                     for i, member in enumerate(schema[key])
                 ]
                 return _nullable_if(UnionOf(tuple(members)), schema)
@@ -353,6 +355,15 @@ class _Builder:
             results=results,
             response_examples=_response_examples(meta.get("examples")),
         )
+
+
+def _description(schema: Schema) -> object:
+    """A schema's description, or that of the one non-null member of its `anyOf` (`X | null`
+    puts the description on X)."""
+    if schema.get("description"):
+        return schema["description"]
+    members = [m for m in schema.get("anyOf", []) if m.get("type") != "null"]
+    return members[0].get("description") if len(members) == 1 else None
 
 
 def _enum_values(schema: Schema) -> list[str]:

@@ -18,7 +18,7 @@ __all__ = [
     "AdminApiKeysDeleteResponse",
     "ApiKeyList",
     "AssignedRoleDetails",
-    "AssignedRoleDetailsAssignmentSourcesVariant1Item",
+    "AssignedRoleDetailsAssignmentSourcesItem",
     "Certificate",
     "CertificateCertificateDetails",
     "CreateGroupBody",
@@ -127,8 +127,8 @@ __all__ = [
     "UserDeleteResponse",
     "UserListResource",
     "UserListResponse",
-    "UserProjectsList",
-    "UserProjectsListDataItem",
+    "UserProjects",
+    "UserProjectsDataItem",
     "UserRoleAssignment",
     "UserRoleUpdateRequest",
     "UserUser",
@@ -149,7 +149,9 @@ class AdminApiKey(ObjectTagged, tag="organization.admin_api_key", kw_only=True):
     redacted_value: str | None = None
     #: The Unix timestamp (in seconds) of when the API key was created
     created_at: int | None = None
+    #: The Unix timestamp (in seconds) of when the API key expires
     expires_at: int | None = None
+    #: The Unix timestamp (in seconds) of when the API key was last used
     last_used_at: int | None = None
     owner: AdminApiKeyOwner | None = None
 
@@ -168,7 +170,9 @@ class AdminApiKeyCreateResponse(ObjectTagged, tag="organization.admin_api_key", 
     redacted_value: str | None = None
     #: The Unix timestamp (in seconds) of when the API key was created
     created_at: int | None = None
+    #: The Unix timestamp (in seconds) of when the API key expires
     expires_at: int | None = None
+    #: The Unix timestamp (in seconds) of when the API key was last used
     last_used_at: int | None = None
     owner: AdminApiKeyCreateResponseOwner | None = None
     #: The value of the API key. Only shown on create.
@@ -268,11 +272,11 @@ class AssignedRoleDetails(APIObject, kw_only=True):
     #: Arbitrary metadata stored on the role.
     metadata: dict[str, Any] | None = None
     #: Principals from which the role assignment is inherited, when available.
-    assignment_sources: list[AssignedRoleDetailsAssignmentSourcesVariant1Item] | None = None
+    assignment_sources: list[AssignedRoleDetailsAssignmentSourcesItem] | None = None
 
 
-class AssignedRoleDetailsAssignmentSourcesVariant1Item(APIObject, kw_only=True):
-    """The `AssignedRoleDetailsAssignmentSourcesVariant1Item` object."""
+class AssignedRoleDetailsAssignmentSourcesItem(APIObject, kw_only=True):
+    """The `AssignedRoleDetailsAssignmentSourcesItem` object."""
 
     principal_id: str | None = None
     principal_type: str | None = None
@@ -827,6 +831,7 @@ class Project(ObjectTagged, tag="organization.project", kw_only=True):
     name: str | None = None
     #: The Unix timestamp (in seconds) of when the project was created.
     created_at: int | None = None
+    #: The Unix timestamp (in seconds) of when the project was archived or `null`.
     archived_at: int | None = None
     #: `active` or `archived`
     status: str | None = None
@@ -1152,6 +1157,7 @@ class ProjectServiceAccountCreateRequest(APIObject, kw_only=True):
 
     #: The name of the service account being created.
     name: str
+    #: Create the service account without default roles or an API key.
     create_service_account_only: bool | None = None
 
 
@@ -1574,7 +1580,7 @@ class User(ObjectTagged, tag="organization.user", kw_only=True):
     #: The developer persona metadata for the user.
     developer_persona: str | None = None
     #: Projects associated with the user, if included.
-    projects: UserProjectsList | None = None
+    projects: UserProjects | None = None
 
 
 class UserDeleteResponse(ObjectTagged, tag="organization.user.deleted", kw_only=True):
@@ -1613,17 +1619,17 @@ class UserListResponse(ObjectTagged, tag="list", kw_only=True):
     has_more: bool | None = None
 
 
-class UserProjectsList(ObjectTagged, tag="list", kw_only=True):
-    """The `UserProjectsList` object."""
+class UserProjects(ObjectTagged, tag="list", kw_only=True):
+    """The `UserProjects` object."""
 
     if TYPE_CHECKING:
         object: ClassVar[Literal["list"]]
 
-    data: list[UserProjectsListDataItem] | None = None
+    data: list[UserProjectsDataItem] | None = None
 
 
-class UserProjectsListDataItem(APIObject, kw_only=True):
-    """The `UserProjectsListDataItem` object."""
+class UserProjectsDataItem(APIObject, kw_only=True):
+    """The `UserProjectsDataItem` object."""
 
     id: str | None = None
     name: str | None = None

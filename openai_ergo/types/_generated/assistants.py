@@ -21,18 +21,18 @@ from openai_ergo.types._variants import ObjectTagged, UnknownTypeVariant
 
 __all__ = [
     "AssistantObject",
-    "AssistantObjectToolResourcesVariant1",
-    "AssistantObjectToolResourcesVariant1CodeInterpreter",
-    "AssistantObjectToolResourcesVariant1FileSearch",
+    "AssistantObjectToolResources",
+    "AssistantObjectToolResourcesCodeInterpreter",
+    "AssistantObjectToolResourcesFileSearch",
     "CreateAssistantRequest",
-    "CreateAssistantRequestToolResourcesVariant1",
-    "CreateAssistantRequestToolResourcesVariant1CodeInterpreter",
+    "CreateAssistantRequestToolResources",
+    "CreateAssistantRequestToolResourcesCodeInterpreter",
     "DeleteAssistantResponse",
     "ListAssistantsResponse",
     "ModifyAssistantRequest",
-    "ModifyAssistantRequestToolResourcesVariant1",
-    "ModifyAssistantRequestToolResourcesVariant1CodeInterpreter",
-    "ModifyAssistantRequestToolResourcesVariant1FileSearch",
+    "ModifyAssistantRequestToolResources",
+    "ModifyAssistantRequestToolResourcesCodeInterpreter",
+    "ModifyAssistantRequestToolResourcesFileSearch",
 ]
 
 
@@ -46,11 +46,14 @@ class AssistantObject(ObjectTagged, tag="assistant", kw_only=True):
     id: str | None = None
     #: The Unix timestamp (in seconds) for when the assistant was created.
     created_at: int | None = None
+    #: The name of the assistant. The maximum length is 256 characters.
     name: str | None = None
+    #: The description of the assistant. The maximum length is 512 characters.
     description: str | None = None
     #: ID of the model to use. You can use the List models API to see all of your available models,
     #: or see our Model overview for descriptions of them.
     model: str | None = None
+    #: The system instructions that the assistant uses. The maximum length is 256,000 characters.
     instructions: str | None = None
     #: A list of tool enabled on the assistant. There can be a maximum of 128 tools per assistant.
     #: Tools can be of types `code_interpreter`, `file_search`, or `function`.
@@ -63,9 +66,16 @@ class AssistantObject(ObjectTagged, tag="assistant", kw_only=True):
         ]
         | None
     ) = None
-    tool_resources: AssistantObjectToolResourcesVariant1 | None = None
+    #: A set of resources that are used by the assistant's tools. The resources are specific to the
+    #: type of tool.
+    tool_resources: AssistantObjectToolResources | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     response_format: (
         str
@@ -77,25 +87,25 @@ class AssistantObject(ObjectTagged, tag="assistant", kw_only=True):
     ) = None
 
 
-class AssistantObjectToolResourcesVariant1(APIObject, kw_only=True):
+class AssistantObjectToolResources(APIObject, kw_only=True):
     """A set of resources that are used by the assistant's tools. The resources are specific to the
     type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the
     `file_search` tool requires a list of vector store IDs."""
 
-    code_interpreter: AssistantObjectToolResourcesVariant1CodeInterpreter | None = None
-    file_search: AssistantObjectToolResourcesVariant1FileSearch | None = None
+    code_interpreter: AssistantObjectToolResourcesCodeInterpreter | None = None
+    file_search: AssistantObjectToolResourcesFileSearch | None = None
 
 
-class AssistantObjectToolResourcesVariant1CodeInterpreter(APIObject, kw_only=True):
-    """The `AssistantObjectToolResourcesVariant1CodeInterpreter` object."""
+class AssistantObjectToolResourcesCodeInterpreter(APIObject, kw_only=True):
+    """The `AssistantObjectToolResourcesCodeInterpreter` object."""
 
     #: A list of file IDs made available to the `code_interpreter`` tool. There can be a maximum of
     #: 20 files associated with the tool.
     file_ids: list[str] | None = None
 
 
-class AssistantObjectToolResourcesVariant1FileSearch(APIObject, kw_only=True):
-    """The `AssistantObjectToolResourcesVariant1FileSearch` object."""
+class AssistantObjectToolResourcesFileSearch(APIObject, kw_only=True):
+    """The `AssistantObjectToolResourcesFileSearch` object."""
 
     #: The ID of the vector store attached to this assistant. There can be a maximum of 1 vector
     #: store attached to the assistant.
@@ -108,10 +118,14 @@ class CreateAssistantRequest(APIObject, kw_only=True):
     #: ID of the model to use. You can use the List models API to see all of your available models,
     #: or see our Model overview for descriptions of them.
     model: str
+    #: The name of the assistant. The maximum length is 256 characters.
     name: str | None = None
+    #: The description of the assistant. The maximum length is 512 characters.
     description: str | None = None
+    #: The system instructions that the assistant uses. The maximum length is 256,000 characters.
     instructions: str | None = None
-    #: One of: `none`, `minimal`, `low`, `medium`, `high`, `xhigh`, `max`.
+    #: Constrains effort on reasoning for reasoning models. Currently supported values are `none`,
+    #: `minimal`, `low`, `medium`, `high`, `xhigh`, and `max`.
     reasoning_effort: ReasoningEffort | None = None
     #: A list of tool enabled on the assistant. There can be a maximum of 128 tools per assistant.
     #: Tools can be of types `code_interpreter`, `file_search`, or `function`.
@@ -124,9 +138,16 @@ class CreateAssistantRequest(APIObject, kw_only=True):
         ]
         | None
     ) = None
-    tool_resources: CreateAssistantRequestToolResourcesVariant1 | None = None
+    #: A set of resources that are used by the assistant's tools. The resources are specific to the
+    #: type of tool.
+    tool_resources: CreateAssistantRequestToolResources | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     response_format: (
         str
@@ -138,17 +159,17 @@ class CreateAssistantRequest(APIObject, kw_only=True):
     ) = None
 
 
-class CreateAssistantRequestToolResourcesVariant1(APIObject, kw_only=True):
+class CreateAssistantRequestToolResources(APIObject, kw_only=True):
     """A set of resources that are used by the assistant's tools. The resources are specific to the
     type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the
     `file_search` tool requires a list of vector store IDs."""
 
-    code_interpreter: CreateAssistantRequestToolResourcesVariant1CodeInterpreter | None = None
+    code_interpreter: CreateAssistantRequestToolResourcesCodeInterpreter | None = None
     file_search: Any | None = None
 
 
-class CreateAssistantRequestToolResourcesVariant1CodeInterpreter(APIObject, kw_only=True):
-    """The `CreateAssistantRequestToolResourcesVariant1CodeInterpreter` object."""
+class CreateAssistantRequestToolResourcesCodeInterpreter(APIObject, kw_only=True):
+    """The `CreateAssistantRequestToolResourcesCodeInterpreter` object."""
 
     #: A list of file IDs made available to the `code_interpreter` tool. There can be a maximum of
     #: 20 files associated with the tool.
@@ -181,10 +202,14 @@ class ModifyAssistantRequest(APIObject, kw_only=True):
     #: ID of the model to use. You can use the List models API to see all of your available models,
     #: or see our Model overview for descriptions of them.
     model: str | None = None
-    #: One of: `none`, `minimal`, `low`, `medium`, `high`, `xhigh`, `max`.
+    #: Constrains effort on reasoning for reasoning models. Currently supported values are `none`,
+    #: `minimal`, `low`, `medium`, `high`, `xhigh`, and `max`.
     reasoning_effort: ReasoningEffort | None = None
+    #: The name of the assistant. The maximum length is 256 characters.
     name: str | None = None
+    #: The description of the assistant. The maximum length is 512 characters.
     description: str | None = None
+    #: The system instructions that the assistant uses. The maximum length is 256,000 characters.
     instructions: str | None = None
     #: A list of tool enabled on the assistant. There can be a maximum of 128 tools per assistant.
     #: Tools can be of types `code_interpreter`, `file_search`, or `function`.
@@ -197,9 +222,16 @@ class ModifyAssistantRequest(APIObject, kw_only=True):
         ]
         | None
     ) = None
-    tool_resources: ModifyAssistantRequestToolResourcesVariant1 | None = None
+    #: A set of resources that are used by the assistant's tools. The resources are specific to the
+    #: type of tool.
+    tool_resources: ModifyAssistantRequestToolResources | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     response_format: (
         str
@@ -211,25 +243,25 @@ class ModifyAssistantRequest(APIObject, kw_only=True):
     ) = None
 
 
-class ModifyAssistantRequestToolResourcesVariant1(APIObject, kw_only=True):
+class ModifyAssistantRequestToolResources(APIObject, kw_only=True):
     """A set of resources that are used by the assistant's tools. The resources are specific to the
     type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the
     `file_search` tool requires a list of vector store IDs."""
 
-    code_interpreter: ModifyAssistantRequestToolResourcesVariant1CodeInterpreter | None = None
-    file_search: ModifyAssistantRequestToolResourcesVariant1FileSearch | None = None
+    code_interpreter: ModifyAssistantRequestToolResourcesCodeInterpreter | None = None
+    file_search: ModifyAssistantRequestToolResourcesFileSearch | None = None
 
 
-class ModifyAssistantRequestToolResourcesVariant1CodeInterpreter(APIObject, kw_only=True):
-    """The `ModifyAssistantRequestToolResourcesVariant1CodeInterpreter` object."""
+class ModifyAssistantRequestToolResourcesCodeInterpreter(APIObject, kw_only=True):
+    """The `ModifyAssistantRequestToolResourcesCodeInterpreter` object."""
 
     #: Overrides the list of file IDs made available to the `code_interpreter` tool. There can be a
     #: maximum of 20 files associated with the tool.
     file_ids: list[str] | None = None
 
 
-class ModifyAssistantRequestToolResourcesVariant1FileSearch(APIObject, kw_only=True):
-    """The `ModifyAssistantRequestToolResourcesVariant1FileSearch` object."""
+class ModifyAssistantRequestToolResourcesFileSearch(APIObject, kw_only=True):
+    """The `ModifyAssistantRequestToolResourcesFileSearch` object."""
 
     #: Overrides the vector store attached to this assistant. There can be a maximum of 1 vector
     #: store attached to the assistant.

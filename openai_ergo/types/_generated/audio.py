@@ -114,7 +114,12 @@ class CreateTranscriptionRequest(APIObject, kw_only=True):
     #: The timestamp granularities to populate for this transcription. `response_format` must be set
     #: `verbose_json` to use timestamp granularities.
     timestamp_granularities: list[str] | None = None
+    #: If set to true, the model response data will be streamed to the client as it is generated
+    #: using server-sent events. See the Streaming section of the Speech-to-Text guide for more
+    #: information.
     stream: bool | None = None
+    #: Controls how the audio is cut into chunks. When set to `"auto"`, the server first normalizes
+    #: loudness and then uses voice activity detection (VAD) to choose boundaries.
     chunking_strategy: str | VadConfig | None = None
     #: Optional list of speaker names that correspond to the audio samples provided in
     #: `known_speaker_references[]`. Each entry should be a short identifier (for example `customer`

@@ -71,6 +71,7 @@ class Batch(ObjectTagged, tag="batch", kw_only=True):
     #: Represents token usage details including input tokens, output tokens, a breakdown of output
     #: tokens, and the total tokens used. Only populated on batches created after September 7, 2025.
     usage: BatchUsage | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
@@ -81,7 +82,9 @@ class BatchError(APIObject, kw_only=True):
     code: str | None = None
     #: A human-readable message providing more details about the error.
     message: str | None = None
+    #: The name of the parameter that caused the error, if applicable.
     param: str | None = None
+    #: The line number of the input file where the error occurred, if applicable.
     line: int | None = None
 
 
@@ -156,6 +159,7 @@ class CreateBatchRequest(APIObject, kw_only=True):
     endpoint: str
     #: The time frame within which the batch should be processed. Currently only `24h` is supported.
     completion_window: str
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: The expiration policy for the output and/or error file that are generated for a batch.
     output_expires_after: BatchFileExpirationAfter | None = None

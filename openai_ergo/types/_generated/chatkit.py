@@ -95,6 +95,7 @@ class Attachment(APIObject, kw_only=True):
     name: str | None = None
     #: MIME type of the attachment.
     mime_type: str | None = None
+    #: Preview URL for rendering the attachment inline.
     preview_url: str | None = None
 
 
@@ -128,7 +129,9 @@ class ChatSessionFileUpload(APIObject, kw_only=True):
 
     #: Indicates if uploads are enabled for the session.
     enabled: bool | None = None
+    #: Maximum upload size in megabytes.
     max_file_size: int | None = None
+    #: Maximum number of uploads allowed during the session.
     max_files: int | None = None
 
 
@@ -137,6 +140,8 @@ class ChatSessionHistory(APIObject, kw_only=True):
 
     #: Indicates if chat history is persisted for the session.
     enabled: bool | None = None
+    #: Number of prior threads surfaced in history views. Defaults to null when all history is
+    #: retained.
     recent_threads: int | None = None
 
 
@@ -192,7 +197,11 @@ class ChatkitWorkflow(APIObject, kw_only=True):
 
     #: Identifier of the workflow backing the session.
     id: str | None = None
+    #: Specific workflow version used for the session. Defaults to null when using the latest
+    #: deployment.
     version: str | None = None
+    #: State variable key-value pairs applied when invoking the workflow. Defaults to null when no
+    #: overrides were provided.
     state_variables: dict[str, str | int | bool | float] | None = None
     #: Tracing settings applied to the workflow.
     tracing: ChatkitWorkflowTracing | None = None
@@ -227,6 +236,7 @@ class ClientToolCallItem(TypeTagged, tag="chatkit.client_tool_call", kw_only=Tru
     name: str | None = None
     #: JSON-encoded arguments that were sent to the tool.
     arguments: str | None = None
+    #: JSON-encoded output captured from the tool. Defaults to null while execution is in progress.
     output: str | None = None
 
 
@@ -236,6 +246,7 @@ class ClosedStatus(TypeTagged, tag="closed", kw_only=True):
     if TYPE_CHECKING:
         type: ClassVar[Literal["closed"]]
 
+    #: Reason that the thread was closed. Defaults to null when no reason is recorded.
     reason: str | None = None
 
 
@@ -321,7 +332,9 @@ class HistoryParam(APIObject, kw_only=True):
 class InferenceOptions(APIObject, kw_only=True):
     """Model and tool overrides applied when generating the assistant response."""
 
+    #: Preferred tool to invoke. Defaults to null when ChatKit should auto-select.
     tool_choice: ToolChoice | None = None
+    #: Model name that generated the response. Defaults to null when using the session default.
     model: str | None = None
 
 
@@ -331,6 +344,7 @@ class LockedStatus(TypeTagged, tag="locked", kw_only=True):
     if TYPE_CHECKING:
         type: ClassVar[Literal["locked"]]
 
+    #: Reason that the thread was locked. Defaults to null when no reason is recorded.
     reason: str | None = None
 
 
@@ -376,7 +390,9 @@ class TaskGroupTask(APIObject, kw_only=True):
 
     #: Subtype for the grouped task. One of: `custom`, `thought`.
     type: TaskType | None = None
+    #: Optional heading for the grouped task. Defaults to null when not provided.
     heading: str | None = None
+    #: Optional summary that describes the grouped task. Defaults to null when omitted.
     summary: str | None = None
 
 
@@ -396,7 +412,9 @@ class TaskItem(TypeTagged, tag="chatkit.task", kw_only=True):
     thread_id: str | None = None
     #: Subtype for the task. One of: `custom`, `thought`.
     task_type: TaskType | None = None
+    #: Optional heading for the task. Defaults to null when not provided.
     heading: str | None = None
+    #: Optional summary that describes the task. Defaults to null when omitted.
     summary: str | None = None
 
 
@@ -408,7 +426,9 @@ class ThreadItemListResource(ObjectTagged, tag="list", kw_only=True):
 
     #: A list of items
     data: list[ThreadItem] | None = None
+    #: The ID of the first item in the list.
     first_id: str | None = None
+    #: The ID of the last item in the list.
     last_id: str | None = None
     #: Whether there are more items available.
     has_more: bool | None = None
@@ -422,7 +442,9 @@ class ThreadListResource(ObjectTagged, tag="list", kw_only=True):
 
     #: A list of items
     data: list[ThreadResource] | None = None
+    #: The ID of the first item in the list.
     first_id: str | None = None
+    #: The ID of the last item in the list.
     last_id: str | None = None
     #: Whether there are more items available.
     has_more: bool | None = None
@@ -438,6 +460,8 @@ class ThreadResource(ObjectTagged, tag="chatkit.thread", kw_only=True):
     id: str | None = None
     #: Unix timestamp (in seconds) for when the thread was created.
     created_at: int | None = None
+    #: Optional human-readable title for the thread. Defaults to null when no title has been
+    #: generated.
     title: str | None = None
     #: Current status for the thread. Defaults to `active` for newly created threads.
     status: ActiveStatus | LockedStatus | ClosedStatus | UnknownTypeVariant | None = None
@@ -500,6 +524,7 @@ class UserMessageItem(TypeTagged, tag="chatkit.user_message", kw_only=True):
     content: list[UserMessageInputText | UserMessageQuotedText | UnknownTypeVariant] | None = None
     #: Attachments associated with the user message. Defaults to an empty list.
     attachments: list[Attachment] | None = None
+    #: Inference overrides applied to the message. Defaults to null when unset.
     inference_options: InferenceOptions | None = None
 
 

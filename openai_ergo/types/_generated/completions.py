@@ -15,7 +15,7 @@ __all__ = [
     "CreateCompletionRequest",
     "CreateCompletionResponse",
     "CreateCompletionResponseChoicesItem",
-    "CreateCompletionResponseChoicesItemLogprobsVariant1",
+    "CreateCompletionResponseChoicesItemLogprobs",
 ]
 
 
@@ -59,6 +59,7 @@ class CreateCompletionRequest(APIObject, kw_only=True):
     #: Whether to stream back partial progress. If set, tokens will be sent as data-only server-sent
     #: events as they become available, with the stream terminated by a `data: [DONE]` message.
     stream: bool | None = None
+    #: Options for streaming response. Only set this when you set `stream: true`.
     stream_options: ChatCompletionStreamOptions | None = None
     #: The suffix that comes after a completion of inserted text.
     suffix: str | None = None
@@ -100,12 +101,12 @@ class CreateCompletionResponseChoicesItem(APIObject, kw_only=True):
     #: The reason the model stopped generating tokens. One of: `stop`, `length`, `content_filter`.
     finish_reason: str | None = None
     index: int | None = None
-    logprobs: CreateCompletionResponseChoicesItemLogprobsVariant1 | None = None
+    logprobs: CreateCompletionResponseChoicesItemLogprobs | None = None
     text: str | None = None
 
 
-class CreateCompletionResponseChoicesItemLogprobsVariant1(APIObject, kw_only=True):
-    """The `CreateCompletionResponseChoicesItemLogprobsVariant1` object."""
+class CreateCompletionResponseChoicesItemLogprobs(APIObject, kw_only=True):
+    """The `CreateCompletionResponseChoicesItemLogprobs` object."""
 
     text_offset: list[int] | None = None
     token_logprobs: list[float] | None = None

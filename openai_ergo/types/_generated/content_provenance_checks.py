@@ -32,8 +32,12 @@ class C2PAProvenanceResult(TypeTagged, tag="c2pa", kw_only=True):
     #: The validation status of the C2PA manifest in the uploaded image. One of: `trusted`, `valid`,
     #: `invalid`, `not_present`.
     validation_state: C2PAValidationStateApi | None = None
+    #: The C2PA manifest issuer, when available.
     issuer: str | None = None
+    #: The OpenAI model recorded by the provenance signal, when available.
     model: str | None = None
+    #: The UTC RFC 3339 timestamp recorded by the provenance signal for when the asset was
+    #: generated, when available.
     generated_at: str | None = None
 
 
@@ -66,7 +70,10 @@ class SynthIDProvenanceResult(TypeTagged, tag="synthid", kw_only=True):
     #: Whether a supported OpenAI SynthID watermark was detected. If `not_detected`, it means the
     #: tool did not find supported signals in the uploaded file. One of: `detected`, `not_detected`.
     outcome: ProvenanceDetectionResultApi | None = None
+    #: The OpenAI model recorded by the provenance signal, when available.
     model: str | None = None
+    #: The UTC RFC 3339 timestamp recorded by the provenance signal for when the asset was
+    #: generated, when available.
     generated_at: str | None = None
 
 

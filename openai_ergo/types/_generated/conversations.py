@@ -87,7 +87,9 @@ class ConversationResource(ObjectTagged, tag="conversation", kw_only=True):
 class CreateConversationBody(APIObject, kw_only=True):
     """The `CreateConversationBody` object."""
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: dict[str, str] | None = None
+    #: Initial items to include in the conversation context. You may add up to 20 items at a time.
     items: list[InputItem] | None = None
 
 

@@ -132,7 +132,8 @@ class CreateEvalCompletionsRunDataSourceInputMessagesTemplate(
 class CreateEvalCompletionsRunDataSourceSamplingParams(APIObject, kw_only=True):
     """The `CreateEvalCompletionsRunDataSourceSamplingParams` object."""
 
-    #: One of: `none`, `minimal`, `low`, `medium`, `high`, `xhigh`, `max`.
+    #: Constrains effort on reasoning for reasoning models. Currently supported values are `none`,
+    #: `minimal`, `low`, `medium`, `high`, `xhigh`, and `max`.
     reasoning_effort: ReasoningEffort | None = None
     #: A higher temperature increases randomness in the outputs.
     temperature: float | None = None
@@ -225,6 +226,7 @@ class CreateEvalRequest(APIObject, kw_only=True):
 
     #: The name of the evaluation.
     name: str | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: The configuration for the data source used for the evaluation runs. Dictates the schema of
     #: the data used in the evaluation.
@@ -314,7 +316,8 @@ class CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessa
 class CreateEvalResponsesRunDataSourceSamplingParams(APIObject, kw_only=True):
     """The `CreateEvalResponsesRunDataSourceSamplingParams` object."""
 
-    #: One of: `none`, `minimal`, `low`, `medium`, `high`, `xhigh`, `max`.
+    #: Constrains effort on reasoning for reasoning models. Currently supported values are `none`,
+    #: `minimal`, `low`, `medium`, `high`, `xhigh`, and `max`.
     reasoning_effort: ReasoningEffort | None = None
     #: A higher temperature increases randomness in the outputs.
     temperature: float | None = None
@@ -345,6 +348,7 @@ class CreateEvalRunRequest(APIObject, kw_only=True):
 
     #: The name of the run.
     name: str | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: Details about the run's data source.
     data_source: (
@@ -417,6 +421,7 @@ class Eval(ObjectTagged, tag="eval", kw_only=True):
     ) = None
     #: The Unix timestamp (in seconds) for when the eval was created.
     created_at: int | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
@@ -498,11 +503,16 @@ class EvalGraderScoreModel(TypeTagged, tag="score_model", kw_only=True):
 class EvalGraderScoreModelSamplingParams(APIObject, kw_only=True):
     """The sampling parameters for the model."""
 
+    #: A seed value to initialize the randomness, during sampling.
     seed: int | None = None
+    #: An alternative to temperature for nucleus sampling; 1.0 includes all tokens.
     top_p: float | None = None
+    #: A higher temperature increases randomness in the outputs.
     temperature: float | None = None
+    #: The maximum number of tokens the grader model may generate in its response.
     max_completions_tokens: int | None = None
-    #: One of: `none`, `minimal`, `low`, `medium`, `high`, `xhigh`, `max`.
+    #: Constrains effort on reasoning for reasoning models. Currently supported values are `none`,
+    #: `minimal`, `low`, `medium`, `high`, `xhigh`, and `max`.
     reasoning_effort: ReasoningEffort | None = None
 
 
@@ -592,6 +602,7 @@ class EvalLogsDataSourceConfig(TypeTagged, tag="logs", kw_only=True):
     if TYPE_CHECKING:
         type: ClassVar[Literal["logs"]]
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: The json schema for the run data source items. Learn how to build JSON schemas here.
     schema: dict[str, Any] | None = None
@@ -603,15 +614,29 @@ class EvalResponsesSource(TypeTagged, tag="responses", kw_only=True):
     if TYPE_CHECKING:
         type: ClassVar[Literal["responses"]]
 
+    #: Metadata filter for the responses. This is a query parameter used to select responses.
     metadata: dict[str, Any] | None = None
+    #: The name of the model to find responses for. This is a query parameter used to select
+    #: responses.
     model: str | None = None
+    #: Optional string to search the 'instructions' field. This is a query parameter used to select
+    #: responses.
     instructions_search: str | None = None
+    #: Only include items created after this timestamp (inclusive). This is a query parameter used
+    #: to select responses.
     created_after: int | None = None
+    #: Only include items created before this timestamp (inclusive). This is a query parameter used
+    #: to select responses.
     created_before: int | None = None
+    #: Optional reasoning effort parameter. This is a query parameter used to select responses.
     reasoning_effort: str | None = None
+    #: Sampling temperature. This is a query parameter used to select responses.
     temperature: float | None = None
+    #: Nucleus sampling parameter. This is a query parameter used to select responses.
     top_p: float | None = None
+    #: List of user identifiers. This is a query parameter used to select responses.
     users: list[str] | None = None
+    #: List of tool names. This is a query parameter used to select responses.
     tools: list[str] | None = None
 
 
@@ -649,6 +674,7 @@ class EvalRun(ObjectTagged, tag="eval.run", kw_only=True):
         | UnknownTypeVariant
         | None
     ) = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: An object representing an error response from the Eval API.
     error: EvalApiError | None = None
@@ -830,6 +856,7 @@ class EvalStoredCompletionsDataSourceConfig(TypeTagged, tag="stored_completions"
     if TYPE_CHECKING:
         type: ClassVar[Literal["stored_completions"]]
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: The json schema for the run data source items. Learn how to build JSON schemas here.
     schema: dict[str, Any] | None = None
@@ -841,10 +868,15 @@ class EvalStoredCompletionsSource(TypeTagged, tag="stored_completions", kw_only=
     if TYPE_CHECKING:
         type: ClassVar[Literal["stored_completions"]]
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: An optional model to filter by (e.g., 'gpt-4o').
     model: str | None = None
+    #: An optional Unix timestamp to filter items created after this time.
     created_after: int | None = None
+    #: An optional Unix timestamp to filter items created before this time.
     created_before: int | None = None
+    #: An optional maximum number of items to return.
     limit: int | None = None
 
 
@@ -853,6 +885,7 @@ class UpdateEvalRequest(APIObject, kw_only=True):
 
     #: Rename the evaluation.
     name: str | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 

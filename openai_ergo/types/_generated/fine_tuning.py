@@ -37,7 +37,7 @@ __all__ = [
     "FineTuningJob",
     "FineTuningJobCheckpoint",
     "FineTuningJobCheckpointMetrics",
-    "FineTuningJobErrorVariant1",
+    "FineTuningJobError",
     "FineTuningJobEvent",
     "FineTuningJobHyperparameters",
     "ListFineTuningCheckpointPermissionResponse",
@@ -76,6 +76,7 @@ class CreateFineTuningJobRequest(APIObject, kw_only=True):
     seed: int | None = None
     #: The method used for fine-tuning.
     method: FineTuneMethod | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
@@ -267,7 +268,10 @@ class FineTuningIntegrationWandb(APIObject, kw_only=True):
 
     #: The name of the project that the new run will be created under.
     project: str | None = None
+    #: A display name to set for the run. If not set, we will use the Job ID as the name.
     name: str | None = None
+    #: The entity to use for the run. This allows you to set the team or username of the WandB user
+    #: that you would like associated with the run.
     entity: str | None = None
     #: A list of tags to be attached to the newly created run. These tags are passed through
     #: directly to WandB.
@@ -285,8 +289,14 @@ class FineTuningJob(ObjectTagged, tag="fine_tuning.job", kw_only=True):
     id: str | None = None
     #: The Unix timestamp (in seconds) for when the fine-tuning job was created.
     created_at: int | None = None
-    error: FineTuningJobErrorVariant1 | None = None
+    #: For fine-tuning jobs that have `failed`, this will contain more information on the cause of
+    #: the failure.
+    error: FineTuningJobError | None = None
+    #: The name of the fine-tuned model that is being created. The value will be null if the
+    #: fine-tuning job is still running.
     fine_tuned_model: str | None = None
+    #: The Unix timestamp (in seconds) for when the fine-tuning job was finished. The value will be
+    #: null if the fine-tuning job is still running.
     finished_at: int | None = None
     #: The hyperparameters used for the fine-tuning job. This value will only be returned when
     #: running `supervised` jobs.
@@ -301,16 +311,23 @@ class FineTuningJob(ObjectTagged, tag="fine_tuning.job", kw_only=True):
     #: The current status of the fine-tuning job, which can be either `validating_files`, `queued`,
     #: `running`, `succeeded`, `failed`, or `cancelled`.
     status: str | None = None
+    #: The total number of billable tokens processed by this fine-tuning job. The value will be null
+    #: if the fine-tuning job is still running.
     trained_tokens: int | None = None
     #: The file ID used for training. You can retrieve the training data with the Files API.
     training_file: str | None = None
+    #: The file ID used for validation. You can retrieve the validation results with the Files API.
     validation_file: str | None = None
+    #: A list of integrations to enable for this fine-tuning job.
     integrations: list[FineTuningIntegration] | None = None
     #: The seed used for the fine-tuning job.
     seed: int | None = None
+    #: The Unix timestamp (in seconds) for when the fine-tuning job is estimated to finish. The
+    #: value will be null if the fine-tuning job is not running.
     estimated_finish: int | None = None
     #: The method used for fine-tuning.
     method: FineTuneMethod | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
@@ -347,7 +364,7 @@ class FineTuningJobCheckpointMetrics(APIObject, kw_only=True):
     full_valid_mean_token_accuracy: float | None = None
 
 
-class FineTuningJobErrorVariant1(APIObject, kw_only=True):
+class FineTuningJobError(APIObject, kw_only=True):
     """For fine-tuning jobs that have `failed`, this will contain more information on the cause of
     the failure."""
 
@@ -355,6 +372,8 @@ class FineTuningJobErrorVariant1(APIObject, kw_only=True):
     code: str | None = None
     #: A human-readable error message.
     message: str | None = None
+    #: The parameter that was invalid, usually `training_file` or `validation_file`. This field will
+    #: be null if the failure was not parameter-specific.
     param: str | None = None
 
 
@@ -382,6 +401,8 @@ class FineTuningJobHyperparameters(APIObject, kw_only=True):
     """The hyperparameters used for the fine-tuning job. This value will only be returned when
     running `supervised` jobs."""
 
+    #: Number of examples in each batch. A larger batch size means that model parameters are updated
+    #: less frequently, but with lower variance.
     batch_size: str | int | None = None
     #: Scaling factor for the learning rate. A smaller learning rate may be useful to avoid
     #: overfitting.

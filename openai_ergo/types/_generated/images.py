@@ -71,6 +71,8 @@ class CreateImageEditRequest(APIObject, kw_only=True):
     #: Edit the image in streaming mode. Defaults to `false`. See the Image generation guide for
     #: more information.
     stream: bool | None = None
+    #: The number of partial images to generate. This parameter is used for streaming responses that
+    #: return partial images. Value must be between 0 and 3.
     partial_images: PartialImages | None = None
     #: The quality of the image that will be generated for GPT image models. Defaults to `auto`. One
     #: of: `standard`, `low`, `medium`, `high`, `auto`.
@@ -106,6 +108,8 @@ class CreateImageRequest(APIObject, kw_only=True):
     #: Generate the image in streaming mode. Defaults to `false`. See the Image generation guide for
     #: more information. This parameter is only supported for the GPT image models.
     stream: bool | None = None
+    #: The number of partial images to generate. This parameter is used for streaming responses that
+    #: return partial images. Value must be between 0 and 3.
     partial_images: PartialImages | None = None
     #: The size of the generated images. For `gpt-image-2` and `gpt-image-2-2026-04-21`, arbitrary
     #: resolutions are supported as `WIDTHxHEIGHT` strings, for example `1536x864`. One of: `auto`,

@@ -111,7 +111,12 @@ class CreateModerationResponseResultsItemCategories(APIObject, kw_only=True):
     harassment: bool | None = None
     #: Harassment content that also includes violence or serious harm towards any target.
     harassment_threatening: bool | None = msgspec.field(default=None, name="harassment/threatening")
+    #: Content that includes instructions or advice that facilitate the planning or execution of
+    #: wrongdoing, or that gives advice or instruction on how to commit illicit acts.
     illicit: bool | None = None
+    #: Content that includes instructions or advice that facilitate the planning or execution of
+    #: wrongdoing that also includes violence, or that gives advice or instruction on the
+    #: procurement of any weapon.
     illicit_violent: bool | None = msgspec.field(default=None, name="illicit/violent")
     #: Content that promotes, encourages, or depicts acts of self-harm, such as suicide, cutting,
     #: and eating disorders.

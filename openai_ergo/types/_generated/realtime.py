@@ -58,7 +58,7 @@ __all__ = [
     "RealtimeSessionCreateResponseGAAudioInput",
     "RealtimeSessionCreateResponseGAAudioInputNoiseReduction",
     "RealtimeSessionCreateResponseGAAudioOutput",
-    "RealtimeSessionCreateResponseGATracingTracingConfigurationTracingConfiguration",
+    "RealtimeSessionCreateResponseGATracingTracingConfiguration",
     "RealtimeSessionCreateResponseTracingTracingConfiguration",
     "RealtimeSessionCreateResponseTurnDetection",
     "RealtimeTranscriptionSessionCreateRequest",
@@ -74,7 +74,7 @@ __all__ = [
     "RealtimeTranscriptionSessionCreateResponseGAAudio",
     "RealtimeTranscriptionSessionCreateResponseGAAudioInput",
     "RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction",
-    "RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetectionVariant1",
+    "RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection",
     "RealtimeTranscriptionSessionCreateResponseTurnDetection",
     "RealtimeTranslationClientSecretCreateRequest",
     "RealtimeTranslationClientSecretCreateRequestExpiresAfter",
@@ -82,21 +82,21 @@ __all__ = [
     "RealtimeTranslationSession",
     "RealtimeTranslationSessionAudio",
     "RealtimeTranslationSessionAudioInput",
-    "RealtimeTranslationSessionAudioInputNoiseReductionVariant1",
-    "RealtimeTranslationSessionAudioInputTranscriptionVariant1",
+    "RealtimeTranslationSessionAudioInputNoiseReduction",
+    "RealtimeTranslationSessionAudioInputTranscription",
     "RealtimeTranslationSessionAudioOutput",
     "RealtimeTranslationSessionCreateRequest",
     "RealtimeTranslationSessionCreateRequestAudio",
     "RealtimeTranslationSessionCreateRequestAudioInput",
-    "RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionVariant1",
-    "RealtimeTranslationSessionCreateRequestAudioInputTranscriptionVariant1",
+    "RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction",
+    "RealtimeTranslationSessionCreateRequestAudioInputTranscription",
     "RealtimeTranslationSessionCreateRequestAudioOutput",
     "RealtimeTruncation",
     "RealtimeTruncationRetentionRatio",
     "RealtimeTruncationRetentionRatioTokenLimits",
     "RealtimeTurnDetection",
-    "RealtimeTurnDetectionRealtimeTurnDetectionSemanticVad",
-    "RealtimeTurnDetectionRealtimeTurnDetectionServerVad",
+    "RealtimeTurnDetectionSemanticVad",
+    "RealtimeTurnDetectionServerVad",
 ]
 
 
@@ -304,6 +304,7 @@ class RealtimeSessionCreateRequest(APIObject, kw_only=True):
     #: conversation be truncated, meaning messages (starting from the oldest) will not be included
     #: in the model's ... One of: `auto`, `disabled`.
     truncation: RealtimeTruncation | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: Prompt | None = None
 
 
@@ -361,6 +362,7 @@ class RealtimeSessionCreateRequestGA(TypeTagged, tag="realtime", kw_only=True):
     #: conversation be truncated, meaning messages (starting from the oldest) will not be included
     #: in the model's ... One of: `auto`, `disabled`.
     truncation: RealtimeTruncation | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: Prompt | None = None
 
 
@@ -383,6 +385,8 @@ class RealtimeSessionCreateRequestGAAudioInput(APIObject, kw_only=True):
     #: reduction filters audio added to the input audio buffer before it is sent to VAD and the
     #: model.
     noise_reduction: RealtimeSessionCreateRequestGAAudioInputNoiseReduction | None = None
+    #: Configuration for turn detection, ether Server VAD or Semantic VAD. This can be set to `null`
+    #: to turn off, in which case the client must manually trigger model response.
     turn_detection: RealtimeTurnDetection | None = None
 
 
@@ -591,9 +595,9 @@ class RealtimeSessionCreateResponseGA(TypeTagged, tag="realtime", kw_only=True):
     audio: RealtimeSessionCreateResponseGAAudio | None = None
     #: Additional fields to include in server outputs.
     include: list[str] | None = None
-    tracing: (
-        str | RealtimeSessionCreateResponseGATracingTracingConfigurationTracingConfiguration | None
-    ) = None
+    #: Realtime API can write session traces to the Traces Dashboard. Set to null to disable
+    #: tracing. Once tracing is enabled for a session, the configuration cannot be modified.
+    tracing: str | RealtimeSessionCreateResponseGATracingTracingConfiguration | None = None
     #: Tools available to the model.
     tools: list[RealtimeFunctionTool | MCPTool | UnknownTypeVariant] | None = None
     #: How the model chooses tools. Provide one of the string modes or force a specific function/MCP
@@ -609,6 +613,7 @@ class RealtimeSessionCreateResponseGA(TypeTagged, tag="realtime", kw_only=True):
     #: conversation be truncated, meaning messages (starting from the oldest) will not be included
     #: in the model's ... One of: `auto`, `disabled`.
     truncation: RealtimeTruncation | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: Prompt | None = None
 
 
@@ -631,6 +636,8 @@ class RealtimeSessionCreateResponseGAAudioInput(APIObject, kw_only=True):
     #: reduction filters audio added to the input audio buffer before it is sent to VAD and the
     #: model.
     noise_reduction: RealtimeSessionCreateResponseGAAudioInputNoiseReduction | None = None
+    #: Configuration for turn detection, ether Server VAD or Semantic VAD. This can be set to `null`
+    #: to turn off, in which case the client must manually trigger model response.
     turn_detection: RealtimeTurnDetection | None = None
 
 
@@ -658,9 +665,7 @@ class RealtimeSessionCreateResponseGAAudioOutput(APIObject, kw_only=True):
     speed: float | None = None
 
 
-class RealtimeSessionCreateResponseGATracingTracingConfigurationTracingConfiguration(
-    APIObject, kw_only=True
-):
+class RealtimeSessionCreateResponseGATracingTracingConfiguration(APIObject, kw_only=True):
     """Granular configuration for tracing."""
 
     #: The name of the workflow to attach to this trace. This is used to name the trace in the
@@ -761,6 +766,8 @@ class RealtimeTranscriptionSessionCreateRequestGAAudioInput(APIObject, kw_only=T
     noise_reduction: RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction | None = (
         None
     )
+    #: Configuration for turn detection, ether Server VAD or Semantic VAD. This can be set to `null`
+    #: to turn off, in which case the client must manually trigger model response.
     turn_detection: RealtimeTurnDetection | None = None
 
 
@@ -871,9 +878,9 @@ class RealtimeTranscriptionSessionCreateResponseGAAudioInput(APIObject, kw_only=
     )
     #: Configuration for turn detection. For `gpt-realtime-whisper`, this must be `null`; VAD is not
     #: supported.
-    turn_detection: (
-        RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetectionVariant1 | None
-    ) = None
+    turn_detection: RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection | None = (
+        None
+    )
 
 
 class RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction(APIObject, kw_only=True):
@@ -884,9 +891,7 @@ class RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction(APIOb
     type: NoiseReductionType | None = None
 
 
-class RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetectionVariant1(
-    APIObject, kw_only=True
-):
+class RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection(APIObject, kw_only=True):
     """Configuration for turn detection. Can be set to `null` to turn off. Server VAD means that the
     model will detect the start and end of speech based on audio volume and respond at the end of
     user speech. For `gpt-realtime-whisper`, this must be `null`; VAD is not supported."""
@@ -989,11 +994,15 @@ class RealtimeTranslationSessionAudio(APIObject, kw_only=True):
 class RealtimeTranslationSessionAudioInput(APIObject, kw_only=True):
     """The `RealtimeTranslationSessionAudioInput` object."""
 
-    transcription: RealtimeTranslationSessionAudioInputTranscriptionVariant1 | None = None
-    noise_reduction: RealtimeTranslationSessionAudioInputNoiseReductionVariant1 | None = None
+    #: Optional source-language transcription. When configured, the server emits
+    #: `session.input_transcript.delta` events. Translation itself still runs from the input audio
+    #: stream.
+    transcription: RealtimeTranslationSessionAudioInputTranscription | None = None
+    #: Optional input noise reduction.
+    noise_reduction: RealtimeTranslationSessionAudioInputNoiseReduction | None = None
 
 
-class RealtimeTranslationSessionAudioInputNoiseReductionVariant1(APIObject, kw_only=True):
+class RealtimeTranslationSessionAudioInputNoiseReduction(APIObject, kw_only=True):
     """Optional input noise reduction."""
 
     #: Type of noise reduction. `near_field` is for close-talking microphones such as headphones,
@@ -1001,7 +1010,7 @@ class RealtimeTranslationSessionAudioInputNoiseReductionVariant1(APIObject, kw_o
     type: NoiseReductionType | None = None
 
 
-class RealtimeTranslationSessionAudioInputTranscriptionVariant1(APIObject, kw_only=True):
+class RealtimeTranslationSessionAudioInputTranscription(APIObject, kw_only=True):
     """Optional source-language transcription. When configured, the server emits
     `session.input_transcript.delta` events. Translation itself still runs from the input audio
     stream."""
@@ -1037,17 +1046,15 @@ class RealtimeTranslationSessionCreateRequestAudio(APIObject, kw_only=True):
 class RealtimeTranslationSessionCreateRequestAudioInput(APIObject, kw_only=True):
     """The `RealtimeTranslationSessionCreateRequestAudioInput` object."""
 
-    transcription: RealtimeTranslationSessionCreateRequestAudioInputTranscriptionVariant1 | None = (
-        None
-    )
-    noise_reduction: (
-        RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionVariant1 | None
-    ) = None
+    #: Optional source-language transcription. When configured, the server emits
+    #: `session.input_transcript.delta` events. Translation itself still runs from the input audio
+    #: stream.
+    transcription: RealtimeTranslationSessionCreateRequestAudioInputTranscription | None = None
+    #: Optional input noise reduction. Set to `null` to disable it.
+    noise_reduction: RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction | None = None
 
 
-class RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionVariant1(
-    APIObject, kw_only=True
-):
+class RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction(APIObject, kw_only=True):
     """Optional input noise reduction. Set to `null` to disable it."""
 
     #: Type of noise reduction. `near_field` is for close-talking microphones such as headphones,
@@ -1055,9 +1062,7 @@ class RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionVariant1(
     type: NoiseReductionType
 
 
-class RealtimeTranslationSessionCreateRequestAudioInputTranscriptionVariant1(
-    APIObject, kw_only=True
-):
+class RealtimeTranslationSessionCreateRequestAudioInputTranscription(APIObject, kw_only=True):
     """Optional source-language transcription. When configured, the server emits
     `session.input_transcript.delta` events. Translation itself still runs from the input audio
     stream."""
@@ -1098,9 +1103,7 @@ class RealtimeTruncationRetentionRatioTokenLimits(APIObject, kw_only=True):
     post_instructions: int | None = None
 
 
-class RealtimeTurnDetectionRealtimeTurnDetectionSemanticVad(
-    TypeTagged, tag="semantic_vad", kw_only=True
-):
+class RealtimeTurnDetectionSemanticVad(TypeTagged, tag="semantic_vad", kw_only=True):
     """Server-side semantic turn detection which uses a model to determine when the user has
     finished speaking."""
 
@@ -1118,9 +1121,7 @@ class RealtimeTurnDetectionRealtimeTurnDetectionSemanticVad(
     interrupt_response: bool | None = None
 
 
-class RealtimeTurnDetectionRealtimeTurnDetectionServerVad(
-    TypeTagged, tag="server_vad", kw_only=True
-):
+class RealtimeTurnDetectionServerVad(TypeTagged, tag="server_vad", kw_only=True):
     """Server-side voice activity detection (VAD) which flips on when user speech is detected and
     off after a period of silence."""
 
@@ -1143,6 +1144,8 @@ class RealtimeTurnDetectionRealtimeTurnDetectionServerVad(
     #: Whether or not to automatically interrupt (cancel) any ongoing response with output to the
     #: default conversation (i.e. `conversation` of `auto`) when a VAD start event occurs.
     interrupt_response: bool | None = None
+    #: Optional timeout after which a model response will be triggered automatically. This is useful
+    #: for situations in which a long pause from the user is unexpected, such as a phone call.
     idle_timeout_ms: int | None = None
 
 
@@ -1167,9 +1170,6 @@ conversation be truncated, meaning messages (starting from the oldest) will not 
 the model's context."""
 
 RealtimeTurnDetection: TypeAlias = (
-    RealtimeTurnDetectionRealtimeTurnDetectionServerVad
-    | RealtimeTurnDetectionRealtimeTurnDetectionSemanticVad
-    | UnknownTypeVariant
-    | None
+    RealtimeTurnDetectionServerVad | RealtimeTurnDetectionSemanticVad | UnknownTypeVariant | None
 )
 """The `RealtimeTurnDetection` schema."""

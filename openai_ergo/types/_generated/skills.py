@@ -73,7 +73,9 @@ class SkillListResource(ObjectTagged, tag="list", kw_only=True):
 
     #: A list of items
     data: list[SkillResource] | None = None
+    #: The ID of the first item in the list.
     first_id: str | None = None
+    #: The ID of the last item in the list.
     last_id: str | None = None
     #: Whether there are more items available.
     has_more: bool | None = None
@@ -107,7 +109,9 @@ class SkillVersionListResource(ObjectTagged, tag="list", kw_only=True):
 
     #: A list of items
     data: list[SkillVersionResource] | None = None
+    #: The ID of the first item in the list.
     first_id: str | None = None
+    #: The ID of the last item in the list.
     last_id: str | None = None
     #: Whether there are more items available.
     has_more: bool | None = None

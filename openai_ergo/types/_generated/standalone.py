@@ -95,10 +95,10 @@ from openai_ergo.types._generated.shared import (
     Metadata,
     ModerationParam,
     Prompt,
+    Prompt2,
     PromptCacheModeEnum,
     PromptCacheOptionsParam,
     PromptCacheTTLEnum,
-    PromptVariant1,
     ToolChoiceFunction,
     ToolChoiceMCP,
     ToolChoiceOptions,
@@ -264,8 +264,8 @@ __all__ = [
     "ErrorResponse",
     "FileCitationParam",
     "FineTuneChatCompletionRequestAssistantMessage",
-    "FineTuneChatCompletionRequestAssistantMessageAudioVariant1",
-    "FineTuneChatCompletionRequestAssistantMessageFunctionCallVariant1",
+    "FineTuneChatCompletionRequestAssistantMessageAudio",
+    "FineTuneChatCompletionRequestAssistantMessageFunctionCall",
     "FunctionCallOutputStatusEnum",
     "FunctionShellAction",
     "FunctionShellCallOutputContent",
@@ -480,7 +480,7 @@ __all__ = [
     "RealtimeServerEventTranscriptionSessionUpdated",
     "RealtimeSession",
     "RealtimeSessionInputAudioNoiseReduction",
-    "RealtimeSessionTracingTracingConfigurationTracingConfiguration",
+    "RealtimeSessionTracingTracingConfiguration",
     "RealtimeTranslationClientEvent",
     "RealtimeTranslationClientEventInputAudioBufferAppend",
     "RealtimeTranslationClientEventSessionClose",
@@ -495,8 +495,8 @@ __all__ = [
     "RealtimeTranslationSessionUpdateRequest",
     "RealtimeTranslationSessionUpdateRequestAudio",
     "RealtimeTranslationSessionUpdateRequestAudioInput",
-    "RealtimeTranslationSessionUpdateRequestAudioInputNoiseReductionVariant1",
-    "RealtimeTranslationSessionUpdateRequestAudioInputTranscriptionVariant1",
+    "RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction",
+    "RealtimeTranslationSessionUpdateRequestAudioInputTranscription",
     "RealtimeTranslationSessionUpdateRequestAudioOutput",
     "ResponseConversation",
     "ResponseErrorCode",
@@ -605,7 +605,7 @@ __all__ = [
     "ScrollParam",
     "ShellCallOutputDelta",
     "ThreadStreamEvent",
-    "ThreadStreamEventThreadCreated",
+    "ThreadStreamEvent2",
     "TranscriptionChunkingStrategy",
     "TruncationObject",
     "TypeParam",
@@ -726,19 +726,28 @@ class BetaComputerToolCallOutput(TypeTagged, tag="computer_call_output", kw_only
 class BetaCreateModelResponseProperties(APIObject, kw_only=True):
     """The `BetaCreateModelResponseProperties` object."""
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: BetaMetadata | None = None
     #: An integer between 0 and 20 specifying the maximum number of most likely tokens to return at
     #: each token position, each with an associated log probability.
     top_logprobs: int | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     #: Deprecated. This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use
     #: `prompt_cache_key` instead to maintain caching optimizations. A stable identifier for your
     #: end-users.
     user: str | None = None
+    #: A stable identifier used to help detect users of your application that may be violating
+    #: OpenAI's usage policies.
     safety_identifier: str | None = None
+    #: Used by OpenAI to cache responses for similar requests to optimize your cache hit rates.
+    #: Replaces the `user` field. Learn more.
     prompt_cache_key: str | None = None
-    #: Deprecated. One of: `in_memory`, `24h`.
+    #: Deprecated. Use `prompt_cache_options.ttl` instead. One of: `in_memory`, `24h`.
     prompt_cache_retention: str | None = None
     #: Options for prompt caching. Supported for `gpt-5.6` and later models. By default, OpenAI
     #: automatically chooses one implicit cache breakpoint.
@@ -759,9 +768,11 @@ class BetaErrorPayload(APIObject, kw_only=True):
 
     #: The error type that was emitted.
     type: str | None = None
+    #: The error code that was emitted, if any.
     code: str | None = None
     #: The human-readable error message that was emitted.
     message: str | None = None
+    #: The parameter name that was associated with the error, if any.
     param: str | None = None
     #: The response headers that were emitted with the error, if any.
     headers: dict[str, str] | None = None
@@ -788,17 +799,28 @@ class BetaInputAudioInputAudio(APIObject, kw_only=True):
 class BetaModelResponseProperties(APIObject, kw_only=True):
     """The `BetaModelResponseProperties` object."""
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: BetaMetadata | None = None
+    #: An integer between 0 and 20 specifying the maximum number of most likely tokens to return at
+    #: each token position, each with an associated log probability.
     top_logprobs: int | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     #: Deprecated. This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use
     #: `prompt_cache_key` instead to maintain caching optimizations. A stable identifier for your
     #: end-users.
     user: str | None = None
+    #: A stable identifier used to help detect users of your application that may be violating
+    #: OpenAI's usage policies.
     safety_identifier: str | None = None
+    #: Used by OpenAI to cache responses for similar requests to optimize your cache hit rates.
+    #: Replaces the `user` field. Learn more.
     prompt_cache_key: str | None = None
-    #: Deprecated. One of: `in_memory`, `24h`.
+    #: Deprecated. Use `prompt_cache_options.ttl` instead. One of: `in_memory`, `24h`.
     prompt_cache_retention: str | None = None
 
 
@@ -875,6 +897,9 @@ class BetaResponseInjectFailedEventError(APIObject, kw_only=True):
 class BetaResponseProperties(APIObject, kw_only=True):
     """The `BetaResponseProperties` object."""
 
+    #: The unique ID of the previous response to the model. Use this to create multi-turn
+    #: conversations. Learn more about conversation state. Cannot be used in conjunction with
+    #: `conversation`.
     previous_response_id: str | None = None
     #: Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI offers a wide range of
     #: models with different capabilities, performance characteristics, and price points. One of:
@@ -884,7 +909,10 @@ class BetaResponseProperties(APIObject, kw_only=True):
     #: `gpt-5.5-pro-2026-04-23`, `gpt-5-codex`, `gpt-5-pro`, `gpt-5-pro-2025-10-06`,
     #: `gpt-5.1-codex-max`, `gpt-daybreak-blue-latest`, `gpt-daybreak-red-latest`, `gpt-5.6-cyber`.
     model: BetaModelIdsResponses | None = None
+    #: Whether to run the model response in the background. Learn more.
     background: bool | None = None
+    #: The maximum number of total calls to built-in tools that can be processed in a response. This
+    #: maximum number applies across all built-in tool calls, not per individual tool.
     max_tool_calls: int | None = None
     #: Configuration options for a text response from the model. Can be plain text or structured
     #: JSON data. Learn more: - Text inputs and outputs - Structured Outputs
@@ -895,6 +923,7 @@ class BetaResponseProperties(APIObject, kw_only=True):
     #: How the model should select which tool (or tools) to use when generating a response. See the
     #: `tools` parameter to see how to specify which tools the model can call.
     tool_choice: BetaToolChoiceParam | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: BetaPrompt | None = None
 
 
@@ -928,23 +957,35 @@ class BetaResponsesClientEventResponseCreate(TypeTagged, tag="response.create", 
     #: The WebSocket lane for this response. Requests with the same `stream_id` are processed FIFO,
     #: and events for the response echo the same `stream_id`.
     stream_id: str | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: BetaMetadata | None = None
     #: An integer between 0 and 20 specifying the maximum number of most likely tokens to return at
     #: each token position, each with an associated log probability.
     top_logprobs: int | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     #: Deprecated. This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use
     #: `prompt_cache_key` instead to maintain caching optimizations. A stable identifier for your
     #: end-users.
     user: str | None = None
+    #: A stable identifier used to help detect users of your application that may be violating
+    #: OpenAI's usage policies.
     safety_identifier: str | None = None
+    #: Used by OpenAI to cache responses for similar requests to optimize your cache hit rates.
+    #: Replaces the `user` field. Learn more.
     prompt_cache_key: str | None = None
-    #: Deprecated. One of: `in_memory`, `24h`.
+    #: Deprecated. Use `prompt_cache_options.ttl` instead. One of: `in_memory`, `24h`.
     prompt_cache_retention: str | None = None
     #: Options for prompt caching. Supported for `gpt-5.6` and later models. By default, OpenAI
     #: automatically chooses one implicit cache breakpoint.
     prompt_cache_options: BetaPromptCacheOptionsParam | None = None
+    #: The unique ID of the previous response to the model. Use this to create multi-turn
+    #: conversations. Learn more about conversation state. Cannot be used in conjunction with
+    #: `conversation`.
     previous_response_id: str | None = None
     #: Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI offers a wide range of
     #: models with different capabilities, performance characteristics, and price points. One of:
@@ -954,7 +995,10 @@ class BetaResponsesClientEventResponseCreate(TypeTagged, tag="response.create", 
     #: `gpt-5.5-pro-2026-04-23`, `gpt-5-codex`, `gpt-5-pro`, `gpt-5-pro-2025-10-06`,
     #: `gpt-5.1-codex-max`, `gpt-daybreak-blue-latest`, `gpt-daybreak-red-latest`, `gpt-5.6-cyber`.
     model: BetaModelIdsResponses | None = None
+    #: Whether to run the model response in the background. Learn more.
     background: bool | None = None
+    #: The maximum number of total calls to built-in tools that can be processed in a response. This
+    #: maximum number applies across all built-in tool calls, not per individual tool.
     max_tool_calls: int | None = None
     #: Configuration options for a text response from the model. Can be plain text or structured
     #: JSON data. Learn more: - Text inputs and outputs - Structured Outputs
@@ -965,24 +1009,41 @@ class BetaResponsesClientEventResponseCreate(TypeTagged, tag="response.create", 
     #: How the model should select which tool (or tools) to use when generating a response. See the
     #: `tools` parameter to see how to specify which tools the model can call.
     tool_choice: BetaToolChoiceParam | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: BetaPrompt | None = None
-    #: One of: `auto`, `default`, `flex`, `scale`, `priority`, `fast`, `ultrafast`.
+    #: Specifies the processing type used for serving the request. - If set to 'auto', then the
+    #: request will be processed with the service tier configured in the Project settings. One of:
+    #: `auto`, `default`, `flex`, `scale`, `priority`, `fast`, `ultrafast`.
     service_tier: BetaServiceTierResponses | None = None
-    #: Deprecated. One of: `auto`, `disabled`.
+    #: Deprecated. The truncation strategy to use for the model response. One of: `auto`,
+    #: `disabled`.
     truncation: str | None = None
     reasoning: BetaReasoning | None = None
     #: Text, image, or file inputs to the model, used to generate a response.
     input: BetaInputParam | None = None
+    #: Specify additional output data to include in the model response. Currently supported values
+    #: are: - `web_search_call.action.sources`: Include the sources of the web search tool call.
     include: list[BetaIncludeEnum] | None = None
+    #: Whether to allow the model to run tool calls in parallel.
     parallel_tool_calls: bool | None = None
+    #: Whether to store the generated model response for later retrieval via API.
     store: bool | None = None
+    #: A system (or developer) message inserted into the model's context.
     instructions: str | None = None
+    #: Configuration for running moderation on the input and output of this response.
     moderation: BetaModerationParam | None = None
+    #: If set to true, the model response data will be streamed to the client as it is generated
+    #: using server-sent events. See the Streaming section below for more information.
     stream: bool | None = None
+    #: Options for streaming responses. Only set this when you set `stream: true`.
     stream_options: BetaResponseStreamOptions | None = None
     conversation: str | BetaConversationParam2 | None = None
+    #: Context management configuration for this request.
     context_management: list[BetaContextManagementParam] | None = None
+    #: An upper bound for the number of tokens that can be generated for a response, including
+    #: visible output tokens and reasoning tokens.
     max_output_tokens: int | None = None
+    #: Configuration for server-hosted multi-agent execution.
     multi_agent: BetaMultiAgentParam | None = None
 
 
@@ -2348,6 +2409,7 @@ class ClickParam(TypeTagged, tag="click", kw_only=True):
     x: int | None = None
     #: The y-coordinate where the click occurred.
     y: int | None = None
+    #: The keys being held while clicking.
     keys: list[str] | None = None
 
 
@@ -2457,19 +2519,28 @@ class CoordParam(APIObject, kw_only=True):
 class CreateModelResponseProperties(APIObject, kw_only=True):
     """The `CreateModelResponseProperties` object."""
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: An integer between 0 and 20 specifying the maximum number of most likely tokens to return at
     #: each token position, each with an associated log probability.
     top_logprobs: int | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     #: Deprecated. This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use
     #: `prompt_cache_key` instead to maintain caching optimizations. A stable identifier for your
     #: end-users.
     user: str | None = None
+    #: A stable identifier used to help detect users of your application that may be violating
+    #: OpenAI's usage policies.
     safety_identifier: str | None = None
+    #: Used by OpenAI to cache responses for similar requests to optimize your cache hit rates.
+    #: Replaces the `user` field. Learn more.
     prompt_cache_key: str | None = None
-    #: Deprecated. One of: `in_memory`, `24h`.
+    #: Deprecated. Use `prompt_cache_options.ttl` instead. One of: `in_memory`, `24h`.
     prompt_cache_retention: str | None = None
     #: Options for prompt caching. Supported for `gpt-5.6` and later models. By default, OpenAI
     #: automatically chooses one implicit cache breakpoint.
@@ -2546,6 +2617,7 @@ class DoubleClickAction(TypeTagged, tag="double_click", kw_only=True):
     x: int | None = None
     #: The y-coordinate where the double click occurred.
     y: int | None = None
+    #: The keys being held while double-clicking.
     keys: list[str] | None = None
 
 
@@ -2558,6 +2630,7 @@ class DragParam(TypeTagged, tag="drag", kw_only=True):
     #: An array of coordinates representing the path of the drag action. Coordinates will appear as
     #: an array of objects, eg ``` [ { x: 100, y: 200 }, { x: 200, y: 300 } ] ```
     path: list[CoordParam] | None = None
+    #: The keys being held while dragging the mouse.
     keys: list[str] | None = None
 
 
@@ -2607,6 +2680,8 @@ class EditImageBodyJsonParam(APIObject, kw_only=True):
     background: str | None = None
     #: Stream partial image results as events.
     stream: bool | None = None
+    #: The number of partial images to generate. This parameter is used for streaming responses that
+    #: return partial images. Value must be between 0 and 3.
     partial_images: PartialImages | None = None
 
 
@@ -2633,9 +2708,11 @@ class ErrorPayload(APIObject, kw_only=True):
 
     #: The error type that was emitted.
     type: str | None = None
+    #: The error code that was emitted, if any.
     code: str | None = None
     #: The human-readable error message that was emitted.
     message: str | None = None
+    #: The parameter name that was associated with the error, if any.
     param: str | None = None
     #: The response headers that were emitted with the error, if any.
     headers: dict[str, str] | None = None
@@ -2669,25 +2746,31 @@ class FineTuneChatCompletionRequestAssistantMessage(RoleTagged, tag="assistant",
 
     #: Controls whether the assistant message is trained against (0 or 1)
     weight: int | None = None
+    #: The contents of the assistant message. Required unless `tool_calls` or `function_call` is
+    #: specified.
     content: str | list[ChatCompletionRequestAssistantMessageContentPart] | None = None
+    #: The refusal message by the assistant.
     refusal: str | None = None
     #: An optional name for the participant. Provides the model information to differentiate between
     #: participants of the same role.
     name: str | None = None
-    audio: FineTuneChatCompletionRequestAssistantMessageAudioVariant1 | None = None
+    #: Data about a previous audio response from the model. Learn more.
+    audio: FineTuneChatCompletionRequestAssistantMessageAudio | None = None
     #: The tool calls generated by the model, such as function calls.
     tool_calls: ChatCompletionMessageToolCalls | None = None
-    function_call: FineTuneChatCompletionRequestAssistantMessageFunctionCallVariant1 | None = None
+    #: Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be
+    #: called, as generated by the model.
+    function_call: FineTuneChatCompletionRequestAssistantMessageFunctionCall | None = None
 
 
-class FineTuneChatCompletionRequestAssistantMessageAudioVariant1(APIObject, kw_only=True):
+class FineTuneChatCompletionRequestAssistantMessageAudio(APIObject, kw_only=True):
     """Data about a previous audio response from the model. Learn more."""
 
     #: Unique identifier for a previous audio response from the model.
     id: str | None = None
 
 
-class FineTuneChatCompletionRequestAssistantMessageFunctionCallVariant1(APIObject, kw_only=True):
+class FineTuneChatCompletionRequestAssistantMessageFunctionCall(APIObject, kw_only=True):
     """Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be
     called, as generated by the model."""
 
@@ -2701,7 +2784,9 @@ class FunctionShellAction(APIObject, kw_only=True):
     """Execute a shell command."""
 
     commands: list[str] | None = None
+    #: Optional timeout in milliseconds for the commands.
     timeout_ms: int | None = None
+    #: Optional maximum number of characters to return from each command.
     max_output_length: int | None = None
 
 
@@ -2777,10 +2862,13 @@ class LocalShellExecAction(TypeTagged, tag="exec", kw_only=True):
 
     #: The command to run.
     command: list[str] | None = None
+    #: Optional timeout in milliseconds for the command.
     timeout_ms: int | None = None
+    #: Optional working directory to run the command in.
     working_directory: str | None = None
     #: Environment variables to set for the command.
     env: dict[str, str] | None = None
+    #: Optional user to run the command as.
     user: str | None = None
 
 
@@ -2800,9 +2888,11 @@ class MCPListToolsTool(APIObject, kw_only=True):
 
     #: The name of the tool.
     name: str | None = None
+    #: The description of the tool.
     description: str | None = None
     #: The JSON schema describing the tool's input.
     input_schema: dict[str, Any] | None = None
+    #: Additional annotations about the tool.
     annotations: dict[str, Any] | None = None
 
 
@@ -3047,17 +3137,28 @@ class MessageStreamEventThreadMessageIncomplete(
 class ModelResponseProperties(APIObject, kw_only=True):
     """The `ModelResponseProperties` object."""
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: An integer between 0 and 20 specifying the maximum number of most likely tokens to return at
+    #: each token position, each with an associated log probability.
     top_logprobs: int | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     #: Deprecated. This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use
     #: `prompt_cache_key` instead to maintain caching optimizations. A stable identifier for your
     #: end-users.
     user: str | None = None
+    #: A stable identifier used to help detect users of your application that may be violating
+    #: OpenAI's usage policies.
     safety_identifier: str | None = None
+    #: Used by OpenAI to cache responses for similar requests to optimize your cache hit rates.
+    #: Replaces the `user` field. Learn more.
     prompt_cache_key: str | None = None
-    #: Deprecated. One of: `in_memory`, `24h`.
+    #: Deprecated. Use `prompt_cache_options.ttl` instead. One of: `in_memory`, `24h`.
     prompt_cache_retention: str | None = None
 
 
@@ -3111,6 +3212,7 @@ class MoveParam(TypeTagged, tag="move", kw_only=True):
     x: int | None = None
     #: The y-coordinate to move to.
     y: int | None = None
+    #: The keys being held while moving the mouse.
     keys: list[str] | None = None
 
 
@@ -3344,6 +3446,7 @@ class RealtimeBetaResponse(ObjectTagged, tag="realtime.response", kw_only=True):
     status_details: RealtimeBetaResponseStatusDetails | None = None
     #: The list of output items generated by the response.
     output: list[RealtimeConversationItem] | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: Usage statistics for the Response, this will correspond to billing.
     usage: RealtimeBetaResponseUsage | None = None
@@ -3392,7 +3495,9 @@ class RealtimeBetaResponseCreateParams(APIObject, kw_only=True):
     #: Controls which conversation the response is added to. Currently supports `auto` and `none`,
     #: with `auto` as the default value.
     conversation: str | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: Prompt | None = None
     #: Input items to include in the prompt for the model. Using this field creates a new context
     #: for this Response instead of using the default conversation.
@@ -3506,6 +3611,8 @@ class RealtimeBetaServerEventConversationItemCreated(
 
     #: The unique ID of the server event.
     event_id: str | None = None
+    #: The ID of the preceding item in the Conversation context, allows the client to understand the
+    #: order of the conversation. Can be `null` if the item has no predecessor.
     previous_item_id: str | None = None
     #: A single item within a Realtime conversation.
     item: RealtimeConversationItem | None = None
@@ -3548,6 +3655,7 @@ class RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted(
     #: The languages detected in the audio. Returned by `gpt-transcribe`. An empty array indicates
     #: that no language could be reliably detected.
     languages: list[TranscriptionLanguage] | None = None
+    #: The log probabilities of the transcription.
     logprobs: list[LogProbProperties] | None = None
     #: Usage statistics for the transcription.
     usage: TranscriptTextUsageTokens | TranscriptTextUsageDuration | UnknownTypeVariant | None = (
@@ -3571,6 +3679,7 @@ class RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta(
     content_index: int | None = None
     #: The text delta.
     delta: str | None = None
+    #: The log probabilities of the transcription.
     logprobs: list[LogProbProperties] | None = None
 
 
@@ -3688,10 +3797,13 @@ class RealtimeBetaServerEventErrorError(APIObject, kw_only=True):
 
     #: The type of error (e.g., "invalid_request_error", "server_error").
     type: str | None = None
+    #: Error code, if any.
     code: str | None = None
     #: A human-readable error message.
     message: str | None = None
+    #: Parameter related to the error, if any.
     param: str | None = None
+    #: The event_id of the client event that caused the error, if applicable.
     event_id: str | None = None
 
 
@@ -3720,6 +3832,8 @@ class RealtimeBetaServerEventInputAudioBufferCommitted(
 
     #: The unique ID of the server event.
     event_id: str | None = None
+    #: The ID of the preceding item after which the new item will be inserted. Can be `null` if the
+    #: item has no predecessor.
     previous_item_id: str | None = None
     #: The ID of the user message item that will be created.
     item_id: str | None = None
@@ -4086,6 +4200,7 @@ class RealtimeBetaServerEventResponseMCPCallArgumentsDelta(
     output_index: int | None = None
     #: The JSON-encoded arguments delta.
     delta: str | None = None
+    #: If present, indicates the delta text was obfuscated.
     obfuscation: str | None = None
 
 
@@ -4722,6 +4837,7 @@ class RealtimeMCPApprovalResponse(TypeTagged, tag="mcp_approval_response", kw_on
     approval_request_id: str | None = None
     #: Whether the request was approved.
     approve: bool | None = None
+    #: Optional reason for the decision.
     reason: str | None = None
 
 
@@ -4773,8 +4889,11 @@ class RealtimeMCPToolCall(TypeTagged, tag="mcp_call", kw_only=True):
     name: str | None = None
     #: A JSON string of the arguments passed to the tool.
     arguments: str | None = None
+    #: The ID of an associated approval request, if any.
     approval_request_id: str | None = None
+    #: The output from the tool call.
     output: str | None = None
+    #: The error from the tool call, if any.
     error: (
         RealtimeMCPProtocolError
         | RealtimeMCPToolExecutionError
@@ -4808,6 +4927,7 @@ class RealtimeResponse(ObjectTagged, tag="realtime.response", kw_only=True):
     status_details: RealtimeResponseStatusDetails | None = None
     #: The list of output items generated by the response.
     output: list[RealtimeConversationItem] | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: Configuration for audio output.
     audio: RealtimeResponseAudio | None = None
@@ -4869,7 +4989,9 @@ class RealtimeResponseCreateParams(APIObject, kw_only=True):
     #: Controls which conversation the response is added to. Currently supports `auto` and `none`,
     #: with `auto` as the default value.
     conversation: str | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: Prompt | None = None
     #: Input items to include in the prompt for the model. Using this field creates a new context
     #: for this Response instead of using the default conversation.
@@ -5008,6 +5130,8 @@ class RealtimeServerEventConversationItemAdded(
 
     #: The unique ID of the server event.
     event_id: str | None = None
+    #: The ID of the item that precedes this one, if any. This is used to maintain ordering when
+    #: items are inserted.
     previous_item_id: str | None = None
     #: A single item within a Realtime conversation.
     item: RealtimeConversationItem | None = None
@@ -5025,6 +5149,8 @@ class RealtimeServerEventConversationItemCreated(
 
     #: The unique ID of the server event.
     event_id: str | None = None
+    #: The ID of the preceding item in the Conversation context, allows the client to understand the
+    #: order of the conversation. Can be `null` if the item has no predecessor.
     previous_item_id: str | None = None
     #: A single item within a Realtime conversation.
     item: RealtimeConversationItem | None = None
@@ -5056,6 +5182,8 @@ class RealtimeServerEventConversationItemDone(
 
     #: The unique ID of the server event.
     event_id: str | None = None
+    #: The ID of the item that precedes this one, if any. This is used to maintain ordering when
+    #: items are inserted.
     previous_item_id: str | None = None
     #: A single item within a Realtime conversation.
     item: RealtimeConversationItem | None = None
@@ -5082,6 +5210,7 @@ class RealtimeServerEventConversationItemInputAudioTranscriptionCompleted(
     #: The languages detected in the audio. Returned by `gpt-transcribe`. An empty array indicates
     #: that no language could be reliably detected.
     languages: list[TranscriptionLanguage] | None = None
+    #: The log probabilities of the transcription.
     logprobs: list[LogProbProperties] | None = None
     #: Usage statistics for the transcription, this is billed according to the ASR model's pricing
     #: rather than the realtime model's pricing.
@@ -5107,6 +5236,8 @@ class RealtimeServerEventConversationItemInputAudioTranscriptionDelta(
     content_index: int | None = None
     #: The text delta.
     delta: str | None = None
+    #: The log probabilities of the transcription. These can be enabled by configurating the session
+    #: with `"include": ["item.input_audio_transcription.logprobs"]`.
     logprobs: list[LogProbProperties] | None = None
 
 
@@ -5227,10 +5358,13 @@ class RealtimeServerEventErrorError(APIObject, kw_only=True):
 
     #: The type of error (e.g., "invalid_request_error", "server_error").
     type: str | None = None
+    #: Error code, if any.
     code: str | None = None
     #: A human-readable error message.
     message: str | None = None
+    #: Parameter related to the error, if any.
     param: str | None = None
+    #: The event_id of the client event that caused the error, if applicable.
     event_id: str | None = None
 
 
@@ -5259,6 +5393,8 @@ class RealtimeServerEventInputAudioBufferCommitted(
 
     #: The unique ID of the server event.
     event_id: str | None = None
+    #: The ID of the preceding item after which the new item will be inserted. Can be `null` if the
+    #: item has no predecessor.
     previous_item_id: str | None = None
     #: The ID of the user message item that will be created.
     item_id: str | None = None
@@ -5711,6 +5847,7 @@ class RealtimeServerEventResponseMCPCallArgumentsDelta(
     output_index: int | None = None
     #: The JSON-encoded arguments delta.
     delta: str | None = None
+    #: If present, indicates the delta text was obfuscated.
     obfuscation: str | None = None
 
 
@@ -5947,7 +6084,11 @@ class RealtimeSession(ObjectTagged, tag="realtime.session", kw_only=True):
     #: The format of output audio. Options are `pcm16`, `g711_ulaw`, or `g711_alaw`. For `pcm16`,
     #: output audio is sampled at a rate of 24kHz.
     output_audio_format: str | None = None
+    #: Configuration for input audio transcription, defaults to off and can be set to `null` to turn
+    #: off once on.
     input_audio_transcription: AudioTranscriptionResponse | None = None
+    #: Configuration for turn detection, ether Server VAD or Semantic VAD. This can be set to `null`
+    #: to turn off, in which case the client must manually trigger model response.
     turn_detection: RealtimeTurnDetection | None = None
     #: Configuration for input audio noise reduction. This can be set to `null` to turn off. Noise
     #: reduction filters audio added to the input audio buffer before it is sent to VAD and the
@@ -5956,7 +6097,9 @@ class RealtimeSession(ObjectTagged, tag="realtime.session", kw_only=True):
     #: The speed of the model's spoken response. 1.0 is the default speed. 0.25 is the minimum
     #: speed. 1.5 is the maximum speed.
     speed: float | None = None
-    tracing: str | RealtimeSessionTracingTracingConfigurationTracingConfiguration | None = None
+    #: Configuration options for tracing. Set to null to disable tracing. Once tracing is enabled
+    #: for a session, the configuration cannot be modified.
+    tracing: str | RealtimeSessionTracingTracingConfiguration | None = None
     #: Tools (functions) available to the model.
     tools: list[RealtimeFunctionTool] | None = None
     #: How the model chooses tools. Options are `auto`, `none`, `required`, or specify a function.
@@ -5968,7 +6111,9 @@ class RealtimeSession(ObjectTagged, tag="realtime.session", kw_only=True):
     max_response_output_tokens: int | str | None = None
     #: Expiration timestamp for the session, in seconds since epoch.
     expires_at: int | None = None
-    prompt: PromptVariant1 | None = None
+    prompt: Prompt2 | None = None
+    #: Additional fields to include in server outputs. - `item.input_audio_transcription.logprobs`:
+    #: Include logprobs for input audio transcription.
     include: list[str] | None = None
 
 
@@ -5982,7 +6127,7 @@ class RealtimeSessionInputAudioNoiseReduction(APIObject, kw_only=True):
     type: NoiseReductionType | None = None
 
 
-class RealtimeSessionTracingTracingConfigurationTracingConfiguration(APIObject, kw_only=True):
+class RealtimeSessionTracingTracingConfiguration(APIObject, kw_only=True):
     """Granular configuration for tracing."""
 
     #: The name of the workflow to attach to this trace. This is used to name the trace in the
@@ -6072,6 +6217,9 @@ class RealtimeTranslationServerEventSessionInputTranscriptDelta(
     event_id: str | None = None
     #: Append-only source-language transcript text.
     delta: str | None = None
+    #: Timing metadata for stream alignment, derived from the translation frame when available. It
+    #: advances in 200 ms increments, but multiple transcript deltas may share the same
+    #: `elapsed_ms`.
     elapsed_ms: int | None = None
 
 
@@ -6095,6 +6243,8 @@ class RealtimeTranslationServerEventSessionOutputAudioDelta(
     channels: int | None = None
     #: Audio encoding for `delta`.
     format: str | None = None
+    #: Timing metadata for stream alignment, derived from the translation frame when available.
+    #: Treat `elapsed_ms` as alignment metadata, not a unique event identifier.
     elapsed_ms: int | None = None
 
 
@@ -6110,6 +6260,9 @@ class RealtimeTranslationServerEventSessionOutputTranscriptDelta(
     event_id: str | None = None
     #: Append-only transcript text for the translated output audio.
     delta: str | None = None
+    #: Timing metadata for stream alignment, derived from the translation frame when available. It
+    #: advances in 200 ms increments, but multiple transcript deltas may share the same
+    #: `elapsed_ms`.
     elapsed_ms: int | None = None
 
 
@@ -6143,17 +6296,15 @@ class RealtimeTranslationSessionUpdateRequestAudio(APIObject, kw_only=True):
 class RealtimeTranslationSessionUpdateRequestAudioInput(APIObject, kw_only=True):
     """The `RealtimeTranslationSessionUpdateRequestAudioInput` object."""
 
-    transcription: RealtimeTranslationSessionUpdateRequestAudioInputTranscriptionVariant1 | None = (
-        None
-    )
-    noise_reduction: (
-        RealtimeTranslationSessionUpdateRequestAudioInputNoiseReductionVariant1 | None
-    ) = None
+    #: Optional source-language transcription. When configured, the server emits
+    #: `session.input_transcript.delta` events. Translation itself still runs from the input audio
+    #: stream.
+    transcription: RealtimeTranslationSessionUpdateRequestAudioInputTranscription | None = None
+    #: Optional input noise reduction. Set to `null` to disable it.
+    noise_reduction: RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction | None = None
 
 
-class RealtimeTranslationSessionUpdateRequestAudioInputNoiseReductionVariant1(
-    APIObject, kw_only=True
-):
+class RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction(APIObject, kw_only=True):
     """Optional input noise reduction. Set to `null` to disable it."""
 
     #: Type of noise reduction. `near_field` is for close-talking microphones such as headphones,
@@ -6161,9 +6312,7 @@ class RealtimeTranslationSessionUpdateRequestAudioInputNoiseReductionVariant1(
     type: NoiseReductionType | None = None
 
 
-class RealtimeTranslationSessionUpdateRequestAudioInputTranscriptionVariant1(
-    APIObject, kw_only=True
-):
+class RealtimeTranslationSessionUpdateRequestAudioInputTranscription(APIObject, kw_only=True):
     """Optional source-language transcription. When configured, the server emits
     `session.input_transcript.delta` events. Translation itself still runs from the input audio
     stream."""
@@ -6231,6 +6380,9 @@ class ResponseLogProbTopLogprobsItem(APIObject, kw_only=True):
 class ResponseProperties(APIObject, kw_only=True):
     """The `ResponseProperties` object."""
 
+    #: The unique ID of the previous response to the model. Use this to create multi-turn
+    #: conversations. Learn more about conversation state. Cannot be used in conjunction with
+    #: `conversation`.
     previous_response_id: str | None = None
     #: Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI offers a wide range of
     #: models with different capabilities, performance characteristics, and price points. One of:
@@ -6240,7 +6392,10 @@ class ResponseProperties(APIObject, kw_only=True):
     #: `gpt-5.5-pro-2026-04-23`, `gpt-5-codex`, `gpt-5-pro`, `gpt-5-pro-2025-10-06`,
     #: `gpt-5.1-codex-max`, `gpt-daybreak-blue-latest`, `gpt-daybreak-red-latest`, `gpt-5.6-cyber`.
     model: ModelIdsResponses | None = None
+    #: Whether to run the model response in the background. Learn more.
     background: bool | None = None
+    #: The maximum number of total calls to built-in tools that can be processed in a response. This
+    #: maximum number applies across all built-in tool calls, not per individual tool.
     max_tool_calls: int | None = None
     #: Configuration options for a text response from the model. Can be plain text or structured
     #: JSON data. Learn more: - Text inputs and outputs - Structured Outputs
@@ -6251,6 +6406,7 @@ class ResponseProperties(APIObject, kw_only=True):
     #: How the model should select which tool (or tools) to use when generating a response. See the
     #: `tools` parameter to see how to specify which tools the model can call.
     tool_choice: ToolChoiceParam | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: Prompt | None = None
 
 
@@ -6282,23 +6438,35 @@ class ResponsesClientEventResponseCreate(TypeTagged, tag="response.create", kw_o
     #: The WebSocket lane for this response. Requests with the same `stream_id` are processed FIFO,
     #: and events for the response echo the same `stream_id`.
     stream_id: str | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: An integer between 0 and 20 specifying the maximum number of most likely tokens to return at
     #: each token position, each with an associated log probability.
     top_logprobs: int | None = None
+    #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
+    #: output more random, while lower values like 0.2 will make it more focused and deterministic.
     temperature: float | None = None
+    #: An alternative to sampling with temperature, called nucleus sampling, where the model
+    #: considers the results of the tokens with top_p probability mass.
     top_p: float | None = None
     #: Deprecated. This field is being replaced by `safety_identifier` and `prompt_cache_key`. Use
     #: `prompt_cache_key` instead to maintain caching optimizations. A stable identifier for your
     #: end-users.
     user: str | None = None
+    #: A stable identifier used to help detect users of your application that may be violating
+    #: OpenAI's usage policies.
     safety_identifier: str | None = None
+    #: Used by OpenAI to cache responses for similar requests to optimize your cache hit rates.
+    #: Replaces the `user` field. Learn more.
     prompt_cache_key: str | None = None
-    #: Deprecated. One of: `in_memory`, `24h`.
+    #: Deprecated. Use `prompt_cache_options.ttl` instead. One of: `in_memory`, `24h`.
     prompt_cache_retention: str | None = None
     #: Options for prompt caching. Supported for `gpt-5.6` and later models. By default, OpenAI
     #: automatically chooses one implicit cache breakpoint.
     prompt_cache_options: PromptCacheOptionsParam | None = None
+    #: The unique ID of the previous response to the model. Use this to create multi-turn
+    #: conversations. Learn more about conversation state. Cannot be used in conjunction with
+    #: `conversation`.
     previous_response_id: str | None = None
     #: Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI offers a wide range of
     #: models with different capabilities, performance characteristics, and price points. One of:
@@ -6308,7 +6476,10 @@ class ResponsesClientEventResponseCreate(TypeTagged, tag="response.create", kw_o
     #: `gpt-5.5-pro-2026-04-23`, `gpt-5-codex`, `gpt-5-pro`, `gpt-5-pro-2025-10-06`,
     #: `gpt-5.1-codex-max`, `gpt-daybreak-blue-latest`, `gpt-daybreak-red-latest`, `gpt-5.6-cyber`.
     model: ModelIdsResponses | None = None
+    #: Whether to run the model response in the background. Learn more.
     background: bool | None = None
+    #: The maximum number of total calls to built-in tools that can be processed in a response. This
+    #: maximum number applies across all built-in tool calls, not per individual tool.
     max_tool_calls: int | None = None
     #: Configuration options for a text response from the model. Can be plain text or structured
     #: JSON data. Learn more: - Text inputs and outputs - Structured Outputs
@@ -6319,23 +6490,39 @@ class ResponsesClientEventResponseCreate(TypeTagged, tag="response.create", kw_o
     #: How the model should select which tool (or tools) to use when generating a response. See the
     #: `tools` parameter to see how to specify which tools the model can call.
     tool_choice: ToolChoiceParam | None = None
+    #: Reference to a prompt template and its variables. Learn more.
     prompt: Prompt | None = None
-    #: One of: `auto`, `default`, `flex`, `scale`, `priority`, `fast`, `ultrafast`.
+    #: Specifies the processing type used for serving the request. - If set to 'auto', then the
+    #: request will be processed with the service tier configured in the Project settings. One of:
+    #: `auto`, `default`, `flex`, `scale`, `priority`, `fast`, `ultrafast`.
     service_tier: ServiceTierResponses | None = None
-    #: Deprecated. One of: `auto`, `disabled`.
+    #: Deprecated. The truncation strategy to use for the model response. One of: `auto`,
+    #: `disabled`.
     truncation: str | None = None
     reasoning: Reasoning | None = None
     #: Text, image, or file inputs to the model, used to generate a response.
     input: InputParam | None = None
+    #: Specify additional output data to include in the model response. Currently supported values
+    #: are: - `web_search_call.action.sources`: Include the sources of the web search tool call.
     include: list[IncludeEnum] | None = None
+    #: Whether to allow the model to run tool calls in parallel.
     parallel_tool_calls: bool | None = None
+    #: Whether to store the generated model response for later retrieval via API.
     store: bool | None = None
+    #: A system (or developer) message inserted into the model's context.
     instructions: str | None = None
+    #: Configuration for running moderation on the input and output of this response.
     moderation: ModerationParam | None = None
+    #: If set to true, the model response data will be streamed to the client as it is generated
+    #: using server-sent events. See the Streaming section below for more information.
     stream: bool | None = None
+    #: Options for streaming responses. Only set this when you set `stream: true`.
     stream_options: ResponseStreamOptions | None = None
     conversation: str | ConversationParam2 | None = None
+    #: Context management configuration for this request.
     context_management: list[ContextManagementParam] | None = None
+    #: An upper bound for the number of tokens that can be generated for a response, including
+    #: visible output tokens and reasoning tokens.
     max_output_tokens: int | None = None
 
 
@@ -7668,6 +7855,7 @@ class RunStepDeltaStepDetailsToolCallsFunctionObjectFunction(APIObject, kw_only=
     name: str | None = None
     #: The arguments passed to the function.
     arguments: str | None = None
+    #: The output of the function. This will be `null` if the outputs have not been submitted yet.
     output: str | None = None
 
 
@@ -7895,6 +8083,7 @@ class ScrollParam(TypeTagged, tag="scroll", kw_only=True):
     scroll_x: int | None = None
     #: The vertical scroll distance.
     scroll_y: int | None = None
+    #: The keys being held while scrolling.
     keys: list[str] | None = None
 
 
@@ -7907,7 +8096,7 @@ class ShellCallOutputDelta(APIObject, kw_only=True):
     stderr: str | None = None
 
 
-class ThreadStreamEventThreadCreated(EventTagged, tag="thread.created", kw_only=True):
+class ThreadStreamEvent2(EventTagged, tag="thread.created", kw_only=True):
     """Occurs when a new thread is created."""
 
     if TYPE_CHECKING:
@@ -7926,6 +8115,7 @@ class TruncationObject(APIObject, kw_only=True):
     #: The truncation strategy to use for the thread. The default is `auto`. If set to
     #: `last_messages`, the thread will be truncated to the n most recent messages in the thread.
     type: str | None = None
+    #: The number of most recent messages from the thread when constructing the context for the run.
     last_messages: int | None = None
 
 
@@ -8458,11 +8648,11 @@ RunStreamEvent: TypeAlias = (
 )
 """The `RunStreamEvent` schema."""
 
-ThreadStreamEvent: TypeAlias = ThreadStreamEventThreadCreated
+ThreadStreamEvent: TypeAlias = ThreadStreamEvent2
 """The `ThreadStreamEvent` schema."""
 
 AssistantStreamEvent: TypeAlias = (
-    ThreadStreamEventThreadCreated
+    ThreadStreamEvent2
     | RunStreamEventThreadRunCreated
     | RunStreamEventThreadRunQueued
     | RunStreamEventThreadRunInProgress

@@ -22,15 +22,15 @@ from openai_ergo.types._variants import ObjectTagged, TypeTagged, UnknownTypeVar
 __all__ = [
     "AssistantToolsFileSearchTypeOnly",
     "CreateMessageRequest",
-    "CreateMessageRequestAttachmentsVariant1Item",
+    "CreateMessageRequestAttachmentsItem",
     "CreateRunRequest",
     "CreateThreadAndRunRequest",
     "CreateThreadAndRunRequestToolResources",
     "CreateThreadAndRunRequestToolResourcesCodeInterpreter",
     "CreateThreadAndRunRequestToolResourcesFileSearch",
     "CreateThreadRequest",
-    "CreateThreadRequestToolResourcesVariant1",
-    "CreateThreadRequestToolResourcesVariant1CodeInterpreter",
+    "CreateThreadRequestToolResources",
+    "CreateThreadRequestToolResourcesCodeInterpreter",
     "DeleteMessageResponse",
     "DeleteThreadResponse",
     "ListMessagesResponse",
@@ -48,24 +48,24 @@ __all__ = [
     "MessageContentTextObject",
     "MessageContentTextObjectText",
     "MessageObject",
-    "MessageObjectAttachmentsVariant1Item",
-    "MessageObjectIncompleteDetailsVariant1",
+    "MessageObjectAttachmentsItem",
+    "MessageObjectIncompleteDetails",
     "MessageRequestContentTextObject",
     "ModifyMessageRequest",
     "ModifyRunRequest",
     "ModifyThreadRequest",
-    "ModifyThreadRequestToolResourcesVariant1",
-    "ModifyThreadRequestToolResourcesVariant1CodeInterpreter",
-    "ModifyThreadRequestToolResourcesVariant1FileSearch",
+    "ModifyThreadRequestToolResources",
+    "ModifyThreadRequestToolResourcesCodeInterpreter",
+    "ModifyThreadRequestToolResourcesFileSearch",
     "RunCompletionUsage",
-    "RunCompletionUsageVariant1",
+    "RunCompletionUsage2",
     "RunObject",
     "RunObjectIncompleteDetails",
     "RunObjectLastError",
     "RunObjectRequiredAction",
     "RunObjectRequiredActionSubmitToolOutputs",
     "RunStepCompletionUsage",
-    "RunStepCompletionUsageVariant1",
+    "RunStepCompletionUsage2",
     "RunStepDetailsMessageCreationObject",
     "RunStepDetailsMessageCreationObjectMessageCreation",
     "RunStepDetailsToolCallsCodeObject",
@@ -82,15 +82,15 @@ __all__ = [
     "RunStepDetailsToolCallsFunctionObjectFunction",
     "RunStepDetailsToolCallsObject",
     "RunStepObject",
-    "RunStepObjectLastErrorVariant1",
+    "RunStepObjectLastError",
     "RunToolCallObject",
     "RunToolCallObjectFunction",
     "SubmitToolOutputsRunRequest",
     "SubmitToolOutputsRunRequestToolOutputsItem",
     "ThreadObject",
-    "ThreadObjectToolResourcesVariant1",
-    "ThreadObjectToolResourcesVariant1CodeInterpreter",
-    "ThreadObjectToolResourcesVariant1FileSearch",
+    "ThreadObjectToolResources",
+    "ThreadObjectToolResourcesCodeInterpreter",
+    "ThreadObjectToolResourcesFileSearch",
 ]
 
 
@@ -115,12 +115,14 @@ class CreateMessageRequest(APIObject, kw_only=True):
             | UnknownTypeVariant
         ]
     )
-    attachments: list[CreateMessageRequestAttachmentsVariant1Item] | None = None
+    #: A list of files attached to the message, and the tools they should be added to.
+    attachments: list[CreateMessageRequestAttachmentsItem] | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
-class CreateMessageRequestAttachmentsVariant1Item(APIObject, kw_only=True):
-    """The `CreateMessageRequestAttachmentsVariant1Item` object."""
+class CreateMessageRequestAttachmentsItem(APIObject, kw_only=True):
+    """The `CreateMessageRequestAttachmentsItem` object."""
 
     #: The ID of the file to attach to the message.
     file_id: str | None = None
@@ -139,7 +141,8 @@ class CreateRunRequest(APIObject, kw_only=True):
     #: override the model associated with the assistant. If not, the model associated with the
     #: assistant will be used.
     model: str | None = None
-    #: One of: `none`, `minimal`, `low`, `medium`, `high`, `xhigh`, `max`.
+    #: Constrains effort on reasoning for reasoning models. Currently supported values are `none`,
+    #: `minimal`, `low`, `medium`, `high`, `xhigh`, and `max`.
     reasoning_effort: ReasoningEffort | None = None
     #: Overrides the instructions of the assistant. This is useful for modifying the behavior on a
     #: per-run basis.
@@ -160,6 +163,7 @@ class CreateRunRequest(APIObject, kw_only=True):
         ]
         | None
     ) = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
     #: output more random, while lower values like 0.2 will make it more focused and deterministic.
@@ -222,6 +226,7 @@ class CreateThreadAndRunRequest(APIObject, kw_only=True):
     #: A set of resources that are used by the assistant's tools. The resources are specific to the
     #: type of tool.
     tool_resources: CreateThreadAndRunRequestToolResources | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
     #: What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the
     #: output more random, while lower values like 0.2 will make it more focused and deterministic.
@@ -278,21 +283,24 @@ class CreateThreadRequest(APIObject, kw_only=True):
 
     #: A list of messages to start the thread with.
     messages: list[CreateMessageRequest] | None = None
-    tool_resources: CreateThreadRequestToolResourcesVariant1 | None = None
+    #: A set of resources that are made available to the assistant's tools in this thread. The
+    #: resources are specific to the type of tool.
+    tool_resources: CreateThreadRequestToolResources | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
-class CreateThreadRequestToolResourcesVariant1(APIObject, kw_only=True):
+class CreateThreadRequestToolResources(APIObject, kw_only=True):
     """A set of resources that are made available to the assistant's tools in this thread. The
     resources are specific to the type of tool. For example, the `code_interpreter` tool requires
     a list of file IDs, while the `file_search` tool requires a list of vector store IDs."""
 
-    code_interpreter: CreateThreadRequestToolResourcesVariant1CodeInterpreter | None = None
+    code_interpreter: CreateThreadRequestToolResourcesCodeInterpreter | None = None
     file_search: Any | None = None
 
 
-class CreateThreadRequestToolResourcesVariant1CodeInterpreter(APIObject, kw_only=True):
-    """The `CreateThreadRequestToolResourcesVariant1CodeInterpreter` object."""
+class CreateThreadRequestToolResourcesCodeInterpreter(APIObject, kw_only=True):
+    """The `CreateThreadRequestToolResourcesCodeInterpreter` object."""
 
     #: A list of file IDs made available to the `code_interpreter` tool. There can be a maximum of
     #: 20 files associated with the tool.
@@ -480,8 +488,11 @@ class MessageObject(ObjectTagged, tag="thread.message", kw_only=True):
     thread_id: str | None = None
     #: The status of the message, which can be either `in_progress`, `incomplete`, or `completed`.
     status: str | None = None
-    incomplete_details: MessageObjectIncompleteDetailsVariant1 | None = None
+    #: On an incomplete message, details about why the message is incomplete.
+    incomplete_details: MessageObjectIncompleteDetails | None = None
+    #: The Unix timestamp (in seconds) for when the message was completed.
     completed_at: int | None = None
+    #: The Unix timestamp (in seconds) for when the message was marked as incomplete.
     incomplete_at: int | None = None
     #: The entity that produced the message. One of `user` or `assistant`.
     role: str | None = None
@@ -496,14 +507,19 @@ class MessageObject(ObjectTagged, tag="thread.message", kw_only=True):
         ]
         | None
     ) = None
+    #: If applicable, the ID of the assistant that authored this message.
     assistant_id: str | None = None
+    #: The ID of the run associated with the creation of this message. Value is `null` when messages
+    #: are created manually using the create message or create thread endpoints.
     run_id: str | None = None
-    attachments: list[MessageObjectAttachmentsVariant1Item] | None = None
+    #: A list of files attached to the message, and the tools they were added to.
+    attachments: list[MessageObjectAttachmentsItem] | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
-class MessageObjectAttachmentsVariant1Item(APIObject, kw_only=True):
-    """The `MessageObjectAttachmentsVariant1Item` object."""
+class MessageObjectAttachmentsItem(APIObject, kw_only=True):
+    """The `MessageObjectAttachmentsItem` object."""
 
     #: The ID of the file to attach to the message.
     file_id: str | None = None
@@ -513,7 +529,7 @@ class MessageObjectAttachmentsVariant1Item(APIObject, kw_only=True):
     ) = None
 
 
-class MessageObjectIncompleteDetailsVariant1(APIObject, kw_only=True):
+class MessageObjectIncompleteDetails(APIObject, kw_only=True):
     """On an incomplete message, details about why the message is incomplete."""
 
     #: The reason the message is incomplete. One of: `content_filter`, `max_tokens`,
@@ -534,48 +550,53 @@ class MessageRequestContentTextObject(TypeTagged, tag="text", kw_only=True):
 class ModifyMessageRequest(APIObject, kw_only=True):
     """The `ModifyMessageRequest` object."""
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
 class ModifyRunRequest(APIObject, kw_only=True):
     """The `ModifyRunRequest` object."""
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
 class ModifyThreadRequest(APIObject, kw_only=True):
     """The `ModifyThreadRequest` object."""
 
-    tool_resources: ModifyThreadRequestToolResourcesVariant1 | None = None
+    #: A set of resources that are made available to the assistant's tools in this thread. The
+    #: resources are specific to the type of tool.
+    tool_resources: ModifyThreadRequestToolResources | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
-class ModifyThreadRequestToolResourcesVariant1(APIObject, kw_only=True):
+class ModifyThreadRequestToolResources(APIObject, kw_only=True):
     """A set of resources that are made available to the assistant's tools in this thread. The
     resources are specific to the type of tool. For example, the `code_interpreter` tool requires
     a list of file IDs, while the `file_search` tool requires a list of vector store IDs."""
 
-    code_interpreter: ModifyThreadRequestToolResourcesVariant1CodeInterpreter | None = None
-    file_search: ModifyThreadRequestToolResourcesVariant1FileSearch | None = None
+    code_interpreter: ModifyThreadRequestToolResourcesCodeInterpreter | None = None
+    file_search: ModifyThreadRequestToolResourcesFileSearch | None = None
 
 
-class ModifyThreadRequestToolResourcesVariant1CodeInterpreter(APIObject, kw_only=True):
-    """The `ModifyThreadRequestToolResourcesVariant1CodeInterpreter` object."""
+class ModifyThreadRequestToolResourcesCodeInterpreter(APIObject, kw_only=True):
+    """The `ModifyThreadRequestToolResourcesCodeInterpreter` object."""
 
     #: A list of file IDs made available to the `code_interpreter` tool. There can be a maximum of
     #: 20 files associated with the tool.
     file_ids: list[str] | None = None
 
 
-class ModifyThreadRequestToolResourcesVariant1FileSearch(APIObject, kw_only=True):
-    """The `ModifyThreadRequestToolResourcesVariant1FileSearch` object."""
+class ModifyThreadRequestToolResourcesFileSearch(APIObject, kw_only=True):
+    """The `ModifyThreadRequestToolResourcesFileSearch` object."""
 
     #: The vector store attached to this thread. There can be a maximum of 1 vector store attached
     #: to the thread.
     vector_store_ids: list[str] | None = None
 
 
-class RunCompletionUsageVariant1(APIObject, kw_only=True):
+class RunCompletionUsage2(APIObject, kw_only=True):
     """Usage statistics related to the run. This value will be `null` if the run is not in a
     terminal state (i.e. `in_progress`, `queued`, etc.)."""
 
@@ -634,7 +655,10 @@ class RunObject(ObjectTagged, tag="thread.run", kw_only=True):
         ]
         | None
     ) = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: Usage statistics related to the run. This value will be `null` if the run is not in a
+    #: terminal state (i.e. `in_progress`, `queued`, etc.).
     usage: RunCompletionUsage | None = None
     #: The sampling temperature used for this run. If not set, defaults to 1.
     temperature: float | None = None
@@ -689,7 +713,7 @@ class RunObjectRequiredActionSubmitToolOutputs(APIObject, kw_only=True):
     tool_calls: list[RunToolCallObject] | None = None
 
 
-class RunStepCompletionUsageVariant1(APIObject, kw_only=True):
+class RunStepCompletionUsage2(APIObject, kw_only=True):
     """Usage statistics related to the run step. This value will be `null` while the run step's
     status is `in_progress`."""
 
@@ -850,6 +874,7 @@ class RunStepDetailsToolCallsFunctionObjectFunction(APIObject, kw_only=True):
     name: str | None = None
     #: The arguments passed to the function.
     arguments: str | None = None
+    #: The output of the function. This will be `null` if the outputs have not been submitted yet.
     output: str | None = None
 
 
@@ -900,16 +925,25 @@ class RunStepObject(ObjectTagged, tag="thread.run.step", kw_only=True):
         | UnknownTypeVariant
         | None
     ) = None
-    last_error: RunStepObjectLastErrorVariant1 | None = None
+    #: The last error associated with this run step. Will be `null` if there are no errors.
+    last_error: RunStepObjectLastError | None = None
+    #: The Unix timestamp (in seconds) for when the run step expired. A step is considered expired
+    #: if the parent run is expired.
     expired_at: int | None = None
+    #: The Unix timestamp (in seconds) for when the run step was cancelled.
     cancelled_at: int | None = None
+    #: The Unix timestamp (in seconds) for when the run step failed.
     failed_at: int | None = None
+    #: The Unix timestamp (in seconds) for when the run step completed.
     completed_at: int | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
+    #: Usage statistics related to the run step. This value will be `null` while the run step's
+    #: status is `in_progress`.
     usage: RunStepCompletionUsage | None = None
 
 
-class RunStepObjectLastErrorVariant1(APIObject, kw_only=True):
+class RunStepObjectLastError(APIObject, kw_only=True):
     """The last error associated with this run step. Will be `null` if there are no errors."""
 
     #: One of `server_error` or `rate_limit_exceeded`.
@@ -945,6 +979,8 @@ class SubmitToolOutputsRunRequest(APIObject, kw_only=True):
 
     #: A list of tools for which the outputs are being submitted.
     tool_outputs: list[SubmitToolOutputsRunRequestToolOutputsItem]
+    #: If `true`, returns a stream of events that happen during the Run as server-sent events,
+    #: terminating when the Run enters a terminal state with a `data: [DONE]` message.
     stream: bool | None = None
 
 
@@ -968,37 +1004,40 @@ class ThreadObject(ObjectTagged, tag="thread", kw_only=True):
     id: str | None = None
     #: The Unix timestamp (in seconds) for when the thread was created.
     created_at: int | None = None
-    tool_resources: ThreadObjectToolResourcesVariant1 | None = None
+    #: A set of resources that are made available to the assistant's tools in this thread. The
+    #: resources are specific to the type of tool.
+    tool_resources: ThreadObjectToolResources | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
-class ThreadObjectToolResourcesVariant1(APIObject, kw_only=True):
+class ThreadObjectToolResources(APIObject, kw_only=True):
     """A set of resources that are made available to the assistant's tools in this thread. The
     resources are specific to the type of tool. For example, the `code_interpreter` tool requires
     a list of file IDs, while the `file_search` tool requires a list of vector store IDs."""
 
-    code_interpreter: ThreadObjectToolResourcesVariant1CodeInterpreter | None = None
-    file_search: ThreadObjectToolResourcesVariant1FileSearch | None = None
+    code_interpreter: ThreadObjectToolResourcesCodeInterpreter | None = None
+    file_search: ThreadObjectToolResourcesFileSearch | None = None
 
 
-class ThreadObjectToolResourcesVariant1CodeInterpreter(APIObject, kw_only=True):
-    """The `ThreadObjectToolResourcesVariant1CodeInterpreter` object."""
+class ThreadObjectToolResourcesCodeInterpreter(APIObject, kw_only=True):
+    """The `ThreadObjectToolResourcesCodeInterpreter` object."""
 
     #: A list of file IDs made available to the `code_interpreter` tool. There can be a maximum of
     #: 20 files associated with the tool.
     file_ids: list[str] | None = None
 
 
-class ThreadObjectToolResourcesVariant1FileSearch(APIObject, kw_only=True):
-    """The `ThreadObjectToolResourcesVariant1FileSearch` object."""
+class ThreadObjectToolResourcesFileSearch(APIObject, kw_only=True):
+    """The `ThreadObjectToolResourcesFileSearch` object."""
 
     #: The vector store attached to this thread. There can be a maximum of 1 vector store attached
     #: to the thread.
     vector_store_ids: list[str] | None = None
 
 
-RunCompletionUsage: TypeAlias = RunCompletionUsageVariant1 | None
+RunCompletionUsage: TypeAlias = RunCompletionUsage2 | None
 """The `RunCompletionUsage` schema."""
 
-RunStepCompletionUsage: TypeAlias = RunStepCompletionUsageVariant1 | None
+RunStepCompletionUsage: TypeAlias = RunStepCompletionUsage2 | None
 """The `RunStepCompletionUsage` schema."""

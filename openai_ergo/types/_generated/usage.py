@@ -35,9 +35,13 @@ class CostsResult(ObjectTagged, tag="organization.costs.result", kw_only=True):
 
     #: The monetary value in its associated currency.
     amount: CostsResultAmount | None = None
+    #: When `group_by=line_item`, this field provides the line item of the grouped costs result.
     line_item: str | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped costs result.
     project_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API Key ID of the grouped costs result.
     api_key_id: str | None = None
+    #: When `group_by=line_item`, this field provides the quantity of the grouped costs result.
     quantity: float | None = None
     #: The unit of the `quantity` value. If no single supported unit applies to the result, this
     #: field is `null`. One of: `tokens`, `1000_tokens`, `duration_seconds`, `duration_minutes`,
@@ -66,9 +70,13 @@ class UsageAudioSpeechesResult(
     characters: int | None = None
     #: The count of requests made to the model.
     num_model_requests: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
+    #: When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     user_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     api_key_id: str | None = None
+    #: When `group_by=model`, this field provides the model name of the grouped usage result.
     model: str | None = None
 
 
@@ -84,9 +92,13 @@ class UsageAudioTranscriptionsResult(
     seconds: int | None = None
     #: The count of requests made to the model.
     num_model_requests: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
+    #: When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     user_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     api_key_id: str | None = None
+    #: When `group_by=model`, this field provides the model name of the grouped usage result.
     model: str | None = None
 
 
@@ -100,6 +112,7 @@ class UsageCodeInterpreterSessionsResult(
 
     #: The number of code interpreter sessions.
     num_sessions: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
 
 
@@ -145,11 +158,18 @@ class UsageCompletionsResult(
     output_image_tokens: int | None = None
     #: The count of requests made to the model.
     num_model_requests: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
+    #: When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     user_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     api_key_id: str | None = None
+    #: When `group_by=model`, this field provides the model name of the grouped usage result.
     model: str | None = None
+    #: When `group_by=batch`, this field tells whether the grouped usage result is batch or not.
     batch: bool | None = None
+    #: When `group_by=service_tier`, this field provides the service tier of the grouped usage
+    #: result.
     service_tier: str | None = None
 
 
@@ -163,9 +183,13 @@ class UsageEmbeddingsResult(ObjectTagged, tag="organization.usage.embeddings.res
     input_tokens: int | None = None
     #: The count of requests made to the model.
     num_model_requests: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
+    #: When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     user_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     api_key_id: str | None = None
+    #: When `group_by=model`, this field provides the model name of the grouped usage result.
     model: str | None = None
 
 
@@ -179,9 +203,14 @@ class UsageFileSearchCallsResult(
 
     #: The count of file search calls.
     num_requests: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
+    #: When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     user_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     api_key_id: str | None = None
+    #: When `group_by=vector_store_id`, this field provides the vector store ID of the grouped usage
+    #: result.
     vector_store_id: str | None = None
 
 
@@ -195,11 +224,18 @@ class UsageImagesResult(ObjectTagged, tag="organization.usage.images.result", kw
     images: int | None = None
     #: The count of requests made to the model.
     num_model_requests: int | None = None
+    #: When `group_by=source`, this field provides the source of the grouped usage result, possible
+    #: values are `image.generation`, `image.edit`, `image.variation`.
     source: str | None = None
+    #: When `group_by=size`, this field provides the image size of the grouped usage result.
     size: str | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
+    #: When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     user_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     api_key_id: str | None = None
+    #: When `group_by=model`, this field provides the model name of the grouped usage result.
     model: str | None = None
 
 
@@ -215,9 +251,13 @@ class UsageModerationsResult(
     input_tokens: int | None = None
     #: The count of requests made to the model.
     num_model_requests: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
+    #: When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     user_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     api_key_id: str | None = None
+    #: When `group_by=model`, this field provides the model name of the grouped usage result.
     model: str | None = None
 
 
@@ -269,6 +309,7 @@ class UsageVectorStoresResult(
 
     #: The vector stores usage in bytes.
     usage_bytes: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
 
 
@@ -284,8 +325,14 @@ class UsageWebSearchCallsResult(
     num_model_requests: int | None = None
     #: The count of web search calls.
     num_requests: int | None = None
+    #: When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     project_id: str | None = None
+    #: When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     user_id: str | None = None
+    #: When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     api_key_id: str | None = None
+    #: When `group_by=model`, this field provides the model name of the grouped usage result.
     model: str | None = None
+    #: When `group_by=context_level`, this field provides the search context size of the grouped
+    #: usage result.
     context_level: str | None = None

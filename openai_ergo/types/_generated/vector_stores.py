@@ -38,7 +38,7 @@ __all__ = [
     "VectorStoreFileContentResponse",
     "VectorStoreFileContentResponseDataItem",
     "VectorStoreFileObject",
-    "VectorStoreFileObjectLastErrorVariant1",
+    "VectorStoreFileObjectLastError",
     "VectorStoreObject",
     "VectorStoreObjectFileCounts",
     "VectorStoreSearchRequest",
@@ -65,6 +65,7 @@ class CreateVectorStoreFileRequest(APIObject, kw_only=True):
     file_id: str
     #: The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
     chunking_strategy: ChunkingStrategyRequestParam | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     attributes: VectorStoreFileAttributes | None = None
 
 
@@ -88,6 +89,7 @@ class CreateVectorStoreRequest(APIObject, kw_only=True):
         | UnknownTypeVariant
         | None
     ) = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
@@ -170,6 +172,7 @@ class StaticChunkingStrategyResponseParam(TypeTagged, tag="static", kw_only=True
 class UpdateVectorStoreFileAttributesRequest(APIObject, kw_only=True):
     """The `UpdateVectorStoreFileAttributesRequest` object."""
 
+    #: Set of 16 key-value pairs that can be attached to an object.
     attributes: VectorStoreFileAttributes
 
 
@@ -179,6 +182,7 @@ class UpdateVectorStoreRequest(APIObject, kw_only=True):
     #: The name of the vector store.
     name: str | None = None
     expires_after: Any | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
@@ -237,6 +241,7 @@ class VectorStoreFileContentResponse(
     data: list[VectorStoreFileContentResponseDataItem] | None = None
     #: Indicates if there are more content pages to fetch.
     has_more: bool | None = None
+    #: The token for the next page, if any.
     next_page: str | None = None
 
 
@@ -268,7 +273,8 @@ class VectorStoreFileObject(ObjectTagged, tag="vector_store.file", kw_only=True)
     #: `cancelled`, or `failed`. The status `completed` indicates that the vector store file is
     #: ready for use.
     status: str | None = None
-    last_error: VectorStoreFileObjectLastErrorVariant1 | None = None
+    #: The last error associated with this vector store file. Will be `null` if there are no errors.
+    last_error: VectorStoreFileObjectLastError | None = None
     #: The strategy used to chunk the file.
     chunking_strategy: (
         StaticChunkingStrategyResponseParam
@@ -276,10 +282,11 @@ class VectorStoreFileObject(ObjectTagged, tag="vector_store.file", kw_only=True)
         | UnknownTypeVariant
         | None
     ) = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     attributes: VectorStoreFileAttributes | None = None
 
 
-class VectorStoreFileObjectLastErrorVariant1(APIObject, kw_only=True):
+class VectorStoreFileObjectLastError(APIObject, kw_only=True):
     """The last error associated with this vector store file. Will be `null` if there are no
     errors."""
 
@@ -309,8 +316,11 @@ class VectorStoreObject(ObjectTagged, tag="vector_store", kw_only=True):
     status: str | None = None
     #: The expiration policy for a vector store.
     expires_after: VectorStoreExpirationAfter | None = None
+    #: The Unix timestamp (in seconds) for when the vector store will expire.
     expires_at: int | None = None
+    #: The Unix timestamp (in seconds) for when the vector store was last active.
     last_active_at: int | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     metadata: Metadata | None = None
 
 
@@ -373,6 +383,7 @@ class VectorStoreSearchResultItem(APIObject, kw_only=True):
     filename: str | None = None
     #: The similarity score for the result.
     score: float | None = None
+    #: Set of 16 key-value pairs that can be attached to an object.
     attributes: VectorStoreFileAttributes | None = None
     #: Content chunks from the file.
     content: list[VectorStoreSearchResultContentObject] | None = None
@@ -391,6 +402,7 @@ class VectorStoreSearchResultsPage(
     data: list[VectorStoreSearchResultItem] | None = None
     #: Indicates if there are more results to fetch.
     has_more: bool | None = None
+    #: The token for the next page, if any.
     next_page: str | None = None
 
 

@@ -115,7 +115,9 @@ class ImageRefParam2(APIObject, kw_only=True):
 class VideoCharacterResource(APIObject, kw_only=True):
     """The `VideoCharacterResource` object."""
 
+    #: Identifier for the character creation cameo.
     id: str | None = None
+    #: Display name for the character.
     name: str | None = None
     #: Unix timestamp (in seconds) when the character was created.
     created_at: int | None = None
@@ -129,7 +131,9 @@ class VideoListResource(ObjectTagged, tag="list", kw_only=True):
 
     #: A list of items
     data: list[VideoResource] | None = None
+    #: The ID of the first item in the list.
     first_id: str | None = None
+    #: The ID of the last item in the list.
     last_id: str | None = None
     #: Whether there are more items available.
     has_more: bool | None = None
@@ -160,8 +164,11 @@ class VideoResource(ObjectTagged, tag="video", kw_only=True):
     progress: int | None = None
     #: Unix timestamp (seconds) for when the job was created.
     created_at: int | None = None
+    #: Unix timestamp (seconds) for when the job completed, if finished.
     completed_at: int | None = None
+    #: Unix timestamp (seconds) for when the downloadable assets expire, if set.
     expires_at: int | None = None
+    #: The prompt that was used to generate the video.
     prompt: str | None = None
     #: The resolution of the generated video. One of: `720x1280`, `1280x720`, `1024x1792`,
     #: `1792x1024`.
@@ -169,7 +176,9 @@ class VideoResource(ObjectTagged, tag="video", kw_only=True):
     #: Duration of the generated clip in seconds. For extensions, this is the stitched total
     #: duration.
     seconds: str | None = None
+    #: Identifier of the source video if this video is a remix.
     remixed_from_video_id: str | None = None
+    #: Error payload that explains why generation failed, if applicable.
     error: Error2 | None = None
 
 

@@ -4,6 +4,7 @@ loading."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -136,14 +137,15 @@ def test_an_unknown_generated_name_is_an_attribute_error_naming_close_ones() -> 
 
 def _loaded_after(code: str) -> list[str]:
     program = (
-        f"import sys; {code}; "
-        "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules "
-        "if m.startswith('openai_ergo.types._generated.')))"
+        f"import json, sys; {code}; "
+        "print(json.dumps(sorted(m.rsplit('.', 1)[1] for m in sys.modules "
+        "if m.startswith('openai_ergo.types._generated.'))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, check=True
     )
-    return list(eval(result.stdout))  # a printed list of module names
+    names: list[str] = json.loads(result.stdout)
+    return names
 
 
 def test_generated_modules_load_on_first_use_only() -> None:

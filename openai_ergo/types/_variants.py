@@ -82,15 +82,9 @@ class UnknownVariant(APIObject, kw_only=True):
     """A member of a tagged union whose tag this version does not know: `raw` is the whole
     payload as the server sent it, and `to_dict()` returns it."""
 
+    _keeps_raw: ClassVar[bool] = True
+
     raw: dict[str, Any] = {}
-
-    def to_dict(self) -> dict[str, Any]:
-        """The raw payload (what the server sent), not this wrapper."""
-        return dict(self.raw)
-
-    def to_json(self) -> bytes:
-        """The raw payload, encoded as JSON."""
-        return msgspec.json.encode(self.raw)
 
 
 class UntaggedVariants(UnknownVariant, kw_only=True):

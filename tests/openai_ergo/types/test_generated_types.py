@@ -16,6 +16,7 @@ from openai_ergo.types import (
     Batch,
     CompoundFilter,
     CreateBatchRequest,
+    CreateResponse,
     CreateTranscriptionResponse,
     CreateTranscriptionResponseJson,
     CreateTranscriptionResponseVerboseJson,
@@ -30,6 +31,7 @@ from openai_ergo.types import (
     Tool,
     UnknownTypeVariant,
     decode,
+    decode_response_event,
 )
 
 
@@ -175,3 +177,17 @@ def test_objects_without_a_common_tag_are_told_apart_by_their_fields() -> None:
         b'{"type": "and", "filters": [{"type": "eq", "key": "k", "value": 1}]}', type=Filters
     )
     assert isinstance(compound, CompoundFilter)
+
+
+def test_plain_data_keeps_the_payload_of_unknown_objects_wherever_they_are() -> None:
+    data = (
+        b'{"model": "gpt-5", "tools": [{"type": "function", "name": "f"},'
+        b' {"type": "teleport", "to": "mars"}]}'
+    )
+    request = decode(data, type=CreateResponse)
+    assert isinstance(request.tools[1], UnknownTypeVariant)  # type: ignore[index]
+    assert request.to_dict() == msgspec.json.decode(data)
+    assert msgspec.json.decode(request.to_json()) == msgspec.json.decode(data)
+    # The hand-written unknown event too.
+    event = decode_response_event(b'{"type": "response.brand_new", "x": 1}')
+    assert event.to_dict() == {"type": "response.brand_new", "x": 1}

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install compile wheel wheel-check test lint format typecheck check demo bench bench-quick clean
+.PHONY: install compile wheel wheel-check test lint format typecheck check demo bench bench-quick codegen codegen-check clean
 
 # The SSE decoder compiled by mypyc from its own source (docs/performance.md). The build runs in
 # a scratch directory that links the package in, so setuptools never reads our pyproject.toml;
@@ -60,6 +60,17 @@ typecheck: install
 	$(BIN)/mypy --strict openai_ergo streaming tests benchmarks examples
 
 check: lint typecheck test
+
+# The typed tier, generated from the repository's copy of the spec (openai_ergo/codegen).
+codegen: install
+	$(BIN)/python -m openai_ergo.codegen openai_ergo/codegen/spec/openai-openapi.yaml .
+
+# CI: regenerating must change nothing, and leave no file git does not know.
+codegen-check: codegen
+	@git diff --exit-code -- openai_ergo/types/_generated docs/api-coverage.md || \
+	  (echo "the generated code differs from what the generator makes: run make codegen"; exit 1)
+	@untracked=$$(git ls-files --others --exclude-standard -- openai_ergo/types/_generated docs); \
+	if [ -n "$$untracked" ]; then echo "generated files not committed: $$untracked"; exit 1; fi
 
 demo: install compile
 	$(BIN)/python examples/demo.py

@@ -4,10 +4,19 @@ Decoding is fast and forward compatible: unknown fields are ignored, enum-like f
 strings, and an item, part, annotation or stream event of a `type` this version does not know
 decodes to an `Unknown*` object holding its raw payload instead of failing. Stream event classes
 are named as their schemas in the OpenAPI spec.
+
+Every other schema of the spec has a generated type here too (`FileObject`, `Batch`, ...),
+loaded with its module on first use: `openai_ergo.types._generated` is the generated room,
+`openai_ergo/codegen` the generator. `decode(data, type=T)` decodes into any of them and keeps
+objects of unknown tags as `Unknown*Variant`s; `obj.to_dict()` / `obj.to_json()` give plain data.
 """
 
 from __future__ import annotations
 
+import difflib
+from typing import TYPE_CHECKING, Any
+
+from openai_ergo.types import _generated
 from openai_ergo.types._base import (
     APIObject,
     UnknownObject,
@@ -159,6 +168,17 @@ from openai_ergo.types._responses import (
     ResponseError,
     ResponseUsage,
 )
+from openai_ergo.types._variants import (
+    UnknownEventVariant,
+    UnknownObjectVariant,
+    UnknownRoleVariant,
+    UnknownTypeVariant,
+    UnknownVariant,
+    decode,
+)
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated import *  # noqa: F403
 
 __all__ = [
     "APIObject",
@@ -288,12 +308,33 @@ __all__ = [
     "UnknownAnnotation",
     "UnknownContent",
     "UnknownEvent",
+    "UnknownEventVariant",
     "UnknownObject",
+    "UnknownObjectVariant",
     "UnknownOutputItem",
+    "UnknownRoleVariant",
+    "UnknownTypeVariant",
+    "UnknownVariant",
     "UrlCitation",
     "WebSearchCall",
+    "decode",
     "decode_chat_chunk",
     "decode_chat_completion",
     "decode_response",
     "decode_response_event",
 ]
+__all__ += _generated.__all__
+
+
+def __getattr__(name: str) -> Any:
+    # A generated type: its module loads now, on first use.
+    try:
+        return getattr(_generated, name)
+    except AttributeError:
+        close = difflib.get_close_matches(name, __all__, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}{hint}") from None
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

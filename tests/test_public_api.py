@@ -59,9 +59,11 @@ def test_a_plain_import_leaves_builders_and_typed_events_for_first_use() -> None
     code = (
         "import sys, openai_ergo; from openai_ergo import Client; "
         "print(sorted(m for m in sys.modules if m.startswith(('openai_ergo.resources', "
-        "'openai_ergo.types', 'structlog'))))"
+        "'openai_ergo.types', 'structlog', 'httpcore', 'trio'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # httpcore (and trio, which it imports where installed) loads only when a request goes
+    # through httpx's own transport: HTTP/2, a proxy, a Unix socket.
     assert out.stdout.strip() == "[]"
 
 

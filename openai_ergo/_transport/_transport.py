@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from typing import Any, final
 
 import anyio
-import httpcore
 import httpx
 from httpx._utils import URLPattern, get_environment_proxies
 
@@ -224,57 +223,12 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             transport = httpx.AsyncHTTPTransport(proxy=proxy, **self._fallback_arguments)
         socket_options = self._fallback_arguments["socket_options"]
         if proxy is not None and socket_options is not None:
-            # httpcore's proxy pool takes `socket_options` but opens its connections (to the
-            # proxy, forwarding or tunnelling) without them (httpcore 1.0.9); its network
-            # backend is the one place every one of those connections passes through.
-            # Private to httpx and httpcore: should a release move it, requests still go through
-            # the proxy, without the options (test_proxies.py would say so).
-            pool: Any = getattr(transport, "_pool", None)
-            backend = getattr(pool, "_network_backend", None)
-            if isinstance(backend, httpcore.AsyncNetworkBackend):
-                pool._network_backend = _SocketOptionsBackend(backend, list(socket_options))
+            # Imported here: httpcore (and, through it, trio where installed) costs ~30-90 ms,
+            # which `import openai_ergo` must not pay for a rarely used combination.
+            from openai_ergo._transport._proxy_backend import apply_socket_options
+
+            apply_socket_options(transport, list(socket_options))
         return transport
-
-
-class _SocketOptionsBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that opens every TCP connection with `socket_options`
-    unless the caller passes its own."""
-
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, socket_options: list[Any]) -> None:
-        self._backend = backend
-        self._socket_options = socket_options
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Connect as the wrapped backend does, with this backend's socket options."""
-        return await self._backend.connect_tcp(
-            host,
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=self._socket_options if socket_options is None else socket_options,
-        )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Connect as the wrapped backend does."""
-        return await self._backend.connect_unix_socket(
-            path, timeout=timeout, socket_options=socket_options
-        )
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep as the wrapped backend does."""
-        await self._backend.sleep(seconds)
 
 
 def _may_retry(request: httpx.Request) -> bool:

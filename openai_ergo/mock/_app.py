@@ -11,7 +11,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, final
 
 import anyio
@@ -39,6 +40,7 @@ from openai_ergo.mock._exchange import (
 from openai_ergo.mock._faults import MID_STREAM, Fault, FaultQueue, fault_error, html_page
 from openai_ergo.mock._replies import RecordedRequest, Reply, Responder
 from openai_ergo.mock._responses import response_body, response_error_frames, response_frames
+from openai_ergo.mock._routes import RouteTable
 from openai_ergo.mock._wire import (
     SSE_CONTENT_TYPE,
     Headers,
@@ -65,7 +67,12 @@ class MockOpenAI:
     `seed` fixes the generated text (a request's own `seed` or an `x-mock-seed` header wins);
     `reply_tokens` is the generated length (a number, or a (low, high) range picked per request);
     `tokens_per_second` paces streamed deltas (None: as fast as possible) after `latency` seconds;
-    `responder` answers requests in code; `require_api_key` answers 401 without a bearer token.
+    `responder` answers requests in code; `require_api_key` answers 401 without a bearer token,
+    and `api_keys`, when given, accepts only those keys (others get 401 `invalid_api_key`).
+
+    Any model name is served (deployment names, fine-tuned ids, models newer than the mock);
+    `models` is the catalog `GET /v1/models` lists, and with `strict_models=True` the only
+    models served.
 
     Per-request control headers: `x-mock-fault` (see `Fault.parse`), `x-mock-seed`,
     `x-mock-tokens-per-second`, `x-mock-reply-tokens`.
@@ -76,21 +83,27 @@ class MockOpenAI:
         *,
         seed: int = 0,
         models: Iterable[str] = DEFAULT_MODELS,
+        strict_models: bool = False,
         reply_tokens: int | tuple[int, int] = (16, 48),
         tokens_per_second: float | None = None,
         latency: float = 0.0,
         responder: Responder | None = None,
         require_api_key: bool = False,
+        api_keys: Iterable[str] | None = None,
         requests_per_minute: int = 5_000,
         tokens_per_minute: int = 2_000_000,
     ) -> None:
         self.seed = seed
         self.models: list[str] = list(models)
+        self.strict_models = strict_models
         self.reply_tokens = reply_tokens
         self.tokens_per_second = tokens_per_second
         self.latency = latency
         self.responder = responder
         self.require_api_key = require_api_key
+        #: The only API keys accepted, or None to accept any.
+        self.api_keys: frozenset[str] | None = None if api_keys is None else frozenset(api_keys)
+        self._deleted_models: set[str] = set()
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -124,11 +137,20 @@ class MockOpenAI:
             path = "/v1/" + path.lstrip("/")
         self._faults.add(fault, times, path)
 
+    def add_model(self, model: str) -> None:
+        """Add a model to the catalog, as a finished fine-tuning job does (`ft:...` ids can
+        then be deleted through `DELETE /v1/models/{model}`)."""
+        with self._lock:
+            self._deleted_models.discard(model)
+            if model not in self.models:
+                self.models.append(model)
+
     def reset(self) -> None:
-        """Forget recorded requests, queued replies and armed faults."""
+        """Forget recorded requests, queued replies, armed faults and deleted models."""
         with self._lock:
             self.requests.clear()
             self._replies.clear()
+            self._deleted_models.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -140,6 +162,7 @@ class MockOpenAI:
         # Built per request, so changes to the settings above apply to the next request.
         return ReplyPolicy(
             models=self.models,
+            strict_models=self.strict_models,
             seed=self.seed,
             reply_tokens=self.reply_tokens,
             next_scripted=self._next_scripted,
@@ -237,15 +260,13 @@ class MockOpenAI:
 
     async def _dispatch(self, request: RecordedRequest, raw: bytes, reply: Exchange) -> None:
         method, path, headers = request.method, request.path, request.headers
-        route = _route(method, path)
-        if route is None:
+        match = _ROUTES.match(path)
+        if match is None:
             raise BadRequest(f"Invalid URL ({method} {path})", status=404)
-        if self.require_api_key and not headers.get("authorization", "").startswith("Bearer "):
-            raise BadRequest(
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                status=401,
-            )
+        handler = match.methods.get(method)
+        if handler is None:
+            raise BadRequest(f"Invalid method for URL ({method} {path})", status=405)
+        self._authorize(headers)
         fault = self._fault_for(request)
         if len(raw) > _MAX_BODY:
             raise BadRequest("Request body too large.", status=413)
@@ -267,50 +288,100 @@ class MockOpenAI:
         if fault is not None and fault.kind not in MID_STREAM:
             await self._fail(fault, request, reply)
             return
+        answer = await handler(self, _Call(request, reply, fault, match.params))
+        if answer is not None:
+            await reply.raw(200, encode_json(answer), fault)
+
+    def _authorize(self, headers: Mapping[str, str]) -> None:
+        bearer = headers.get("authorization", "")
+        key = bearer[7:] if bearer.startswith("Bearer ") else headers.get("api-key")
+        if not key and (self.require_api_key or self.api_keys is not None):
+            raise BadRequest(
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                status=401,
+            )
+        if self.api_keys is not None and key not in self.api_keys:
+            # The service echoes a masked key; the mock names none of it, so no log or test
+            # snapshot ever holds part of a secret.
+            raise BadRequest(
+                "Incorrect API key provided. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                status=401,
+                code="invalid_api_key",
+            )
+
+    def _limits(self, headers: Mapping[str, str]) -> tuple[int, int | None]:
         seed = _int_header(headers, "x-mock-seed", self.seed)
         reply_tokens = _int_header(headers, "x-mock-reply-tokens", None)
         if reply_tokens is not None and reply_tokens < 0:
             raise BadRequest(f"Invalid x-mock-reply-tokens header: {reply_tokens} is negative.")
-        if route == "responses":
-            turn, stream = responses_turn(
-                self._policy, request, seed=seed, reply_tokens=reply_tokens
+        return seed, reply_tokens
+
+    # -- handlers: each answers one route; a returned value is sent as the JSON body ------------
+
+    async def _responses(self, call: _Call) -> None:
+        seed, reply_tokens = self._limits(call.request.headers)
+        turn, stream = responses_turn(
+            self._policy, call.request, seed=seed, reply_tokens=reply_tokens
+        )
+        if stream:
+            await self._stream(
+                call.reply,
+                response_frames(turn),
+                call.fault,
+                lambda seq, code, msg: response_error_frames(turn, seq, code, msg),
+                tokens=turn.input_tokens,
             )
-            if stream:
-                await self._stream(
-                    reply,
-                    response_frames(turn),
-                    fault,
-                    lambda seq, code, msg: response_error_frames(turn, seq, code, msg),
-                    tokens=turn.input_tokens,
-                )
-            else:
-                await reply.raw(200, response_body(turn), fault, tokens=turn.input_tokens)
-        elif route == "chat":
-            chat, stream = chat_turn(self._policy, request, seed=seed, reply_tokens=reply_tokens)
-            if stream:
-                await self._stream(
-                    reply,
-                    chat_frames(chat),
-                    fault,
-                    lambda _seq, code, msg: chat_error_frames(code, msg),
-                    tokens=chat.input_tokens,
-                )
-            else:
-                await reply.raw(200, chat_body(chat), fault, tokens=chat.input_tokens)
-        elif route == "embeddings":
-            await reply.raw(200, encode_json(embeddings_answer(self._policy, request)), fault)
-        elif route == "moderations":
-            await reply.raw(200, encode_json(moderations_answer(self._policy, request)), fault)
-        elif route == "models":
-            await reply.raw(200, encode_json(model_list(self.models)), fault)
         else:
-            model = path.removeprefix("/v1/models/")
-            if not known_model(model, self.models):
+            await call.reply.raw(200, response_body(turn), call.fault, tokens=turn.input_tokens)
+
+    async def _chat(self, call: _Call) -> None:
+        seed, reply_tokens = self._limits(call.request.headers)
+        chat, stream = chat_turn(self._policy, call.request, seed=seed, reply_tokens=reply_tokens)
+        if stream:
+            await self._stream(
+                call.reply,
+                chat_frames(chat),
+                call.fault,
+                lambda _seq, code, msg: chat_error_frames(code, msg),
+                tokens=chat.input_tokens,
+            )
+        else:
+            await call.reply.raw(200, chat_body(chat), call.fault, tokens=chat.input_tokens)
+
+    async def _embeddings(self, call: _Call) -> dict[str, Any]:
+        return embeddings_answer(self._policy, call.request)
+
+    async def _moderations(self, call: _Call) -> dict[str, Any]:
+        return moderations_answer(self._policy, call.request)
+
+    async def _list_models(self, call: _Call) -> dict[str, Any]:
+        return model_list(self.models)
+
+    async def _retrieve_model(self, call: _Call) -> dict[str, Any]:
+        model = call.params["model"]
+        if model in self._deleted_models or (
+            self.strict_models and not known_model(model, self.models)
+        ):
+            raise _no_model(model)
+        return model_object(model)
+
+    async def _delete_model(self, call: _Call) -> dict[str, Any]:
+        model = call.params["model"]
+        with self._lock:
+            if model in self._deleted_models or model not in self.models:
+                raise _no_model(model)
+            if not model.startswith("ft:"):
                 raise BadRequest(
-                    f"The model '{model}' does not exist", status=404, code="model_not_found",
-                    param="model",
-                )  # fmt: skip
-            await reply.raw(200, encode_json(model_object(model)), fault)
+                    f"You have insufficient permissions to delete the model '{model}': only "
+                    "fine-tuned models your organization created can be deleted.",
+                    status=403,
+                    type="invalid_request_error",
+                )
+            self.models.remove(model)
+            self._deleted_models.add(model)
+        return {"id": model, "object": "model", "deleted": True}
 
     def _fault_for(self, request: RecordedRequest) -> Fault | None:
         header = request.headers.get("x-mock-fault")
@@ -362,23 +433,34 @@ class MockOpenAI:
             raise ConnectionDropped("the mock dropped the connection mid-stream, as asked")
 
 
-_POST_ROUTES = {
-    "/v1/responses": "responses",
-    "/v1/chat/completions": "chat",
-    "/v1/embeddings": "embeddings",
-    "/v1/moderations": "moderations",
-}
+@dataclass(frozen=True)
+class _Call:
+    """One routed request, as a handler sees it."""
+
+    request: RecordedRequest
+    reply: Exchange
+    fault: Fault | None
+    params: Mapping[str, str]
 
 
-def _route(method: str, path: str) -> str | None:
-    path = path.rstrip("/") or "/"
-    if method == "POST":
-        return _POST_ROUTES.get(path)
-    if method == "GET" and path == "/v1/models":
-        return "models"
-    if method == "GET" and path.startswith("/v1/models/") and path.count("/") == 3:
-        return "model"
-    return None
+_Handler = Callable[[MockOpenAI, _Call], Awaitable[Any]]
+_ROUTES: RouteTable[_Handler] = RouteTable()
+for _method, _template, _handler in (
+    ("POST", "/v1/responses", MockOpenAI._responses),
+    ("POST", "/v1/chat/completions", MockOpenAI._chat),
+    ("POST", "/v1/embeddings", MockOpenAI._embeddings),
+    ("POST", "/v1/moderations", MockOpenAI._moderations),
+    ("GET", "/v1/models", MockOpenAI._list_models),
+    ("GET", "/v1/models/{model}", MockOpenAI._retrieve_model),
+    ("DELETE", "/v1/models/{model}", MockOpenAI._delete_model),
+):
+    _ROUTES.add(_method, _template, _handler)
+
+
+def _no_model(model: str) -> BadRequest:
+    return BadRequest(
+        f"The model '{model}' does not exist", status=404, code="model_not_found", param="model"
+    )
 
 
 def _int_header(headers: dict[str, str] | Any, name: str, default: Any) -> Any:

@@ -19,11 +19,13 @@ __all__ = ["mock_openai", "mock_openai_session"]
 _SETTINGS = (
     "seed",
     "models",
+    "strict_models",
     "reply_tokens",
     "tokens_per_second",
     "latency",
     "responder",
     "require_api_key",
+    "api_keys",
 )
 
 
@@ -37,7 +39,8 @@ def mock_openai_session() -> Iterator[MockServer]:
 @pytest.fixture
 def mock_openai(mock_openai_session: MockServer) -> Iterator[MockServer]:
     """The mock server with no recorded requests, queued replies or armed faults; settings a
-    test changes (seed, models, reply_tokens, pace, latency, responder, require_api_key) are
+    test changes (seed, models, strict_models, reply_tokens, pace, latency, responder,
+    require_api_key, api_keys) are
     put back after it."""
     app = mock_openai_session.app
     app.reset()

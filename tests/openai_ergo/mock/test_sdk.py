@@ -86,9 +86,12 @@ async def test_models_and_moderations(sdk: AsyncOpenAI) -> None:
     assert moderation.results[0].flagged
 
 
-async def test_the_sdk_sees_mock_errors_as_its_own_typed_errors(sdk: AsyncOpenAI) -> None:
+async def test_the_sdk_sees_mock_errors_as_its_own_typed_errors(
+    mock_openai: MockServer, sdk: AsyncOpenAI
+) -> None:
     import openai
 
+    mock_openai.app.strict_models = True
     with pytest.raises(openai.NotFoundError) as missing:
         await sdk.chat.completions.create(model="gpt-0", messages=USER)
     assert missing.value.code == "model_not_found"

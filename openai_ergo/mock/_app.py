@@ -26,6 +26,7 @@ from openai_ergo.mock._endpoints import (
     chat_turn,
     embeddings_answer,
     moderations_answer,
+    require_model,
     responses_turn,
 )
 from openai_ergo.mock._exchange import (
@@ -39,8 +40,15 @@ from openai_ergo.mock._exchange import (
 )
 from openai_ergo.mock._faults import MID_STREAM, Fault, FaultQueue, fault_error, html_page
 from openai_ergo.mock._replies import RecordedRequest, Reply, Responder
-from openai_ergo.mock._responses import response_body, response_error_frames, response_frames
+from openai_ergo.mock._responses import (
+    ResponseTurn,
+    response_body,
+    response_error_frames,
+    response_frames,
+)
 from openai_ergo.mock._routes import RouteTable
+from openai_ergo.mock._store import MockClock, Query
+from openai_ergo.mock._stored import Store
 from openai_ergo.mock._wire import (
     SSE_CONTENT_TYPE,
     Headers,
@@ -90,6 +98,7 @@ class MockOpenAI:
         responder: Responder | None = None,
         require_api_key: bool = False,
         api_keys: Iterable[str] | None = None,
+        background_seconds: float = 2.0,
         requests_per_minute: int = 5_000,
         tokens_per_minute: int = 2_000_000,
     ) -> None:
@@ -104,6 +113,13 @@ class MockOpenAI:
         #: The only API keys accepted, or None to accept any.
         self.api_keys: frozenset[str] | None = None if api_keys is None else frozenset(api_keys)
         self._deleted_models: set[str] = set()
+        #: The clock background work runs on: `clock.advance(s)` or `clock.speed` move it on.
+        self.clock = MockClock()
+        #: How long, on `clock`, a background response is queued and then in progress (half
+        #: each) before it completes.
+        self.background_seconds = background_seconds
+        #: Stored objects (responses, chat completions, ...); `reset()` clears them.
+        self.store = Store(self.clock)
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -146,11 +162,13 @@ class MockOpenAI:
                 self.models.append(model)
 
     def reset(self) -> None:
-        """Forget recorded requests, queued replies, armed faults and deleted models."""
+        """Forget recorded requests, queued replies, armed faults, deleted models and every
+        stored object."""
         with self._lock:
             self.requests.clear()
             self._replies.clear()
             self._deleted_models.clear()
+        self.store.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -270,7 +288,11 @@ class MockOpenAI:
         fault = self._fault_for(request)
         if len(raw) > _MAX_BODY:
             raise BadRequest("Request body too large.", status=413)
-        if method == "POST" and not isinstance(request.body, dict):
+        if (
+            method == "POST"
+            and not isinstance(request.body, dict)
+            and (raw or handler not in _BODYLESS)
+        ):
             raise BadRequest(
                 "We could not parse the JSON body of your request. (HINT: This likely means you "
                 "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
@@ -288,7 +310,8 @@ class MockOpenAI:
         if fault is not None and fault.kind not in MID_STREAM:
             await self._fail(fault, request, reply)
             return
-        answer = await handler(self, _Call(request, reply, fault, match.params))
+        query = Query(request.query) if request.query else None
+        answer = await handler(self, _Call(request, reply, fault, match.params, query))
         if answer is not None:
             await reply.raw(200, encode_json(answer), fault)
 
@@ -320,15 +343,38 @@ class MockOpenAI:
 
     # -- handlers: each answers one route; a returned value is sent as the JSON body ------------
 
-    async def _responses(self, call: _Call) -> None:
+    async def _responses(self, call: _Call) -> Any:
         seed, reply_tokens = self._limits(call.request.headers)
-        turn, stream = responses_turn(
-            self._policy, call.request, seed=seed, reply_tokens=reply_tokens
+        body = call.request.json
+        stored = body.get("store", True) is not False
+        if body.get("background") is True and not stored:
+            raise BadRequest(
+                "Background mode requires store=true.", param="background", code="invalid_value"
+            )
+        # Only a follow-up pays for the store lookup.
+        history = (
+            self.store.history(body)
+            if body.get("previous_response_id") or body.get("conversation")
+            else None
         )
+        turn, stream = responses_turn(
+            self._policy, call.request, seed=seed, reply_tokens=reply_tokens, history=history
+        )
+        record = self.store.keep_response(turn, history, stored=stored)
+        if record.background and not stream:
+            return record.render(self.clock.time(), self.background_seconds)
+        await self._send_response(call, turn, stream)
+        return None
+
+    async def _send_response(self, call: _Call, turn: ResponseTurn, stream: bool) -> None:
         if stream:
+            starting_after = call.query.integer("starting_after") if call.query else None
+            frames = response_frames(turn)
+            if starting_after is not None:
+                frames = (f for i, f in enumerate(frames) if i > starting_after)
             await self._stream(
                 call.reply,
-                response_frames(turn),
+                frames,
                 call.fault,
                 lambda seq, code, msg: response_error_frames(turn, seq, code, msg),
                 tokens=turn.input_tokens,
@@ -336,9 +382,40 @@ class MockOpenAI:
         else:
             await call.reply.raw(200, response_body(turn), call.fault, tokens=turn.input_tokens)
 
+    async def _retrieve_response(self, call: _Call) -> Any:
+        record = self.store.responses.get(call.params["response_id"])
+        if call.query is not None and call.query.flag("stream"):
+            # A replay of the stream as it was sent (`starting_after` skips what was seen).
+            await self._send_response(call, record.turn, True)
+            return None
+        return record.render(self.clock.time(), self.background_seconds)
+
+    async def _delete_response(self, call: _Call) -> dict[str, Any]:
+        record = self.store.responses.delete(call.params["response_id"])
+        return {"id": record.id, "object": "response.deleted", "deleted": True}
+
+    async def _cancel_response(self, call: _Call) -> dict[str, Any]:
+        return self.store.cancel(call.params["response_id"], self.background_seconds)
+
+    async def _response_input_items(self, call: _Call) -> dict[str, Any]:
+        return self.store.input_items(call.params["response_id"], call.query or Query(""))
+
+    async def _compact_response(self, call: _Call) -> dict[str, Any]:
+        body = call.request.json
+        model = require_model(body, self.models, strict=self.strict_models)
+        if body.get("input") is None and not body.get("previous_response_id"):
+            raise BadRequest(
+                "Missing required parameter: 'input'.",
+                param="input",
+                code="missing_required_parameter",
+            )
+        return self.store.compact(body, model)
+
     async def _chat(self, call: _Call) -> None:
         seed, reply_tokens = self._limits(call.request.headers)
         chat, stream = chat_turn(self._policy, call.request, seed=seed, reply_tokens=reply_tokens)
+        if chat.body.get("store") is True:
+            self.store.keep_chat(chat)
         if stream:
             await self._stream(
                 call.reply,
@@ -349,6 +426,22 @@ class MockOpenAI:
             )
         else:
             await call.reply.raw(200, chat_body(chat), call.fault, tokens=chat.input_tokens)
+
+    async def _list_chats(self, call: _Call) -> dict[str, Any]:
+        return self.store.list_chats(call.query or Query(""))
+
+    async def _retrieve_chat(self, call: _Call) -> dict[str, Any]:
+        return self.store.chat_completions.get(call.params["completion_id"]).completion
+
+    async def _update_chat(self, call: _Call) -> dict[str, Any]:
+        return self.store.update_chat(call.params["completion_id"], call.request.json)
+
+    async def _delete_chat(self, call: _Call) -> dict[str, Any]:
+        chat = self.store.chat_completions.delete(call.params["completion_id"])
+        return {"id": chat.id, "object": "chat.completion.deleted", "deleted": True}
+
+    async def _chat_messages(self, call: _Call) -> dict[str, Any]:
+        return self.store.chat_messages(call.params["completion_id"], call.query or Query(""))
 
     async def _embeddings(self, call: _Call) -> dict[str, Any]:
         return embeddings_answer(self._policy, call.request)
@@ -441,13 +534,27 @@ class _Call:
     reply: Exchange
     fault: Fault | None
     params: Mapping[str, str]
+    #: The query string, parsed (None when there is none: the hot paths never parse one).
+    query: Query | None
 
 
 _Handler = Callable[[MockOpenAI, _Call], Awaitable[Any]]
+#: Handlers whose POST takes no body (the SDK sends none for a cancel).
+_BODYLESS: frozenset[_Handler] = frozenset({MockOpenAI._cancel_response})
 _ROUTES: RouteTable[_Handler] = RouteTable()
 for _method, _template, _handler in (
     ("POST", "/v1/responses", MockOpenAI._responses),
+    ("GET", "/v1/responses/{response_id}", MockOpenAI._retrieve_response),
+    ("DELETE", "/v1/responses/{response_id}", MockOpenAI._delete_response),
+    ("POST", "/v1/responses/{response_id}/cancel", MockOpenAI._cancel_response),
+    ("GET", "/v1/responses/{response_id}/input_items", MockOpenAI._response_input_items),
+    ("POST", "/v1/responses/compact", MockOpenAI._compact_response),
     ("POST", "/v1/chat/completions", MockOpenAI._chat),
+    ("GET", "/v1/chat/completions", MockOpenAI._list_chats),
+    ("GET", "/v1/chat/completions/{completion_id}", MockOpenAI._retrieve_chat),
+    ("POST", "/v1/chat/completions/{completion_id}", MockOpenAI._update_chat),
+    ("DELETE", "/v1/chat/completions/{completion_id}", MockOpenAI._delete_chat),
+    ("GET", "/v1/chat/completions/{completion_id}/messages", MockOpenAI._chat_messages),
     ("POST", "/v1/embeddings", MockOpenAI._embeddings),
     ("POST", "/v1/moderations", MockOpenAI._moderations),
     ("GET", "/v1/models", MockOpenAI._list_models),

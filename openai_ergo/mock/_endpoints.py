@@ -318,9 +318,18 @@ def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def responses_turn(
-    policy: ReplyPolicy, request: RecordedRequest, *, seed: int, reply_tokens: int | None
+    policy: ReplyPolicy,
+    request: RecordedRequest,
+    *,
+    seed: int,
+    reply_tokens: int | None,
+    history: list[Any] | None = None,
 ) -> tuple[ResponseTurn, bool]:
-    """Validate a Responses request and plan its answer; also says whether to stream it."""
+    """Validate a Responses request and plan its answer; also says whether to stream it.
+
+    `history` is what the request continues (a previous response's or a conversation's
+    items): the reply depends on it, so a follow-up is not a repeat of a fresh request.
+    """
     body = request.json
     if body.get("model") is None and body.get("prompt"):
         # A stored prompt carries its own model, which the mock cannot look up.
@@ -345,7 +354,11 @@ def responses_turn(
         request=request,
         scripted=policy.next_scripted(request),
         model=model,
-        conversation=[body.get("instructions"), conversation],
+        conversation=(
+            [body.get("instructions"), conversation]
+            if not history
+            else [body.get("instructions"), conversation, history]
+        ),
         seed=seed,
         choice=0,
         limit=limit,

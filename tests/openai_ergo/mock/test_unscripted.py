@@ -352,10 +352,10 @@ async def test_unknown_routes_404_and_wrong_methods_405(http: httpx.AsyncClient)
     unknown = await http.get("/nowhere/at/all")
     assert unknown.status_code == 404
     assert unknown.json()["error"]["message"] == "Invalid URL (GET /v1/nowhere/at/all)"
-    wrong = await http.get("/chat/completions")
+    wrong = await http.get("/embeddings")
     assert wrong.status_code == 405
     assert wrong.json()["error"] == {
-        "message": "Invalid method for URL (GET /v1/chat/completions)",
+        "message": "Invalid method for URL (GET /v1/embeddings)",
         "type": "invalid_request_error",
         "param": None,
         "code": None,

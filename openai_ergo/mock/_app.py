@@ -12,12 +12,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, final
 
 import anyio
 import msgspec
 
+from openai_ergo.mock import _batches as batches
+from openai_ergo.mock import _files as files
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
 from openai_ergo.mock._endpoints import (
@@ -39,6 +40,7 @@ from openai_ergo.mock._exchange import (
     Send,
 )
 from openai_ergo.mock._faults import MID_STREAM, Fault, FaultQueue, fault_error, html_page
+from openai_ergo.mock._files import FILE_LIMIT, FileStore
 from openai_ergo.mock._replies import RecordedRequest, Reply, Responder
 from openai_ergo.mock._responses import (
     ResponseTurn,
@@ -46,7 +48,7 @@ from openai_ergo.mock._responses import (
     response_error_frames,
     response_frames,
 )
-from openai_ergo.mock._routes import RouteTable
+from openai_ergo.mock._routes import Call, Match, RouteTable
 from openai_ergo.mock._store import MockClock, Query
 from openai_ergo.mock._stored import Store
 from openai_ergo.mock._wire import (
@@ -99,6 +101,8 @@ class MockOpenAI:
         require_api_key: bool = False,
         api_keys: Iterable[str] | None = None,
         background_seconds: float = 2.0,
+        max_file_bytes: int = FILE_LIMIT,
+        batch_seconds: float = 10.0,
         requests_per_minute: int = 5_000,
         tokens_per_minute: int = 2_000_000,
     ) -> None:
@@ -120,6 +124,13 @@ class MockOpenAI:
         self.background_seconds = background_seconds
         #: Stored objects (responses, chat completions, ...); `reset()` clears them.
         self.store = Store(self.clock)
+        #: Files and uploads, their bytes spooled (memory, then a temporary file).
+        self.files = FileStore(self.clock, self)
+        #: The largest file part an upload may carry (the service's 512 MB by default).
+        self.max_file_bytes = max_file_bytes
+        #: Batches, and how long on `clock` one takes from validating to completed.
+        self.batches = batches.new_batches()
+        self.batch_seconds = batch_seconds
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -169,6 +180,8 @@ class MockOpenAI:
             self._replies.clear()
             self._deleted_models.clear()
         self.store.clear()
+        self.files.clear()
+        self.batches.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -222,13 +235,18 @@ class MockOpenAI:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        try:
-            raw = await self._read_body(receive)
-        except Disconnected:
-            return  # the client left before its request was whole: nothing to answer
-        headers = lower_headers(scope.get("headers") or [])
         method: str = scope["method"]
         path: str = scope["path"]
+        match = _ROUTES.match(path)
+        handler = match.methods.get(method) if match is not None else None
+        raw = b""
+        # An upload's handler reads its own body as it arrives; every other body is read here.
+        if handler not in _STREAMED_BODY:
+            try:
+                raw = await self._read_body(receive)
+            except Disconnected:
+                return  # the client left before its request was whole: nothing to answer
+        headers = lower_headers(scope.get("headers") or [])
         body: Any = None
         if raw:
             try:
@@ -245,7 +263,7 @@ class MockOpenAI:
             self.requests.append(request)
         reply = Exchange(send, receive, started, headers, self._window, self._closing)
         try:
-            await self._dispatch(request, raw, reply)
+            await self._dispatch(request, raw, reply, match)
         except BadRequest as exc:
             await reply.json(
                 exc.status,
@@ -276,9 +294,10 @@ class MockOpenAI:
             if not message.get("more_body", False):
                 return bytes(chunks)
 
-    async def _dispatch(self, request: RecordedRequest, raw: bytes, reply: Exchange) -> None:
+    async def _dispatch(
+        self, request: RecordedRequest, raw: bytes, reply: Exchange, match: Match[_Handler] | None
+    ) -> None:
         method, path, headers = request.method, request.path, request.headers
-        match = _ROUTES.match(path)
         if match is None:
             raise BadRequest(f"Invalid URL ({method} {path})", status=404)
         handler = match.methods.get(method)
@@ -292,6 +311,7 @@ class MockOpenAI:
             method == "POST"
             and not isinstance(request.body, dict)
             and (raw or handler not in _BODYLESS)
+            and handler not in _STREAMED_BODY
         ):
             raise BadRequest(
                 "We could not parse the JSON body of your request. (HINT: This likely means you "
@@ -311,7 +331,7 @@ class MockOpenAI:
             await self._fail(fault, request, reply)
             return
         query = Query(request.query) if request.query else None
-        answer = await handler(self, _Call(request, reply, fault, match.params, query))
+        answer = await handler(self, Call(request, reply, fault, match.params, query))
         if answer is not None:
             await reply.raw(200, encode_json(answer), fault)
 
@@ -343,7 +363,7 @@ class MockOpenAI:
 
     # -- handlers: each answers one route; a returned value is sent as the JSON body ------------
 
-    async def _responses(self, call: _Call) -> Any:
+    async def _responses(self, call: Call) -> Any:
         seed, reply_tokens = self._limits(call.request.headers)
         body = call.request.json
         stored = body.get("store", True) is not False
@@ -366,7 +386,7 @@ class MockOpenAI:
         await self._send_response(call, turn, stream)
         return None
 
-    async def _send_response(self, call: _Call, turn: ResponseTurn, stream: bool) -> None:
+    async def _send_response(self, call: Call, turn: ResponseTurn, stream: bool) -> None:
         if stream:
             starting_after = call.query.integer("starting_after") if call.query else None
             frames = response_frames(turn)
@@ -382,7 +402,7 @@ class MockOpenAI:
         else:
             await call.reply.raw(200, response_body(turn), call.fault, tokens=turn.input_tokens)
 
-    async def _retrieve_response(self, call: _Call) -> Any:
+    async def _retrieve_response(self, call: Call) -> Any:
         record = self.store.responses.get(call.params["response_id"])
         if call.query is not None and call.query.flag("stream"):
             # A replay of the stream as it was sent (`starting_after` skips what was seen).
@@ -390,17 +410,17 @@ class MockOpenAI:
             return None
         return record.render(self.clock.time(), self.background_seconds)
 
-    async def _delete_response(self, call: _Call) -> dict[str, Any]:
+    async def _delete_response(self, call: Call) -> dict[str, Any]:
         record = self.store.responses.delete(call.params["response_id"])
         return {"id": record.id, "object": "response.deleted", "deleted": True}
 
-    async def _cancel_response(self, call: _Call) -> dict[str, Any]:
+    async def _cancel_response(self, call: Call) -> dict[str, Any]:
         return self.store.cancel(call.params["response_id"], self.background_seconds)
 
-    async def _response_input_items(self, call: _Call) -> dict[str, Any]:
-        return self.store.input_items(call.params["response_id"], call.query or Query(""))
+    async def _response_input_items(self, call: Call) -> dict[str, Any]:
+        return self.store.input_items(call.params["response_id"], call.queried())
 
-    async def _compact_response(self, call: _Call) -> dict[str, Any]:
+    async def _compact_response(self, call: Call) -> dict[str, Any]:
         body = call.request.json
         model = require_model(body, self.models, strict=self.strict_models)
         if body.get("input") is None and not body.get("previous_response_id"):
@@ -411,7 +431,7 @@ class MockOpenAI:
             )
         return self.store.compact(body, model)
 
-    async def _chat(self, call: _Call) -> None:
+    async def _chat(self, call: Call) -> None:
         seed, reply_tokens = self._limits(call.request.headers)
         chat, stream = chat_turn(self._policy, call.request, seed=seed, reply_tokens=reply_tokens)
         if chat.body.get("store") is True:
@@ -427,32 +447,32 @@ class MockOpenAI:
         else:
             await call.reply.raw(200, chat_body(chat), call.fault, tokens=chat.input_tokens)
 
-    async def _list_chats(self, call: _Call) -> dict[str, Any]:
-        return self.store.list_chats(call.query or Query(""))
+    async def _list_chats(self, call: Call) -> dict[str, Any]:
+        return self.store.list_chats(call.queried())
 
-    async def _retrieve_chat(self, call: _Call) -> dict[str, Any]:
+    async def _retrieve_chat(self, call: Call) -> dict[str, Any]:
         return self.store.chat_completions.get(call.params["completion_id"]).completion
 
-    async def _update_chat(self, call: _Call) -> dict[str, Any]:
+    async def _update_chat(self, call: Call) -> dict[str, Any]:
         return self.store.update_chat(call.params["completion_id"], call.request.json)
 
-    async def _delete_chat(self, call: _Call) -> dict[str, Any]:
+    async def _delete_chat(self, call: Call) -> dict[str, Any]:
         chat = self.store.chat_completions.delete(call.params["completion_id"])
         return {"id": chat.id, "object": "chat.completion.deleted", "deleted": True}
 
-    async def _chat_messages(self, call: _Call) -> dict[str, Any]:
-        return self.store.chat_messages(call.params["completion_id"], call.query or Query(""))
+    async def _chat_messages(self, call: Call) -> dict[str, Any]:
+        return self.store.chat_messages(call.params["completion_id"], call.queried())
 
-    async def _embeddings(self, call: _Call) -> dict[str, Any]:
+    async def _embeddings(self, call: Call) -> dict[str, Any]:
         return embeddings_answer(self._policy, call.request)
 
-    async def _moderations(self, call: _Call) -> dict[str, Any]:
+    async def _moderations(self, call: Call) -> dict[str, Any]:
         return moderations_answer(self._policy, call.request)
 
-    async def _list_models(self, call: _Call) -> dict[str, Any]:
+    async def _list_models(self, call: Call) -> dict[str, Any]:
         return model_list(self.models)
 
-    async def _retrieve_model(self, call: _Call) -> dict[str, Any]:
+    async def _retrieve_model(self, call: Call) -> dict[str, Any]:
         model = call.params["model"]
         if model in self._deleted_models or (
             self.strict_models and not known_model(model, self.models)
@@ -460,7 +480,7 @@ class MockOpenAI:
             raise _no_model(model)
         return model_object(model)
 
-    async def _delete_model(self, call: _Call) -> dict[str, Any]:
+    async def _delete_model(self, call: Call) -> dict[str, Any]:
         model = call.params["model"]
         with self._lock:
             if model in self._deleted_models or model not in self.models:
@@ -526,21 +546,13 @@ class MockOpenAI:
             raise ConnectionDropped("the mock dropped the connection mid-stream, as asked")
 
 
-@dataclass(frozen=True)
-class _Call:
-    """One routed request, as a handler sees it."""
-
-    request: RecordedRequest
-    reply: Exchange
-    fault: Fault | None
-    params: Mapping[str, str]
-    #: The query string, parsed (None when there is none: the hot paths never parse one).
-    query: Query | None
-
-
-_Handler = Callable[[MockOpenAI, _Call], Awaitable[Any]]
+_Handler = Callable[[MockOpenAI, Call], Awaitable[Any]]
 #: Handlers whose POST takes no body (the SDK sends none for a cancel).
-_BODYLESS: frozenset[_Handler] = frozenset({MockOpenAI._cancel_response})
+_BODYLESS: frozenset[_Handler] = frozenset(
+    {MockOpenAI._cancel_response, files.cancel_upload, batches.cancel_batch}
+)
+#: Handlers that read their own (multipart) body as it arrives.
+_STREAMED_BODY: frozenset[_Handler] = frozenset({files.create_file, files.add_upload_part})
 _ROUTES: RouteTable[_Handler] = RouteTable()
 for _method, _template, _handler in (
     ("POST", "/v1/responses", MockOpenAI._responses),
@@ -560,6 +572,19 @@ for _method, _template, _handler in (
     ("GET", "/v1/models", MockOpenAI._list_models),
     ("GET", "/v1/models/{model}", MockOpenAI._retrieve_model),
     ("DELETE", "/v1/models/{model}", MockOpenAI._delete_model),
+    ("POST", "/v1/files", files.create_file),
+    ("GET", "/v1/files", files.list_files),
+    ("GET", "/v1/files/{file_id}", files.retrieve_file),
+    ("DELETE", "/v1/files/{file_id}", files.delete_file),
+    ("GET", "/v1/files/{file_id}/content", files.file_content),
+    ("POST", "/v1/uploads", files.create_upload),
+    ("POST", "/v1/uploads/{upload_id}/parts", files.add_upload_part),
+    ("POST", "/v1/uploads/{upload_id}/complete", files.complete_upload),
+    ("POST", "/v1/uploads/{upload_id}/cancel", files.cancel_upload),
+    ("POST", "/v1/batches", batches.create_batch),
+    ("GET", "/v1/batches", batches.list_batches),
+    ("GET", "/v1/batches/{batch_id}", batches.retrieve_batch),
+    ("POST", "/v1/batches/{batch_id}/cancel", batches.cancel_batch),
 ):
     _ROUTES.add(_method, _template, _handler)
 

@@ -13,9 +13,62 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-__all__ = ["Match", "RouteTable"]
+from openai_ergo.mock._exchange import Disconnected, Exchange, Receive
+from openai_ergo.mock._faults import Fault
+from openai_ergo.mock._replies import RecordedRequest
+from openai_ergo.mock._store import Query
+
+__all__ = ["Call", "Match", "RouteTable"]
 
 H = TypeVar("H")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One routed request, as a handler sees it."""
+
+    request: RecordedRequest
+    reply: Exchange
+    fault: Fault | None
+    params: Mapping[str, str]
+    #: The query string, parsed (None when there is none: the hot paths never parse one).
+    query: Query | None
+
+    def queried(self) -> Query:
+        """The query, empty when there was none."""
+        return self.query if self.query is not None else Query("")
+
+    def body_chunks(self) -> BodyChunks:
+        """The request body as it arrives, for routes that stream it (uploads)."""
+        return BodyChunks(self.reply.receive)
+
+
+class BodyChunks:
+    """A request body's chunks as ASGI delivers them (an iterator class: no async generator
+    is left to the garbage collector when a reader stops early)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._done = False
+
+    def __aiter__(self) -> BodyChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self._done:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise Disconnected
+            self._done = not message.get("more_body", False)
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                return chunk
+        raise StopAsyncIteration
+
+    async def drain(self) -> None:
+        """Read and drop the rest, so an early answer still reaches a client that is sending."""
+        async for _ in self:
+            pass
 
 
 @dataclass(frozen=True)

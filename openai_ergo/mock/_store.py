@@ -164,19 +164,21 @@ def page(
     key: Callable[[T], str],
     default_order: str = "desc",
     default_limit: int = 20,
+    max_limit: int = _MAX_LIMIT,
 ) -> dict[str, Any]:
     """One page of a list endpoint, from `items` in creation order.
 
     `after`/`before` are ids (cursors) in the requested order; an id not in the list is a 400
-    naming the parameter, as is a `limit` outside 1..100 or an `order` other than asc/desc.
+    naming the parameter, as is a `limit` outside 1..`max_limit` or an `order` other than
+    asc/desc.
     """
     limit = query.integer("limit")
     if limit is None:
         limit = default_limit
-    if not 1 <= limit <= _MAX_LIMIT:
+    if not 1 <= limit <= max_limit:
         raise BadRequest(
             f"Invalid 'limit': integer out of range. Expected a value between 1 and "
-            f"{_MAX_LIMIT}, but got {limit} instead.",
+            f"{max_limit}, but got {limit} instead.",
             param="limit",
             code="integer_out_of_range",
         )

@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, final
+from typing import Any, Literal, TypeGuard, final
 
 import msgspec
 
@@ -250,24 +250,26 @@ class _Instance:
         return schema
 
     def value(self, schema: Any, depth: int) -> Any:
-        if not isinstance(schema, Mapping):
+        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
             return None
         schema = self.resolve(schema)
-        if schema.get("enum"):
-            return schema["enum"][0]
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum:
+            return enum[0]
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("allOf"), list) and schema["allOf"]:
             merged: dict[str, Any] = {}
             for part in schema["allOf"]:
                 merged |= dict(self.resolve(part)) if isinstance(part, Mapping) else {}
-            return self.value(merged, depth)
+            return self.value(merged, depth + 1)
         for combinator in ("anyOf", "oneOf"):
             options = schema.get(combinator)
             if isinstance(options, list) and options:
                 # A nullable field still gets a real value: null only when it is the only way.
-                real = [o for o in options if self.resolve(o).get("type") != "null"] or options
-                return self.value(real[0], depth)
+                shaped = [o for o in options if isinstance(o, Mapping)]
+                real = [o for o in shaped if self.resolve(o).get("type") != "null"] or shaped
+                return self.value(real[0] if real else {}, depth + 1)
         kind = schema.get("type")
         if isinstance(kind, list):
             kind = next((k for k in kind if k != "null"), "null")
@@ -286,7 +288,9 @@ class _Instance:
         return self.string(schema)
 
     def object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
-        properties = schema.get("properties") or {}
+        properties = schema.get("properties")
+        if not isinstance(properties, Mapping):
+            properties = {}
         required = schema.get("required")
         # Deep optional fields are left out, so a recursive type's instance stays finite.
         names = [
@@ -299,11 +303,11 @@ class _Instance:
         return {name: self.value(properties[name], depth + 1) for name in names}
 
     def array(self, schema: Mapping[str, Any], depth: int) -> list[Any]:
-        low = int(schema.get("minItems") or 0)
+        low = _bound(schema.get("minItems"), 0)
         high = schema.get("maxItems")
         count = max(low, 0 if depth > 4 else 1)
         if isinstance(high, int):
-            count = min(count, high)
+            count = max(0, min(count, high))
         prefix = schema.get("prefixItems")
         if isinstance(prefix, list):
             return [self.value(item, depth + 1) for item in prefix]
@@ -312,8 +316,8 @@ class _Instance:
     def number(self, schema: Mapping[str, Any], *, integer: bool) -> int | float:
         given_low = schema.get("minimum", schema.get("exclusiveMinimum"))
         given_high = schema.get("maximum", schema.get("exclusiveMaximum"))
-        has_low = isinstance(given_low, (int, float))
-        has_high = isinstance(given_high, (int, float))
+        has_low = _finite(given_low)
+        has_high = _finite(given_high)
         high: float = given_high if has_high else 100.0
         low: float = given_low if has_low else (0.0 if high >= 0 else high - 100)
         if not has_high:
@@ -326,7 +330,7 @@ class _Instance:
         else:
             value = round(low + (high - low) * (0.25 + self.rng.random() / 2), 2)
         step = schema.get("multipleOf")
-        if isinstance(step, (int, float)) and step > 0:
+        if _finite(step) and step > 0 and abs(value / step) < 1e15:
             value = math.ceil(value / step) * step
         return int(value) if integer else value
 
@@ -335,13 +339,36 @@ class _Instance:
         if isinstance(fmt, str) and fmt in _FORMATS:
             return _FORMATS[fmt]
         text = self.rng.choice(_WORDS[60:])
-        low = schema.get("minLength")
+        low = _bound(schema.get("minLength"), 0)
         high = schema.get("maxLength")
-        if isinstance(low, int) and len(text) < low:
-            text = (text * (low // max(1, len(text)) + 1))[: max(low, 1)]
-        if isinstance(high, int):
-            text = text[:high]
+        if len(text) < low:
+            text = (text * (low // len(text) + 1))[:low]
+        if isinstance(high, int) and not isinstance(high, bool):
+            text = text[: max(0, high)]
         return text
+
+
+#: Past this depth a (self-referencing) schema's instance stops: null rather than no answer.
+_MAX_DEPTH = 32
+#: Array and string sizes a schema may ask for; more is the schema's problem, not a reason to
+#: build a huge reply.
+_MAX_SIZE = 4096
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < 1e15
+    )
+
+
+def _bound(value: Any, default: int) -> int:
+    """A schema's size keyword as a sane count."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return default
+    return max(0, min(value, _MAX_SIZE))
 
 
 def limit_refusal(refusal: str, limit: int | None) -> Completion:

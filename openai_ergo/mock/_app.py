@@ -26,6 +26,7 @@ from openai_ergo.mock._endpoints import (
     ReplyPolicy,
     chat_turn,
     embeddings_answer,
+    missing_parameter,
     moderations_answer,
     require_model,
     responses_turn,
@@ -424,11 +425,7 @@ class MockOpenAI:
         body = call.request.json
         model = require_model(body, self.models, strict=self.strict_models)
         if body.get("input") is None and not body.get("previous_response_id"):
-            raise BadRequest(
-                "Missing required parameter: 'input'.",
-                param="input",
-                code="missing_required_parameter",
-            )
+            raise missing_parameter("input")
         return self.store.compact(body, model)
 
     async def _chat(self, call: Call) -> None:

@@ -29,6 +29,7 @@ from openai_ergo.mock._endpoints import (
     ReplyPolicy,
     chat_turn,
     embeddings_answer,
+    missing_parameter,
     moderations_answer,
     responses_turn,
 )
@@ -264,11 +265,7 @@ async def create_batch(app: MockOpenAI, call: Call) -> dict[str, Any]:
     body = call.request.json
     for name in ("input_file_id", "endpoint", "completion_window"):
         if body.get(name) is None:
-            raise BadRequest(
-                f"Missing required parameter: '{name}'.",
-                param=name,
-                code="missing_required_parameter",
-            )
+            raise missing_parameter(name)
     endpoint = body["endpoint"]
     if endpoint not in ENDPOINTS:
         supported = ", ".join(f"'{e}'" for e in ENDPOINTS)

@@ -76,7 +76,8 @@ class ReplyPolicy:
     next_scripted: Callable[[RecordedRequest], Reply | str | None]
 
 
-def _missing(name: str) -> BadRequest:
+def missing_parameter(name: str) -> BadRequest:
+    """OpenAI's 400 for a required parameter the request left out."""
     return BadRequest(
         f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
     )
@@ -92,7 +93,7 @@ def require_model(
     """
     model = body.get("model")
     if model is None:
-        raise _missing("model")
+        raise missing_parameter("model")
     if not isinstance(model, str):
         raise BadRequest(
             f"Invalid type for 'model': expected a string, but got {_json_type(model)} instead.",
@@ -339,7 +340,7 @@ def responses_turn(
     stream = _check_stream_flag(body)
     has_context = any(body.get(k) for k in ("previous_response_id", "conversation", "prompt"))
     if "input" not in body and not has_context:
-        raise _missing("input")
+        raise missing_parameter("input")
     conversation = body.get("input")
     if conversation is not None and not isinstance(conversation, (str, list)):
         raise BadRequest(
@@ -390,7 +391,7 @@ def chat_turn(
     stream = _check_stream_flag(body)
     messages = body.get("messages")
     if messages is None:
-        raise _missing("messages")
+        raise missing_parameter("messages")
     if not isinstance(messages, list):
         raise BadRequest(
             f"Invalid type for 'messages': expected an array, but got {_json_type(messages)} "
@@ -407,7 +408,7 @@ def chat_turn(
         )
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or "role" not in message:
-            raise _missing(f"messages[{index}].role")
+            raise missing_parameter(f"messages[{index}].role")
     limit = _optional_int(body, "max_completion_tokens", 1)
     if limit is None:
         limit = _optional_int(body, "max_tokens", 1)
@@ -460,7 +461,7 @@ def embeddings_answer(policy: ReplyPolicy, request: RecordedRequest) -> dict[str
     body = request.json
     model = require_model(body, policy.models, strict=policy.strict_models)
     if "input" not in body:
-        raise _missing("input")
+        raise missing_parameter("input")
     texts = embedding_inputs(body["input"])
     if texts is None or any(text == "" for text in texts):
         raise BadRequest(
@@ -489,7 +490,7 @@ def moderations_answer(policy: ReplyPolicy, request: RecordedRequest) -> dict[st
     if not isinstance(model, str) or not known_model(model, policy.models):
         require_model({"model": model}, policy.models, strict=policy.strict_models)
     if "input" not in body:
-        raise _missing("input")
+        raise missing_parameter("input")
     inputs = moderation_inputs(body["input"])
     if inputs is None:
         raise BadRequest(

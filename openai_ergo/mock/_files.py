@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from openai_ergo.mock._endpoints import BadRequest
+from openai_ergo.mock._endpoints import BadRequest, missing_parameter
 from openai_ergo.mock._multipart import boundary_of, read_form
 from openai_ergo.mock._routes import Call
 from openai_ergo.mock._store import Collection, MockClock, page
@@ -184,11 +184,7 @@ class FileStore:
 
 def _purpose(value: Any) -> str:
     if value is None or value == "":
-        raise BadRequest(
-            "Missing required parameter: 'purpose'.",
-            param="purpose",
-            code="missing_required_parameter",
-        )
+        raise missing_parameter("purpose")
     if value not in UPLOAD_PURPOSES:
         raise BadRequest(
             f"Invalid value: '{value}'. Supported values are: "
@@ -239,11 +235,7 @@ async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
         purpose = _purpose(form.fields.get("purpose"))
         part = next((f for f in form.files if f.name == "file"), None)
         if part is None:
-            raise BadRequest(
-                "Missing required parameter: 'file'.",
-                param="file",
-                code="missing_required_parameter",
-            )
+            raise missing_parameter("file")
         _check_kind(part.filename, purpose, part.size)
         keep = next(spool for spool in spools if spool is part.sink)
         stored = app.files.add(part.filename, purpose, keep, part.size)
@@ -306,11 +298,7 @@ async def create_upload(app: MockOpenAI, call: Call) -> dict[str, Any]:
     body = call.request.json
     for name in ("filename", "purpose", "bytes", "mime_type"):
         if body.get(name) is None:
-            raise BadRequest(
-                f"Missing required parameter: '{name}'.",
-                param=name,
-                code="missing_required_parameter",
-            )
+            raise missing_parameter(name)
     purpose = _purpose(body["purpose"])
     size = body["bytes"]
     if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= UPLOAD_LIMIT:
@@ -345,11 +333,7 @@ async def add_upload_part(app: MockOpenAI, call: Call) -> dict[str, Any]:
         )
         part = next((f for f in form.files if f.name == "data"), None)
         if part is None:
-            raise BadRequest(
-                "Missing required parameter: 'data'.",
-                param="data",
-                code="missing_required_parameter",
-            )
+            raise missing_parameter("data")
         # Checked again now: the upload may have been cancelled while this part arrived.
         app.files.upload(upload.id, pending=True)
     except BaseException:
@@ -371,11 +355,7 @@ async def complete_upload(app: MockOpenAI, call: Call) -> dict[str, Any]:
     body = call.request.json
     part_ids = body.get("part_ids")
     if not isinstance(part_ids, list) or not part_ids:
-        raise BadRequest(
-            "Missing required parameter: 'part_ids'.",
-            param="part_ids",
-            code="missing_required_parameter",
-        )
+        raise missing_parameter("part_ids")
     unknown = [p for p in part_ids if p not in upload.parts]
     if unknown or len(set(part_ids)) != len(part_ids):
         raise BadRequest(

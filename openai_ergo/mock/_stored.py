@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openai_ergo.mock._chat import ChatTurn, chat_body
-from openai_ergo.mock._endpoints import BadRequest
+from openai_ergo.mock._endpoints import BadRequest, missing_parameter
 from openai_ergo.mock._replies import estimate_tokens
 from openai_ergo.mock._responses import ResponseTurn
 from openai_ergo.mock._store import Collection, MockClock, Query, page
@@ -264,11 +264,7 @@ class Store:
         """`POST /v1/chat/completions/{id}`: replace its metadata."""
         chat = self.chat_completions.get(completion_id)
         if "metadata" not in body:
-            raise BadRequest(
-                "Missing required parameter: 'metadata'.",
-                param="metadata",
-                code="missing_required_parameter",
-            )
+            raise missing_parameter("metadata")
         metadata = body["metadata"]
         if metadata is not None and not (
             isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())

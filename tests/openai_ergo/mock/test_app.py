@@ -6,7 +6,6 @@ import base64
 import json
 import math
 import struct
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -25,13 +24,6 @@ USER = [{"role": "user", "content": "Say something nice."}]
 @pytest.fixture
 def app() -> MockOpenAI:
     return MockOpenAI(seed=7)
-
-
-@pytest.fixture
-async def http(app: MockOpenAI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as client:
-        yield client
 
 
 async def _post(http: httpx.AsyncClient, path: str, body: Any, **headers: str) -> httpx.Response:

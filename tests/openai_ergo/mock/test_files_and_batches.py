@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -27,21 +26,6 @@ def app() -> MockOpenAI:
     app = MockOpenAI(seed=2, batch_seconds=100.0)
     app.clock.speed = 0  # the state machines move only when a test advances the clock
     return app
-
-
-@pytest.fixture
-async def http(app: MockOpenAI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as client:
-        yield client
-    app.reset()  # closes the spooled files
-
-
-@pytest.fixture
-async def sdk(mock_openai: MockServer) -> AsyncIterator[AsyncOpenAI]:
-    client = AsyncOpenAI(api_key="sk-mock", base_url=mock_openai.url, max_retries=0)
-    async with client:
-        yield client
 
 
 async def _upload(

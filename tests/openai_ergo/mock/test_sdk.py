@@ -5,8 +5,6 @@ Its Responses stream helpers, compared with our builders, are in test_sdk_parity
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
@@ -19,13 +17,6 @@ USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Tell me a
 # under trio that generator's collection warns (ResourceWarning, an error here), whatever the
 # server. Its Responses streams and plain calls run on trio fine; chat streams run on asyncio.
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
-
-
-@pytest.fixture
-async def sdk(mock_openai: MockServer) -> AsyncIterator[AsyncOpenAI]:
-    client = AsyncOpenAI(api_key="sk-mock", base_url=mock_openai.url, max_retries=0)
-    async with client:
-        yield client
 
 
 @asyncio_only

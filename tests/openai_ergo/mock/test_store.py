@@ -6,7 +6,6 @@ pagination, faults and the request log on every route, and a reset that forgets 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,20 +22,6 @@ USER = [{"role": "user", "content": "Tell me about rivers."}]
 @pytest.fixture
 def app() -> MockOpenAI:
     return MockOpenAI(seed=5, background_seconds=10.0)
-
-
-@pytest.fixture
-async def http(app: MockOpenAI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as client:
-        yield client
-
-
-@pytest.fixture
-async def sdk(mock_openai: MockServer) -> AsyncIterator[AsyncOpenAI]:
-    client = AsyncOpenAI(api_key="sk-mock", base_url=mock_openai.url, max_retries=0)
-    async with client:
-        yield client
 
 
 async def _respond(http: httpx.AsyncClient, **body: Any) -> dict[str, Any]:

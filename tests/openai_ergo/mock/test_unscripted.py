@@ -6,7 +6,6 @@ OpenAI's 404/405 for routes the mock does not have. The client and the official 
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import httpx
@@ -16,9 +15,8 @@ import pydantic
 import pytest
 from openai import AsyncOpenAI
 
-from openai_ergo import Client, tool
+from openai_ergo import Client
 from openai_ergo.mock import MockOpenAI, MockServer
-from openai_ergo.resources import ToolRun, ToolStep
 
 USER = [{"role": "user", "content": "Say something nice."}]
 
@@ -26,20 +24,6 @@ USER = [{"role": "user", "content": "Say something nice."}]
 @pytest.fixture
 def app() -> MockOpenAI:
     return MockOpenAI(seed=3)
-
-
-@pytest.fixture
-async def http(app: MockOpenAI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as client:
-        yield client
-
-
-@pytest.fixture
-async def sdk(mock_openai: MockServer) -> AsyncIterator[AsyncOpenAI]:
-    client = AsyncOpenAI(api_key="sk-mock", base_url=mock_openai.url, max_retries=0)
-    async with client:
-        yield client
 
 
 def _client(server: MockServer) -> Client:
@@ -284,40 +268,6 @@ async def test_responses_name_rule_and_function_call_output(http: httpx.AsyncCli
     }
     second = (await http.post("/responses", json=follow)).json()
     assert [item["type"] for item in second["output"]] == ["message"]
-
-
-@tool
-async def lookup(word: str) -> str:
-    """Look a word up."""
-    return word.upper()
-
-
-async def _finish(run: ToolRun[Any], *, streamed: bool) -> tuple[Any, list[ToolStep[Any]]]:
-    if streamed:
-        async with run.stream() as stream:
-            async for _ in stream:
-                pass
-        return stream.final(), stream.steps
-    answer = await run
-    return answer, run.steps
-
-
-@pytest.mark.parametrize("streamed", [False, True], ids=["awaited", "streamed"])
-@pytest.mark.parametrize("endpoint", ["chat", "responses"])
-async def test_an_unscripted_tool_loop_calls_once_and_ends_in_text(
-    mock_openai: MockServer, endpoint: str, streamed: bool
-) -> None:
-    async with _client(mock_openai) as client:
-        if endpoint == "chat":
-            builder: Any = client.chat("gpt-4o").user("Please lookup the word")
-        else:
-            builder = client.responses("gpt-5").input("Please lookup the word")
-        answer, steps = await _finish(builder.tools(lookup).run(max_steps=4), streamed=streamed)
-    assert [len(step.calls) for step in steps] == [1, 0]
-    text = getattr(answer, "output_text", None) or answer.text
-    assert text
-    assert not text.startswith("{")
-    assert len(mock_openai.requests) == 2
 
 
 # -- keys and routes ----------------------------------------------------------------------------

@@ -63,9 +63,15 @@ async def test_a_created_fine_tuned_model_is_listed_and_can_be_deleted(
 ) -> None:
     tuned = "ft:gpt-4o-mini-2024-07-18:acme::abc123"
     app.add_model(tuned)
-    listed = [m["id"] for m in (await http.get("/models")).json()["data"]]
+    catalog = {m["id"]: m for m in (await http.get("/models")).json()["data"]}
+    listed = list(catalog)
     assert listed[-1] == tuned
-    assert {"gpt-5", "gpt-4o-mini", "text-embedding-3-small"} <= set(listed)
+    assert catalog[tuned]["owned_by"] == "acme"  # the organization in the fine-tuned id
+    assert {"gpt-5", "gpt-4o-mini", "text-embedding-3-small", "whisper-1", "dall-e-3"} <= set(
+        listed
+    )
+    assert catalog["whisper-1"]["owned_by"] == "openai-internal"
+    assert catalog["gpt-4o"]["created"] < catalog["gpt-5"]["created"]
     deleted = await http.delete(f"/models/{tuned}")
     assert deleted.json() == {"id": tuned, "object": "model", "deleted": True}
     assert tuned not in [m["id"] for m in (await http.get("/models")).json()["data"]]

@@ -320,7 +320,10 @@ class MockOpenAI:
                 "but what was sent was not valid JSON.)"
             )
         if fault is not None and fault.kind == "hang":
-            if not await reply.hang(fault.seconds, watch_client=True):
+            # An upload's body is still unread: watching for the client's disconnect would eat
+            # it, so an upload's hang ends only with its time or the server.
+            watch = handler not in _STREAMED_BODY
+            if not await reply.hang(fault.seconds, watch_client=watch):
                 if not self._closing.is_set():
                     raise Disconnected  # the client gave up: nobody to answer
                 # Without an answer the ASGI server would invent a 500 and log an error.

@@ -404,3 +404,13 @@ async def test_the_sdk_runs_files_uploads_and_a_batch(
         bytes=3, filename="x.txt", mime_type="text/plain", purpose="assistants"
     )
     assert (await sdk.uploads.cancel(other.id)).status == "cancelled"
+
+
+async def test_a_bounded_hang_on_an_upload_leaves_its_body_to_the_upload(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    app.fail_next("hang; seconds=0.01", path="/v1/files")
+    with anyio.fail_after(30):  # before the fix the upload waited for a body already eaten
+        answer = await _upload(http, "in.jsonl", b'{"a": 1}\n' * 50)
+    assert answer.status_code == 200
+    assert answer.json()["bytes"] == 450

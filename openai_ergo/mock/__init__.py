@@ -12,10 +12,12 @@ from openai_ergo.mock._app import MockOpenAI
 from openai_ergo.mock._faults import Fault, FaultKind
 from openai_ergo.mock._replies import RecordedRequest, Reply, Responder, ToolCall
 from openai_ergo.mock._server import MockServer, serve
+from openai_ergo.mock._store import MockClock
 
 __all__ = [
     "Fault",
     "FaultKind",
+    "MockClock",
     "MockOpenAI",
     "MockServer",
     "RecordedRequest",

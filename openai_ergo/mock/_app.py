@@ -11,12 +11,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, final
 
 import anyio
 import msgspec
 
+from openai_ergo.mock import _batches as batches
+from openai_ergo.mock import _files as files
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
 from openai_ergo.mock._endpoints import (
@@ -24,7 +26,9 @@ from openai_ergo.mock._endpoints import (
     ReplyPolicy,
     chat_turn,
     embeddings_answer,
+    missing_parameter,
     moderations_answer,
+    require_model,
     responses_turn,
 )
 from openai_ergo.mock._exchange import (
@@ -37,8 +41,17 @@ from openai_ergo.mock._exchange import (
     Send,
 )
 from openai_ergo.mock._faults import MID_STREAM, Fault, FaultQueue, fault_error, html_page
+from openai_ergo.mock._files import FILE_LIMIT, FileStore
 from openai_ergo.mock._replies import RecordedRequest, Reply, Responder
-from openai_ergo.mock._responses import response_body, response_error_frames, response_frames
+from openai_ergo.mock._responses import (
+    ResponseTurn,
+    response_body,
+    response_error_frames,
+    response_frames,
+)
+from openai_ergo.mock._routes import Call, Match, RouteTable
+from openai_ergo.mock._store import MockClock, Query
+from openai_ergo.mock._stored import Store
 from openai_ergo.mock._wire import (
     SSE_CONTENT_TYPE,
     Headers,
@@ -65,7 +78,12 @@ class MockOpenAI:
     `seed` fixes the generated text (a request's own `seed` or an `x-mock-seed` header wins);
     `reply_tokens` is the generated length (a number, or a (low, high) range picked per request);
     `tokens_per_second` paces streamed deltas (None: as fast as possible) after `latency` seconds;
-    `responder` answers requests in code; `require_api_key` answers 401 without a bearer token.
+    `responder` answers requests in code; `require_api_key` answers 401 without a bearer token,
+    and `api_keys`, when given, accepts only those keys (others get 401 `invalid_api_key`).
+
+    Any model name is served (deployment names, fine-tuned ids, models newer than the mock);
+    `models` is the catalog `GET /v1/models` lists, and with `strict_models=True` the only
+    models served.
 
     Per-request control headers: `x-mock-fault` (see `Fault.parse`), `x-mock-seed`,
     `x-mock-tokens-per-second`, `x-mock-reply-tokens`.
@@ -76,21 +94,44 @@ class MockOpenAI:
         *,
         seed: int = 0,
         models: Iterable[str] = DEFAULT_MODELS,
+        strict_models: bool = False,
         reply_tokens: int | tuple[int, int] = (16, 48),
         tokens_per_second: float | None = None,
         latency: float = 0.0,
         responder: Responder | None = None,
         require_api_key: bool = False,
+        api_keys: Iterable[str] | None = None,
+        background_seconds: float = 2.0,
+        max_file_bytes: int = FILE_LIMIT,
+        batch_seconds: float = 10.0,
         requests_per_minute: int = 5_000,
         tokens_per_minute: int = 2_000_000,
     ) -> None:
         self.seed = seed
         self.models: list[str] = list(models)
+        self.strict_models = strict_models
         self.reply_tokens = reply_tokens
         self.tokens_per_second = tokens_per_second
         self.latency = latency
         self.responder = responder
         self.require_api_key = require_api_key
+        #: The only API keys accepted, or None to accept any.
+        self.api_keys: frozenset[str] | None = None if api_keys is None else frozenset(api_keys)
+        self._deleted_models: set[str] = set()
+        #: The clock background work runs on: `clock.advance(s)` or `clock.speed` move it on.
+        self.clock = MockClock()
+        #: How long, on `clock`, a background response is queued and then in progress (half
+        #: each) before it completes.
+        self.background_seconds = background_seconds
+        #: Stored objects (responses, chat completions, ...); `reset()` clears them.
+        self.store = Store(self.clock)
+        #: Files and uploads, their bytes spooled (memory, then a temporary file).
+        self.files = FileStore(self.clock, self)
+        #: The largest file part an upload may carry (the service's 512 MB by default).
+        self.max_file_bytes = max_file_bytes
+        #: Batches, and how long on `clock` one takes from validating to completed.
+        self.batches = batches.new_batches()
+        self.batch_seconds = batch_seconds
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -124,11 +165,24 @@ class MockOpenAI:
             path = "/v1/" + path.lstrip("/")
         self._faults.add(fault, times, path)
 
+    def add_model(self, model: str) -> None:
+        """Add a model to the catalog, as a finished fine-tuning job does (`ft:...` ids can
+        then be deleted through `DELETE /v1/models/{model}`)."""
+        with self._lock:
+            self._deleted_models.discard(model)
+            if model not in self.models:
+                self.models.append(model)
+
     def reset(self) -> None:
-        """Forget recorded requests, queued replies and armed faults."""
+        """Forget recorded requests, queued replies, armed faults, deleted models and every
+        stored object."""
         with self._lock:
             self.requests.clear()
             self._replies.clear()
+            self._deleted_models.clear()
+        self.store.clear()
+        self.files.clear()
+        self.batches.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -140,6 +194,7 @@ class MockOpenAI:
         # Built per request, so changes to the settings above apply to the next request.
         return ReplyPolicy(
             models=self.models,
+            strict_models=self.strict_models,
             seed=self.seed,
             reply_tokens=self.reply_tokens,
             next_scripted=self._next_scripted,
@@ -181,13 +236,18 @@ class MockOpenAI:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        try:
-            raw = await self._read_body(receive)
-        except Disconnected:
-            return  # the client left before its request was whole: nothing to answer
-        headers = lower_headers(scope.get("headers") or [])
         method: str = scope["method"]
         path: str = scope["path"]
+        match = _ROUTES.match(path)
+        handler = match.methods.get(method) if match is not None else None
+        raw = b""
+        # An upload's handler reads its own body as it arrives; every other body is read here.
+        if handler not in _STREAMED_BODY:
+            try:
+                raw = await self._read_body(receive)
+            except Disconnected:
+                return  # the client left before its request was whole: nothing to answer
+        headers = lower_headers(scope.get("headers") or [])
         body: Any = None
         if raw:
             try:
@@ -204,7 +264,7 @@ class MockOpenAI:
             self.requests.append(request)
         reply = Exchange(send, receive, started, headers, self._window, self._closing)
         try:
-            await self._dispatch(request, raw, reply)
+            await self._dispatch(request, raw, reply, match)
         except BadRequest as exc:
             await reply.json(
                 exc.status,
@@ -235,28 +295,35 @@ class MockOpenAI:
             if not message.get("more_body", False):
                 return bytes(chunks)
 
-    async def _dispatch(self, request: RecordedRequest, raw: bytes, reply: Exchange) -> None:
+    async def _dispatch(
+        self, request: RecordedRequest, raw: bytes, reply: Exchange, match: Match[_Handler] | None
+    ) -> None:
         method, path, headers = request.method, request.path, request.headers
-        route = _route(method, path)
-        if route is None:
+        if match is None:
             raise BadRequest(f"Invalid URL ({method} {path})", status=404)
-        if self.require_api_key and not headers.get("authorization", "").startswith("Bearer "):
-            raise BadRequest(
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                status=401,
-            )
+        handler = match.methods.get(method)
+        if handler is None:
+            raise BadRequest(f"Invalid method for URL ({method} {path})", status=405)
+        self._authorize(headers)
         fault = self._fault_for(request)
         if len(raw) > _MAX_BODY:
             raise BadRequest("Request body too large.", status=413)
-        if method == "POST" and not isinstance(request.body, dict):
+        if (
+            method == "POST"
+            and not isinstance(request.body, dict)
+            and (raw or handler not in _BODYLESS)
+            and handler not in _STREAMED_BODY
+        ):
             raise BadRequest(
                 "We could not parse the JSON body of your request. (HINT: This likely means you "
                 "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
                 "but what was sent was not valid JSON.)"
             )
         if fault is not None and fault.kind == "hang":
-            if not await reply.hang(fault.seconds, watch_client=True):
+            # An upload's body is still unread: watching for the client's disconnect would eat
+            # it, so an upload's hang ends only with its time or the server.
+            watch = handler not in _STREAMED_BODY
+            if not await reply.hang(fault.seconds, watch_client=watch):
                 if not self._closing.is_set():
                     raise Disconnected  # the client gave up: nobody to answer
                 # Without an answer the ASGI server would invent a 500 and log an error.
@@ -267,50 +334,167 @@ class MockOpenAI:
         if fault is not None and fault.kind not in MID_STREAM:
             await self._fail(fault, request, reply)
             return
+        query = Query(request.query) if request.query else None
+        answer = await handler(self, Call(request, reply, fault, match.params, query))
+        if answer is not None:
+            await reply.raw(200, encode_json(answer), fault)
+
+    def _authorize(self, headers: Mapping[str, str]) -> None:
+        bearer = headers.get("authorization", "")
+        key = bearer[7:] if bearer.startswith("Bearer ") else headers.get("api-key")
+        if not key and (self.require_api_key or self.api_keys is not None):
+            raise BadRequest(
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                status=401,
+            )
+        if self.api_keys is not None and key not in self.api_keys:
+            # The service echoes a masked key; the mock names none of it, so no log or test
+            # snapshot ever holds part of a secret.
+            raise BadRequest(
+                "Incorrect API key provided. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                status=401,
+                code="invalid_api_key",
+            )
+
+    def _limits(self, headers: Mapping[str, str]) -> tuple[int, int | None]:
         seed = _int_header(headers, "x-mock-seed", self.seed)
         reply_tokens = _int_header(headers, "x-mock-reply-tokens", None)
         if reply_tokens is not None and reply_tokens < 0:
             raise BadRequest(f"Invalid x-mock-reply-tokens header: {reply_tokens} is negative.")
-        if route == "responses":
-            turn, stream = responses_turn(
-                self._policy, request, seed=seed, reply_tokens=reply_tokens
+        return seed, reply_tokens
+
+    # -- handlers: each answers one route; a returned value is sent as the JSON body ------------
+
+    async def _responses(self, call: Call) -> Any:
+        seed, reply_tokens = self._limits(call.request.headers)
+        body = call.request.json
+        stored = body.get("store", True) is not False
+        if body.get("background") is True and not stored:
+            raise BadRequest(
+                "Background mode requires store=true.", param="background", code="invalid_value"
             )
-            if stream:
-                await self._stream(
-                    reply,
-                    response_frames(turn),
-                    fault,
-                    lambda seq, code, msg: response_error_frames(turn, seq, code, msg),
-                    tokens=turn.input_tokens,
-                )
-            else:
-                await reply.raw(200, response_body(turn), fault, tokens=turn.input_tokens)
-        elif route == "chat":
-            chat, stream = chat_turn(self._policy, request, seed=seed, reply_tokens=reply_tokens)
-            if stream:
-                await self._stream(
-                    reply,
-                    chat_frames(chat),
-                    fault,
-                    lambda _seq, code, msg: chat_error_frames(code, msg),
-                    tokens=chat.input_tokens,
-                )
-            else:
-                await reply.raw(200, chat_body(chat), fault, tokens=chat.input_tokens)
-        elif route == "embeddings":
-            await reply.raw(200, encode_json(embeddings_answer(self._policy, request)), fault)
-        elif route == "moderations":
-            await reply.raw(200, encode_json(moderations_answer(self._policy, request)), fault)
-        elif route == "models":
-            await reply.raw(200, encode_json(model_list(self.models)), fault)
+        # Only a follow-up pays for the store lookup.
+        history = (
+            self.store.history(body)
+            if body.get("previous_response_id") or body.get("conversation")
+            else None
+        )
+        turn, stream = responses_turn(
+            self._policy, call.request, seed=seed, reply_tokens=reply_tokens, history=history
+        )
+        record = self.store.keep_response(turn, history, stored=stored)
+        if record.background and not stream:
+            return record.render(self.clock.time(), self.background_seconds)
+        await self._send_response(call, turn, stream)
+        return None
+
+    async def _send_response(self, call: Call, turn: ResponseTurn, stream: bool) -> None:
+        if stream:
+            starting_after = call.query.integer("starting_after") if call.query else None
+            frames = response_frames(turn)
+            if starting_after is not None:
+                frames = (f for i, f in enumerate(frames) if i > starting_after)
+            await self._stream(
+                call.reply,
+                frames,
+                call.fault,
+                lambda seq, code, msg: response_error_frames(turn, seq, code, msg),
+                tokens=turn.input_tokens,
+            )
         else:
-            model = path.removeprefix("/v1/models/")
-            if not known_model(model, self.models):
+            await call.reply.raw(200, response_body(turn), call.fault, tokens=turn.input_tokens)
+
+    async def _retrieve_response(self, call: Call) -> Any:
+        record = self.store.responses.get(call.params["response_id"])
+        if call.query is not None and call.query.flag("stream"):
+            # A replay of the stream as it was sent (`starting_after` skips what was seen).
+            await self._send_response(call, record.turn, True)
+            return None
+        return record.render(self.clock.time(), self.background_seconds)
+
+    async def _delete_response(self, call: Call) -> dict[str, Any]:
+        record = self.store.responses.delete(call.params["response_id"])
+        return {"id": record.id, "object": "response.deleted", "deleted": True}
+
+    async def _cancel_response(self, call: Call) -> dict[str, Any]:
+        return self.store.cancel(call.params["response_id"], self.background_seconds)
+
+    async def _response_input_items(self, call: Call) -> dict[str, Any]:
+        return self.store.input_items(call.params["response_id"], call.queried())
+
+    async def _compact_response(self, call: Call) -> dict[str, Any]:
+        body = call.request.json
+        model = require_model(body, self.models, strict=self.strict_models)
+        if body.get("input") is None and not body.get("previous_response_id"):
+            raise missing_parameter("input")
+        return self.store.compact(body, model)
+
+    async def _chat(self, call: Call) -> None:
+        seed, reply_tokens = self._limits(call.request.headers)
+        chat, stream = chat_turn(self._policy, call.request, seed=seed, reply_tokens=reply_tokens)
+        if chat.body.get("store") is True:
+            self.store.keep_chat(chat)
+        if stream:
+            await self._stream(
+                call.reply,
+                chat_frames(chat),
+                call.fault,
+                lambda _seq, code, msg: chat_error_frames(code, msg),
+                tokens=chat.input_tokens,
+            )
+        else:
+            await call.reply.raw(200, chat_body(chat), call.fault, tokens=chat.input_tokens)
+
+    async def _list_chats(self, call: Call) -> dict[str, Any]:
+        return self.store.list_chats(call.queried())
+
+    async def _retrieve_chat(self, call: Call) -> dict[str, Any]:
+        return self.store.chat_completions.get(call.params["completion_id"]).completion
+
+    async def _update_chat(self, call: Call) -> dict[str, Any]:
+        return self.store.update_chat(call.params["completion_id"], call.request.json)
+
+    async def _delete_chat(self, call: Call) -> dict[str, Any]:
+        chat = self.store.chat_completions.delete(call.params["completion_id"])
+        return {"id": chat.id, "object": "chat.completion.deleted", "deleted": True}
+
+    async def _chat_messages(self, call: Call) -> dict[str, Any]:
+        return self.store.chat_messages(call.params["completion_id"], call.queried())
+
+    async def _embeddings(self, call: Call) -> dict[str, Any]:
+        return embeddings_answer(self._policy, call.request)
+
+    async def _moderations(self, call: Call) -> dict[str, Any]:
+        return moderations_answer(self._policy, call.request)
+
+    async def _list_models(self, call: Call) -> dict[str, Any]:
+        return model_list(self.models)
+
+    async def _retrieve_model(self, call: Call) -> dict[str, Any]:
+        model = call.params["model"]
+        if model in self._deleted_models or (
+            self.strict_models and not known_model(model, self.models)
+        ):
+            raise _no_model(model)
+        return model_object(model)
+
+    async def _delete_model(self, call: Call) -> dict[str, Any]:
+        model = call.params["model"]
+        with self._lock:
+            if model in self._deleted_models or model not in self.models:
+                raise _no_model(model)
+            if not model.startswith("ft:"):
                 raise BadRequest(
-                    f"The model '{model}' does not exist", status=404, code="model_not_found",
-                    param="model",
-                )  # fmt: skip
-            await reply.raw(200, encode_json(model_object(model)), fault)
+                    f"You have insufficient permissions to delete the model '{model}': only "
+                    "fine-tuned models your organization created can be deleted.",
+                    status=403,
+                    type="invalid_request_error",
+                )
+            self.models.remove(model)
+            self._deleted_models.add(model)
+        return {"id": model, "object": "model", "deleted": True}
 
     def _fault_for(self, request: RecordedRequest) -> Fault | None:
         header = request.headers.get("x-mock-fault")
@@ -362,23 +546,53 @@ class MockOpenAI:
             raise ConnectionDropped("the mock dropped the connection mid-stream, as asked")
 
 
-_POST_ROUTES = {
-    "/v1/responses": "responses",
-    "/v1/chat/completions": "chat",
-    "/v1/embeddings": "embeddings",
-    "/v1/moderations": "moderations",
-}
+_Handler = Callable[[MockOpenAI, Call], Awaitable[Any]]
+#: Handlers whose POST takes no body (the SDK sends none for a cancel).
+_BODYLESS: frozenset[_Handler] = frozenset(
+    {MockOpenAI._cancel_response, files.cancel_upload, batches.cancel_batch}
+)
+#: Handlers that read their own (multipart) body as it arrives.
+_STREAMED_BODY: frozenset[_Handler] = frozenset({files.create_file, files.add_upload_part})
+_ROUTES: RouteTable[_Handler] = RouteTable()
+for _method, _template, _handler in (
+    ("POST", "/v1/responses", MockOpenAI._responses),
+    ("GET", "/v1/responses/{response_id}", MockOpenAI._retrieve_response),
+    ("DELETE", "/v1/responses/{response_id}", MockOpenAI._delete_response),
+    ("POST", "/v1/responses/{response_id}/cancel", MockOpenAI._cancel_response),
+    ("GET", "/v1/responses/{response_id}/input_items", MockOpenAI._response_input_items),
+    ("POST", "/v1/responses/compact", MockOpenAI._compact_response),
+    ("POST", "/v1/chat/completions", MockOpenAI._chat),
+    ("GET", "/v1/chat/completions", MockOpenAI._list_chats),
+    ("GET", "/v1/chat/completions/{completion_id}", MockOpenAI._retrieve_chat),
+    ("POST", "/v1/chat/completions/{completion_id}", MockOpenAI._update_chat),
+    ("DELETE", "/v1/chat/completions/{completion_id}", MockOpenAI._delete_chat),
+    ("GET", "/v1/chat/completions/{completion_id}/messages", MockOpenAI._chat_messages),
+    ("POST", "/v1/embeddings", MockOpenAI._embeddings),
+    ("POST", "/v1/moderations", MockOpenAI._moderations),
+    ("GET", "/v1/models", MockOpenAI._list_models),
+    ("GET", "/v1/models/{model}", MockOpenAI._retrieve_model),
+    ("DELETE", "/v1/models/{model}", MockOpenAI._delete_model),
+    ("POST", "/v1/files", files.create_file),
+    ("GET", "/v1/files", files.list_files),
+    ("GET", "/v1/files/{file_id}", files.retrieve_file),
+    ("DELETE", "/v1/files/{file_id}", files.delete_file),
+    ("GET", "/v1/files/{file_id}/content", files.file_content),
+    ("POST", "/v1/uploads", files.create_upload),
+    ("POST", "/v1/uploads/{upload_id}/parts", files.add_upload_part),
+    ("POST", "/v1/uploads/{upload_id}/complete", files.complete_upload),
+    ("POST", "/v1/uploads/{upload_id}/cancel", files.cancel_upload),
+    ("POST", "/v1/batches", batches.create_batch),
+    ("GET", "/v1/batches", batches.list_batches),
+    ("GET", "/v1/batches/{batch_id}", batches.retrieve_batch),
+    ("POST", "/v1/batches/{batch_id}/cancel", batches.cancel_batch),
+):
+    _ROUTES.add(_method, _template, _handler)
 
 
-def _route(method: str, path: str) -> str | None:
-    path = path.rstrip("/") or "/"
-    if method == "POST":
-        return _POST_ROUTES.get(path)
-    if method == "GET" and path == "/v1/models":
-        return "models"
-    if method == "GET" and path.startswith("/v1/models/") and path.count("/") == 3:
-        return "model"
-    return None
+def _no_model(model: str) -> BadRequest:
+    return BadRequest(
+        f"The model '{model}' does not exist", status=404, code="model_not_found", param="model"
+    )
 
 
 def _int_header(headers: dict[str, str] | Any, name: str, default: Any) -> Any:

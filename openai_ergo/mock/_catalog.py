@@ -14,24 +14,42 @@ from typing import Any
 from openai_ergo.mock._replies import estimate_tokens
 from openai_ergo.mock._wire import new_id
 
-#: The models the mock serves unless told otherwise: (id, created, owned_by).
-DEFAULT_MODELS: tuple[str, ...] = (
-    "gpt-5",
-    "gpt-5-mini",
-    "gpt-5-nano",
-    "gpt-4.1",
-    "gpt-4.1-mini",
-    "gpt-4.1-nano",
-    "gpt-4o",
-    "gpt-4o-mini",
-    "o3",
-    "o4-mini",
-    "text-embedding-3-small",
-    "text-embedding-3-large",
-    "text-embedding-ada-002",
-    "omni-moderation-latest",
-    "text-moderation-latest",
-)
+#: A realistic catalog, as `GET /v1/models` lists it: id → (created, owned_by).
+_CATALOG: dict[str, tuple[int, str]] = {
+    "gpt-5": (1754425777, "system"),
+    "gpt-5-mini": (1754425928, "system"),
+    "gpt-5-nano": (1754426384, "system"),
+    "gpt-5-chat-latest": (1754073306, "system"),
+    "gpt-4.1": (1744316542, "system"),
+    "gpt-4.1-mini": (1744318173, "system"),
+    "gpt-4.1-nano": (1744321707, "system"),
+    "gpt-4o": (1715367049, "system"),
+    "gpt-4o-mini": (1721172741, "system"),
+    "gpt-4o-audio-preview": (1727460443, "system"),
+    "gpt-4o-realtime-preview": (1727659998, "system"),
+    "gpt-4o-transcribe": (1742068463, "system"),
+    "gpt-4o-mini-tts": (1742403959, "system"),
+    "gpt-4-turbo": (1712361441, "system"),
+    "gpt-3.5-turbo": (1677610602, "openai"),
+    "o1": (1734375816, "system"),
+    "o3": (1744225308, "system"),
+    "o3-mini": (1737146383, "system"),
+    "o4-mini": (1744225351, "system"),
+    "gpt-image-1": (1745517030, "system"),
+    "dall-e-3": (1698785189, "system"),
+    "dall-e-2": (1698798177, "system"),
+    "tts-1": (1681940951, "openai-internal"),
+    "tts-1-hd": (1699046015, "system"),
+    "whisper-1": (1677532384, "openai-internal"),
+    "text-embedding-3-small": (1705948997, "system"),
+    "text-embedding-3-large": (1705953180, "system"),
+    "text-embedding-ada-002": (1671217299, "openai-internal"),
+    "omni-moderation-latest": (1731689265, "system"),
+    "text-moderation-latest": (1687462345, "system"),
+}
+
+#: The models `GET /v1/models` lists unless told otherwise.
+DEFAULT_MODELS: tuple[str, ...] = tuple(_CATALOG)
 
 _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _EMBEDDING_DIMENSIONS = {
@@ -49,9 +67,13 @@ def known_model(model: str, models: Iterable[str]) -> bool:
 
 
 def model_object(model: str) -> dict[str, Any]:
-    """One entry of `GET /v1/models`."""
-    owner = "openai" if model.startswith(("gpt-", "o")) else "system"
-    return {"id": model, "object": "model", "created": _CREATED, "owned_by": owner}
+    """One entry of `GET /v1/models`: a fine-tuned model is owned by the organization that made
+    it (`ft:base:org:...`), a snapshot shares its family's entry."""
+    created, owner = _CATALOG.get(model) or _CATALOG.get(_SNAPSHOT.sub("", model), (_CREATED, ""))
+    if model.startswith("ft:"):
+        parts = model.split(":")
+        owner = parts[2] if len(parts) > 2 and parts[2] else "user-mock"
+    return {"id": model, "object": "model", "created": created, "owned_by": owner or "system"}
 
 
 def model_list(models: Iterable[str]) -> dict[str, Any]:

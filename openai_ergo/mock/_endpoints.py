@@ -5,9 +5,12 @@ Bad input raises `BadRequest` carrying the error body OpenAI would send for it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from openai_ergo.mock._catalog import (
     default_dimensions,
@@ -25,6 +28,7 @@ from openai_ergo.mock._replies import (
     RecordedRequest,
     Reply,
     ToolCall,
+    argument_fragments,
     estimate_tokens,
     example_arguments,
     generated_tokens,
@@ -33,6 +37,7 @@ from openai_ergo.mock._replies import (
     natural_length,
     plan_calls,
     request_key,
+    schema_instance,
     text_tokens,
 )
 from openai_ergo.mock._responses import ResponseTurn
@@ -64,33 +69,38 @@ class ReplyPolicy:
     """How the app answers: its models, seed, reply length, and the scripted replies."""
 
     models: Iterable[str]
+    #: Whether a model outside `models` is refused (by default any model name is served).
+    strict_models: bool
     seed: int
     reply_tokens: int | tuple[int, int]
     next_scripted: Callable[[RecordedRequest], Reply | str | None]
 
 
-def _missing(name: str) -> BadRequest:
+def missing_parameter(name: str) -> BadRequest:
+    """OpenAI's 400 for a required parameter the request left out."""
     return BadRequest(
         f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
     )
 
 
-def require_model(body: dict[str, Any], models: Iterable[str], *, responses: bool = False) -> str:
-    """The request's model, which must be a string the mock serves.
+def require_model(
+    body: dict[str, Any], models: Iterable[str], *, strict: bool = True, responses: bool = False
+) -> str:
+    """The request's model, a string; when `strict`, one the mock serves.
 
     An unknown model is a 404 on the older endpoints and a 400 naming `model` on the Responses
     API, as OpenAI answers them.
     """
     model = body.get("model")
     if model is None:
-        raise _missing("model")
+        raise missing_parameter("model")
     if not isinstance(model, str):
         raise BadRequest(
             f"Invalid type for 'model': expected a string, but got {_json_type(model)} instead.",
             param="model",
             code="invalid_type",
         )
-    if not known_model(model, models):
+    if strict and not known_model(model, models):
         if responses:
             raise BadRequest(
                 f"The requested model '{model}' does not exist.",
@@ -192,6 +202,38 @@ def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+_TOOL_CHOICE_OFF = frozenset({"none"})
+
+
+def _named_tools(body: dict[str, Any], last_user_text: str | None) -> list[dict[str, Any]]:
+    """The offered function tools the last user message names (as whole words), under `auto`.
+
+    This is the mock's documented rule for calling a tool unscripted: a conversation whose last
+    message is the user's and names a tool gets a call to it (every named tool, in the order
+    offered, or only the first when `parallel_tool_calls` is false). After a tool result the
+    last message is not the user's, so the model answers in text and a tool loop ends.
+    """
+    if not last_user_text or body.get("tool_choice", "auto") in _TOOL_CHOICE_OFF:
+        return []
+    named = []
+    for tool in body.get("tools") or ():
+        name = _tool_name(tool)
+        if name and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", last_user_text):
+            named.append(tool)
+    if named and body.get("parallel_tool_calls") is False:
+        return named[:1]
+    return named
+
+
+def _tool_calls_for(tools: list[dict[str, Any]], key: int) -> list[PlannedCall]:
+    calls = [
+        ToolCall(name=_tool_name(tool) or "function", arguments=example_arguments(
+            _tool_schema(tool), key + index))
+        for index, tool in enumerate(tools)
+    ]  # fmt: skip
+    return plan_calls(calls, lambda: new_id("call_"))
+
+
 def plan_completion(
     policy: ReplyPolicy,
     *,
@@ -203,8 +245,11 @@ def plan_completion(
     choice: int,
     limit: int | None,
     reply_tokens: int | None,
+    last_user_text: str | None = None,
+    output_format: dict[str, Any] | None = None,
 ) -> Completion:
-    """One choice's answer: the scripted reply, a forced tool call, or generated text."""
+    """One choice's answer: the scripted reply, a forced or named tool call, a structured-output
+    instance of the requested schema, or generated text."""
     body = request.json
     if scripted is not None:
         reply = Reply(scripted) if isinstance(scripted, str) else scripted
@@ -216,18 +261,56 @@ def plan_completion(
     forced = _forced_tool(body)
     # As on the API, a forced choice forces a call on every turn, after a tool's result too:
     # ending a tool loop is the client's business (it sends "auto" once a tool has run).
-    if forced is not None:
-        name = _tool_name(forced) or "function"
-        arguments = example_arguments(_tool_schema(forced), key)
-        forced_calls: list[PlannedCall] = plan_calls(
-            [ToolCall(name=name, arguments=arguments)], lambda: new_id("call_")
-        )
-        return limit_completion([], forced_calls, limit)
+    tools = [forced] if forced is not None else _named_tools(body, last_user_text)
+    if tools:
+        return limit_completion([], _tool_calls_for(tools, key), limit)
+    if output_format is not None:
+        # Streamed a few characters per delta, like call arguments; a cut reply is cut JSON.
+        text = msgspec.json.encode(_structured_instance(output_format, key)).decode()
+        return limit_completion(argument_fragments(text), [], limit)
     length = reply_tokens if reply_tokens is not None else natural_length(key, policy.reply_tokens)
     # Generate only what the limit lets through: a huge natural length costs nothing when cut.
     wanted = length if limit is None else min(length, limit + 1)
     tokens = generated_tokens(key, wanted)
     return limit_completion(tokens, [], limit)
+
+
+def _structured_instance(output_format: dict[str, Any], key: int) -> Any:
+    schema = output_format.get("schema")
+    if isinstance(schema, dict):
+        return schema_instance(schema, key)
+    # `json_object` asks for any JSON object: one with generated text in it.
+    return {"answer": "".join(generated_tokens(key, 8))}
+
+
+def _chat_output_format(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The chat request's structured-output format, flattened to the Responses shape."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict):
+        return None
+    if fmt.get("type") == "json_schema":
+        inner = fmt.get("json_schema")
+        return inner if isinstance(inner, dict) else {}
+    return {} if fmt.get("type") == "json_object" else None
+
+
+def _responses_output_format(body: dict[str, Any]) -> dict[str, Any] | None:
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_schema", "json_object"):
+        return fmt
+    return None
+
+
+def _last_user_text(item: Any) -> str | None:
+    """The text of a conversation's last item when the user wrote it, else None."""
+    if isinstance(item, str):
+        return item
+    if not isinstance(item, dict) or item.get("role") != "user":
+        return None
+    if item.get("type", "message") != "message":
+        return None
+    return " ".join(_strings(item.get("content")))
 
 
 def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
@@ -236,15 +319,28 @@ def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def responses_turn(
-    policy: ReplyPolicy, request: RecordedRequest, *, seed: int, reply_tokens: int | None
+    policy: ReplyPolicy,
+    request: RecordedRequest,
+    *,
+    seed: int,
+    reply_tokens: int | None,
+    history: list[Any] | None = None,
 ) -> tuple[ResponseTurn, bool]:
-    """Validate a Responses request and plan its answer; also says whether to stream it."""
+    """Validate a Responses request and plan its answer; also says whether to stream it.
+
+    `history` is what the request continues (a previous response's or a conversation's
+    items): the reply depends on it, so a follow-up is not a repeat of a fresh request.
+    """
     body = request.json
-    model = require_model(body, policy.models, responses=True)
+    if body.get("model") is None and body.get("prompt"):
+        # A stored prompt carries its own model, which the mock cannot look up.
+        model = next(iter(policy.models), "gpt-5")
+    else:
+        model = require_model(body, policy.models, strict=policy.strict_models, responses=True)
     stream = _check_stream_flag(body)
     has_context = any(body.get(k) for k in ("previous_response_id", "conversation", "prompt"))
     if "input" not in body and not has_context:
-        raise _missing("input")
+        raise missing_parameter("input")
     conversation = body.get("input")
     if conversation is not None and not isinstance(conversation, (str, list)):
         raise BadRequest(
@@ -259,11 +355,19 @@ def responses_turn(
         request=request,
         scripted=policy.next_scripted(request),
         model=model,
-        conversation=[body.get("instructions"), conversation],
+        conversation=(
+            [body.get("instructions"), conversation]
+            if not history
+            else [body.get("instructions"), conversation, history]
+        ),
         seed=seed,
         choice=0,
         limit=limit,
         reply_tokens=reply_tokens,
+        last_user_text=_last_user_text(
+            conversation[-1] if isinstance(conversation, list) and conversation else conversation
+        ),
+        output_format=_responses_output_format(body),
     )
     text = [body.get("instructions"), conversation, body.get("tools")]
     input_tokens = sum(estimate_tokens(s) for s in _strings(text)) + 4
@@ -283,11 +387,11 @@ def chat_turn(
 ) -> tuple[ChatTurn, bool]:
     """Validate a chat request and plan its answer; also says whether to stream it."""
     body = request.json
-    model = require_model(body, policy.models)
+    model = require_model(body, policy.models, strict=policy.strict_models)
     stream = _check_stream_flag(body)
     messages = body.get("messages")
     if messages is None:
-        raise _missing("messages")
+        raise missing_parameter("messages")
     if not isinstance(messages, list):
         raise BadRequest(
             f"Invalid type for 'messages': expected an array, but got {_json_type(messages)} "
@@ -304,7 +408,7 @@ def chat_turn(
         )
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or "role" not in message:
-            raise _missing(f"messages[{index}].role")
+            raise missing_parameter(f"messages[{index}].role")
     limit = _optional_int(body, "max_completion_tokens", 1)
     if limit is None:
         limit = _optional_int(body, "max_tokens", 1)
@@ -320,6 +424,8 @@ def chat_turn(
     if isinstance(body_seed, int) and not isinstance(body_seed, bool):
         seed = body_seed
     scripted = policy.next_scripted(request)
+    last_user_text = _last_user_text(messages[-1])
+    output_format = _chat_output_format(body)
     completions = [
         plan_completion(
             policy,
@@ -331,6 +437,8 @@ def chat_turn(
             choice=choice,
             limit=limit,
             reply_tokens=reply_tokens,
+            last_user_text=last_user_text,
+            output_format=output_format,
         )
         for choice in range(n)
     ]
@@ -351,9 +459,9 @@ def chat_turn(
 def embeddings_answer(policy: ReplyPolicy, request: RecordedRequest) -> dict[str, Any]:
     """Validate an embeddings request and answer it."""
     body = request.json
-    model = require_model(body, policy.models)
+    model = require_model(body, policy.models, strict=policy.strict_models)
     if "input" not in body:
-        raise _missing("input")
+        raise missing_parameter("input")
     texts = embedding_inputs(body["input"])
     if texts is None or any(text == "" for text in texts):
         raise BadRequest(
@@ -380,9 +488,9 @@ def moderations_answer(policy: ReplyPolicy, request: RecordedRequest) -> dict[st
     body = request.json
     model = body.get("model") or "omni-moderation-latest"
     if not isinstance(model, str) or not known_model(model, policy.models):
-        require_model({"model": model}, policy.models)
+        require_model({"model": model}, policy.models, strict=policy.strict_models)
     if "input" not in body:
-        raise _missing("input")
+        raise missing_parameter("input")
     inputs = moderation_inputs(body["input"])
     if inputs is None:
         raise BadRequest(

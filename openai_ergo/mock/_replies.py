@@ -8,11 +8,12 @@ so a streamed answer equals the non-streamed one and a cut answer is a prefix of
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, final
+from typing import Any, Literal, TypeGuard, final
 
 import msgspec
 
@@ -200,39 +201,174 @@ def argument_fragments(arguments: str) -> list[str]:
 
 def example_arguments(schema: Mapping[str, Any] | None, key: int) -> dict[str, Any]:
     """Deterministic arguments that satisfy a function's JSON schema (for generated tool calls)."""
-    rng = random.Random(key)
-    value = _example(schema or {"type": "object"}, rng, depth=0)
+    value = schema_instance(schema or {"type": "object"}, key)
     return value if isinstance(value, dict) else {}
 
 
-def _example(schema: Mapping[str, Any], rng: random.Random, depth: int) -> Any:
-    if schema.get("enum"):
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    for combinator in ("anyOf", "oneOf", "allOf"):
-        options = schema.get(combinator)
-        if isinstance(options, list) and options:
-            return _example(options[0], rng, depth)
-    kind = schema.get("type", "object")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object":
-        properties = schema.get("properties") or {}
-        if depth > 4:
-            return {}
-        return {name: _example(sub, rng, depth + 1) for name, sub in properties.items()}
-    if kind == "array":
-        return [] if depth > 4 else [_example(schema.get("items") or {}, rng, depth + 1)]
-    if kind == "integer":
-        return rng.randint(1, 10)
-    if kind == "number":
-        return round(rng.uniform(0, 100), 2)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    if kind == "null":
-        return None
-    return rng.choice(_WORDS[60:])
+def schema_instance(schema: Mapping[str, Any], key: int) -> Any:
+    """A deterministic JSON value valid for `schema`: the same schema and key, the same value.
+
+    It follows local `$ref`s (`#/$defs/...`, as msgspec and Structured Outputs write them),
+    `required` and `additionalProperties`, enums and consts, numeric bounds, string lengths and
+    common formats, and array lengths, so a structured-output reply parses into the caller's type.
+    """
+    return _Instance(schema, random.Random(key)).value(schema, depth=0)
+
+
+_FORMATS = {
+    "date-time": "2024-01-01T00:00:00Z",
+    "date": "2024-01-01",
+    "time": "00:00:00Z",
+    "duration": "PT1H",
+    "email": "user@example.com",
+    "hostname": "example.com",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "uri": "https://example.com/",
+}
+
+
+class _Instance:
+    """One walk over a schema, with its root (for `$ref`) and its random source."""
+
+    def __init__(self, root: Mapping[str, Any], rng: random.Random) -> None:
+        self.root = root
+        self.rng = rng
+
+    def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        seen = 0
+        while isinstance(schema.get("$ref"), str) and seen < 32:
+            target: Any = self.root
+            for part in schema["$ref"].removeprefix("#").strip("/").split("/"):
+                if not part:
+                    continue
+                target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
+                if not isinstance(target, Mapping):
+                    return {}
+            schema, seen = target, seen + 1
+        return schema
+
+    def value(self, schema: Any, depth: int) -> Any:
+        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+            return None
+        schema = self.resolve(schema)
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum:
+            return enum[0]
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("allOf"), list) and schema["allOf"]:
+            merged: dict[str, Any] = {}
+            for part in schema["allOf"]:
+                merged |= dict(self.resolve(part)) if isinstance(part, Mapping) else {}
+            return self.value(merged, depth + 1)
+        for combinator in ("anyOf", "oneOf"):
+            options = schema.get(combinator)
+            if isinstance(options, list) and options:
+                # A nullable field still gets a real value: null only when it is the only way.
+                shaped = [o for o in options if isinstance(o, Mapping)]
+                real = [o for o in shaped if self.resolve(o).get("type") != "null"] or shaped
+                return self.value(real[0] if real else {}, depth + 1)
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind is None:
+            kind = "object" if "properties" in schema else "string"
+        if kind == "object":
+            return self.object(schema, depth)
+        if kind == "array":
+            return self.array(schema, depth)
+        if kind in ("integer", "number"):
+            return self.number(schema, integer=kind == "integer")
+        if kind == "boolean":
+            return self.rng.random() < 0.5
+        if kind == "null":
+            return None
+        return self.string(schema)
+
+    def object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
+        properties = schema.get("properties")
+        if not isinstance(properties, Mapping):
+            properties = {}
+        required = schema.get("required")
+        # Deep optional fields are left out, so a recursive type's instance stays finite.
+        names = [
+            name
+            for name in properties
+            if depth < 4 or (isinstance(required, list) and name in required)
+        ]
+        if depth > 12:
+            names = []
+        return {name: self.value(properties[name], depth + 1) for name in names}
+
+    def array(self, schema: Mapping[str, Any], depth: int) -> list[Any]:
+        low = _bound(schema.get("minItems"), 0)
+        high = schema.get("maxItems")
+        count = max(low, 0 if depth > 4 else 1)
+        if isinstance(high, int):
+            count = max(0, min(count, high))
+        prefix = schema.get("prefixItems")
+        if isinstance(prefix, list):
+            return [self.value(item, depth + 1) for item in prefix]
+        return [self.value(schema.get("items") or {}, depth + 1) for _ in range(count)]
+
+    def number(self, schema: Mapping[str, Any], *, integer: bool) -> int | float:
+        given_low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        given_high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        has_low = _finite(given_low)
+        has_high = _finite(given_high)
+        high: float = given_high if has_high else 100.0
+        low: float = given_low if has_low else (0.0 if high >= 0 else high - 100)
+        if not has_high:
+            high = low + 100
+        value: float
+        if integer:
+            first = math.floor(low) + (1 if "exclusiveMinimum" in schema or low % 1 else 0)
+            last = math.ceil(high) - (1 if "exclusiveMaximum" in schema or high % 1 else 0)
+            value = self.rng.randint(first, max(first, last))
+        else:
+            value = round(low + (high - low) * (0.25 + self.rng.random() / 2), 2)
+        step = schema.get("multipleOf")
+        if _finite(step) and step > 0 and abs(value / step) < 1e15:
+            value = math.ceil(value / step) * step
+        return int(value) if integer else value
+
+    def string(self, schema: Mapping[str, Any]) -> str:
+        fmt = schema.get("format")
+        if isinstance(fmt, str) and fmt in _FORMATS:
+            return _FORMATS[fmt]
+        text = self.rng.choice(_WORDS[60:])
+        low = _bound(schema.get("minLength"), 0)
+        high = schema.get("maxLength")
+        if len(text) < low:
+            text = (text * (low // len(text) + 1))[:low]
+        if isinstance(high, int) and not isinstance(high, bool):
+            text = text[: max(0, high)]
+        return text
+
+
+#: Past this depth a (self-referencing) schema's instance stops: null rather than no answer.
+_MAX_DEPTH = 32
+#: Array and string sizes a schema may ask for; more is the schema's problem, not a reason to
+#: build a huge reply.
+_MAX_SIZE = 4096
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < 1e15
+    )
+
+
+def _bound(value: Any, default: int) -> int:
+    """A schema's size keyword as a sane count."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return default
+    return max(0, min(value, _MAX_SIZE))
 
 
 def limit_refusal(refusal: str, limit: int | None) -> Completion:

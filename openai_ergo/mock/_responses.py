@@ -33,6 +33,7 @@ class ResponseTurn:
         self.message_id = new_id("msg_")
         self.call_item_ids = [new_id("fc_") for _ in self.completion.calls]
         self.created_at = now()
+        self._final: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:
@@ -97,13 +98,16 @@ class ResponseTurn:
         }
 
     def response(self, *, final: bool) -> dict[str, Any]:
-        """The response object: in progress (no output yet) or finished."""
+        """The response object: in progress (no output yet) or finished (made once, so a stored
+        response reads back as it was sent)."""
+        if final and self._final is not None:
+            return self._final
         body = self.body
         text_config = {"format": {"type": "text"}, "verbosity": "medium"}
         if isinstance(body.get("text"), dict):
             text_config |= body["text"]
         status = self.status if final else "in_progress"
-        return {
+        answer = {
             "id": self.response_id,
             "object": "response",
             "created_at": self.created_at,
@@ -137,6 +141,9 @@ class ResponseTurn:
             "user": body.get("user"),
             "metadata": body.get("metadata") or {},
         }
+        if final:
+            self._final = answer
+        return answer
 
 
 def _text_part(text: str) -> dict[str, Any]:

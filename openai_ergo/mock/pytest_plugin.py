@@ -19,11 +19,16 @@ __all__ = ["mock_openai", "mock_openai_session"]
 _SETTINGS = (
     "seed",
     "models",
+    "strict_models",
     "reply_tokens",
     "tokens_per_second",
     "latency",
     "responder",
     "require_api_key",
+    "api_keys",
+    "background_seconds",
+    "batch_seconds",
+    "max_file_bytes",
 )
 
 
@@ -36,16 +41,19 @@ def mock_openai_session() -> Iterator[MockServer]:
 
 @pytest.fixture
 def mock_openai(mock_openai_session: MockServer) -> Iterator[MockServer]:
-    """The mock server with no recorded requests, queued replies or armed faults; settings a
-    test changes (seed, models, reply_tokens, pace, latency, responder, require_api_key) are
-    put back after it."""
+    """The mock server with no recorded requests, queued replies, armed faults or stored
+    objects; settings a test changes (seed, models, strict_models, reply_tokens, pace, latency,
+    responder, require_api_key, api_keys, background_seconds, batch_seconds, max_file_bytes,
+    the clock's speed) are put back after it."""
     app = mock_openai_session.app
     app.reset()
     saved = {name: getattr(app, name) for name in _SETTINGS}
     saved["models"] = list(app.models)
+    speed = app.clock.speed
     try:
         yield mock_openai_session
     finally:
         for name, value in saved.items():
             setattr(app, name, value)
+        app.clock.speed = speed
         app.reset()

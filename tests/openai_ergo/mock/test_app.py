@@ -6,7 +6,6 @@ import base64
 import json
 import math
 import struct
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -27,13 +26,6 @@ def app() -> MockOpenAI:
     return MockOpenAI(seed=7)
 
 
-@pytest.fixture
-async def http(app: MockOpenAI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as client:
-        yield client
-
-
 async def _post(http: httpx.AsyncClient, path: str, body: Any, **headers: str) -> httpx.Response:
     return await http.post(path, json=body, headers=headers)
 
@@ -42,8 +34,9 @@ async def _post(http: httpx.AsyncClient, path: str, body: Any, **headers: str) -
 
 
 async def test_models_are_listed_and_retrieved_including_dated_snapshots(
-    http: httpx.AsyncClient,
+    app: MockOpenAI, http: httpx.AsyncClient
 ) -> None:
+    app.strict_models = True
     listed = (await http.get("/models")).json()
     assert listed["object"] == "list"
     assert "gpt-5-mini" in {m["id"] for m in listed["data"]}
@@ -408,7 +401,8 @@ ROLE = "messages[0].role"
         ("/chat/completions", {"model": "gpt-4o", "messages": []}, 400, "messages", "empty_array"),
         ("/chat/completions", {"model": "gpt-4o", "messages": [{}]}, 400, ROLE, MISSING),
         ("/chat/completions", {"messages": USER}, 400, "model", MISSING),
-        # The older endpoints answer an unknown model 404; the Responses API answers 400.
+        # With a strict catalog, the older endpoints answer an unknown model 404; the
+        # Responses API answers 400.
         ("/chat/completions", {"model": "gpt-0", "messages": USER}, 404, None, "model_not_found"),
         ("/embeddings", {"model": "gpt-0", "input": "x"}, 404, None, "model_not_found"),
         ("/responses", {"model": "gpt-0", "input": "x"}, 400, "model", "model_not_found"),
@@ -433,7 +427,9 @@ async def test_bad_requests_get_the_api_error_body(
     status: int,
     param: str | None,
     code: str | None,
+    app: MockOpenAI,
 ) -> None:
+    app.strict_models = True  # an unknown model is refused only by a strict catalog
     response = await _post(http, endpoint, payload)
     assert response.status_code == status
     error = response.json()["error"]
@@ -472,6 +468,7 @@ async def test_every_error_body_has_the_spec_error_shape(
     schema = openapi_spec()["components"]["schemas"]["Error"]
     chat = {"model": "gpt-4o", "messages": USER}
     app.require_api_key = True
+    app.strict_models = True
     key = {"authorization": "Bearer sk-test"}
     answers = [
         await http.get("/models"),  # 401

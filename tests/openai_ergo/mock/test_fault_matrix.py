@@ -145,3 +145,88 @@ async def test_a_fault_armed_on_the_server_strikes_the_next_request_only(
     await probe(http, {})
     assert (await _status(http, {})).status_code == 200
     assert len(mock_openai.requests) == 3
+
+
+# -- every route, not only the model endpoints ------------------------------------------------
+
+
+async def _whole_body_fault(
+    http: httpx.AsyncClient, method: str, path: str, kind: str, body: dict[str, object] | None
+) -> None:
+    """What each fault looks like on a route that answers a whole JSON (or file) body."""
+    timeout = httpx.Timeout(5.0, read=SILENCE)
+    send = http.request(method, path, json=body, timeout=timeout)
+    if kind in ("hang", "idle"):
+        with pytest.raises(httpx.ReadTimeout):
+            await send
+        return
+    if kind == "disconnect":
+        with pytest.raises(httpx.RemoteProtocolError):
+            await send
+        return
+    response = await send
+    expected = {"rate_limit": 429, "server_error": 503, "html": 502, "error_event": 500}
+    assert response.status_code == expected.get(kind, 200)
+    if kind == "malformed":
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(response.content)
+
+
+Target = tuple[str, str, "dict[str, object] | None"]
+
+
+async def _stored_response(http: httpx.AsyncClient) -> str:
+    return str((await http.post("/responses", json={"model": "gpt-5", "input": "Hi"})).json()["id"])
+
+
+async def _file(http: httpx.AsyncClient, data: bytes) -> str:
+    files = {"file": ("in.jsonl", data)}
+    return str((await http.post("/files", data={"purpose": "batch"}, files=files)).json()["id"])
+
+
+async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Target:
+    """The request a route's fault strikes, after making what it needs."""
+    if route in ("GET response", "DELETE response"):
+        return route.split()[0], f"/responses/{await _stored_response(http)}", None
+    if route == "POST chat update":
+        chat = (await http.post(CHAT, json={**BODY, "store": True})).json()
+        return "POST", f"{CHAT}/{chat['id']}", {"metadata": {"a": "b"}}
+    if route == "GET file content":
+        return "GET", f"/files/{await _file(http, b'{}' * 10)}/content", None
+    if route == "GET batch":
+        line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": BODY}
+        created = await http.post(
+            "/batches",
+            json={"input_file_id": await _file(http, json.dumps(line).encode()),
+                  "endpoint": "/v1/chat/completions", "completion_window": "24h"},
+        )  # fmt: skip
+        return "GET", f"/batches/{created.json()['id']}", None
+    if route == "DELETE model":
+        server.app.add_model("ft:gpt-4o:acme::x1")
+        return "DELETE", "/models/ft:gpt-4o:acme::x1", None
+    upload = {"filename": "x.txt", "purpose": "assistants", "bytes": 3, "mime_type": "text/plain"}
+    return {"GET chat list": ("GET", CHAT, None), "GET files": ("GET", "/files", None),
+            "POST upload": ("POST", "/uploads", upload)}[route]  # fmt: skip
+
+
+ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update",
+          "GET files", "GET file content", "POST upload", "GET batch", "DELETE model"]  # fmt: skip
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("kind", list(FAULTS))
+async def test_every_fault_reaches_the_stored_resource_routes(
+    mock_openai: MockServer, http: httpx.AsyncClient, route: str, kind: str
+) -> None:
+    method, path, body = await _target(route, http, mock_openai)
+    _, fault, _ = FAULTS[kind]
+    mock_openai.fail_next(fault, path=path)
+    before = len(mock_openai.requests)
+    await _whole_body_fault(http, method, path, kind, body)
+    assert mock_openai.requests[before].path == "/v1" + path
+    assert mock_openai.requests[before].method == method
+    # Struck once: the same request now goes through. A fault that acts on the body came
+    # after the handler ran, so a delete was done then and the second one finds nothing.
+    again = await http.request(method, path, json=body)
+    ran = kind in ("idle", "disconnect", "malformed", "error_event")
+    assert again.status_code == (404 if method == "DELETE" and ran else 200)

@@ -22,6 +22,7 @@ from openai_ergo import Client, RateLimitError, RetryPolicy
 from openai_ergo.mock import Reply
 
 URLS = []
+STORED = []
 
 
 def test_a_sync_test_gets_a_running_server(mock_openai):
@@ -35,6 +36,13 @@ async def test_an_async_test_changes_everything(mock_openai, anyio_backend):
     app.seed, app.models, app.reply_tokens = 99, ["only-this"], 3
     app.tokens_per_second, app.latency, app.require_api_key = 5.0, 1.0, True
     app.responder = lambda request: "scripted"
+    app.strict_models, app.api_keys, app.clock.speed = True, frozenset({"sk-user"}), 0.0
+    app.background_seconds, app.batch_seconds, app.max_file_bytes = 1.0, 1.0, 10
+    app.add_model("ft:gpt-4o:acme::gone")
+    body = {"model": "only-this", "messages": [{"role": "user", "content": "Hi"}], "store": True}
+    key = {"authorization": "Bearer sk-user"}
+    stored = httpx.post(mock_openai.url + "/chat/completions", json=body, headers=key)
+    STORED.append(stored.json()["id"])
     mock_openai.reply_with("queued")
     mock_openai.fail_next("rate_limit; retry_after=0")
     async with Client(
@@ -52,6 +60,11 @@ def test_the_next_test_finds_the_server_as_new(mock_openai):
     assert settings == (0, (16, 48), None, 0.0)
     assert app.responder is None and app.require_api_key is False
     assert "gpt-4o" in app.models
+    assert "ft:gpt-4o:acme::gone" not in app.models
+    assert (app.strict_models, app.api_keys, app.clock.speed) == (False, None, 1.0)
+    assert (app.background_seconds, app.batch_seconds) == (2.0, 10.0)
+    assert app.max_file_bytes == 512 * 1024 * 1024
+    assert httpx.get(f"{mock_openai.url}/chat/completions/{STORED[0]}").status_code == 404
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
     answer = httpx.post(mock_openai.url + "/chat/completions", json=body)
     assert answer.status_code == 200

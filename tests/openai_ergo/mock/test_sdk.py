@@ -5,8 +5,6 @@ Its Responses stream helpers, compared with our builders, are in test_sdk_parity
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
@@ -19,13 +17,6 @@ USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Tell me a
 # under trio that generator's collection warns (ResourceWarning, an error here), whatever the
 # server. Its Responses streams and plain calls run on trio fine; chat streams run on asyncio.
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
-
-
-@pytest.fixture
-async def sdk(mock_openai: MockServer) -> AsyncIterator[AsyncOpenAI]:
-    client = AsyncOpenAI(api_key="sk-mock", base_url=mock_openai.url, max_retries=0)
-    async with client:
-        yield client
 
 
 @asyncio_only
@@ -86,9 +77,12 @@ async def test_models_and_moderations(sdk: AsyncOpenAI) -> None:
     assert moderation.results[0].flagged
 
 
-async def test_the_sdk_sees_mock_errors_as_its_own_typed_errors(sdk: AsyncOpenAI) -> None:
+async def test_the_sdk_sees_mock_errors_as_its_own_typed_errors(
+    mock_openai: MockServer, sdk: AsyncOpenAI
+) -> None:
     import openai
 
+    mock_openai.app.strict_models = True
     with pytest.raises(openai.NotFoundError) as missing:
         await sdk.chat.completions.create(model="gpt-0", messages=USER)
     assert missing.value.code == "model_not_found"

@@ -58,12 +58,6 @@ async def client(mock_openai: MockServer) -> AsyncIterator[Client]:
         yield client
 
 
-@pytest.fixture
-async def sdk(mock_openai: MockServer) -> AsyncIterator[AsyncOpenAI]:
-    async with AsyncOpenAI(api_key="sk-mock", base_url=mock_openai.url, max_retries=0) as sdk:
-        yield sdk
-
-
 # -- what is compared --------------------------------------------------------------------------
 
 

@@ -168,6 +168,30 @@ async def test_max_steps_stops_before_running_calls_it_could_not_report(
     assert "charge" in str(caught.value)
 
 
+# -- unscripted: the mock's own rule calls a tool the user names, then answers (issue 13) -----
+
+
+@ENDPOINT
+@WAYS
+async def test_an_unscripted_tool_loop_calls_once_and_ends_in_text(
+    mock_openai: MockServer, endpoint: str, streamed: bool
+) -> None:
+    # Nothing scripted: the mock calls `lookup` because the user's message names it, and
+    # answers in text once it sees the result (a Responses `function_call_output` too).
+    async with _client(mock_openai) as client:
+        if endpoint == "chat":
+            builder: Any = client.chat("gpt-4o").user("Please lookup the word")
+        else:
+            builder = client.responses("gpt-5").input("Please lookup the word")
+        answer, steps = await _finish(builder.tools(lookup).run(max_steps=4), streamed=streamed)
+    assert [len(step.calls) for step in steps] == [1, 0]
+    assert steps[0].calls[0].name == "lookup"
+    text = _text(answer)
+    assert text
+    assert not text.startswith("{")
+    assert len(mock_openai.requests) == 2
+
+
 # -- a conversation carries the loop without previous_response_id ----------------------------
 
 

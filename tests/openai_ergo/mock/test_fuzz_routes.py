@@ -1,0 +1,196 @@
+"""The mock never answers 500 because of a request body: random JSON, bodies shaped like each
+route's own (with random values), random multipart, truncated bodies and random query strings
+go to every stateful route, and the answer is a 2xx or a 4xx whose error names the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openai_ergo.mock import MockOpenAI
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+#: The fields each route reads, so random values reach its validation, not only its 400 for
+#: a missing field.
+_FIELDS = [
+    "model", "input", "messages", "store", "metadata", "background", "previous_response_id",
+    "conversation", "tools", "tool_choice", "response_format", "text", "stream", "n",
+    "max_output_tokens", "part_ids", "md5", "filename", "purpose", "bytes", "mime_type",
+    "input_file_id", "endpoint", "completion_window", "prompt", "instructions",
+]  # fmt: skip
+_shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
+_schema = st.recursive(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(
+                ["object", "array", "string", "integer", "number", "boolean", "null", "weird"]
+            ),
+            "minimum": _scalars,
+            "maximum": _scalars,
+            "multipleOf": _scalars,
+            "minItems": _scalars,
+            "maxItems": _scalars,
+            "minLength": _scalars,
+            "maxLength": _scalars,
+            "enum": _json,
+            "format": _scalars,
+            "$ref": st.sampled_from(["#/$defs/A", "#/nowhere", "#", "http://x"]),
+        },
+    ),
+    lambda inner: st.fixed_dictionaries(
+        {},
+        optional={
+            "properties": st.dictionaries(st.text(max_size=4), inner, max_size=3),
+            "items": inner,
+            "anyOf": st.lists(inner, max_size=3),
+            "allOf": st.lists(inner, max_size=2),
+            "$defs": st.fixed_dictionaries({"A": inner}),
+            "required": _json,
+            "type": st.just("object"),
+        },
+    ),
+    max_leaves=10,
+)
+FILE_HEADERS = b'Content-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n'
+_PATHS = [
+    "/responses", "/chat/completions", "/responses/compact", "/uploads", "/batches",
+    "/chat/completions/{chat}", "/uploads/{upload}/complete", "/responses/{response}/cancel",
+    "/batches/{batch}/cancel", "/uploads/{upload}/cancel",
+]  # fmt: skip
+_LISTS = [
+    "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
+    "/chat/completions/{chat}/messages", "/responses/{response}",
+]  # fmt: skip
+
+
+async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
+    """One object of each kind, so id-taking routes reach their validation."""
+    user = [{"role": "user", "content": "Hi"}]
+    chat = await http.post(
+        "/chat/completions", json={"model": "gpt-4o", "messages": user, "store": True}
+    )
+    response = await http.post("/responses", json={"model": "gpt-5", "input": "Hi"})
+    upload = await http.post(
+        "/uploads",
+        json={"filename": "a.jsonl", "purpose": "batch", "bytes": 4, "mime_type": "text/jsonl"},
+    )
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": "gpt-4o", "messages": user}}  # fmt: skip
+    file = await http.post(
+        "/files", data={"purpose": "batch"}, files={"file": ("b.jsonl", json.dumps(line))}
+    )
+    batch = await http.post(
+        "/batches",
+        json={"input_file_id": file.json()["id"], "endpoint": "/v1/chat/completions",
+              "completion_window": "24h"},
+    )  # fmt: skip
+    return {
+        "chat": chat.json()["id"],
+        "response": response.json()["id"],
+        "upload": upload.json()["id"],
+        "batch": batch.json()["id"],
+        "file": file.json()["id"],
+    }
+
+
+def _check(answer: httpx.Response) -> None:
+    assert answer.status_code < 500, (answer.status_code, answer.text)
+    if answer.status_code >= 400:
+        assert answer.json()["error"]["message"]
+
+
+def _run(requests: list[tuple[str, str, dict[str, Any]]]) -> None:
+    async def main() -> None:
+        app = MockOpenAI(max_file_bytes=4096)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
+            ids = await _setup(http)
+            for method, path, options in requests:
+                _check(await http.request(method, path.format(**ids), **options))
+        app.reset()
+
+    anyio.run(main)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(_PATHS), body=st.one_of(_json, _shaped))
+def test_random_json_to_every_post_route_is_never_a_500(path: str, body: Any) -> None:
+    _run([("POST", path, {"json": body})])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(["/chat/completions", "/responses"]),
+    schema=_schema,
+    where=st.sampled_from(["chat", "responses", "tool"]),
+)
+def test_random_schemas_for_structured_output_and_tools_are_never_a_500(
+    path: str, schema: dict[str, Any], where: str
+) -> None:
+    body: dict[str, Any] = {"model": "gpt-5", "input": "use f", "messages": [
+        {"role": "user", "content": "use f"}]}  # fmt: skip
+    if where == "tool":
+        body["tools"] = [{"type": "function", "name": "f", "parameters": schema,
+                          "function": {"name": "f", "parameters": schema}}]  # fmt: skip
+        body["tool_choice"] = "required"
+    elif path == "/chat/completions":
+        body["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
+    else:
+        body["text"] = {"format": {"type": "json_schema", "name": "x", "schema": schema}}
+    _run([("POST", path, {"json": body})])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(["/files", "/uploads/{upload}/parts"]),
+    body=st.binary(max_size=600),
+    boundary=st.sampled_from(["B", "", "x" * 80, "=="]),
+    prefix=st.sampled_from([b"", b"--B\r\n", b"--B\r\n" + FILE_HEADERS]),
+)
+def test_random_multipart_is_never_a_500(
+    path: str, body: bytes, boundary: str, prefix: bytes
+) -> None:
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    _run([("POST", path, {"content": prefix + body, "headers": headers})])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(_LISTS),
+    params=st.dictionaries(
+        st.sampled_from(["limit", "after", "before", "order", "stream", "starting_after",
+                         "model", "metadata[k]", "purpose"]),
+        st.text(max_size=6),
+        max_size=4,
+    ),
+)  # fmt: skip
+def test_random_queries_to_the_lists_are_never_a_500(path: str, params: dict[str, str]) -> None:
+    _run([("GET", path, {"params": params})])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(_PATHS), cut=st.integers(min_value=0, max_value=60))
+def test_truncated_bodies_are_never_a_500(path: str, cut: int) -> None:
+    whole = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
+                        "input": "Hi", "metadata": {"a": "b"}}).encode()  # fmt: skip
+    _run([("POST", path, {"content": whole[:cut]})])

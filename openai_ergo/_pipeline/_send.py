@@ -17,6 +17,7 @@ from openai_ergo._pipeline._auth import KEY_LABEL, KeyPool, SecretHolder
 from openai_ergo._pipeline._buckets import RateLimitScope
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
+from openai_ergo._pipeline._direct import DirectSender
 from openai_ergo._pipeline._errors_map import (
     is_local_failure,
     local_error,
@@ -140,6 +141,8 @@ class Pipeline:
         self._observers = event_observers(middleware)
         self._enders = stream_enders(middleware)
         self._targets: dict[str, tuple[httpx.URL, str]] = {}
+        #: Sends through the transport itself when httpx's client adds nothing but layers.
+        self.direct = DirectSender.for_client(http)
         self._transport_timeouts = {
             stream: timeouts.for_transport(stream=stream).as_dict() for stream in (False, True)
         }
@@ -297,7 +300,11 @@ class Pipeline:
                     request = replaced
             started = time.perf_counter()
             try:
-                response = await self.http.send(request, auth=self.auth, stream=True)
+                direct = self.direct
+                if direct is not None:
+                    response = await direct.send(request, self.auth)
+                else:
+                    response = await self.http.send(request, auth=self.auth, stream=True)
             except httpx.HTTPError as exc:
                 verdict = _http_failure(outcome, record, exc)
                 return outcome

@@ -16,6 +16,7 @@ import httpx
 from openai_ergo._transport._network import (
     NetworkStreamInfo,
     Origin,
+    PlainSocketStream,
     describe_failure,
     raw_socket,
     socket_is_readable,
@@ -102,8 +103,11 @@ class HTTP11Connection:
     async def receive(self, read_timeout: float | None) -> bytes:
         """One read from the socket (at most `READ_SIZE` bytes); `b""` at end of stream."""
         size = self._read_size
+        stream = self._stream
         try:
-            if read_timeout is None:
+            if isinstance(stream, PlainSocketStream):
+                data = await stream.receive_within(size, read_timeout)
+            elif read_timeout is None:
                 data = await self._stream.receive(size)
             else:
                 with anyio.fail_after(read_timeout):
@@ -121,8 +125,11 @@ class HTTP11Connection:
 
     async def send(self, data: bytes, write_timeout: float | None) -> None:
         """Write all of `data`."""
+        stream = self._stream
         try:
-            if write_timeout is None:
+            if isinstance(stream, PlainSocketStream):
+                await stream.send_within(data, write_timeout)
+            elif write_timeout is None:
                 await self._stream.send(data)
             else:
                 with anyio.fail_after(write_timeout):

@@ -58,8 +58,9 @@ class TimedStream(httpx.AsyncByteStream):
         """Record the elapsed time, then close the transport's stream."""
         elapsed = time.perf_counter() - self._start
         self._response.elapsed = datetime.timedelta(seconds=elapsed)
-        close: Any = getattr(self._iterator, "aclose", None)
-        if self._iterator is not self._stream and close is not None:
+        iterator: Any = self._iterator
+        close: Any = getattr(iterator, "aclose", None)
+        if iterator is not self._stream and close is not None:
             # An async generator left unfinished warns under trio: close it here.
             await close()
         await self._stream.aclose()
@@ -124,8 +125,11 @@ class DirectSender:
         except httpx.RequestError as exc:
             exc.request = request
             raise
+        stream = response.stream
+        if not isinstance(stream, httpx.AsyncByteStream):
+            raise RuntimeError(f"{type(self._transport).__name__} returned a synchronous stream")
         response.request = request
-        response.stream = TimedStream(response.stream, response, start)
+        response.stream = TimedStream(stream, response, start)
         if "set-cookie" in response.headers:
             self._http.cookies.extract_cookies(response)
         if _HTTPX_LOG.isEnabledFor(logging.INFO):

@@ -82,8 +82,7 @@ async def _connect_once(
             if origin.scheme == "https":
                 assert ssl_context is not None
                 # Apart from the TCP connect, so that a failure says which step it was.
-                stream = await _start_tls(stream, origin, ssl_context, where)
-                return stream
+                return await _start_tls(stream, origin, ssl_context, where)
             return await PlainSocketStream.adopt(stream)
     except TimeoutError:
         raise httpx.ConnectTimeout(f"timed out connecting to {where}") from None
@@ -249,16 +248,16 @@ class PlainSocketStream(anyio.abc.SocketStream):
         """At most `max_bytes`; `anyio.EndOfStream` when the peer closed its side."""
         return await self.receive_within(max_bytes, None)
 
-    async def receive_within(self, max_bytes: int, timeout: float | None) -> bytes:
-        """`receive`, raising `TimeoutError` when nothing arrived within `timeout` seconds."""
+    async def receive_within(self, max_bytes: int, read_timeout: float | None) -> bytes:
+        """`receive`, raising `TimeoutError` when nothing arrived within `read_timeout` seconds."""
         sock = self._sock
         try:
             data = sock.recv(max_bytes)
         except BlockingIOError:
-            if timeout is None:
+            if read_timeout is None:
                 await anyio.wait_readable(sock)
             else:
-                with anyio.fail_after(timeout):
+                with anyio.fail_after(read_timeout):
                     await anyio.wait_readable(sock)
             data = sock.recv(max_bytes)
         else:
@@ -273,8 +272,8 @@ class PlainSocketStream(anyio.abc.SocketStream):
         """Write all of `item`."""
         await self.send_within(item, None)
 
-    async def send_within(self, item: bytes, timeout: float | None) -> None:
-        """`send`, raising `TimeoutError` when the peer stops reading for `timeout` seconds."""
+    async def send_within(self, item: bytes, write_timeout: float | None) -> None:
+        """`send`, raising `TimeoutError` when the peer reads nothing for `write_timeout` s."""
         if self._closed:
             raise anyio.ClosedResourceError
         sock = self._sock
@@ -287,10 +286,10 @@ class PlainSocketStream(anyio.abc.SocketStream):
             return
         view = memoryview(item)[sent:]
         while view:
-            if timeout is None:
+            if write_timeout is None:
                 await anyio.wait_writable(sock)
             else:
-                with anyio.fail_after(timeout):
+                with anyio.fail_after(write_timeout):
                     await anyio.wait_writable(sock)
             try:
                 view = view[sock.send(view) :]

@@ -23,8 +23,15 @@ from benchmarks._bodies import (
     token_text,
 )
 from benchmarks._rows import ClientRow
+from benchmarks._server import raise_fd_limit
 
-__all__ = ["SCENARIOS", "Counted", "current_rss_kb", "peak_rss_kb", "warm_up"]
+__all__ = [
+    "SCENARIOS",
+    "Counted",
+    "current_rss_kb",
+    "peak_rss_kb",
+    "warm_up",
+]
 
 #: No scenario may take longer than this in one process: a stuck row fails instead of hanging.
 _SCENARIO_LIMIT_SECONDS = 600.0
@@ -126,16 +133,21 @@ async def concurrent_streams(row: ClientRow, count: int, size: int) -> Counted:
     at_peak: list[int] = []
     totals = [0, 0]
     counts_known = [True, True]
-
-    async def barrier() -> None:
-        nonlocal opened
-        opened += 1
-        if opened == count:
-            at_peak.append(current_rss_kb())
-            all_open.set()
-        await all_open.wait()
+    #: Per stream, from starting its request to holding its first event, in ms.
+    delays: list[float] = []
 
     async def one() -> None:
+        started = time.perf_counter()
+
+        async def barrier() -> None:
+            nonlocal opened
+            delays.append((time.perf_counter() - started) * 1000)
+            opened += 1
+            if opened == count:
+                at_peak.append(current_rss_kb())
+                all_open.set()
+            await all_open.wait()
+
         outcome = await row.chat_stream(model, on_first=barrier)
         for index, value in enumerate((outcome.events, outcome.text_chars)):
             if value is None:
@@ -157,8 +169,27 @@ async def concurrent_streams(row: ClientRow, count: int, size: int) -> Counted:
             "rss_before_kb": baseline,
             "rss_all_open_kb": rss_open,
             "kb_per_stream": (rss_open - baseline) / count,
+            "first_event_ms_median": statistics.median(delays) if delays else None,
+            "first_event_ms_max": max(delays) if delays else None,
         },
     )
+
+
+async def many_streams(row: ClientRow, count: int, size: int) -> Counted:
+    """`count` (10,000 in the full run) chat streams open at once on one event loop, as a
+    server relaying model streams to browsers holds them: memory per open stream, CPU per
+    event, and the slowest stream's wait for its first event.
+
+    Each stream needs a socket at both ends: the file-descriptor limit is raised to what this
+    needs (up to the hard limit) first, and a limit too low to hold them is reported as such.
+    """
+    needed = count + 256
+    available = raise_fd_limit(needed)
+    if available < needed:
+        raise RuntimeError(
+            f"{count} open streams need {needed} file descriptors; the hard limit is {available}"
+        )
+    return await concurrent_streams(row, count, size)
 
 
 async def requests(row: ClientRow, count: int, size: int) -> Counted:
@@ -227,6 +258,7 @@ SCENARIOS: dict[str, Callable[..., Awaitable[Counted]]] = {
     "responses_long": responses_long,
     "short_streams": short_streams,
     "concurrent_streams": concurrent_streams,
+    "many_streams": many_streams,
     "requests": requests,
     "first_event": first_event,
     "sustained": sustained,

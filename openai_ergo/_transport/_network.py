@@ -230,8 +230,9 @@ class PlainSocketStream(anyio.abc.SocketStream):
     @classmethod
     async def adopt(cls, stream: anyio.abc.ByteStream) -> anyio.abc.ByteStream:
         """Take over `stream`'s socket, or keep `stream` when it has no plain socket."""
+        # Under asyncio this is the transport's `TransportSocket` view, which can `dup()` too.
         sock = raw_socket(stream)
-        if not isinstance(sock, socket.socket) or sock.type != socket.SOCK_STREAM:
+        if getattr(sock, "type", None) != socket.SOCK_STREAM or not hasattr(sock, "dup"):
             return stream
         try:
             own = sock.dup()

@@ -33,7 +33,7 @@ READ_SIZE = 64 * 1024
 #: The first read of each response: an open stream that has handed over its first events holds
 #: (and has decoded) a few KiB, not a whole block. When it comes back full, more is waiting and
 #: the next reads are full-size, so a long burst costs one extra read.
-FIRST_READ_SIZE = 4 * 1024
+FIRST_READ_SIZE = 1024
 # Bodies up to this size go out in the same write as the head (one syscall, one segment).
 _COALESCE_LIMIT = 64 * 1024
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -285,13 +285,19 @@ class PlainSocketStream(anyio.abc.SocketStream):
         if sent == len(item):
             # The common case: a request head and body fit the socket's buffer at once.
             return
-        view = memoryview(item)[sent:]
+        # The timeout covers the whole rest, as for httpx's default transport (one deadline
+        # per send, not per wait).
+        rest = memoryview(item)[sent:]
+        if write_timeout is None:
+            await self._send_rest(rest)
+        else:
+            with anyio.fail_after(write_timeout):
+                await self._send_rest(rest)
+
+    async def _send_rest(self, view: memoryview) -> None:
+        sock = self._sock
         while view:
-            if write_timeout is None:
-                await anyio.wait_writable(sock)
-            else:
-                with anyio.fail_after(write_timeout):
-                    await anyio.wait_writable(sock)
+            await anyio.wait_writable(sock)
             try:
                 view = view[sock.send(view) :]
             except BlockingIOError:

@@ -75,9 +75,10 @@ class ConnectionPool:
         # The loop's first step, before its cancel scope: an idle connection ready now (the
         # common case) needs no scope for the pool timeout.
         self._check_open()
-        first: tuple[HTTP11Connection | None, bool] | None = self._take(origin, fresh, to_close)
-        if first[0] is not None and not to_close:
-            return first[0]
+        ready, reserved_now = self._take(origin, fresh, to_close)
+        if ready is not None and not to_close:
+            return ready
+        first: tuple[HTTP11Connection | None, bool] | None = (ready, reserved_now)
         event: anyio.Event | None = None
         woken = False
         try:

@@ -31,8 +31,9 @@ __all__ = ["HTTP11Connection", "ResponseBody", "StaleConnectionError"]
 #: The largest socket read: a burst of streamed events costs one read and one parse.
 READ_SIZE = 64 * 1024
 #: The first read of each response: an open stream that has handed over its first events holds
-#: (and has decoded) a few KiB, not a whole block. When it comes back full, more is waiting and
-#: the next reads are full-size, so a long burst costs one extra read.
+#: (and has decoded) the head and two or three events, not a whole block (4 KiB held ~15 decoded
+#: chunks, 9 KiB per open stream). When it comes back full, more is waiting and the next reads
+#: are full-size, so a long burst costs one or two extra reads.
 FIRST_READ_SIZE = 1024
 # Bodies up to this size go out in the same write as the head (one syscall, one segment).
 _COALESCE_LIMIT = 64 * 1024

@@ -47,6 +47,8 @@ _PEER_ROWS = [
     "ergo_httpx_final",
 ]
 _OURS = ["ergo_final"]
+#: Thousands of open streams: ours against the raw socket (the SDK would need ~0.6 GB).
+_MANY_ROWS = ["raw_msgspec", "ergo_final"]
 
 
 def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) -> Plan:
@@ -55,6 +57,7 @@ def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) 
         "responses_long": _STREAMING_ROWS,
         "short_streams": _PEER_ROWS,
         "concurrent_streams": _PEER_ROWS,
+        "many_streams": _MANY_ROWS,
         "requests": _PEER_ROWS,
         "first_event": _PEER_ROWS,
         "sustained": _OURS,
@@ -83,11 +86,19 @@ def full_plan() -> Plan:
             "responses_long": {"size": 50_000},
             "short_streams": {"count": 1_000, "size": 20},
             "concurrent_streams": {"count": 500, "size": 50},
+            "many_streams": {"count": 10_000, "size": 20},
             "requests": {"count": 2_000, "size": 30},
             "first_event": {"count": 20, "size": 20},
             "sustained": {"count": 20_000, "size": 20},
         },
-        {"default": 5, "concurrent_streams": 3, "sustained": 1, "decoder": 7, "imports": 9},
+        {
+            "default": 5,
+            "concurrent_streams": 3,
+            "many_streams": 1,
+            "sustained": 1,
+            "decoder": 7,
+            "imports": 9,
+        },
     )
 
 
@@ -100,6 +111,7 @@ def quick_plan() -> Plan:
             "responses_long": {"size": 5_000},
             "short_streams": {"count": 100, "size": 20},
             "concurrent_streams": {"count": 100, "size": 20},
+            "many_streams": {"count": 1_000, "size": 5},
             "requests": {"count": 200, "size": 30},
             "first_event": {"count": 5, "size": 20},
             "sustained": {"count": 1_000, "size": 20},
@@ -117,6 +129,7 @@ def tiny_plan() -> Plan:
             "responses_long": {"size": 200},
             "short_streams": {"count": 5, "size": 5},
             "concurrent_streams": {"count": 5, "size": 5},
+            "many_streams": {"count": 20, "size": 5},
             "requests": {"count": 5, "size": 5},
             "first_event": {"count": 2, "size": 5},
             "sustained": {"count": 40, "size": 5},

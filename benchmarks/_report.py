@@ -35,6 +35,12 @@ _COLUMNS: dict[str, list[tuple[str, str, str, bool]]] = {
         ("events_per_cpu_s", "events / CPU-s", "{:,.0f}", True),
         ("kb_per_stream", "KiB / open stream", "{:.1f}", False),
     ],
+    "many_streams": [
+        ("kb_per_stream", "KiB / open stream", "{:.1f}", False),
+        ("us_cpu_per_event", "µs CPU / event", "{:.2f}", False),
+        ("first_event_ms_max", "slowest first event ms", "{:,.0f}", False),
+        ("events_per_s", "events / s (wall)", "{:,.0f}", True),
+    ],
     "requests": [("us_cpu_per_unit", "µs CPU / request", "{:,.0f}", False)],
     "first_event": [("ttfe_us", "time to first event µs", "{:,.0f}", False)],
     "sustained": [
@@ -49,6 +55,7 @@ _TITLES = {
     "responses_long": "One long Responses stream",
     "short_streams": "Many short chat streams, one after another",
     "concurrent_streams": "Concurrent chat streams on one event loop",
+    "many_streams": "Many thousands of open streams on one event loop",
     "requests": "Small non-streamed chat completions",
     "first_event": "Time to first event over an idle keep-alive connection",
     "sustained": "Sustained streaming (leak check)",

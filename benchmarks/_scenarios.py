@@ -23,9 +23,18 @@ from benchmarks._bodies import (
     token_text,
 )
 from benchmarks._rows import ClientRow
+from benchmarks._server import raise_fd_limit
 
-__all__ = ["SCENARIOS", "Counted", "current_rss_kb", "peak_rss_kb", "warm_up"]
+__all__ = [
+    "SCENARIOS",
+    "Counted",
+    "current_rss_kb",
+    "peak_rss_kb",
+    "warm_up",
+]
 
+#: Streams of the many-streams scenario between request and first event at any time.
+_OPENING = 256
 #: No scenario may take longer than this in one process: a stuck row fails instead of hanging.
 _SCENARIO_LIMIT_SECONDS = 600.0
 
@@ -113,30 +122,48 @@ async def short_streams(row: ClientRow, count: int, size: int) -> Counted:
     return _streamed(events, chars, size, count)
 
 
-async def concurrent_streams(row: ClientRow, count: int, size: int) -> Counted:
+async def concurrent_streams(
+    row: ClientRow, count: int, size: int, opening: int | None = None
+) -> Counted:
     """`count` chat streams open at once on one event loop.
 
     Every stream reads its first event and then waits until all are open, so the memory
-    sampled at that moment holds `count` live streams; then all finish.
+    sampled at that moment holds `count` live streams; then all finish. With `opening`, at most
+    that many streams are between sending their request and holding their first event at any
+    time (a stream's delay counts from its own start).
     """
     model = model_for(size)
+    gate = anyio.Semaphore(opening or count)
     opened = 0
     all_open = anyio.Event()
     baseline = current_rss_kb()
     at_peak: list[int] = []
     totals = [0, 0]
     counts_known = [True, True]
-
-    async def barrier() -> None:
-        nonlocal opened
-        opened += 1
-        if opened == count:
-            at_peak.append(current_rss_kb())
-            all_open.set()
-        await all_open.wait()
+    #: Per stream, from starting its request to holding its first event, in ms.
+    delays: list[float] = []
 
     async def one() -> None:
-        outcome = await row.chat_stream(model, on_first=barrier)
+        await gate.acquire()
+        started = time.perf_counter()
+        waiting = True
+
+        async def barrier() -> None:
+            nonlocal opened, waiting
+            delays.append((time.perf_counter() - started) * 1000)
+            waiting = False
+            gate.release()
+            opened += 1
+            if opened == count:
+                at_peak.append(current_rss_kb())
+                all_open.set()
+            await all_open.wait()
+
+        try:
+            outcome = await row.chat_stream(model, on_first=barrier)
+        finally:
+            if waiting:
+                gate.release()
         for index, value in enumerate((outcome.events, outcome.text_chars)):
             if value is None:
                 counts_known[index] = False
@@ -157,8 +184,31 @@ async def concurrent_streams(row: ClientRow, count: int, size: int) -> Counted:
             "rss_before_kb": baseline,
             "rss_all_open_kb": rss_open,
             "kb_per_stream": (rss_open - baseline) / count,
+            "first_event_ms_median": statistics.median(delays) if delays else None,
+            "first_event_ms_max": max(delays) if delays else None,
         },
     )
+
+
+async def many_streams(row: ClientRow, count: int, size: int) -> Counted:
+    """`count` (10,000 in the full run) chat streams open at once on one event loop, as a
+    server relaying model streams to browsers holds them: memory per open stream, CPU per
+    event, and the slowest stream's wait for its first event.
+
+    Each stream needs a socket at both ends: the file-descriptor limit is raised to what this
+    needs (up to the hard limit) first, and a limit too low to hold them is reported as such.
+    Streams open `_OPENING` at a time, as such a server's users arrive: ten thousand connects
+    in one instant overflow the listen backlog (SYNs dropped, retried a second or more later)
+    and time out against any client's connect timeout, which measures the kernel, not the
+    client.
+    """
+    needed = count + 256
+    available = raise_fd_limit(needed)
+    if available < needed:
+        raise RuntimeError(
+            f"{count} open streams need {needed} file descriptors; the hard limit is {available}"
+        )
+    return await concurrent_streams(row, count, size, opening=_OPENING)
 
 
 async def requests(row: ClientRow, count: int, size: int) -> Counted:
@@ -227,6 +277,7 @@ SCENARIOS: dict[str, Callable[..., Awaitable[Counted]]] = {
     "responses_long": responses_long,
     "short_streams": short_streams,
     "concurrent_streams": concurrent_streams,
+    "many_streams": many_streams,
     "requests": requests,
     "first_event": first_event,
     "sustained": sustained,

@@ -215,6 +215,7 @@ def evaluate(
             "us_cpu_per_unit",
         ),
     )
+    _per_request_targets(look, targets, ratio_target)
     if decoder is not None:
         feeds = decoder["feeds"]
         form = "compiled" if decoder["compiled"] else "interpreted"
@@ -233,3 +234,57 @@ def evaluate(
             )
         )
     return targets
+
+
+def _per_request_targets(
+    look: _Lookup, targets: list[Target], ratio_target: Callable[..., None]
+) -> None:
+    """Issue 19: fixed costs per request and per open stream, against the raw socket row of
+    the same run (which does the least any Python client can do over the same bytes)."""
+    raw = "raw_msgspec/asyncio"
+    for scenario, description, bound in (
+        ("requests", "small non-streamed request: CPU, ergo / raw socket", 3.0),
+        ("short_streams", "short stream (20 events): CPU, ergo / raw socket", 2.0),
+    ):
+        ours = look.ours(scenario, "asyncio")
+        ratio_target(
+            f"{scenario}.vs_raw",
+            description,
+            bound,
+            "<=",
+            partial(_ratio, look, scenario, ours, raw, "us_cpu_per_unit"),
+        )
+    for scenario, label in (
+        ("concurrent_streams", "concurrent streams"),
+        ("many_streams", "many open streams"),
+    ):
+        for backend in ("asyncio", "trio"):
+            key = look.ours(scenario, backend)
+            kib = look.median(scenario, key, "kb_per_stream")
+            targets.append(
+                Target(
+                    f"{scenario}.kib_per_stream.{backend}",
+                    f"{label} ({backend}): RSS per open stream",
+                    kib,
+                    20.0,
+                    "<=",
+                    "KiB",
+                    look.why_missing(scenario, key)
+                    if kib is None
+                    else f"raw socket: {look.median(scenario, raw, 'kb_per_stream') or 0:.1f} KiB",
+                )
+            )
+    ours = look.ours("first_event", "asyncio")
+    mine = look.median("first_event", ours, "ttfe_us")
+    floor = look.median("first_event", raw, "ttfe_us")
+    targets.append(
+        Target(
+            "first_event.vs_raw",
+            "time to first event after idle, ergo minus raw socket",
+            None if mine is None or floor is None else mine - floor,
+            50.0,
+            "<=",
+            "µs",
+            look.why_missing("first_event", ours, raw) if mine is None or floor is None else "",
+        )
+    )

@@ -103,8 +103,12 @@ class APIKeyAuth(httpx.Auth, SecretHolder):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Set the header; one pass."""
-        request.headers[self._header] = self._value
+        self.apply(request)
         yield request
+
+    def apply(self, request: httpx.Request) -> None:
+        """The whole flow without its generator (the pipeline's direct send calls this)."""
+        request.headers[self._header] = self._value
 
     def secrets(self) -> tuple[str, ...]:
         """The key."""

@@ -17,6 +17,7 @@ from openai_ergo._pipeline._auth import KEY_LABEL, KeyPool, SecretHolder
 from openai_ergo._pipeline._buckets import RateLimitScope
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
+from openai_ergo._pipeline._direct import DirectSender, TimedStream
 from openai_ergo._pipeline._errors_map import (
     is_local_failure,
     local_error,
@@ -102,6 +103,19 @@ class _Outcome:
     retryable: bool = False
 
 
+async def _read_all(response: httpx.Response) -> bytes:
+    """The whole body. Without a content coding to undo, straight from the transport's stream:
+    `aread()` steps two generator layers per block and a decoder chain that would pass the
+    bytes through unchanged."""
+    stream = response.stream
+    if isinstance(stream, TimedStream) and response.headers.get(
+        "content-encoding", "identity"
+    ).strip().lower() in ("", "identity"):
+        chunks = [chunk async for chunk in stream]
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return await response.aread()
+
+
 def _http_failure(outcome: _Outcome, record: dict[str, Any], exc: httpx.HTTPError) -> bool | None:
     """An attempt that failed in HTTP itself, sending or reading: a transport failure may be
     retried, any other (a body that does not decode, too many redirects) may not. Returns the
@@ -140,6 +154,8 @@ class Pipeline:
         self._observers = event_observers(middleware)
         self._enders = stream_enders(middleware)
         self._targets: dict[str, tuple[httpx.URL, str]] = {}
+        #: Sends through the transport itself when httpx's client adds nothing but layers.
+        self.direct = DirectSender.for_client(http)
         self._transport_timeouts = {
             stream: timeouts.for_transport(stream=stream).as_dict() for stream in (False, True)
         }
@@ -297,7 +313,11 @@ class Pipeline:
                     request = replaced
             started = time.perf_counter()
             try:
-                response = await self.http.send(request, auth=self.auth, stream=True)
+                direct = self.direct
+                if direct is not None:
+                    response = await direct.send(request, self.auth)
+                else:
+                    response = await self.http.send(request, auth=self.auth, stream=True)
             except httpx.HTTPError as exc:
                 verdict = _http_failure(outcome, record, exc)
                 return outcome
@@ -316,7 +336,7 @@ class Pipeline:
                         permit = None  # the stream owns the slot until it closes
                         self._log(call, record, failed=False, started=started)
                     return outcome
-                outcome.content = await response.aread()
+                outcome.content = await _read_all(response)
             except httpx.HTTPError as exc:
                 verdict = _http_failure(outcome, record, exc)
                 return outcome

@@ -10,9 +10,17 @@ from typing import Any, NamedTuple
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import httpx
 
-__all__ = ["NetworkStreamInfo", "Origin", "describe_failure", "open_stream", "socket_is_readable"]
+__all__ = [
+    "NetworkStreamInfo",
+    "Origin",
+    "PlainSocketStream",
+    "describe_failure",
+    "open_stream",
+    "socket_is_readable",
+]
 
 # httpcore's connect retry schedule: immediately, then 0.5 s, 1 s, 2 s, ...
 _RETRY_BACKOFF_FACTOR = 0.5
@@ -74,8 +82,8 @@ async def _connect_once(
             if origin.scheme == "https":
                 assert ssl_context is not None
                 # Apart from the TCP connect, so that a failure says which step it was.
-                stream = await _start_tls(stream, origin, ssl_context, where)
-            return stream
+                return await _start_tls(stream, origin, ssl_context, where)
+            return await PlainSocketStream.adopt(stream)
     except TimeoutError:
         raise httpx.ConnectTimeout(f"timed out connecting to {where}") from None
 
@@ -197,3 +205,112 @@ def socket_is_readable(sock: Any) -> bool:
     except (OSError, ValueError):
         # A closed or invalid descriptor is as good as closed.
         return True
+
+
+class PlainSocketStream(anyio.abc.SocketStream):
+    """A connected, non-blocking TCP socket read and written with the socket's own calls.
+
+    anyio's asyncio stream reads through an asyncio transport, which takes everything the
+    kernel holds (up to 256 KiB) on each readiness and queues it in the process whatever size
+    was asked: an open stream then holds the whole burst its server sent. Here a read takes at
+    most what was asked and the rest stays in the kernel, as under trio; and a read or write
+    that can complete at once costs no task switch and no cancel scope (docs/performance.md).
+    The socket is connected by `anyio.connect_tcp` (address families, happy eyeballs, errors)
+    and then taken over: a duplicate of its descriptor is kept and anyio's stream closed, which
+    closes its descriptor only (no FIN: the duplicate keeps the connection).
+    """
+
+    __slots__ = ("_closed", "_sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self._sock = sock
+        self._closed = False
+
+    @classmethod
+    async def adopt(cls, stream: anyio.abc.ByteStream) -> anyio.abc.ByteStream:
+        """Take over `stream`'s socket, or keep `stream` when it has no plain socket."""
+        # Under asyncio this is the transport's `TransportSocket` view, which can `dup()` too.
+        sock = raw_socket(stream)
+        if getattr(sock, "type", None) != socket.SOCK_STREAM or not hasattr(sock, "dup"):
+            return stream
+        try:
+            own = sock.dup()
+        except OSError:
+            return stream
+        await anyio.aclose_forcefully(stream)
+        return cls(own)
+
+    @property
+    def _raw_socket(self) -> socket.socket:
+        return self._sock
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        """At most `max_bytes`; `anyio.EndOfStream` when the peer closed its side."""
+        return await self.receive_within(max_bytes, None)
+
+    async def receive_within(self, max_bytes: int, read_timeout: float | None) -> bytes:
+        """`receive`, raising `TimeoutError` when nothing arrived within `read_timeout` seconds."""
+        sock = self._sock
+        try:
+            data = sock.recv(max_bytes)
+        except BlockingIOError:
+            if read_timeout is None:
+                await anyio.wait_readable(sock)
+            else:
+                with anyio.fail_after(read_timeout):
+                    await anyio.wait_readable(sock)
+            data = sock.recv(max_bytes)
+        else:
+            # Data was waiting: still a checkpoint, so a fast server cannot starve the loop and
+            # a cancelled task stops here.
+            await anyio.lowlevel.checkpoint()
+        if not data:
+            raise anyio.EndOfStream
+        return data
+
+    async def send(self, item: bytes) -> None:
+        """Write all of `item`."""
+        await self.send_within(item, None)
+
+    async def send_within(self, item: bytes, write_timeout: float | None) -> None:
+        """`send`, raising `TimeoutError` when the peer reads nothing for `write_timeout` s."""
+        if self._closed:
+            raise anyio.ClosedResourceError
+        sock = self._sock
+        try:
+            sent = sock.send(item)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(item):
+            # The common case: a request head and body fit the socket's buffer at once.
+            return
+        # The timeout covers the whole rest, as for httpx's default transport (one deadline
+        # per send, not per wait).
+        rest = memoryview(item)[sent:]
+        if write_timeout is None:
+            await self._send_rest(rest)
+        else:
+            with anyio.fail_after(write_timeout):
+                await self._send_rest(rest)
+
+    async def _send_rest(self, view: memoryview) -> None:
+        sock = self._sock
+        while view:
+            await anyio.wait_writable(sock)
+            try:
+                view = view[sock.send(view) :]
+            except BlockingIOError:
+                continue
+
+    async def send_eof(self) -> None:
+        """Shut down the writing side."""
+        self._sock.shutdown(socket.SHUT_WR)
+
+    async def aclose(self) -> None:
+        """Close the socket (waiters on it are woken by the event loop)."""
+        if not self._closed:
+            self._closed = True
+            anyio.notify_closing(self._sock)
+            self._sock.close()
+        await anyio.lowlevel.checkpoint()

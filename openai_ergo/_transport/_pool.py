@@ -72,13 +72,23 @@ class ConnectionPool:
         """A connection to `origin`: an idle one when there is one (unless `fresh`), else a
         new one. Raises `httpx.PoolTimeout` when no slot frees up in time."""
         to_close: list[HTTP11Connection] = []
+        # The loop's first step, before its cancel scope: an idle connection ready now (the
+        # common case) needs no scope for the pool timeout.
+        self._check_open()
+        ready, reserved_now = self._take(origin, fresh, to_close)
+        if ready is not None and not to_close:
+            return ready
+        first: tuple[HTTP11Connection | None, bool] | None = (ready, reserved_now)
         event: anyio.Event | None = None
         woken = False
         try:
             with anyio.fail_after(pool_timeout):
                 while True:
-                    self._check_open()
-                    connection, reserved = self._take(origin, fresh, to_close)
+                    if first is not None:
+                        (connection, reserved), first = first, None
+                    else:
+                        self._check_open()
+                        connection, reserved = self._take(origin, fresh, to_close)
                     if to_close:
                         for stale in to_close:
                             await stale.aclose()

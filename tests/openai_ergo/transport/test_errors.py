@@ -178,8 +178,12 @@ async def test_an_answer_before_the_body_was_sent_is_read_as_httpx_default_reads
 
     async with answering_early(answer) as port:
         classes = await error_classes(send, httpx.Timeout(5))
+    # Which of the two it is depends on whether the answer or the reset reached the client
+    # first when the read starts (httpx's default transport gives either from run to run); a
+    # transport that reads the socket itself may read the answer where anyio's asyncio stream,
+    # closed by the failed write, could not.
     assert classes["default"] in (httpx.ReadError, httpx.HTTPStatusError)
-    assert classes["http11"] == classes["default"]
+    assert classes["http11"] in (httpx.ReadError, httpx.HTTPStatusError)
 
 
 # What happened, in words, with the errno or SSL reason kept as the cause (anyio's own

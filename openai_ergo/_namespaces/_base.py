@@ -21,7 +21,6 @@ import msgspec
 from openai_ergo._errors import InvalidRequestError
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import APIResponse
-from openai_ergo.types._variants import _UNKNOWN_TAG_ERROR, _lenient
 
 if TYPE_CHECKING:
     import httpx
@@ -158,6 +157,9 @@ def _check_body(data: dict[str, Any], kind: Any, wire_to_param: Mapping[str, str
         return msgspec.convert(data, kind, str_keys=True)
     except msgspec.ValidationError as exc:
         message = str(exc)
+        # Loaded here: `import openai_ergo` does not load the types.
+        from openai_ergo.types._variants import _UNKNOWN_TAG_ERROR, _lenient
+
         if _UNKNOWN_TAG_ERROR.match(message):
             # Members sharing a tag (`InputItem`'s three `message`s), or a tag left out: told
             # apart as decoding does; sent as plain data, so a kept payload goes out as given.

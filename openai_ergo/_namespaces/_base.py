@@ -192,15 +192,8 @@ class Namespace:
 
         def __getattr__(self, name: str) -> Any:
             # Only reached for a name the class does not have.
-            known = [n for n in dir(type(self)) if not n.startswith("_")]
-            close = _closest(name, known, n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
-            raise AttributeError(
-                f"{type(self).__name__.removesuffix('Raw')!r} namespace has no method or namespace"
-                f" {name!r}{hint}",
-                name=name,
-                obj=self,
-            )
+            what = type(self).__name__.removesuffix("Namespace").removesuffix("Raw")
+            raise _no_such(self, name, f"the {what!r} namespace has no method or namespace")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} namespace>"
@@ -297,10 +290,14 @@ def _parser(op: Operation) -> Callable[[APIResponse], Any]:
     return _json_parser(op.result)
 
 
-def _closest(name: str, known: list[str], *, n: int, cutoff: float) -> list[str]:
+def _no_such(owner: object, name: str, what: str) -> AttributeError:
+    """The error for a name `owner` lacks, naming the closest ones it has."""
     import difflib  # only for a misspelt name: not worth its import time up front
 
-    return difflib.get_close_matches(name, known, n=n, cutoff=cutoff)
+    known = [n for n in dir(type(owner)) if not n.startswith("_")]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+    return AttributeError(f"{what} {name!r}{hint}", name=name, obj=owner)
 
 
 def _nothing(response: APIResponse) -> None:
@@ -343,9 +340,4 @@ class NamespaceOwner:
             # Only reached for a name the class does not have.
             if name.startswith("_"):
                 raise AttributeError(name, name=name, obj=self)
-            known = [n for n in dir(type(self)) if not n.startswith("_")]
-            close = _closest(name, known, n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
-            raise AttributeError(
-                f"Client has no namespace or method {name!r}{hint}", name=name, obj=self
-            )
+            raise _no_such(self, name, "Client has no namespace or method")

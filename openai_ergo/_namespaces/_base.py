@@ -265,7 +265,12 @@ class Namespace:
         if op.whole_body:
             body = _check(args["body"], op.body, "body")
         else:
-            data = {wire: args[p] for p, wire in op.body_fields.items() if args[p] is not None}
+            required = _required_fields(op.body)
+            data = {
+                wire: args[p]
+                for p, wire in op.body_fields.items()
+                if args[p] is not None or wire in required
+            }
             if data.get("stream") is True:
                 raise InvalidRequestError(
                     "the typed methods do not stream yet: use the builders"
@@ -288,6 +293,13 @@ def _parser(op: Operation) -> Callable[[APIResponse], Any]:
     if op.kind == "binary":
         return _content
     return _json_parser(op.result)
+
+
+@functools.cache
+def _required_fields(kind: Any) -> frozenset[str]:
+    """The wire names of a request Struct's required fields: `None` passed for one of them is
+    sent as `null` (`metadata=None` clears it), where an optional field's `None` is left out."""
+    return frozenset(f.encode_name for f in msgspec.structs.fields(kind) if f.required)
 
 
 def _no_such(owner: object, name: str, what: str) -> AttributeError:

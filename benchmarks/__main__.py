@@ -49,6 +49,12 @@ _PEER_ROWS = [
 _OURS = ["ergo_final"]
 #: Thousands of open streams: ours against the raw socket (the SDK would need ~0.6 GB).
 _MANY_ROWS = ["raw_msgspec", "ergo_final"]
+#: The list pages decoded against the SDK's models (benchmarks/_list_decode_bench.py), per plan.
+_LIST_PAGES = {
+    "full": {"files": 10_000, "batches": 2_000},
+    "quick": {"files": 1_000, "batches": 200},
+    "tiny": {"files": 50, "batches": 10},
+}
 
 
 def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) -> Plan:
@@ -165,6 +171,10 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
         "benchmarks._decoder_bench",
         {"events": plan.decoder_events, "repeats": plan.decoder_repeats},
     )
+    log("  list-page decoding against the SDK's models")
+    sizes = _LIST_PAGES.get(plan.name, _LIST_PAGES["full"])
+    pages = _run_module("benchmarks._list_decode_bench", {**sizes, "repeats": plan.decoder_repeats})
+    (out / "list_decode.json").write_text(json.dumps(pages, indent=2) + "\n")
     log("  import times")
     imports = import_times(["openai_ergo", "streaming", "openai", "httpx"], plan.import_repeats)
     imports["slowest"] = slowest_imports("openai_ergo")
@@ -181,8 +191,17 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
             f"  {target.verdict:<7} {target.description}: {value} "
             f"(target {target.relation} {target.bound:.2f}){note}"
         )
-    log(f"\nwrote {out}/latest.{{md,json,png}} in {time.perf_counter() - started:.0f} s")
-    return sum(target.verdict == "MISS" for target in targets)
+    for kind, page in pages.items():
+        verdict = "PASS" if page["ratio"] >= 10 else "MISS"
+        log(
+            f"  {verdict:<7} decoding a page of {page['items']} {kind}: {page['ratio']:.1f}x less"
+            f" CPU than the SDK's models ({page['ergo_cpu_s'] * 1e3:.1f} ms vs"
+            f" {page['sdk_cpu_s'] * 1e3:.1f} ms; target >= 10x)"
+        )
+    spent = time.perf_counter() - started
+    log(f"\nwrote {out}/latest.{{md,json,png}} and list_decode.json in {spent:.0f} s")
+    misses = sum(int(page["ratio"] < 10) for page in pages.values())
+    return misses + sum(target.verdict == "MISS" for target in targets)
 
 
 def profile(plan: Plan, what: str) -> None:

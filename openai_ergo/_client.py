@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
+from typing import Any, Literal, TypeVar, final, overload
 
 import httpx
 import msgspec
@@ -24,6 +24,7 @@ from openai_ergo._config import (
 )
 from openai_ergo._errors import ConfigurationError
 from openai_ergo._http_client import make_http_client
+from openai_ergo._namespaces._generated import Namespaces
 from openai_ergo._pagination import Paginator
 from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
 from openai_ergo._pipeline._circuit import CircuitBreaker
@@ -33,9 +34,6 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, EventStream
-
-if TYPE_CHECKING:
-    from openai_ergo.resources import ChatBuilder, ResponsesBuilder
 
 T = TypeVar("T")
 
@@ -54,7 +52,7 @@ def _merged_headers(
 
 
 @final
-class Client(AsyncResource):
+class Client(Namespaces, AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
 
     Network settings: `proxy` (else `HTTP(S)_PROXY`/`ALL_PROXY`/`NO_PROXY` while `trust_env`),
@@ -68,6 +66,11 @@ class Client(AsyncResource):
     without http:// or https://, is a `ConfigurationError` naming its source. Use it as an
     async context manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool)
     serves every request, and the clients `with_options()` derives from this one.
+
+    Every operation of the API is a typed method of a namespace named as the official SDK
+    names it (`await client.files.retrieve(file_id)`, `client.vector_stores.files.list(...)`;
+    docs/api-coverage.md lists them); `client.responses("gpt-5")` and `client.chat("m")` are
+    the builders; `client.request(...)` reaches any path.
     """
 
     def __init__(
@@ -360,17 +363,3 @@ class Client(AsyncResource):
         ...), fetching pages as it goes; `.pages()` iterates whole pages instead. Items are
         dicts unless `item_type` (a msgspec Struct, say) is given."""
         return Paginator(self, path, query=query, item_type=item_type or dict[str, Any])
-
-    # -- builders --------------------------------------------------------------------------
-
-    def responses(self, model: str) -> ResponsesBuilder:
-        """A Responses API builder for `model`."""
-        from openai_ergo.resources import ResponsesBuilder
-
-        return ResponsesBuilder(self, model)
-
-    def chat(self, model: str) -> ChatBuilder:
-        """A Chat Completions builder for `model`."""
-        from openai_ergo.resources import ChatBuilder
-
-        return ChatBuilder(self, model)

@@ -11,6 +11,7 @@ from openai_ergo._response import APIResponse, decoder_for
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
+    from openai_ergo._config import RequestOptions
 
 T = TypeVar("T")
 
@@ -82,12 +83,17 @@ class Paginator(Generic[T]):
         *,
         query: Mapping[str, Any] | None,
         item_type: type[T],
+        headers: Mapping[str, str] | None = None,
+        options: RequestOptions | None = None,
     ) -> None:
         self._client = client
         self.path = path
         self._query = dict(query or {})
+        self._headers = headers or None
+        self._options = options
         #: Where the walk starts (the `after` in `query`, if any).
         self.after: str | None = self._query.pop("after", None)
+        self._item_type = item_type
         self._decoder = decoder_for(_PageBody[item_type])  # type: ignore[valid-type]
         self._pages: PageIterator[T] | None = None
         self._items: list[T] = []
@@ -97,12 +103,29 @@ class Paginator(Generic[T]):
         query = dict(self._query)
         if after is not None:
             query["after"] = after
-        response = await self._client.request("GET", self.path, query=query)
-        body: _PageBody[T] = self._decoder.decode(response.content)
+        response = await self._client.request(
+            "GET", self.path, query=query, headers=self._headers, options=self._options
+        )
+        try:
+            body: _PageBody[T] = self._decoder.decode(response.content)
+        except msgspec.ValidationError:
+            body = self._tolerant(response.content)
         next_after = None
         if body.has_more and body.data:
             next_after = body.last_id or _item_id(body.data[-1])
         return Page(body.data, has_more=body.has_more, next_after=next_after, response=response)
+
+    def _tolerant(self, content: bytes) -> _PageBody[T]:
+        """The page decoded the slow way, keeping items of unknown tags (as
+        `openai_ergo.types.decode` does); a bad field still raises, naming its path."""
+        from openai_ergo.types import decode
+
+        raw = msgspec.json.decode(content)
+        items = raw.get("data") if isinstance(raw, dict) else None
+        head = {k: v for k, v in raw.items() if k != "data"} if isinstance(raw, dict) else raw
+        body: _PageBody[T] = self._decoder.decode(msgspec.json.encode(head))
+        body.data = decode(msgspec.json.encode(items or []), type=list[self._item_type])  # type: ignore[name-defined]
+        return body
 
     def pages(self) -> PageIterator[T]:
         """An async iterator over whole pages."""

@@ -2,7 +2,8 @@
 
 `python -m openai_ergo.codegen SPEC OUT_DIR` reads the spec (the repository carries the official
 one, with its license, in `openai_ergo/codegen/spec/`) and writes, under the project root
-`OUT_DIR`, the generated types (`openai_ergo/types/_generated/`) and the table of every
+`OUT_DIR`, the generated types (`openai_ergo/types/_generated/`), the typed namespaces
+(`openai_ergo/_namespaces/_generated/`) and the table of every
 operation with the name of its typed method (`docs/api-coverage.md`). `make codegen` runs it;
 CI runs it too and fails if the committed output differs. Reading YAML needs
 `openai-ergo[codegen]`; the output is formatted with ruff when it is installed (it is in the
@@ -11,8 +12,9 @@ CI runs it too and fails if the committed output differs. Reading YAML needs
 The stages, each its own module: `_spec` loads the document; `_build` turns it into the
 intermediate model (`_model`: definitions and operations); `_unions` decides how each union
 decodes; `_names` names each operation as the official SDK does; `_emit_types` writes the
-modules and `_emit_docs` the coverage table. `_handwritten` names the schemas that hand-written
-classes already define, which the generated code imports instead of redefining.
+modules, `_emit_namespaces` the typed methods and `_emit_docs` the coverage table.
+`_handwritten` names the schemas that hand-written classes already define, which the generated
+code imports instead of redefining.
 See `openai_ergo/codegen/README.md` for the rules and what is not typed fully.
 """
 
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from openai_ergo.codegen._build import build_model
 from openai_ergo.codegen._emit_docs import COVERAGE_PATH, emit_coverage
+from openai_ergo.codegen._emit_namespaces import NAMESPACES_PACKAGE, emit_namespaces
 from openai_ergo.codegen._emit_types import PACKAGE, emit_types
 from openai_ergo.codegen._model import Model
 from openai_ergo.codegen._spec import SpecError, load_spec
@@ -44,14 +47,18 @@ def generate(spec: str | Path, out_dir: str | Path, *, format: bool = True) -> M
     `format`, ruff formats the output (skipped, with a note, when ruff is not installed).
     """
     model = build_model(load_spec(spec))
-    target = Path(out_dir).joinpath(*PACKAGE.split("."))
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for name, source in emit_types(model):
-        (target / name).write_text(source, encoding="utf-8")
-    if format:
-        _format(target)
+    for package, files in (
+        (PACKAGE, emit_types(model)),
+        (NAMESPACES_PACKAGE, emit_namespaces(model)),
+    ):
+        target = Path(out_dir).joinpath(*package.split("."))
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        for name, source in files:
+            (target / name).write_text(source, encoding="utf-8")
+        if format:
+            _format(target)
     coverage = Path(out_dir).joinpath(*COVERAGE_PATH)
     coverage.parent.mkdir(parents=True, exist_ok=True)
     coverage.write_text(emit_coverage(model), encoding="utf-8")

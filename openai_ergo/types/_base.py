@@ -1,4 +1,4 @@
-"""The two base classes every model derives from, and the fallback for unknown tagged objects.
+"""The base classes every model derives from, and the fallback for objects of unknown tags.
 
 Every model is a `msgspec.Struct` with keyword-only fields that omits defaults when encoded, so a
 request body or a re-encoded object carries only what was set. `gc=False` is safe because decoded
@@ -8,11 +8,19 @@ and skipping it makes allocation of large responses cheaper.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import msgspec
 
-__all__ = ["APIObject", "TaggedObject", "UnknownObject"]
+__all__ = [
+    "UNKNOWN_TAG",
+    "APIObject",
+    "TaggedObject",
+    "UnknownObject",
+    "UnknownTypeVariant",
+    "UnknownVariant",
+    "read_tag",
+]
 
 
 class APIObject(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
@@ -51,27 +59,50 @@ def _with_raw_payloads(value: Any, data: Any) -> Any:
     return data
 
 
+#: The tag every unknown variant carries: no server sends it, so the fast path never picks it.
+UNKNOWN_TAG = "<unknown>"
+
+
+def read_tag(self: msgspec.Struct) -> str:
+    """The tag of a tagged object: its class's, the property every tag field reads."""
+    return cast(str, self.__struct_config__.tag)
+
+
 class TaggedObject(APIObject, tag_field="type"):
     """Base of the models that are members of a union told apart by their `type` field.
 
     The tag is the class's identity: it is not a field, so `type` is read-only and always matches
-    the class (`OutputMessage().type == "message"`).
+    the class (`OutputMessage().type == "message"`). Each tagged class declares its tag to type
+    checkers as a `Literal` class variable, so `if item.type == "message":` narrows a union to
+    its member, as `isinstance` and `match` do.
     """
 
-    @property
-    def type(self) -> str:
-        """The `type` tag this object carries on the wire."""
-        return cast(str, self.__struct_config__.tag)
+    if not TYPE_CHECKING:
+        type = property(read_tag, doc="The `type` tag this object carries on the wire.")
 
 
-class UnknownObject(APIObject, kw_only=True):
-    """An object whose `type` this version of the library does not know.
-
-    Decoding never fails on a new kind of item, part or event from a newer API: it becomes one of
-    these, keeping everything the server sent in `raw` (send `raw` back to round-trip it).
-    """
+class UnknownVariant(APIObject, kw_only=True):
+    """A member of a tagged union whose tag this version does not know: `raw` is the whole
+    payload as the server sent it, and `to_dict()` returns it (send `raw` back to round-trip
+    it)."""
 
     _keeps_raw: ClassVar[bool] = True
 
-    type: str
     raw: dict[str, Any] = {}
+
+
+class UnknownTypeVariant(TaggedObject, UnknownVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """An object of a `type` this version does not know; the tag sent is `raw["type"]`.
+
+    Its own `type` reads `"<unknown>"` (a `Literal` to type checkers), so comparing `.type` with
+    a known tag narrows a union away from it. Decoding never fails on a new kind of item, part
+    or event from a newer API: it becomes one of these, keeping everything the server sent.
+    """
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["<unknown>"]]
+
+
+#: The name the hand-written fallbacks (`UnknownEvent`, `UnknownOutputItem`, ...) knew their base
+#: by: the same class, kept so code written against it keeps working.
+UnknownObject = UnknownTypeVariant

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, ClassVar, Literal, final
 
-from openai_ergo.types._base import APIObject, TaggedObject, UnknownObject
+from openai_ergo.types._base import UNKNOWN_TAG, APIObject, TaggedObject, UnknownTypeVariant
 
 __all__ = [
     "Annotation",
@@ -28,6 +28,9 @@ __all__ = [
 class FileCitation(TaggedObject, tag="file_citation", kw_only=True):
     """A citation of a file found by the file search tool."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["file_citation"]]
+
     file_id: str = ""
     filename: str = ""
     index: int = 0
@@ -36,6 +39,9 @@ class FileCitation(TaggedObject, tag="file_citation", kw_only=True):
 @final
 class UrlCitation(TaggedObject, tag="url_citation", kw_only=True):
     """A citation of a web page found by the web search tool; the indexes span the output text."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["url_citation"]]
 
     url: str = ""
     title: str = ""
@@ -46,6 +52,9 @@ class UrlCitation(TaggedObject, tag="url_citation", kw_only=True):
 @final
 class ContainerFileCitation(TaggedObject, tag="container_file_citation", kw_only=True):
     """A citation of a file in a code interpreter container."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["container_file_citation"]]
 
     container_id: str = ""
     file_id: str = ""
@@ -58,12 +67,15 @@ class ContainerFileCitation(TaggedObject, tag="container_file_citation", kw_only
 class FilePathAnnotation(TaggedObject, tag="file_path", kw_only=True):
     """A path to a file the model produced (for example with code interpreter)."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["file_path"]]
+
     file_id: str = ""
     index: int = 0
 
 
 @final
-class UnknownAnnotation(UnknownObject):
+class UnknownAnnotation(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
     """An annotation of a `type` this version does not know; `raw` keeps all of it."""
 
 
@@ -90,6 +102,9 @@ class LogProb(APIObject, kw_only=True):
 class OutputText(TaggedObject, tag="output_text", kw_only=True):
     """Text the model wrote, with its citations (and log probabilities when requested)."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["output_text"]]
+
     text: str = ""
     annotations: list[Annotation] = []
     logprobs: list[LogProb] | None = None
@@ -99,12 +114,18 @@ class OutputText(TaggedObject, tag="output_text", kw_only=True):
 class OutputRefusal(TaggedObject, tag="refusal", kw_only=True):
     """The model's explanation of why it refused."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["refusal"]]
+
     refusal: str = ""
 
 
 @final
 class ReasoningText(TaggedObject, tag="reasoning_text", kw_only=True):
     """Raw reasoning text, from models and servers that expose it."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["reasoning_text"]]
 
     text: str = ""
 
@@ -113,11 +134,14 @@ class ReasoningText(TaggedObject, tag="reasoning_text", kw_only=True):
 class SummaryText(TaggedObject, tag="summary_text", kw_only=True):
     """One part of a reasoning summary."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["summary_text"]]
+
     text: str = ""
 
 
 @final
-class UnknownContent(UnknownObject):
+class UnknownContent(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
     """A content part of a `type` this version does not know; `raw` keeps all of it."""
 
 

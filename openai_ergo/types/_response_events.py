@@ -4,7 +4,7 @@ function calls. Every class is named as its schema in the OpenAPI spec, and tagg
 
 from __future__ import annotations
 
-from typing import final
+from typing import TYPE_CHECKING, ClassVar, Literal, final
 
 import msgspec
 
@@ -34,12 +34,18 @@ class StreamErrorDetail(APIObject, kw_only=True):
 class ResponseCompletedEvent(_Event, tag="response.completed", kw_only=True):
     """Emitted when the model response is complete."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.completed"]]
+
     response: Response = msgspec.field(default_factory=Response)
 
 
 @final
 class ResponseContentPartAddedEvent(_Event, tag="response.content_part.added", kw_only=True):
     """Emitted when a new content part is added."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.content_part.added"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -51,6 +57,9 @@ class ResponseContentPartAddedEvent(_Event, tag="response.content_part.added", k
 class ResponseContentPartDoneEvent(_Event, tag="response.content_part.done", kw_only=True):
     """Emitted when a content part is done."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.content_part.done"]]
+
     item_id: str = ""
     output_index: int = 0
     content_index: int = 0
@@ -61,6 +70,9 @@ class ResponseContentPartDoneEvent(_Event, tag="response.content_part.done", kw_
 class ResponseCreatedEvent(_Event, tag="response.created", kw_only=True):
     """An event that is emitted when a response is created."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.created"]]
+
     response: Response = msgspec.field(default_factory=Response)
 
 
@@ -68,6 +80,9 @@ class ResponseCreatedEvent(_Event, tag="response.created", kw_only=True):
 class ResponseErrorEvent(_Event, tag="error", kw_only=True):
     """Emitted when an error occurs. The spec puts `code`, `message` and `param` at the top; the
     live API nests them in `error`: `detail()` reads whichever came."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["error"]]
 
     code: str | None = None
     message: str = ""
@@ -93,6 +108,9 @@ class ResponseFunctionCallArgumentsDeltaEvent(
 ):
     """Emitted when there is a partial function-call arguments delta."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.function_call_arguments.delta"]]
+
     item_id: str = ""
     output_index: int = 0
     delta: str
@@ -104,6 +122,9 @@ class ResponseFunctionCallArgumentsDoneEvent(
 ):
     """Emitted when function-call arguments are finalized."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.function_call_arguments.done"]]
+
     item_id: str = ""
     name: str = ""
     output_index: int = 0
@@ -114,12 +135,18 @@ class ResponseFunctionCallArgumentsDoneEvent(
 class ResponseInProgressEvent(_Event, tag="response.in_progress", kw_only=True):
     """Emitted when the response is in progress."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.in_progress"]]
+
     response: Response = msgspec.field(default_factory=Response)
 
 
 @final
 class ResponseFailedEvent(_Event, tag="response.failed", kw_only=True):
     """An event that is emitted when a response fails."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.failed"]]
 
     response: Response = msgspec.field(default_factory=Response)
 
@@ -128,12 +155,18 @@ class ResponseFailedEvent(_Event, tag="response.failed", kw_only=True):
 class ResponseIncompleteEvent(_Event, tag="response.incomplete", kw_only=True):
     """An event that is emitted when a response finishes as incomplete."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.incomplete"]]
+
     response: Response = msgspec.field(default_factory=Response)
 
 
 @final
 class ResponseOutputItemAddedEvent(_Event, tag="response.output_item.added", kw_only=True):
     """Emitted when a new output item is added."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.output_item.added"]]
 
     output_index: int = 0
     item: OutputItem
@@ -142,6 +175,9 @@ class ResponseOutputItemAddedEvent(_Event, tag="response.output_item.added", kw_
 @final
 class ResponseOutputItemDoneEvent(_Event, tag="response.output_item.done", kw_only=True):
     """Emitted when an output item is marked done."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.output_item.done"]]
 
     output_index: int = 0
     item: OutputItem
@@ -152,6 +188,9 @@ class ResponseReasoningSummaryPartAddedEvent(
     _Event, tag="response.reasoning_summary_part.added", kw_only=True
 ):
     """Emitted when a new reasoning summary part is added."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.reasoning_summary_part.added"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -164,6 +203,9 @@ class ResponseReasoningSummaryPartDoneEvent(
     _Event, tag="response.reasoning_summary_part.done", kw_only=True
 ):
     """Emitted when a reasoning summary part is completed."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.reasoning_summary_part.done"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -178,6 +220,9 @@ class ResponseReasoningSummaryTextDeltaEvent(
 ):
     """Emitted when a delta is added to a reasoning summary text."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.reasoning_summary_text.delta"]]
+
     item_id: str = ""
     output_index: int = 0
     summary_index: int = 0
@@ -190,6 +235,9 @@ class ResponseReasoningSummaryTextDoneEvent(
 ):
     """Emitted when a reasoning summary text is completed."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.reasoning_summary_text.done"]]
+
     item_id: str = ""
     output_index: int = 0
     summary_index: int = 0
@@ -199,6 +247,9 @@ class ResponseReasoningSummaryTextDoneEvent(
 @final
 class ResponseReasoningTextDeltaEvent(_Event, tag="response.reasoning_text.delta", kw_only=True):
     """Emitted when a delta is added to a reasoning text."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.reasoning_text.delta"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -210,6 +261,9 @@ class ResponseReasoningTextDeltaEvent(_Event, tag="response.reasoning_text.delta
 class ResponseReasoningTextDoneEvent(_Event, tag="response.reasoning_text.done", kw_only=True):
     """Emitted when a reasoning text is completed."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.reasoning_text.done"]]
+
     item_id: str = ""
     output_index: int = 0
     content_index: int = 0
@@ -219,6 +273,9 @@ class ResponseReasoningTextDoneEvent(_Event, tag="response.reasoning_text.done",
 @final
 class ResponseRefusalDeltaEvent(_Event, tag="response.refusal.delta", kw_only=True):
     """Emitted when there is a partial refusal text."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.refusal.delta"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -230,6 +287,9 @@ class ResponseRefusalDeltaEvent(_Event, tag="response.refusal.delta", kw_only=Tr
 class ResponseRefusalDoneEvent(_Event, tag="response.refusal.done", kw_only=True):
     """Emitted when refusal text is finalized."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.refusal.done"]]
+
     item_id: str = ""
     output_index: int = 0
     content_index: int = 0
@@ -239,6 +299,9 @@ class ResponseRefusalDoneEvent(_Event, tag="response.refusal.done", kw_only=True
 @final
 class ResponseTextDeltaEvent(_Event, tag="response.output_text.delta", kw_only=True):
     """Emitted when there is an additional text delta."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.output_text.delta"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -250,6 +313,9 @@ class ResponseTextDeltaEvent(_Event, tag="response.output_text.delta", kw_only=T
 @final
 class ResponseTextDoneEvent(_Event, tag="response.output_text.done", kw_only=True):
     """Emitted when text content is finalized."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.output_text.done"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -264,6 +330,9 @@ class ResponseOutputTextAnnotationAddedEvent(
 ):
     """Emitted when an annotation is added to output text content."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.output_text.annotation.added"]]
+
     item_id: str = ""
     output_index: int = 0
     content_index: int = 0
@@ -274,6 +343,9 @@ class ResponseOutputTextAnnotationAddedEvent(
 @final
 class ResponseQueuedEvent(_Event, tag="response.queued", kw_only=True):
     """Emitted when a response is queued and waiting to be processed."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.queued"]]
 
     response: Response = msgspec.field(default_factory=Response)
 

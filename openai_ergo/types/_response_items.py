@@ -7,9 +7,9 @@ them never breaks decoding.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, final
 
-from openai_ergo.types._base import TaggedObject, UnknownObject
+from openai_ergo.types._base import UNKNOWN_TAG, TaggedObject, UnknownTypeVariant
 from openai_ergo.types._response_content import (
     OutputContent,
     OutputRefusal,
@@ -56,6 +56,9 @@ __all__ = [
 class OutputMessage(TaggedObject, tag="message", kw_only=True):
     """A message from the model: output text and refusals."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["message"]]
+
     id: str = ""
     role: str = "assistant"
     status: str | None = None
@@ -80,6 +83,9 @@ class ReasoningItem(TaggedObject, tag="reasoning", kw_only=True):
     """The model's reasoning: a summary, raw text where exposed, and encrypted content to send
     back on the next turn."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["reasoning"]]
+
     id: str = ""
     summary: list[SummaryText] = []
     content: list[ReasoningText] | None = None
@@ -90,6 +96,9 @@ class ReasoningItem(TaggedObject, tag="reasoning", kw_only=True):
 @final
 class FunctionCall(TaggedObject, tag="function_call", kw_only=True):
     """A call of one of your functions; `arguments` is a JSON string, as the model wrote it."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["function_call"]]
 
     call_id: str = ""
     name: str = ""
@@ -103,6 +112,9 @@ class FunctionCall(TaggedObject, tag="function_call", kw_only=True):
 @final
 class FunctionCallOutput(TaggedObject, tag="function_call_output", kw_only=True):
     """The result of a function call, as sent back to the model."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["function_call_output"]]
 
     call_id: str = ""
     output: str | list[dict[str, Any]] = ""
@@ -118,6 +130,9 @@ class FunctionCallOutput(TaggedObject, tag="function_call_output", kw_only=True)
 class CustomToolCall(TaggedObject, tag="custom_tool_call", kw_only=True):
     """A call of a custom (free-form input) tool; `input` is the text the model wrote."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["custom_tool_call"]]
+
     call_id: str = ""
     name: str = ""
     input: str = ""
@@ -129,6 +144,9 @@ class CustomToolCall(TaggedObject, tag="custom_tool_call", kw_only=True):
 @final
 class CustomToolCallOutput(TaggedObject, tag="custom_tool_call_output", kw_only=True):
     """The result of a custom tool call."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["custom_tool_call_output"]]
 
     call_id: str = ""
     output: str | list[dict[str, Any]] = ""
@@ -142,6 +160,9 @@ class CustomToolCallOutput(TaggedObject, tag="custom_tool_call_output", kw_only=
 class FileSearchCall(TaggedObject, tag="file_search_call", kw_only=True):
     """A run of the file search tool: its queries and, when included, its results."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["file_search_call"]]
+
     id: str = ""
     status: str | None = None
     queries: list[str] = []
@@ -152,6 +173,9 @@ class FileSearchCall(TaggedObject, tag="file_search_call", kw_only=True):
 class WebSearchCall(TaggedObject, tag="web_search_call", kw_only=True):
     """A run of the web search tool; `action` is what it did (search, open page, find)."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["web_search_call"]]
+
     id: str = ""
     status: str | None = None
     action: dict[str, Any] | None = None
@@ -160,6 +184,9 @@ class WebSearchCall(TaggedObject, tag="web_search_call", kw_only=True):
 @final
 class ComputerCall(TaggedObject, tag="computer_call", kw_only=True):
     """An action the model asks a computer-use harness to perform."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["computer_call"]]
 
     id: str = ""
     call_id: str = ""
@@ -173,6 +200,9 @@ class ComputerCall(TaggedObject, tag="computer_call", kw_only=True):
 class ComputerCallOutput(TaggedObject, tag="computer_call_output", kw_only=True):
     """The screenshot a computer-use harness sent back."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["computer_call_output"]]
+
     id: str = ""
     call_id: str = ""
     output: dict[str, Any] | None = None
@@ -185,6 +215,9 @@ class ComputerCallOutput(TaggedObject, tag="computer_call_output", kw_only=True)
 class ImageGenerationCall(TaggedObject, tag="image_generation_call", kw_only=True):
     """A run of the image generation tool; `result` is the base64 image."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["image_generation_call"]]
+
     id: str = ""
     status: str | None = None
     result: str | None = None
@@ -193,6 +226,9 @@ class ImageGenerationCall(TaggedObject, tag="image_generation_call", kw_only=Tru
 @final
 class CodeInterpreterCall(TaggedObject, tag="code_interpreter_call", kw_only=True):
     """Code the model ran in a container, and its logs and images."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["code_interpreter_call"]]
 
     id: str = ""
     status: str | None = None
@@ -205,6 +241,9 @@ class CodeInterpreterCall(TaggedObject, tag="code_interpreter_call", kw_only=Tru
 class LocalShellCall(TaggedObject, tag="local_shell_call", kw_only=True):
     """A command the model asks a local shell harness to run."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["local_shell_call"]]
+
     id: str = ""
     call_id: str = ""
     action: dict[str, Any] | None = None
@@ -215,6 +254,9 @@ class LocalShellCall(TaggedObject, tag="local_shell_call", kw_only=True):
 class LocalShellCallOutput(TaggedObject, tag="local_shell_call_output", kw_only=True):
     """The output of a local shell command."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["local_shell_call_output"]]
+
     id: str = ""
     output: str = ""
     status: str | None = None
@@ -223,6 +265,9 @@ class LocalShellCallOutput(TaggedObject, tag="local_shell_call_output", kw_only=
 @final
 class ShellCall(TaggedObject, tag="shell_call", kw_only=True):
     """Commands the model asks the shell tool to run."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["shell_call"]]
 
     id: str = ""
     call_id: str = ""
@@ -237,6 +282,9 @@ class ShellCall(TaggedObject, tag="shell_call", kw_only=True):
 class ShellCallOutput(TaggedObject, tag="shell_call_output", kw_only=True):
     """The outputs of shell tool commands."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["shell_call_output"]]
+
     id: str = ""
     call_id: str = ""
     output: list[dict[str, Any]] = []
@@ -250,6 +298,9 @@ class ShellCallOutput(TaggedObject, tag="shell_call_output", kw_only=True):
 class ApplyPatchCall(TaggedObject, tag="apply_patch_call", kw_only=True):
     """A file operation (create, update, delete) the model asks a harness to apply."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["apply_patch_call"]]
+
     id: str = ""
     call_id: str = ""
     operation: dict[str, Any] | None = None
@@ -262,6 +313,9 @@ class ApplyPatchCall(TaggedObject, tag="apply_patch_call", kw_only=True):
 class ApplyPatchCallOutput(TaggedObject, tag="apply_patch_call_output", kw_only=True):
     """The result of applying a patch."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["apply_patch_call_output"]]
+
     id: str = ""
     call_id: str = ""
     output: str | None = None
@@ -273,6 +327,9 @@ class ApplyPatchCallOutput(TaggedObject, tag="apply_patch_call_output", kw_only=
 @final
 class McpCall(TaggedObject, tag="mcp_call", kw_only=True):
     """A call of a tool on a remote MCP server, with its output or error."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["mcp_call"]]
 
     id: str = ""
     server_label: str = ""
@@ -288,6 +345,9 @@ class McpCall(TaggedObject, tag="mcp_call", kw_only=True):
 class McpListTools(TaggedObject, tag="mcp_list_tools", kw_only=True):
     """The tools a remote MCP server offers."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["mcp_list_tools"]]
+
     id: str = ""
     server_label: str = ""
     tools: list[dict[str, Any]] = []
@@ -297,6 +357,9 @@ class McpListTools(TaggedObject, tag="mcp_list_tools", kw_only=True):
 @final
 class McpApprovalRequest(TaggedObject, tag="mcp_approval_request", kw_only=True):
     """The model asks for approval before calling an MCP tool."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["mcp_approval_request"]]
 
     id: str = ""
     server_label: str = ""
@@ -308,6 +371,9 @@ class McpApprovalRequest(TaggedObject, tag="mcp_approval_request", kw_only=True)
 class McpApprovalResponse(TaggedObject, tag="mcp_approval_response", kw_only=True):
     """An answer to an MCP approval request."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["mcp_approval_response"]]
+
     id: str = ""
     approval_request_id: str = ""
     approve: bool = False
@@ -317,6 +383,9 @@ class McpApprovalResponse(TaggedObject, tag="mcp_approval_response", kw_only=Tru
 @final
 class ToolSearchCall(TaggedObject, tag="tool_search_call", kw_only=True):
     """A search over deferred tools; `arguments` is what was searched for."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["tool_search_call"]]
 
     id: str = ""
     call_id: str | None = None
@@ -330,6 +399,9 @@ class ToolSearchCall(TaggedObject, tag="tool_search_call", kw_only=True):
 class ToolSearchOutput(TaggedObject, tag="tool_search_output", kw_only=True):
     """The tools a tool search loaded."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["tool_search_output"]]
+
     id: str = ""
     call_id: str | None = None
     execution: str | None = None
@@ -342,6 +414,9 @@ class ToolSearchOutput(TaggedObject, tag="tool_search_output", kw_only=True):
 class AdditionalTools(TaggedObject, tag="additional_tools", kw_only=True):
     """Tools added to the conversation mid-way."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["additional_tools"]]
+
     id: str = ""
     role: str | None = None
     tools: list[dict[str, Any]] = []
@@ -351,6 +426,9 @@ class AdditionalTools(TaggedObject, tag="additional_tools", kw_only=True):
 class CompactionItem(TaggedObject, tag="compaction", kw_only=True):
     """An encrypted summary that replaces compacted conversation history."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["compaction"]]
+
     id: str = ""
     encrypted_content: str = ""
     created_by: str | None = None
@@ -359,6 +437,9 @@ class CompactionItem(TaggedObject, tag="compaction", kw_only=True):
 @final
 class ProgramItem(TaggedObject, tag="program", kw_only=True):
     """A program the model wrote to orchestrate tools."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["program"]]
 
     id: str = ""
     call_id: str = ""
@@ -370,6 +451,9 @@ class ProgramItem(TaggedObject, tag="program", kw_only=True):
 class ProgramOutputItem(TaggedObject, tag="program_output", kw_only=True):
     """The result of running a program item."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["program_output"]]
+
     id: str = ""
     call_id: str = ""
     result: str = ""
@@ -377,7 +461,7 @@ class ProgramOutputItem(TaggedObject, tag="program_output", kw_only=True):
 
 
 @final
-class UnknownOutputItem(UnknownObject):
+class UnknownOutputItem(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
     """An output item of a `type` this version does not know; `raw` keeps all of it."""
 
 

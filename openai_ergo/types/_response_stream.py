@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, final
 import msgspec
 
 from openai_ergo.types import _tolerant
-from openai_ergo.types._base import UnknownObject
+from openai_ergo.types._base import UNKNOWN_TAG, UnknownTypeVariant
 from openai_ergo.types._response_events import CoreEvent
 from openai_ergo.types._response_tool_events import ToolEvent
 from openai_ergo.types._responses import Response
@@ -22,8 +22,9 @@ __all__ = [
 
 
 @final
-class UnknownEvent(UnknownObject):
-    """A stream event whose `type` this version does not know: `raw` is its whole payload."""
+class UnknownEvent(UnknownTypeVariant, tag=UNKNOWN_TAG, kw_only=True):
+    """A stream event whose `type` this version does not know: `raw` is its whole payload, the
+    type sent is `raw["type"]`; `event.type` reads `"<unknown>"`."""
 
 
 _KNOWN_EVENTS = CoreEvent | ToolEvent
@@ -56,7 +57,7 @@ def decode_response_event(data: str | bytes, /) -> ResponseStreamEvent:
         raw = msgspec.json.decode(data)
         cls = _EVENT_CLASSES.get(raw["type"])
         if cls is None:
-            return UnknownEvent(type=raw["type"], raw=raw)
+            return UnknownEvent(raw=raw)
         return _tolerant.event(raw, cls)  # type: ignore[return-value]
     return event
 

@@ -3,7 +3,7 @@ generation, MCP, custom tools, shell) and audio. Named as their schemas in the O
 
 from __future__ import annotations
 
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, final
 
 from openai_ergo.types._response_events import _Event
 
@@ -12,12 +12,18 @@ from openai_ergo.types._response_events import _Event
 class ResponseAudioDeltaEvent(_Event, tag="response.audio.delta", kw_only=True):
     """Emitted when there is a partial audio response."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.audio.delta"]]
+
     delta: str
 
 
 @final
 class ResponseAudioDoneEvent(_Event, tag="response.audio.done", kw_only=True):
     """Emitted when the audio response is complete."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.audio.done"]]
 
 
 @final
@@ -26,6 +32,9 @@ class ResponseAudioTranscriptDeltaEvent(
 ):
     """Emitted when there is a partial transcript of audio."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.audio.transcript.delta"]]
+
     delta: str
 
 
@@ -33,12 +42,18 @@ class ResponseAudioTranscriptDeltaEvent(
 class ResponseAudioTranscriptDoneEvent(_Event, tag="response.audio.transcript.done", kw_only=True):
     """Emitted when the full audio transcript is completed."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.audio.transcript.done"]]
+
 
 @final
 class ResponseCodeInterpreterCallCodeDeltaEvent(
     _Event, tag="response.code_interpreter_call_code.delta", kw_only=True
 ):
     """Emitted when a partial code snippet is streamed by the code interpreter."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.code_interpreter_call_code.delta"]]
 
     output_index: int = 0
     item_id: str = ""
@@ -51,6 +66,9 @@ class ResponseCodeInterpreterCallCodeDoneEvent(
 ):
     """Emitted when the code snippet is finalized by the code interpreter."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.code_interpreter_call_code.done"]]
+
     output_index: int = 0
     item_id: str = ""
     code: str = ""
@@ -62,6 +80,9 @@ class ResponseCodeInterpreterCallCompletedEvent(
 ):
     """Emitted when the code interpreter call is completed."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.code_interpreter_call.completed"]]
+
     output_index: int = 0
     item_id: str = ""
 
@@ -71,6 +92,9 @@ class ResponseCodeInterpreterCallInProgressEvent(
     _Event, tag="response.code_interpreter_call.in_progress", kw_only=True
 ):
     """Emitted when a code interpreter call is in progress."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.code_interpreter_call.in_progress"]]
 
     output_index: int = 0
     item_id: str = ""
@@ -82,6 +106,9 @@ class ResponseCodeInterpreterCallInterpretingEvent(
 ):
     """Emitted when the code interpreter is actively interpreting the code snippet."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.code_interpreter_call.interpreting"]]
+
     output_index: int = 0
     item_id: str = ""
 
@@ -91,6 +118,9 @@ class ResponseFileSearchCallCompletedEvent(
     _Event, tag="response.file_search_call.completed", kw_only=True
 ):
     """Emitted when a file search call is completed (results found)."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.file_search_call.completed"]]
 
     output_index: int = 0
     item_id: str = ""
@@ -102,6 +132,9 @@ class ResponseFileSearchCallInProgressEvent(
 ):
     """Emitted when a file search call is initiated."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.file_search_call.in_progress"]]
+
     output_index: int = 0
     item_id: str = ""
 
@@ -112,6 +145,9 @@ class ResponseFileSearchCallSearchingEvent(
 ):
     """Emitted when a file search is currently searching."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.file_search_call.searching"]]
+
     output_index: int = 0
     item_id: str = ""
 
@@ -121,6 +157,9 @@ class ResponseShellCallCommandAddedStreamingEvent(
     _Event, tag="response.shell_call_command.added", kw_only=True
 ):
     """A streaming event that indicated a shell command was added to a tool call."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.shell_call_command.added"]]
 
     output_index: int = 0
     command_index: int = 0
@@ -133,6 +172,9 @@ class ResponseShellCallCommandDeltaStreamingEvent(
 ):
     """A streaming event that indicated a shell command was incrementally updated."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.shell_call_command.delta"]]
+
     output_index: int = 0
     command_index: int = 0
     delta: str
@@ -144,6 +186,9 @@ class ResponseShellCallCommandDoneStreamingEvent(
 ):
     """A streaming event that indicated a shell command was completed."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.shell_call_command.done"]]
+
     output_index: int = 0
     command_index: int = 0
     command: str = ""
@@ -154,6 +199,9 @@ class ResponseShellCallOutputContentDeltaStreamingEvent(
     _Event, tag="response.shell_call_output_content.delta", kw_only=True
 ):
     """A streaming event that indicated shell call output was incrementally added."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.shell_call_output_content.delta"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -167,6 +215,9 @@ class ResponseShellCallOutputContentDoneStreamingEvent(
 ):
     """A streaming event that indicated shell call output was completed."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.shell_call_output_content.done"]]
+
     item_id: str = ""
     output_index: int = 0
     command_index: int = 0
@@ -179,6 +230,9 @@ class ResponseWebSearchCallCompletedEvent(
 ):
     """Emitted when a web search call is completed."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.web_search_call.completed"]]
+
     output_index: int = 0
     item_id: str = ""
 
@@ -188,6 +242,9 @@ class ResponseWebSearchCallInProgressEvent(
     _Event, tag="response.web_search_call.in_progress", kw_only=True
 ):
     """Emitted when a web search call is initiated."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.web_search_call.in_progress"]]
 
     output_index: int = 0
     item_id: str = ""
@@ -199,6 +256,9 @@ class ResponseWebSearchCallSearchingEvent(
 ):
     """Emitted when a web search call is executing."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.web_search_call.searching"]]
+
     output_index: int = 0
     item_id: str = ""
 
@@ -208,6 +268,9 @@ class ResponseImageGenCallCompletedEvent(
     _Event, tag="response.image_generation_call.completed", kw_only=True
 ):
     """Emitted when an image generation tool call has completed and the final image is available."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.image_generation_call.completed"]]
 
     output_index: int = 0
     item_id: str = ""
@@ -219,6 +282,9 @@ class ResponseImageGenCallGeneratingEvent(
 ):
     """Emitted while an image generation tool call is generating an image."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.image_generation_call.generating"]]
+
     output_index: int = 0
     item_id: str = ""
 
@@ -229,6 +295,9 @@ class ResponseImageGenCallInProgressEvent(
 ):
     """Emitted when an image generation tool call is in progress."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.image_generation_call.in_progress"]]
+
     output_index: int = 0
     item_id: str = ""
 
@@ -238,6 +307,9 @@ class ResponseImageGenCallPartialImageEvent(
     _Event, tag="response.image_generation_call.partial_image", kw_only=True
 ):
     """Emitted when a partial image is available during image generation streaming."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.image_generation_call.partial_image"]]
 
     output_index: int = 0
     item_id: str = ""
@@ -255,6 +327,9 @@ class ResponseMCPCallArgumentsDeltaEvent(
 ):
     """Emitted when there is a delta (partial update) to the arguments of an MCP tool call."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.mcp_call_arguments.delta"]]
+
     output_index: int = 0
     item_id: str = ""
     delta: str
@@ -266,6 +341,9 @@ class ResponseMCPCallArgumentsDoneEvent(
 ):
     """Emitted when the arguments for an MCP tool call are finalized."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.mcp_call_arguments.done"]]
+
     output_index: int = 0
     item_id: str = ""
     arguments: str = ""
@@ -275,6 +353,9 @@ class ResponseMCPCallArgumentsDoneEvent(
 class ResponseMCPCallCompletedEvent(_Event, tag="response.mcp_call.completed", kw_only=True):
     """Emitted when an MCP tool call has completed successfully."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.mcp_call.completed"]]
+
     item_id: str = ""
     output_index: int = 0
 
@@ -283,6 +364,9 @@ class ResponseMCPCallCompletedEvent(_Event, tag="response.mcp_call.completed", k
 class ResponseMCPCallFailedEvent(_Event, tag="response.mcp_call.failed", kw_only=True):
     """Emitted when an MCP tool call has failed."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.mcp_call.failed"]]
+
     item_id: str = ""
     output_index: int = 0
 
@@ -290,6 +374,9 @@ class ResponseMCPCallFailedEvent(_Event, tag="response.mcp_call.failed", kw_only
 @final
 class ResponseMCPCallInProgressEvent(_Event, tag="response.mcp_call.in_progress", kw_only=True):
     """Emitted when an MCP tool call is in progress."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.mcp_call.in_progress"]]
 
     output_index: int = 0
     item_id: str = ""
@@ -301,6 +388,9 @@ class ResponseMCPListToolsCompletedEvent(
 ):
     """Emitted when the list of available MCP tools has been successfully retrieved."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.mcp_list_tools.completed"]]
+
     item_id: str = ""
     output_index: int = 0
 
@@ -308,6 +398,9 @@ class ResponseMCPListToolsCompletedEvent(
 @final
 class ResponseMCPListToolsFailedEvent(_Event, tag="response.mcp_list_tools.failed", kw_only=True):
     """Emitted when the attempt to list available MCP tools has failed."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.mcp_list_tools.failed"]]
 
     item_id: str = ""
     output_index: int = 0
@@ -319,6 +412,9 @@ class ResponseMCPListToolsInProgressEvent(
 ):
     """Emitted when the system is in the process of retrieving the list of available MCP tools."""
 
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.mcp_list_tools.in_progress"]]
+
     item_id: str = ""
     output_index: int = 0
 
@@ -328,6 +424,9 @@ class ResponseCustomToolCallInputDeltaEvent(
     _Event, tag="response.custom_tool_call_input.delta", kw_only=True
 ):
     """Event representing a delta (partial update) to the input of a custom tool call."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.custom_tool_call_input.delta"]]
 
     output_index: int = 0
     item_id: str = ""
@@ -339,6 +438,9 @@ class ResponseCustomToolCallInputDoneEvent(
     _Event, tag="response.custom_tool_call_input.done", kw_only=True
 ):
     """Event indicating that input for a custom tool call is complete."""
+
+    if TYPE_CHECKING:
+        type: ClassVar[Literal["response.custom_tool_call_input.done"]]
 
     output_index: int = 0
     item_id: str = ""

@@ -13,7 +13,7 @@ from typing import Any, TypeVar, get_args
 
 import msgspec
 
-from openai_ergo.types._base import TaggedObject, UnknownObject
+from openai_ergo.types._base import TaggedObject
 from openai_ergo.types._response_content import (
     Annotation,
     OutputContent,
@@ -25,7 +25,6 @@ from openai_ergo.types._response_items import OutputItem, OutputMessage, Unknown
 from openai_ergo.types._responses import Response
 
 _T = TypeVar("_T", bound=msgspec.Struct)
-_U = TypeVar("_U", bound=UnknownObject)
 
 
 def is_unknown_tag(exc: msgspec.ValidationError) -> bool:
@@ -72,16 +71,12 @@ def _convert(raw: dict[str, Any], cls: type[_T], nested: dict[str, Any]) -> _T:
     return result
 
 
-def _unknown(cls: type[_U], tag: str, raw: dict[str, Any]) -> _U:
-    return cls(type=tag, raw=raw)
-
-
 def annotation(raw: Any) -> Annotation:
     """An annotation, or `UnknownAnnotation` for an unknown type."""
     tag = _type_of(raw)
     cls = _ANNOTATIONS.get(tag)
     if cls is None:
-        return _unknown(UnknownAnnotation, tag, raw)
+        return UnknownAnnotation(raw=raw)
     return msgspec.convert(raw, cls)  # type: ignore[return-value]
 
 
@@ -90,7 +85,7 @@ def content(raw: Any) -> OutputContent:
     tag = _type_of(raw)
     cls = _CONTENT.get(tag)
     if cls is None:
-        return _unknown(UnknownContent, tag, raw)
+        return UnknownContent(raw=raw)
     if cls is OutputText and isinstance(raw.get("annotations"), list):
         nested = {"annotations": [annotation(a) for a in raw["annotations"]]}
         return _convert(raw, OutputText, nested)
@@ -102,7 +97,7 @@ def output_item(raw: Any) -> OutputItem:
     tag = _type_of(raw)
     cls = _ITEMS.get(tag)
     if cls is None:
-        return _unknown(UnknownOutputItem, tag, raw)
+        return UnknownOutputItem(raw=raw)
     if cls is OutputMessage and isinstance(raw.get("content"), list):
         return _convert(raw, OutputMessage, {"content": [content(c) for c in raw["content"]]})
     return msgspec.convert(raw, cls)  # type: ignore[return-value]

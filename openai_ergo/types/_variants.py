@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import re
 from types import UnionType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, Union, cast, get_args, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, Union, get_args, overload
 from typing import get_origin as _origin
 
 import msgspec
 
-from openai_ergo.types._base import APIObject, UnknownObject
+from openai_ergo.types._base import (
+    UNKNOWN_TAG,
+    APIObject,
+    TaggedObject,
+    UnknownObject,
+    UnknownTypeVariant,
+    UnknownVariant,
+    read_tag,
+)
 
 __all__ = [
     "UNKNOWN_TAG",
@@ -40,51 +48,33 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-#: The tag every `Unknown*Variant` carries: no server sends it, so the fast path never picks it.
-UNKNOWN_TAG = "<unknown>"
 #: The field `UntaggedVariants` requires: no server sends it either.
 UNTAGGED_FIELD = "<untagged>"
 
 
-def _tag(self: msgspec.Struct) -> str:
-    return cast(str, self.__struct_config__.tag)
-
-
-class TypeTagged(APIObject, tag_field="type"):
-    """Base of generated objects tagged by `type`; `obj.type` reads the tag."""
-
-    if not TYPE_CHECKING:
-        type = property(_tag, doc="The `type` tag this object carries on the wire.")
+#: Generated objects tagged by `type` share the hand-written base: one definition of the tag.
+TypeTagged = TaggedObject
 
 
 class ObjectTagged(APIObject, tag_field="object"):
     """Base of generated objects tagged by `object`; `obj.object` reads the tag."""
 
     if not TYPE_CHECKING:
-        object = property(_tag, doc="The `object` tag this object carries on the wire.")
+        object = property(read_tag, doc="The `object` tag this object carries on the wire.")
 
 
 class EventTagged(APIObject, tag_field="event"):
     """Base of generated objects tagged by `event`; `obj.event` reads the tag."""
 
     if not TYPE_CHECKING:
-        event = property(_tag, doc="The `event` tag this object carries on the wire.")
+        event = property(read_tag, doc="The `event` tag this object carries on the wire.")
 
 
 class RoleTagged(APIObject, tag_field="role"):
     """Base of generated objects tagged by `role`; `obj.role` reads the tag."""
 
     if not TYPE_CHECKING:
-        role = property(_tag, doc="The `role` tag this object carries on the wire.")
-
-
-class UnknownVariant(APIObject, kw_only=True):
-    """A member of a tagged union whose tag this version does not know: `raw` is the whole
-    payload as the server sent it, and `to_dict()` returns it."""
-
-    _keeps_raw: ClassVar[bool] = True
-
-    raw: dict[str, Any] = {}
+        role = property(read_tag, doc="The `role` tag this object carries on the wire.")
 
 
 class UntaggedVariants(UnknownVariant, kw_only=True):
@@ -94,13 +84,6 @@ class UntaggedVariants(UnknownVariant, kw_only=True):
     set by each generated subclass). Never returned by a decode."""
 
     never_sent: None = msgspec.field(name=UNTAGGED_FIELD)
-
-
-class UnknownTypeVariant(TypeTagged, UnknownVariant, tag=UNKNOWN_TAG, kw_only=True):
-    """An object of a `type` this version does not know; the tag sent is `raw["type"]`."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["<unknown>"]]
 
 
 class UnknownObjectVariant(ObjectTagged, UnknownVariant, tag=UNKNOWN_TAG, kw_only=True):
@@ -227,7 +210,7 @@ def _lenient_union(value: Any, members: tuple[Any, ...], path: str) -> Any:
                 return member(raw=value)
         fallback = _FALLBACKS.get(frozenset(structs))
         if fallback is not None:
-            return fallback(type=str(tag), raw=value)
+            return fallback(raw=value)
         raise msgspec.ValidationError(f"Invalid value {tag!r} - at `{path}.{tag_field}`")
     for member in members:
         origin = _origin(member)
@@ -258,7 +241,7 @@ def _best_fit(value: dict[str, Any], candidates: list[type[Any]], path: str) -> 
 
 def _misfits(value: Any, raw: Any) -> int:
     """How many objects in `value` are unknown variants, or carry a tag other than `raw`'s."""
-    if isinstance(value, UnknownVariant | UnknownObject):
+    if isinstance(value, UnknownVariant):
         return 1
     if isinstance(value, msgspec.Struct) and isinstance(raw, dict):
         config = value.__struct_config__

@@ -242,3 +242,15 @@ def test_plans_name_only_known_scenarios_and_rows(plan: Plan) -> None:
         assert scenario.repeats >= 1
         for row, backend in scenario.rows:
             assert backend in ROWS[row].backends
+
+
+def test_the_list_page_benchmark_decodes_every_item_on_both_sides() -> None:
+    from benchmarks import _list_decode_bench
+
+    result = _list_decode_bench.run(files=30, batches=7, repeats=1)
+    assert result["files"]["items"] == 30
+    assert result["batches"]["items"] == 7
+    for page in result.values():
+        assert page["ergo_cpu_s"] >= 0
+        assert page["sdk_cpu_s"] > 0
+        assert page["ratio"] > 0

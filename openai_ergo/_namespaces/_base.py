@@ -1,0 +1,355 @@
+"""What the generated namespaces stand on: an operation's description, and one call path.
+
+Each typed method (`client.files.retrieve`, ...) is generated (`_generated/`) as a signature, a
+docstring and one line, `return await self._call(_OPERATION, locals())`: `Operation` says where
+each argument goes (path, query, header, body) and what comes back, and `Namespace._call` checks
+the arguments, builds the request and sends it through `Client.request`, so the pipeline
+(retries, rate limits, Azure routing, middleware) is the one every other call takes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, final
+from urllib.parse import quote
+
+import msgspec
+
+from openai_ergo._errors import InvalidRequestError
+from openai_ergo._pagination import Paginator
+from openai_ergo._response import APIResponse
+
+if TYPE_CHECKING:
+    import httpx
+
+    from openai_ergo._client import Client
+
+__all__ = [
+    "Namespace",
+    "Operation",
+    "RawResponse",
+    "checked",
+]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+ResultKind = Literal["json", "list", "empty", "binary", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """Where a typed method's arguments go and what it returns (generated, one per method)."""
+
+    method: str
+    path: str
+    #: (Python name, name in the path) of each path parameter, in order.
+    path_params: tuple[tuple[str, str], ...] = ()
+    #: Python name -> (wire name, type) of each query parameter.
+    query: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
+    #: Python name -> (header name, type) of each header parameter.
+    headers: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
+    #: The request body's type: a Struct whose fields are keyword arguments, or (with
+    #: `whole_body`) any type passed whole as `body=`.
+    body: Any = None
+    #: Python name -> wire name of each body field that is a keyword argument.
+    body_fields: Mapping[str, str] = field(default_factory=dict)
+    whole_body: bool = False
+    multipart: bool = False
+    kind: ResultKind = "json"
+    #: The decoded type of a JSON result, the item type of a list.
+    result: Any = None
+
+
+@final
+class RawResponse(Generic[T]):
+    """What a method called through `with_raw_response` returns: the response as it came
+    (`headers`, `status_code`, `request_id`, `response`), and `parse()` for the typed object the
+    plain call returns."""
+
+    __slots__ = ("_parse", "response")
+
+    def __init__(self, response: APIResponse, parse: Callable[[APIResponse], T]) -> None:
+        #: The `APIResponse`: status, headers, body bytes, attempts.
+        self.response = response
+        self._parse = parse
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+        return self.response.headers
+
+    @property
+    def status_code(self) -> int:
+        """The response status."""
+        return self.response.status_code
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id (`x-request-id`)."""
+        return self.response.request_id
+
+    def parse(self) -> T:
+        """The body as the typed object the plain call returns."""
+        return self._parse(self.response)
+
+    def __repr__(self) -> str:
+        return f"<RawResponse {self.response.status_code} request_id={self.request_id!r}>"
+
+
+_MISSING_ARGUMENT = re.compile(
+    r"missing \d+ required (?:keyword-only |positional )?arguments?: (.*)"
+)
+_UNEXPECTED_ARGUMENT = re.compile(r"got an unexpected keyword argument '(\w+)'")
+
+
+def checked(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn Python's own complaint about a call's arguments (a missing required parameter, an
+    unknown keyword) into `InvalidRequestError` naming the parameter; the signature is kept for
+    type checkers, and a well-formed call pays nothing."""
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except TypeError as exc:
+            if exc.__traceback__ is None or exc.__traceback__.tb_next is not None:
+                raise  # raised inside the method, not by the binding of its arguments
+            raise _argument_error(method.__qualname__, str(exc)) from None
+
+    return call
+
+
+def _argument_error(name: str, message: str) -> InvalidRequestError:
+    missing = _MISSING_ARGUMENT.search(message)
+    if missing:
+        params = re.findall(r"'(\w+)'", missing.group(1))
+        return InvalidRequestError(
+            f"{name}() is missing the required parameter {' and '.join(map(repr, params))}",
+            param=params[0] if params else None,
+        )
+    unexpected = _UNEXPECTED_ARGUMENT.search(message)
+    param = unexpected.group(1) if unexpected else None
+    return InvalidRequestError(f"{name}(): {message.split(': ', 1)[-1]}", param=param)
+
+
+def _wrong(param: str, exc: msgspec.ValidationError | str) -> InvalidRequestError:
+    return InvalidRequestError(f"invalid value for {param!r}: {exc}", param=param)
+
+
+def _check(value: Any, kind: Any, param: str) -> Any:
+    try:
+        return msgspec.convert(value, kind, str_keys=True)
+    except msgspec.ValidationError as exc:
+        raise _wrong(param, exc) from None
+
+
+_FIELD_PATH = re.compile(r" - at `\$\.([^.`\[]+)")
+
+
+def _check_body(data: dict[str, Any], kind: Any, wire_to_param: Mapping[str, str]) -> Any:
+    try:
+        return msgspec.convert(data, kind, str_keys=True)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        # Loaded here: `import openai_ergo` does not load the types.
+        from openai_ergo.types._variants import _UNKNOWN_TAG_ERROR, _lenient
+
+        if _UNKNOWN_TAG_ERROR.match(message):
+            # Members sharing a tag (`InputItem`'s three `message`s), or a tag left out: told
+            # apart as decoding does; sent as plain data, so a kept payload goes out as given.
+            try:
+                return _lenient(data, kind, "$").to_dict()
+            except msgspec.ValidationError as lenient_exc:
+                message = str(lenient_exc)
+        where = _FIELD_PATH.search(message)
+        missing = re.search(r"missing required field `([^`]+)`", message)
+        wire = where.group(1) if where else missing.group(1) if missing else None
+        param = wire_to_param.get(wire, wire) if wire else "body"
+        raise _wrong(param, message) from None
+
+
+class Namespace:
+    """A group of typed methods (`client.files`, `client.vector_stores.files`, ...).
+
+    A namespace is a view of its client: making one costs an object, and it holds nothing but
+    the client and whether it returns raw responses (`with_raw_response`).
+    """
+
+    __slots__ = ("_client", "_raw")
+
+    def __init__(self, client: Client, *, raw: bool = False) -> None:
+        self._client = client
+        self._raw = raw
+
+    # Hidden from type checkers, so that a misspelt name stays a static error.
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for a name the class does not have.
+            what = type(self).__name__.removesuffix("Namespace").removesuffix("Raw")
+            raise _no_such(self, name, f"the {what!r} namespace has no method or namespace")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} namespace>"
+
+    def _paginate(self, op: Operation, args: Mapping[str, Any]) -> Paginator[Any]:
+        path, query, headers, _ = self._request_parts(op, args)
+        return Paginator(
+            self._client,
+            path,
+            query=query,
+            item_type=op.result,
+            headers=headers,
+            options=args.get("options"),
+        )
+
+    async def _call(self, op: Operation, args: Mapping[str, Any]) -> Any:
+        path, query, headers, body = self._request_parts(op, args)
+        response = await self._client.request(
+            op.method,
+            path,
+            body=body,
+            query=query or None,
+            headers=headers or None,
+            options=args.get("options"),
+        )
+        parse = _parser(op)
+        if self._raw:
+            return RawResponse(response, parse)
+        return parse(response)
+
+    def _request_parts(
+        self, op: Operation, args: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any], dict[str, str], Any]:
+        path = op.path
+        for param, wire in op.path_params:
+            value = args[param]
+            if not isinstance(value, str) or not value:
+                raise _wrong(param, f"expected a non-empty string, got {value!r}")
+            path = path.replace("{" + wire + "}", quote(value, safe=""))
+        query: dict[str, Any] = {}
+        for param, (wire, kind) in op.query.items():
+            value = args[param]
+            if value is not None:
+                query[wire] = _check(value, kind, param)
+        extra_query = args.get("extra_query")
+        if extra_query:
+            query.update(extra_query)
+        headers: dict[str, str] = {}
+        for param, (wire, kind) in op.headers.items():
+            value = args[param]
+            if value is not None:
+                headers[wire] = str(_check(value, kind, param))
+        extra_headers = args.get("extra_headers")
+        if extra_headers:
+            headers.update(extra_headers)
+        body = self._body(op, args)
+        return path, query, headers, body
+
+    def _body(self, op: Operation, args: Mapping[str, Any]) -> Any:
+        extra_body = args.get("extra_body")
+        if op.body is None:
+            return dict(extra_body) if extra_body else None
+        if op.multipart:
+            raise InvalidRequestError(
+                "multipart request bodies are not sent by the typed methods yet: use"
+                " client.request(...) with the encoded body",
+                param="body",
+            )
+        if op.whole_body:
+            body = _check(args["body"], op.body, "body")
+        else:
+            required = _required_fields(op.body)
+            data = {
+                wire: args[p]
+                for p, wire in op.body_fields.items()
+                if args[p] is not None or wire in required
+            }
+            if data.get("stream") is True:
+                raise InvalidRequestError(
+                    "the typed methods do not stream yet: use the builders"
+                    ' (client.responses("model"), client.chat("model")) or'
+                    " client.request(..., stream=True)",
+                    param="stream",
+                )
+            wire_to_param = {wire: p for p, wire in op.body_fields.items()}
+            body = _check_body(data, op.body, wire_to_param)
+        if extra_body:
+            body = {**msgspec.to_builtins(body), **extra_body}
+        return body
+
+
+def _parser(op: Operation) -> Callable[[APIResponse], Any]:
+    if op.kind == "empty":
+        return _nothing
+    if op.kind == "text":
+        return _text
+    if op.kind == "binary":
+        return _content
+    return _json_parser(op.result)
+
+
+@functools.cache
+def _required_fields(kind: Any) -> frozenset[str]:
+    """The wire names of a request Struct's required fields: `None` passed for one of them is
+    sent as `null` (`metadata=None` clears it), where an optional field's `None` is left out."""
+    return frozenset(f.encode_name for f in msgspec.structs.fields(kind) if f.required)
+
+
+def _no_such(owner: object, name: str, what: str) -> AttributeError:
+    """The error for a name `owner` lacks, naming the closest ones it has."""
+    import difflib  # only for a misspelt name: not worth its import time up front
+
+    known = [n for n in dir(type(owner)) if not n.startswith("_")]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
+    return AttributeError(f"{what} {name!r}{hint}", name=name, obj=owner)
+
+
+def _nothing(response: APIResponse) -> None:
+    return None
+
+
+def _text(response: APIResponse) -> str:
+    return response.content.decode()
+
+
+def _content(response: APIResponse) -> bytes:
+    return response.content
+
+
+@functools.cache
+def _json_parser(kind: Any) -> Callable[[APIResponse], Any]:
+    from openai_ergo.types import decode
+
+    name = getattr(kind, "__name__", None) or repr(kind)
+
+    def parse(response: APIResponse) -> Any:
+        return response.decode(functools.partial(decode, type=kind), name)
+
+    return parse
+
+
+class NamespaceOwner:
+    """What the `Client` inherits the namespace properties through (`_generated/__init__.py`):
+    the client each namespace serves, and the closest-match hint for a name it lacks."""
+
+    __slots__ = ()
+
+    def _namespace_client(self) -> Client:
+        return self  # type: ignore[return-value]
+
+    # Hidden from type checkers, so that a misspelt name stays a static error.
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for a name the class does not have.
+            if name.startswith("_"):
+                raise AttributeError(name, name=name, obj=self)
+            raise _no_such(self, name, "Client has no namespace or method")

@@ -36,12 +36,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="FAULT",
         help='fail the next request with FAULT, e.g. "rate_limit; retry_after=1" (repeatable)',
     )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=None,
+        metavar="KEY",
+        help="accept only this key; others get 401 invalid_api_key (repeatable)",
+    )
+    parser.add_argument(
+        "--strict-models",
+        action="store_true",
+        help="refuse models outside the catalog, as the service does (default: accept any name)",
+    )
     args = parser.parse_args(argv)
     app = MockOpenAI(
         seed=args.seed,
         tokens_per_second=args.tokens_per_second,
         latency=args.latency,
         reply_tokens=args.reply_tokens if args.reply_tokens is not None else (16, 48),
+        strict_models=args.strict_models,
+        api_keys=args.api_key,
     )
     for fault in args.fail_next:
         try:

@@ -169,6 +169,40 @@ def test_command_line_prints_its_url_arms_faults_and_stops_on_terminate() -> Non
     assert process.returncode == 0, stderr
 
 
+def test_command_line_accepts_only_the_given_keys_and_catalog_models() -> None:
+    command = [sys.executable, "-m", "openai_ergo.mock", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--api-key", "sk-mock-one", "--api-key", "sk-mock-two", "--strict-models"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+/v1", line)
+        assert found, line
+        url = f"{found.group(0)}/chat/completions"
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+
+        def post(key: str, model: str = "gpt-4o") -> httpx.Response:
+            headers = {"Authorization": f"Bearer {key}"}
+            return httpx.post(url, json={**body, "model": model}, headers=headers)
+
+        assert post("sk-mock-one").status_code == 200
+        assert post("sk-mock-two").status_code == 200
+        refused = post("sk-mock-three")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "invalid_api_key"
+        unknown = post("sk-mock-one", model="gpt-6-astra")
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["code"] == "model_not_found"
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+
+
 def _command_line(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "openai_ergo.mock", *args],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import anyio
 import httpx
@@ -145,10 +146,12 @@ async def test_pacing_spaces_tokens_and_keeps_the_text(
     assert text == expected["output"][0]["content"][0]["text"]
 
 
-def test_command_line_prints_its_url_arms_faults_and_stops_on_terminate() -> None:
-    command = [sys.executable, "-m", "openai_ergo.mock", "--port", "0", "--seed", "5"]
+@contextlib.contextmanager
+def _serving_command_line(*args: str) -> Iterator[str]:
+    """Run `python -m openai_ergo.mock --port 0 ARGS`; the base URL it prints first; terminated
+    after the block, which it must survive with exit status 0."""
     process = subprocess.Popen(
-        [*command, "--fail-next", "rate_limit; retry_after=0"],
+        [sys.executable, "-m", "openai_ergo.mock", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -158,36 +161,32 @@ def test_command_line_prints_its_url_arms_faults_and_stops_on_terminate() -> Non
         line = process.stdout.readline()
         found = re.search(r"http://127\.0\.0\.1:\d+/v1", line)
         assert found, line
-        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
-        limited = httpx.post(f"{found.group(0)}/chat/completions", json=body)
-        assert limited.status_code == 429
-        response = httpx.post(f"{found.group(0)}/chat/completions", json=body)
-        assert response.status_code == 200
+        yield found.group(0)
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
 
 
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def test_command_line_prints_its_url_arms_faults_and_stops_on_terminate() -> None:
+    with _serving_command_line("--seed", "5", "--fail-next", "rate_limit; retry_after=0") as url:
+        limited = httpx.post(f"{url}/chat/completions", json=CHAT)
+        assert limited.status_code == 429
+        response = httpx.post(f"{url}/chat/completions", json=CHAT)
+        assert response.status_code == 200
+
+
 def test_command_line_accepts_only_the_given_keys_and_catalog_models() -> None:
-    command = [sys.executable, "-m", "openai_ergo.mock", "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--api-key", "sk-mock-one", "--api-key", "sk-mock-two", "--strict-models"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        found = re.search(r"http://127\.0\.0\.1:\d+/v1", line)
-        assert found, line
-        url = f"{found.group(0)}/chat/completions"
-        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    keys = ["--api-key", "sk-mock-one", "--api-key", "sk-mock-two"]
+    with _serving_command_line(*keys, "--strict-models") as url:
 
         def post(key: str, model: str = "gpt-4o") -> httpx.Response:
             headers = {"Authorization": f"Bearer {key}"}
-            return httpx.post(url, json={**body, "model": model}, headers=headers)
+            body = {**CHAT, "model": model}
+            return httpx.post(f"{url}/chat/completions", json=body, headers=headers)
 
         assert post("sk-mock-one").status_code == 200
         assert post("sk-mock-two").status_code == 200
@@ -197,10 +196,6 @@ def test_command_line_accepts_only_the_given_keys_and_catalog_models() -> None:
         unknown = post("sk-mock-one", model="gpt-6-astra")
         assert unknown.status_code == 404
         assert unknown.json()["error"]["code"] == "model_not_found"
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
 
 
 def _command_line(*args: str) -> subprocess.CompletedProcess[str]:

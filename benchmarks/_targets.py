@@ -239,7 +239,7 @@ def evaluate(
 def _per_request_targets(
     look: _Lookup, targets: list[Target], ratio_target: Callable[..., None]
 ) -> None:
-    """Issue 19: fixed costs per request and per open stream, against the raw socket row of
+    """Fixed costs per request and per open stream, against the raw socket row of
     the same run (which does the least any Python client can do over the same bytes)."""
     raw = "raw_msgspec/asyncio"
     for scenario, description, bound in (

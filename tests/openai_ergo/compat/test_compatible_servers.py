@@ -3,7 +3,7 @@
 Each loopback test serves one of those servers' own responses byte for byte (`wire/*.http`:
 status line, headers, chunked framing and SSE as they leave the server; `wire/README.md` names
 the source each comes from) and drives the client through its public API, under asyncio and
-trio. Issue 11 found five quirks this way: tool-call names repeated in every delta, error text
+trio. Five quirks were found this way: tool-call names repeated in every delta, error text
 in FastAPI's `detail`, a stream cut short with `[DONE]`, request ids under other headers, and
 `content: null` rejected in an assistant turn.
 """

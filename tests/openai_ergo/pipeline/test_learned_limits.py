@@ -77,7 +77,7 @@ def budget(
 async def test_a_429_with_a_six_minute_token_reset_costs_one_second_not_six_minutes(
     clock: FakeClock,
 ) -> None:
-    # The story: the 429 says retry after 1 s, tokens 0 of 150,000, full in 6m0s.
+    # A user's story: the 429 says retry after 1 s, tokens 0 of 150,000, full in 6m0s.
     limited = Reply(
         status=429,
         json=error_body("Rate limit reached for tokens", type="tokens"),

@@ -306,7 +306,7 @@ async def test_leaving_before_a_cut_end_is_not_finished_rather_than_interrupted(
 
 
 async def test_done_before_a_finish_reason_is_a_cut_unless_the_builder_allows_it() -> None:
-    # `[DONE]` before a finish_reason is how llama-cpp-python cuts a stream short (issue 11);
+    # `[DONE]` before a finish_reason is how llama-cpp-python cuts a stream short;
     # only a server known never to send finish reasons is taken at its `[DONE]`.
     chunks = _chat_chunks(["Hi"])[:-1]
     body = b"".join(frame(c) for c in chunks) + b"data: [DONE]\n\n"

@@ -53,7 +53,7 @@ ENDPOINTS: dict[str, Builder] = {
 ENDPOINT = pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 
 
-# -- a forced tool_choice and the end of the loop (issue 11, part 2) --------------------------
+# -- a forced tool_choice and the end of the loop -------------------------------------------
 
 
 @ENDPOINT
@@ -168,7 +168,7 @@ async def test_max_steps_stops_before_running_calls_it_could_not_report(
     assert "charge" in str(caught.value)
 
 
-# -- unscripted: the mock's own rule calls a tool the user names, then answers (issue 13) -----
+# -- unscripted: the mock's own rule calls a tool the user names, then answers --------------
 
 
 @ENDPOINT

@@ -46,7 +46,7 @@ from openai_ergo._pipeline._logging import redact_secrets
 from openai_ergo._pipeline._middleware import Middleware
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
-from openai_ergo._response import APIResponse, EventStream
+from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 from openai_ergo._transport import HTTP11Transport
 
 if typing.TYPE_CHECKING:
@@ -110,6 +110,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BinaryResponse",
     "ChatBuilder",
     "ChatHistory",
     "ChatStream",

@@ -211,6 +211,18 @@ class Namespace:
 
     async def _call(self, op: Operation, args: Mapping[str, Any]) -> Any:
         path, query, headers, body = self._request_parts(op, args)
+        if op.kind == "binary":
+            # The handle itself carries the headers and request id: raw or not, it is the
+            # result, and the body stays on the wire until it is read.
+            return await self._client.request(
+                op.method,
+                path,
+                body=body,
+                query=query or None,
+                headers=headers or None,
+                stream="bytes",
+                options=args.get("options"),
+            )
         response = await self._client.request(
             op.method,
             path,
@@ -290,8 +302,6 @@ def _parser(op: Operation) -> Callable[[APIResponse], Any]:
         return _nothing
     if op.kind == "text":
         return _text
-    if op.kind == "binary":
-        return _content
     return _json_parser(op.result)
 
 
@@ -318,10 +328,6 @@ def _nothing(response: APIResponse) -> None:
 
 def _text(response: APIResponse) -> str:
     return response.content.decode()
-
-
-def _content(response: APIResponse) -> bytes:
-    return response.content
 
 
 @functools.cache

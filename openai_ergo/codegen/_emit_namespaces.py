@@ -9,7 +9,8 @@ What an operation becomes (its SDK name `vector_stores.files.list` says where it
   `None` (not sent); the fields of a JSON body Struct as keyword arguments (a body of another
   type is one `body=` argument); then `extra_headers`, `extra_query`, `extra_body` and `options`.
   Its body is one line: `self._call(_OPERATION, locals())` (`openai_ergo/_namespaces/_base.py`).
-- Results: the JSON result's type; `Paginator[Item]` for a `GET` whose result is a cursor page
+- Results: the JSON result's type; a streamed `BinaryResponse` for a binary body (raw or
+  not: it carries the headers itself); `Paginator[Item]` for a `GET` whose result is a cursor page
   (`data` and `has_more`), returned without awaiting; `None` for an empty body.
 - A twin class (`...RawNamespace`, reached by `with_raw_response`) returns `RawResponse[T]`.
 - Nested namespaces are properties; `responses` and `chat` derive from hand-written bases that
@@ -288,8 +289,9 @@ class _Module:
             json_result = next((r for r in op.results if r.kind == "json"), None)
             if "binary" in kinds:
                 # File, video and skill content: the spec also lists a JSON string, which the
-                # API does not send.
-                returns = "bytes"
+                # API does not send. The body is streamed, never held whole.
+                self.imports.add("openai_ergo._response", "BinaryResponse")
+                returns = "BinaryResponse"
                 spec["kind"] = '"binary"'
             elif json_result is not None and json_result.type is not None:
                 returns = self.type(json_result.type, owner)
@@ -306,7 +308,7 @@ class _Module:
             if returns == "None" and not raw:
                 call = f"await self._call({constant}, locals())"
             is_async = True
-            if raw:
+            if raw and returns != "BinaryResponse":
                 self.imports.add(_BASE, "RawResponse")
                 returns = f"RawResponse[{returns}]"
         if not raw:

@@ -11,6 +11,7 @@ from typing import Any
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
+from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.audio import (
     AudioResponseFormat,
     CreateSpeechRequest,
@@ -151,7 +152,7 @@ class AudioSpeechNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> bytes:
+    ) -> BinaryResponse:
         """Generates audio from the input text."""
         return await self._call(_AUDIO_SPEECH_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -176,7 +177,7 @@ class AudioSpeechRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[bytes]:
+    ) -> BinaryResponse:
         """Generates audio from the input text."""
         return await self._call(_AUDIO_SPEECH_CREATE, locals())  # type: ignore[no-any-return]
 

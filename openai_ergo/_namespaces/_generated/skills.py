@@ -11,6 +11,7 @@ from typing import Any
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
+from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.shared import OrderEnum
 from openai_ergo.types._generated.skills import (
     CreateSkillBody,
@@ -193,7 +194,7 @@ class SkillsVersionsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> bytes:
+    ) -> BinaryResponse:
         """Download a skill version zip bundle."""
         return await self._call(_SKILLS_VERSIONS_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -277,7 +278,7 @@ class SkillsVersionsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[bytes]:
+    ) -> BinaryResponse:
         """Download a skill version zip bundle."""
         return await self._call(_SKILLS_VERSIONS_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -378,7 +379,7 @@ class SkillsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> bytes:
+    ) -> BinaryResponse:
         """Download a skill zip bundle by its ID."""
         return await self._call(_SKILLS_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -474,6 +475,6 @@ class SkillsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[bytes]:
+    ) -> BinaryResponse:
         """Download a skill zip bundle by its ID."""
         return await self._call(_SKILLS_CONTENT, locals())  # type: ignore[no-any-return]

@@ -10,6 +10,7 @@ from typing import Any
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
+from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.shared import OrderEnum
 from openai_ergo.types._generated.videos import (
     CreateVideoCharacterBody,
@@ -373,7 +374,7 @@ class VideosNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> bytes:
+    ) -> BinaryResponse:
         """Deprecated. Download the generated video bytes or a derived preview asset."""
         return await self._call(_VIDEOS_DOWNLOAD_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -485,7 +486,7 @@ class VideosRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[bytes]:
+    ) -> BinaryResponse:
         """Deprecated. Download the generated video bytes or a derived preview asset."""
         return await self._call(_VIDEOS_DOWNLOAD_CONTENT, locals())  # type: ignore[no-any-return]
 

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from openai_ergo import Client, InvalidRequestError, Paginator
+from openai_ergo import BinaryResponse, Client, InvalidRequestError, Paginator
 from openai_ergo.codegen._model import ListOf, Named, Operation, Prim, Struct, Type
 from openai_ergo.types import APIObject
 from tests.openai_ergo.codegen.specs import generated_model, repository_spec
@@ -223,6 +223,8 @@ async def test_every_operation_through_its_typed_method(
     if kinds == {"empty"}:
         assert result is None
     elif "binary" in kinds:
-        assert result == b"\x00\x01"
+        assert isinstance(result, BinaryResponse)
+        assert await result.read() == b"\x00\x01"
+        assert result.closed
     elif "json" in kinds and not isinstance(result, Paginator):
         assert isinstance(result, APIObject | list | dict | str | int | float)

@@ -37,6 +37,7 @@ from openai_ergo._errors import (
     TruncatedResponseError,
     UnprocessableEntityError,
 )
+from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
 from openai_ergo._pagination import Page, Paginator
 from openai_ergo._pipeline._auth import KeyPool, TokenProvider
 from openai_ergo._pipeline._buckets import RateLimitScope
@@ -121,12 +122,15 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "EventStream",
+    "FileInput",
+    "FileUpload",
     "FunctionTool",
     "HTTP11Transport",
     "InternalServerError",
     "InvalidRequestError",
     "KeyPool",
     "Middleware",
+    "MultipartBody",
     "NotFoundError",
     "OpenAIErgoError",
     "OutputParseError",

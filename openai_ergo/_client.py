@@ -24,6 +24,7 @@ from openai_ergo._config import (
 )
 from openai_ergo._errors import ConfigurationError
 from openai_ergo._http_client import make_http_client
+from openai_ergo._multipart import MultipartBody
 from openai_ergo._namespaces._generated import Namespaces
 from openai_ergo._pagination import Paginator
 from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
@@ -330,7 +331,8 @@ class Client(Namespaces, AsyncResource):
     ) -> APIResponse | EventStream | BinaryResponse:
         """Send a request to any endpoint: `path` is relative to the base URL (`"/responses"`).
 
-        `body` is a dict, a msgspec Struct (encoded with msgspec) or raw bytes. Returns an
+        `body` is a dict, a msgspec Struct (encoded with msgspec), raw bytes or a streamed
+        `MultipartBody`. Returns an
         `APIResponse`, with `stream=True` an `EventStream` once its first events arrived, or
         with `stream="bytes"` a `BinaryResponse` once the headers arrived (its body is read
         as you iterate it).
@@ -343,8 +345,18 @@ class Client(Namespaces, AsyncResource):
         method = method.upper()
         url, azure_query = self._url(path, body, options)
         call_headers = self._headers.copy()
+        content: bytes | MultipartBody | None
         if body is None:
             content = None
+        elif isinstance(body, MultipartBody):
+            # Streamed as the transport asks for it; chunked when a file's size is unknown.
+            content = body
+            call_headers["Content-Type"] = body.content_type
+            length = body.content_length
+            if length is None:
+                call_headers["Transfer-Encoding"] = "chunked"
+            else:
+                call_headers["Content-Length"] = str(length)
         else:
             content = bytes(body) if isinstance(body, bytes | bytearray) else _encode(body)
             call_headers["Content-Type"] = "application/json"

@@ -13,6 +13,7 @@ import httpx
 
 from openai_ergo._config import RequestOptions, Timeouts, model_of
 from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoError, RateLimitError
+from openai_ergo._multipart import MultipartBody
 from openai_ergo._pipeline._auth import KEY_LABEL, KeyPool, SecretHolder
 from openai_ergo._pipeline._buckets import RateLimitScope
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
@@ -63,7 +64,7 @@ class Call:
     url: str
     #: `url` parsed (parsing costs more than the rest of building a request).
     target: httpx.URL
-    content: bytes | None
+    content: bytes | MultipartBody | None
     headers: httpx.Headers
     query: dict[str, Any] | None
     #: True for an event stream, "bytes" for a streamed binary body.
@@ -178,14 +179,27 @@ class Pipeline:
             timeout = dict(self._transport_timeouts[bool(call.stream)])
         else:
             timeout = timeouts.for_transport(stream=bool(call.stream)).as_dict()
-        request = httpx.Request(
-            call.method,
-            call.target,
-            content=call.content,
-            headers=call.headers,
-            params=call.query,
-            extensions={"timeout": timeout},
-        )
+        content = call.content
+        if isinstance(content, MultipartBody):
+            # Given as the stream itself (its headers are set): httpx would wrap an async
+            # iterable in a one-pass stream, and each attempt must read the body afresh.
+            request = httpx.Request(
+                call.method,
+                call.target,
+                stream=content,
+                headers=call.headers,
+                params=call.query,
+                extensions={"timeout": timeout},
+            )
+        else:
+            request = httpx.Request(
+                call.method,
+                call.target,
+                content=content,
+                headers=call.headers,
+                params=call.query,
+                extensions={"timeout": timeout},
+            )
         cookies = self.http.cookies
         if cookies.jar:
             # Cookies a server set (a CDN's, say) go back as httpx itself would send them.
@@ -270,6 +284,13 @@ class Pipeline:
                     # adds no learned wait of its own to the budget that answered 429.
                     asked = parse_retry_after(response.headers, now_epoch=time.time())
                     limits.exempt = limits.last if asked is not None else None
+            if (
+                wait is not None
+                and not isinstance(wait, RetryStop)
+                and isinstance(call.content, MultipartBody)
+                and not call.content.replayable
+            ):
+                wait = RetryStop("body_not_replayable", attempt)
             stop, delay = (wait, None) if isinstance(wait, RetryStop) else (None, wait)
             record["retry_in"] = delay
             if stop is not None:
@@ -396,7 +417,7 @@ class Pipeline:
         scope = limits.scope(request.extensions.get(KEY_LABEL))
         if limits.tokens is None and limiter.counts_tokens:
             limits.tokens = call.options.estimated_tokens or estimate_tokens(
-                call.body, call.content
+                call.body, call.content if isinstance(call.content, bytes) else None
             )
         exempt, limits.exempt = limits.exempt == scope, None
         return await limiter.acquire(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
@@ -196,7 +197,7 @@ class AudioTranscriptionsNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         model: str,
         language: str | None = None,
         languages: builtins.list[str] | None = None,
@@ -228,7 +229,7 @@ class AudioTranscriptionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         model: str,
         language: str | None = None,
         languages: builtins.list[str] | None = None,
@@ -265,7 +266,7 @@ class AudioTranslationsNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         model: str,
         prompt: str | None = None,
         response_format: str | None = None,
@@ -288,7 +289,7 @@ class AudioTranslationsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         model: str,
         prompt: str | None = None,
         response_format: str | None = None,
@@ -331,7 +332,7 @@ class AudioVoiceConsentsNamespace(Namespace):
         self,
         *,
         name: str,
-        recording: bytes,
+        recording: FileInput,
         language: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -409,7 +410,7 @@ class AudioVoiceConsentsRawNamespace(Namespace):
         self,
         *,
         name: str,
-        recording: bytes,
+        recording: FileInput,
         language: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -478,7 +479,7 @@ class AudioVoicesNamespace(Namespace):
         self,
         *,
         name: str,
-        audio_sample: bytes,
+        audio_sample: FileInput,
         consent: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -499,7 +500,7 @@ class AudioVoicesRawNamespace(Namespace):
         self,
         *,
         name: str,
-        audio_sample: bytes,
+        audio_sample: FileInput,
         consent: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
@@ -84,7 +85,7 @@ class FilesNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         purpose: str,
         expires_after: FileExpirationAfter | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -166,7 +167,7 @@ class FilesRawNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         purpose: str,
         expires_after: FileExpirationAfter | None = None,
         extra_headers: Mapping[str, str] | None = None,

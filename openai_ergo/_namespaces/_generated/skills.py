@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
@@ -143,7 +144,7 @@ class SkillsVersionsNamespace(Namespace):
         skill_id: str,
         /,
         *,
-        files: builtins.list[bytes] | str,
+        files: builtins.list[FileInput] | FileInput,
         default: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -227,7 +228,7 @@ class SkillsVersionsRawNamespace(Namespace):
         skill_id: str,
         /,
         *,
-        files: builtins.list[bytes] | str,
+        files: builtins.list[FileInput] | FileInput,
         default: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -317,7 +318,7 @@ class SkillsNamespace(Namespace):
     async def create(
         self,
         *,
-        files: builtins.list[bytes] | str,
+        files: builtins.list[FileInput] | FileInput,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -413,7 +414,7 @@ class SkillsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        files: builtins.list[bytes] | str,
+        files: builtins.list[FileInput] | FileInput,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

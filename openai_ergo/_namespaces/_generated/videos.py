@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
@@ -124,7 +125,7 @@ class VideosCharactersNamespace(Namespace):
     async def create(
         self,
         *,
-        video: bytes,
+        video: FileInput,
         name: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -158,7 +159,7 @@ class VideosCharactersRawNamespace(Namespace):
     async def create(
         self,
         *,
-        video: bytes,
+        video: FileInput,
         name: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,

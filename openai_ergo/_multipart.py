@@ -121,6 +121,11 @@ class FileUpload:
             import mimetypes  # only for an upload: not worth its import time up front
 
             content_type = mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
+        if "\r" in content_type or "\n" in content_type:
+            raise InvalidRequestError(
+                f"the content type of an upload is one header value, not {content_type!r}",
+                param="content_type",
+            )
         #: The part's `Content-Type`.
         self.content_type = content_type
         self.on_progress = on_progress
@@ -151,16 +156,12 @@ class FileUpload:
         self._consumed = True
         source = self._source
         if isinstance(source, bytes | bytearray):
-            return _BytesReader(self, source)
+            return _BytesReader(source)
         if isinstance(source, str):
-            return _PathReader(self, source)
+            return _PathReader(source)
         if callable(getattr(source, "read", None)):
             return _FileReader(self, source)
         return _IterableReader(self, source)
-
-    def _sent(self, sent: int) -> None:
-        if self.on_progress is not None:
-            self.on_progress(sent, self.size)
 
     def __repr__(self) -> str:
         size = "unknown size" if self.size is None else f"{self.size} bytes"
@@ -168,19 +169,16 @@ class FileUpload:
 
 
 class _BytesReader:
-    __slots__ = ("_data", "_offset", "_upload")
+    __slots__ = ("_data", "_offset")
 
-    def __init__(self, upload: FileUpload, data: bytes | bytearray) -> None:
-        self._upload = upload
+    def __init__(self, data: bytes | bytearray) -> None:
         self._data = memoryview(data)
         self._offset = 0
 
     async def read(self) -> bytes:
         start = self._offset
         chunk = bytes(self._data[start : start + CHUNK_SIZE])
-        if chunk:
-            self._offset = start + len(chunk)
-            self._upload._sent(self._offset)
+        self._offset = start + len(chunk)
         return chunk
 
     async def aclose(self) -> None:
@@ -188,22 +186,16 @@ class _BytesReader:
 
 
 class _PathReader:
-    __slots__ = ("_file", "_path", "_sent", "_upload")
+    __slots__ = ("_file", "_path")
 
-    def __init__(self, upload: FileUpload, path: str) -> None:
-        self._upload = upload
+    def __init__(self, path: str) -> None:
         self._path = path
         self._file: anyio.AsyncFile[bytes] | None = None
-        self._sent = 0
 
     async def read(self) -> bytes:
         if self._file is None:
             self._file = await anyio.open_file(self._path, "rb")
-        chunk = await self._file.read(CHUNK_SIZE)
-        if chunk:
-            self._sent += len(chunk)
-            self._upload._sent(self._sent)
-        return chunk
+        return await self._file.read(CHUNK_SIZE)
 
     async def aclose(self) -> None:
         file, self._file = self._file, None
@@ -213,12 +205,11 @@ class _PathReader:
 
 
 class _FileReader:
-    __slots__ = ("_file", "_sent", "_upload")
+    __slots__ = ("_file", "_upload")
 
     def __init__(self, upload: FileUpload, file: IO[bytes]) -> None:
         self._upload = upload
         self._file = file
-        self._sent = 0
         if upload.replayable:
             file.seek(upload._start)
 
@@ -233,9 +224,6 @@ class _FileReader:
                 f"{type(chunk).__name__}, not bytes: open it in binary mode ('rb')",
                 param="file",
             )
-        if chunk:
-            self._sent += len(chunk)
-            self._upload._sent(self._sent)
         return bytes(chunk)
 
     async def aclose(self) -> None:
@@ -243,12 +231,11 @@ class _FileReader:
 
 
 class _IterableReader:
-    __slots__ = ("_iterator", "_sent", "_upload")
+    __slots__ = ("_iterator", "_upload")
 
     def __init__(self, upload: FileUpload, source: AsyncIterable[bytes]) -> None:
         self._upload = upload
         self._iterator: AsyncIterator[bytes] = source.__aiter__()
-        self._sent = 0
 
     async def read(self) -> bytes:
         while True:
@@ -263,8 +250,6 @@ class _IterableReader:
                     param="file",
                 )
             if chunk:
-                self._sent += len(chunk)
-                self._upload._sent(self._sent)
                 return bytes(chunk)
 
     async def aclose(self) -> None:
@@ -345,31 +330,29 @@ class MultipartBody(httpx.AsyncByteStream):
                 total += segment.size
         return total
 
+    def _head(self, name: str, file: FileUpload | None = None) -> bytes:
+        """A part's boundary line and headers, up to the blank line its content follows."""
+        disposition = f'form-data; name="{_quote(name)}"'
+        if file is None:
+            return b"--%b\r\nContent-Disposition: %b\r\n\r\n" % (
+                self._boundary,
+                disposition.encode(),
+            )
+        disposition += f'; filename="{_quote(file.filename)}"'
+        return b"--%b\r\nContent-Disposition: %b\r\nContent-Type: %b\r\n\r\n" % (
+            self._boundary,
+            disposition.encode(),
+            file.content_type.encode(),
+        )
+
     def _segments(self) -> Iterator[bytes | FileUpload]:
-        dash = b"--" + self._boundary
         for name, text in self._fields:
-            yield (
-                dash
-                + b'\r\nContent-Disposition: form-data; name="'
-                + _quote(name).encode()
-                + b'"\r\n\r\n'
-                + text.encode()
-                + b"\r\n"
-            )
+            yield self._head(name) + text.encode() + b"\r\n"
         for name, upload in self._files:
-            yield (
-                dash
-                + b'\r\nContent-Disposition: form-data; name="'
-                + _quote(name).encode()
-                + b'"; filename="'
-                + _quote(upload.filename).encode()
-                + b'"\r\nContent-Type: '
-                + upload.content_type.encode()
-                + b"\r\n\r\n"
-            )
+            yield self._head(name, upload)
             yield upload
             yield b"\r\n"
-        yield dash + b"--\r\n"
+        yield b"--%b--\r\n" % self._boundary
 
     def __aiter__(self) -> _BodyIterator:
         # A fresh pass for each attempt: replayable files are read again from their start.
@@ -388,11 +371,13 @@ class _BodyIterator:
     """One pass over a body, class-based so that an early stop leaves no async generator
     behind (trio reports those)."""
 
-    __slots__ = ("_reader", "_segments")
+    __slots__ = ("_reader", "_segments", "_sent", "_upload")
 
     def __init__(self, segments: Iterator[bytes | FileUpload]) -> None:
         self._segments = segments
         self._reader: _Reader | None = None
+        self._upload: FileUpload | None = None
+        self._sent = 0
 
     def __aiter__(self) -> _BodyIterator:
         return self
@@ -403,6 +388,11 @@ class _BodyIterator:
             if reader is not None:
                 chunk = await reader.read()
                 if chunk:
+                    upload = self._upload
+                    assert upload is not None
+                    self._sent += len(chunk)
+                    if upload.on_progress is not None:
+                        upload.on_progress(self._sent, upload.size)
                     return chunk
                 self._reader = None
                 await reader.aclose()
@@ -412,6 +402,8 @@ class _BodyIterator:
             if isinstance(segment, bytes):
                 return segment
             self._reader = segment._open()
+            self._upload = segment
+            self._sent = 0
 
     async def aclose(self) -> None:
         """Close the file being read, if any (an interrupted send)."""

@@ -139,8 +139,35 @@ def _stream_error(exc: BaseException, request_id: str | None) -> StreamError:
     raise exc
 
 
+class _StreamedHead:
+    """What a streamed result tells before its body: the headers of its `httpx.Response`."""
+
+    __slots__ = ()
+    response: httpx.Response
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+        return self.response.headers
+
+    @property
+    def status_code(self) -> int:
+        """The response status (2xx: errors are raised before a stream or body is returned)."""
+        return self.response.status_code
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id (the `x-request-id` header, or another server's equivalent)."""
+        return request_id_of(self.response.headers)
+
+    @property
+    def rate_limit(self) -> RateLimitInfo | None:
+        """The parsed `x-ratelimit-*` headers, or `None`."""
+        return RateLimitInfo.from_headers(self.response.headers)
+
+
 @final
-class EventStream:
+class EventStream(_StreamedHead):
     """A streamed response: an async iterator of `streaming.ServerSentEvent`.
 
     Use it as an async context manager (or call `aclose()`): leaving the block, breaking the
@@ -172,26 +199,6 @@ class EventStream:
         self._closed = False
         #: The underlying `httpx.Response` (headers arrived, body streaming).
         self.response: httpx.Response = source.response
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.response.headers
-
-    @property
-    def status_code(self) -> int:
-        """The response status (2xx: errors are raised before a stream is returned)."""
-        return self.response.status_code
-
-    @property
-    def request_id(self) -> str | None:
-        """The request id (the `x-request-id` header, or another server's equivalent)."""
-        return request_id_of(self.response.headers)
-
-    @property
-    def rate_limit(self) -> RateLimitInfo | None:
-        """The parsed `x-ratelimit-*` headers, or `None`."""
-        return RateLimitInfo.from_headers(self.response.headers)
 
     @property
     def closed(self) -> bool:
@@ -280,7 +287,7 @@ class EventStream:
 
 
 @final
-class BinaryResponse:
+class BinaryResponse(_StreamedHead):
     """A streamed binary body (file content, speech audio, video, zip): read it in chunks, so
     that the whole body is never held in memory unless `read()` asks for it.
 
@@ -314,16 +321,6 @@ class BinaryResponse:
         self._closed = False
 
     @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.response.headers
-
-    @property
-    def status_code(self) -> int:
-        """The response status (2xx: errors are raised before a body is returned)."""
-        return self.response.status_code
-
-    @property
     def content_type(self) -> str | None:
         """The `Content-Type` header (`audio/mpeg`, `application/octet-stream`, ...)."""
         content_type: str | None = self.response.headers.get("content-type")
@@ -334,11 +331,6 @@ class BinaryResponse:
         """The `Content-Length` header, when the server sent one."""
         length = self.response.headers.get("content-length")
         return int(length) if length is not None and length.isdigit() else None
-
-    @property
-    def request_id(self) -> str | None:
-        """The request id (the `x-request-id` header, or another server's equivalent)."""
-        return request_id_of(self.response.headers)
 
     @property
     def closed(self) -> bool:

@@ -179,27 +179,21 @@ class Pipeline:
             timeout = dict(self._transport_timeouts[bool(call.stream)])
         else:
             timeout = timeouts.for_transport(stream=bool(call.stream)).as_dict()
-        content = call.content
-        if isinstance(content, MultipartBody):
-            # Given as the stream itself (its headers are set): httpx would wrap an async
-            # iterable in a one-pass stream, and each attempt must read the body afresh.
-            request = httpx.Request(
-                call.method,
-                call.target,
-                stream=content,
-                headers=call.headers,
-                params=call.query,
-                extensions={"timeout": timeout},
-            )
-        else:
-            request = httpx.Request(
-                call.method,
-                call.target,
-                content=content,
-                headers=call.headers,
-                params=call.query,
-                extensions={"timeout": timeout},
-            )
+        # A multipart body is given as the stream itself (its headers are set): httpx would
+        # wrap an async iterable in a one-pass stream, and each attempt must read it afresh.
+        body: dict[str, Any] = (
+            {"stream": call.content}
+            if isinstance(call.content, MultipartBody)
+            else {"content": call.content}
+        )
+        request = httpx.Request(
+            call.method,
+            call.target,
+            headers=call.headers,
+            params=call.query,
+            extensions={"timeout": timeout},
+            **body,
+        )
         cookies = self.http.cookies
         if cookies.jar:
             # Cookies a server set (a CDN's, say) go back as httpx itself would send them.

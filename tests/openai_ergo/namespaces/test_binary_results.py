@@ -5,7 +5,6 @@ whole on request; leaving early gives the connection back; a dropped handle warn
 from __future__ import annotations
 
 import gc
-import warnings
 from pathlib import Path
 
 import anyio
@@ -21,6 +20,7 @@ from openai_ergo import (
     Timeouts,
 )
 from openai_ergo.mock import MockServer
+from tests.openai_ergo.leaks import warnings_of_run
 
 #: Many of the mock's download chunks, so that one chunk is far from the whole body.
 DATA = bytes(range(256)) * 4096  # 1 MiB
@@ -123,7 +123,6 @@ async def test_a_missing_file_is_the_typed_not_found_error(mock_openai: MockServ
 
 
 def test_a_body_dropped_unclosed_warns(anyio_backend: str, mock_openai: MockServer) -> None:
-    # A whole loop here, so every warning a leaked response brings lands inside this test.
     file_id = _stored(mock_openai)
 
     async def drop_bodies() -> None:
@@ -139,14 +138,7 @@ def test_a_body_dropped_unclosed_warns(anyio_backend: str, mock_openai: MockServ
             del finished
             gc.collect()
 
-    seen: list[tuple[type[Warning], str]] = []
-    with warnings.catch_warnings(record=True) as warned:
-        warnings.simplefilter("always")
-        anyio.run(drop_bodies, backend=anyio_backend)
-        while warned:
-            seen += [(w.category, str(w.message)) for w in warned]
-            warned.clear()
-            gc.collect()
+    seen = warnings_of_run(drop_bodies, anyio_backend)
     ours = [message for _, message in seen if "binary body" in message]
     assert len(ours) == 1
     assert "never closed" in ours[0]

@@ -159,6 +159,9 @@ async def test_bad_file_arguments_are_refused_before_sending(mock_openai: MockSe
         with pytest.raises(InvalidRequestError, match="not int") as wrong:
             await client.files.create(file=42, purpose="batch")  # type: ignore[arg-type]
         assert wrong.value.param == "file"
+        with pytest.raises(InvalidRequestError, match="one header value") as injected:
+            FileUpload(b"x", content_type="text/plain\r\nX-Evil: 1")
+        assert injected.value.param == "content_type"
         with pytest.raises(InvalidRequestError) as no_purpose:
             await client.files.create(file=b"x")  # type: ignore[call-arg]
         assert no_purpose.value.param == "purpose"

@@ -37,6 +37,7 @@ from openai_ergo._errors import (
     TruncatedResponseError,
     UnprocessableEntityError,
 )
+from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
 from openai_ergo._pagination import Page, Paginator
 from openai_ergo._pipeline._auth import KeyPool, TokenProvider
 from openai_ergo._pipeline._buckets import RateLimitScope
@@ -46,7 +47,7 @@ from openai_ergo._pipeline._logging import redact_secrets
 from openai_ergo._pipeline._middleware import Middleware
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
-from openai_ergo._response import APIResponse, EventStream
+from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 from openai_ergo._transport import HTTP11Transport
 
 if typing.TYPE_CHECKING:
@@ -110,6 +111,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BinaryResponse",
     "ChatBuilder",
     "ChatHistory",
     "ChatStream",
@@ -120,12 +122,15 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "EventStream",
+    "FileInput",
+    "FileUpload",
     "FunctionTool",
     "HTTP11Transport",
     "InternalServerError",
     "InvalidRequestError",
     "KeyPool",
     "Middleware",
+    "MultipartBody",
     "NotFoundError",
     "OpenAIErgoError",
     "OutputParseError",

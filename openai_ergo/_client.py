@@ -24,6 +24,7 @@ from openai_ergo._config import (
 )
 from openai_ergo._errors import ConfigurationError
 from openai_ergo._http_client import make_http_client
+from openai_ergo._multipart import MultipartBody
 from openai_ergo._namespaces._generated import Namespaces
 from openai_ergo._pagination import Paginator
 from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
@@ -33,13 +34,19 @@ from openai_ergo._pipeline._middleware import Middleware
 from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
-from openai_ergo._response import APIResponse, EventStream
+from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 T = TypeVar("T")
 
 _VERSION = "0.1.0"
 _encode = msgspec.json.encode
 _NO_OPTIONS = RequestOptions()
+#: The `Accept` header by what `request(stream=...)` returns.
+_ACCEPT: dict[object, str] = {
+    False: "application/json",
+    True: "text/event-stream",
+    "bytes": "*/*",
+}
 
 
 def _merged_headers(
@@ -298,6 +305,7 @@ class Client(Namespaces, AsyncResource):
         options: RequestOptions | None = None,
     ) -> EventStream: ...
 
+    @overload
     async def request(
         self,
         method: str,
@@ -306,13 +314,28 @@ class Client(Namespaces, AsyncResource):
         body: Any = None,
         query: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        stream: bool = False,
+        stream: Literal["bytes"],
         options: RequestOptions | None = None,
-    ) -> APIResponse | EventStream:
+    ) -> BinaryResponse: ...
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool | Literal["bytes"] = False,
+        options: RequestOptions | None = None,
+    ) -> APIResponse | EventStream | BinaryResponse:
         """Send a request to any endpoint: `path` is relative to the base URL (`"/responses"`).
 
-        `body` is a dict, a msgspec Struct (encoded with msgspec) or raw bytes. Returns an
-        `APIResponse`, or with `stream=True` an `EventStream` once its first events arrived.
+        `body` is a dict, a msgspec Struct (encoded with msgspec), raw bytes or a streamed
+        `MultipartBody`. Returns an
+        `APIResponse`, with `stream=True` an `EventStream` once its first events arrived, or
+        with `stream="bytes"` a `BinaryResponse` once the headers arrived (its body is read
+        as you iterate it).
         Non-2xx statuses raise the matching `APIStatusError` subclass after the retry policy
         gave up; failures to connect raise `APIConnectionError` / `APITimeoutError`.
         """
@@ -322,12 +345,22 @@ class Client(Namespaces, AsyncResource):
         method = method.upper()
         url, azure_query = self._url(path, body, options)
         call_headers = self._headers.copy()
+        content: bytes | MultipartBody | None
         if body is None:
             content = None
+        elif isinstance(body, MultipartBody):
+            # Streamed as the transport asks for it; chunked when a file's size is unknown.
+            content = body
+            call_headers["Content-Type"] = body.content_type
+            length = body.content_length
+            if length is None:
+                call_headers["Transfer-Encoding"] = "chunked"
+            else:
+                call_headers["Content-Length"] = str(length)
         else:
             content = bytes(body) if isinstance(body, bytes | bytearray) else _encode(body)
             call_headers["Content-Type"] = "application/json"
-        call_headers["Accept"] = "text/event-stream" if stream else "application/json"
+        call_headers["Accept"] = _ACCEPT[stream]
         if headers:
             call_headers.update(headers)
         merged_query = {**azure_query, **query} if query else azure_query or None

@@ -1,8 +1,12 @@
-"""What a request returns: `APIResponse` for plain calls, `EventStream` for streamed ones."""
+"""What a request returns: `APIResponse` for plain calls, `EventStream` for streamed events,
+`BinaryResponse` for a streamed binary body."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import warnings
+from collections.abc import AsyncIterator, Callable
+from os import PathLike
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
@@ -135,8 +139,35 @@ def _stream_error(exc: BaseException, request_id: str | None) -> StreamError:
     raise exc
 
 
+class _StreamedHead:
+    """What a streamed result tells before its body: the headers of its `httpx.Response`."""
+
+    __slots__ = ()
+    response: httpx.Response
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+        return self.response.headers
+
+    @property
+    def status_code(self) -> int:
+        """The response status (2xx: errors are raised before a stream or body is returned)."""
+        return self.response.status_code
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id (the `x-request-id` header, or another server's equivalent)."""
+        return request_id_of(self.response.headers)
+
+    @property
+    def rate_limit(self) -> RateLimitInfo | None:
+        """The parsed `x-ratelimit-*` headers, or `None`."""
+        return RateLimitInfo.from_headers(self.response.headers)
+
+
 @final
-class EventStream:
+class EventStream(_StreamedHead):
     """A streamed response: an async iterator of `streaming.ServerSentEvent`.
 
     Use it as an async context manager (or call `aclose()`): leaving the block, breaking the
@@ -168,26 +199,6 @@ class EventStream:
         self._closed = False
         #: The underlying `httpx.Response` (headers arrived, body streaming).
         self.response: httpx.Response = source.response
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.response.headers
-
-    @property
-    def status_code(self) -> int:
-        """The response status (2xx: errors are raised before a stream is returned)."""
-        return self.response.status_code
-
-    @property
-    def request_id(self) -> str | None:
-        """The request id (the `x-request-id` header, or another server's equivalent)."""
-        return request_id_of(self.response.headers)
-
-    @property
-    def rate_limit(self) -> RateLimitInfo | None:
-        """The parsed `x-ratelimit-*` headers, or `None`."""
-        return RateLimitInfo.from_headers(self.response.headers)
 
     @property
     def closed(self) -> bool:
@@ -273,3 +284,173 @@ class EventStream:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<EventStream {state} {self.status_code} request_id={self.request_id!r}>"
+
+
+@final
+class BinaryResponse(_StreamedHead):
+    """A streamed binary body (file content, speech audio, video, zip): read it in chunks, so
+    that the whole body is never held in memory unless `read()` asks for it.
+
+    `async for chunk in body`, `await body.write_to(path)` or `await body.read()`. It owns its
+    connection: use it as an async context manager (or call `aclose()`); leaving the block,
+    breaking the loop, an error or a cancellation closes the response and returns the
+    connection. `write_to` and `read` close it when they finish. A body dropped unclosed warns
+    `ResourceWarning`. A body that breaks off mid-way raises `StreamInterruptedError`, a silent
+    one `StreamIdleTimeoutError`.
+    """
+
+    __slots__ = ("_chunks", "_closed", "_on_close", "attempts", "method", "response", "url")
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        method: str,
+        url: str,
+        attempts: int = 1,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        #: The underlying `httpx.Response` (headers arrived, body not read yet).
+        self.response = response
+        self.method = method
+        self.url = url
+        #: How many attempts it took (1 when nothing was retried).
+        self.attempts = attempts
+        self._on_close = on_close
+        self._chunks: AsyncIterator[bytes] | None = None
+        self._closed = False
+
+    @property
+    def content_type(self) -> str | None:
+        """The `Content-Type` header (`audio/mpeg`, `application/octet-stream`, ...)."""
+        content_type: str | None = self.response.headers.get("content-type")
+        return content_type
+
+    @property
+    def content_length(self) -> int | None:
+        """The `Content-Length` header, when the server sent one."""
+        length = self.response.headers.get("content-length")
+        return int(length) if length is not None and length.isdigit() else None
+
+    @property
+    def closed(self) -> bool:
+        """Whether the body was closed (the connection is back in the pool or discarded)."""
+        return self._closed
+
+    def _open_chunks(self) -> AsyncIterator[bytes]:
+        response = self.response
+        stream = response.stream
+        coding = response.headers.get("content-encoding", "").strip().lower()
+        if isinstance(stream, httpx.AsyncByteStream) and coding in ("", "identity"):
+            # No content coding to undo: the transport's own (class-based) stream, one
+            # generator layer less per chunk than `aiter_bytes()`.
+            response.is_stream_consumed = True
+            return stream.__aiter__()
+        return response.aiter_bytes()
+
+    def __aiter__(self) -> BinaryResponse:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._closed:
+            raise StopAsyncIteration
+        chunks = self._chunks
+        if chunks is None:
+            chunks = self._chunks = self._open_chunks()
+        while True:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                await self.aclose()
+                raise
+            except BaseException as exc:
+                await self.aclose()
+                if isinstance(exc, httpx.HTTPError):
+                    raise _stream_error(exc, self.request_id) from exc
+                raise
+            if chunk:
+                return chunk
+
+    async def read(self) -> bytes:
+        """The rest of the body, whole (it is then held in memory); closes the body."""
+        async with self:
+            return b"".join([chunk async for chunk in self])
+
+    async def write_to(
+        self,
+        path: str | PathLike[str],
+        *,
+        on_progress: Callable[[int], object] | None = None,
+    ) -> int:
+        """Write the rest of the body to the file at `path`, chunk by chunk, and close the body.
+        `on_progress` is called with the bytes written so far after each chunk. Returns the
+        number of bytes written."""
+        written = 0
+        async with self, await anyio.open_file(path, "wb") as file:
+            async for chunk in self:
+                await file.write(chunk)
+                written += len(chunk)
+                if on_progress is not None:
+                    on_progress(written)
+        return written
+
+    async def aclose(self) -> None:
+        """Close the response and give the connection back (shielded: it completes even when
+        cancelled). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        chunks, self._chunks = self._chunks, None
+        try:
+            from streaming._response import close_response
+
+            await close_response(self.response, chunks)
+        finally:
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                on_close()
+
+    async def __aenter__(self) -> BinaryResponse:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # getattr: __init__ may not have run to its end.
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()  # the concurrency slot goes back, or a leak would starve the limiter
+        response, chunks = self.response, self._chunks
+        self._chunks = None
+        if response.is_closed:
+            return
+        from streaming._finalizer import close_soon, finish_async_generator
+        from streaming._response import close_response
+
+        closing = close_soon(functools.partial(close_response, response, chunks))
+        if not closing:
+            finish_async_generator(chunks)
+        # Last: under `-W error` this raises, and the close above must be on its way.
+        warnings.warn(
+            f"the binary body of {self.method} {httpx.URL(self.url).path} was never closed"
+            + (", so its connection is being closed now" if closing else "")
+            + ": use `async with` or `await body.aclose()` when you are done with it",
+            ResourceWarning,
+            stacklevel=2,
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return (
+            f"<BinaryResponse {state} {self.status_code} {self.content_type!r} "
+            f"request_id={self.request_id!r}>"
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, final
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     import httpx
 
     from openai_ergo._client import Client
+    from openai_ergo._multipart import MultipartBody
 
 __all__ = [
     "Namespace",
@@ -211,6 +213,18 @@ class Namespace:
 
     async def _call(self, op: Operation, args: Mapping[str, Any]) -> Any:
         path, query, headers, body = self._request_parts(op, args)
+        if op.kind == "binary":
+            # The handle itself carries the headers and request id: raw or not, it is the
+            # result, and the body stays on the wire until it is read.
+            return await self._client.request(
+                op.method,
+                path,
+                body=body,
+                query=query or None,
+                headers=headers or None,
+                stream="bytes",
+                options=args.get("options"),
+            )
         response = await self._client.request(
             op.method,
             path,
@@ -257,11 +271,7 @@ class Namespace:
         if op.body is None:
             return dict(extra_body) if extra_body else None
         if op.multipart:
-            raise InvalidRequestError(
-                "multipart request bodies are not sent by the typed methods yet: use"
-                " client.request(...) with the encoded body",
-                param="body",
-            )
+            return _multipart_body(op, args, extra_body)
         if op.whole_body:
             body = _check(args["body"], op.body, "body")
         else:
@@ -285,13 +295,59 @@ class Namespace:
         return body
 
 
+def _multipart_body(
+    op: Operation, args: Mapping[str, Any], extra_body: Mapping[str, Any] | None
+) -> MultipartBody:
+    """The form of a multipart operation: its fields checked against the body's Struct as a
+    JSON body's are (a file stands in as empty bytes), its files streamed from their sources."""
+    from openai_ergo._multipart import FileUpload, MultipartBody
+
+    file_fields = _file_fields(op.body)
+    required = _required_fields(op.body)
+    data: dict[str, Any] = {}
+    files: list[tuple[str, FileUpload]] = []
+    for param, wire in op.body_fields.items():
+        value = args[param]
+        if value is None and wire not in required:
+            continue
+        if wire in file_fields and value is not None:
+            many = isinstance(value, list | tuple)
+            try:
+                uploads = [FileUpload.of(v) for v in (value if many else [value])]
+            except InvalidRequestError as exc:
+                raise _wrong(param, str(exc)) from None
+            files += [(f"{wire}[]" if many else wire, upload) for upload in uploads]
+            value = [b""] * len(uploads) if many else file_fields[wire]
+        data[wire] = value
+    wire_to_param = {wire: p for p, wire in op.body_fields.items()}
+    checked_body = msgspec.to_builtins(_check_body(data, op.body, wire_to_param))
+    fields = {k: v for k, v in checked_body.items() if k not in file_fields}
+    if extra_body:
+        fields.update(extra_body)
+    return MultipartBody(fields, files)
+
+
+@functools.cache
+def _file_fields(kind: Any) -> dict[str, bytes | str]:
+    """The wire names of a multipart body's file fields (those whose type holds `bytes`), each
+    with what stands in for one file when the fields are checked: empty bytes, or an empty
+    string where the spec writes one binary file as a string (`image: str | list[bytes]`)."""
+
+    def holds_bytes(annotation: Any) -> bool:
+        return annotation is bytes or any(holds_bytes(a) for a in typing.get_args(annotation))
+
+    return {
+        f.encode_name: b"" if f.type is bytes or bytes in typing.get_args(f.type) else ""
+        for f in msgspec.structs.fields(kind)
+        if holds_bytes(f.type)
+    }
+
+
 def _parser(op: Operation) -> Callable[[APIResponse], Any]:
     if op.kind == "empty":
         return _nothing
     if op.kind == "text":
         return _text
-    if op.kind == "binary":
-        return _content
     return _json_parser(op.result)
 
 
@@ -318,10 +374,6 @@ def _nothing(response: APIResponse) -> None:
 
 def _text(response: APIResponse) -> str:
     return response.content.decode()
-
-
-def _content(response: APIResponse) -> bytes:
-    return response.content
 
 
 @functools.cache

@@ -42,10 +42,11 @@ def _seconds(value: float) -> str:
 @final
 @dataclass(frozen=True, slots=True)
 class RetryStop:
-    """Why a retry policy gave up on a request: its `attempts` were used up, or the server asked
-    for a longer wait (`asked`, in seconds) than the policy's `max_retry_after`."""
+    """Why a retry policy gave up on a request: its `attempts` were used up, the server asked
+    for a longer wait (`asked`, in seconds) than the policy's `max_retry_after`, or the request's
+    body could not be sent again (`body_not_replayable`: a one-shot upload)."""
 
-    cause: Literal["attempts_used_up", "retry_after_too_long"]
+    cause: Literal["attempts_used_up", "retry_after_too_long", "body_not_replayable"]
     attempts: int
     asked: float | None = None
     max_retry_after: float | None = None
@@ -57,6 +58,12 @@ class RetryStop:
             return (
                 f"the server asked for {_seconds(self.asked)} s, more than max_retry_after "
                 f"({_seconds(self.max_retry_after)} s)"
+            )
+        if self.cause == "body_not_replayable":
+            return (
+                "its upload reads a one-shot source (an async iterable or an "
+                "unseekable file) that cannot be sent again; pass a path, bytes or a seekable "
+                "file to let retries replay it"
             )
         return f"after {self.attempts} attempt{'' if self.attempts == 1 else 's'}"
 

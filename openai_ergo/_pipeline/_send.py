@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import httpx
 
 from openai_ergo._config import RequestOptions, Timeouts, model_of
 from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoError, RateLimitError
+from openai_ergo._multipart import MultipartBody
 from openai_ergo._pipeline._auth import KEY_LABEL, KeyPool, SecretHolder
 from openai_ergo._pipeline._buckets import RateLimitScope
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
@@ -34,7 +35,7 @@ from openai_ergo._pipeline._middleware import (
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
 from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop, parse_retry_after
-from openai_ergo._response import APIResponse, EventStream
+from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
     from streaming import EventSource
@@ -63,10 +64,11 @@ class Call:
     url: str
     #: `url` parsed (parsing costs more than the rest of building a request).
     target: httpx.URL
-    content: bytes | None
+    content: bytes | MultipartBody | None
     headers: httpx.Headers
     query: dict[str, Any] | None
-    stream: bool
+    #: True for an event stream, "bytes" for a streamed binary body.
+    stream: bool | Literal["bytes"]
     body: Any
     options: RequestOptions
 
@@ -96,7 +98,7 @@ class _Limits:
 class _Outcome:
     """What one attempt produced: a result, or what to report if it is the last."""
 
-    result: APIResponse | EventStream | None = None
+    result: APIResponse | EventStream | BinaryResponse | None = None
     response: httpx.Response | None = None
     content: bytes = b""
     exception: BaseException | None = None
@@ -174,16 +176,23 @@ class Pipeline:
         # httpx's `build_request` would merge base URL, default headers and cookies again on
         # every attempt; the client merged its headers once and the URL is parsed already.
         if timeouts is self.timeouts:
-            timeout = dict(self._transport_timeouts[call.stream])
+            timeout = dict(self._transport_timeouts[bool(call.stream)])
         else:
-            timeout = timeouts.for_transport(stream=call.stream).as_dict()
+            timeout = timeouts.for_transport(stream=bool(call.stream)).as_dict()
+        # A multipart body is given as the stream itself (its headers are set): httpx would
+        # wrap an async iterable in a one-pass stream, and each attempt must read it afresh.
+        body: dict[str, Any] = (
+            {"stream": call.content}
+            if isinstance(call.content, MultipartBody)
+            else {"content": call.content}
+        )
         request = httpx.Request(
             call.method,
             call.target,
-            content=call.content,
             headers=call.headers,
             params=call.query,
             extensions={"timeout": timeout},
+            **body,
         )
         cookies = self.http.cookies
         if cookies.jar:
@@ -199,7 +208,7 @@ class Pipeline:
         """The secrets the auth may send, for scrubbing text built from responses."""
         return self.auth.secrets() if isinstance(self.auth, SecretHolder) else ()
 
-    async def send(self, call: Call) -> APIResponse | EventStream:
+    async def send(self, call: Call) -> APIResponse | EventStream | BinaryResponse:
         """Run one logical request to its result or its typed error."""
         timeouts = call.options.timeouts or self.timeouts
         if call.method == "POST" and "idempotency-key" not in call.headers:
@@ -224,7 +233,7 @@ class Pipeline:
 
     async def _attempts(
         self, call: Call, timeouts: Timeouts, attempts: list[dict[str, Any]] | None = None
-    ) -> APIResponse | EventStream:
+    ) -> APIResponse | EventStream | BinaryResponse:
         retry = call.options.retry or self.retry
         attempts = [] if attempts is None else attempts
         state: RequestState = {"method": call.method, "path": call.path, "attempt": 0}
@@ -269,6 +278,13 @@ class Pipeline:
                     # adds no learned wait of its own to the budget that answered 429.
                     asked = parse_retry_after(response.headers, now_epoch=time.time())
                     limits.exempt = limits.last if asked is not None else None
+            if (
+                wait is not None
+                and not isinstance(wait, RetryStop)
+                and isinstance(call.content, MultipartBody)
+                and not call.content.replayable
+            ):
+                wait = RetryStop("body_not_replayable", attempt)
             stop, delay = (wait, None) if isinstance(wait, RetryStop) else (None, wait)
             record["retry_in"] = delay
             if stop is not None:
@@ -330,6 +346,20 @@ class Pipeline:
                 if self.rate_limiter is not None:
                     limits.last = limits.scope(request.extensions.get(KEY_LABEL))
                     self.rate_limiter.observe(response.headers, scope=limits.last, permit=permit)
+                if response.is_success and call.stream == "bytes":
+                    # The body is the caller's to read, chunk by chunk: the handle owns the
+                    # connection and the concurrency slot until it closes.
+                    verdict = True
+                    outcome.result = BinaryResponse(
+                        response,
+                        method=call.method,
+                        url=call.url,
+                        attempts=record["attempt"],
+                        on_close=permit.release if permit is not None else None,
+                    )
+                    permit = None
+                    self._log(call, record, failed=False, started=started)
+                    return outcome
                 if response.is_success and call.stream:
                     verdict = await self._open_stream(call, timeouts, state, outcome, permit)
                     if outcome.result is not None:
@@ -381,7 +411,7 @@ class Pipeline:
         scope = limits.scope(request.extensions.get(KEY_LABEL))
         if limits.tokens is None and limiter.counts_tokens:
             limits.tokens = call.options.estimated_tokens or estimate_tokens(
-                call.body, call.content
+                call.body, call.content if isinstance(call.content, bytes) else None
             )
         exempt, limits.exempt = limits.exempt == scope, None
         return await limiter.acquire(

@@ -343,6 +343,12 @@ class _Builder:
                     self.definitions[name] = Alias(name, "", kind, f"What `{op_id}` returns.")
                     kind = Named(name)
                 results.append(Result(status, content_type, _result_kind(content_type), kind))
+        if method == "get" and path.endswith("/content") and _no_object(results):
+            # File and container file content: the spec says a JSON string or nothing, and
+            # the API sends the file's bytes.
+            results = [
+                Result(r.status, "application/octet-stream", "binary", None) for r in results
+            ]
         return Operation(
             operation_id=op_id,
             method=method,
@@ -392,6 +398,13 @@ def _result_kind(content_type: str) -> Any:
     if content_type.startswith("text/") or content_type == "application/sdp":
         return "text"
     return "binary"
+
+
+def _no_object(results: list[Result]) -> bool:
+    """Whether no result is a JSON object (each is a bare string, or no body at all)."""
+    return bool(results) and all(
+        r.kind == "empty" or (r.kind == "json" and r.type == Prim("str")) for r in results
+    )
 
 
 def _group_of(path: str, op: Schema) -> str:

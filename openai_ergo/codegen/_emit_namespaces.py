@@ -7,9 +7,11 @@ What an operation becomes (its SDK name `vector_stores.files.list` says where it
 - A method of the namespace class (`VectorStoresFilesNamespace.list`): path parameters
   positional-only, everything else keyword-only; required ones without a default, optional ones
   `None` (not sent); the fields of a JSON body Struct as keyword arguments (a body of another
-  type is one `body=` argument); then `extra_headers`, `extra_query`, `extra_body` and `options`.
-  Its body is one line: `self._call(_OPERATION, locals())` (`openai_ergo/_namespaces/_base.py`).
-- Results: the JSON result's type; `Paginator[Item]` for a `GET` whose result is a cursor page
+  type is one `body=` argument; a multipart body's file fields take a `FileInput`); then
+  `extra_headers`, `extra_query`, `extra_body` and `options`. Its body is one line:
+  `self._call(_OPERATION, locals())` (`openai_ergo/_namespaces/_base.py`).
+- Results: the JSON result's type; a streamed `BinaryResponse` for a binary body (raw or not:
+  it carries the headers itself); `Paginator[Item]` for a `GET` whose result is a cursor page
   (`data` and `has_more`), returned without awaiting; `None` for an empty body.
 - A twin class (`...RawNamespace`, reached by `with_raw_response`) returns `RawResponse[T]`.
 - Nested namespaces are properties; `responses` and `chat` derive from hand-written bases that
@@ -124,6 +126,15 @@ class _Module:
         if key not in self.rendered:
             self.rendered[key] = self._render(kind, owner)
         return self.rendered[key]
+
+    def _file_input(self, rendered: str) -> str:
+        """A multipart file field's annotation: what the upload streams from (`FileInput`: a
+        path, bytes, a binary file, an async iterable, a `FileUpload`), not the spec's bytes."""
+        self.imports.add("openai_ergo._multipart", "FileInput")
+        members = [m.replace("bytes", "FileInput") for m in rendered.split(" | ")]
+        # `str | list[bytes]`: the spec writes one binary file as a string.
+        members = ["FileInput" if m == "str" else m for m in members]
+        return " | ".join(dict.fromkeys(members))
 
     def _render(self, kind: Type, owner: str) -> str:
         rendered = self.renderer.render(kind, owner)
@@ -259,6 +270,8 @@ class _Module:
                 for f in definition.fields:
                     ident = self._unique(f.name, taken)
                     rendered = self.type(f.type, f"{definition.name}.{f.name}")
+                    if spec.get("multipart") and "bytes" in rendered:
+                        rendered = self._file_input(rendered)
                     if f.nullable and "None" not in rendered.split(" | "):
                         rendered += " | None"
                     add(ident, rendered, f.required and definition.side == "request")
@@ -288,8 +301,9 @@ class _Module:
             json_result = next((r for r in op.results if r.kind == "json"), None)
             if "binary" in kinds:
                 # File, video and skill content: the spec also lists a JSON string, which the
-                # API does not send.
-                returns = "bytes"
+                # API does not send. The body is streamed, never held whole.
+                self.imports.add("openai_ergo._response", "BinaryResponse")
+                returns = "BinaryResponse"
                 spec["kind"] = '"binary"'
             elif json_result is not None and json_result.type is not None:
                 returns = self.type(json_result.type, owner)
@@ -306,7 +320,7 @@ class _Module:
             if returns == "None" and not raw:
                 call = f"await self._call({constant}, locals())"
             is_async = True
-            if raw:
+            if raw and returns != "BinaryResponse":
                 self.imports.add(_BASE, "RawResponse")
                 returns = f"RawResponse[{returns}]"
         if not raw:

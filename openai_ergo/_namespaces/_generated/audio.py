@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
+from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.audio import (
     AudioResponseFormat,
     CreateSpeechRequest,
@@ -151,7 +153,7 @@ class AudioSpeechNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> bytes:
+    ) -> BinaryResponse:
         """Generates audio from the input text."""
         return await self._call(_AUDIO_SPEECH_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -176,7 +178,7 @@ class AudioSpeechRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[bytes]:
+    ) -> BinaryResponse:
         """Generates audio from the input text."""
         return await self._call(_AUDIO_SPEECH_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -195,7 +197,7 @@ class AudioTranscriptionsNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         model: str,
         language: str | None = None,
         languages: builtins.list[str] | None = None,
@@ -227,7 +229,7 @@ class AudioTranscriptionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         model: str,
         language: str | None = None,
         languages: builtins.list[str] | None = None,
@@ -264,7 +266,7 @@ class AudioTranslationsNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         model: str,
         prompt: str | None = None,
         response_format: str | None = None,
@@ -287,7 +289,7 @@ class AudioTranslationsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         model: str,
         prompt: str | None = None,
         response_format: str | None = None,
@@ -330,7 +332,7 @@ class AudioVoiceConsentsNamespace(Namespace):
         self,
         *,
         name: str,
-        recording: bytes,
+        recording: FileInput,
         language: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -408,7 +410,7 @@ class AudioVoiceConsentsRawNamespace(Namespace):
         self,
         *,
         name: str,
-        recording: bytes,
+        recording: FileInput,
         language: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -477,7 +479,7 @@ class AudioVoicesNamespace(Namespace):
         self,
         *,
         name: str,
-        audio_sample: bytes,
+        audio_sample: FileInput,
         consent: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -498,7 +500,7 @@ class AudioVoicesRawNamespace(Namespace):
         self,
         *,
         name: str,
-        audio_sample: bytes,
+        audio_sample: FileInput,
         consent: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,

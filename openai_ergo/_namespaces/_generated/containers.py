@@ -11,6 +11,7 @@ from typing import Any
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
+from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.containers import (
     ContainerFileResource,
     ContainerResource,
@@ -67,7 +68,7 @@ _CONTAINERS_FILES_CONTENT = Operation(
         ("container_id", "container_id"),
         ("file_id", "file_id"),
     ),
-    kind="empty",
+    kind="binary",
 )
 _CONTAINERS_LIST = Operation(
     method="GET",
@@ -193,9 +194,9 @@ class ContainersFilesNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> None:
+    ) -> BinaryResponse:
         """Retrieve Container File Content"""
-        await self._call(_CONTAINERS_FILES_CONTENT, locals())
+        return await self._call(_CONTAINERS_FILES_CONTENT, locals())  # type: ignore[no-any-return]
 
 
 class ContainersFilesRawNamespace(Namespace):
@@ -277,7 +278,7 @@ class ContainersFilesRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[None]:
+    ) -> BinaryResponse:
         """Retrieve Container File Content"""
         return await self._call(_CONTAINERS_FILES_CONTENT, locals())  # type: ignore[no-any-return]
 

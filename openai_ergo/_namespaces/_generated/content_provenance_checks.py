@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo.types._generated.content_provenance_checks import (
     CreateContentProvenanceBody,
@@ -38,7 +39,7 @@ class ContentProvenanceChecksNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -58,7 +59,7 @@ class ContentProvenanceChecksRawNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
+from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.files import CreateFileRequest, DeleteFileResponse, OpenAIFile
 from openai_ergo.types._generated.shared import FileExpirationAfter
 
@@ -49,7 +51,7 @@ _FILES_CONTENT = Operation(
     method="GET",
     path="/files/{file_id}/content",
     path_params=(("file_id", "file_id"),),
-    result=str,
+    kind="binary",
 )
 
 
@@ -83,7 +85,7 @@ class FilesNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         purpose: str,
         expires_after: FileExpirationAfter | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -135,7 +137,7 @@ class FilesNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> str:
+    ) -> BinaryResponse:
         """Returns a response containing the contents of the specified file."""
         return await self._call(_FILES_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -165,7 +167,7 @@ class FilesRawNamespace(Namespace):
     async def create(
         self,
         *,
-        file: bytes,
+        file: FileInput,
         purpose: str,
         expires_after: FileExpirationAfter | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -217,6 +219,6 @@ class FilesRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[str]:
+    ) -> BinaryResponse:
         """Returns a response containing the contents of the specified file."""
         return await self._call(_FILES_CONTENT, locals())  # type: ignore[no-any-return]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo.types._generated.images import (
     CreateImageEditRequest,
@@ -95,9 +96,9 @@ class ImagesNamespace(Namespace):
     async def edit(
         self,
         *,
-        image: str | list[bytes],
+        image: FileInput | list[FileInput],
         prompt: str,
-        mask: bytes | None = None,
+        mask: FileInput | None = None,
         background: str | None = None,
         model: str | None = None,
         n: int | None = None,
@@ -150,7 +151,7 @@ class ImagesNamespace(Namespace):
     async def create_variation(
         self,
         *,
-        image: bytes,
+        image: FileInput,
         model: str | None = None,
         n: int | None = None,
         response_format: str | None = None,
@@ -174,9 +175,9 @@ class ImagesRawNamespace(Namespace):
     async def edit(
         self,
         *,
-        image: str | list[bytes],
+        image: FileInput | list[FileInput],
         prompt: str,
-        mask: bytes | None = None,
+        mask: FileInput | None = None,
         background: str | None = None,
         model: str | None = None,
         n: int | None = None,
@@ -229,7 +230,7 @@ class ImagesRawNamespace(Namespace):
     async def create_variation(
         self,
         *,
-        image: bytes,
+        image: FileInput,
         model: str | None = None,
         n: int | None = None,
         response_format: str | None = None,

@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
+from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.shared import OrderEnum
 from openai_ergo.types._generated.skills import (
     CreateSkillBody,
@@ -142,7 +144,7 @@ class SkillsVersionsNamespace(Namespace):
         skill_id: str,
         /,
         *,
-        files: builtins.list[bytes] | str,
+        files: builtins.list[FileInput] | FileInput,
         default: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -193,7 +195,7 @@ class SkillsVersionsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> bytes:
+    ) -> BinaryResponse:
         """Download a skill version zip bundle."""
         return await self._call(_SKILLS_VERSIONS_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -226,7 +228,7 @@ class SkillsVersionsRawNamespace(Namespace):
         skill_id: str,
         /,
         *,
-        files: builtins.list[bytes] | str,
+        files: builtins.list[FileInput] | FileInput,
         default: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -277,7 +279,7 @@ class SkillsVersionsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[bytes]:
+    ) -> BinaryResponse:
         """Download a skill version zip bundle."""
         return await self._call(_SKILLS_VERSIONS_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -316,7 +318,7 @@ class SkillsNamespace(Namespace):
     async def create(
         self,
         *,
-        files: builtins.list[bytes] | str,
+        files: builtins.list[FileInput] | FileInput,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -378,7 +380,7 @@ class SkillsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> bytes:
+    ) -> BinaryResponse:
         """Download a skill zip bundle by its ID."""
         return await self._call(_SKILLS_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -412,7 +414,7 @@ class SkillsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        files: builtins.list[bytes] | str,
+        files: builtins.list[FileInput] | FileInput,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -474,6 +476,6 @@ class SkillsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[bytes]:
+    ) -> BinaryResponse:
         """Download a skill zip bundle by its ID."""
         return await self._call(_SKILLS_CONTENT, locals())  # type: ignore[no-any-return]

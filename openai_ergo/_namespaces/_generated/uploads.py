@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo.types._generated.shared import FileExpirationAfter
 from openai_ergo.types._generated.uploads import (
@@ -72,7 +73,7 @@ class UploadsPartsNamespace(Namespace):
         upload_id: str,
         /,
         *,
-        data: bytes,
+        data: FileInput,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -94,7 +95,7 @@ class UploadsPartsRawNamespace(Namespace):
         upload_id: str,
         /,
         *,
-        data: bytes,
+        data: FileInput,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
+from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.shared import OrderEnum
 from openai_ergo.types._generated.videos import (
     CreateVideoCharacterBody,
@@ -123,7 +125,7 @@ class VideosCharactersNamespace(Namespace):
     async def create(
         self,
         *,
-        video: bytes,
+        video: FileInput,
         name: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -157,7 +159,7 @@ class VideosCharactersRawNamespace(Namespace):
     async def create(
         self,
         *,
-        video: bytes,
+        video: FileInput,
         name: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -373,7 +375,7 @@ class VideosNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> bytes:
+    ) -> BinaryResponse:
         """Deprecated. Download the generated video bytes or a derived preview asset."""
         return await self._call(_VIDEOS_DOWNLOAD_CONTENT, locals())  # type: ignore[no-any-return]
 
@@ -485,7 +487,7 @@ class VideosRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[bytes]:
+    ) -> BinaryResponse:
         """Deprecated. Download the generated video bytes or a derived preview asset."""
         return await self._call(_VIDEOS_DOWNLOAD_CONTENT, locals())  # type: ignore[no-any-return]
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
+import msgspec
 import pytest
 
-from openai_ergo import Client, InvalidRequestError, Paginator
+import openai_ergo.types
+from openai_ergo import BinaryResponse, Client, InvalidRequestError, Paginator
 from openai_ergo.codegen._model import ListOf, Named, Operation, Prim, Struct, Type
 from openai_ergo.types import APIObject
 from tests.openai_ergo.codegen.specs import generated_model, repository_spec
@@ -103,6 +106,19 @@ def sample(kind: Type) -> Any:
                 if f.required and definition.side == "request"
             }
     return "a"
+
+
+FILE_BYTES = b"\x89the file's own bytes"
+
+
+def _file_fields(struct: Struct) -> set[str]:
+    """The wire names of the generated Struct's fields whose type holds `bytes`."""
+
+    def holds_bytes(kind: Any) -> bool:
+        return kind is bytes or any(holds_bytes(k) for k in typing.get_args(kind))
+
+    fields = msgspec.structs.fields(getattr(openai_ergo.types, struct.name))
+    return {f.encode_name for f in fields if holds_bytes(f.type)}
 
 
 def _body_struct(op: Operation) -> Struct | None:
@@ -191,11 +207,19 @@ async def test_every_operation_through_its_typed_method(
     _current[:] = [op]
     path_values, kwargs, expected = _arguments(op)
     method = _method(client, op)
-    if op.body is not None and op.body.content_type.startswith("multipart/"):
-        with pytest.raises(InvalidRequestError, match="multipart"):
-            await method(*path_values, **kwargs)
-        assert seen == []
-        return
+    multipart = op.body is not None and op.body.content_type.startswith("multipart/")
+    files: dict[str, str] = {}
+    if multipart:
+        # A file field takes a file (bytes here), where the sample holds a placeholder.
+        struct = _body_struct(op)
+        assert struct is not None
+        file_fields = _file_fields(struct)
+        for f in struct.fields:
+            name = f.name if f.name in kwargs else None
+            if name is not None and f.wire_name in file_fields:
+                many = isinstance(kwargs[name], list)
+                kwargs[name] = [FILE_BYTES] if many else FILE_BYTES
+                files[f.wire_name + ("[]" if many else "")] = f.wire_name
     if op.operation_id in REQUEST_EXCEPTIONS:
         try:
             await method(*path_values, **kwargs)
@@ -214,7 +238,16 @@ async def test_every_operation_through_its_typed_method(
     template, _, fixed_query = op.path.partition("?")
     assert path == re.sub(r"\{(\w+)\}", lambda m: f"{m.group(1)}-1", template)
     assert fixed_query in request.url.query.decode()
-    if expected is not None:
+    if multipart:
+        assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+        form = request.content
+        for name in files:
+            assert f'name="{name}"; filename="upload"'.encode() in form
+        assert form.count(FILE_BYTES) == len(files)
+        for wire, value in (expected or {}).items():
+            if isinstance(value, str) and wire not in files.values():
+                assert f'name="{wire}"\r\n\r\n{value}\r\n'.encode() in form
+    elif expected is not None:
         if op.operation_id in REQUEST_EXCEPTIONS:
             assert without_nulls(json.loads(request.content)) != without_nulls(expected)
         else:
@@ -223,6 +256,8 @@ async def test_every_operation_through_its_typed_method(
     if kinds == {"empty"}:
         assert result is None
     elif "binary" in kinds:
-        assert result == b"\x00\x01"
+        assert isinstance(result, BinaryResponse)
+        assert await result.read() == b"\x00\x01"
+        assert result.closed
     elif "json" in kinds and not isinstance(result, Paginator):
         assert isinstance(result, APIObject | list | dict | str | int | float)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import json
-import warnings
 
 import anyio
 import anyio.lowlevel
@@ -24,6 +23,7 @@ from openai_ergo import (
     Timeouts,
 )
 from openai_ergo.mock import MockServer
+from tests.openai_ergo.leaks import warnings_of_run
 
 #: Far more than one read: leaving after the first delta leaves most of it unread.
 LONG = "word " * 20_000
@@ -95,9 +95,6 @@ async def test_an_exception_or_a_cancellation_in_the_loop_frees_the_connection(
 def test_an_opened_handle_dropped_unclosed_warns(
     anyio_backend: str, mock_openai: MockServer
 ) -> None:
-    # A dropped stream leaks its socket until it is collected, and under trio httpx's own byte
-    # generators warn when they are collected too, possibly as the loop ends: run a whole loop
-    # here, so every warning lands inside this test and none escapes into another.
     mock_openai.reply_with(LONG, "short")
 
     async def drop_streams() -> None:
@@ -117,16 +114,7 @@ def test_an_opened_handle_dropped_unclosed_warns(
             del finished
             gc.collect()
 
-    seen: list[tuple[type[Warning], str]] = []
-    with warnings.catch_warnings(record=True) as warned:
-        warnings.simplefilter("always")
-        anyio.run(drop_streams, backend=anyio_backend)
-        while warned:
-            # A record keeps its `source` (a leaked object) alive: let each go in here, so
-            # the warnings their collection brings land here too.
-            seen += [(w.category, str(w.message)) for w in warned]
-            warned.clear()
-            gc.collect()
+    seen = warnings_of_run(drop_streams, anyio_backend)
     ours = [message for _, message in seen if "ChatStream" in message]
     assert len(ours) == 1
     assert "never closed" in ours[0]

@@ -18,6 +18,7 @@ import anyio
 import msgspec
 
 from openai_ergo.mock import _batches as batches
+from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
@@ -585,6 +586,14 @@ for _method, _template, _handler in (
     ("GET", "/v1/batches", batches.list_batches),
     ("GET", "/v1/batches/{batch_id}", batches.retrieve_batch),
     ("POST", "/v1/batches/{batch_id}/cancel", batches.cancel_batch),
+    ("POST", "/v1/conversations", conversations.create_conversation),
+    ("GET", "/v1/conversations/{conversation_id}", conversations.retrieve_conversation),
+    ("POST", "/v1/conversations/{conversation_id}", conversations.update_conversation),
+    ("DELETE", "/v1/conversations/{conversation_id}", conversations.delete_conversation),
+    ("GET", "/v1/conversations/{conversation_id}/items", conversations.list_items),
+    ("POST", "/v1/conversations/{conversation_id}/items", conversations.create_items),
+    ("GET", "/v1/conversations/{conversation_id}/items/{item_id}", conversations.retrieve_item),
+    ("DELETE", "/v1/conversations/{conversation_id}/items/{item_id}", conversations.delete_item),
 ):
     _ROUTES.add(_method, _template, _handler)
 

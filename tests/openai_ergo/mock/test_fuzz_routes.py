@@ -35,7 +35,7 @@ _FIELDS = [
     "model", "input", "messages", "store", "metadata", "background", "previous_response_id",
     "conversation", "tools", "tool_choice", "response_format", "text", "stream", "n",
     "max_output_tokens", "part_ids", "md5", "filename", "purpose", "bytes", "mime_type",
-    "input_file_id", "endpoint", "completion_window", "prompt", "instructions",
+    "input_file_id", "endpoint", "completion_window", "prompt", "instructions", "items",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -75,11 +75,13 @@ FILE_HEADERS = b'Content-Disposition: form-data; name="file"; filename="a.jsonl"
 _PATHS = [
     "/responses", "/chat/completions", "/responses/compact", "/uploads", "/batches",
     "/chat/completions/{chat}", "/uploads/{upload}/complete", "/responses/{response}/cancel",
-    "/batches/{batch}/cancel", "/uploads/{upload}/cancel",
+    "/batches/{batch}/cancel", "/uploads/{upload}/cancel", "/conversations",
+    "/conversations/{conversation}", "/conversations/{conversation}/items",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
     "/chat/completions/{chat}/messages", "/responses/{response}",
+    "/conversations/{conversation}/items",
 ]  # fmt: skip
 
 
@@ -104,7 +106,9 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
         json={"input_file_id": file.json()["id"], "endpoint": "/v1/chat/completions",
               "completion_window": "24h"},
     )  # fmt: skip
+    conversation = await http.post("/conversations", json={"items": user})
     return {
+        "conversation": conversation.json()["id"],
         "chat": chat.json()["id"],
         "response": response.json()["id"],
         "upload": upload.json()["id"],

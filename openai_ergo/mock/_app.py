@@ -18,7 +18,9 @@ import anyio
 import msgspec
 
 from openai_ergo.mock import _batches as batches
+from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
+from openai_ergo.mock import _vector_stores as vector_stores
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
 from openai_ergo.mock._endpoints import (
@@ -104,6 +106,7 @@ class MockOpenAI:
         background_seconds: float = 2.0,
         max_file_bytes: int = FILE_LIMIT,
         batch_seconds: float = 10.0,
+        indexing_seconds: float = 1.0,
         requests_per_minute: int = 5_000,
         tokens_per_minute: int = 2_000_000,
     ) -> None:
@@ -132,6 +135,9 @@ class MockOpenAI:
         #: Batches, and how long on `clock` one takes from validating to completed.
         self.batches = batches.new_batches()
         self.batch_seconds = batch_seconds
+        #: Vector stores, and how long on `clock` indexing a file added to one takes.
+        self.vector_stores = vector_stores.new_vector_stores()
+        self.indexing_seconds = indexing_seconds
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -183,6 +189,7 @@ class MockOpenAI:
         self.store.clear()
         self.files.clear()
         self.batches.clear()
+        self.vector_stores.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -549,7 +556,12 @@ class MockOpenAI:
 _Handler = Callable[[MockOpenAI, Call], Awaitable[Any]]
 #: Handlers whose POST takes no body (the SDK sends none for a cancel).
 _BODYLESS: frozenset[_Handler] = frozenset(
-    {MockOpenAI._cancel_response, files.cancel_upload, batches.cancel_batch}
+    {
+        MockOpenAI._cancel_response,
+        files.cancel_upload,
+        batches.cancel_batch,
+        vector_stores.cancel_file_batch,
+    }
 )
 #: Handlers that read their own (multipart) body as it arrives.
 _STREAMED_BODY: frozenset[_Handler] = frozenset({files.create_file, files.add_upload_part})
@@ -585,6 +597,46 @@ for _method, _template, _handler in (
     ("GET", "/v1/batches", batches.list_batches),
     ("GET", "/v1/batches/{batch_id}", batches.retrieve_batch),
     ("POST", "/v1/batches/{batch_id}/cancel", batches.cancel_batch),
+    ("POST", "/v1/conversations", conversations.create_conversation),
+    ("GET", "/v1/conversations/{conversation_id}", conversations.retrieve_conversation),
+    ("POST", "/v1/conversations/{conversation_id}", conversations.update_conversation),
+    ("DELETE", "/v1/conversations/{conversation_id}", conversations.delete_conversation),
+    ("GET", "/v1/conversations/{conversation_id}/items", conversations.list_items),
+    ("POST", "/v1/conversations/{conversation_id}/items", conversations.create_items),
+    ("GET", "/v1/conversations/{conversation_id}/items/{item_id}", conversations.retrieve_item),
+    ("DELETE", "/v1/conversations/{conversation_id}/items/{item_id}", conversations.delete_item),
+    ("POST", "/v1/vector_stores", vector_stores.create_vector_store),
+    ("GET", "/v1/vector_stores", vector_stores.list_vector_stores),
+    ("GET", "/v1/vector_stores/{vector_store_id}", vector_stores.retrieve_vector_store),
+    ("POST", "/v1/vector_stores/{vector_store_id}", vector_stores.update_vector_store),
+    ("DELETE", "/v1/vector_stores/{vector_store_id}", vector_stores.delete_vector_store),
+    ("POST", "/v1/vector_stores/{vector_store_id}/files", vector_stores.create_file),
+    ("GET", "/v1/vector_stores/{vector_store_id}/files", vector_stores.list_files),
+    ("GET", "/v1/vector_stores/{vector_store_id}/files/{file_id}", vector_stores.retrieve_file),
+    ("POST", "/v1/vector_stores/{vector_store_id}/files/{file_id}", vector_stores.update_file),
+    ("DELETE", "/v1/vector_stores/{vector_store_id}/files/{file_id}", vector_stores.delete_file),
+    (
+        "GET",
+        "/v1/vector_stores/{vector_store_id}/files/{file_id}/content",
+        vector_stores.file_content,
+    ),
+    ("POST", "/v1/vector_stores/{vector_store_id}/file_batches", vector_stores.create_file_batch),
+    (
+        "GET",
+        "/v1/vector_stores/{vector_store_id}/file_batches/{batch_id}",
+        vector_stores.retrieve_file_batch,
+    ),
+    (
+        "POST",
+        "/v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel",
+        vector_stores.cancel_file_batch,
+    ),
+    (
+        "GET",
+        "/v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files",
+        vector_stores.list_file_batch_files,
+    ),
+    ("POST", "/v1/vector_stores/{vector_store_id}/search", vector_stores.search),
 ):
     _ROUTES.add(_method, _template, _handler)
 

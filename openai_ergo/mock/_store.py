@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from openai_ergo.mock._endpoints import BadRequest
 
-__all__ = ["Collection", "MockClock", "Query", "page"]
+__all__ = ["Collection", "MockClock", "Query", "metadata_param", "page"]
 
 T = TypeVar("T")
 
@@ -208,6 +208,26 @@ def page(
         "last_id": data[-1]["id"] if data else None,
         "has_more": len(window) > len(chosen),
     }
+
+
+def metadata_param(value: Any) -> dict[str, str]:
+    """A `metadata` parameter (null is none), or a 400: an object of at most 16 strings."""
+    if value is None:
+        return {}
+    if not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+        raise BadRequest(
+            "Invalid type for 'metadata': expected an object of strings.",
+            param="metadata",
+            code="invalid_type",
+        )
+    if len(value) > 16:
+        raise BadRequest(
+            f"Invalid 'metadata': too many properties. Expected an object with at most 16 "
+            f"properties, but got an object with {len(value)} properties instead.",
+            param="metadata",
+            code="object_above_max_properties",
+        )
+    return value
 
 
 def _position(ids: list[str], cursor: str, name: str) -> int:

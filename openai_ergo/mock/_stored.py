@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openai_ergo.mock._chat import ChatTurn, chat_body
+from openai_ergo.mock._conversations import StoredConversation, input_items
 from openai_ergo.mock._endpoints import BadRequest, missing_parameter
 from openai_ergo.mock._replies import estimate_tokens
 from openai_ergo.mock._responses import ResponseTurn
-from openai_ergo.mock._store import Collection, MockClock, Query, page
+from openai_ergo.mock._store import Collection, MockClock, Query, metadata_param, page
 from openai_ergo.mock._wire import decode_json, new_id, now
 
 __all__ = ["Store"]
@@ -23,30 +24,6 @@ __all__ = ["Store"]
 #: How many responses and chat completions a server keeps (the oldest go first): benchmarks
 #: send hundreds of thousands of requests with `store` on by default.
 STORE_CAPACITY = 10_000
-
-_ITEM_PREFIX = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_"}
-
-
-def _input_items(value: Any) -> list[dict[str, Any]]:
-    """A request's `input` as the stored items `input_items` lists, each with an id."""
-    if value is None:
-        return []
-    raw: list[Any] = [{"role": "user", "content": value}] if isinstance(value, str) else list(value)
-    items = []
-    for item in raw:
-        if not isinstance(item, dict):
-            continue
-        item = dict(item)
-        kind = item.setdefault("type", "message")
-        if kind == "message":
-            content = item.get("content")
-            part = "output_text" if item.get("role") == "assistant" else "input_text"
-            if isinstance(content, str):
-                item["content"] = [{"type": part, "text": content}]
-            item.setdefault("status", "completed")
-        item.setdefault("id", new_id(_ITEM_PREFIX.get(kind, "item_")))
-        items.append(item)
-    return items
 
 
 @dataclass
@@ -88,7 +65,7 @@ class StoredResponse:
     def inputs(self) -> list[dict[str, Any]]:
         """The request's input items, with ids made once."""
         if self._inputs is None:
-            self._inputs = _input_items(self.turn.body.get("input"))
+            self._inputs = input_items(self.turn.body.get("input"))
         return self._inputs
 
     def conversation(self) -> list[Any]:
@@ -137,8 +114,7 @@ class Store:
         self.chat_completions: Collection[StoredChat] = Collection(
             "Chat completion", capacity=STORE_CAPACITY
         )
-        #: Items per conversation id, for the Responses `conversation` parameter.
-        self.conversations: dict[str, list[Any]] = {}
+        self.conversations: Collection[StoredConversation] = Collection("Conversation")
 
     def clear(self) -> None:
         """Forget every stored object."""
@@ -177,7 +153,8 @@ class Store:
                 )
             return record.conversation()
         if conversation:
-            return list(self.conversations.get(conversation, ()))
+            found = self.conversations.find(conversation)
+            return list(found.items) if found is not None else []
         return None
 
     def keep_response(
@@ -190,9 +167,11 @@ class Store:
             self.responses.put(record.id, record)
         conversation = _conversation_id(turn.body.get("conversation"))
         if conversation:
-            items = self.conversations.setdefault(conversation, [])
-            items.extend(record.inputs())
-            items.extend(turn.output())
+            found = self.conversations.find(conversation)
+            if found is None:
+                # An id never created starts empty: a test need not script the create.
+                found = self.conversations.put(conversation, StoredConversation(conversation, {}))
+            found.extend([*record.inputs(), *turn.output()])
         return record
 
     def cancel(self, response_id: str, seconds: float) -> dict[str, Any]:
@@ -213,7 +192,7 @@ class Store:
     def compact(self, body: dict[str, Any], model: str) -> dict[str, Any]:
         """`POST /v1/responses/compact`: the user's items kept, the rest one opaque item."""
         history = self.history(body) or []
-        items = [*history, *_input_items(body.get("input"))]
+        items = [*history, *input_items(body.get("input"))]
         kept = [i for i in items if i.get("type") == "message" and i.get("role") == "user"]
         tokens = sum(estimate_tokens(str(i)) for i in items)
         compaction = {
@@ -265,16 +244,7 @@ class Store:
         chat = self.chat_completions.get(completion_id)
         if "metadata" not in body:
             raise missing_parameter("metadata")
-        metadata = body["metadata"]
-        if metadata is not None and not (
-            isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
-        ):
-            raise BadRequest(
-                "Invalid type for 'metadata': expected an object of strings.",
-                param="metadata",
-                code="invalid_type",
-            )
-        chat.completion["metadata"] = metadata or {}
+        chat.completion["metadata"] = metadata_param(body["metadata"])
         return chat.completion
 
     def chat_messages(self, completion_id: str, query: Query) -> dict[str, Any]:

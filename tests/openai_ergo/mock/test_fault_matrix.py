@@ -201,6 +201,20 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
                   "endpoint": "/v1/chat/completions", "completion_window": "24h"},
         )  # fmt: skip
         return "GET", f"/batches/{created.json()['id']}", None
+    if route.startswith("conversation"):
+        item = {"type": "message", "role": "user", "content": "Hi"}
+        created = (await http.post("/conversations", json={"items": [item]})).json()
+        conversation = f"/conversations/{created['id']}"
+        if route == "conversation items":
+            return "GET", f"{conversation}/items", None
+        return "POST", conversation, {"metadata": {"a": "b"}}
+    if route.startswith("vector store"):
+        store = (await http.post("/vector_stores", json={})).json()["id"]
+        if route == "vector store search":
+            return "POST", f"/vector_stores/{store}/search", {"query": "hi"}
+        body = {"file_ids": [await _file(http, b"words")]}
+        batch = (await http.post(f"/vector_stores/{store}/file_batches", json=body)).json()
+        return "GET", f"/vector_stores/{store}/file_batches/{batch['id']}", None
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -210,7 +224,9 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
 
 
 ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update",
-          "GET files", "GET file content", "POST upload", "GET batch", "DELETE model"]  # fmt: skip
+          "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
+          "conversation update", "conversation items", "vector store search",
+          "vector store file batch"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -35,7 +35,9 @@ _FIELDS = [
     "model", "input", "messages", "store", "metadata", "background", "previous_response_id",
     "conversation", "tools", "tool_choice", "response_format", "text", "stream", "n",
     "max_output_tokens", "part_ids", "md5", "filename", "purpose", "bytes", "mime_type",
-    "input_file_id", "endpoint", "completion_window", "prompt", "instructions",
+    "input_file_id", "endpoint", "completion_window", "prompt", "instructions", "items",
+    "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
+    "query", "filters", "max_num_results", "ranking_options",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -75,11 +77,17 @@ FILE_HEADERS = b'Content-Disposition: form-data; name="file"; filename="a.jsonl"
 _PATHS = [
     "/responses", "/chat/completions", "/responses/compact", "/uploads", "/batches",
     "/chat/completions/{chat}", "/uploads/{upload}/complete", "/responses/{response}/cancel",
-    "/batches/{batch}/cancel", "/uploads/{upload}/cancel",
+    "/batches/{batch}/cancel", "/uploads/{upload}/cancel", "/conversations",
+    "/conversations/{conversation}", "/conversations/{conversation}/items", "/vector_stores",
+    "/vector_stores/{store}", "/vector_stores/{store}/files", "/vector_stores/{store}/search",
+    "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
+    "/vector_stores/{store}/file_batches/{store_batch}/cancel",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
     "/chat/completions/{chat}/messages", "/responses/{response}",
+    "/conversations/{conversation}/items", "/vector_stores", "/vector_stores/{store}/files",
+    "/vector_stores/{store}/file_batches/{store_batch}/files",
 ]  # fmt: skip
 
 
@@ -104,7 +112,19 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
         json={"input_file_id": file.json()["id"], "endpoint": "/v1/chat/completions",
               "completion_window": "24h"},
     )  # fmt: skip
+    conversation = await http.post("/conversations", json={"items": user})
+    text = await http.post(
+        "/files", data={"purpose": "assistants"}, files={"file": ("t.txt", "water and rivers")}
+    )
+    store = await http.post("/vector_stores", json={"file_ids": [text.json()["id"]]})
+    store_batch = await http.post(
+        f"/vector_stores/{store.json()['id']}/file_batches", json={"file_ids": [file.json()["id"]]}
+    )
     return {
+        "store": store.json()["id"],
+        "text": text.json()["id"],
+        "store_batch": store_batch.json()["id"],
+        "conversation": conversation.json()["id"],
         "chat": chat.json()["id"],
         "response": response.json()["id"],
         "upload": upload.json()["id"],
@@ -179,7 +199,7 @@ def test_random_multipart_is_never_a_500(
     path=st.sampled_from(_LISTS),
     params=st.dictionaries(
         st.sampled_from(["limit", "after", "before", "order", "stream", "starting_after",
-                         "model", "metadata[k]", "purpose"]),
+                         "model", "metadata[k]", "purpose", "filter"]),
         st.text(max_size=6),
         max_size=4,
     ),

@@ -93,7 +93,7 @@ class RawResponse(Generic[T]):
 
     @property
     def request_id(self) -> str | None:
-        """The request id (`x-request-id`)."""
+        """The request id (the `x-request-id` header, or another server's equivalent)."""
         return self.response.request_id
 
     def parse(self) -> T:

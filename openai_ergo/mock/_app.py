@@ -21,6 +21,7 @@ from openai_ergo.mock import _assistants as assistants
 from openai_ergo.mock import _batches as batches
 from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
+from openai_ergo.mock import _runs as runs
 from openai_ergo.mock import _vector_stores as vector_stores
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
@@ -565,6 +566,7 @@ _BODYLESS: frozenset[_Handler] = frozenset(
         files.cancel_upload,
         batches.cancel_batch,
         vector_stores.cancel_file_batch,
+        runs.cancel_run,
     }
 )
 #: Handlers that read their own (multipart) body as it arrives.
@@ -655,6 +657,19 @@ for _method, _template, _handler in (
     ("GET", "/v1/threads/{thread_id}/messages/{message_id}", assistants.retrieve_message),
     ("POST", "/v1/threads/{thread_id}/messages/{message_id}", assistants.update_message),
     ("DELETE", "/v1/threads/{thread_id}/messages/{message_id}", assistants.delete_message),
+    ("POST", "/v1/threads/runs", runs.create_thread_and_run),
+    ("GET", "/v1/threads/{thread_id}/runs", runs.list_runs),
+    ("POST", "/v1/threads/{thread_id}/runs", runs.create_run),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}", runs.retrieve_run),
+    ("POST", "/v1/threads/{thread_id}/runs/{run_id}", runs.update_run),
+    ("POST", "/v1/threads/{thread_id}/runs/{run_id}/cancel", runs.cancel_run),
+    (
+        "POST",
+        "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+        runs.submit_tool_outputs,
+    ),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps", runs.list_steps),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", runs.retrieve_step),
 ):
     _ROUTES.add(_method, _template, _handler)
 

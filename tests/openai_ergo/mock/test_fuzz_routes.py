@@ -38,7 +38,9 @@ _FIELDS = [
     "input_file_id", "endpoint", "completion_window", "prompt", "instructions", "items",
     "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
     "query", "filters", "max_num_results", "ranking_options", "role", "content", "description",
-    "temperature", "top_p", "tool_resources", "reasoning_effort", "attachments",
+    "temperature", "top_p", "tool_resources", "reasoning_effort", "attachments", "assistant_id",
+    "additional_messages", "additional_instructions", "tool_outputs", "truncation_strategy",
+    "max_completion_tokens", "max_prompt_tokens", "parallel_tool_calls", "thread",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -84,14 +86,17 @@ _PATHS = [
     "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
     "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/assistants",
     "/assistants/{assistant}", "/threads", "/threads/{thread}", "/threads/{thread}/messages",
-    "/threads/{thread}/messages/{message}",
+    "/threads/{thread}/messages/{message}", "/threads/runs", "/threads/{thread}/runs",
+    "/threads/{run_thread}/runs/{run}", "/threads/{run_thread}/runs/{run}/cancel",
+    "/threads/{run_thread}/runs/{run}/submit_tool_outputs",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
     "/chat/completions/{chat}/messages", "/responses/{response}",
     "/conversations/{conversation}/items", "/vector_stores", "/vector_stores/{store}/files",
     "/vector_stores/{store}/file_batches/{store_batch}/files", "/assistants",
-    "/threads/{thread}/messages",
+    "/threads/{thread}/messages", "/threads/{run_thread}/runs",
+    "/threads/{run_thread}/runs/{run}/steps",
 ]  # fmt: skip
 
 
@@ -127,7 +132,15 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
     assistant = await http.post("/assistants", json={"model": "gpt-4o"})
     thread = await http.post("/threads", json={"messages": user})
     message = await http.get(f"/threads/{thread.json()['id']}/messages")
+    tool = {"type": "function", "function": {"name": "Hi", "parameters": {"type": "object"}}}
+    caller = await http.post("/assistants", json={"model": "gpt-4o", "tools": [tool]})
+    run = await http.post(
+        "/threads/runs",
+        json={"assistant_id": caller.json()["id"], "thread": {"messages": user}},
+    )
     return {
+        "run": run.json()["id"],
+        "run_thread": run.json()["thread_id"],
         "assistant": assistant.json()["id"],
         "thread": thread.json()["id"],
         "message": message.json()["data"][0]["id"],

@@ -26,6 +26,7 @@ __all__ = ["AssistantStore", "MessageTiming", "StoredMessage", "StoredThread", "
 
 MAX_ASSISTANT_TOOLS = 128
 _TOOL_TYPES = ("code_interpreter", "file_search", "function")
+_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 _TEXT_LIMITS = {"name": 256, "description": 512, "instructions": 256_000}
 
 
@@ -72,6 +73,19 @@ def optional_number(body: dict[str, Any], name: str, high: float, default: Any =
             f"Invalid '{name}': expected a number from 0 to {high:g}, but got {value} instead.",
         )
     return value
+
+
+def reasoning_effort_param(body: dict[str, Any], default: str | None) -> str | None:
+    """`reasoning_effort`: none, minimal, low, medium or high (null: the model's default)."""
+    effort = body.get("reasoning_effort", default)
+    if effort is not None and effort not in _EFFORTS:
+        raise invalid(
+            "reasoning_effort",
+            f"Invalid value: {effort!r}. Supported values are: "
+            + ", ".join(f"'{e}'" for e in _EFFORTS)
+            + ".",
+        )
+    return effort
 
 
 def tools_param(value: Any, param: str = "tools", limit: int = MAX_ASSISTANT_TOOLS) -> list[Any]:
@@ -413,15 +427,7 @@ def _assistant_fields(body: dict[str, Any], base: dict[str, Any]) -> dict[str, A
         fields["response_format"] = response_format_param(body.get("response_format"))
     if "tool_resources" in body or not base:
         fields["tool_resources"] = _tool_resources(body.get("tool_resources")) or {}
-    if "reasoning_effort" in body or not base:
-        effort = body.get("reasoning_effort")
-        if effort is not None and effort not in ("none", "minimal", "low", "medium", "high"):
-            raise invalid(
-                "reasoning_effort",
-                f"Invalid value: {effort!r}. Supported values are: 'none', 'minimal', 'low', "
-                "'medium' and 'high'.",
-            )
-        fields["reasoning_effort"] = effort
+    fields["reasoning_effort"] = reasoning_effort_param(body, base.get("reasoning_effort"))
     return fields
 
 

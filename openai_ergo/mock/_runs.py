@@ -36,6 +36,7 @@ from openai_ergo.mock._assistants import (
     new_thread,
     optional_number,
     optional_text,
+    reasoning_effort_param,
     response_format_param,
     thread_of,
     tools_param,
@@ -339,7 +340,7 @@ def _run_fields(
         "tool_choice": _tool_choice(body.get("tool_choice"), tools),
         "parallel_tool_calls": parallel,
         "response_format": base.get("response_format", "auto"),
-        "reasoning_effort": body.get("reasoning_effort", base.get("reasoning_effort")),
+        "reasoning_effort": reasoning_effort_param(body, base.get("reasoning_effort")),
     }
     if body.get("response_format") is not None:
         fields["response_format"] = response_format_param(body["response_format"])
@@ -437,18 +438,33 @@ def _plan_turn(
     return turn
 
 
-def _start_run(
+def _run_request(
+    app: MockOpenAI, body: dict[str, Any]
+) -> tuple[StoredAssistant, dict[str, Any], bool]:
+    """A run request's assistant, settings and `stream` flag, checked."""
+    assistant = _assistant(app, body)
+    return assistant, _run_fields(app, body, assistant), _check_stream_flag(body)
+
+
+async def _start_run(
     app: MockOpenAI,
     call: Call,
     thread: StoredThread,
     assistant: StoredAssistant,
     fields: dict[str, Any],
     stream: bool,
-) -> StoredRun:
+    *,
+    made_thread: bool,
+) -> dict[str, Any] | None:
+    """Start the run and answer: the run as it stands, or its stream."""
     run = StoredRun(new_id("run_"), thread.id, assistant.id, fields, app.clock.time())
     _plan_turn(app, call, run, thread, 0.0 if stream else app.background_seconds)
     thread.runs.put(run.id, run)  # once planned: a responder that raised leaves no run
-    return run
+    if stream:
+        events = run_streams.run_events(run, thread if made_thread else None)
+        await run_streams.send(app, call, events)
+        return None
+    return run.render(app.clock.time())
 
 
 def _run_of(thread: StoredThread, run_id: str) -> StoredRun:
@@ -462,9 +478,7 @@ async def create_run(app: MockOpenAI, call: Call) -> dict[str, Any] | None:
     """`POST /v1/threads/{thread_id}/runs`: the assistant answers the thread."""
     thread = thread_of(app, call)
     body = call.request.json
-    assistant = _assistant(app, body)
-    fields = _run_fields(app, body, assistant)
-    stream = _check_stream_flag(body)
+    assistant, fields, stream = _run_request(app, body)
     extra = body.get("additional_messages")
     if extra is not None and not isinstance(extra, list):
         raise invalid("additional_messages", "Invalid type for 'additional_messages': expected "
@@ -475,29 +489,19 @@ async def create_run(app: MockOpenAI, call: Call) -> dict[str, Any] | None:
         raise BadRequest(f"Thread {thread.id} already has an active run {active.id}.")
     for message in added:
         thread.add(message)
-    run = _start_run(app, call, thread, assistant, fields, stream)
-    if stream:
-        await run_streams.send(app, call, run_streams.run_events(run, None))
-        return None
-    return run.render(app.clock.time())
+    return await _start_run(app, call, thread, assistant, fields, stream, made_thread=False)
 
 
 async def create_thread_and_run(app: MockOpenAI, call: Call) -> dict[str, Any] | None:
     """`POST /v1/threads/runs`: a new thread (from `thread`) and a run on it."""
     body = call.request.json
-    assistant = _assistant(app, body)
-    fields = _run_fields(app, body, assistant)
-    stream = _check_stream_flag(body)
+    assistant, fields, stream = _run_request(app, body)
     spec = body.get("thread")
     if spec is not None and not isinstance(spec, dict):
         raise invalid("thread", "Invalid type for 'thread': expected an object.", "invalid_type")
     thread = new_thread(spec or {}, "thread")
     app.assistants.threads.put(thread.id, thread)
-    run = _start_run(app, call, thread, assistant, fields, stream)
-    if stream:
-        await run_streams.send(app, call, run_streams.run_events(run, thread))
-        return None
-    return run.render(app.clock.time())
+    return await _start_run(app, call, thread, assistant, fields, stream, made_thread=True)
 
 
 async def list_runs(app: MockOpenAI, call: Call) -> dict[str, Any]:

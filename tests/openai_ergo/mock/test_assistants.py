@@ -151,6 +151,7 @@ async def test_unknown_ids_and_bad_parameters_are_openai_errors(http: httpx.Asyn
         ("/assistants", {"model": "gpt-4o", "temperature": 3}, "temperature"),
         ("/assistants", {"model": "gpt-4o", "response_format": {"type": "xml"}}, "response_format"),
         ("/assistants", {"model": "gpt-4o", "metadata": {"k": 1}}, "metadata"),
+        ("/assistants", {"model": "gpt-4o", "reasoning_effort": "huge"}, "reasoning_effort"),
         ("/threads", {"messages": "hi"}, "messages"),
         ("/threads", {"messages": [{"content": "hi"}]}, "messages[0].role"),
         ("/threads", {"messages": [{"role": "system", "content": "hi"}]}, "messages[0].role"),

@@ -16,7 +16,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from openai_ergo import Client
-from openai_ergo.mock import MockOpenAI, MockServer
+from openai_ergo.mock import MockOpenAI, MockServer, Reply
 from openai_ergo.types import (
     AssistantToolsFunction,
     CreateMessageRequest,
@@ -363,6 +363,7 @@ async def test_unknown_ids_and_bad_parameters_are_openai_errors(
         (runs, {"assistant_id": assistant, "additional_messages": [{"role": "user"}]},
          "additional_messages[0].content"),
         (runs, {"assistant_id": assistant, "parallel_tool_calls": "no"}, "parallel_tool_calls"),
+        (runs, {"assistant_id": assistant, "reasoning_effort": 1}, "reasoning_effort"),
         ("/threads/runs", {"assistant_id": assistant, "thread": {"messages": [{}]}},
          "thread.messages[0].role"),
         (f"{runs}/{run['id']}/submit_tool_outputs", {}, "tool_outputs"),
@@ -507,3 +508,29 @@ async def test_our_typed_methods_run_a_thread_through_a_tool_call(
     assert other.id is not None
     cancelled = await client.beta.threads.runs.cancel(other.thread_id, other.id)
     assert cancelled.status == "cancelling"
+
+
+async def test_a_runs_reply_follows_the_response_format_and_a_scripted_refusal(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"},
+              "days": {"type": "integer", "minimum": 1, "maximum": 5}},
+              "required": ["city", "days"], "additionalProperties": False}  # fmt: skip
+    response_format = {"type": "json_schema", "json_schema": {"name": "plan", "schema": schema}}
+    assistant, thread = await _thread(http, "Plan a trip.", tools=[],
+                                      response_format=response_format)  # fmt: skip
+    runs = f"/threads/{thread}/runs"
+    run = await _ok(http.post(runs, json={"assistant_id": assistant}))
+    assert run["response_format"] == response_format
+    app.clock.advance(T)
+    reply = (await _ok(http.get(f"/threads/{thread}/messages")))["data"][0]
+    plan = json.loads(reply["content"][0]["text"]["value"])
+    assert set(plan) == {"city", "days"}
+    assert isinstance(plan["city"], str)
+    assert 1 <= plan["days"] <= 5
+
+    app.reply_with(Reply(refusal="I can't help with that."))
+    await _ok(http.post(runs, json={"assistant_id": assistant}))
+    app.clock.advance(T)
+    refused = (await _ok(http.get(f"/threads/{thread}/messages")))["data"][0]
+    assert refused["content"] == [{"type": "refusal", "refusal": "I can't help with that."}]

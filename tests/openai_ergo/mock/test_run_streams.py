@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import httpx
+import msgspec
 import openai
 import pytest
 from openai import AsyncAssistantEventHandler, AsyncOpenAI
@@ -18,6 +19,14 @@ from openai.types.beta.threads.runs import ToolCall
 from typing_extensions import override
 
 from openai_ergo.mock import MockOpenAI, MockServer
+from openai_ergo.types import (
+    MessageDeltaObject,
+    MessageObject,
+    RunObject,
+    RunStepDeltaObject,
+    RunStepObject,
+    ThreadObject,
+)
 
 from .test_runs import FORECAST, _ok, _valid_forecast
 
@@ -115,6 +124,39 @@ async def test_a_streamed_run_sends_the_specs_events_in_order_and_reads_the_same
     assert await _ok(http.get(path)) == final
     stored = await _ok(http.get(f"/threads/{thread['id']}/messages/{message['id']}"))
     assert stored == message
+
+
+#: The generated type each event's data decodes into, by the event name's family.
+EVENT_TYPES: dict[str, type[Any]] = {
+    "thread.created": ThreadObject,
+    "thread.run.step.delta": RunStepDeltaObject,
+    "thread.message.delta": MessageDeltaObject,
+    "thread.run.step": RunStepObject,
+    "thread.message": MessageObject,
+    "thread.run": RunObject,
+}
+
+
+async def test_every_streamed_event_decodes_into_its_generated_type(
+    http: httpx.AsyncClient,
+) -> None:
+    assistant = await _assistant(http)
+    body = {"assistant_id": assistant, "thread": THREAD, "stream": True}
+    events = _events((await http.post("/threads/runs", json=body)).content)
+    run = events[-2][1]
+    [call] = run["required_action"]["submit_tool_outputs"]["tool_calls"]
+    path = f"/threads/{run['thread_id']}/runs/{run['id']}/submit_tool_outputs"
+    outputs = {"tool_outputs": [{"tool_call_id": call["id"], "output": "Hot"}], "stream": True}
+    events += _events((await http.post(path, json=outputs)).content)
+    decoded = 0
+    for name, data in events:
+        if name == "done":
+            continue
+        kind = next(t for family, t in EVENT_TYPES.items() if name.startswith(family))
+        value = msgspec.convert(data, kind)
+        assert getattr(value, "id", None) == data["id"]
+        decoded += 1
+    assert decoded == len(events) - 2  # all but the two `done`
 
 
 async def test_a_streamed_reply_is_the_reply_the_same_run_gives_unstreamed(

@@ -17,9 +17,11 @@ from typing import Any, final
 import anyio
 import msgspec
 
+from openai_ergo.mock import _assistants as assistants
 from openai_ergo.mock import _batches as batches
 from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
+from openai_ergo.mock import _runs as runs
 from openai_ergo.mock import _vector_stores as vector_stores
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
@@ -138,6 +140,8 @@ class MockOpenAI:
         #: Vector stores, and how long on `clock` indexing a file added to one takes.
         self.vector_stores = vector_stores.new_vector_stores()
         self.indexing_seconds = indexing_seconds
+        #: Assistants and threads (their messages and runs; runs move on `background_seconds`).
+        self.assistants = assistants.AssistantStore()
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -190,6 +194,7 @@ class MockOpenAI:
         self.files.clear()
         self.batches.clear()
         self.vector_stores.clear()
+        self.assistants.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -561,6 +566,7 @@ _BODYLESS: frozenset[_Handler] = frozenset(
         files.cancel_upload,
         batches.cancel_batch,
         vector_stores.cancel_file_batch,
+        runs.cancel_run,
     }
 )
 #: Handlers that read their own (multipart) body as it arrives.
@@ -637,6 +643,33 @@ for _method, _template, _handler in (
         vector_stores.list_file_batch_files,
     ),
     ("POST", "/v1/vector_stores/{vector_store_id}/search", vector_stores.search),
+    ("POST", "/v1/assistants", assistants.create_assistant),
+    ("GET", "/v1/assistants", assistants.list_assistants),
+    ("GET", "/v1/assistants/{assistant_id}", assistants.retrieve_assistant),
+    ("POST", "/v1/assistants/{assistant_id}", assistants.update_assistant),
+    ("DELETE", "/v1/assistants/{assistant_id}", assistants.delete_assistant),
+    ("POST", "/v1/threads", assistants.create_thread),
+    ("GET", "/v1/threads/{thread_id}", assistants.retrieve_thread),
+    ("POST", "/v1/threads/{thread_id}", assistants.update_thread),
+    ("DELETE", "/v1/threads/{thread_id}", assistants.delete_thread),
+    ("GET", "/v1/threads/{thread_id}/messages", assistants.list_messages),
+    ("POST", "/v1/threads/{thread_id}/messages", assistants.create_message),
+    ("GET", "/v1/threads/{thread_id}/messages/{message_id}", assistants.retrieve_message),
+    ("POST", "/v1/threads/{thread_id}/messages/{message_id}", assistants.update_message),
+    ("DELETE", "/v1/threads/{thread_id}/messages/{message_id}", assistants.delete_message),
+    ("POST", "/v1/threads/runs", runs.create_thread_and_run),
+    ("GET", "/v1/threads/{thread_id}/runs", runs.list_runs),
+    ("POST", "/v1/threads/{thread_id}/runs", runs.create_run),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}", runs.retrieve_run),
+    ("POST", "/v1/threads/{thread_id}/runs/{run_id}", runs.update_run),
+    ("POST", "/v1/threads/{thread_id}/runs/{run_id}/cancel", runs.cancel_run),
+    (
+        "POST",
+        "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+        runs.submit_tool_outputs,
+    ),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps", runs.list_steps),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", runs.retrieve_step),
 ):
     _ROUTES.add(_method, _template, _handler)
 

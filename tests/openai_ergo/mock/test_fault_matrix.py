@@ -215,6 +215,17 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
         body = {"file_ids": [await _file(http, b"words")]}
         batch = (await http.post(f"/vector_stores/{store}/file_batches", json=body)).json()
         return "GET", f"/vector_stores/{store}/file_batches/{batch['id']}", None
+    if route == "assistant update":
+        assistant = (await http.post("/assistants", json={"model": "gpt-4o"})).json()
+        return "POST", f"/assistants/{assistant['id']}", {"name": "Tutor"}
+    if route == "thread messages":
+        thread = (await http.post("/threads", json={"messages": [BODY["messages"][0]]})).json()
+        return "GET", f"/threads/{thread['id']}/messages", None
+    if route.startswith("run"):
+        assistant = (await http.post("/assistants", json={"model": "gpt-4o"})).json()
+        run = (await http.post("/threads/runs", json={"assistant_id": assistant["id"]})).json()
+        path = f"/threads/{run['thread_id']}/runs/{run['id']}"
+        return "GET", path + ("/steps" if route == "run steps" else ""), None
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -226,7 +237,8 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
 ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update",
           "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
           "conversation update", "conversation items", "vector store search",
-          "vector store file batch"]  # fmt: skip
+          "vector store file batch", "assistant update", "thread messages", "run retrieve",
+          "run steps"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

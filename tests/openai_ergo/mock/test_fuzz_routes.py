@@ -37,7 +37,10 @@ _FIELDS = [
     "max_output_tokens", "part_ids", "md5", "filename", "purpose", "bytes", "mime_type",
     "input_file_id", "endpoint", "completion_window", "prompt", "instructions", "items",
     "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
-    "query", "filters", "max_num_results", "ranking_options",
+    "query", "filters", "max_num_results", "ranking_options", "role", "content", "description",
+    "temperature", "top_p", "tool_resources", "reasoning_effort", "attachments", "assistant_id",
+    "additional_messages", "additional_instructions", "tool_outputs", "truncation_strategy",
+    "max_completion_tokens", "max_prompt_tokens", "parallel_tool_calls", "thread",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -81,13 +84,19 @@ _PATHS = [
     "/conversations/{conversation}", "/conversations/{conversation}/items", "/vector_stores",
     "/vector_stores/{store}", "/vector_stores/{store}/files", "/vector_stores/{store}/search",
     "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
-    "/vector_stores/{store}/file_batches/{store_batch}/cancel",
+    "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/assistants",
+    "/assistants/{assistant}", "/threads", "/threads/{thread}", "/threads/{thread}/messages",
+    "/threads/{thread}/messages/{message}", "/threads/runs", "/threads/{thread}/runs",
+    "/threads/{run_thread}/runs/{run}", "/threads/{run_thread}/runs/{run}/cancel",
+    "/threads/{run_thread}/runs/{run}/submit_tool_outputs",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
     "/chat/completions/{chat}/messages", "/responses/{response}",
     "/conversations/{conversation}/items", "/vector_stores", "/vector_stores/{store}/files",
-    "/vector_stores/{store}/file_batches/{store_batch}/files",
+    "/vector_stores/{store}/file_batches/{store_batch}/files", "/assistants",
+    "/threads/{thread}/messages", "/threads/{run_thread}/runs",
+    "/threads/{run_thread}/runs/{run}/steps",
 ]  # fmt: skip
 
 
@@ -120,7 +129,21 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
     store_batch = await http.post(
         f"/vector_stores/{store.json()['id']}/file_batches", json={"file_ids": [file.json()["id"]]}
     )
+    assistant = await http.post("/assistants", json={"model": "gpt-4o"})
+    thread = await http.post("/threads", json={"messages": user})
+    message = await http.get(f"/threads/{thread.json()['id']}/messages")
+    tool = {"type": "function", "function": {"name": "Hi", "parameters": {"type": "object"}}}
+    caller = await http.post("/assistants", json={"model": "gpt-4o", "tools": [tool]})
+    run = await http.post(
+        "/threads/runs",
+        json={"assistant_id": caller.json()["id"], "thread": {"messages": user}},
+    )
     return {
+        "run": run.json()["id"],
+        "run_thread": run.json()["thread_id"],
+        "assistant": assistant.json()["id"],
+        "thread": thread.json()["id"],
+        "message": message.json()["data"][0]["id"],
         "store": store.json()["id"],
         "text": text.json()["id"],
         "store_batch": store_batch.json()["id"],
@@ -199,7 +222,7 @@ def test_random_multipart_is_never_a_500(
     path=st.sampled_from(_LISTS),
     params=st.dictionaries(
         st.sampled_from(["limit", "after", "before", "order", "stream", "starting_after",
-                         "model", "metadata[k]", "purpose", "filter"]),
+                         "model", "metadata[k]", "purpose", "filter", "run_id"]),
         st.text(max_size=6),
         max_size=4,
     ),

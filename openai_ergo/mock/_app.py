@@ -18,6 +18,7 @@ import anyio
 import msgspec
 
 from openai_ergo.mock import _batches as batches
+from openai_ergo.mock import _containers as containers
 from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
 from openai_ergo.mock import _vector_stores as vector_stores
@@ -138,6 +139,8 @@ class MockOpenAI:
         #: Vector stores, and how long on `clock` indexing a file added to one takes.
         self.vector_stores = vector_stores.new_vector_stores()
         self.indexing_seconds = indexing_seconds
+        #: Containers and their files (idle expiry on `clock`).
+        self.containers = containers.ContainerStore(self.clock, self)
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -190,6 +193,7 @@ class MockOpenAI:
         self.files.clear()
         self.batches.clear()
         self.vector_stores.clear()
+        self.containers.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -564,7 +568,9 @@ _BODYLESS: frozenset[_Handler] = frozenset(
     }
 )
 #: Handlers that read their own (multipart) body as it arrives.
-_STREAMED_BODY: frozenset[_Handler] = frozenset({files.create_file, files.add_upload_part})
+_STREAMED_BODY: frozenset[_Handler] = frozenset(
+    {files.create_file, files.add_upload_part, containers.create_file}
+)
 _ROUTES: RouteTable[_Handler] = RouteTable()
 for _method, _template, _handler in (
     ("POST", "/v1/responses", MockOpenAI._responses),
@@ -637,6 +643,15 @@ for _method, _template, _handler in (
         vector_stores.list_file_batch_files,
     ),
     ("POST", "/v1/vector_stores/{vector_store_id}/search", vector_stores.search),
+    ("POST", "/v1/containers", containers.create_container),
+    ("GET", "/v1/containers", containers.list_containers),
+    ("GET", "/v1/containers/{container_id}", containers.retrieve_container),
+    ("DELETE", "/v1/containers/{container_id}", containers.delete_container),
+    ("POST", "/v1/containers/{container_id}/files", containers.create_file),
+    ("GET", "/v1/containers/{container_id}/files", containers.list_files),
+    ("GET", "/v1/containers/{container_id}/files/{file_id}", containers.retrieve_file),
+    ("DELETE", "/v1/containers/{container_id}/files/{file_id}", containers.delete_file),
+    ("GET", "/v1/containers/{container_id}/files/{file_id}/content", containers.file_content),
 ):
     _ROUTES.add(_method, _template, _handler)
 

@@ -45,7 +45,8 @@ _CHUNK = 64 * 1024
 _JSONL_PURPOSES = ("batch", "fine-tune")
 
 
-def _spool() -> IO[bytes]:
+def new_spool() -> IO[bytes]:
+    """A spooled temporary file: memory up to 1 MiB, then an unlinked file on disk."""
     return tempfile.SpooledTemporaryFile(max_size=_SPOOL)
 
 
@@ -160,7 +161,7 @@ class FileStore:
 
     def add_bytes(self, filename: str, purpose: str, data: bytes) -> StoredFile:
         """Keep a file made by the mock itself."""
-        content = _spool()
+        content = new_spool()
         content.write(data)
         return self.add(filename, purpose, content, len(data))
 
@@ -224,7 +225,7 @@ async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
     spools: list[IO[bytes]] = []
 
     def sink(_name: str, _filename: str) -> IO[bytes]:
-        spools.append(_spool())
+        spools.append(new_spool())
         return spools[-1]
 
     keep: IO[bytes] | None = None
@@ -277,7 +278,11 @@ async def delete_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
 
 async def file_content(app: MockOpenAI, call: Call) -> None:
     """`GET /v1/files/{file_id}/content`: the bytes, streamed a chunk at a time."""
-    stored = app.files.files.get(call.params["file_id"])
+    await send_content(call, app.files.files.get(call.params["file_id"]))
+
+
+async def send_content(call: Call, stored: StoredFile) -> None:
+    """Answer with a file's bytes, streamed a chunk at a time (whole under a fault)."""
     content_type = b"application/octet-stream"
     if call.fault is not None:
         # A fault acts on a whole body; the files faults are tried on are small.
@@ -326,7 +331,7 @@ async def add_upload_part(app: MockOpenAI, call: Call) -> dict[str, Any]:
     """`POST /v1/uploads/{upload_id}/parts`: one multipart `data` part, up to 64 MB."""
     upload = app.files.upload(call.params["upload_id"], pending=True)
     boundary = boundary_of(call.request.headers.get("content-type", ""))
-    spool = _spool()
+    spool = new_spool()
     try:
         form = await read_form(
             call.body_chunks(), boundary, lambda _n, _f: spool, max_file_bytes=PART_LIMIT
@@ -363,7 +368,7 @@ async def complete_upload(app: MockOpenAI, call: Call) -> dict[str, Any]:
             f"upload '{upload.id}' (each part once).",
             param="part_ids",
         )
-    joined = _spool()
+    joined = new_spool()
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
     for part_id in part_ids:

@@ -215,6 +215,13 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
         body = {"file_ids": [await _file(http, b"words")]}
         batch = (await http.post(f"/vector_stores/{store}/file_batches", json=body)).json()
         return "GET", f"/vector_stores/{store}/file_batches/{batch['id']}", None
+    if route.startswith("container"):
+        files = {"file": ("notes.txt", b"some notes")}
+        container = (await http.post("/containers", json={"name": "c"})).json()["id"]
+        made = (await http.post(f"/containers/{container}/files", files=files)).json()["id"]
+        if route == "container file content":
+            return "GET", f"/containers/{container}/files/{made}/content", None
+        return "DELETE", f"/containers/{container}/files/{made}", None
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -226,7 +233,7 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
 ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update",
           "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
           "conversation update", "conversation items", "vector store search",
-          "vector store file batch"]  # fmt: skip
+          "vector store file batch", "container file content", "container file delete"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

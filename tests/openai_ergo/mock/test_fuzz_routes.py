@@ -37,7 +37,7 @@ _FIELDS = [
     "max_output_tokens", "part_ids", "md5", "filename", "purpose", "bytes", "mime_type",
     "input_file_id", "endpoint", "completion_window", "prompt", "instructions", "items",
     "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
-    "query", "filters", "max_num_results", "ranking_options",
+    "query", "filters", "max_num_results", "ranking_options", "memory_limit", "network_policy",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -81,13 +81,15 @@ _PATHS = [
     "/conversations/{conversation}", "/conversations/{conversation}/items", "/vector_stores",
     "/vector_stores/{store}", "/vector_stores/{store}/files", "/vector_stores/{store}/search",
     "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
-    "/vector_stores/{store}/file_batches/{store_batch}/cancel",
+    "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/containers",
+    "/containers/{container}/files",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
     "/chat/completions/{chat}/messages", "/responses/{response}",
     "/conversations/{conversation}/items", "/vector_stores", "/vector_stores/{store}/files",
-    "/vector_stores/{store}/file_batches/{store_batch}/files",
+    "/vector_stores/{store}/file_batches/{store_batch}/files", "/containers",
+    "/containers/{container}/files",
 ]  # fmt: skip
 
 
@@ -120,7 +122,9 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
     store_batch = await http.post(
         f"/vector_stores/{store.json()['id']}/file_batches", json={"file_ids": [file.json()["id"]]}
     )
+    container = await http.post("/containers", json={"name": "c", "file_ids": [text.json()["id"]]})
     return {
+        "container": container.json()["id"],
         "store": store.json()["id"],
         "text": text.json()["id"],
         "store_batch": store_batch.json()["id"],
@@ -182,7 +186,7 @@ def test_random_schemas_for_structured_output_and_tools_are_never_a_500(
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    path=st.sampled_from(["/files", "/uploads/{upload}/parts"]),
+    path=st.sampled_from(["/files", "/uploads/{upload}/parts", "/containers/{container}/files"]),
     body=st.binary(max_size=600),
     boundary=st.sampled_from(["B", "", "x" * 80, "=="]),
     prefix=st.sampled_from([b"", b"--B\r\n", b"--B\r\n" + FILE_HEADERS]),

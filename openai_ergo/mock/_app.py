@@ -21,6 +21,7 @@ from openai_ergo.mock import _batches as batches
 from openai_ergo.mock import _containers as containers
 from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
+from openai_ergo.mock import _fine_tuning as fine_tuning
 from openai_ergo.mock import _vector_stores as vector_stores
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
@@ -108,6 +109,7 @@ class MockOpenAI:
         max_file_bytes: int = FILE_LIMIT,
         batch_seconds: float = 10.0,
         indexing_seconds: float = 1.0,
+        fine_tuning_seconds: float = 10.0,
         requests_per_minute: int = 5_000,
         tokens_per_minute: int = 2_000_000,
     ) -> None:
@@ -141,6 +143,9 @@ class MockOpenAI:
         self.indexing_seconds = indexing_seconds
         #: Containers and their files (idle expiry on `clock`).
         self.containers = containers.ContainerStore(self.clock, self)
+        #: Fine-tuning jobs, and how long on `clock` one takes from validating to succeeded.
+        self.fine_tuning_jobs = fine_tuning.new_jobs()
+        self.fine_tuning_seconds = fine_tuning_seconds
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -194,6 +199,7 @@ class MockOpenAI:
         self.batches.clear()
         self.vector_stores.clear()
         self.containers.clear()
+        self.fine_tuning_jobs.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -481,9 +487,11 @@ class MockOpenAI:
         return moderations_answer(self._policy, call.request)
 
     async def _list_models(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         return model_list(self.models)
 
     async def _retrieve_model(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         model = call.params["model"]
         if model in self._deleted_models or (
             self.strict_models and not known_model(model, self.models)
@@ -492,6 +500,7 @@ class MockOpenAI:
         return model_object(model)
 
     async def _delete_model(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         model = call.params["model"]
         with self._lock:
             if model in self._deleted_models or model not in self.models:
@@ -565,6 +574,9 @@ _BODYLESS: frozenset[_Handler] = frozenset(
         files.cancel_upload,
         batches.cancel_batch,
         vector_stores.cancel_file_batch,
+        fine_tuning.cancel_job,
+        fine_tuning.pause_job,
+        fine_tuning.resume_job,
     }
 )
 #: Handlers that read their own (multipart) body as it arrives.
@@ -652,6 +664,14 @@ for _method, _template, _handler in (
     ("GET", "/v1/containers/{container_id}/files/{file_id}", containers.retrieve_file),
     ("DELETE", "/v1/containers/{container_id}/files/{file_id}", containers.delete_file),
     ("GET", "/v1/containers/{container_id}/files/{file_id}/content", containers.file_content),
+    ("POST", "/v1/fine_tuning/jobs", fine_tuning.create_job),
+    ("GET", "/v1/fine_tuning/jobs", fine_tuning.list_jobs),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}", fine_tuning.retrieve_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel", fine_tuning.cancel_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/pause", fine_tuning.pause_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/resume", fine_tuning.resume_job),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/events", fine_tuning.list_events),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints", fine_tuning.list_checkpoints),
 ):
     _ROUTES.add(_method, _template, _handler)
 

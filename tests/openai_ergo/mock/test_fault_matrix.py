@@ -222,6 +222,16 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
         if route == "container file content":
             return "GET", f"/containers/{container}/files/{made}/content", None
         return "DELETE", f"/containers/{container}/files/{made}", None
+    if route.startswith("fine-tuning"):
+        example = {"messages": [{"role": "user", "content": "Hi"},
+                                {"role": "assistant", "content": "Hello"}]}  # fmt: skip
+        files = {"file": ("train.jsonl", (json.dumps(example) + "\n").encode() * 10)}
+        uploaded = await http.post("/files", data={"purpose": "fine-tune"}, files=files)
+        create = {"model": "gpt-4o-mini", "training_file": uploaded.json()["id"]}
+        job = (await http.post("/fine_tuning/jobs", json=create)).json()["id"]
+        if route == "fine-tuning events":
+            return "GET", f"/fine_tuning/jobs/{job}/events", None
+        return "GET", f"/fine_tuning/jobs/{job}", None
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -233,7 +243,8 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
 ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update",
           "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
           "conversation update", "conversation items", "vector store search",
-          "vector store file batch", "container file content", "container file delete"]  # fmt: skip
+          "vector store file batch", "container file content", "container file delete",
+          "fine-tuning job", "fine-tuning events"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -38,6 +38,7 @@ _FIELDS = [
     "input_file_id", "endpoint", "completion_window", "prompt", "instructions", "items",
     "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
     "query", "filters", "max_num_results", "ranking_options", "memory_limit", "network_policy",
+    "training_file", "validation_file", "suffix", "seed", "hyperparameters", "method",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -82,14 +83,16 @@ _PATHS = [
     "/vector_stores/{store}", "/vector_stores/{store}/files", "/vector_stores/{store}/search",
     "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
     "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/containers",
-    "/containers/{container}/files",
+    "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/cancel",
+    "/fine_tuning/jobs/{job}/pause", "/fine_tuning/jobs/{job}/resume",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
     "/chat/completions/{chat}/messages", "/responses/{response}",
     "/conversations/{conversation}/items", "/vector_stores", "/vector_stores/{store}/files",
     "/vector_stores/{store}/file_batches/{store_batch}/files", "/containers",
-    "/containers/{container}/files",
+    "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/events",
+    "/fine_tuning/jobs/{job}/checkpoints",
 ]  # fmt: skip
 
 
@@ -123,7 +126,18 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
         f"/vector_stores/{store.json()['id']}/file_batches", json={"file_ids": [file.json()["id"]]}
     )
     container = await http.post("/containers", json={"name": "c", "file_ids": [text.json()["id"]]})
+    example = {"messages": [{"role": "user", "content": "Hi"},
+                            {"role": "assistant", "content": "Hello"}]}  # fmt: skip
+    training = await http.post(
+        "/files",
+        data={"purpose": "fine-tune"},
+        files={"file": ("t.jsonl", (json.dumps(example) + "\n") * 10)},
+    )
+    job = await http.post(
+        "/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": training.json()["id"]}
+    )
     return {
+        "job": job.json()["id"],
         "container": container.json()["id"],
         "store": store.json()["id"],
         "text": text.json()["id"],

@@ -20,6 +20,7 @@ import msgspec
 from openai_ergo.mock import _batches as batches
 from openai_ergo.mock import _containers as containers
 from openai_ergo.mock import _conversations as conversations
+from openai_ergo.mock import _file_search as file_search
 from openai_ergo.mock import _files as files
 from openai_ergo.mock import _fine_tuning as fine_tuning
 from openai_ergo.mock import _vector_stores as vector_stores
@@ -398,8 +399,15 @@ class MockOpenAI:
             if body.get("previous_response_id") or body.get("conversation")
             else None
         )
+        # Only a request offering tools pays for looking for a file_search among them.
+        searcher = file_search.searcher(self, body) if body.get("tools") else None
         turn, stream = responses_turn(
-            self._policy, call.request, seed=seed, reply_tokens=reply_tokens, history=history
+            self._policy,
+            call.request,
+            seed=seed,
+            reply_tokens=reply_tokens,
+            history=history,
+            searcher=searcher,
         )
         record = self.store.keep_response(turn, history, stored=stored)
         if record.background and not stream:

@@ -232,6 +232,10 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
         if route == "fine-tuning events":
             return "GET", f"/fine_tuning/jobs/{job}/events", None
         return "GET", f"/fine_tuning/jobs/{job}", None
+    if route == "file search response":
+        store = (await http.post("/vector_stores", json={})).json()["id"]
+        tool = {"type": "file_search", "vector_store_ids": [store]}
+        return "POST", "/responses", {"model": "gpt-5", "input": "Hi", "tools": [tool]}
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -244,7 +248,7 @@ ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update"
           "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
           "conversation update", "conversation items", "vector store search",
           "vector store file batch", "container file content", "container file delete",
-          "fine-tuning job", "fine-tuning events"]  # fmt: skip
+          "fine-tuning job", "fine-tuning events", "file search response"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -164,7 +164,9 @@ def _run(requests: list[tuple[str, str, dict[str, Any]]]) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
             ids = await _setup(http)
             for method, path, options in requests:
-                _check(await http.request(method, path.format(**ids), **options))
+                # An option may be made from the ids (a body naming a vector store).
+                made = {k: v(ids) if callable(v) else v for k, v in options.items()}
+                _check(await http.request(method, path.format(**ids), **made))
         app.reset()
 
     anyio.run(main)
@@ -196,6 +198,30 @@ def test_random_schemas_for_structured_output_and_tools_are_never_a_500(
     else:
         body["text"] = {"format": {"type": "json_schema", "name": "x", "schema": schema}}
     _run([("POST", path, {"json": body})])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tool=st.dictionaries(
+        st.sampled_from(["vector_store_ids", "max_num_results", "filters", "ranking_options"]),
+        _json,
+        max_size=4,
+    ),
+    known=st.booleans(),
+    include=_json,
+    stream=st.booleans(),
+)
+def test_random_file_search_tools_are_never_a_500(
+    tool: dict[str, Any], known: bool, include: Any, stream: bool
+) -> None:
+
+    def body(ids: dict[str, str]) -> dict[str, Any]:
+        if known:
+            tool["vector_store_ids"] = [ids["store"]]
+        return {"model": "gpt-5", "input": "water", "include": include, "stream": stream,
+                "tools": [{"type": "file_search", **tool}]}  # fmt: skip
+
+    _run([("POST", "/responses", {"json": body})])
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -680,6 +680,21 @@ for _method, _template, _handler in (
     ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/resume", fine_tuning.resume_job),
     ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/events", fine_tuning.list_events),
     ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints", fine_tuning.list_checkpoints),
+    (
+        "POST",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions",
+        fine_tuning.create_permissions,
+    ),
+    (
+        "GET",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions",
+        fine_tuning.list_permissions,
+    ),
+    (
+        "DELETE",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}",
+        fine_tuning.delete_permission,
+    ),
 ):
     _ROUTES.add(_method, _template, _handler)
 

@@ -13,7 +13,8 @@ time it spent paused:
     any unfinished status ──cancel──▶ cancelled
 
 A succeeded job's `fine_tuned_model` (`ft:<base>:<org>:<suffix>:<id>`) joins the models list,
-and its `result_files` hold a step metrics CSV (purpose `fine-tune-results`).
+and its `result_files` hold a step metrics CSV (purpose `fine-tune-results`). Projects are given
+permission to use a checkpoint (or the model) through the checkpoint permission routes.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ class StoredJob:
     happened: list[tuple[float, Planned]] = field(default_factory=list)
     result_files: list[str] = field(default_factory=list)
     settled: bool = False
+    #: Checkpoint permissions, by checkpoint (or model) name.
+    permissions: dict[str, list[Permission]] = field(default_factory=dict)
 
     @property
     def fine_tuned_model(self) -> str:
@@ -591,3 +594,98 @@ def settle_all(app: MockOpenAI) -> None:
     for job in app.fine_tuning_jobs:
         if not job.settled:
             job.settle(app)
+
+
+# -- checkpoint permissions -------------------------------------------------------------------
+
+_PERMISSION_ORDERS = {"ascending": "asc", "descending": "desc"}
+
+
+@dataclass
+class Permission:
+    """A project's permission to use a checkpoint (or a fine-tuned model)."""
+
+    id: str
+    project_id: str
+    created_at: int = field(default_factory=now)
+
+    def render(self) -> dict[str, Any]:
+        """The `checkpoint.permission` object."""
+        return {
+            "object": "checkpoint.permission",
+            "id": self.id,
+            "created_at": self.created_at,
+            "project_id": self.project_id,
+        }
+
+
+def _permissions(app: MockOpenAI, call: Call) -> list[Permission]:
+    """The permissions of the path's checkpoint: one a job has made by now (its
+    `ft:...:ckpt-step-N` name, or a succeeded job's model), else OpenAI's 404."""
+    name = call.params["fine_tuned_model_checkpoint"]
+    clock_now = app.clock.time()
+    for job in app.fine_tuning_jobs:
+        if not name.startswith(job.fine_tuned_model):
+            continue
+        made = [job.render_checkpoint(c)["fine_tuned_model_checkpoint"]
+                for c in job.visible_checkpoints(clock_now)]  # fmt: skip
+        if name in made or (name == job.fine_tuned_model and job.settle(app) == "succeeded"):
+            return job.permissions.setdefault(name, [])
+    raise BadRequest(
+        f"Fine-tuned model checkpoint '{name}' not found.",
+        status=404,
+        param="fine_tuned_model_checkpoint",
+    )
+
+
+async def create_permissions(app: MockOpenAI, call: Call) -> dict[str, Any]:
+    """`POST /v1/fine_tuning/checkpoints/{checkpoint}/permissions`: one per project id."""
+    permissions = _permissions(app, call)
+    projects = call.request.json.get("project_ids")
+    if projects is None:
+        raise missing_parameter("project_ids")
+    if (
+        not isinstance(projects, list)
+        or not projects
+        or not all(isinstance(p, str) and p for p in projects)
+    ):
+        raise _invalid("project_ids", "Invalid 'project_ids': expected a non-empty array of "
+                       "project ids.")  # fmt: skip
+    added = [Permission(new_id("cp_"), project) for project in projects]
+    permissions.extend(added)
+    data = [p.render() for p in added]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"],
+        "last_id": data[-1]["id"],
+        "has_more": False,
+    }
+
+
+async def list_permissions(app: MockOpenAI, call: Call) -> dict[str, Any]:
+    """`GET .../permissions`: newest first (`order` is `ascending` or `descending` here),
+    10 a page by default, filtered by `project_id`."""
+    permissions = _permissions(app, call)
+    query = call.queried()
+    order = query.get("order") or "descending"
+    if order not in _PERMISSION_ORDERS:
+        raise _invalid("order", f"Invalid value: '{order}'. Supported values are: 'ascending' "
+                       "and 'descending'.")  # fmt: skip
+    query.values["order"] = _PERMISSION_ORDERS[order]
+    project = query.get("project_id")
+    chosen = [p for p in permissions if project is None or p.project_id == project]
+    return page(chosen, query, render=Permission.render, key=lambda p: p.id, default_limit=10)
+
+
+async def delete_permission(app: MockOpenAI, call: Call) -> dict[str, Any]:
+    """`DELETE .../permissions/{permission_id}`."""
+    permissions = _permissions(app, call)
+    wanted = call.params["permission_id"]
+    found = next((p for p in permissions if p.id == wanted), None)
+    if found is None:
+        raise BadRequest(
+            f"Permission with id '{wanted}' not found.", status=404, param="permission_id"
+        )
+    permissions.remove(found)
+    return {"object": "checkpoint.permission", "id": found.id, "deleted": True}

@@ -246,6 +246,53 @@ async def test_jobs_list_newest_first_by_metadata_and_events_page(
     assert [e["id"] for e in newest["data"] + older["data"]] == [e["id"] for e in everything[:6]]
 
 
+async def test_projects_get_permissions_on_checkpoints_and_models(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    job = await _job(http)
+    model = f"ft:gpt-4o-mini-2024-07-18:mock-org::{job['id'][-8:]}"
+    first = f"{model}:ckpt-step-12"
+    path = f"/fine_tuning/checkpoints/{first}/permissions"
+    early = await http.post(path, json={"project_ids": ["proj_a"]})
+    assert early.status_code == 404  # the checkpoint is not made yet
+    assert early.json()["error"]["param"] == "fine_tuned_model_checkpoint"
+    app.clock.advance(0.5 * T)
+    created = await _ok(http.post(path, json={"project_ids": ["proj_a", "proj_b", "proj_c"]}))
+    assert [(p["object"], p["project_id"]) for p in created["data"]] == [
+        ("checkpoint.permission", "proj_a"), ("checkpoint.permission", "proj_b"),
+        ("checkpoint.permission", "proj_c"),
+    ]  # fmt: skip
+    assert (created["first_id"], created["last_id"], created["has_more"]) == (
+        created["data"][0]["id"], created["data"][2]["id"], False,
+    )  # fmt: skip
+    ids = [p["id"] for p in created["data"]]
+    assert all(i.startswith("cp_") for i in ids)
+    newest = await _ok(http.get(path, params={"limit": 2}))
+    assert ([p["id"] for p in newest["data"]], newest["has_more"]) == (ids[:0:-1], True)
+    oldest = await _ok(http.get(path, params={"order": "ascending", "after": ids[0]}))
+    assert [p["id"] for p in oldest["data"]] == ids[1:]
+    only_b = await _ok(http.get(path, params={"project_id": "proj_b"}))
+    assert [p["id"] for p in only_b["data"]] == [ids[1]]
+    bad_order = await http.get(path, params={"order": "asc"})
+    assert bad_order.json()["error"]["param"] == "order"
+    deleted = await _ok(http.delete(f"{path}/{ids[1]}"))
+    assert deleted == {"object": "checkpoint.permission", "id": ids[1], "deleted": True}
+    again = await http.delete(f"{path}/{ids[1]}")
+    assert (again.status_code, again.json()["error"]["param"]) == (404, "permission_id")
+    assert [p["id"] for p in (await _ok(http.get(path)))["data"]] == [ids[2], ids[0]]
+    bodies: list[dict[str, Any]] = [{}, {"project_ids": []}, {"project_ids": [3]}]
+    for body in bodies:
+        refused = await http.post(path, json=body)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["param"] == "project_ids"
+    # The model itself takes permissions once the job has made it.
+    model_path = f"/fine_tuning/checkpoints/{model}/permissions"
+    assert (await http.get(model_path)).status_code == 404
+    app.clock.advance(0.5 * T)
+    await _ok(http.post(model_path, json={"project_ids": ["proj_a"]}))
+    assert [p["project_id"] for p in (await _ok(http.get(model_path)))["data"]] == ["proj_a"]
+
+
 async def test_unknown_ids_and_bad_parameters_are_openai_errors(http: httpx.AsyncClient) -> None:
     training = await _file(http, TRAINING)
     batch_file = await _file(http, TRAINING, purpose="batch")
@@ -338,6 +385,18 @@ async def test_the_sdk_runs_a_fine_tuning_job_to_its_model(
     model = await sdk.models.retrieve(done.fine_tuned_model)
     assert model.id == done.fine_tuned_model
     assert (await sdk.models.delete(done.fine_tuned_model)).deleted is True
+    checkpoint = checkpoints[0].fine_tuned_model_checkpoint
+    granted = await sdk.fine_tuning.checkpoints.permissions.create(
+        checkpoint, project_ids=["proj_a", "proj_b"]
+    )
+    assert [p.project_id async for p in granted] == ["proj_a", "proj_b"]
+    listed = sdk.fine_tuning.checkpoints.permissions.list(checkpoint, order="ascending")
+    permissions = [p async for p in listed]
+    assert [p.project_id for p in permissions] == ["proj_a", "proj_b"]
+    removed = await sdk.fine_tuning.checkpoints.permissions.delete(
+        permissions[0].id, fine_tuned_model_checkpoint=checkpoint
+    )
+    assert removed.deleted is True
     other = await sdk.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=file.id)
     assert (await sdk.fine_tuning.jobs.cancel(other.id)).status == "cancelled"
     with pytest.raises(openai.NotFoundError):
@@ -367,6 +426,13 @@ async def test_our_typed_methods_run_a_fine_tuning_job(
     checkpoints = [c async for c in client.fine_tuning.jobs.checkpoints.list(job.id or "")]
     assert all(isinstance(c, FineTuningJobCheckpoint) for c in checkpoints)
     assert [c.step_number for c in checkpoints] == [36, 24, 12]
+    checkpoint = checkpoints[0].fine_tuned_model_checkpoint or ""
+    permissions = client.fine_tuning.checkpoints.permissions
+    granted = await permissions.create(checkpoint, project_ids=["proj_a"])
+    assert [p.project_id for p in granted.data or []] == ["proj_a"]
+    assert [p.project_id async for p in permissions.list(checkpoint)] == ["proj_a"]
+    removed = await permissions.delete(checkpoint, (granted.data or [])[0].id or "")
+    assert removed.deleted is True
     assert done.fine_tuned_model in [m.id async for m in client.models.list()]
     await client.models.delete(done.fine_tuned_model or "")
     with pytest.raises(NotFoundError):

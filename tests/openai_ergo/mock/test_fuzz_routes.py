@@ -39,6 +39,7 @@ _FIELDS = [
     "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
     "query", "filters", "max_num_results", "ranking_options", "memory_limit", "network_policy",
     "training_file", "validation_file", "suffix", "seed", "hyperparameters", "method",
+    "project_ids",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -85,6 +86,7 @@ _PATHS = [
     "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/containers",
     "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/cancel",
     "/fine_tuning/jobs/{job}/pause", "/fine_tuning/jobs/{job}/resume",
+    "/fine_tuning/checkpoints/{checkpoint}/permissions",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
@@ -92,7 +94,7 @@ _LISTS = [
     "/conversations/{conversation}/items", "/vector_stores", "/vector_stores/{store}/files",
     "/vector_stores/{store}/file_batches/{store_batch}/files", "/containers",
     "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/events",
-    "/fine_tuning/jobs/{job}/checkpoints",
+    "/fine_tuning/jobs/{job}/checkpoints", "/fine_tuning/checkpoints/{checkpoint}/permissions",
 ]  # fmt: skip
 
 
@@ -136,7 +138,10 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
     job = await http.post(
         "/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": training.json()["id"]}
     )
+    # The job's first checkpoint, whether or not it is made yet: both answers are 4xx or 2xx.
+    checkpoint = f"ft:gpt-4o-mini:mock-org::{job.json()['id'][-8:]}:ckpt-step-10"
     return {
+        "checkpoint": checkpoint,
         "job": job.json()["id"],
         "container": container.json()["id"],
         "store": store.json()["id"],

@@ -17,13 +17,13 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from openai_ergo.mock._endpoints import BadRequest, missing_parameter
-from openai_ergo.mock._files import StoredFile, new_spool, send_content
-from openai_ergo.mock._multipart import boundary_of, read_form
+from openai_ergo.mock._endpoints import BadRequest, invalid, missing_parameter, unsupported
+from openai_ergo.mock._files import StoredFile, new_spool, receive_file, send_content
+from openai_ergo.mock._multipart import FilePart, Form
 from openai_ergo.mock._routes import Call
 from openai_ergo.mock._store import Collection, MockClock, page
 from openai_ergo.mock._wire import decode_json, new_id, now
@@ -153,24 +153,17 @@ class ContainerStore:
 # -- parameters -----------------------------------------------------------------------------------
 
 
-def _invalid(param: str, message: str, code: str = "invalid_value") -> BadRequest:
-    return BadRequest(message, param=param, code=code)
-
-
 def _minutes(value: Any) -> int:
     if value is None:
         return DEFAULT_MINUTES
     if not isinstance(value, dict):
-        raise _invalid("expires_after", "Invalid type for 'expires_after': expected an object.",
+        raise invalid("expires_after", "Invalid type for 'expires_after': expected an object.",
                        "invalid_type")  # fmt: skip
     if value.get("anchor") != "last_active_at":
-        raise _invalid(
-            "expires_after.anchor",
-            f"Invalid value: {value.get('anchor')!r}. Supported values are: 'last_active_at'.",
-        )
+        raise unsupported("expires_after.anchor", value.get("anchor"), ["last_active_at"])
     minutes = value.get("minutes")
     if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
-        raise _invalid(
+        raise invalid(
             "expires_after.minutes",
             f"Invalid 'expires_after.minutes': expected a positive integer, got {minutes!r}.",
         )
@@ -182,16 +175,13 @@ def _network_policy(value: Any) -> dict[str, Any] | None:
         return None
     kind = value.get("type") if isinstance(value, dict) else None
     if kind not in _NETWORK_POLICIES:
-        raise _invalid(
-            "network_policy.type",
-            f"Invalid value: {kind!r}. Supported values are: 'allowlist' and 'disabled'.",
-        )
+        raise unsupported("network_policy.type", kind, _NETWORK_POLICIES)
     assert isinstance(value, dict)
     if kind == "disabled":
         return {"type": "disabled"}
     domains = value.get("allowed_domains")
     if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
-        raise _invalid(
+        raise invalid(
             "network_policy.allowed_domains",
             "Invalid type for 'network_policy.allowed_domains': expected an array of strings.",
             "invalid_type",
@@ -223,20 +213,15 @@ async def create_container(app: MockOpenAI, call: Call) -> dict[str, Any]:
     if name is None:
         raise missing_parameter("name")
     if not isinstance(name, str):
-        raise _invalid("name", "Invalid type for 'name': expected a string.", "invalid_type")
+        raise invalid("name", "Invalid type for 'name': expected a string.", "invalid_type")
     minutes = _minutes(body.get("expires_after"))
     memory = body.get("memory_limit", "1g")
     if memory not in MEMORY_LIMITS:
-        raise _invalid(
-            "memory_limit",
-            f"Invalid value: {memory!r}. Supported values are: "
-            + ", ".join(f"'{m}'" for m in MEMORY_LIMITS)
-            + ".",
-        )
+        raise unsupported("memory_limit", memory, MEMORY_LIMITS)
     policy = _network_policy(body.get("network_policy"))
     file_ids = body.get("file_ids") or []
     if not isinstance(file_ids, list) or not all(isinstance(i, str) for i in file_ids):
-        raise _invalid("file_ids", "Invalid type for 'file_ids': expected an array of strings.",
+        raise invalid("file_ids", "Invalid type for 'file_ids': expected an array of strings.",
                        "invalid_type")  # fmt: skip
     sources = [app.files.files.get(file_id) for file_id in file_ids]  # all checked first
     clock_now = app.clock.time()
@@ -279,14 +264,15 @@ async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
     container = app.containers.usable(call.params["container_id"])
     content_type = call.request.headers.get("content-type", "")
     if content_type.lower().startswith("multipart/"):
-        content = await _upload(app, call, boundary_of(content_type))
+        _, part, spool = await receive_file(call, max_file_bytes=app.max_file_bytes, check=_named)
+        content = StoredFile(new_id("file-"), part.filename, "container", spool, part.size)
     else:
         body = await _json_body(call)
         file_id = body.get("file_id")
         if file_id is None:
             raise missing_parameter("file_id")
         if not isinstance(file_id, str):
-            raise _invalid("file_id", "Invalid type for 'file_id': expected a string.",
+            raise invalid("file_id", "Invalid type for 'file_id': expected a string.",
                            "invalid_type")  # fmt: skip
         content = _copy(app.files.files.get(file_id))
     # Checked again now: the container may have gone while the upload arrived.
@@ -296,29 +282,9 @@ async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
     return _add(container, content).render()
 
 
-async def _upload(app: MockOpenAI, call: Call, boundary: bytes) -> StoredFile:
-    spools: list[IO[bytes]] = []
-
-    def sink(_name: str, _filename: str) -> IO[bytes]:
-        spools.append(new_spool())
-        return spools[-1]
-
-    keep: IO[bytes] | None = None
-    try:
-        form = await read_form(
-            call.body_chunks(), boundary, sink, max_file_bytes=app.max_file_bytes
-        )
-        part = next((f for f in form.files if f.name == "file"), None)
-        if part is None:
-            raise missing_parameter("file")
-        if not part.filename:
-            raise _invalid("file", "The 'file' part needs a filename.")
-        keep = next(spool for spool in spools if spool is part.sink)
-        return StoredFile(new_id("file-"), part.filename, "container", keep, part.size)
-    finally:
-        for spool in spools:
-            if spool is not keep:
-                spool.close()
+def _named(_form: Form, part: FilePart) -> None:
+    if not part.filename:
+        raise invalid("file", "The 'file' part needs a filename.")
 
 
 async def _json_body(call: Call) -> dict[str, Any]:

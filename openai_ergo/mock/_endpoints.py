@@ -86,6 +86,17 @@ def missing_parameter(name: str) -> BadRequest:
     )
 
 
+def invalid(param: str, message: str, code: str = "invalid_value") -> BadRequest:
+    """OpenAI's 400 for a parameter with a bad value (`code` says how it is bad)."""
+    return BadRequest(message, param=param, code=code)
+
+
+def unsupported(param: str, value: Any, supported: Iterable[str]) -> BadRequest:
+    """OpenAI's 400 for a value outside a closed set, naming the values it takes."""
+    names = ", ".join(f"'{v}'" for v in supported)
+    return invalid(param, f"Invalid value: '{value}'. Supported values are: {names}.")
+
+
 def require_model(
     body: dict[str, Any], models: Iterable[str], *, strict: bool = True, responses: bool = False
 ) -> str:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from openai_ergo.mock._endpoints import BadRequest, missing_parameter
-from openai_ergo.mock._multipart import boundary_of, read_form
+from openai_ergo.mock._multipart import FilePart, Form, boundary_of, read_form
 from openai_ergo.mock._routes import Call
 from openai_ergo.mock._store import Collection, MockClock, page
 from openai_ergo.mock._wire import new_id, now
@@ -219,8 +219,14 @@ def _check_kind(filename: str, purpose: str, size: int) -> None:
 # -- files --------------------------------------------------------------------------------------
 
 
-async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
-    """`POST /v1/files`: multipart `file` and `purpose`, read as it arrives."""
+async def receive_file(
+    call: Call, *, max_file_bytes: int, check: Callable[[Form, FilePart], None]
+) -> tuple[Form, FilePart, IO[bytes]]:
+    """A multipart body read as it arrives, its `file` part spooled: the form, the part and
+    its spool, which is the caller's to keep or close (every other part's is closed).
+
+    `check` may refuse the form and its file (by raising): then nothing is kept.
+    """
     boundary = boundary_of(call.request.headers.get("content-type", ""))
     spools: list[IO[bytes]] = []
 
@@ -230,24 +236,31 @@ async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
 
     keep: IO[bytes] | None = None
     try:
-        form = await read_form(
-            call.body_chunks(), boundary, sink, max_file_bytes=app.max_file_bytes
-        )
-        purpose = _purpose(form.fields.get("purpose"))
+        form = await read_form(call.body_chunks(), boundary, sink, max_file_bytes=max_file_bytes)
         part = next((f for f in form.files if f.name == "file"), None)
         if part is None:
             raise missing_parameter("file")
-        _check_kind(part.filename, purpose, part.size)
+        check(form, part)
         keep = next(spool for spool in spools if spool is part.sink)
-        stored = app.files.add(part.filename, purpose, keep, part.size)
-        seconds = form.fields.get("expires_after[seconds]")
-        if seconds and seconds.isdigit():
-            stored.expires_at = stored.created_at + int(seconds)
-        return stored.render()
+        return form, part, keep
     finally:
         for spool in spools:
             if spool is not keep:
                 spool.close()
+
+
+async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
+    """`POST /v1/files`: multipart `file` and `purpose`, read as it arrives."""
+
+    def check(form: Form, part: FilePart) -> None:
+        _check_kind(part.filename, _purpose(form.fields.get("purpose")), part.size)
+
+    form, part, content = await receive_file(call, max_file_bytes=app.max_file_bytes, check=check)
+    stored = app.files.add(part.filename, form.fields["purpose"], content, part.size)
+    seconds = form.fields.get("expires_after[seconds]")
+    if seconds and seconds.isdigit():
+        stored.expires_at = stored.created_at + int(seconds)
+    return stored.render()
 
 
 async def list_files(app: MockOpenAI, call: Call) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from openai_ergo.mock._endpoints import BadRequest, missing_parameter
+from openai_ergo.mock._endpoints import BadRequest, invalid, missing_parameter, unsupported
 from openai_ergo.mock._replies import estimate_tokens
 from openai_ergo.mock._routes import Call
 from openai_ergo.mock._store import Collection, metadata_param, page
@@ -127,6 +127,12 @@ class StoredJob:
             if job_time < offset
         )
         return self.started + offset + paused
+
+    def end_pause(self, clock_now: float) -> None:
+        """End the pause the job is in, if it is in one."""
+        if self.pauses and self.pauses[-1][1] is None:
+            at, _, job_time = self.pauses[-1]
+            self.pauses[-1] = (at, clock_now, job_time)
 
     def status(self, clock_now: float) -> str:
         """The status now."""
@@ -299,10 +305,6 @@ def _read_examples(stored: StoredFile, param: str) -> tuple[int, int, dict[str, 
 # -- parameters -----------------------------------------------------------------------------------
 
 
-def _invalid(param: str, message: str, code: str = "invalid_value") -> BadRequest:
-    return BadRequest(message, param=param, code=code)
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -312,20 +314,20 @@ def _hyperparameters(value: Any, param: str) -> dict[str, Any]:
     if value is None:
         value = {}
     if not isinstance(value, dict):
-        raise _invalid(param, f"Invalid type for '{param}': expected an object.", "invalid_type")
+        raise invalid(param, f"Invalid type for '{param}': expected an object.", "invalid_type")
     epochs = value.get("n_epochs", "auto")
     batch = value.get("batch_size", "auto")
     rate = value.get("learning_rate_multiplier", "auto")
     if epochs != "auto" and not (_is_int(epochs) and 1 <= epochs <= 50):
-        raise _invalid(f"{param}.n_epochs", f"Invalid 'n_epochs': expected 'auto' or an integer "
+        raise invalid(f"{param}.n_epochs", f"Invalid 'n_epochs': expected 'auto' or an integer "
                        f"from 1 to 50, got {epochs!r}.")  # fmt: skip
     if batch != "auto" and not (_is_int(batch) and 1 <= batch <= 256):
-        raise _invalid(f"{param}.batch_size", f"Invalid 'batch_size': expected 'auto' or an "
+        raise invalid(f"{param}.batch_size", f"Invalid 'batch_size': expected 'auto' or an "
                        f"integer from 1 to 256, got {batch!r}.")  # fmt: skip
     if rate != "auto" and not (
         isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0
     ):
-        raise _invalid(
+        raise invalid(
             f"{param}.learning_rate_multiplier",
             f"Invalid 'learning_rate_multiplier': expected 'auto' or a positive number, got "
             f"{rate!r}.",
@@ -344,16 +346,11 @@ def _method(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "supervised", _hyperparameters(body.get("hyperparameters"), "hyperparameters")
     kind = method.get("type") if isinstance(method, dict) else None
     if kind not in _METHODS:
-        raise _invalid(
-            "method.type",
-            f"Invalid value: {kind!r}. Supported values are: "
-            + ", ".join(f"'{m}'" for m in _METHODS)
-            + ".",
-        )
+        raise unsupported("method.type", kind, _METHODS)
     assert isinstance(method, dict)
     inner = method.get(kind) or {}
     if not isinstance(inner, dict):
-        raise _invalid(f"method.{kind}", f"Invalid type for 'method.{kind}': expected an object.",
+        raise invalid(f"method.{kind}", f"Invalid type for 'method.{kind}': expected an object.",
                        "invalid_type")  # fmt: skip
     param = f"method.{kind}.hyperparameters"
     return str(kind), _hyperparameters(inner.get("hyperparameters"), param)
@@ -364,7 +361,7 @@ def _training_file(app: MockOpenAI, value: Any, param: str) -> StoredFile:
         raise (
             missing_parameter(param)
             if value is None
-            else _invalid(param, f"Invalid type for '{param}': expected a string.", "invalid_type")
+            else invalid(param, f"Invalid type for '{param}': expected a string.", "invalid_type")
         )
     stored = app.files.files.find(value)
     if stored is None or stored.purpose != "fine-tune":
@@ -445,17 +442,17 @@ async def create_job(app: MockOpenAI, call: Call) -> dict[str, Any]:
     if model is None:
         raise missing_parameter("model")
     if not isinstance(model, str) or not model:
-        raise _invalid("model", "Invalid type for 'model': expected a string.", "invalid_type")
+        raise invalid("model", "Invalid type for 'model': expected a string.", "invalid_type")
     training = _training_file(app, body.get("training_file"), "training_file")
     validation = None
     if body.get("validation_file") is not None:
         validation = _training_file(app, body["validation_file"], "validation_file")
     suffix = body.get("suffix")
     if suffix is not None and not (isinstance(suffix, str) and 1 <= len(suffix) <= 64):
-        raise _invalid("suffix", "Invalid 'suffix': expected a string of 1 to 64 characters.")
+        raise invalid("suffix", "Invalid 'suffix': expected a string of 1 to 64 characters.")
     seed = body.get("seed")
     if seed is not None and not (_is_int(seed) and 0 <= seed <= 2_147_483_647):
-        raise _invalid("seed", f"Invalid 'seed': expected an integer from 0 to 2147483647, "
+        raise invalid("seed", f"Invalid 'seed': expected an integer from 0 to 2147483647, "
                        f"got {seed!r}.")  # fmt: skip
     metadata = metadata_param(body.get("metadata")) if body.get("metadata") is not None else None
     method, hyperparameters = _method(body)
@@ -519,47 +516,46 @@ def _job(app: MockOpenAI, call: Call) -> StoredJob:
     return app.fine_tuning_jobs.get(call.params["fine_tuning_job_id"])
 
 
-def _refuse(job: StoredJob, status: str, action: str) -> BadRequest:
-    return BadRequest(f"Cannot {action} job {job.id} with status '{status}'.", param=None)
+def _acting(
+    app: MockOpenAI, call: Call, allowed: tuple[str, ...], action: str
+) -> tuple[StoredJob, float]:
+    """The path's job, if `action` applies to its status now (else a 400 naming it), and the
+    clock's reading; the action is logged as an event."""
+    job = _job(app, call)
+    status = job.settle(app)
+    if status not in allowed:
+        raise BadRequest(f"Cannot {action} job {job.id} with status '{status}'.")
+    clock_now = app.clock.time()
+    job.happened.append((clock_now, Planned(0, new_id("ftevent-"), _ACTED[action])))
+    return job, clock_now
+
+
+_ACTED = {
+    "cancel": "Fine-tuning job cancelled",
+    "pause": "Fine-tuning job paused",
+    "resume": "Fine-tuning job resumed",
+}
 
 
 async def cancel_job(app: MockOpenAI, call: Call) -> dict[str, Any]:
     """`POST .../{fine_tuning_job_id}/cancel`: an unfinished job stops at once."""
-    job = _job(app, call)
-    status = job.settle(app)
-    if status not in _UNFINISHED:
-        raise _refuse(job, status, "cancel")
-    clock_now = app.clock.time()
-    if job.pauses and job.pauses[-1][1] is None:
-        at, _, job_time = job.pauses[-1]
-        job.pauses[-1] = (at, clock_now, job_time)
+    job, clock_now = _acting(app, call, _UNFINISHED, "cancel")
+    job.end_pause(clock_now)
     job.cancelled = clock_now
-    job.happened.append((clock_now, Planned(0, new_id("ftevent-"), "Fine-tuning job cancelled")))
     return job.render(app)
 
 
 async def pause_job(app: MockOpenAI, call: Call) -> dict[str, Any]:
     """`POST .../{fine_tuning_job_id}/pause`: a running job stops its clock."""
-    job = _job(app, call)
-    status = job.settle(app)
-    if status != "running":
-        raise _refuse(job, status, "pause")
-    clock_now = app.clock.time()
+    job, clock_now = _acting(app, call, ("running",), "pause")
     job.pauses.append((clock_now, None, job.elapsed(clock_now)))
-    job.happened.append((clock_now, Planned(0, new_id("ftevent-"), "Fine-tuning job paused")))
     return job.render(app)
 
 
 async def resume_job(app: MockOpenAI, call: Call) -> dict[str, Any]:
     """`POST .../{fine_tuning_job_id}/resume`: a paused job runs on from where it stopped."""
-    job = _job(app, call)
-    status = job.settle(app)
-    if status != "paused":
-        raise _refuse(job, status, "resume")
-    clock_now = app.clock.time()
-    at, _, job_time = job.pauses[-1]
-    job.pauses[-1] = (at, clock_now, job_time)
-    job.happened.append((clock_now, Planned(0, new_id("ftevent-"), "Fine-tuning job resumed")))
+    job, clock_now = _acting(app, call, ("paused",), "resume")
+    job.end_pause(clock_now)
     return job.render(app)
 
 
@@ -649,7 +645,7 @@ async def create_permissions(app: MockOpenAI, call: Call) -> dict[str, Any]:
         or not projects
         or not all(isinstance(p, str) and p for p in projects)
     ):
-        raise _invalid("project_ids", "Invalid 'project_ids': expected a non-empty array of "
+        raise invalid("project_ids", "Invalid 'project_ids': expected a non-empty array of "
                        "project ids.")  # fmt: skip
     added = [Permission(new_id("cp_"), project) for project in projects]
     permissions.extend(added)
@@ -670,8 +666,7 @@ async def list_permissions(app: MockOpenAI, call: Call) -> dict[str, Any]:
     query = call.queried()
     order = query.get("order") or "descending"
     if order not in _PERMISSION_ORDERS:
-        raise _invalid("order", f"Invalid value: '{order}'. Supported values are: 'ascending' "
-                       "and 'descending'.")  # fmt: skip
+        raise unsupported("order", order, _PERMISSION_ORDERS)
     query.values["order"] = _PERMISSION_ORDERS[order]
     project = query.get("project_id")
     chosen = [p for p in permissions if project is None or p.project_id == project]

@@ -20,6 +20,7 @@ from openai_ergo.types import (
     ContainerResource,
     CreateContainerBodyExpiresAfter,
 )
+from tests.openai_ergo.mock.answers import ok
 
 NOTES = b"first line\nsecond line\n"
 
@@ -29,13 +30,6 @@ def app() -> MockOpenAI:
     mock = MockOpenAI()
     mock.clock.speed = 0  # time moves only when a test says so
     return mock
-
-
-async def _ok(answer: Any) -> dict[str, Any]:
-    response: httpx.Response = await answer
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 async def _file(http: httpx.AsyncClient, name: str, data: bytes) -> str:
@@ -48,7 +42,7 @@ async def test_a_container_is_created_listed_retrieved_and_deleted(
     http: httpx.AsyncClient,
 ) -> None:
     policy = {"type": "allowlist", "allowed_domains": ["example.com"]}
-    created = await _ok(
+    created = await ok(
         http.post("/containers", json={"name": "a", "memory_limit": "4g", "network_policy": policy})
     )
     assert created["id"].startswith("cntr_")
@@ -56,24 +50,24 @@ async def test_a_container_is_created_listed_retrieved_and_deleted(
     assert created["expires_after"] == {"anchor": "last_active_at", "minutes": 20}
     assert created["last_active_at"] == created["created_at"]
     assert (created["memory_limit"], created["network_policy"]) == ("4g", policy)
-    second = await _ok(http.post("/containers", json={"name": "b"}))
+    second = await ok(http.post("/containers", json={"name": "b"}))
     assert second["memory_limit"] == "1g"
     assert "network_policy" not in second
-    third = await _ok(http.post("/containers", json={"name": "b"}))
-    newest = await _ok(http.get("/containers", params={"limit": 2}))
+    third = await ok(http.post("/containers", json={"name": "b"}))
+    newest = await ok(http.get("/containers", params={"limit": 2}))
     assert [c["id"] for c in newest["data"]] == [third["id"], second["id"]]
     assert (newest["has_more"], newest["first_id"], newest["last_id"]) == (
         True, third["id"], second["id"],
     )  # fmt: skip
-    rest = await _ok(http.get("/containers", params={"limit": 2, "after": second["id"]}))
+    rest = await ok(http.get("/containers", params={"limit": 2, "after": second["id"]}))
     assert ([c["id"] for c in rest["data"]], rest["has_more"]) == ([created["id"]], False)
-    oldest = await _ok(http.get("/containers", params={"order": "asc", "before": third["id"]}))
+    oldest = await ok(http.get("/containers", params={"order": "asc", "before": third["id"]}))
     assert [c["id"] for c in oldest["data"]] == [created["id"], second["id"]]
-    named = await _ok(http.get("/containers", params={"name": "b"}))
+    named = await ok(http.get("/containers", params={"name": "b"}))
     assert [c["id"] for c in named["data"]] == [third["id"], second["id"]]
     path = f"/containers/{created['id']}"
-    assert await _ok(http.get(path)) == created
-    deleted = await _ok(http.delete(path))
+    assert await ok(http.get(path)) == created
+    deleted = await ok(http.delete(path))
     assert deleted == {"id": created["id"], "object": "container.deleted", "deleted": True}
     for method, gone in [("GET", path), ("DELETE", path), ("GET", f"{path}/files")]:
         answer = await http.request(method, gone)
@@ -86,69 +80,69 @@ async def test_a_container_expires_when_idle_and_using_its_files_keeps_it_runnin
     app: MockOpenAI, http: httpx.AsyncClient
 ) -> None:
     expiry = {"anchor": "last_active_at", "minutes": 2}
-    container = await _ok(http.post("/containers", json={"name": "c", "expires_after": expiry}))
+    container = await ok(http.post("/containers", json={"name": "c", "expires_after": expiry}))
     path = f"/containers/{container['id']}"
     app.clock.advance(100)
     # Reading the container is not using it; listing its files is.
-    assert (await _ok(http.get(path)))["last_active_at"] == container["created_at"]
-    await _ok(http.get(f"{path}/files"))
-    used = await _ok(http.get(path))
+    assert (await ok(http.get(path)))["last_active_at"] == container["created_at"]
+    await ok(http.get(f"{path}/files"))
+    used = await ok(http.get(path))
     assert used["last_active_at"] == container["created_at"] + 100
     app.clock.advance(119)
-    assert (await _ok(http.get(path)))["status"] == "running"
+    assert (await ok(http.get(path)))["status"] == "running"
     app.clock.advance(1)
-    expired = await _ok(http.get(path))
+    expired = await ok(http.get(path))
     assert expired["status"] == "expired"
     assert expired["last_active_at"] == container["created_at"] + 100
     refused = await http.post(f"{path}/files", files={"file": ("a.txt", b"x")})
     assert refused.status_code == 400
     assert refused.json()["error"]["param"] == "container_id"
     assert "expired" in refused.json()["error"]["message"]
-    assert (await _ok(http.get(path)))["status"] == "expired"  # a refused use is no use
+    assert (await ok(http.get(path)))["status"] == "expired"  # a refused use is no use
 
 
 async def test_container_files_come_from_uploads_or_files_and_stream_back(
     http: httpx.AsyncClient,
 ) -> None:
     file_id = await _file(http, "notes.txt", NOTES)
-    container = await _ok(http.post("/containers", json={"name": "c", "file_ids": [file_id]}))
+    container = await ok(http.post("/containers", json={"name": "c", "file_ids": [file_id]}))
     files = f"/containers/{container['id']}/files"
-    copied = (await _ok(http.get(files)))["data"]
+    copied = (await ok(http.get(files)))["data"]
     assert [(f["path"], f["bytes"], f["source"]) for f in copied] == [
         ("/mnt/data/notes.txt", len(NOTES), "user"),
     ]  # fmt: skip
     big = bytes(range(256)) * 1024  # 256 KiB: several download chunks
-    uploaded = await _ok(http.post(files, files={"file": ("data.bin", big)}))
+    uploaded = await ok(http.post(files, files={"file": ("data.bin", big)}))
     assert uploaded["id"].startswith("cfile_")
     assert uploaded == {
         "id": uploaded["id"], "object": "container.file", "created_at": uploaded["created_at"],
         "bytes": len(big), "container_id": container["id"], "path": "/mnt/data/data.bin",
         "source": "user",
     }  # fmt: skip
-    by_id = await _ok(http.post(files, json={"file_id": file_id}))
+    by_id = await ok(http.post(files, json={"file_id": file_id}))
     assert (by_id["path"], by_id["bytes"]) == ("/mnt/data/notes.txt", len(NOTES))
-    await _ok(http.delete(f"/files/{file_id}"))  # the container keeps its copy
+    await ok(http.delete(f"/files/{file_id}"))  # the container keeps its copy
     download = await http.get(f"{files}/{uploaded['id']}/content")
     assert download.status_code == 200
     assert download.content == big
     assert download.headers["content-disposition"] == 'attachment; filename="data.bin"'
     assert (await http.get(f"{files}/{by_id['id']}/content")).content == NOTES
-    listed = await _ok(http.get(files, params={"limit": 2}))
+    listed = await ok(http.get(files, params={"limit": 2}))
     assert [f["id"] for f in listed["data"]] == [by_id["id"], uploaded["id"]]
     assert listed["has_more"] is True
-    assert await _ok(http.get(f"{files}/{uploaded['id']}")) == uploaded
-    deleted = await _ok(http.delete(f"{files}/{uploaded['id']}"))
+    assert await ok(http.get(f"{files}/{uploaded['id']}")) == uploaded
+    deleted = await ok(http.delete(f"{files}/{uploaded['id']}"))
     assert deleted == {"id": uploaded["id"], "object": "container.file.deleted", "deleted": True}
     for method, gone in [("GET", f"{files}/{uploaded['id']}"),
                          ("GET", f"{files}/{uploaded['id']}/content")]:  # fmt: skip
         answer = await http.request(method, gone)
         assert answer.status_code == 404
         assert answer.json()["error"]["param"] == "file_id"
-    assert len((await _ok(http.get(files)))["data"]) == 2
+    assert len((await ok(http.get(files)))["data"]) == 2
 
 
 async def test_unknown_ids_and_bad_parameters_are_openai_errors(http: httpx.AsyncClient) -> None:
-    container = await _ok(http.post("/containers", json={"name": "c"}))
+    container = await ok(http.post("/containers", json={"name": "c"}))
     files = f"/containers/{container['id']}/files"
     bad: list[tuple[str, dict[str, Any], str]] = [
         ("/containers", {}, "name"),
@@ -188,8 +182,8 @@ async def test_unknown_ids_and_bad_parameters_are_openai_errors(http: httpx.Asyn
     assert no_file.json()["error"]["param"] == "file"
     bad_limit = await http.get("/containers", params={"limit": 0})
     assert bad_limit.json()["error"]["param"] == "limit"
-    assert [c["id"] for c in (await _ok(http.get("/containers")))["data"]] == [container["id"]]
-    assert (await _ok(http.get(files)))["data"] == []  # no bad request kept anything
+    assert [c["id"] for c in (await ok(http.get("/containers")))["data"]] == [container["id"]]
+    assert (await ok(http.get(files)))["data"] == []  # no bad request kept anything
 
 
 async def test_faults_the_log_and_reset_reach_the_container_routes(
@@ -197,7 +191,7 @@ async def test_faults_the_log_and_reset_reach_the_container_routes(
 ) -> None:
     app.fail_next("rate_limit", path="/v1/containers")
     assert (await http.post("/containers", json={"name": "c"})).status_code == 429
-    container = await _ok(http.post("/containers", json={"name": "c"}))
+    container = await ok(http.post("/containers", json={"name": "c"}))
     files = f"/containers/{container['id']}/files"
     app.fail_next("server_error", path=files)
     assert (await http.post(files, files={"file": ("a.txt", b"x")})).status_code == 500

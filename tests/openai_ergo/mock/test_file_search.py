@@ -24,6 +24,7 @@ from openai_ergo.types import (
     OutputText,
     Response,
 )
+from tests.openai_ergo.mock.answers import ok
 
 RIVERS = "The Nile is a long river. Rivers carry water to the sea."
 DESERTS = "Deserts are dry. The Sahara is a desert with little water."
@@ -38,25 +39,18 @@ def app() -> MockOpenAI:
     return mock
 
 
-async def _ok(answer: Any) -> dict[str, Any]:
-    response: httpx.Response = await answer
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
 async def _store(
     app: MockOpenAI, http: httpx.AsyncClient, texts: dict[str, str]
 ) -> tuple[str, dict[str, str]]:
     """A vector store holding one indexed file per text, with a `name` attribute each."""
-    store = (await _ok(http.post("/vector_stores", json={"name": "docs"})))["id"]
+    store = (await ok(http.post("/vector_stores", json={"name": "docs"})))["id"]
     ids = {}
     for name, text in texts.items():
         upload = {"file": (name, text.encode())}
-        ids[name] = (await _ok(http.post("/files", data={"purpose": "assistants"},
+        ids[name] = (await ok(http.post("/files", data={"purpose": "assistants"},
                                          files=upload)))["id"]  # fmt: skip
         body = {"file_id": ids[name], "attributes": {"name": name}}
-        await _ok(http.post(f"/vector_stores/{store}/files", json=body))
+        await ok(http.post(f"/vector_stores/{store}/files", json=body))
     app.clock.advance(app.indexing_seconds)
     return str(store), ids
 
@@ -73,14 +67,14 @@ async def test_file_search_answers_from_the_store_with_citations(
         "rivers.txt": RIVERS, "deserts.txt": DESERTS, "mountains.txt": MOUNTAINS,
     })  # fmt: skip
     body = _request(store, include=["file_search_call.results"])
-    response = await _ok(http.post("/responses", json=body))
+    response = await ok(http.post("/responses", json=body))
     search, message = response["output"]
     assert search["id"].startswith("fs_")
     assert (search["type"], search["status"], search["queries"]) == (
         "file_search_call", "completed", [QUESTION],
     )  # fmt: skip
     # The same ranking as the store's own search endpoint.
-    direct = await _ok(http.post(f"/vector_stores/{store}/search", json={"query": QUESTION}))
+    direct = await ok(http.post(f"/vector_stores/{store}/search", json={"query": QUESTION}))
     assert [(r["file_id"], r["filename"], r["score"], r["text"], r["attributes"])
             for r in search["results"]] == [
         (d["file_id"], d["filename"], d["score"], d["content"][0]["text"], d["attributes"])
@@ -97,11 +91,11 @@ async def test_file_search_answers_from_the_store_with_citations(
          "index": len(part["text"])},
     ]  # fmt: skip
     # Without `include`, the call says what it searched for, not what it found.
-    plain = await _ok(http.post("/responses", json=_request(store)))
+    plain = await ok(http.post("/responses", json=_request(store)))
     assert plain["output"][0]["results"] is None
     assert plain["output"][1]["content"][0] == part
     # The stored response reads back the same.
-    assert (await _ok(http.get(f"/responses/{response['id']}")))["output"] == response["output"]
+    assert (await ok(http.get(f"/responses/{response['id']}")))["output"] == response["output"]
 
 
 async def test_the_tool_rule_decides_when_the_model_searches(
@@ -112,7 +106,7 @@ async def test_the_tool_rule_decides_when_the_model_searches(
     function = {"type": "function", "name": "lookup", "parameters": {"type": "object"}}
 
     async def kinds(**body: Any) -> list[str]:
-        answer = await _ok(http.post("/responses", json={"model": "gpt-5", "input": QUESTION,
+        answer = await ok(http.post("/responses", json={"model": "gpt-5", "input": QUESTION,
                                                          "tools": [search]} | body))  # fmt: skip
         return [item["type"] for item in answer["output"]]
 
@@ -142,9 +136,9 @@ async def test_filters_limits_scripts_and_token_limits_shape_the_search(
             "filters": {"type": "eq", "key": "name", "value": "deserts.txt"}}  # fmt: skip
     body = {"model": "gpt-5", "input": QUESTION, "tools": [tool],
             "include": ["file_search_call.results"]}  # fmt: skip
-    filtered = await _ok(http.post("/responses", json=body))
+    filtered = await ok(http.post("/responses", json=body))
     assert [r["file_id"] for r in filtered["output"][0]["results"]] == [ids["deserts.txt"]]
-    one = await _ok(
+    one = await ok(
         http.post(
             "/responses",
             json=_request(
@@ -155,18 +149,18 @@ async def test_filters_limits_scripts_and_token_limits_shape_the_search(
         )
     )
     assert [r["filename"] for r in one["output"][0]["results"]] == ["rivers.txt"]  # fmt: skip
-    nothing = await _ok(http.post("/responses", json=_request(store, input="zebra")))
+    nothing = await ok(http.post("/responses", json=_request(store, input="zebra")))
     assert nothing["output"][1]["content"][0]["text"] == "I found nothing about that in the files."
     assert nothing["output"][1]["content"][0]["annotations"] == []
 
     app.reply_with("A scripted answer.")
-    scripted = await _ok(http.post("/responses", json=_request(store)))
+    scripted = await ok(http.post("/responses", json=_request(store)))
     assert scripted["output"][0]["queries"] == [QUESTION]  # the search still ran
     assert scripted["output"][1]["content"][0] == {
         "type": "output_text", "annotations": [], "logprobs": [], "text": "A scripted answer.",
     }  # fmt: skip
 
-    cut = await _ok(http.post("/responses", json=_request(store, max_output_tokens=16)))
+    cut = await ok(http.post("/responses", json=_request(store, max_output_tokens=16)))
     text = cut["output"][1]["content"][0]["text"]
     assert cut["status"] == "incomplete"
     assert len(text.split()) == 16
@@ -204,7 +198,7 @@ async def test_the_stream_sends_the_search_events_in_the_apis_order(
 ) -> None:
     store, ids = await _store(app, http, {"rivers.txt": RIVERS, "deserts.txt": DESERTS})
     body = _request(store, include=["file_search_call.results"])
-    whole = await _ok(http.post("/responses", json=body))
+    whole = await ok(http.post("/responses", json=body))
     streamed = await http.post("/responses", json=body | {"stream": True})
     events = [json.loads(line[6:]) for line in streamed.text.splitlines()
               if line.startswith("data: ")]  # fmt: skip

@@ -18,6 +18,7 @@ from openai import AsyncOpenAI
 from openai_ergo import Client, NotFoundError
 from openai_ergo.mock import MockOpenAI, MockServer
 from openai_ergo.types import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent
+from tests.openai_ergo.mock.answers import ok
 
 T = 10.0  # the app's fine_tuning_seconds
 EXAMPLE = {
@@ -36,13 +37,6 @@ def app() -> MockOpenAI:
     return mock
 
 
-async def _ok(answer: Any) -> dict[str, Any]:
-    response: httpx.Response = await answer
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
 async def _file(
     http: httpx.AsyncClient, data: bytes, purpose: str = "fine-tune", name: str = "train.jsonl"
 ) -> str:
@@ -54,11 +48,11 @@ async def _file(
 
 async def _job(http: httpx.AsyncClient, **extra: Any) -> dict[str, Any]:
     body = {"model": "gpt-4o-mini-2024-07-18", "training_file": await _file(http, TRAINING)}
-    return await _ok(http.post("/fine_tuning/jobs", json=body | extra))
+    return await ok(http.post("/fine_tuning/jobs", json=body | extra))
 
 
 async def _events(http: httpx.AsyncClient, job_id: str) -> list[dict[str, Any]]:
-    answer = await _ok(http.get(f"/fine_tuning/jobs/{job_id}/events", params={"limit": 100}))
+    answer = await ok(http.get(f"/fine_tuning/jobs/{job_id}/events", params={"limit": 100}))
     return list(reversed(answer["data"]))  # oldest first
 
 
@@ -82,19 +76,19 @@ async def test_a_job_runs_on_the_clock_to_a_model_with_events_and_checkpoints(
     statuses = []
     for advance in (0.1 * T, 0.1 * T, 0.7 * T):
         app.clock.advance(advance)
-        statuses.append((await _ok(http.get(path)))["status"])
+        statuses.append((await ok(http.get(path)))["status"])
     assert statuses == ["queued", "running", "running"]
-    running = await _ok(http.get(f"{path}/checkpoints"))
+    running = await ok(http.get(f"{path}/checkpoints"))
     assert len(running["data"]) == 2  # epochs 1 and 2 are done, 3 is not
     app.clock.advance(0.1 * T)
-    done = await _ok(http.get(path))
+    done = await ok(http.get(path))
     model = f"ft:gpt-4o-mini-2024-07-18:mock-org:capitals:{job['id'][-8:]}"
     assert (done["status"], done["fine_tuned_model"]) == ("succeeded", model)
     assert done["finished_at"] == job["created_at"] + T
     per_example = (len(TRAINING) // 12 + 3) // 4  # four characters a token, per line
     assert done["trained_tokens"] == 12 * per_example * 3
     [result] = done["result_files"]
-    result_file = await _ok(http.get(f"/files/{result}"))
+    result_file = await ok(http.get(f"/files/{result}"))
     assert (result_file["purpose"], result_file["filename"]) == (
         "fine-tune-results", "step_metrics.csv",
     )  # fmt: skip
@@ -123,21 +117,21 @@ async def test_a_job_runs_on_the_clock_to_a_model_with_events_and_checkpoints(
     times = [e["created_at"] for e in events]
     assert times == sorted(times)
     assert (times[0], times[-1]) == (job["created_at"], job["created_at"] + T)
-    checkpoints = (await _ok(http.get(f"{path}/checkpoints")))["data"]
+    checkpoints = (await ok(http.get(f"{path}/checkpoints")))["data"]
     assert [c["step_number"] for c in checkpoints] == [36, 24, 12]  # newest first
     assert checkpoints[0]["fine_tuned_model_checkpoint"] == f"{model}:ckpt-step-36"
     assert checkpoints[0]["fine_tuning_job_id"] == job["id"]
     assert set(checkpoints[0]["metrics"]) >= {"step", "train_loss", "full_valid_loss"}
 
     # The model is served, listed, and deletable through the model routes.
-    listed = [m["id"] for m in (await _ok(http.get("/models")))["data"]]
+    listed = [m["id"] for m in (await ok(http.get("/models")))["data"]]
     assert model in listed
-    assert (await _ok(http.get(f"/models/{model}")))["id"] == model
-    deleted = await _ok(http.delete(f"/models/{model}"))
+    assert (await ok(http.get(f"/models/{model}")))["id"] == model
+    deleted = await ok(http.delete(f"/models/{model}"))
     assert deleted == {"id": model, "object": "model", "deleted": True}
     assert (await http.get(f"/models/{model}")).status_code == 404
-    await _ok(http.get(path))  # reading the job again does not bring the model back
-    assert model not in [m["id"] for m in (await _ok(http.get("/models")))["data"]]
+    await ok(http.get(path))  # reading the job again does not bring the model back
+    assert model not in [m["id"] for m in (await ok(http.get("/models")))["data"]]
 
 
 async def test_a_succeeded_job_lists_its_model_before_anyone_reads_the_job(
@@ -145,7 +139,7 @@ async def test_a_succeeded_job_lists_its_model_before_anyone_reads_the_job(
 ) -> None:
     job = await _job(http)
     app.clock.advance(T)
-    listed = [m["id"] for m in (await _ok(http.get("/models")))["data"]]
+    listed = [m["id"] for m in (await ok(http.get("/models")))["data"]]
     assert f"ft:gpt-4o-mini-2024-07-18:mock-org::{job['id'][-8:]}" in listed
 
 
@@ -163,17 +157,17 @@ async def test_a_malformed_training_file_fails_the_job_with_an_error(
     app: MockOpenAI, http: httpx.AsyncClient, data: bytes, code: str, says: str
 ) -> None:
     body = {"model": "gpt-4o-mini", "training_file": await _file(http, data)}
-    job = await _ok(http.post("/fine_tuning/jobs", json=body))
+    job = await ok(http.post("/fine_tuning/jobs", json=body))
     assert (job["status"], job["error"]) == ("validating_files", None)
     app.clock.advance(0.1 * T)
-    failed = await _ok(http.get(f"/fine_tuning/jobs/{job['id']}"))
+    failed = await ok(http.get(f"/fine_tuning/jobs/{job['id']}"))
     assert failed["status"] == "failed"
     assert failed["error"]["code"] == code
     assert says in failed["error"]["message"]
     assert failed["error"]["param"] == "training_file"
     assert failed["finished_at"] == job["created_at"] + round(0.1 * T)
     app.clock.advance(T)
-    assert (await _ok(http.get(f"/fine_tuning/jobs/{job['id']}")))["fine_tuned_model"] is None
+    assert (await ok(http.get(f"/fine_tuning/jobs/{job['id']}")))["fine_tuned_model"] is None
     assert (await _events(http, job["id"]))[-1]["level"] == "error"
     late = await http.post(f"/fine_tuning/jobs/{job['id']}/cancel")
     assert late.status_code == 400
@@ -189,20 +183,20 @@ async def test_pause_stops_the_jobs_clock_resume_goes_on_and_cancel_ends_it(
     assert early.status_code == 400  # only a running job pauses
     assert "'validating_files'" in early.json()["error"]["message"]
     app.clock.advance(0.5 * T)
-    paused = await _ok(http.post(f"{path}/pause"))
+    paused = await ok(http.post(f"{path}/pause"))
     assert paused["status"] == "paused"
-    steps = len((await _ok(http.get(f"{path}/checkpoints")))["data"])
+    steps = len((await ok(http.get(f"{path}/checkpoints")))["data"])
     app.clock.advance(10 * T)  # paused: nothing moves
-    assert (await _ok(http.get(path)))["status"] == "paused"
-    assert len((await _ok(http.get(f"{path}/checkpoints")))["data"]) == steps
+    assert (await ok(http.get(path)))["status"] == "paused"
+    assert len((await ok(http.get(f"{path}/checkpoints")))["data"]) == steps
     assert (await http.post(f"{path}/pause")).status_code == 400
-    resumed = await _ok(http.post(f"{path}/resume"))
+    resumed = await ok(http.post(f"{path}/resume"))
     assert resumed["status"] == "running"
     assert (await http.post(f"{path}/resume")).status_code == 400
     app.clock.advance(0.49 * T)
-    assert (await _ok(http.get(path)))["status"] == "running"
+    assert (await ok(http.get(path)))["status"] == "running"
     app.clock.advance(0.01 * T)
-    done = await _ok(http.get(path))
+    done = await ok(http.get(path))
     assert done["status"] == "succeeded"
     assert done["finished_at"] == job["created_at"] + 11 * T  # the pause counted on the clock
     messages = [e["message"] for e in await _events(http, job["id"])]
@@ -212,11 +206,11 @@ async def test_pause_stops_the_jobs_clock_resume_goes_on_and_cancel_ends_it(
     other = await _job(http)
     other_path = f"/fine_tuning/jobs/{other['id']}"
     app.clock.advance(0.5 * T)
-    await _ok(http.post(f"{other_path}/pause"))
-    cancelled = await _ok(http.post(f"{other_path}/cancel"))
+    await ok(http.post(f"{other_path}/pause"))
+    cancelled = await ok(http.post(f"{other_path}/cancel"))
     assert (cancelled["status"], cancelled["fine_tuned_model"]) == ("cancelled", None)
     app.clock.advance(T)
-    still = await _ok(http.get(other_path))
+    still = await ok(http.get(other_path))
     assert (still["status"], still["trained_tokens"]) == ("cancelled", None)
     assert (await _events(http, other["id"]))[-1]["message"] == "Fine-tuning job cancelled"
     assert (await http.post(f"{other_path}/cancel")).status_code == 400
@@ -229,20 +223,20 @@ async def test_jobs_list_newest_first_by_metadata_and_events_page(
     first = await _job(http, metadata={"team": "a"})
     second = await _job(http, metadata={"team": "b"})
     third = await _job(http)
-    listed = await _ok(http.get("/fine_tuning/jobs", params={"limit": 2}))
+    listed = await ok(http.get("/fine_tuning/jobs", params={"limit": 2}))
     assert [j["id"] for j in listed["data"]] == [third["id"], second["id"]]
     assert (listed["has_more"], listed["last_id"]) == (True, second["id"])
-    rest = await _ok(http.get("/fine_tuning/jobs", params={"after": second["id"]}))
+    rest = await ok(http.get("/fine_tuning/jobs", params={"after": second["id"]}))
     assert [j["id"] for j in rest["data"]] == [first["id"]]
-    by_team = await _ok(http.get("/fine_tuning/jobs", params={"metadata[team]": "b"}))
+    by_team = await ok(http.get("/fine_tuning/jobs", params={"metadata[team]": "b"}))
     assert [j["id"] for j in by_team["data"]] == [second["id"]]
     app.clock.advance(T)
     events = f"/fine_tuning/jobs/{first['id']}/events"
-    newest = await _ok(http.get(events, params={"limit": 3}))
+    newest = await ok(http.get(events, params={"limit": 3}))
     assert newest["has_more"] is True
     assert newest["data"][0]["message"] == "The job has successfully completed"
-    older = await _ok(http.get(events, params={"limit": 3, "after": newest["last_id"]}))
-    everything = (await _ok(http.get(events, params={"limit": 100})))["data"]
+    older = await ok(http.get(events, params={"limit": 3, "after": newest["last_id"]}))
+    everything = (await ok(http.get(events, params={"limit": 100})))["data"]
     assert [e["id"] for e in newest["data"] + older["data"]] == [e["id"] for e in everything[:6]]
 
 
@@ -257,7 +251,7 @@ async def test_projects_get_permissions_on_checkpoints_and_models(
     assert early.status_code == 404  # the checkpoint is not made yet
     assert early.json()["error"]["param"] == "fine_tuned_model_checkpoint"
     app.clock.advance(0.5 * T)
-    created = await _ok(http.post(path, json={"project_ids": ["proj_a", "proj_b", "proj_c"]}))
+    created = await ok(http.post(path, json={"project_ids": ["proj_a", "proj_b", "proj_c"]}))
     assert [(p["object"], p["project_id"]) for p in created["data"]] == [
         ("checkpoint.permission", "proj_a"), ("checkpoint.permission", "proj_b"),
         ("checkpoint.permission", "proj_c"),
@@ -267,19 +261,19 @@ async def test_projects_get_permissions_on_checkpoints_and_models(
     )  # fmt: skip
     ids = [p["id"] for p in created["data"]]
     assert all(i.startswith("cp_") for i in ids)
-    newest = await _ok(http.get(path, params={"limit": 2}))
+    newest = await ok(http.get(path, params={"limit": 2}))
     assert ([p["id"] for p in newest["data"]], newest["has_more"]) == (ids[:0:-1], True)
-    oldest = await _ok(http.get(path, params={"order": "ascending", "after": ids[0]}))
+    oldest = await ok(http.get(path, params={"order": "ascending", "after": ids[0]}))
     assert [p["id"] for p in oldest["data"]] == ids[1:]
-    only_b = await _ok(http.get(path, params={"project_id": "proj_b"}))
+    only_b = await ok(http.get(path, params={"project_id": "proj_b"}))
     assert [p["id"] for p in only_b["data"]] == [ids[1]]
     bad_order = await http.get(path, params={"order": "asc"})
     assert bad_order.json()["error"]["param"] == "order"
-    deleted = await _ok(http.delete(f"{path}/{ids[1]}"))
+    deleted = await ok(http.delete(f"{path}/{ids[1]}"))
     assert deleted == {"object": "checkpoint.permission", "id": ids[1], "deleted": True}
     again = await http.delete(f"{path}/{ids[1]}")
     assert (again.status_code, again.json()["error"]["param"]) == (404, "permission_id")
-    assert [p["id"] for p in (await _ok(http.get(path)))["data"]] == [ids[2], ids[0]]
+    assert [p["id"] for p in (await ok(http.get(path)))["data"]] == [ids[2], ids[0]]
     bodies: list[dict[str, Any]] = [{}, {"project_ids": []}, {"project_ids": [3]}]
     for body in bodies:
         refused = await http.post(path, json=body)
@@ -289,8 +283,8 @@ async def test_projects_get_permissions_on_checkpoints_and_models(
     model_path = f"/fine_tuning/checkpoints/{model}/permissions"
     assert (await http.get(model_path)).status_code == 404
     app.clock.advance(0.5 * T)
-    await _ok(http.post(model_path, json={"project_ids": ["proj_a"]}))
-    assert [p["project_id"] for p in (await _ok(http.get(model_path)))["data"]] == ["proj_a"]
+    await ok(http.post(model_path, json={"project_ids": ["proj_a"]}))
+    assert [p["project_id"] for p in (await ok(http.get(model_path)))["data"]] == ["proj_a"]
 
 
 async def test_unknown_ids_and_bad_parameters_are_openai_errors(http: httpx.AsyncClient) -> None:
@@ -319,7 +313,7 @@ async def test_unknown_ids_and_bad_parameters_are_openai_errors(http: httpx.Asyn
         answer = await http.post("/fine_tuning/jobs", json=body)
         assert answer.status_code == 400, (body, answer.text)
         assert answer.json()["error"]["param"] == param, body
-    assert (await _ok(http.get("/fine_tuning/jobs")))["data"] == []  # nothing was kept
+    assert (await ok(http.get("/fine_tuning/jobs")))["data"] == []  # nothing was kept
     for method, path in [
         ("GET", "/fine_tuning/jobs/ftjob-nope"),
         ("POST", "/fine_tuning/jobs/ftjob-nope/cancel"),
@@ -343,7 +337,7 @@ async def test_faults_the_log_and_reset_reach_the_fine_tuning_routes(
     body = {"model": "gpt-4o-mini", "training_file": training}
     app.fail_next("rate_limit", path="/v1/fine_tuning/jobs")
     assert (await http.post("/fine_tuning/jobs", json=body)).status_code == 429
-    job = await _ok(http.post("/fine_tuning/jobs", json=body))
+    job = await ok(http.post("/fine_tuning/jobs", json=body))
     events = f"/fine_tuning/jobs/{job['id']}/events"
     app.fail_next("server_error", path=events)
     assert (await http.get(events)).status_code == 500

@@ -157,8 +157,9 @@ def _minutes(value: Any) -> int:
     if value is None:
         return DEFAULT_MINUTES
     if not isinstance(value, dict):
-        raise invalid("expires_after", "Invalid type for 'expires_after': expected an object.",
-                       "invalid_type")  # fmt: skip
+        raise invalid(
+            "expires_after", "Invalid type for 'expires_after': expected an object.", "invalid_type"
+        )
     if value.get("anchor") != "last_active_at":
         raise unsupported("expires_after.anchor", value.get("anchor"), ["last_active_at"])
     minutes = value.get("minutes")
@@ -221,8 +222,9 @@ async def create_container(app: MockOpenAI, call: Call) -> dict[str, Any]:
     policy = _network_policy(body.get("network_policy"))
     file_ids = body.get("file_ids") or []
     if not isinstance(file_ids, list) or not all(isinstance(i, str) for i in file_ids):
-        raise invalid("file_ids", "Invalid type for 'file_ids': expected an array of strings.",
-                       "invalid_type")  # fmt: skip
+        raise invalid(
+            "file_ids", "Invalid type for 'file_ids': expected an array of strings.", "invalid_type"
+        )
     sources = [app.files.files.get(file_id) for file_id in file_ids]  # all checked first
     clock_now = app.clock.time()
     container = StoredContainer(
@@ -272,8 +274,9 @@ async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
         if file_id is None:
             raise missing_parameter("file_id")
         if not isinstance(file_id, str):
-            raise invalid("file_id", "Invalid type for 'file_id': expected a string.",
-                           "invalid_type")  # fmt: skip
+            raise invalid(
+                "file_id", "Invalid type for 'file_id': expected a string.", "invalid_type"
+            )
         content = _copy(app.files.files.get(file_id))
     # Checked again now: the container may have gone while the upload arrived.
     if app.containers.containers.find(container.id) is not container:

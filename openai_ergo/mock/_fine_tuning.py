@@ -319,11 +319,15 @@ def _hyperparameters(value: Any, param: str) -> dict[str, Any]:
     batch = value.get("batch_size", "auto")
     rate = value.get("learning_rate_multiplier", "auto")
     if epochs != "auto" and not (_is_int(epochs) and 1 <= epochs <= 50):
-        raise invalid(f"{param}.n_epochs", f"Invalid 'n_epochs': expected 'auto' or an integer "
-                       f"from 1 to 50, got {epochs!r}.")  # fmt: skip
+        raise invalid(
+            f"{param}.n_epochs",
+            f"Invalid 'n_epochs': expected 'auto' or an integer from 1 to 50, got {epochs!r}.",
+        )
     if batch != "auto" and not (_is_int(batch) and 1 <= batch <= 256):
-        raise invalid(f"{param}.batch_size", f"Invalid 'batch_size': expected 'auto' or an "
-                       f"integer from 1 to 256, got {batch!r}.")  # fmt: skip
+        raise invalid(
+            f"{param}.batch_size",
+            f"Invalid 'batch_size': expected 'auto' or an integer from 1 to 256, got {batch!r}.",
+        )
     if rate != "auto" and not (
         isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0
     ):
@@ -350,8 +354,11 @@ def _method(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     assert isinstance(method, dict)
     inner = method.get(kind) or {}
     if not isinstance(inner, dict):
-        raise invalid(f"method.{kind}", f"Invalid type for 'method.{kind}': expected an object.",
-                       "invalid_type")  # fmt: skip
+        raise invalid(
+            f"method.{kind}",
+            f"Invalid type for 'method.{kind}': expected an object.",
+            "invalid_type",
+        )
     param = f"method.{kind}.hyperparameters"
     return str(kind), _hyperparameters(inner.get("hyperparameters"), param)
 
@@ -374,8 +381,9 @@ def _training_file(app: MockOpenAI, value: Any, param: str) -> StoredFile:
     return stored
 
 
-def _plan(seconds: float, examples: int, hyper: dict[str, Any], file_id: str,
-          failed: bool) -> tuple[list[Planned], list[Checkpoint]]:  # fmt: skip
+def _plan(
+    seconds: float, examples: int, hyper: dict[str, Any], file_id: str, failed: bool
+) -> tuple[list[Planned], list[Checkpoint]]:
     """The events and checkpoints a job will have, each at its offset of the job's time."""
     events = [
         Planned(0.0, new_id("ftevent-"), "Created fine-tuning job"),
@@ -415,8 +423,8 @@ def _plan(seconds: float, examples: int, hyper: dict[str, Any], file_id: str,
     shown = sorted({max(1, round(total * i / _METRICS_EVENTS)) for i in range(1, 11)})
     for step in shown:
         data = metrics(step) | {"total_steps": total}
-        events.append(Planned(at(step), new_id("ftevent-"), f"Step {step}/{total}: training "
-                              f"loss={data['train_loss']}", type="metrics", data=data))  # fmt: skip
+        message = f"Step {step}/{total}: training loss={data['train_loss']}"
+        events.append(Planned(at(step), new_id("ftevent-"), message, type="metrics", data=data))
     # As on the service: a checkpoint at the end of each of the last three epochs.
     checkpoints = []
     for epoch in range(max(1, epochs - 2), epochs + 1):
@@ -452,8 +460,9 @@ async def create_job(app: MockOpenAI, call: Call) -> dict[str, Any]:
         raise invalid("suffix", "Invalid 'suffix': expected a string of 1 to 64 characters.")
     seed = body.get("seed")
     if seed is not None and not (_is_int(seed) and 0 <= seed <= 2_147_483_647):
-        raise invalid("seed", f"Invalid 'seed': expected an integer from 0 to 2147483647, "
-                       f"got {seed!r}.")  # fmt: skip
+        raise invalid(
+            "seed", f"Invalid 'seed': expected an integer from 0 to 2147483647, got {seed!r}."
+        )
     metadata = metadata_param(body.get("metadata")) if body.get("metadata") is not None else None
     method, hyperparameters = _method(body)
     examples, tokens, error = _read_examples(training, "training_file")
@@ -623,8 +632,10 @@ def _permissions(app: MockOpenAI, call: Call) -> list[Permission]:
     for job in app.fine_tuning_jobs:
         if not name.startswith(job.fine_tuned_model):
             continue
-        made = [job.render_checkpoint(c)["fine_tuned_model_checkpoint"]
-                for c in job.visible_checkpoints(clock_now)]  # fmt: skip
+        made = [
+            job.render_checkpoint(c)["fine_tuned_model_checkpoint"]
+            for c in job.visible_checkpoints(clock_now)
+        ]
         if name in made or (name == job.fine_tuned_model and job.settle(app) == "succeeded"):
             return job.permissions.setdefault(name, [])
     raise BadRequest(
@@ -645,8 +656,9 @@ async def create_permissions(app: MockOpenAI, call: Call) -> dict[str, Any]:
         or not projects
         or not all(isinstance(p, str) and p for p in projects)
     ):
-        raise invalid("project_ids", "Invalid 'project_ids': expected a non-empty array of "
-                       "project ids.")  # fmt: skip
+        raise invalid(
+            "project_ids", "Invalid 'project_ids': expected a non-empty array of project ids."
+        )
     added = [Permission(new_id("cp_"), project) for project in projects]
     permissions.extend(added)
     data = [p.render() for p in added]

@@ -174,6 +174,22 @@ async def test_a_malformed_training_file_fails_the_job_with_an_error(
     assert "'failed'" in late.json()["error"]["message"]
 
 
+async def test_a_malformed_validation_file_fails_the_job_naming_it(
+    app: MockOpenAI, http: httpx.AsyncClient
+) -> None:
+    small = json.dumps(EXAMPLE).encode() + b"\n"  # a validation file may hold few examples
+    good = await _job(http, validation_file=await _file(http, small, name="valid.jsonl"))
+    bad = await _job(http, validation_file=await _file(http, b"[1]\n", name="bad.jsonl"))
+    app.clock.advance(T)
+    assert (await ok(http.get(f"/fine_tuning/jobs/{good['id']}")))["status"] == "succeeded"
+    failed = await ok(http.get(f"/fine_tuning/jobs/{bad['id']}"))
+    assert failed["status"] == "failed"
+    assert (failed["error"]["code"], failed["error"]["param"]) == (
+        "invalid_file_format", "validation_file",
+    )  # fmt: skip
+    assert failed["validation_file"] == bad["validation_file"]
+
+
 async def test_pause_stops_the_jobs_clock_resume_goes_on_and_cancel_ends_it(
     app: MockOpenAI, http: httpx.AsyncClient
 ) -> None:

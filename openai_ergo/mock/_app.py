@@ -19,8 +19,11 @@ import msgspec
 
 from openai_ergo.mock import _assistants as assistants
 from openai_ergo.mock import _batches as batches
+from openai_ergo.mock import _containers as containers
 from openai_ergo.mock import _conversations as conversations
+from openai_ergo.mock import _file_search as file_search
 from openai_ergo.mock import _files as files
+from openai_ergo.mock import _fine_tuning as fine_tuning
 from openai_ergo.mock import _runs as runs
 from openai_ergo.mock import _vector_stores as vector_stores
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
@@ -109,6 +112,7 @@ class MockOpenAI:
         max_file_bytes: int = FILE_LIMIT,
         batch_seconds: float = 10.0,
         indexing_seconds: float = 1.0,
+        fine_tuning_seconds: float = 10.0,
         requests_per_minute: int = 5_000,
         tokens_per_minute: int = 2_000_000,
     ) -> None:
@@ -142,6 +146,11 @@ class MockOpenAI:
         self.indexing_seconds = indexing_seconds
         #: Assistants and threads (their messages and runs; runs move on `background_seconds`).
         self.assistants = assistants.AssistantStore()
+        #: Containers and their files (idle expiry on `clock`).
+        self.containers = containers.ContainerStore(self.clock, self)
+        #: Fine-tuning jobs, and how long on `clock` one takes from validating to succeeded.
+        self.fine_tuning_jobs = fine_tuning.new_jobs()
+        self.fine_tuning_seconds = fine_tuning_seconds
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -195,6 +204,8 @@ class MockOpenAI:
         self.batches.clear()
         self.vector_stores.clear()
         self.assistants.clear()
+        self.containers.clear()
+        self.fine_tuning_jobs.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -393,8 +404,15 @@ class MockOpenAI:
             if body.get("previous_response_id") or body.get("conversation")
             else None
         )
+        # Only a request offering tools pays for looking for a file_search among them.
+        searcher = file_search.searcher(self, body) if body.get("tools") else None
         turn, stream = responses_turn(
-            self._policy, call.request, seed=seed, reply_tokens=reply_tokens, history=history
+            self._policy,
+            call.request,
+            seed=seed,
+            reply_tokens=reply_tokens,
+            history=history,
+            searcher=searcher,
         )
         record = self.store.keep_response(turn, history, stored=stored)
         if record.background and not stream:
@@ -482,9 +500,11 @@ class MockOpenAI:
         return moderations_answer(self._policy, call.request)
 
     async def _list_models(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         return model_list(self.models)
 
     async def _retrieve_model(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         model = call.params["model"]
         if model in self._deleted_models or (
             self.strict_models and not known_model(model, self.models)
@@ -493,6 +513,7 @@ class MockOpenAI:
         return model_object(model)
 
     async def _delete_model(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         model = call.params["model"]
         with self._lock:
             if model in self._deleted_models or model not in self.models:
@@ -567,10 +588,15 @@ _BODYLESS: frozenset[_Handler] = frozenset(
         batches.cancel_batch,
         vector_stores.cancel_file_batch,
         runs.cancel_run,
+        fine_tuning.cancel_job,
+        fine_tuning.pause_job,
+        fine_tuning.resume_job,
     }
 )
 #: Handlers that read their own (multipart) body as it arrives.
-_STREAMED_BODY: frozenset[_Handler] = frozenset({files.create_file, files.add_upload_part})
+_STREAMED_BODY: frozenset[_Handler] = frozenset(
+    {files.create_file, files.add_upload_part, containers.create_file}
+)
 _ROUTES: RouteTable[_Handler] = RouteTable()
 for _method, _template, _handler in (
     ("POST", "/v1/responses", MockOpenAI._responses),
@@ -670,6 +696,38 @@ for _method, _template, _handler in (
     ),
     ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps", runs.list_steps),
     ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", runs.retrieve_step),
+    ("POST", "/v1/containers", containers.create_container),
+    ("GET", "/v1/containers", containers.list_containers),
+    ("GET", "/v1/containers/{container_id}", containers.retrieve_container),
+    ("DELETE", "/v1/containers/{container_id}", containers.delete_container),
+    ("POST", "/v1/containers/{container_id}/files", containers.create_file),
+    ("GET", "/v1/containers/{container_id}/files", containers.list_files),
+    ("GET", "/v1/containers/{container_id}/files/{file_id}", containers.retrieve_file),
+    ("DELETE", "/v1/containers/{container_id}/files/{file_id}", containers.delete_file),
+    ("GET", "/v1/containers/{container_id}/files/{file_id}/content", containers.file_content),
+    ("POST", "/v1/fine_tuning/jobs", fine_tuning.create_job),
+    ("GET", "/v1/fine_tuning/jobs", fine_tuning.list_jobs),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}", fine_tuning.retrieve_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel", fine_tuning.cancel_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/pause", fine_tuning.pause_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/resume", fine_tuning.resume_job),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/events", fine_tuning.list_events),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints", fine_tuning.list_checkpoints),
+    (
+        "POST",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions",
+        fine_tuning.create_permissions,
+    ),
+    (
+        "GET",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions",
+        fine_tuning.list_permissions,
+    ),
+    (
+        "DELETE",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}",
+        fine_tuning.delete_permission,
+    ),
 ):
     _ROUTES.add(_method, _template, _handler)
 

@@ -226,6 +226,27 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
         run = (await http.post("/threads/runs", json={"assistant_id": assistant["id"]})).json()
         path = f"/threads/{run['thread_id']}/runs/{run['id']}"
         return "GET", path + ("/steps" if route == "run steps" else ""), None
+    if route.startswith("container"):
+        files = {"file": ("notes.txt", b"some notes")}
+        container = (await http.post("/containers", json={"name": "c"})).json()["id"]
+        made = (await http.post(f"/containers/{container}/files", files=files)).json()["id"]
+        if route == "container file content":
+            return "GET", f"/containers/{container}/files/{made}/content", None
+        return "DELETE", f"/containers/{container}/files/{made}", None
+    if route.startswith("fine-tuning"):
+        example = {"messages": [{"role": "user", "content": "Hi"},
+                                {"role": "assistant", "content": "Hello"}]}  # fmt: skip
+        files = {"file": ("train.jsonl", (json.dumps(example) + "\n").encode() * 10)}
+        uploaded = await http.post("/files", data={"purpose": "fine-tune"}, files=files)
+        create = {"model": "gpt-4o-mini", "training_file": uploaded.json()["id"]}
+        job = (await http.post("/fine_tuning/jobs", json=create)).json()["id"]
+        if route == "fine-tuning events":
+            return "GET", f"/fine_tuning/jobs/{job}/events", None
+        return "GET", f"/fine_tuning/jobs/{job}", None
+    if route == "file search response":
+        store = (await http.post("/vector_stores", json={})).json()["id"]
+        tool = {"type": "file_search", "vector_store_ids": [store]}
+        return "POST", "/responses", {"model": "gpt-5", "input": "Hi", "tools": [tool]}
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -238,7 +259,8 @@ ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update"
           "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
           "conversation update", "conversation items", "vector store search",
           "vector store file batch", "assistant update", "thread messages", "run retrieve",
-          "run steps"]  # fmt: skip
+          "run steps", "container file content", "container file delete",
+          "fine-tuning job", "fine-tuning events", "file search response"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

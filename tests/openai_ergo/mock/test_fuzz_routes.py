@@ -41,6 +41,9 @@ _FIELDS = [
     "temperature", "top_p", "tool_resources", "reasoning_effort", "attachments", "assistant_id",
     "additional_messages", "additional_instructions", "tool_outputs", "truncation_strategy",
     "max_completion_tokens", "max_prompt_tokens", "parallel_tool_calls", "thread",
+    "memory_limit", "network_policy",
+    "training_file", "validation_file", "suffix", "seed", "hyperparameters", "method",
+    "project_ids",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -89,6 +92,10 @@ _PATHS = [
     "/threads/{thread}/messages/{message}", "/threads/runs", "/threads/{thread}/runs",
     "/threads/{run_thread}/runs/{run}", "/threads/{run_thread}/runs/{run}/cancel",
     "/threads/{run_thread}/runs/{run}/submit_tool_outputs",
+    "/containers",
+    "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/cancel",
+    "/fine_tuning/jobs/{job}/pause", "/fine_tuning/jobs/{job}/resume",
+    "/fine_tuning/checkpoints/{checkpoint}/permissions",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
@@ -97,6 +104,9 @@ _LISTS = [
     "/vector_stores/{store}/file_batches/{store_batch}/files", "/assistants",
     "/threads/{thread}/messages", "/threads/{run_thread}/runs",
     "/threads/{run_thread}/runs/{run}/steps",
+    "/containers",
+    "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/events",
+    "/fine_tuning/jobs/{job}/checkpoints", "/fine_tuning/checkpoints/{checkpoint}/permissions",
 ]  # fmt: skip
 
 
@@ -138,12 +148,28 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
         "/threads/runs",
         json={"assistant_id": caller.json()["id"], "thread": {"messages": user}},
     )
+    container = await http.post("/containers", json={"name": "c", "file_ids": [text.json()["id"]]})
+    example = {"messages": [{"role": "user", "content": "Hi"},
+                            {"role": "assistant", "content": "Hello"}]}  # fmt: skip
+    training = await http.post(
+        "/files",
+        data={"purpose": "fine-tune"},
+        files={"file": ("t.jsonl", (json.dumps(example) + "\n") * 10)},
+    )
+    job = await http.post(
+        "/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": training.json()["id"]}
+    )
+    # The job's first checkpoint, whether or not it is made yet: both answers are 4xx or 2xx.
+    checkpoint = f"ft:gpt-4o-mini:mock-org::{job.json()['id'][-8:]}:ckpt-step-10"
     return {
         "run": run.json()["id"],
         "run_thread": run.json()["thread_id"],
         "assistant": assistant.json()["id"],
         "thread": thread.json()["id"],
         "message": message.json()["data"][0]["id"],
+        "checkpoint": checkpoint,
+        "job": job.json()["id"],
+        "container": container.json()["id"],
         "store": store.json()["id"],
         "text": text.json()["id"],
         "store_batch": store_batch.json()["id"],
@@ -169,7 +195,9 @@ def _run(requests: list[tuple[str, str, dict[str, Any]]]) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
             ids = await _setup(http)
             for method, path, options in requests:
-                _check(await http.request(method, path.format(**ids), **options))
+                # An option may be made from the ids (a body naming a vector store).
+                made = {k: v(ids) if callable(v) else v for k, v in options.items()}
+                _check(await http.request(method, path.format(**ids), **made))
         app.reset()
 
     anyio.run(main)
@@ -203,9 +231,33 @@ def test_random_schemas_for_structured_output_and_tools_are_never_a_500(
     _run([("POST", path, {"json": body})])
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tool=st.dictionaries(
+        st.sampled_from(["vector_store_ids", "max_num_results", "filters", "ranking_options"]),
+        _json,
+        max_size=4,
+    ),
+    known=st.booleans(),
+    include=_json,
+    stream=st.booleans(),
+)
+def test_random_file_search_tools_are_never_a_500(
+    tool: dict[str, Any], known: bool, include: Any, stream: bool
+) -> None:
+
+    def body(ids: dict[str, str]) -> dict[str, Any]:
+        if known:
+            tool["vector_store_ids"] = [ids["store"]]
+        return {"model": "gpt-5", "input": "water", "include": include, "stream": stream,
+                "tools": [{"type": "file_search", **tool}]}  # fmt: skip
+
+    _run([("POST", "/responses", {"json": body})])
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    path=st.sampled_from(["/files", "/uploads/{upload}/parts"]),
+    path=st.sampled_from(["/files", "/uploads/{upload}/parts", "/containers/{container}/files"]),
     body=st.binary(max_size=600),
     boundary=st.sampled_from(["B", "", "x" * 80, "=="]),
     prefix=st.sampled_from([b"", b"--B\r\n", b"--B\r\n" + FILE_HEADERS]),

@@ -46,6 +46,15 @@ _REF_PREFIX = "#/components/schemas/"
 _METHODS = ("get", "post", "put", "patch", "delete")
 #: A constant property becomes the Struct's msgspec tag; these are tried first, in this order.
 _TAG_FIELDS = ("type", "object", "event", "role")
+#: Operations that stream (`stream=True`) though the spec lists no `text/event-stream` result:
+#: the schema of one event, as the official SDK reads those streams (a legacy completion
+#: streams completion chunks; a run streams the Assistants events).
+UNLISTED_STREAMS = {
+    "createCompletion": "CreateCompletionResponse",
+    "createRun": "AssistantStreamEvent",
+    "createThreadAndRun": "AssistantStreamEvent",
+    "submitToolOuputsToRun": "AssistantStreamEvent",
+}
 SHARED_MODULE = "shared"
 UNUSED_MODULE = "standalone"
 
@@ -343,6 +352,9 @@ class _Builder:
                     self.definitions[name] = Alias(name, "", kind, f"What `{op_id}` returns.")
                     kind = Named(name)
                 results.append(Result(status, content_type, _result_kind(content_type), kind))
+        if op_id in UNLISTED_STREAMS:
+            event = Named(self.schema_names[UNLISTED_STREAMS[op_id]])
+            results.append(Result("200", "text/event-stream", "stream", event))
         if method == "get" and path.endswith("/content") and _no_object(results):
             # File and container file content: the spec says a JSON string or nothing, and
             # the API sends the file's bytes.

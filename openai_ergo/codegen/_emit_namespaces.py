@@ -35,6 +35,8 @@ from openai_ergo.codegen._emit_types import (
     header,
 )
 from openai_ergo.codegen._model import (
+    Alias,
+    External,
     ListOf,
     Model,
     Named,
@@ -43,6 +45,7 @@ from openai_ergo.codegen._model import (
     Prim,
     Struct,
     Type,
+    UnionOf,
 )
 
 __all__ = ["NAMESPACES_PACKAGE", "emit_namespaces"]
@@ -57,6 +60,17 @@ _CALLABLE = {
 #: Keyword arguments every method takes after its own.
 _EXTRAS = ("extra_headers", "extra_query", "extra_body", "options")
 _RESERVED = frozenset({"self", "body", *_EXTRAS})
+#: The body fields that switch an operation to streaming: field -> (the value that streams,
+#: the annotation of a call that streams, the annotation of one that does not).
+_STREAM_SWITCHES = {
+    "stream": ("True", "Literal[True]", "Literal[False] | None"),
+    "stream_format": ('"sse"', 'Literal["sse"]', 'Literal["audio"] | None'),
+}
+#: Event classes whose streams are the builders' handles (their aggregation and `final()`).
+_HANDLES = {
+    "ChatCompletionChunk": ("chat", "ChatStream"),
+    "ResponseStreamEvent": ("responses", "ResponseStream"),
+}
 
 
 @dataclass
@@ -113,6 +127,9 @@ class _Module:
         self.shadowed = self._method_names(top) & _BUILTINS
         self.constants: list[str] = []
         self.rendered: dict[tuple[Type, str], str] = {}
+        #: The stream handles the signatures name, imported for type checkers only (the
+        #: first stream loads them).
+        self.type_only: set[str] = set()
 
     def _method_names(self, node: _Node) -> set[str]:
         names = {m for m, _ in node.operations} | set(node.children)
@@ -153,9 +170,15 @@ class _Module:
         imports.add(_BASE, "Operation")
         imports.add(_BASE, "checked")
         imports.add("openai_ergo._config", "RequestOptions")
+        if self.type_only:
+            imports.typing |= {"TYPE_CHECKING", "Literal", "overload"}
+            imports.add(_BASE, "Streaming")
         head = self.imports.lines()
         typing_line = next(i for i, line in enumerate(head) if line.startswith("from typing"))
         head.insert(typing_line, "from collections.abc import Mapping")
+        if self.type_only:
+            names = ", ".join(sorted(self.type_only))
+            head += ["", "if TYPE_CHECKING:", f"    from openai_ergo.resources import {names}"]
         lines = [
             header(self.model.spec_version).rstrip("\n"),
             *_docstring(
@@ -257,6 +280,8 @@ class _Module:
             if entries:
                 key = "query" if location == "query" else "headers"
                 spec[key] = "{" + ", ".join(entries) + "}"
+        stream = self._stream_of(op, owner)
+        switch = ""
         body = op.body
         if body is not None and body.type is not None:
             definition = (
@@ -275,11 +300,16 @@ class _Module:
                     if f.nullable and "None" not in rendered.split(" | "):
                         rendered += " | None"
                     add(ident, rendered, f.required and definition.side == "request")
+                    if stream is not None and f.wire_name in _STREAM_SWITCHES:
+                        switch = ident
+                        rendered_switch = f.wire_name
                     fields.append(f"{json.dumps(ident)}: {json.dumps(f.wire_name)}")
                 spec["body_fields"] = "{" + ", ".join(fields) + "}"
             else:
                 spec["whole_body"] = "True"
                 add("body", spec["body"], body.required)
+        if stream is not None and switch:
+            spec["streaming"] = stream[0]
         params += required + optional
         params += [
             "extra_headers: Mapping[str, str] | None = None",
@@ -333,7 +363,32 @@ class _Module:
         if op.deprecated and not doc.startswith("Deprecated"):
             doc = "Deprecated. " + doc
         signature = f"    {'async def' if is_async else 'def'} {name}("
+        overloads: list[str] = []
+        if stream is not None and switch:
+            # The type checker sees what the call returns: the stream handle when it streams
+            # (`stream=True`), the object when it does not, either for a plain `bool`.
+            handle = stream[1]
+            on, off = _STREAM_SWITCHES[rendered_switch][1:]
+            streaming = [p.split(":")[0] == switch for p in params]
+            for annotation, variant_returns in (
+                (on, handle),
+                (f"{off} = None", returns),
+                (None, f"{returns} | {handle}"),
+            ):
+                variant = [
+                    f"{switch}: {annotation}" if annotation and is_switch else p
+                    for p, is_switch in zip(params, streaming, strict=True)
+                ]
+                overloads += [
+                    "    @overload",
+                    signature,
+                    *(f"        {p}," for p in variant),
+                    f"    ) -> {variant_returns}: ...",
+                    "",
+                ]
+            returns = f"{returns} | {handle}"
         return [
+            *overloads,
             "    @checked",
             signature,
             *(f"        {p}," for p in params),
@@ -341,6 +396,46 @@ class _Module:
             *_docstring(doc, "        "),
             f"        {call}",
         ]
+
+    def _stream_of(self, op: Operation, owner: str) -> tuple[str, str] | None:
+        """(the `Streaming` of an operation that can stream, its handle's annotation)."""
+        result = next((r for r in op.results if r.kind == "stream" and r.type), None)
+        body = op.body
+        if result is None or body is None or not isinstance(body.type, Named):
+            return None
+        definition = self.model.definitions.get(body.type.name)
+        if not isinstance(definition, Struct):
+            return None
+        switch = next((f for f in definition.fields if f.wire_name in _STREAM_SWITCHES), None)
+        assert result.type is not None
+        if switch is None:
+            return None
+        value = _STREAM_SWITCHES[switch.wire_name][0]
+        events = self.type(result.type, owner)
+        target = (
+            self.model.definitions.get(result.type.name) if isinstance(result.type, Named) else None
+        )
+        handle, annotation = "events", f"TypedEventStream[{events}]"
+        if isinstance(target, External) and target.attr in _HANDLES:
+            handle, annotation = _HANDLES[target.attr]
+        self.type_only.add(annotation.split("[")[0])
+        envelope = self._tag_field(result.type) == "event"
+        spec = (
+            f"Streaming({json.dumps(switch.wire_name)}, {value}, {events}, {json.dumps(handle)}"
+            + (", envelope=True)" if envelope else ")")
+        )
+        return spec, annotation
+
+    def _tag_field(self, kind: Type) -> str | None:
+        """The tag field of an event type (of the first tagged member of a union)."""
+        if isinstance(kind, UnionOf):
+            return next(filter(None, (self._tag_field(m) for m in kind.members)), None)
+        if not isinstance(kind, Named):
+            return None
+        definition = self.model.definitions[kind.name]
+        if isinstance(definition, Alias):
+            return self._tag_field(definition.type)
+        return definition.tag_field
 
     def _runtime_type(self, p: Parameter) -> str:
         kind = p.type

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo.types._generated.assistants import (
     AssistantObject,
@@ -51,6 +51,7 @@ from openai_ergo.types._generated.responses import (
     BetaPromptCacheRetentionEnum,
     BetaReasoning,
     BetaResponse,
+    BetaResponseStreamEvent,
     BetaResponseStreamOptions,
     BetaResponseTextParam,
     BetaServiceTierEnum,
@@ -85,6 +86,7 @@ from openai_ergo.types._generated.shared import (
     ResponseFormatText,
 )
 from openai_ergo.types._generated.threads import (
+    AssistantStreamEvent,
     CreateMessageRequest,
     CreateMessageRequestAttachmentsItem,
     CreateRunRequest,
@@ -109,6 +111,9 @@ from openai_ergo.types._generated.threads import (
     ThreadObject,
 )
 from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import TypedEventStream
 
 _BETA_ASSISTANTS_LIST = Operation(
     method="GET",
@@ -295,6 +300,7 @@ _BETA_THREADS_RUNS_CREATE = Operation(
         "parallel_tool_calls": "parallel_tool_calls",
         "response_format": "response_format",
     },
+    streaming=Streaming("stream", True, AssistantStreamEvent, "events", envelope=True),
     result=RunObject,
 )
 _BETA_THREADS_RUNS_RETRIEVE = Operation(
@@ -335,6 +341,7 @@ _BETA_THREADS_RUNS_SUBMIT_TOOL_OUTPUTS = Operation(
     ),
     body=SubmitToolOutputsRunRequest,
     body_fields={"tool_outputs": "tool_outputs", "stream": "stream"},
+    streaming=Streaming("stream", True, AssistantStreamEvent, "events", envelope=True),
     result=RunObject,
 )
 _BETA_THREADS_CREATE = Operation(
@@ -370,6 +377,7 @@ _BETA_THREADS_CREATE_AND_RUN = Operation(
         "parallel_tool_calls": "parallel_tool_calls",
         "response_format": "response_format",
     },
+    streaming=Streaming("stream", True, AssistantStreamEvent, "events", envelope=True),
     result=RunObject,
 )
 _BETA_THREADS_RETRIEVE = Operation(
@@ -523,6 +531,7 @@ _BETA_RESPONSES_CREATE = Operation(
         "max_output_tokens": "max_output_tokens",
         "multi_agent": "multi_agent",
     },
+    streaming=Streaming("stream", True, BetaResponseStreamEvent, "events"),
     result=BetaResponse,
 )
 _BETA_RESPONSES_RETRIEVE = Operation(
@@ -1155,6 +1164,120 @@ class BetaThreadsRunsNamespace(Namespace):
         """Returns a list of runs belonging to a thread."""
         return self._paginate(_BETA_THREADS_RUNS_LIST, locals())
 
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject: ...
+
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: bool | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
+
     @checked
     async def create(
         self,
@@ -1191,7 +1314,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RunObject:
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """Create a run."""
         return await self._call(_BETA_THREADS_RUNS_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -1241,6 +1364,51 @@ class BetaThreadsRunsNamespace(Namespace):
         """Cancels a run that is `in_progress`."""
         return await self._call(_BETA_THREADS_RUNS_CANCEL, locals())  # type: ignore[no-any-return]
 
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        stream: Literal[True],
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        stream: Literal[False] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject: ...
+
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        stream: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
+
     @checked
     async def submit_tool_outputs(
         self,
@@ -1254,7 +1422,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RunObject:
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """When a run has the `status: "requires_action"` and `required_action.type` is
         `submit_tool_outputs`, this endpoint can be used to submit the outputs from the tool
         calls once they're all completed. All outputs must be submitted in a single request."""
@@ -1289,6 +1457,120 @@ class BetaThreadsRunsRawNamespace(Namespace):
         """Returns a list of runs belonging to a thread."""
         return self._paginate(_BETA_THREADS_RUNS_LIST, locals())
 
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject]: ...
+
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: bool | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
+
     @checked
     async def create(
         self,
@@ -1325,7 +1607,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[RunObject]:
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """Create a run."""
         return await self._call(_BETA_THREADS_RUNS_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -1375,6 +1657,51 @@ class BetaThreadsRunsRawNamespace(Namespace):
         """Cancels a run that is `in_progress`."""
         return await self._call(_BETA_THREADS_RUNS_CANCEL, locals())  # type: ignore[no-any-return]
 
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        stream: Literal[True],
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        stream: Literal[False] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject]: ...
+
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        stream: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
+
     @checked
     async def submit_tool_outputs(
         self,
@@ -1388,7 +1715,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[RunObject]:
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """When a run has the `status: "requires_action"` and `required_action.type` is
         `submit_tool_outputs`, this endpoint can be used to submit the outputs from the tool
         calls once they're all completed. All outputs must be submitted in a single request."""
@@ -1430,6 +1757,108 @@ class BetaThreadsNamespace(Namespace):
         """Create a thread."""
         return await self._call(_BETA_THREADS_CREATE, locals())  # type: ignore[no-any-return]
 
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: bool | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
+
     @checked
     async def create_and_run(
         self,
@@ -1462,7 +1891,7 @@ class BetaThreadsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RunObject:
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """Create a thread and run it in one request."""
         return await self._call(_BETA_THREADS_CREATE_AND_RUN, locals())  # type: ignore[no-any-return]
 
@@ -1541,6 +1970,108 @@ class BetaThreadsRawNamespace(Namespace):
         """Create a thread."""
         return await self._call(_BETA_THREADS_CREATE, locals())  # type: ignore[no-any-return]
 
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject]: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            builtins.list[
+                AssistantToolsCode
+                | AssistantToolsFileSearch
+                | AssistantToolsFunction
+                | UnknownTypeVariant
+            ]
+            | None
+        ) = None,
+        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: bool | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: AssistantsApiResponseFormatOption | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
+
     @checked
     async def create_and_run(
         self,
@@ -1573,7 +2104,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[RunObject]:
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """Create a thread and run it in one request."""
         return await self._call(_BETA_THREADS_CREATE_AND_RUN, locals())  # type: ignore[no-any-return]
 
@@ -2047,6 +2578,135 @@ class BetaResponsesNamespace(Namespace):
         """`client.beta.responses.input_tokens`."""
         return BetaResponsesInputTokensNamespace(self._client, raw=self._raw)
 
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | None = None,
+        tools: BetaToolsArray | None = None,
+        tool_choice: BetaToolChoiceParam | None = None,
+        prompt: BetaPrompt | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | None = None,
+        input: BetaInputParam | None = None,
+        include: builtins.list[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | None = None,
+        stream: Literal[True],
+        stream_options: BetaResponseStreamOptions | None = None,
+        conversation: str | BetaConversationParam2 | None = None,
+        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[BetaResponseStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | None = None,
+        tools: BetaToolsArray | None = None,
+        tool_choice: BetaToolChoiceParam | None = None,
+        prompt: BetaPrompt | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | None = None,
+        input: BetaInputParam | None = None,
+        include: builtins.list[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: BetaResponseStreamOptions | None = None,
+        conversation: str | BetaConversationParam2 | None = None,
+        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> BetaResponse: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | None = None,
+        tools: BetaToolsArray | None = None,
+        tool_choice: BetaToolChoiceParam | None = None,
+        prompt: BetaPrompt | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | None = None,
+        input: BetaInputParam | None = None,
+        include: builtins.list[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | None = None,
+        stream: bool | None = None,
+        stream_options: BetaResponseStreamOptions | None = None,
+        conversation: str | BetaConversationParam2 | None = None,
+        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> BetaResponse | TypedEventStream[BetaResponseStreamEvent]: ...
+
     @checked
     async def create(
         self,
@@ -2088,7 +2748,7 @@ class BetaResponsesNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> BetaResponse:
+    ) -> BetaResponse | TypedEventStream[BetaResponseStreamEvent]:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
         Have the model call your own custom code or use built-in tools like web search or file
         search to use your own data as input for the model's response."""
@@ -2181,6 +2841,135 @@ class BetaResponsesRawNamespace(Namespace):
         """`client.beta.responses.input_tokens`."""
         return BetaResponsesInputTokensRawNamespace(self._client, raw=self._raw)
 
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | None = None,
+        tools: BetaToolsArray | None = None,
+        tool_choice: BetaToolChoiceParam | None = None,
+        prompt: BetaPrompt | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | None = None,
+        input: BetaInputParam | None = None,
+        include: builtins.list[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | None = None,
+        stream: Literal[True],
+        stream_options: BetaResponseStreamOptions | None = None,
+        conversation: str | BetaConversationParam2 | None = None,
+        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[BetaResponseStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | None = None,
+        tools: BetaToolsArray | None = None,
+        tool_choice: BetaToolChoiceParam | None = None,
+        prompt: BetaPrompt | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | None = None,
+        input: BetaInputParam | None = None,
+        include: builtins.list[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: BetaResponseStreamOptions | None = None,
+        conversation: str | BetaConversationParam2 | None = None,
+        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[BetaResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | None = None,
+        tools: BetaToolsArray | None = None,
+        tool_choice: BetaToolChoiceParam | None = None,
+        prompt: BetaPrompt | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | None = None,
+        input: BetaInputParam | None = None,
+        include: builtins.list[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | None = None,
+        stream: bool | None = None,
+        stream_options: BetaResponseStreamOptions | None = None,
+        conversation: str | BetaConversationParam2 | None = None,
+        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[BetaResponse] | TypedEventStream[BetaResponseStreamEvent]: ...
+
     @checked
     async def create(
         self,
@@ -2222,7 +3011,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[BetaResponse]:
+    ) -> RawResponse[BetaResponse] | TypedEventStream[BetaResponseStreamEvent]:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
         Have the model call your own custom code or use built-in tools like web search or file
         search to use your own data as input for the model's response."""

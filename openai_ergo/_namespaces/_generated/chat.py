@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo._namespaces._builders import ChatCall
 from openai_ergo._pagination import Paginator
-from openai_ergo.types._chat import ChatCompletion
+from openai_ergo.types._chat import ChatCompletion, ChatCompletionChunk
 from openai_ergo.types._generated.chat import (
     ChatCompletionDeleted,
     ChatCompletionFunctionCallOption,
@@ -45,6 +45,9 @@ from openai_ergo.types._generated.shared import (
     Verbosity,
 )
 from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import ChatStream
 
 _CHAT_COMPLETIONS_MESSAGES_LIST = Operation(
     method="GET",
@@ -110,6 +113,7 @@ _CHAT_COMPLETIONS_CREATE = Operation(
         "function_call": "function_call",
         "functions": "functions",
     },
+    streaming=Streaming("stream", True, ChatCompletionChunk, "chat"),
     result=ChatCompletion,
 )
 _CHAT_COMPLETIONS_RETRIEVE = Operation(
@@ -220,6 +224,174 @@ class ChatCompletionsNamespace(Namespace):
         `store` parameter set to `true` will be returned."""
         return self._paginate(_CHAT_COMPLETIONS_LIST, locals())
 
+    @overload
+    async def create(
+        self,
+        *,
+        messages: builtins.list[ChatCompletionRequestMessage],
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonObject
+            | UnknownTypeVariant
+            | None
+        ) = None,
+        audio: CreateChatCompletionRequestAudio | None = None,
+        store: bool | None = None,
+        moderation: ModerationParam | None = None,
+        stream: Literal[True],
+        stop: StopConfiguration | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | None = None,
+        seed: int | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        tools: (
+            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            | None
+        ) = None,
+        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: str | ChatCompletionFunctionCallOption | None = None,
+        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ChatStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: builtins.list[ChatCompletionRequestMessage],
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonObject
+            | UnknownTypeVariant
+            | None
+        ) = None,
+        audio: CreateChatCompletionRequestAudio | None = None,
+        store: bool | None = None,
+        moderation: ModerationParam | None = None,
+        stream: Literal[False] | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | None = None,
+        seed: int | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        tools: (
+            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            | None
+        ) = None,
+        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: str | ChatCompletionFunctionCallOption | None = None,
+        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: builtins.list[ChatCompletionRequestMessage],
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonObject
+            | UnknownTypeVariant
+            | None
+        ) = None,
+        audio: CreateChatCompletionRequestAudio | None = None,
+        store: bool | None = None,
+        moderation: ModerationParam | None = None,
+        stream: bool | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | None = None,
+        seed: int | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        tools: (
+            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            | None
+        ) = None,
+        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: str | ChatCompletionFunctionCallOption | None = None,
+        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ChatCompletion | ChatStream: ...
+
     @checked
     async def create(
         self,
@@ -274,7 +446,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> ChatCompletion:
+    ) -> ChatCompletion | ChatStream:
         """**Starting a new project?** We recommend trying Responses to take advantage of the latest
         OpenAI platform features. Compare Chat Completions with Responses."""
         return await self._call(_CHAT_COMPLETIONS_CREATE, locals())  # type: ignore[no-any-return]
@@ -355,6 +527,174 @@ class ChatCompletionsRawNamespace(Namespace):
         `store` parameter set to `true` will be returned."""
         return self._paginate(_CHAT_COMPLETIONS_LIST, locals())
 
+    @overload
+    async def create(
+        self,
+        *,
+        messages: builtins.list[ChatCompletionRequestMessage],
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonObject
+            | UnknownTypeVariant
+            | None
+        ) = None,
+        audio: CreateChatCompletionRequestAudio | None = None,
+        store: bool | None = None,
+        moderation: ModerationParam | None = None,
+        stream: Literal[True],
+        stop: StopConfiguration | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | None = None,
+        seed: int | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        tools: (
+            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            | None
+        ) = None,
+        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: str | ChatCompletionFunctionCallOption | None = None,
+        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ChatStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: builtins.list[ChatCompletionRequestMessage],
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonObject
+            | UnknownTypeVariant
+            | None
+        ) = None,
+        audio: CreateChatCompletionRequestAudio | None = None,
+        store: bool | None = None,
+        moderation: ModerationParam | None = None,
+        stream: Literal[False] | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | None = None,
+        seed: int | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        tools: (
+            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            | None
+        ) = None,
+        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: str | ChatCompletionFunctionCallOption | None = None,
+        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ChatCompletion]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: builtins.list[ChatCompletionRequestMessage],
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonObject
+            | UnknownTypeVariant
+            | None
+        ) = None,
+        audio: CreateChatCompletionRequestAudio | None = None,
+        store: bool | None = None,
+        moderation: ModerationParam | None = None,
+        stream: bool | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | None = None,
+        seed: int | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        tools: (
+            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            | None
+        ) = None,
+        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: str | ChatCompletionFunctionCallOption | None = None,
+        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ChatCompletion] | ChatStream: ...
+
     @checked
     async def create(
         self,
@@ -409,7 +749,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[ChatCompletion]:
+    ) -> RawResponse[ChatCompletion] | ChatStream:
         """**Starting a new project?** We recommend trying Responses to take advantage of the latest
         OpenAI platform features. Compare Chat Completions with Responses."""
         return await self._call(_CHAT_COMPLETIONS_CREATE, locals())  # type: ignore[no-any-return]

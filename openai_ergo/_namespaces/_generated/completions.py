@@ -5,15 +5,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo.types._generated.completions import (
     CreateCompletionRequest,
     CreateCompletionResponse,
 )
 from openai_ergo.types._generated.shared import ChatCompletionStreamOptions, StopConfiguration
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import TypedEventStream
 
 _COMPLETIONS_CREATE = Operation(
     method="POST",
@@ -39,6 +42,7 @@ _COMPLETIONS_CREATE = Operation(
         "top_p": "top_p",
         "user": "user",
     },
+    streaming=Streaming("stream", True, CreateCompletionResponse, "events"),
     result=CreateCompletionResponse,
 )
 
@@ -53,6 +57,90 @@ class CompletionsNamespace(Namespace):
         """The same methods, returning the raw response with `parse()`."""
         return CompletionsRawNamespace(self._client, raw=True)
 
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: str | list[str | int | list[int]] | None,
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: Literal[True],
+        stream_options: ChatCompletionStreamOptions | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[CreateCompletionResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: str | list[str | int | list[int]] | None,
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> CreateCompletionResponse: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: str | list[str | int | list[int]] | None,
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: bool | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> CreateCompletionResponse | TypedEventStream[CreateCompletionResponse]: ...
+
     @checked
     async def create(
         self,
@@ -79,7 +167,7 @@ class CompletionsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> CreateCompletionResponse:
+    ) -> CreateCompletionResponse | TypedEventStream[CreateCompletionResponse]:
         """Creates a completion for the provided prompt and parameters."""
         return await self._call(_COMPLETIONS_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -89,6 +177,90 @@ class CompletionsRawNamespace(Namespace):
 
     __slots__ = ()
 
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: str | list[str | int | list[int]] | None,
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: Literal[True],
+        stream_options: ChatCompletionStreamOptions | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[CreateCompletionResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: str | list[str | int | list[int]] | None,
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[CreateCompletionResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: str | list[str | int | list[int]] | None,
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: dict[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: bool | None = None,
+        stream_options: ChatCompletionStreamOptions | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[CreateCompletionResponse] | TypedEventStream[CreateCompletionResponse]: ...
+
     @checked
     async def create(
         self,
@@ -115,6 +287,6 @@ class CompletionsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[CreateCompletionResponse]:
+    ) -> RawResponse[CreateCompletionResponse] | TypedEventStream[CreateCompletionResponse]:
         """Creates a completion for the provided prompt and parameters."""
         return await self._call(_COMPLETIONS_CREATE, locals())  # type: ignore[no-any-return]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo._namespaces._builders import ResponsesCall
 from openai_ergo._pagination import Paginator
 from openai_ergo.types._generated.responses import (
@@ -53,8 +53,12 @@ from openai_ergo.types._generated.shared import (
     ToolChoiceMCP,
     ToolChoiceOptions,
 )
+from openai_ergo.types._response_stream import ResponseStreamEvent
 from openai_ergo.types._responses import Response
 from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import ResponseStream
 
 _RESPONSES_INPUT_ITEMS_LIST = Operation(
     method="GET",
@@ -126,6 +130,7 @@ _RESPONSES_CREATE = Operation(
         "context_management": "context_management",
         "max_output_tokens": "max_output_tokens",
     },
+    streaming=Streaming("stream", True, ResponseStreamEvent, "responses"),
     result=Response,
 )
 _RESPONSES_RETRIEVE = Operation(
@@ -332,6 +337,129 @@ class ResponsesNamespace(ResponsesCall):
         """`client.responses.input_tokens`."""
         return ResponsesInputTokensNamespace(self._client, raw=self._raw)
 
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | None = None,
+        tools: ToolsArray | None = None,
+        tool_choice: ToolChoiceParam | None = None,
+        prompt: Prompt | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | None = None,
+        input: InputParam | None = None,
+        include: builtins.list[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | None = None,
+        stream: Literal[True],
+        stream_options: ResponseStreamOptions | None = None,
+        conversation: str | ConversationParam2 | None = None,
+        context_management: builtins.list[ContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ResponseStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | None = None,
+        tools: ToolsArray | None = None,
+        tool_choice: ToolChoiceParam | None = None,
+        prompt: Prompt | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | None = None,
+        input: InputParam | None = None,
+        include: builtins.list[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: ResponseStreamOptions | None = None,
+        conversation: str | ConversationParam2 | None = None,
+        context_management: builtins.list[ContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> Response: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | None = None,
+        tools: ToolsArray | None = None,
+        tool_choice: ToolChoiceParam | None = None,
+        prompt: Prompt | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | None = None,
+        input: InputParam | None = None,
+        include: builtins.list[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | None = None,
+        stream: bool | None = None,
+        stream_options: ResponseStreamOptions | None = None,
+        conversation: str | ConversationParam2 | None = None,
+        context_management: builtins.list[ContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> Response | ResponseStream: ...
+
     @checked
     async def create(
         self,
@@ -371,7 +499,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> Response:
+    ) -> Response | ResponseStream:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
         Have the model call your own custom code or use built-in tools like web search or file
         search to use your own data as input for the model's response."""
@@ -460,6 +588,129 @@ class ResponsesRawNamespace(ResponsesCall):
         """`client.responses.input_tokens`."""
         return ResponsesInputTokensRawNamespace(self._client, raw=self._raw)
 
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | None = None,
+        tools: ToolsArray | None = None,
+        tool_choice: ToolChoiceParam | None = None,
+        prompt: Prompt | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | None = None,
+        input: InputParam | None = None,
+        include: builtins.list[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | None = None,
+        stream: Literal[True],
+        stream_options: ResponseStreamOptions | None = None,
+        conversation: str | ConversationParam2 | None = None,
+        context_management: builtins.list[ContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ResponseStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | None = None,
+        tools: ToolsArray | None = None,
+        tool_choice: ToolChoiceParam | None = None,
+        prompt: Prompt | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | None = None,
+        input: InputParam | None = None,
+        include: builtins.list[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: ResponseStreamOptions | None = None,
+        conversation: str | ConversationParam2 | None = None,
+        context_management: builtins.list[ContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[Response]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | None = None,
+        tools: ToolsArray | None = None,
+        tool_choice: ToolChoiceParam | None = None,
+        prompt: Prompt | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | None = None,
+        input: InputParam | None = None,
+        include: builtins.list[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | None = None,
+        stream: bool | None = None,
+        stream_options: ResponseStreamOptions | None = None,
+        conversation: str | ConversationParam2 | None = None,
+        context_management: builtins.list[ContextManagementParam] | None = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[Response] | ResponseStream: ...
+
     @checked
     async def create(
         self,
@@ -499,7 +750,7 @@ class ResponsesRawNamespace(ResponsesCall):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[Response]:
+    ) -> RawResponse[Response] | ResponseStream:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
         Have the model call your own custom code or use built-in tools like web search or file
         search to use your own data as input for the model's response."""

@@ -195,6 +195,7 @@ class _Builder:
                 value = const_value(self.resolve(properties[wire]))
                 if value is not None:
                     struct.tag_field, struct.tag = wire, value
+                    struct.tag_required = wire in required
                     break
         for wire in _TAG_FIELDS:
             values = _enum_values(self.resolve(properties.get(wire, {})))
@@ -298,6 +299,18 @@ class _Builder:
         if isinstance(member.get("title"), str):
             return pascal(member["title"])
         return f"Variant{index + 1}"
+
+    def shadows(self) -> dict[str, Definition]:
+        """The hand-written schemas as the generator would define them, apart from the model's
+        definitions: what their request-side dict forms (`TypedDict`s) are made from."""
+        shadow = _Builder(self.spec)
+        shadow.schema_names = self.schema_names
+        shadow.reserved = set(self.schema_names.values()) | set(self.definitions)
+        for schema_name in HANDWRITTEN:
+            if schema_name in self.schemas:
+                name = self.schema_names[schema_name]
+                shadow.define(name, schema_name, self.schemas[schema_name])
+        return shadow.definitions
 
     # ---- operations --------------------------------------------------------------------------
 
@@ -534,6 +547,7 @@ def build_model(spec: Mapping[str, Any]) -> Model:
         operations=operations,
         schema_names=builder.schema_names,
         skipped=builder.skipped,
+        shadows=builder.shadows(),
     )
     _tag_open_members(model)
     _place(model)
@@ -561,6 +575,9 @@ def _tag_open_members(model: Model) -> None:
         for member in members:
             if isinstance(member, Struct) and member.tag is None and tag_field in member.open_tags:
                 member.tag_field, member.tag = tag_field, member.open_tags[tag_field][0]
+                member.tag_required = any(
+                    f.wire_name == tag_field and f.required for f in member.fields
+                )
                 member.fields = [f for f in member.fields if f.wire_name != tag_field]
 
 

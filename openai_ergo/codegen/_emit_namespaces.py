@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from openai_ergo.codegen._build import pascal
+from openai_ergo.codegen._emit_params import PARAMS_MODULE, ParamForms
 from openai_ergo.codegen._emit_types import (
     _BUILTINS,
     _docstring,
@@ -38,6 +39,7 @@ from openai_ergo.codegen._model import (
     Alias,
     External,
     ListOf,
+    MapOf,
     Model,
     Named,
     Operation,
@@ -94,6 +96,13 @@ def _tree(model: Model) -> dict[str, _Node]:
     return tops
 
 
+def _named_union(kind: Type) -> bool:
+    """Whether a type is a union of named types (and `None`): its dict form is one alias."""
+    return isinstance(kind, UnionOf) and all(
+        isinstance(m, Named) or m == Prim("None") for m in kind.members
+    )
+
+
 def _identifier(name: str) -> str:
     ident = re.sub(r"\W", "_", name.replace("[]", "")).strip("_")
     return ident + "_" if keyword.iskeyword(ident) or ident in _RESERVED else ident
@@ -119,9 +128,13 @@ def _page_item(op: Operation, model: Model) -> Type | None:
 
 
 class _Module:
-    def __init__(self, top: _Node, model: Model) -> None:
+    def __init__(self, top: _Node, model: Model, params: ParamForms) -> None:
         self.top = top
         self.model = model
+        self.params = params
+        #: The dict forms the signatures name, imported for type checkers only.
+        self.param_names: set[str] = set()
+        self.sequence = False
         self.imports = _Imports(f"{NAMESPACES_PACKAGE}.{top.path[0]}")
         self.renderer = _Renderer(model, self.imports)
         self.shadowed = self._method_names(top) & _BUILTINS
@@ -143,6 +156,43 @@ class _Module:
         if key not in self.rendered:
             self.rendered[key] = self._render(kind, owner)
         return self.rendered[key]
+
+    def param_type(self, kind: Type, owner: str) -> str:
+        """A body field's annotation: its type, or the type's dict form where it holds objects
+        (`ChatCompletionTool | ChatCompletionToolParam`), so SDK-style calls type-check; arrays
+        are `Sequence`s and maps `Mapping`s, which take narrower element types."""
+        if isinstance(kind, ListOf):
+            self.sequence = True
+            return f"Sequence[{self.param_type(kind.item, owner)}]"
+        if isinstance(kind, MapOf):
+            return f"Mapping[str, {self.param_type(kind.value, owner)}]"
+        if isinstance(kind, UnionOf):
+            members = (self.param_type(m, owner) for m in kind.members)
+            return " | ".join(dict.fromkeys(m for m in members))
+        if not isinstance(kind, Named) or not self.params.has_dict(kind.name):
+            return self.type(kind, owner)
+        definition = self.model.definitions[kind.name]
+        if isinstance(definition, Alias) and not _named_union(definition.type):
+            # An array, a map or a string beside objects: written out, so that its elements
+            # may be either form (`Sequence[Tool | ToolParam]`).
+            return self.param_type(definition.type, owner)
+        name = self.params.name(kind.name)
+        self.param_names.add(name)
+        return f"{self.type(kind, owner)} | {name}"
+
+    def _holds_bytes(self, kind: Type, depth: int = 0) -> bool:
+        """Whether a multipart field is a file (its type holds `bytes`)."""
+        if isinstance(kind, Prim):
+            return kind.name == "bytes"
+        if isinstance(kind, ListOf):
+            return self._holds_bytes(kind.item, depth)
+        if isinstance(kind, UnionOf):
+            return any(self._holds_bytes(m, depth) for m in kind.members)
+        if isinstance(kind, Named) and depth < 5:
+            definition = self.model.definitions.get(kind.name)
+            if isinstance(definition, Alias):
+                return self._holds_bytes(definition.type, depth + 1)
+        return False
 
     def _file_input(self, rendered: str) -> str:
         """A multipart file field's annotation: what the upload streams from (`FileInput`: a
@@ -173,12 +223,20 @@ class _Module:
         if self.type_only:
             imports.typing |= {"TYPE_CHECKING", "Literal", "overload"}
             imports.add(_BASE, "Streaming")
+        if self.param_names:
+            imports.typing.add("TYPE_CHECKING")
         head = self.imports.lines()
         typing_line = next(i for i, line in enumerate(head) if line.startswith("from typing"))
-        head.insert(typing_line, "from collections.abc import Mapping")
+        abc = "Mapping, Sequence" if self.sequence else "Mapping"
+        head.insert(typing_line, f"from collections.abc import {abc}")
+        if self.type_only or self.param_names:
+            head += ["", "if TYPE_CHECKING:"]
         if self.type_only:
             names = ", ".join(sorted(self.type_only))
-            head += ["", "if TYPE_CHECKING:", f"    from openai_ergo.resources import {names}"]
+            head.append(f"    from openai_ergo.resources import {names}")
+        if self.param_names:
+            names = ", ".join(sorted(self.param_names))
+            head.append(f"    from {PARAMS_MODULE} import {names}")
         lines = [
             header(self.model.spec_version).rstrip("\n"),
             *_docstring(
@@ -294,9 +352,11 @@ class _Module:
                 fields = []
                 for f in definition.fields:
                     ident = self._unique(f.name, taken)
-                    rendered = self.type(f.type, f"{definition.name}.{f.name}")
-                    if spec.get("multipart") and "bytes" in rendered:
-                        rendered = self._file_input(rendered)
+                    where = f"{definition.name}.{f.name}"
+                    if spec.get("multipart") and self._holds_bytes(f.type):
+                        rendered = self._file_input(self.type(f.type, where))
+                    else:
+                        rendered = self.param_type(f.type, where)
                     if f.nullable and "None" not in rendered.split(" | "):
                         rendered += " | None"
                     add(ident, rendered, f.required and definition.side == "request")
@@ -307,7 +367,7 @@ class _Module:
                 spec["body_fields"] = "{" + ", ".join(fields) + "}"
             else:
                 spec["whole_body"] = "True"
-                add("body", spec["body"], body.required)
+                add("body", self.param_type(body.type, owner), body.required)
         if stream is not None and switch:
             spec["streaming"] = stream[0]
         params += required + optional
@@ -497,6 +557,7 @@ def _index(tops: dict[str, _Node], model: Model) -> str:
 def emit_namespaces(model: Model) -> Iterator[tuple[str, str]]:
     """(file name, source) of every namespace module and of the index (`__init__.py`)."""
     tops = _tree(model)
+    params = ParamForms(model)
     for name in sorted(tops):
-        yield f"{name}.py", _Module(tops[name], model).source()
+        yield f"{name}.py", _Module(tops[name], model, params).source()
     yield "__init__.py", _index(tops, model)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
@@ -38,7 +38,6 @@ from openai_ergo.types._generated.responses import (
     BetaCreateResponse,
     BetaIncludeEnum,
     BetaInputItem,
-    BetaInputParam,
     BetaItemResource,
     BetaMetadata,
     BetaModelIdsCompaction,
@@ -56,24 +55,14 @@ from openai_ergo.types._generated.responses import (
     BetaResponseTextParam,
     BetaServiceTierEnum,
     BetaServiceTierResponses,
-    BetaSpecificApplyPatchParam,
-    BetaSpecificFunctionShellParam,
-    BetaSpecificProgrammaticToolCallingParam,
     BetaTokenCountsBody,
     BetaTokenCountsResource,
     BetaTool,
-    BetaToolChoiceAllowed,
-    BetaToolChoiceCustom,
-    BetaToolChoiceFunction,
-    BetaToolChoiceMCP,
-    BetaToolChoiceOptions,
     BetaToolChoiceParam,
-    BetaToolChoiceTypes,
-    BetaToolsArray,
     BetaTruncationEnum,
 )
 from openai_ergo.types._generated.shared import (
-    AssistantsApiResponseFormatOption,
+    AssistantSupportedModels,
     AssistantToolsCode,
     AssistantToolsFileSearch,
     AssistantToolsFunction,
@@ -110,10 +99,45 @@ from openai_ergo.types._generated.threads import (
     SubmitToolOutputsRunRequestToolOutputsItem,
     ThreadObject,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
 
 if TYPE_CHECKING:
     from openai_ergo.resources import TypedEventStream
+    from openai_ergo.types._generated.params import (
+        AssistantToolsCodeParam,
+        AssistantToolsFileSearchParam,
+        AssistantToolsFunctionParam,
+        BetaContextManagementParamDict,
+        BetaConversationParam2Param,
+        BetaInputItemParam,
+        BetaModerationParamDict,
+        BetaMultiAgentParamDict,
+        BetaPromptCacheOptionsParamDict,
+        BetaPromptParam,
+        BetaReasoningParam,
+        BetaResponseStreamOptionsParam,
+        BetaResponseTextParamDict,
+        BetaToolChoiceParamDict,
+        BetaToolParam,
+        ChatkitConfigurationParamDict,
+        CreateAssistantRequestToolResourcesParam,
+        CreateMessageRequestAttachmentsItemParam,
+        CreateMessageRequestParam,
+        CreateThreadAndRunRequestToolResourcesParam,
+        CreateThreadRequestParam,
+        CreateThreadRequestToolResourcesParam,
+        ExpiresAfterParamDict,
+        MessageContentImageFileObjectParam,
+        MessageContentImageUrlObjectParam,
+        MessageRequestContentTextObjectParam,
+        ModifyAssistantRequestToolResourcesParam,
+        ModifyThreadRequestToolResourcesParam,
+        RateLimitsParamDict,
+        ResponseFormatJsonObjectParam,
+        ResponseFormatJsonSchemaParam,
+        ResponseFormatTextParam,
+        SubmitToolOutputsRunRequestToolOutputsItemParam,
+        WorkflowParamDict,
+    )
 
 _BETA_ASSISTANTS_LIST = Operation(
     method="GET",
@@ -610,30 +634,36 @@ class BetaAssistantsNamespace(Namespace):
     async def create(
         self,
         *,
-        model: str,
+        model: str | AssistantSupportedModels,
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateAssistantRequestToolResources | None = None,
+        tool_resources: (
+            CreateAssistantRequestToolResources | CreateAssistantRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         response_format: (
             str
             | ResponseFormatText
+            | ResponseFormatTextParam
             | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
             | ResponseFormatJsonSchema
-            | UnknownTypeVariant
+            | ResponseFormatJsonSchemaParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -664,30 +694,36 @@ class BetaAssistantsNamespace(Namespace):
         assistant_id: str,
         /,
         *,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: ModifyAssistantRequestToolResources | None = None,
+        tool_resources: (
+            ModifyAssistantRequestToolResources | ModifyAssistantRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         response_format: (
             str
             | ResponseFormatText
+            | ResponseFormatTextParam
             | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
             | ResponseFormatJsonSchema
-            | UnknownTypeVariant
+            | ResponseFormatJsonSchemaParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -738,30 +774,36 @@ class BetaAssistantsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        model: str,
+        model: str | AssistantSupportedModels,
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateAssistantRequestToolResources | None = None,
+        tool_resources: (
+            CreateAssistantRequestToolResources | CreateAssistantRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         response_format: (
             str
             | ResponseFormatText
+            | ResponseFormatTextParam
             | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
             | ResponseFormatJsonSchema
-            | UnknownTypeVariant
+            | ResponseFormatJsonSchemaParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -792,30 +834,36 @@ class BetaAssistantsRawNamespace(Namespace):
         assistant_id: str,
         /,
         *,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: ModifyAssistantRequestToolResources | None = None,
+        tool_resources: (
+            ModifyAssistantRequestToolResources | ModifyAssistantRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         response_format: (
             str
             | ResponseFormatText
+            | ResponseFormatTextParam
             | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
             | ResponseFormatJsonSchema
-            | UnknownTypeVariant
+            | ResponseFormatJsonSchemaParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -879,14 +927,19 @@ class BetaThreadsMessagesNamespace(Namespace):
         role: str,
         content: (
             str
-            | builtins.list[
+            | Sequence[
                 MessageContentImageFileObject
+                | MessageContentImageFileObjectParam
                 | MessageContentImageUrlObject
+                | MessageContentImageUrlObjectParam
                 | MessageRequestContentTextObject
-                | UnknownTypeVariant
+                | MessageRequestContentTextObjectParam
             ]
         ),
-        attachments: builtins.list[CreateMessageRequestAttachmentsItem] | None = None,
+        attachments: (
+            Sequence[CreateMessageRequestAttachmentsItem | CreateMessageRequestAttachmentsItemParam]
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -976,14 +1029,19 @@ class BetaThreadsMessagesRawNamespace(Namespace):
         role: str,
         content: (
             str
-            | builtins.list[
+            | Sequence[
                 MessageContentImageFileObject
+                | MessageContentImageFileObjectParam
                 | MessageContentImageUrlObject
+                | MessageContentImageUrlObjectParam
                 | MessageRequestContentTextObject
-                | UnknownTypeVariant
+                | MessageRequestContentTextObjectParam
             ]
         ),
-        attachments: builtins.list[CreateMessageRequestAttachmentsItem] | None = None,
+        attachments: (
+            Sequence[CreateMessageRequestAttachmentsItem | CreateMessageRequestAttachmentsItemParam]
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1172,17 +1230,21 @@ class BetaThreadsRunsNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1195,7 +1257,16 @@ class BetaThreadsRunsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1210,17 +1281,21 @@ class BetaThreadsRunsNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1233,7 +1308,16 @@ class BetaThreadsRunsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1248,17 +1332,21 @@ class BetaThreadsRunsNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1271,7 +1359,16 @@ class BetaThreadsRunsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1286,17 +1383,21 @@ class BetaThreadsRunsNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1309,7 +1410,16 @@ class BetaThreadsRunsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1371,7 +1481,12 @@ class BetaThreadsRunsNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: Literal[True],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1386,7 +1501,12 @@ class BetaThreadsRunsNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1401,7 +1521,12 @@ class BetaThreadsRunsNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1416,7 +1541,12 @@ class BetaThreadsRunsNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1465,17 +1595,21 @@ class BetaThreadsRunsRawNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1488,7 +1622,16 @@ class BetaThreadsRunsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1503,17 +1646,21 @@ class BetaThreadsRunsRawNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1526,7 +1673,16 @@ class BetaThreadsRunsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1541,17 +1697,21 @@ class BetaThreadsRunsRawNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1564,7 +1724,16 @@ class BetaThreadsRunsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1579,17 +1748,21 @@ class BetaThreadsRunsRawNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1602,7 +1775,16 @@ class BetaThreadsRunsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1664,7 +1846,12 @@ class BetaThreadsRunsRawNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: Literal[True],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1679,7 +1866,12 @@ class BetaThreadsRunsRawNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: Literal[False] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1694,7 +1886,12 @@ class BetaThreadsRunsRawNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1709,7 +1906,12 @@ class BetaThreadsRunsRawNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1746,8 +1948,10 @@ class BetaThreadsNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[CreateMessageRequest] | None = None,
-        tool_resources: CreateThreadRequestToolResources | None = None,
+        messages: (Sequence[CreateMessageRequest | CreateMessageRequestParam] | None) = None,
+        tool_resources: (
+            CreateThreadRequestToolResources | CreateThreadRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1762,19 +1966,25 @@ class BetaThreadsNamespace(Namespace):
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -1784,7 +1994,16 @@ class BetaThreadsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1796,19 +2015,25 @@ class BetaThreadsNamespace(Namespace):
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -1818,7 +2043,16 @@ class BetaThreadsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1830,19 +2064,25 @@ class BetaThreadsNamespace(Namespace):
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -1852,7 +2092,16 @@ class BetaThreadsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1864,19 +2113,25 @@ class BetaThreadsNamespace(Namespace):
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -1886,7 +2141,16 @@ class BetaThreadsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1915,7 +2179,9 @@ class BetaThreadsNamespace(Namespace):
         thread_id: str,
         /,
         *,
-        tool_resources: ModifyThreadRequestToolResources | None = None,
+        tool_resources: (
+            ModifyThreadRequestToolResources | ModifyThreadRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1959,8 +2225,10 @@ class BetaThreadsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[CreateMessageRequest] | None = None,
-        tool_resources: CreateThreadRequestToolResources | None = None,
+        messages: (Sequence[CreateMessageRequest | CreateMessageRequestParam] | None) = None,
+        tool_resources: (
+            CreateThreadRequestToolResources | CreateThreadRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1975,19 +2243,25 @@ class BetaThreadsRawNamespace(Namespace):
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -1997,7 +2271,16 @@ class BetaThreadsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2009,19 +2292,25 @@ class BetaThreadsRawNamespace(Namespace):
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -2031,7 +2320,16 @@ class BetaThreadsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2043,19 +2341,25 @@ class BetaThreadsRawNamespace(Namespace):
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -2065,7 +2369,16 @@ class BetaThreadsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2077,19 +2390,25 @@ class BetaThreadsRawNamespace(Namespace):
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -2099,7 +2418,16 @@ class BetaThreadsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2128,7 +2456,9 @@ class BetaThreadsRawNamespace(Namespace):
         thread_id: str,
         /,
         *,
-        tool_resources: ModifyThreadRequestToolResources | None = None,
+        tool_resources: (
+            ModifyThreadRequestToolResources | ModifyThreadRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -2181,11 +2511,13 @@ class BetaChatkitSessionsNamespace(Namespace):
     async def create(
         self,
         *,
-        workflow: WorkflowParam,
+        workflow: WorkflowParam | WorkflowParamDict,
         user: str,
-        expires_after: ExpiresAfterParam | None = None,
-        rate_limits: RateLimitsParam | None = None,
-        chatkit_configuration: ChatkitConfigurationParam | None = None,
+        expires_after: ExpiresAfterParam | ExpiresAfterParamDict | None = None,
+        rate_limits: RateLimitsParam | RateLimitsParamDict | None = None,
+        chatkit_configuration: (
+            ChatkitConfigurationParam | ChatkitConfigurationParamDict | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2218,11 +2550,13 @@ class BetaChatkitSessionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        workflow: WorkflowParam,
+        workflow: WorkflowParam | WorkflowParamDict,
         user: str,
-        expires_after: ExpiresAfterParam | None = None,
-        rate_limits: RateLimitsParam | None = None,
-        chatkit_configuration: ChatkitConfigurationParam | None = None,
+        expires_after: ExpiresAfterParam | ExpiresAfterParamDict | None = None,
+        rate_limits: RateLimitsParam | RateLimitsParamDict | None = None,
+        chatkit_configuration: (
+            ChatkitConfigurationParam | ChatkitConfigurationParamDict | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2483,28 +2817,16 @@ class BetaResponsesInputTokensNamespace(Namespace):
         *,
         openai_beta: builtins.list[str] | None = None,
         model: str | None = None,
-        input: str | builtins.list[BetaInputItem] | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
         previous_response_id: str | None = None,
-        tools: builtins.list[BetaTool] | None = None,
-        text: BetaResponseTextParam | None = None,
-        reasoning: BetaReasoning | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
         truncation: BetaTruncationEnum | None = None,
         instructions: str | None = None,
         personality: BetaPersonalityEnum | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        tool_choice: (
-            BetaToolChoiceOptions
-            | BetaToolChoiceAllowed
-            | BetaToolChoiceTypes
-            | BetaToolChoiceFunction
-            | BetaToolChoiceMCP
-            | BetaToolChoiceCustom
-            | BetaSpecificProgrammaticToolCallingParam
-            | BetaSpecificApplyPatchParam
-            | BetaSpecificFunctionShellParam
-            | UnknownTypeVariant
-            | None
-        ) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
         parallel_tool_calls: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -2526,28 +2848,16 @@ class BetaResponsesInputTokensRawNamespace(Namespace):
         *,
         openai_beta: builtins.list[str] | None = None,
         model: str | None = None,
-        input: str | builtins.list[BetaInputItem] | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
         previous_response_id: str | None = None,
-        tools: builtins.list[BetaTool] | None = None,
-        text: BetaResponseTextParam | None = None,
-        reasoning: BetaReasoning | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
         truncation: BetaTruncationEnum | None = None,
         instructions: str | None = None,
         personality: BetaPersonalityEnum | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        tool_choice: (
-            BetaToolChoiceOptions
-            | BetaToolChoiceAllowed
-            | BetaToolChoiceTypes
-            | BetaToolChoiceFunction
-            | BetaToolChoiceMCP
-            | BetaToolChoiceCustom
-            | BetaSpecificProgrammaticToolCallingParam
-            | BetaSpecificApplyPatchParam
-            | BetaSpecificFunctionShellParam
-            | UnknownTypeVariant
-            | None
-        ) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
         parallel_tool_calls: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -2591,30 +2901,34 @@ class BetaResponsesNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: Literal[True],
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2634,30 +2948,34 @@ class BetaResponsesNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: Literal[False] | None = None,
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2677,30 +2995,34 @@ class BetaResponsesNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: bool | None = None,
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2720,30 +3042,34 @@ class BetaResponsesNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: bool | None = None,
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2810,12 +3136,14 @@ class BetaResponsesNamespace(Namespace):
         *,
         model: BetaModelIdsCompaction,
         openai_beta: builtins.list[str] | None = None,
-        input: str | builtins.list[BetaInputItem] | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
         previous_response_id: str | None = None,
         instructions: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: BetaPromptCacheRetentionEnum | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         service_tier: BetaServiceTierEnum | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -2854,30 +3182,34 @@ class BetaResponsesRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: Literal[True],
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2897,30 +3229,34 @@ class BetaResponsesRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: Literal[False] | None = None,
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2940,30 +3276,34 @@ class BetaResponsesRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: bool | None = None,
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2983,30 +3323,34 @@ class BetaResponsesRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: bool | None = None,
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -3073,12 +3417,14 @@ class BetaResponsesRawNamespace(Namespace):
         *,
         model: BetaModelIdsCompaction,
         openai_beta: builtins.list[str] | None = None,
-        input: str | builtins.list[BetaInputItem] | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
         previous_response_id: str | None = None,
         instructions: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: BetaPromptCacheRetentionEnum | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         service_tier: BetaServiceTierEnum | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,

@@ -4,8 +4,7 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
@@ -14,12 +13,14 @@ from openai_ergo._namespaces._builders import ChatCall
 from openai_ergo._pagination import Paginator
 from openai_ergo.types._chat import ChatCompletion, ChatCompletionChunk
 from openai_ergo.types._generated.chat import (
+    ChatCompletionAllowedToolsChoice,
     ChatCompletionDeleted,
     ChatCompletionFunctionCallOption,
     ChatCompletionFunctions,
     ChatCompletionMessageListDataItem,
+    ChatCompletionNamedToolChoice,
+    ChatCompletionNamedToolChoiceCustom,
     ChatCompletionRequestMessage,
-    ChatCompletionToolChoiceOption,
     CreateChatCompletionRequest,
     CreateChatCompletionRequestAudio,
     CreateChatCompletionRequestWebSearchOptions,
@@ -44,10 +45,28 @@ from openai_ergo.types._generated.shared import (
     StopConfiguration,
     Verbosity,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
 
 if TYPE_CHECKING:
     from openai_ergo.resources import ChatStream
+    from openai_ergo.types._generated.params import (
+        ChatCompletionAllowedToolsChoiceParam,
+        ChatCompletionFunctionCallOptionParam,
+        ChatCompletionFunctionsParam,
+        ChatCompletionNamedToolChoiceCustomParam,
+        ChatCompletionNamedToolChoiceParam,
+        ChatCompletionRequestMessageParam,
+        ChatCompletionStreamOptionsParam,
+        ChatCompletionToolParam,
+        CreateChatCompletionRequestAudioParam,
+        CreateChatCompletionRequestWebSearchOptionsParam,
+        CustomToolChatCompletionsParam,
+        ModerationParamDict,
+        PredictionContentParam,
+        PromptCacheOptionsParamDict,
+        ResponseFormatJsonObjectParam,
+        ResponseFormatJsonSchemaParam,
+        ResponseFormatTextParam,
+    )
 
 _CHAT_COMPLETIONS_MESSAGES_LIST = Operation(
     method="GET",
@@ -228,7 +247,7 @@ class ChatCompletionsNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -238,7 +257,7 @@ class ChatCompletionsNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -246,34 +265,60 @@ class ChatCompletionsNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: Literal[True],
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -284,7 +329,7 @@ class ChatCompletionsNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -294,7 +339,7 @@ class ChatCompletionsNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -302,34 +347,60 @@ class ChatCompletionsNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: Literal[False] | None = None,
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -340,7 +411,7 @@ class ChatCompletionsNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -350,7 +421,7 @@ class ChatCompletionsNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -358,34 +429,60 @@ class ChatCompletionsNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: bool | None = None,
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -396,7 +493,7 @@ class ChatCompletionsNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -406,7 +503,7 @@ class ChatCompletionsNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -414,34 +511,60 @@ class ChatCompletionsNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: bool | None = None,
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -531,7 +654,7 @@ class ChatCompletionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -541,7 +664,7 @@ class ChatCompletionsRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -549,34 +672,60 @@ class ChatCompletionsRawNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: Literal[True],
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -587,7 +736,7 @@ class ChatCompletionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -597,7 +746,7 @@ class ChatCompletionsRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -605,34 +754,60 @@ class ChatCompletionsRawNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: Literal[False] | None = None,
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -643,7 +818,7 @@ class ChatCompletionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -653,7 +828,7 @@ class ChatCompletionsRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -661,34 +836,60 @@ class ChatCompletionsRawNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: bool | None = None,
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -699,7 +900,7 @@ class ChatCompletionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -709,7 +910,7 @@ class ChatCompletionsRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -717,34 +918,60 @@ class ChatCompletionsRawNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: bool | None = None,
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

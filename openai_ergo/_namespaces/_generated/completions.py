@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
@@ -17,6 +17,7 @@ from openai_ergo.types._generated.shared import ChatCompletionStreamOptions, Sto
 
 if TYPE_CHECKING:
     from openai_ergo.resources import TypedEventStream
+    from openai_ergo.types._generated.params import ChatCompletionStreamOptionsParam
 
 _COMPLETIONS_CREATE = Operation(
     method="POST",
@@ -62,11 +63,11 @@ class CompletionsNamespace(Namespace):
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
@@ -74,7 +75,9 @@ class CompletionsNamespace(Namespace):
         seed: int | None = None,
         stop: StopConfiguration | None = None,
         stream: Literal[True],
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -90,11 +93,11 @@ class CompletionsNamespace(Namespace):
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
@@ -102,7 +105,9 @@ class CompletionsNamespace(Namespace):
         seed: int | None = None,
         stop: StopConfiguration | None = None,
         stream: Literal[False] | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -118,11 +123,11 @@ class CompletionsNamespace(Namespace):
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
@@ -130,7 +135,9 @@ class CompletionsNamespace(Namespace):
         seed: int | None = None,
         stop: StopConfiguration | None = None,
         stream: bool | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -146,11 +153,11 @@ class CompletionsNamespace(Namespace):
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
@@ -158,7 +165,9 @@ class CompletionsNamespace(Namespace):
         seed: int | None = None,
         stop: StopConfiguration | None = None,
         stream: bool | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -182,11 +191,11 @@ class CompletionsRawNamespace(Namespace):
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
@@ -194,7 +203,9 @@ class CompletionsRawNamespace(Namespace):
         seed: int | None = None,
         stop: StopConfiguration | None = None,
         stream: Literal[True],
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -210,11 +221,11 @@ class CompletionsRawNamespace(Namespace):
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
@@ -222,7 +233,9 @@ class CompletionsRawNamespace(Namespace):
         seed: int | None = None,
         stop: StopConfiguration | None = None,
         stream: Literal[False] | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -238,11 +251,11 @@ class CompletionsRawNamespace(Namespace):
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
@@ -250,7 +263,9 @@ class CompletionsRawNamespace(Namespace):
         seed: int | None = None,
         stop: StopConfiguration | None = None,
         stream: bool | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -266,11 +281,11 @@ class CompletionsRawNamespace(Namespace):
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
@@ -278,7 +293,9 @@ class CompletionsRawNamespace(Namespace):
         seed: int | None = None,
         stop: StopConfiguration | None = None,
         stream: bool | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,

@@ -74,7 +74,7 @@ async def test_filename_content_type_and_fields_reach_the_server(
         created = await client.files.create(
             file=FileUpload(lines, filename="in.jsonl", content_type="application/jsonl"),
             purpose="batch",
-            expires_after={"anchor": "created_at", "seconds": 3600},  # type: ignore[arg-type]
+            expires_after={"anchor": "created_at", "seconds": 3600},
         )
     assert (created.filename, created.purpose, created.bytes) == ("in.jsonl", "batch", len(lines))
     assert created.expires_at == (created.created_at or 0) + 3600

@@ -53,7 +53,8 @@ class TypedEventStream(_TypedStream[E, list[E]], Generic[E]):
     `async for event in stream:`; narrow with `event.type == "image_generation.partial_image"`
     (`event.event == "thread.message.delta"` for the Assistants runs). An event of a type this
     version does not know arrives as the union's `Unknown*Variant`, its payload in `.raw`.
-    `text()` yields the text deltas (transcripts, completions, Assistants messages), `final()`
+    `text()` yields the text deltas (transcripts, completions, Assistants messages, the beta
+    Responses output text), `final()`
     every event once the stream ended whole, `partial` every event so far.
     """
 
@@ -139,7 +140,7 @@ class TypedEventStream(_TypedStream[E, list[E]], Generic[E]):
 
     def _text_of(self, event: E) -> str | None:
         tag = _tag_of(event)
-        if tag == "transcript.text.delta":
+        if tag in ("transcript.text.delta", "response.output_text.delta"):
             return getattr(event, "delta", None)
         if tag == "thread.message.delta":
             delta = getattr(getattr(event, "data", None), "delta", None)

@@ -37,6 +37,7 @@ from openai_ergo.mock import MockServer
 from openai_ergo.resources import ChatStream, ResponseStream, TypedEventStream
 from openai_ergo.types import (
     AssistantStreamEvent,
+    BetaResponseStreamEvent,
     ChatCompletion,
     ChatCompletionRequestUserMessage,
     ChatCompletionStreamOptions2,
@@ -297,6 +298,30 @@ async def test_responses_stream_replays_a_captured_openai_stream() -> None:
     assert final.output_text == answer
     assert final.status == "completed"
     assert stream.request_id == "req_capture"
+
+
+async def test_beta_responses_stream_its_generated_events() -> None:
+    capture = shared_path("sse-corpus", "openai", "responses-output-text.sse")
+    body = capture.read_bytes()
+    recorded = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\n\r\n"
+    ) + body
+    tags = [
+        json.loads(line[len("data: ") :])["type"]
+        for line in body.decode().splitlines()
+        if line.startswith("data: {")
+    ]
+    async with replaying(recorded) as server, local_client(server) as client:
+        stream: TypedEventStream[BetaResponseStreamEvent] = await client.beta.responses.create(
+            model="gpt-5", input="Hi", stream=True
+        )
+        async with stream:
+            text = "".join([piece async for piece in stream.text()])
+        events = stream.final()
+    assert [e.type for e in events] == tags
+    assert text.startswith("Got it")
+    assert server.requests[-1].target == "/v1/responses?beta=true"
 
 
 # -- Chat and Responses against the mock ----------------------------------------------------------

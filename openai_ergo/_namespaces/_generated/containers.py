@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
@@ -25,7 +24,15 @@ from openai_ergo.types._generated.shared import (
     InlineSkillParam,
     SkillReferenceParam,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import (
+        ContainerNetworkPolicyAllowlistParamDict,
+        ContainerNetworkPolicyDisabledParamDict,
+        CreateContainerBodyExpiresAfterParam,
+        InlineSkillParamDict,
+        SkillReferenceParamDict,
+    )
 
 _CONTAINERS_FILES_LIST = Operation(
     method="GET",
@@ -319,16 +326,25 @@ class ContainersNamespace(Namespace):
         self,
         *,
         name: str,
-        file_ids: builtins.list[str] | None = None,
-        expires_after: CreateContainerBodyExpiresAfter | None = None,
+        file_ids: Sequence[str] | None = None,
+        expires_after: (
+            CreateContainerBodyExpiresAfter | CreateContainerBodyExpiresAfterParam | None
+        ) = None,
         skills: (
-            builtins.list[SkillReferenceParam | InlineSkillParam | UnknownTypeVariant] | None
+            Sequence[
+                SkillReferenceParam
+                | SkillReferenceParamDict
+                | InlineSkillParam
+                | InlineSkillParamDict
+            ]
+            | None
         ) = None,
         memory_limit: str | None = None,
         network_policy: (
             ContainerNetworkPolicyDisabledParam
+            | ContainerNetworkPolicyDisabledParamDict
             | ContainerNetworkPolicyAllowlistParam
-            | UnknownTypeVariant
+            | ContainerNetworkPolicyAllowlistParamDict
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -399,16 +415,25 @@ class ContainersRawNamespace(Namespace):
         self,
         *,
         name: str,
-        file_ids: builtins.list[str] | None = None,
-        expires_after: CreateContainerBodyExpiresAfter | None = None,
+        file_ids: Sequence[str] | None = None,
+        expires_after: (
+            CreateContainerBodyExpiresAfter | CreateContainerBodyExpiresAfterParam | None
+        ) = None,
         skills: (
-            builtins.list[SkillReferenceParam | InlineSkillParam | UnknownTypeVariant] | None
+            Sequence[
+                SkillReferenceParam
+                | SkillReferenceParamDict
+                | InlineSkillParam
+                | InlineSkillParamDict
+            ]
+            | None
         ) = None,
         memory_limit: str | None = None,
         network_policy: (
             ContainerNetworkPolicyDisabledParam
+            | ContainerNetworkPolicyDisabledParamDict
             | ContainerNetworkPolicyAllowlistParam
-            | UnknownTypeVariant
+            | ContainerNetworkPolicyAllowlistParamDict
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,

@@ -198,7 +198,7 @@ class VideosEditsNamespace(Namespace):
     async def create(
         self,
         *,
-        video: str | VideoReferenceInputParam,
+        video: FileInput | VideoReferenceInputParam,
         prompt: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -219,7 +219,7 @@ class VideosEditsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        video: str | VideoReferenceInputParam,
+        video: FileInput | VideoReferenceInputParam,
         prompt: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -245,7 +245,7 @@ class VideosExtensionsNamespace(Namespace):
     async def create(
         self,
         *,
-        video: str | VideoReferenceInputParam,
+        video: FileInput | VideoReferenceInputParam,
         prompt: str,
         seconds: VideoSeconds,
         extra_headers: Mapping[str, str] | None = None,
@@ -266,7 +266,7 @@ class VideosExtensionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        video: str | VideoReferenceInputParam,
+        video: FileInput | VideoReferenceInputParam,
         prompt: str,
         seconds: VideoSeconds,
         extra_headers: Mapping[str, str] | None = None,
@@ -324,7 +324,7 @@ class VideosNamespace(Namespace):
         *,
         prompt: str,
         model: VideoModel | None = None,
-        input_reference: str | ImageRefParam2 | None = None,
+        input_reference: FileInput | ImageRefParam2 | None = None,
         seconds: VideoSeconds | None = None,
         size: VideoSize | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -436,7 +436,7 @@ class VideosRawNamespace(Namespace):
         *,
         prompt: str,
         model: VideoModel | None = None,
-        input_reference: str | ImageRefParam2 | None = None,
+        input_reference: FileInput | ImageRefParam2 | None = None,
         seconds: VideoSeconds | None = None,
         size: VideoSize | None = None,
         extra_headers: Mapping[str, str] | None = None,

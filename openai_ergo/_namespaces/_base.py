@@ -83,6 +83,8 @@ class Operation:
     body_fields: Mapping[str, str] = field(default_factory=dict)
     whole_body: bool = False
     multipart: bool = False
+    #: A multipart operation that takes the same fields as JSON: sent as JSON when no file is.
+    json_unless_file: bool = False
     kind: ResultKind = "json"
     #: The decoded type of a JSON result, the item type of a list.
     result: Any = None
@@ -326,7 +328,7 @@ class Namespace:
         extra_body = args.get("extra_body")
         if op.body is None:
             return dict(extra_body) if extra_body else None
-        if op.multipart:
+        if op.multipart and not (op.json_unless_file and not _files_given(op, args)):
             return _multipart_body(op, args, extra_body)
         if op.whole_body:
             body = _check(args["body"], op.body, "body")
@@ -374,6 +376,12 @@ def _multipart_body(
     if extra_body:
         fields.update(extra_body)
     return MultipartBody(fields, files)
+
+
+def _files_given(op: Operation, args: Mapping[str, Any]) -> bool:
+    """Whether the call passes any of the multipart operation's file fields."""
+    file_fields = _file_fields(op.body)
+    return any(args[p] is not None for p, wire in op.body_fields.items() if wire in file_fields)
 
 
 @functools.cache

@@ -341,12 +341,20 @@ class _Builder:
         body = None
         request = op.get("requestBody")
         if request:
-            content_type, media = next(iter(request.get("content", {}).items()))
+            content = request.get("content", {})
+            content_type, media = next(iter(content.items()))
+            form, json_media = content.get("multipart/form-data"), content.get("application/json")
+            # One schema offered both ways (container files, skills, video remixes): a file goes
+            # as multipart, as the official SDK sends it, and a call with no file as JSON.
+            both = form is not None and json_media is not None and form == json_media
+            if both:
+                content_type, media = "multipart/form-data", form
             schema = media.get("schema")
             body = Body(
                 content_type,
                 self.type_of(schema, owner + "Request") if schema else None,
                 bool(request.get("required")),
+                json_unless_file=both,
             )
         results = []
         for status, response in op.get("responses", {}).items():

@@ -348,6 +348,8 @@ class _Module:
             spec["body"] = self.type(body.type, owner)
             if body.content_type.startswith("multipart/"):
                 spec["multipart"] = "True"
+                if body.json_unless_file:
+                    spec["json_unless_file"] = "True"
             if isinstance(definition, Struct):
                 fields = []
                 for f in definition.fields:

@@ -162,6 +162,8 @@ class Body:
     content_type: str
     type: Type | None
     required: bool
+    #: The operation takes the same schema as JSON too: sent as JSON when no file is given.
+    json_unless_file: bool = False
 
 
 @dataclass

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
@@ -47,6 +48,8 @@ _CONTAINERS_FILES_CREATE = Operation(
     path="/containers/{container_id}/files",
     path_params=(("container_id", "container_id"),),
     body=CreateContainerFileBody,
+    multipart=True,
+    json_unless_file=True,
     body_fields={"file_id": "file_id", "file": "file"},
     result=ContainerFileResource,
 )
@@ -151,7 +154,7 @@ class ContainersFilesNamespace(Namespace):
         /,
         *,
         file_id: str | None = None,
-        file: bytes | None = None,
+        file: FileInput | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -235,7 +238,7 @@ class ContainersFilesRawNamespace(Namespace):
         /,
         *,
         file_id: str | None = None,
-        file: bytes | None = None,
+        file: FileInput | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

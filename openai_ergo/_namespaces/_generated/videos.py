@@ -106,6 +106,7 @@ _VIDEOS_REMIX = Operation(
     path_params=(("video_id", "video_id"),),
     body=CreateVideoRemixBody,
     multipart=True,
+    json_unless_file=True,
     body_fields={"prompt": "prompt"},
     result=VideoResource,
 )

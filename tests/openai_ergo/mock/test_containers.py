@@ -13,7 +13,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from openai_ergo import Client, NotFoundError
+from openai_ergo import Client, FileUpload, NotFoundError
 from openai_ergo.mock import MockOpenAI, MockServer
 from openai_ergo.types import (
     ContainerFileResource,
@@ -250,6 +250,14 @@ async def test_our_typed_methods_run_containers_and_their_files(
     added = await client.containers.files.create(container.id or "", file_id=file_id)
     assert isinstance(added, ContainerFileResource)
     assert (added.path, added.bytes) == ("/mnt/data/notes.txt", len(NOTES))
+    # A file given goes as multipart, streamed from its source; a file id alone goes as JSON.
+    streamed = await client.containers.files.create(
+        container.id or "", file=FileUpload(b"from our client", filename="ours.txt")
+    )
+    assert (streamed.path, streamed.bytes) == ("/mnt/data/ours.txt", len(b"from our client"))
+    body = await client.containers.files.content(container.id or "", streamed.id or "")
+    assert await body.read() == b"from our client"
+    await client.containers.files.delete(container.id or "", streamed.id or "")
     files = [f async for f in client.containers.files.list(container.id or "")]
     assert [f.id for f in files] == [added.id]
     assert await client.containers.files.retrieve(container.id or "", added.id or "") == added

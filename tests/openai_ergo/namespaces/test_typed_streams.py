@@ -37,17 +37,20 @@ from openai_ergo.mock import MockServer
 from openai_ergo.resources import ChatStream, ResponseStream, TypedEventStream
 from openai_ergo.types import (
     AssistantStreamEvent,
+    AssistantToolsFunctionParam,
     BetaResponseStreamEvent,
     ChatCompletion,
     ChatCompletionRequestUserMessage,
     ChatCompletionStreamOptions2,
     CreateCompletionResponse,
     CreateSpeechResponseStreamEvent,
+    CreateThreadRequestParam,
     CreateTranscriptionResponseStreamEvent,
     ImageEditStreamEvent,
     ImageGenStreamEvent,
     Response,
     RunObject,
+    SubmitToolOutputsRunRequestToolOutputsItemParam,
     UnknownTypeVariant,
 )
 from tests.conftest import shared_path
@@ -498,3 +501,59 @@ def test_a_stream_dropped_unclosed_warns(anyio_backend: str) -> None:
     assert len(ours) == 1
     assert "never closed" in ours[0]
     assert all(issubclass(category, ResourceWarning) for category, _ in seen)
+
+
+_FORECAST: AssistantToolsFunctionParam = {
+    "type": "function",
+    "function": {
+        "name": "forecast",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+async def test_assistants_run_streams_against_the_mock_through_a_tool_call(
+    mock_client: Client, mock_openai: MockServer
+) -> None:
+    beta = mock_client.beta
+    assistant = await beta.assistants.create(model="gpt-4o", tools=[_FORECAST])
+    thread: CreateThreadRequestParam = {
+        "messages": [{"role": "user", "content": "Please forecast Paris."}]
+    }
+    stream = await beta.threads.create_and_run(
+        assistant_id=assistant.id or "", thread=thread, stream=True
+    )
+    async with stream:
+        first = await stream.until_done()
+    names = [e.event for e in first]
+    assert names[:2] == ["thread.created", "thread.run.created"]
+    last = first[-1]
+    assert last.event == "thread.run.requires_action"
+    run = last.data
+    assert isinstance(run, RunObject)
+    assert run.required_action is not None
+    assert run.required_action.submit_tool_outputs is not None
+    [call] = run.required_action.submit_tool_outputs.tool_calls or []
+    assert call.function is not None
+    assert call.function.name == "forecast"
+    assert isinstance(json.loads(call.function.arguments or ""), dict)
+    assert isinstance(json.loads(call.function.arguments or "")["city"], str)  # valid for it
+    outputs: list[SubmitToolOutputsRunRequestToolOutputsItemParam] = [
+        {"tool_call_id": call.id or "", "output": "Sunny, 24 C"}
+    ]
+    second = await beta.threads.runs.submit_tool_outputs(
+        run.thread_id or "", run.id or "", tool_outputs=outputs, stream=True
+    )
+    async with second:
+        text = "".join([piece async for piece in second.text()])
+    events = second.final()
+    assert text
+    assert text == _message_text(events)
+    assert events[-1].event == "thread.run.completed"
+    finished = await beta.threads.runs.retrieve(run.thread_id or "", run.id or "")
+    assert finished.status == "completed"
+    assert mock_openai.requests[-2].body["stream"] is True

@@ -20,6 +20,7 @@ import msgspec
 from openai_ergo.mock import _batches as batches
 from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
+from openai_ergo.mock import _images as images
 from openai_ergo.mock import _vector_stores as vector_stores
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
@@ -138,6 +139,8 @@ class MockOpenAI:
         #: Vector stores, and how long on `clock` indexing a file added to one takes.
         self.vector_stores = vector_stores.new_vector_stores()
         self.indexing_seconds = indexing_seconds
+        #: The images behind `url` answers, served for an hour on `clock`.
+        self.images = images.new_images()
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -190,6 +193,7 @@ class MockOpenAI:
         self.files.clear()
         self.batches.clear()
         self.vector_stores.clear()
+        self.images.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -564,7 +568,9 @@ _BODYLESS: frozenset[_Handler] = frozenset(
     }
 )
 #: Handlers that read their own (multipart) body as it arrives.
-_STREAMED_BODY: frozenset[_Handler] = frozenset({files.create_file, files.add_upload_part})
+_STREAMED_BODY: frozenset[_Handler] = frozenset(
+    {files.create_file, files.add_upload_part, images.edit, images.create_variation}
+)
 _ROUTES: RouteTable[_Handler] = RouteTable()
 for _method, _template, _handler in (
     ("POST", "/v1/responses", MockOpenAI._responses),
@@ -637,6 +643,10 @@ for _method, _template, _handler in (
         vector_stores.list_file_batch_files,
     ),
     ("POST", "/v1/vector_stores/{vector_store_id}/search", vector_stores.search),
+    ("POST", "/v1/images/generations", images.generate),
+    ("POST", "/v1/images/edits", images.edit),
+    ("POST", "/v1/images/variations", images.create_variation),
+    ("GET", "/v1/mock/images/{image}", images.image_content),
 ):
     _ROUTES.add(_method, _template, _handler)
 

@@ -37,7 +37,9 @@ _FIELDS = [
     "max_output_tokens", "part_ids", "md5", "filename", "purpose", "bytes", "mime_type",
     "input_file_id", "endpoint", "completion_window", "prompt", "instructions", "items",
     "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
-    "query", "filters", "max_num_results", "ranking_options",
+    "query", "filters", "max_num_results", "ranking_options", "size", "quality",
+    "response_format", "output_format", "background", "partial_images", "images", "mask",
+    "style", "output_compression", "moderation",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -74,6 +76,9 @@ _schema = st.recursive(
     max_leaves=10,
 )
 FILE_HEADERS = b'Content-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n'
+IMAGE_HEADERS = (
+    b'Content-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG\r\n\x1a\n'
+)
 _PATHS = [
     "/responses", "/chat/completions", "/responses/compact", "/uploads", "/batches",
     "/chat/completions/{chat}", "/uploads/{upload}/complete", "/responses/{response}/cancel",
@@ -81,7 +86,8 @@ _PATHS = [
     "/conversations/{conversation}", "/conversations/{conversation}/items", "/vector_stores",
     "/vector_stores/{store}", "/vector_stores/{store}/files", "/vector_stores/{store}/search",
     "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
-    "/vector_stores/{store}/file_batches/{store_batch}/cancel",
+    "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/images/generations",
+    "/images/edits",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
@@ -182,10 +188,14 @@ def test_random_schemas_for_structured_output_and_tools_are_never_a_500(
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    path=st.sampled_from(["/files", "/uploads/{upload}/parts"]),
+    path=st.sampled_from(
+        ["/files", "/uploads/{upload}/parts", "/images/edits", "/images/variations"]
+    ),
     body=st.binary(max_size=600),
     boundary=st.sampled_from(["B", "", "x" * 80, "=="]),
-    prefix=st.sampled_from([b"", b"--B\r\n", b"--B\r\n" + FILE_HEADERS]),
+    prefix=st.sampled_from(
+        [b"", b"--B\r\n", b"--B\r\n" + FILE_HEADERS, b"--B\r\n" + IMAGE_HEADERS]
+    ),
 )
 def test_random_multipart_is_never_a_500(
     path: str, body: bytes, boundary: str, prefix: bytes

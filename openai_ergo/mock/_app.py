@@ -17,6 +17,7 @@ from typing import Any, final
 import anyio
 import msgspec
 
+from openai_ergo.mock import _audio as audio
 from openai_ergo.mock import _batches as batches
 from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
@@ -569,7 +570,14 @@ _BODYLESS: frozenset[_Handler] = frozenset(
 )
 #: Handlers that read their own (multipart) body as it arrives.
 _STREAMED_BODY: frozenset[_Handler] = frozenset(
-    {files.create_file, files.add_upload_part, images.edit, images.create_variation}
+    {
+        files.create_file,
+        files.add_upload_part,
+        images.edit,
+        images.create_variation,
+        audio.transcription,
+        audio.translation,
+    }
 )
 _ROUTES: RouteTable[_Handler] = RouteTable()
 for _method, _template, _handler in (
@@ -647,6 +655,9 @@ for _method, _template, _handler in (
     ("POST", "/v1/images/edits", images.edit),
     ("POST", "/v1/images/variations", images.create_variation),
     ("GET", "/v1/mock/images/{image}", images.image_content),
+    ("POST", "/v1/audio/speech", audio.speech),
+    ("POST", "/v1/audio/transcriptions", audio.transcription),
+    ("POST", "/v1/audio/translations", audio.translation),
 ):
     _ROUTES.add(_method, _template, _handler)
 

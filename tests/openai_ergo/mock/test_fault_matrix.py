@@ -6,6 +6,7 @@ documented; what our client makes of each is in test_builder_faults.py.
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import get_args
 
@@ -169,6 +170,9 @@ async def _whole_body_fault(
     assert response.status_code == expected.get(kind, 200)
     if kind == "malformed" and response.headers["content-type"] == "image/png":
         assert not response.content.endswith(b"IEND\xaeB`\x82")  # a PNG cut short
+    elif kind == "malformed" and response.headers["content-type"] == "audio/wav":
+        (declared,) = struct.unpack("<I", response.content[4:8])  # a WAV cut short
+        assert len(response.content) < declared + 8
     elif kind == "malformed":
         with pytest.raises(json.JSONDecodeError):
             json.loads(response.content)
@@ -222,6 +226,8 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
     if route == "GET image url":
         made = await http.post("/images/generations", json={"prompt": "An otter"})
         return "GET", made.json()["data"][0]["url"].split("/v1", 1)[1], None
+    if route == "POST speech":
+        return "POST", "/audio/speech", {"model": "tts-1", "voice": "alloy", "input": "Hi"}
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -233,7 +239,8 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
 ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update",
           "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
           "conversation update", "conversation items", "vector store search",
-          "vector store file batch", "POST image generation", "GET image url"]  # fmt: skip
+          "vector store file batch", "POST image generation", "GET image url",
+          "POST speech"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -39,7 +39,7 @@ _FIELDS = [
     "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
     "query", "filters", "max_num_results", "ranking_options", "size", "quality",
     "response_format", "output_format", "background", "partial_images", "images", "mask",
-    "style", "output_compression", "moderation",
+    "style", "output_compression", "moderation", "voice", "speed", "stream_format",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -76,6 +76,9 @@ _schema = st.recursive(
     max_leaves=10,
 )
 FILE_HEADERS = b'Content-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n'
+AUDIO_HEADERS = (
+    b'Content-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF\x00\x00\x00\x00WAVE'
+)
 IMAGE_HEADERS = (
     b'Content-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG\r\n\x1a\n'
 )
@@ -87,7 +90,7 @@ _PATHS = [
     "/vector_stores/{store}", "/vector_stores/{store}/files", "/vector_stores/{store}/search",
     "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
     "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/images/generations",
-    "/images/edits",
+    "/images/edits", "/audio/speech",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
@@ -189,12 +192,25 @@ def test_random_schemas_for_structured_output_and_tools_are_never_a_500(
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     path=st.sampled_from(
-        ["/files", "/uploads/{upload}/parts", "/images/edits", "/images/variations"]
+        [
+            "/files",
+            "/uploads/{upload}/parts",
+            "/images/edits",
+            "/images/variations",
+            "/audio/transcriptions",
+            "/audio/translations",
+        ]
     ),
     body=st.binary(max_size=600),
     boundary=st.sampled_from(["B", "", "x" * 80, "=="]),
     prefix=st.sampled_from(
-        [b"", b"--B\r\n", b"--B\r\n" + FILE_HEADERS, b"--B\r\n" + IMAGE_HEADERS]
+        [
+            b"",
+            b"--B\r\n",
+            b"--B\r\n" + FILE_HEADERS,
+            b"--B\r\n" + IMAGE_HEADERS,
+            b"--B\r\n" + AUDIO_HEADERS,
+        ]
     ),
 )
 def test_random_multipart_is_never_a_500(
@@ -224,3 +240,29 @@ def test_truncated_bodies_are_never_a_500(path: str, cut: int) -> None:
     whole = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
                         "input": "Hi", "metadata": {"a": "b"}}).encode()  # fmt: skip
     _run([("POST", path, {"content": whole[:cut]})])
+
+
+_MEDIA_FIELDS = ["model", "prompt", "n", "size", "response_format", "stream", "partial_images",
+                 "background", "quality", "output_format", "language", "temperature",
+                 "include[]", "timestamp_granularities[]", "speed"]  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(
+        ["/images/edits", "/images/variations", "/audio/transcriptions", "/audio/translations"]
+    ),
+    fields=st.dictionaries(st.sampled_from(_MEDIA_FIELDS), st.text(max_size=8), max_size=5),
+    name=st.sampled_from(["file", "image", "image[]", "mask"]),
+    filename=st.sampled_from(["a.wav", "a.png", "a.mp3", "a"]),
+    head=st.sampled_from([b"", b"RIFF", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"\x89PNG\r\n\x1a\n"]),
+    content=st.binary(max_size=300),
+)
+def test_well_formed_forms_with_random_fields_and_files_are_never_a_500(
+    path: str, fields: dict[str, str], name: str, filename: str, head: bytes, content: bytes
+) -> None:
+    """The form parses, so random values and file bytes reach the handlers' own checks (the
+    WAV and PNG readers among them)."""
+    data = {"model": "whisper-1", **fields}
+    files = {name: (filename, head + content)}
+    _run([("POST", path, {"data": data, "files": files})])

@@ -2,8 +2,10 @@
 
 An image is a mosaic of coloured tiles whose palette comes from the request (model, prompt,
 size, background, the input images' bytes, the seed and the image's index), written with zlib
-and struct: the same request always gives the same bytes, and any PNG reader decodes it. A
-`transparent` background gives an RGBA image with see-through tiles. `url` answers point at the
+and struct as an 8-bit palette PNG: the same request always gives the same bytes, and any PNG
+reader decodes it. The tiles' layout depends only on the size, so it is compressed once and
+kept; a request pays for its palette and its base64. A `transparent` background makes a third
+of the colours see-through (a `tRNS` chunk). `url` answers point at the
 mock's own `GET /v1/mock/images/{image}` route, which serves the image for 60 minutes on the
 app's clock, as the service's URLs last:
 
@@ -44,6 +46,7 @@ URL_SECONDS = 3600
 #: How many images the URL route keeps (the oldest go first).
 KEPT_IMAGES = 500
 _TILES = 8
+_COLORS = 16
 _GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 #: The sizes each known model makes; other models (gpt-image-2, deployments) take any
 #: `WIDTHxHEIGHT` the spec allows them.
@@ -85,31 +88,39 @@ def _chunk(tag: bytes, data: bytes) -> bytes:
 
 
 @functools.lru_cache(maxsize=32)
-def png(width: int, height: int, key: int, *, alpha: bool = False, tiles: int = _TILES) -> bytes:
-    """A `width` x `height` PNG of `tiles` x `tiles` coloured tiles, its palette from `key`
-    (RGBA with transparent tiles when `alpha`). The same arguments give the same bytes."""
-    digest = hashlib.blake2b(key.to_bytes(8, "big"), digest_size=48).digest()
-    palette = [digest[i : i + 3] for i in range(0, 48, 3)]
-    channels = 4 if alpha else 3
+def _tile_layout(width: int, height: int, tiles: int) -> bytes:
+    """The IDAT chunk of a `tiles` x `tiles` mosaic of palette indices: the same for every
+    picture of this size, so only the palette is made per request (cheap, and cached)."""
     columns = [round(i * width / tiles) for i in range(tiles + 1)]
     rows = [round(i * height / tiles) for i in range(tiles + 1)]
-    compressor = zlib.compressobj(6)
+    compressor = zlib.compressobj(9)
     data = bytearray()
     for row in range(tiles):
         line = bytearray(b"\x00")  # filter type 0 (None) for every scanline
         for column in range(tiles):
-            color = palette[(row * 3 + column * 5) % len(palette)]
-            if alpha:
-                color += b"\x00" if (row + column) % 3 == 0 else b"\xff"
-            line += color * (columns[column + 1] - columns[column])
+            index = (row * 3 + column * 5) % _COLORS
+            line += bytes((index,)) * (columns[column + 1] - columns[column])
         data += compressor.compress(bytes(line) * (rows[row + 1] - rows[row]))
     data += compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 8, 6 if channels == 4 else 2, 0, 0, 0)
-    return (
-        PNG_SIGNATURE
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", bytes(data))
-        + _chunk(b"IEND", b"")
+    return _chunk(b"IDAT", bytes(data))
+
+
+def png(width: int, height: int, key: int, *, alpha: bool = False, tiles: int = _TILES) -> bytes:
+    """A `width` x `height` PNG of `tiles` x `tiles` coloured tiles, its palette of sixteen
+    colours from `key` (a third of them see-through when `alpha`). The same arguments give the
+    same bytes."""
+    palette = hashlib.blake2b(key.to_bytes(8, "big"), digest_size=3 * _COLORS).digest()
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8-bit palette indices
+    opacity = bytes(0 if i % 3 == 0 else 255 for i in range(_COLORS))
+    return b"".join(
+        (
+            PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", palette),
+            _chunk(b"tRNS", opacity) if alpha else b"",
+            _tile_layout(width, height, tiles),
+            _chunk(b"IEND", b""),
+        )
     )
 
 

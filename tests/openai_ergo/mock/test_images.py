@@ -10,7 +10,7 @@ import base64
 import json
 import struct
 import zlib
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import msgspec
@@ -39,31 +39,46 @@ def app() -> MockOpenAI:
     return mock
 
 
-def decode_png(data: bytes) -> tuple[int, int, int, list[bytes]]:
-    """Width, height, colour type and the unfiltered scanlines of a PNG; every check a reader
-    makes (signature, chunk CRCs, IHDR fields, IDAT size, filter bytes) is asserted."""
+class Decoded(NamedTuple):
+    """A palette PNG, read: its size, its colours (and their opacity) and its rows of indices."""
+
+    width: int
+    height: int
+    palette: list[bytes]
+    alpha: bytes | None
+    rows: list[bytes]
+
+
+def decode_png(data: bytes) -> Decoded:
+    """Read a PNG as a reader does, asserting every check it makes: signature, chunk CRCs,
+    IHDR fields, the palette before the data, IDAT size, filter bytes, indices in range."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    at, chunks = 8, []
+    at, chunks = 8, {}
     while at < len(data):
         (length,) = struct.unpack(">I", data[at : at + 4])
         tag, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
         (crc,) = struct.unpack(">I", data[at + 8 + length : at + 12 + length])
         assert crc == zlib.crc32(tag + body), tag
-        chunks.append((tag, body))
+        assert tag not in chunks
+        chunks[tag] = body
         at += 12 + length
-    assert next(t for t, _ in chunks) == b"IHDR"
-    assert chunks[-1] == (b"IEND", b"")
+    order = list(chunks)
+    assert (order[0], order[-1]) == (b"IHDR", b"IEND")
     width, height, depth, color, compression, filtering, interlace = struct.unpack(
-        ">IIBBBBB", chunks[0][1]
+        ">IIBBBBB", chunks[b"IHDR"]
     )
-    assert (depth, compression, filtering, interlace) == (8, 0, 0, 0)
-    assert color in (2, 6)
-    raw = zlib.decompress(b"".join(body for tag, body in chunks if tag == b"IDAT"))
-    stride = 1 + width * (4 if color == 6 else 3)
+    assert (depth, color, compression, filtering, interlace) == (8, 3, 0, 0, 0)
+    assert order.index(b"PLTE") < order.index(b"IDAT")
+    palette = chunks[b"PLTE"]
+    assert len(palette) % 3 == 0
+    colors = [palette[i : i + 3] for i in range(0, len(palette), 3)]
+    raw = zlib.decompress(chunks[b"IDAT"])
+    stride = 1 + width
     assert len(raw) == height * stride
-    rows = [raw[i : i + stride] for i in range(0, len(raw), stride)]
-    assert all(row[0] == 0 for row in rows)  # filter type None
-    return width, height, color, [row[1:] for row in rows]
+    rows = [raw[i + 1 : i + stride] for i in range(0, len(raw), stride)]
+    assert all(raw[i] == 0 for i in range(0, len(raw), stride))  # filter type None
+    assert max(max(row) for row in set(rows)) < len(colors)
+    return Decoded(width, height, colors, chunks.get(b"tRNS"), rows)
 
 
 def _decoded(kind: type[T], data: bytes) -> T:
@@ -99,10 +114,11 @@ async def test_a_generation_is_a_valid_png_of_the_asked_size_with_usage(
 ) -> None:
     body = {"model": "gpt-image-1", "prompt": PROMPT, "size": "1536x1024", "quality": "low"}
     answer = await _ok(http.post("/images/generations", json=body))
-    width, height, color, rows = decode_png(_image(answer["data"][0]))
-    assert (width, height, color) == (1536, 1024, 2)
-    assert len(set(rows)) > 1
-    assert len({rows[0][i : i + 3] for i in range(0, 4608, 3)}) > 1
+    decoded = decode_png(_image(answer["data"][0]))
+    assert (decoded.width, decoded.height) == (1536, 1024)
+    assert len(set(decoded.rows)) == 8  # eight bands of tiles...
+    assert len(set(decoded.rows[0])) == 8  # ...of eight colours each
+    assert len(set(decoded.palette)) == 16
     assert (answer["size"], answer["quality"], answer["output_format"]) == (
         "1536x1024", "low", "png",
     )  # fmt: skip
@@ -131,15 +147,16 @@ async def test_the_same_request_gives_the_same_image_and_another_prompt_another(
     assert _image(seeded["data"][0]) != images[0]
 
 
-async def test_a_transparent_background_is_an_rgba_png_with_clear_pixels(
-    http: httpx.AsyncClient,
-) -> None:
+async def test_a_transparent_background_has_clear_pixels(http: httpx.AsyncClient) -> None:
     body = {"model": "gpt-image-1.5", "prompt": PROMPT, "background": "transparent"}
     answer = await _ok(http.post("/images/generations", json=body))
-    width, height, color, rows = decode_png(_image(answer["data"][0]))
-    assert (width, height, color, answer["background"]) == (1024, 1024, 6, "transparent")
-    alphas = {row[i] for row in rows[::97] for i in range(3, len(row), 4 * 61)}
-    assert alphas == {0, 255}
+    decoded = decode_png(_image(answer["data"][0]))
+    assert answer["background"] == "transparent"
+    assert decoded.alpha is not None
+    shown = {decoded.alpha[index] for row in set(decoded.rows) for index in set(row)}
+    assert shown == {0, 255}
+    opaque = await _ok(http.post("/images/generations", json={**body, "background": "opaque"}))
+    assert decode_png(_image(opaque["data"][0])).alpha is None
 
 
 async def test_dall_e_answers_a_url_that_the_mock_serves_for_an_hour(

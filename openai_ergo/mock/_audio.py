@@ -22,12 +22,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from openai_ergo.mock._endpoints import BadRequest, missing_parameter
+from openai_ergo.mock._endpoints import (
+    BadRequest,
+    bounded,
+    choice,
+    invalid_value,
+    missing_parameter,
+    text_parameter,
+)
 from openai_ergo.mock._exchange import Frame
 from openai_ergo.mock._multipart import boundary_of, read_form
 from openai_ergo.mock._replies import estimate_tokens, generated_tokens, request_key
 from openai_ergo.mock._routes import Call
-from openai_ergo.mock._wire import encode_json, sse_frame
+from openai_ergo.mock._wire import encode_json, error_event_frames, sse_frame
 
 if TYPE_CHECKING:
     from openai_ergo.mock._app import MockOpenAI
@@ -151,61 +158,12 @@ def _audio(text: str, speed: float, response_format: str) -> Iterator[bytes]:
         yield bytes(pending)
 
 
-def _number(body: dict[str, Any], name: str, low: float, high: float, default: float) -> float:
-    value = body.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise BadRequest(
-            f"Invalid type for '{name}': expected a number.", param=name, code="invalid_type"
-        )
-    if not low <= value <= high:
-        raise BadRequest(
-            f"Invalid '{name}': expected a value from {low} to {high}, but got {value} instead.",
-            param=name,
-            code="decimal_out_of_range",
-        )
-    return float(value)
-
-
-def _text(body: dict[str, Any], name: str, *, required: bool, limit: int) -> str:
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise missing_parameter(name)
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(
-            f"Invalid type for '{name}': expected a string.", param=name, code="invalid_type"
-        )
-    if len(value) > limit:
-        raise BadRequest(
-            f"Invalid '{name}': string too long. Expected a string with maximum length {limit}, "
-            f"but got a string with length {len(value)} instead.",
-            param=name,
-            code="string_above_max_length",
-        )
-    return value
-
-
-def _enum(value: Any, name: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise BadRequest(
-            f"Invalid value: '{value}'. Supported values are: "
-            + ", ".join(f"'{a}'" for a in allowed)
-            + ".",
-            param=name,
-            code="invalid_value",
-        )
-    return str(value)
-
-
 async def speech(app: MockOpenAI, call: Call) -> None:
     """`POST /v1/audio/speech`: the text spoken, streamed as WAV or PCM (or as SSE events)."""
     body = call.request.json
-    model = _text(body, "model", required=True, limit=256)
-    text = _text(body, "input", required=True, limit=_MAX_INPUT)
-    _text(body, "instructions", required=False, limit=_MAX_INPUT)
+    model = text_parameter(body, "model", required=True, limit=256)
+    text = text_parameter(body, "input", required=True, limit=_MAX_INPUT)
+    text_parameter(body, "instructions", required=False, limit=_MAX_INPUT)
     voice = body.get("voice")
     if voice is None:
         raise missing_parameter("voice")
@@ -221,12 +179,10 @@ async def speech(app: MockOpenAI, call: Call) -> None:
             param="voice",
             code="invalid_type",
         )
-    speed = _number(body, "speed", 0.25, 4.0, 1.0)
+    speed = float(bounded(body, "speed", 0.25, 4.0, 1.0, integer=False))
     # The service's default is mp3, which the mock cannot make: a request naming no format
     # gets WAV (and says so in its content type); one naming mp3 gets a 400.
-    response_format = _enum(
-        body.get("response_format") or "wav", "response_format", _SERVICE_SPEECH_FORMATS
-    )
+    response_format = choice(body, "response_format", _SERVICE_SPEECH_FORMATS, "wav")
     if response_format not in _SPEECH_FORMATS:
         raise BadRequest(
             f"The mock cannot make response_format '{response_format}': it makes "
@@ -235,7 +191,7 @@ async def speech(app: MockOpenAI, call: Call) -> None:
             param="response_format",
             code="unsupported_value",
         )
-    stream_format = _enum(body.get("stream_format") or "audio", "stream_format", ("sse", "audio"))
+    stream_format = choice(body, "stream_format", ("sse", "audio"), "audio")
     tokens = estimate_tokens(text)
     if stream_format == "sse":
         if model in ("tts-1", "tts-1-hd"):
@@ -245,7 +201,7 @@ async def speech(app: MockOpenAI, call: Call) -> None:
                 code="unsupported_value",
             )
         frames = _speech_events(text, speed, response_format, tokens)
-        await app._stream(call.reply, frames, call.fault, _error_frames, tokens=tokens)
+        await app._stream(call.reply, frames, call.fault, error_event_frames, tokens=tokens)
         return
     content_type = _SPEECH_FORMATS[response_format]
     if call.fault is not None:
@@ -266,11 +222,6 @@ def _speech_events(text: str, speed: float, response_format: str, tokens: int) -
     output = _speech_length(text, speed) // (2 * _WINDOW)  # one audio token a 20 ms tone
     usage = {"input_tokens": tokens, "output_tokens": output, "total_tokens": tokens + output}
     yield sse_frame({"type": "speech.audio.done", "usage": usage}, "speech.audio.done"), False
-
-
-def _error_frames(_sequence: int, code: str, message: str) -> list[bytes]:
-    error = {"type": "server_error", "code": code, "message": message, "param": None}
-    return [sse_frame({"type": "error", "error": error}, "error")]
 
 
 # -- reading audio ------------------------------------------------------------------------------
@@ -496,7 +447,7 @@ async def _read(app: MockOpenAI, call: Call, task: str) -> _Request:
         file = next((f for f in form.files if f.name == "file"), None)
         if file is None:
             raise missing_parameter("file")
-        model = _text(body, "model", required=True, limit=256)
+        model = text_parameter(body, "model", required=True, limit=256)
         extension = file.filename.rpartition(".")[2].lower()
         spool.seek(0)
         if file.size == 0 or (extension not in _AUDIO_EXTENSIONS and not _is_audio(spool.read(12))):
@@ -507,7 +458,7 @@ async def _read(app: MockOpenAI, call: Call, task: str) -> _Request:
                 code="invalid_value",
             )
         formats = _FORMATS if task == "transcribe" else _TRANSLATION_FORMATS
-        response_format = _enum(body.get("response_format") or "json", "response_format", formats)
+        response_format = choice(body, "response_format", formats, "json")
         if response_format not in _models_formats(model):
             raise BadRequest(
                 f"response_format '{response_format}' is not compatible with model '{model}'. "
@@ -517,7 +468,8 @@ async def _read(app: MockOpenAI, call: Call, task: str) -> _Request:
             )
         granularities = tuple(body.get("timestamp_granularities") or ("segment",))
         for granularity in granularities:
-            _enum(granularity, "timestamp_granularities", ("word", "segment"))
+            if granularity not in ("word", "segment"):
+                raise invalid_value("timestamp_granularities", granularity, ("word", "segment"))
         if "timestamp_granularities" in body and response_format != "verbose_json":
             raise BadRequest(
                 "timestamp_granularities requires response_format 'verbose_json'.",
@@ -526,7 +478,8 @@ async def _read(app: MockOpenAI, call: Call, task: str) -> _Request:
             )
         include = body.get("include") or []
         for item in include:
-            _enum(item, "include", ("logprobs",))
+            if item != "logprobs":
+                raise invalid_value("include", item, ("logprobs",))
         stream = bool(body.get("stream"))
         if stream and (model == "whisper-1" or response_format not in ("json", "text")):
             raise BadRequest(
@@ -538,14 +491,14 @@ async def _read(app: MockOpenAI, call: Call, task: str) -> _Request:
         seed, _ = app._limits(call.request.headers)
         key = request_key(model, digest.hexdigest(), seed, 0)
         heard = hear(spool, file.size, key)
-    language = _text(body, "language", required=False, limit=16) or "en"
+    language = text_parameter(body, "language", required=False, limit=16) or "en"
     return _Request(
         task=task,
         model=model,
         response_format=response_format,
         language="english" if task == "translate" or language == "en" else language,
-        prompt=_text(body, "prompt", required=False, limit=_MAX_INPUT),
-        temperature=_number(body, "temperature", 0.0, 1.0, 0.0),
+        prompt=text_parameter(body, "prompt", required=False, limit=_MAX_INPUT),
+        temperature=float(bounded(body, "temperature", 0.0, 1.0, 0.0, integer=False)),
         granularities=granularities,
         logprobs="logprobs" in include,
         stream=stream,
@@ -630,7 +583,7 @@ async def _respond(app: MockOpenAI, call: Call, task: str) -> None:
     tokens = estimate_tokens(request.prompt)
     if request.stream:
         frames = _transcript_events(request)
-        await app._stream(call.reply, frames, call.fault, _error_frames, tokens=tokens)
+        await app._stream(call.reply, frames, call.fault, error_event_frames, tokens=tokens)
         return
     body, content_type = _answer(request)
     await call.reply.raw(200, body, call.fault, tokens=tokens, content_type=content_type)

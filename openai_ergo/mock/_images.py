@@ -27,13 +27,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openai_ergo.mock._endpoints import BadRequest, missing_parameter
+from openai_ergo.mock._endpoints import (
+    BadRequest,
+    bounded,
+    choice,
+    missing_parameter,
+    text_parameter,
+)
 from openai_ergo.mock._exchange import Frame
 from openai_ergo.mock._multipart import Form, boundary_of, read_form
 from openai_ergo.mock._replies import estimate_tokens, request_key
 from openai_ergo.mock._routes import BodyChunks, Call
 from openai_ergo.mock._store import Collection
-from openai_ergo.mock._wire import decode_json, new_id, now, sse_frame
+from openai_ergo.mock._wire import decode_json, error_event_frames, new_id, now, sse_frame
 
 if TYPE_CHECKING:
     from openai_ergo.mock._app import MockOpenAI
@@ -197,35 +203,6 @@ def _invalid(name: str, message: str, code: str = "invalid_value") -> BadRequest
     return BadRequest(message, param=name, code=code)
 
 
-def _choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = body.get(name)
-    if value is None:
-        return default
-    if value not in allowed:
-        raise _invalid(
-            name,
-            f"Invalid value: '{value}'. Supported values are: "
-            + ", ".join(f"'{a}'" for a in allowed)
-            + ".",
-        )
-    return str(value)
-
-
-def _integer(body: dict[str, Any], name: str, low: int, high: int, default: int) -> int:
-    value = body.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _invalid(name, f"Invalid type for '{name}': expected an integer.", "invalid_type")
-    if not low <= value <= high:
-        raise _invalid(
-            name,
-            f"Invalid '{name}': expected a value from {low} to {high}, but got {value} instead.",
-            "integer_out_of_range",
-        )
-    return value
-
-
 def _size(model: str, value: Any, allowed: tuple[str, ...] | None) -> tuple[int, int]:
     if value is None or value == "auto":
         return 1024, 1024
@@ -316,55 +293,43 @@ def _plan(kind: str, body: dict[str, Any], inputs: tuple[str, ...]) -> _Plan:
         raise _invalid("model", "Invalid type for 'model': expected a string.", "invalid_type")
     if kind == "variation" and model in _SIZES and model != "dall-e-2":
         raise _invalid("model", f"Image variations are only made by 'dall-e-2', not '{model}'.")
-    prompt = body.get("prompt", "")
+    prompt = ""
     if kind != "variation":
-        if not prompt:
-            raise missing_parameter("prompt")
-        if not isinstance(prompt, str):
-            raise _invalid(
-                "prompt", "Invalid type for 'prompt': expected a string.", "invalid_type"
-            )
         limit = _PROMPT_LIMITS.get(model, 32_000)
-        if len(prompt) > limit:
-            raise _invalid(
-                "prompt",
-                f"Invalid 'prompt': string too long. Expected a string with maximum length "
-                f"{limit}, but got a string with length {len(prompt)} instead.",
-                "string_above_max_length",
-            )
+        prompt = text_parameter(body, "prompt", required=True, limit=limit)
     gpt = model not in _DALL_E
-    n = _integer(body, "n", 1, 10, 1)
+    n = bounded(body, "n", 1, 10, 1, integer=True)
     if model == "dall-e-3" and n != 1:
         raise _invalid("n", "You must provide n=1 for this model.")
     allowed = _SIZES.get(model)
     if kind == "variation":
         allowed = _SIZES["dall-e-2"]
     width, height = _size(model, body.get("size"), allowed)
-    background = _choice(body, "background", ("transparent", "opaque", "auto"), "auto")
-    output_format = _choice(body, "output_format", _FORMATS, "png")
+    background = choice(body, "background", ("transparent", "opaque", "auto"), "auto")
+    output_format = choice(body, "output_format", _FORMATS, "png")
     if output_format != "png":
         raise _invalid(
             "output_format",
             f"The mock cannot make output_format '{output_format}': it makes 'png' only.",
             "unsupported_value",
         )
-    quality = _choice(body, "quality", ("standard", "hd", "low", "medium", "high", "auto"), "auto")
-    response_format = _choice(
+    quality = choice(body, "quality", ("standard", "hd", "low", "medium", "high", "auto"), "auto")
+    response_format = choice(
         body, "response_format", ("url", "b64_json"), "b64_json" if gpt else "url"
     )
-    _choice(body, "style", ("vivid", "natural"), "vivid")
-    _choice(body, "moderation", ("low", "auto"), "auto")
-    _integer(body, "output_compression", 0, 100, 100)
+    choice(body, "style", ("vivid", "natural"), "vivid")
+    choice(body, "moderation", ("low", "auto"), "auto")
+    bounded(body, "output_compression", 0, 100, 100, integer=True)
     stream = body.get("stream") or False
     if not isinstance(stream, bool):
         raise _invalid("stream", "Invalid type for 'stream': expected a boolean.", "invalid_type")
     if stream and not gpt:
         raise _invalid("stream", f"Streaming is not supported for model '{model}'.")
-    partial_images = _integer(body, "partial_images", 0, 3, 0)
+    partial_images = bounded(body, "partial_images", 0, 3, 0, integer=True)
     return _Plan(
         kind=kind,
         model=model,
-        prompt=prompt if isinstance(prompt, str) else "",
+        prompt=prompt,
         n=n,
         width=width,
         height=height,
@@ -441,17 +406,12 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _error_frames(_sequence: int, code: str, message: str) -> list[bytes]:
-    error = {"type": "server_error", "code": code, "message": message, "param": None}
-    return [sse_frame({"type": "error", "error": error}, "error")]
-
-
 async def _respond(app: MockOpenAI, call: Call, plan: _Plan) -> dict[str, Any] | None:
     seed, _ = app._limits(call.request.headers)
     if plan.stream:
         tokens = plan.usage()["input_tokens"]
         frames = _frames(plan, seed)
-        await app._stream(call.reply, frames, call.fault, _error_frames, tokens=tokens)
+        await app._stream(call.reply, frames, call.fault, error_event_frames, tokens=tokens)
         return None
     return _answer(app, plan, seed, call.request.headers.get("host", "127.0.0.1"))
 

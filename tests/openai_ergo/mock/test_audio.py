@@ -25,6 +25,8 @@ from openai import AsyncOpenAI
 from openai_ergo import Client
 from openai_ergo.mock import MockOpenAI, MockServer
 from openai_ergo.types._generated.audio import (
+    CreateTranscriptionResponseDiarizedJson,
+    CreateTranscriptionResponseJson,
     CreateTranscriptionResponseVerboseJson,
     SpeechAudioDoneEvent,
     TranscriptTextDoneEvent,
@@ -252,8 +254,12 @@ async def test_a_streamed_transcription_sends_deltas_then_the_text(
     assert done.text == TEXT
     assert done.usage is not None
     assert done.usage.output_tokens == 8  # about four characters a token
-    plain = (await _transcribe(http, audio, model="gpt-4o-transcribe")).json()
+    plain_response = await _transcribe(http, audio, model="gpt-4o-transcribe")
+    plain = plain_response.json()
     assert plain["text"] == TEXT
+    decoded = msgspec.json.decode(plain_response.content, type=CreateTranscriptionResponseJson)
+    assert decoded.usage is not None
+    assert decoded.logprobs is None
     assert plain["usage"]["type"] == "tokens"
     assert plain["usage"]["input_token_details"]["audio_tokens"] == 16  # ten a second
 
@@ -276,6 +282,9 @@ async def test_a_diarized_transcription_names_its_speaker(http: httpx.AsyncClien
             http, audio, model="gpt-4o-transcribe-diarize", response_format="diarized_json"
         )
     ).json()
+    decoded = msgspec.json.decode(json.dumps(answer), type=CreateTranscriptionResponseDiarizedJson)
+    assert decoded.segments is not None
+    assert decoded.segments[0].end == 0.8
     assert [(s["text"], s["speaker"]) for s in answer["segments"]] == [
         ("Hello there.", "A"), ("How are you today?", "A"),
     ]  # fmt: skip

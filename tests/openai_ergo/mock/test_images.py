@@ -397,6 +397,28 @@ async def test_the_sdk_streams_generations_and_edits(sdk: AsyncOpenAI) -> None:
     assert events[-1].usage.total_tokens > 0
 
 
+async def test_a_stream_that_fails_ends_with_an_error_event_the_sdk_raises(
+    sdk: AsyncOpenAI,
+) -> None:
+    stream = await sdk.images.generate(
+        model="gpt-image-1",
+        prompt=PROMPT,
+        stream=True,
+        partial_images=2,
+        extra_headers={"x-mock-fault": "error_event; after=1; code=image_generation_failed"},
+    )
+    seen: list[str] = []
+
+    async def read() -> None:
+        async for event in stream:
+            seen.append(event.type)
+
+    with pytest.raises(openai.APIError) as raised:
+        await read()
+    assert seen == ["image_generation.partial_image"]
+    assert raised.value.code == "image_generation_failed"
+
+
 async def test_our_typed_methods_generate_edit_and_vary_images(mock_openai: MockServer) -> None:
     async with Client(api_key="sk-mock", base_url=mock_openai.url) as client:
         made = await client.images.generate(prompt=PROMPT, model="gpt-image-1", n=2)

@@ -23,6 +23,7 @@ from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _files as files
 from openai_ergo.mock import _images as images
 from openai_ergo.mock import _vector_stores as vector_stores
+from openai_ergo.mock import _voices as voices
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
 from openai_ergo.mock._endpoints import (
@@ -142,6 +143,8 @@ class MockOpenAI:
         self.indexing_seconds = indexing_seconds
         #: The images behind `url` answers, served for an hour on `clock`.
         self.images = images.new_images()
+        #: Voice consent recordings and custom voices.
+        self.voices = voices.Voices()
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -195,6 +198,7 @@ class MockOpenAI:
         self.batches.clear()
         self.vector_stores.clear()
         self.images.clear()
+        self.voices.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -577,6 +581,8 @@ _STREAMED_BODY: frozenset[_Handler] = frozenset(
         images.create_variation,
         audio.transcription,
         audio.translation,
+        voices.create_consent,
+        voices.create_voice,
     }
 )
 _ROUTES: RouteTable[_Handler] = RouteTable()
@@ -658,6 +664,12 @@ for _method, _template, _handler in (
     ("POST", "/v1/audio/speech", audio.speech),
     ("POST", "/v1/audio/transcriptions", audio.transcription),
     ("POST", "/v1/audio/translations", audio.translation),
+    ("POST", "/v1/audio/voice_consents", voices.create_consent),
+    ("GET", "/v1/audio/voice_consents", voices.list_consents),
+    ("GET", "/v1/audio/voice_consents/{consent_id}", voices.retrieve_consent),
+    ("POST", "/v1/audio/voice_consents/{consent_id}", voices.update_consent),
+    ("DELETE", "/v1/audio/voice_consents/{consent_id}", voices.delete_consent),
+    ("POST", "/v1/audio/voices", voices.create_voice),
 ):
     _ROUTES.add(_method, _template, _handler)
 

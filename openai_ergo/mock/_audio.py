@@ -39,7 +39,7 @@ from openai_ergo.mock._wire import encode_json, error_event_frames, sse_frame
 if TYPE_CHECKING:
     from openai_ergo.mock._app import MockOpenAI
 
-__all__ = ["RATE", "speech_samples", "wav_header"]
+__all__ = ["RATE", "is_audio", "speech_samples", "wav_header"]
 
 #: Samples a second, as the service's `pcm` and `wav` speech.
 RATE = 24_000
@@ -322,7 +322,7 @@ def _spoken_text(audio: IO[bytes], start: int, length: int) -> Heard | None:
 # -- transcriptions and translations ------------------------------------------------------------
 
 
-def _is_audio(head: bytes) -> bool:
+def is_audio(head: bytes) -> bool:
     """Whether a file's first bytes are those of an audio format the service reads (for a file
     sent without a telling name)."""
     return (
@@ -450,7 +450,7 @@ async def _read(app: MockOpenAI, call: Call, task: str) -> _Request:
         model = text_parameter(body, "model", required=True, limit=256)
         extension = file.filename.rpartition(".")[2].lower()
         spool.seek(0)
-        if file.size == 0 or (extension not in _AUDIO_EXTENSIONS and not _is_audio(spool.read(12))):
+        if file.size == 0 or (extension not in _AUDIO_EXTENSIONS and not is_audio(spool.read(12))):
             raise BadRequest(
                 "Invalid file format. Supported formats: "
                 + str(list(_AUDIO_EXTENSIONS)).replace('"', "'"),

@@ -226,6 +226,8 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
     if route == "GET image url":
         made = await http.post("/images/generations", json={"prompt": "An otter"})
         return "GET", made.json()["data"][0]["url"].split("/v1", 1)[1], None
+    if route == "GET voice consents":
+        return "GET", "/audio/voice_consents", None
     if route == "POST speech":
         return "POST", "/audio/speech", {"model": "tts-1", "voice": "alloy", "input": "Hi"}
     if route == "DELETE model":
@@ -240,7 +242,7 @@ ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update"
           "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
           "conversation update", "conversation items", "vector store search",
           "vector store file batch", "POST image generation", "GET image url",
-          "POST speech"]  # fmt: skip
+          "POST speech", "GET voice consents"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -82,6 +82,9 @@ AUDIO_HEADERS = (
 IMAGE_HEADERS = (
     b'Content-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG\r\n\x1a\n'
 )
+#: The multipart routes of images and audio.
+_MEDIA_PATHS = ["/images/edits", "/images/variations", "/audio/transcriptions",
+                "/audio/translations", "/audio/voice_consents", "/audio/voices"]  # fmt: skip
 _PATHS = [
     "/responses", "/chat/completions", "/responses/compact", "/uploads", "/batches",
     "/chat/completions/{chat}", "/uploads/{upload}/complete", "/responses/{response}/cancel",
@@ -90,13 +93,13 @@ _PATHS = [
     "/vector_stores/{store}", "/vector_stores/{store}/files", "/vector_stores/{store}/search",
     "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
     "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/images/generations",
-    "/images/edits", "/audio/speech",
+    "/images/edits", "/audio/speech", "/audio/voice_consents/{consent}",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
     "/chat/completions/{chat}/messages", "/responses/{response}",
     "/conversations/{conversation}/items", "/vector_stores", "/vector_stores/{store}/files",
-    "/vector_stores/{store}/file_batches/{store_batch}/files",
+    "/vector_stores/{store}/file_batches/{store_batch}/files", "/audio/voice_consents",
 ]  # fmt: skip
 
 
@@ -129,7 +132,12 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
     store_batch = await http.post(
         f"/vector_stores/{store.json()['id']}/file_batches", json={"file_ids": [file.json()["id"]]}
     )
+    recording = {"recording": ("c.wav", b"RIFF\x04\x00\x00\x00WAVE", "audio/wav")}
+    consent = await http.post(
+        "/audio/voice_consents", data={"name": "A", "language": "en"}, files=recording
+    )
     return {
+        "consent": consent.json()["id"],
         "store": store.json()["id"],
         "text": text.json()["id"],
         "store_batch": store_batch.json()["id"],
@@ -191,16 +199,7 @@ def test_random_schemas_for_structured_output_and_tools_are_never_a_500(
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    path=st.sampled_from(
-        [
-            "/files",
-            "/uploads/{upload}/parts",
-            "/images/edits",
-            "/images/variations",
-            "/audio/transcriptions",
-            "/audio/translations",
-        ]
-    ),
+    path=st.sampled_from(["/files", "/uploads/{upload}/parts", *_MEDIA_PATHS]),
     body=st.binary(max_size=600),
     boundary=st.sampled_from(["B", "", "x" * 80, "=="]),
     prefix=st.sampled_from(
@@ -244,16 +243,15 @@ def test_truncated_bodies_are_never_a_500(path: str, cut: int) -> None:
 
 _MEDIA_FIELDS = ["model", "prompt", "n", "size", "response_format", "stream", "partial_images",
                  "background", "quality", "output_format", "language", "temperature",
-                 "include[]", "timestamp_granularities[]", "speed"]  # fmt: skip
+                 "include[]", "timestamp_granularities[]", "speed", "name",
+                 "consent"]  # fmt: skip
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    path=st.sampled_from(
-        ["/images/edits", "/images/variations", "/audio/transcriptions", "/audio/translations"]
-    ),
+    path=st.sampled_from(_MEDIA_PATHS),
     fields=st.dictionaries(st.sampled_from(_MEDIA_FIELDS), st.text(max_size=8), max_size=5),
-    name=st.sampled_from(["file", "image", "image[]", "mask"]),
+    name=st.sampled_from(["file", "image", "image[]", "mask", "recording", "audio_sample"]),
     filename=st.sampled_from(["a.wav", "a.png", "a.mp3", "a"]),
     head=st.sampled_from([b"", b"RIFF", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"\x89PNG\r\n\x1a\n"]),
     content=st.binary(max_size=300),

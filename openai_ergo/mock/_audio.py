@@ -2,8 +2,8 @@
 
 Speech is 24 kHz, 16-bit mono PCM, as the service makes it: the input text's UTF-8 bytes, each
 as two tones of 20 ms (one per half-byte, sixteen pitches from 400 to 1150 Hz, slower or faster
-with `speed`), after a 320 ms header of the same tones that names the pace and the length. It is
-audible, plays in any player as WAV, and is exact: a transcription of audio the mock made reads
+with `speed`), after a 320 ms header of the same tones that names the pace and the length, as
+PCM, WAV or FLAC (`_flac.py`). It is audible, plays in any player, and is exact: a transcription of audio the mock made reads
 the tones back into the text it spoke, with each word's real place in time, so a round trip
 (`speech` → `transcriptions`) means something. Audio the mock did not make gets a transcript
 drawn from its bytes (the same file, the same words), about 150 words a minute.
@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import io
+import itertools
 import math
 import re
 import struct
@@ -31,6 +33,8 @@ from openai_ergo.mock._endpoints import (
     text_parameter,
 )
 from openai_ergo.mock._exchange import Frame
+from openai_ergo.mock._flac import MAGIC as FLAC_MAGIC
+from openai_ergo.mock._flac import flac_frames, flac_head, read_flac
 from openai_ergo.mock._multipart import boundary_of, read_form
 from openai_ergo.mock._replies import estimate_tokens, generated_tokens, request_key
 from openai_ergo.mock._routes import Call
@@ -52,7 +56,7 @@ _EDGE = 24  # samples of fade in and out, so tones do not click
 #: Bytes a speech response streams at a time.
 _CHUNK = 32 * 1024
 #: Formats the mock makes, and those it knows the service makes but it cannot.
-_SPEECH_FORMATS = {"wav": b"audio/wav", "pcm": b"audio/pcm"}
+_SPEECH_FORMATS = {"wav": b"audio/wav", "pcm": b"audio/pcm", "flac": b"audio/flac"}
 _SERVICE_SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 _VOICES = (
     "alloy",
@@ -112,19 +116,22 @@ def _window(speed: float) -> int:
     return max(_EDGE * 3, round(_WINDOW / speed))
 
 
-def speech_samples(text: str, speed: float = 1.0) -> Iterator[bytes]:
-    """The PCM samples (16-bit little-endian) that speak `text`, a few tones at a time."""
+def _tone_blocks(text: str, speed: float) -> Iterator[bytes]:
+    """The tones that speak `text`, one at a time (16-bit little-endian samples each)."""
     window = _window(speed)
     data = text.encode("utf-8")
     header = _MAGIC + struct.pack(">HI", window, len(data))
-    yield _spoken(header, _tones(_WINDOW))
-    tones = _tones(window)
-    for start in range(0, len(data), 16):
-        yield _spoken(data[start : start + 16], tones)
+    for tones, spoken in ((_tones(_WINDOW), header), (_tones(window), data)):
+        for byte in spoken:
+            yield tones[byte >> 4]
+            yield tones[byte & 15]
 
 
-def _spoken(data: bytes, tones: tuple[bytes, ...]) -> bytes:
-    return b"".join(tones[byte >> 4] + tones[byte & 15] for byte in data)
+def speech_samples(text: str, speed: float = 1.0) -> Iterator[bytes]:
+    """The PCM samples (16-bit little-endian) that speak `text`, a few tones at a time."""
+    blocks = _tone_blocks(text, speed)
+    while batch := b"".join(itertools.islice(blocks, 32)):
+        yield batch
 
 
 def _speech_length(text: str, speed: float) -> int:
@@ -146,11 +153,21 @@ def wav_header(pcm_bytes: int) -> bytes:
 
 def _audio(text: str, speed: float, response_format: str) -> Iterator[bytes]:
     """The whole file, in chunks of about `_CHUNK` bytes."""
-    if response_format == "wav":
-        yield wav_header(_speech_length(text, speed))
+    if response_format == "flac":
+        digest = hashlib.md5(usedforsecurity=False)
+        for block in _tone_blocks(text, speed):
+            digest.update(block)
+        sizes = sorted((_WINDOW, _window(speed)))
+        samples = _speech_length(text, speed) // 2
+        yield flac_head(samples, (sizes[0], sizes[1]), digest.digest(), RATE)
+        pieces = flac_frames(_tone_blocks(text, speed))
+    else:
+        if response_format == "wav":
+            yield wav_header(_speech_length(text, speed))
+        pieces = speech_samples(text, speed)
     pending = bytearray()
-    for samples in speech_samples(text, speed):
-        pending += samples
+    for piece in pieces:
+        pending += piece
         while len(pending) >= _CHUNK:
             yield bytes(pending[:_CHUNK])
             del pending[:_CHUNK]
@@ -159,7 +176,8 @@ def _audio(text: str, speed: float, response_format: str) -> Iterator[bytes]:
 
 
 async def speech(app: MockOpenAI, call: Call) -> None:
-    """`POST /v1/audio/speech`: the text spoken, streamed as WAV or PCM (or as SSE events)."""
+    """`POST /v1/audio/speech`: the text spoken, streamed as WAV, PCM or FLAC (or as SSE
+    events)."""
     body = call.request.json
     model = text_parameter(body, "model", required=True, limit=256)
     text = text_parameter(body, "input", required=True, limit=_MAX_INPUT)
@@ -181,13 +199,12 @@ async def speech(app: MockOpenAI, call: Call) -> None:
         )
     speed = float(bounded(body, "speed", 0.25, 4.0, 1.0, integer=False))
     # The service's default is mp3, which the mock cannot make: a request naming no format
-    # gets WAV (and says so in its content type); one naming mp3 gets a 400.
+    # gets WAV (and says so in its content type); one naming mp3, opus or aac gets a 400.
     response_format = choice(body, "response_format", _SERVICE_SPEECH_FORMATS, "wav")
     if response_format not in _SPEECH_FORMATS:
         raise BadRequest(
-            f"The mock cannot make response_format '{response_format}': it makes "
-            + " and ".join(f"'{f}'" for f in _SPEECH_FORMATS)
-            + " (24 kHz 16-bit mono).",
+            f"The mock cannot make response_format '{response_format}': it makes 'wav', "
+            "'pcm' and 'flac' (24 kHz 16-bit mono).",
             param="response_format",
             code="unsupported_value",
         )
@@ -227,6 +244,12 @@ def _speech_events(text: str, speed: float, response_format: str, tokens: int) -
 # -- reading audio ------------------------------------------------------------------------------
 
 
+def is_flac(audio: IO[bytes]) -> bool:
+    """Whether a file is FLAC, by its first bytes."""
+    audio.seek(0)
+    return audio.read(4) == FLAC_MAGIC
+
+
 @dataclass(frozen=True)
 class Heard:
     """What the mock hears in an audio file: its text, how long it lasts, and when each
@@ -264,8 +287,16 @@ def _wav(audio: IO[bytes], size: int) -> tuple[tuple[int, int, int], int, int] |
 def hear(audio: IO[bytes], size: int, key: int) -> Heard:
     """The transcript of `size` bytes of audio: the text the mock spoke in it, or words
     drawn from `key` (the file's digest) for about its length."""
-    wav = _wav(audio, size)
-    if wav is not None:
+    flac = read_flac(audio, size) if is_flac(audio) else None
+    wav = _wav(audio, size) if flac is None else None
+    if flac is not None:
+        (rate, channels, bits, total), pcm = flac
+        duration = total / rate if rate else size / _BYTES_A_SECOND
+        if (rate, channels, bits) == (RATE, 1, 16) and pcm is not None:
+            spoken = _spoken_text(io.BytesIO(pcm), 0, len(pcm))
+            if spoken is not None:
+                return spoken
+    elif wav is not None:
         (rate, channels, bits), start, length = wav
         duration = length / (rate * channels * bits // 8)
         if (rate, channels, bits) == (RATE, 1, 16):

@@ -8,6 +8,7 @@ the official SDK and our typed methods both round-trip them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import itertools
 import json
@@ -96,6 +97,89 @@ async def test_speech_is_a_wav_file_of_24_khz_16_bit_mono_audio(http: httpx.Asyn
     assert default.content == response.content
 
 
+def _crc(data: bytes, poly: int, width: int) -> int:
+    """A CRC the slow, obvious way (MSB first, from 0), to check the mock's table-driven one."""
+    top, mask, crc = 1 << (width - 1), (1 << width) - 1, 0
+    for byte in data:
+        crc ^= byte << (width - 8)
+        for _ in range(8):
+            crc = ((crc << 1) ^ poly) & mask if crc & top else (crc << 1) & mask
+    return crc
+
+
+def _coded_number(data: bytes, at: int) -> tuple[int, int]:
+    """A FLAC coded number (UTF-8 style, up to 7 bytes) at `at`: its value and its length."""
+    first, ones = data[at], 0
+    while first & (0x80 >> ones):
+        ones += 1
+    assert ones != 1
+    length, value = max(1, ones), first & (0xFF >> (ones + 1))
+    for byte in data[at + 1 : at + length]:
+        assert byte >> 6 == 0b10
+        value = value << 6 | byte & 0x3F
+    return value, length
+
+
+def decode_flac(data: bytes) -> tuple[dict[str, int], bytes]:
+    """STREAMINFO's fields and the samples (as little-endian PCM) of a FLAC file made of
+    VERBATIM frames, checking every field a decoder reads and every CRC."""
+    assert data[:4] == b"fLaC"
+    assert data[4] == 0x80  # STREAMINFO, the last metadata block
+    assert int.from_bytes(data[5:8], "big") == 34
+    info = data[8:42]
+    (packed,) = struct.unpack(">Q", info[10:18])
+    fields = {
+        "min_block": int.from_bytes(info[0:2], "big"),
+        "max_block": int.from_bytes(info[2:4], "big"),
+        "rate": packed >> 44,
+        "channels": (packed >> 41 & 7) + 1,
+        "bits": (packed >> 36 & 31) + 1,
+        "samples": packed & ((1 << 36) - 1),
+    }
+    at, pcm = 42, bytearray()
+    while at < len(data):
+        assert data[at] == 0xFF
+        assert data[at + 1] >> 1 == 0b1111100  # sync code, reserved 0
+        assert data[at + 1] & 1 == 1  # variable block size: the header names its first sample
+        assert (data[at + 2] >> 4, data[at + 2] & 15) == (0b0111, 0b0111)  # 16-bit size; 24 kHz
+        assert data[at + 3] == 0b0000_100_0  # mono, 16 bits a sample
+        first, length = _coded_number(data, at + 4)
+        assert first == len(pcm) // 2
+        end = at + 4 + length + 2
+        count = int.from_bytes(data[end - 2 : end], "big") + 1
+        assert fields["min_block"] <= count <= fields["max_block"]
+        assert data[end] == _crc(data[at:end], 0x07, 8)
+        assert data[end + 1] == 0b0_000001_0  # VERBATIM, no wasted bits
+        samples = data[end + 2 : end + 2 + 2 * count]
+        stop = end + 2 + 2 * count
+        assert int.from_bytes(data[stop : stop + 2], "big") == _crc(data[at:stop], 0x8005, 16)
+        pcm += struct.pack(f"<{count}h", *struct.unpack(f">{count}h", samples))
+        at = stop + 2
+    return fields, bytes(pcm)
+
+
+def test_the_slow_crcs_give_published_check_values() -> None:
+    assert _crc(b"123456789", 0x8005, 16) == 0xFEE8  # CRC-16/BUYPASS, FLAC's frame CRC
+    assert _crc(bytes([0xFF, 0xF8, 0x69, 0x08, 0x00, 0x13]), 0x07, 8) == 0x64  # a FLAC header
+
+
+async def test_speech_as_flac_holds_the_same_samples_in_verbatim_frames(
+    http: httpx.AsyncClient,
+) -> None:
+    for speed in (1.0, 2.0):
+        flac = await _speech(http, input="Hi. 你好", response_format="flac", speed=speed)
+        assert flac.headers["content-type"] == "audio/flac"
+        fields, pcm = decode_flac(flac.content)
+        wav = await _speech(http, input="Hi. 你好", response_format="wav", speed=speed)
+        assert pcm == _wav(wav.content)[1]
+        assert (fields["rate"], fields["channels"], fields["bits"]) == (24_000, 1, 16)
+        assert fields["samples"] == len(pcm) // 2
+        assert (fields["min_block"], fields["max_block"]) == (round(480 / speed), 480)
+        assert flac.content[26:42] == hashlib.md5(pcm, usedforsecurity=False).digest()
+        heard = (await _transcribe(http, flac.content, filename="s.flac")).json()
+        assert heard["text"] == "Hi. 你好"
+
+
 async def test_speed_changes_how_long_the_text_takes(http: httpx.AsyncClient) -> None:
     slow = _wav((await _speech(http, speed=0.5)).content)[0].nframes
     fast = _wav((await _speech(http, speed=2.0)).content)[0].nframes
@@ -142,7 +226,7 @@ async def test_speech_as_sse_sends_the_same_audio_in_delta_events(http: httpx.As
     ("change", "param", "says"),
     [
         ({"response_format": "mp3"}, "response_format", "cannot make response_format 'mp3'"),
-        ({"response_format": "opus"}, "response_format", "it makes 'wav' and 'pcm'"),
+        ({"response_format": "opus"}, "response_format", "it makes 'wav', 'pcm' and 'flac'"),
         ({"response_format": "ogg"}, "response_format", "Invalid value: 'ogg'"),
         ({"speed": 5}, "speed", "expected a value from 0.25 to 4.0"),
         ({"speed": "fast"}, "speed", "expected a number"),
@@ -362,6 +446,14 @@ async def test_the_sdk_speaks_and_transcribes_what_it_said(sdk: AsyncOpenAI) -> 
     assert pcm == _wav(audio)[1]
     heard = await sdk.audio.transcriptions.create(file=("s.wav", audio), model="whisper-1")
     assert heard.text == UNICODE
+    flac = await sdk.audio.speech.create(
+        model="gpt-4o-mini-tts", voice="coral", input=UNICODE, response_format="flac"
+    )
+    assert decode_flac(flac.read())[1] == _wav(audio)[1]
+    from_flac = await sdk.audio.transcriptions.create(
+        file=("s.flac", flac.read()), model="whisper-1"
+    )
+    assert from_flac.text == UNICODE
     verbose = await sdk.audio.transcriptions.create(
         file=("s.wav", audio),
         model="whisper-1",

@@ -253,7 +253,15 @@ _MEDIA_FIELDS = ["model", "prompt", "n", "size", "response_format", "stream", "p
     fields=st.dictionaries(st.sampled_from(_MEDIA_FIELDS), st.text(max_size=8), max_size=5),
     name=st.sampled_from(["file", "image", "image[]", "mask", "recording", "audio_sample"]),
     filename=st.sampled_from(["a.wav", "a.png", "a.mp3", "a"]),
-    head=st.sampled_from([b"", b"RIFF", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"\x89PNG\r\n\x1a\n"]),
+    head=st.sampled_from(
+        [
+            b"",
+            b"RIFF",
+            b"RIFF\x24\x00\x00\x00WAVEfmt ",
+            b"\x89PNG\r\n\x1a\n",
+            b"fLaC\x80\x00\x00\x22",
+        ]
+    ),
     content=st.binary(max_size=300),
 )
 def test_well_formed_forms_with_random_fields_and_files_are_never_a_500(

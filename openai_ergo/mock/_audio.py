@@ -3,10 +3,11 @@
 Speech is 24 kHz, 16-bit mono PCM, as the service makes it: the input text's UTF-8 bytes, each
 as two tones of 20 ms (one per half-byte, sixteen pitches from 400 to 1150 Hz, slower or faster
 with `speed`), after a 320 ms header of the same tones that names the pace and the length, as
-PCM, WAV or FLAC (`_flac.py`). It is audible, plays in any player, and is exact: a transcription of audio the mock made reads
-the tones back into the text it spoke, with each word's real place in time, so a round trip
-(`speech` → `transcriptions`) means something. Audio the mock did not make gets a transcript
-drawn from its bytes (the same file, the same words), about 150 words a minute.
+PCM, WAV or FLAC (`_flac.py`). It is audible, plays in any player, and is exact: a
+transcription of audio the mock made reads the tones back into the text it spoke, with each
+word's real place in time, so a round trip (`speech` → `transcriptions`) means something. Audio
+the mock did not make gets a transcript drawn from its bytes (the same file, the same words),
+about 150 words a minute.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from openai_ergo.mock._endpoints import (
     BadRequest,
     bounded,
     choice,
-    invalid_value,
     missing_parameter,
     text_parameter,
+    unsupported,
 )
 from openai_ergo.mock._exchange import Frame
 from openai_ergo.mock._flac import MAGIC as FLAC_MAGIC
@@ -500,7 +501,7 @@ async def _read(app: MockOpenAI, call: Call, task: str) -> _Request:
         granularities = tuple(body.get("timestamp_granularities") or ("segment",))
         for granularity in granularities:
             if granularity not in ("word", "segment"):
-                raise invalid_value("timestamp_granularities", granularity, ("word", "segment"))
+                raise unsupported("timestamp_granularities", granularity, ("word", "segment"))
         if "timestamp_granularities" in body and response_format != "verbose_json":
             raise BadRequest(
                 "timestamp_granularities requires response_format 'verbose_json'.",
@@ -510,7 +511,7 @@ async def _read(app: MockOpenAI, call: Call, task: str) -> _Request:
         include = body.get("include") or []
         for item in include:
             if item != "logprobs":
-                raise invalid_value("include", item, ("logprobs",))
+                raise unsupported("include", item, ("logprobs",))
         stream = bool(body.get("stream"))
         if stream and (model == "whisper-1" or response_format not in ("json", "text")):
             raise BadRequest(

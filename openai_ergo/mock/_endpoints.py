@@ -83,15 +83,47 @@ def missing_parameter(name: str) -> BadRequest:
     )
 
 
-def invalid_value(name: str, value: Any, allowed: Iterable[str]) -> BadRequest:
-    """OpenAI's 400 for a value outside a parameter's closed set."""
-    return BadRequest(
-        f"Invalid value: '{value}'. Supported values are: "
-        + ", ".join(f"'{a}'" for a in allowed)
-        + ".",
-        param=name,
-        code="invalid_value",
-    )
+def invalid(param: str, message: str, code: str = "invalid_value") -> BadRequest:
+    """OpenAI's 400 for a parameter with a bad value (`code` says how it is bad)."""
+    return BadRequest(message, param=param, code=code)
+
+
+def unsupported(param: str, value: Any, supported: Iterable[str]) -> BadRequest:
+    """OpenAI's 400 for a value outside a closed set, naming the values it takes."""
+    names = ", ".join(f"'{v}'" for v in supported)
+    return invalid(param, f"Invalid value: '{value}'. Supported values are: {names}.")
+
+
+def require_model(
+    body: dict[str, Any], models: Iterable[str], *, strict: bool = True, responses: bool = False
+) -> str:
+    """The request's model, a string; when `strict`, one the mock serves.
+
+    An unknown model is a 404 on the older endpoints and a 400 naming `model` on the Responses
+    API, as OpenAI answers them.
+    """
+    model = body.get("model")
+    if model is None:
+        raise missing_parameter("model")
+    if not isinstance(model, str):
+        raise BadRequest(
+            f"Invalid type for 'model': expected a string, but got {_json_type(model)} instead.",
+            param="model",
+            code="invalid_type",
+        )
+    if strict and not known_model(model, models):
+        if responses:
+            raise BadRequest(
+                f"The requested model '{model}' does not exist.",
+                param="model",
+                code="model_not_found",
+            )
+        raise BadRequest(
+            f"The model `{model}` does not exist or you do not have access to it.",
+            status=404,
+            code="model_not_found",
+        )
+    return model
 
 
 def choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -100,7 +132,7 @@ def choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: s
     if value is None:
         return default
     if value not in allowed:
-        raise invalid_value(name, value, allowed)
+        raise unsupported(name, value, allowed)
     return str(value)
 
 
@@ -151,38 +183,6 @@ def text_parameter(body: dict[str, Any], name: str, *, required: bool, limit: in
             code="string_above_max_length",
         )
     return value
-
-
-def require_model(
-    body: dict[str, Any], models: Iterable[str], *, strict: bool = True, responses: bool = False
-) -> str:
-    """The request's model, a string; when `strict`, one the mock serves.
-
-    An unknown model is a 404 on the older endpoints and a 400 naming `model` on the Responses
-    API, as OpenAI answers them.
-    """
-    model = body.get("model")
-    if model is None:
-        raise missing_parameter("model")
-    if not isinstance(model, str):
-        raise BadRequest(
-            f"Invalid type for 'model': expected a string, but got {_json_type(model)} instead.",
-            param="model",
-            code="invalid_type",
-        )
-    if strict and not known_model(model, models):
-        if responses:
-            raise BadRequest(
-                f"The requested model '{model}' does not exist.",
-                param="model",
-                code="model_not_found",
-            )
-        raise BadRequest(
-            f"The model `{model}` does not exist or you do not have access to it.",
-            status=404,
-            code="model_not_found",
-        )
-    return model
 
 
 def _json_type(value: Any) -> str:

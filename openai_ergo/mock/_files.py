@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from openai_ergo.mock._endpoints import BadRequest, invalid_value, missing_parameter
+from openai_ergo.mock._endpoints import BadRequest, missing_parameter
 from openai_ergo.mock._multipart import boundary_of, read_form
 from openai_ergo.mock._routes import Call
 from openai_ergo.mock._store import Collection, MockClock, page
@@ -186,7 +186,13 @@ def _purpose(value: Any) -> str:
     if value is None or value == "":
         raise missing_parameter("purpose")
     if value not in UPLOAD_PURPOSES:
-        raise invalid_value("purpose", value, UPLOAD_PURPOSES)
+        raise BadRequest(
+            f"Invalid value: '{value}'. Supported values are: "
+            + ", ".join(f"'{p}'" for p in UPLOAD_PURPOSES)
+            + ".",
+            param="purpose",
+            code="invalid_value",
+        )
     return str(value)
 
 

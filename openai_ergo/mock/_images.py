@@ -31,6 +31,7 @@ from openai_ergo.mock._endpoints import (
     BadRequest,
     bounded,
     choice,
+    invalid,
     missing_parameter,
     text_parameter,
 )
@@ -199,17 +200,13 @@ class _Input:
         return None
 
 
-def _invalid(name: str, message: str, code: str = "invalid_value") -> BadRequest:
-    return BadRequest(message, param=name, code=code)
-
-
 def _size(model: str, value: Any, allowed: tuple[str, ...] | None) -> tuple[int, int]:
     if value is None or value == "auto":
         return 1024, 1024
     if not isinstance(value, str):
-        raise _invalid("size", "Invalid type for 'size': expected a string.", "invalid_type")
+        raise invalid("size", "Invalid type for 'size': expected a string.", "invalid_type")
     if allowed is not None and value not in allowed:
-        raise _invalid(
+        raise invalid(
             "size",
             f"Invalid size '{value}' for model '{model}'. Supported sizes are "
             + ", ".join(allowed)
@@ -217,7 +214,7 @@ def _size(model: str, value: Any, allowed: tuple[str, ...] | None) -> tuple[int,
         )
     width, _, height = value.partition("x")
     if not (width.isdigit() and height.isdigit()):
-        raise _invalid("size", f"Invalid size '{value}': expected 'auto' or WIDTHxHEIGHT.")
+        raise invalid("size", f"Invalid size '{value}': expected 'auto' or WIDTHxHEIGHT.")
     w, h = int(width), int(height)
     if allowed is None and (
         not (w and h)
@@ -227,7 +224,7 @@ def _size(model: str, value: Any, allowed: tuple[str, ...] | None) -> tuple[int,
         or w * h > _MAX_PIXELS
         or max(w, h) > 3 * min(w, h)
     ):
-        raise _invalid(
+        raise invalid(
             "size",
             f"Invalid size '{value}': width and height must be multiples of 16, at most "
             f"{_MAX_EDGE} pixels a side and {_MAX_PIXELS} in all, in a ratio of at most 3:1.",
@@ -290,9 +287,9 @@ def _plan(kind: str, body: dict[str, Any], inputs: tuple[str, ...]) -> _Plan:
         dall_e = kind == "variation" or (kind == "generation" and not gpt_field)
         model = "dall-e-2" if dall_e else "gpt-image-1.5"
     if not isinstance(model, str):
-        raise _invalid("model", "Invalid type for 'model': expected a string.", "invalid_type")
+        raise invalid("model", "Invalid type for 'model': expected a string.", "invalid_type")
     if kind == "variation" and model in _SIZES and model != "dall-e-2":
-        raise _invalid("model", f"Image variations are only made by 'dall-e-2', not '{model}'.")
+        raise invalid("model", f"Image variations are only made by 'dall-e-2', not '{model}'.")
     prompt = ""
     if kind != "variation":
         limit = _PROMPT_LIMITS.get(model, 32_000)
@@ -300,7 +297,7 @@ def _plan(kind: str, body: dict[str, Any], inputs: tuple[str, ...]) -> _Plan:
     gpt = model not in _DALL_E
     n = bounded(body, "n", 1, 10, 1, integer=True)
     if model == "dall-e-3" and n != 1:
-        raise _invalid("n", "You must provide n=1 for this model.")
+        raise invalid("n", "You must provide n=1 for this model.")
     allowed = _SIZES.get(model)
     if kind == "variation":
         allowed = _SIZES["dall-e-2"]
@@ -308,7 +305,7 @@ def _plan(kind: str, body: dict[str, Any], inputs: tuple[str, ...]) -> _Plan:
     background = choice(body, "background", ("transparent", "opaque", "auto"), "auto")
     output_format = choice(body, "output_format", _FORMATS, "png")
     if output_format != "png":
-        raise _invalid(
+        raise invalid(
             "output_format",
             f"The mock cannot make output_format '{output_format}': it makes 'png' only.",
             "unsupported_value",
@@ -322,9 +319,9 @@ def _plan(kind: str, body: dict[str, Any], inputs: tuple[str, ...]) -> _Plan:
     bounded(body, "output_compression", 0, 100, 100, integer=True)
     stream = body.get("stream") or False
     if not isinstance(stream, bool):
-        raise _invalid("stream", "Invalid type for 'stream': expected a boolean.", "invalid_type")
+        raise invalid("stream", "Invalid type for 'stream': expected a boolean.", "invalid_type")
     if stream and not gpt:
-        raise _invalid("stream", f"Streaming is not supported for model '{model}'.")
+        raise invalid("stream", f"Streaming is not supported for model '{model}'.")
     partial_images = bounded(body, "partial_images", 0, 3, 0, integer=True)
     return _Plan(
         kind=kind,
@@ -436,20 +433,20 @@ def _checked_images(images: list[_Input], model: str, *, square: bool) -> None:
         kind = image.kind
         if kind is None or (model == "dall-e-2" and kind != "png"):
             wanted = "a PNG" if model == "dall-e-2" else "a PNG, JPEG or WEBP"
-            raise _invalid(
+            raise invalid(
                 image.name,
                 f"Invalid input image '{image.filename}': it must be {wanted} file.",
                 "invalid_image_format",
             )
         if model == "dall-e-2" and image.size > _DALL_E_2_IMAGE:
-            raise _invalid(
+            raise invalid(
                 image.name,
                 f"Invalid input image '{image.filename}': it must be less than 4 MB.",
                 "image_too_large",
             )
         size = png_size(bytes(image.head))
         if square and size is not None and size[0] != size[1]:
-            raise _invalid(
+            raise invalid(
                 image.name,
                 f"Invalid input image '{image.filename}': it must be square, not "
                 f"{size[0]}x{size[1]}.",
@@ -482,7 +479,7 @@ def _referenced(app: MockOpenAI, name: str, reference: Any) -> str:
             return "file:" + file_id
         if isinstance(url, str):
             return "url:" + url
-    raise _invalid(name, f"Invalid '{name}': expected an object with 'file_id' or 'image_url'.")
+    raise invalid(name, f"Invalid '{name}': expected an object with 'file_id' or 'image_url'.")
 
 
 async def edit(app: MockOpenAI, call: Call) -> dict[str, Any] | None:
@@ -505,20 +502,20 @@ async def edit(app: MockOpenAI, call: Call) -> dict[str, Any] | None:
     if not images:
         raise missing_parameter("image")
     if len(images) > 16:
-        raise _invalid("image", f"Invalid 'image': at most 16 images, got {len(images)}.")
+        raise invalid("image", f"Invalid 'image': at most 16 images, got {len(images)}.")
     mask = next((f for f in files if f.name == "mask"), None)
     plan = _plan(
         "edit", body, tuple(f.digest.hexdigest() for f in [*images, *filter(None, [mask])])
     )
     if plan.model == "dall-e-2" and len(images) > 1:
-        raise _invalid("image", "Model 'dall-e-2' edits one image at a time.")
+        raise invalid("image", "Model 'dall-e-2' edits one image at a time.")
     _checked_images(images, plan.model, square=plan.model == "dall-e-2")
     if mask is not None:
         size, wanted = png_size(bytes(mask.head)), png_size(bytes(images[0].head))
         if size is None:
-            raise _invalid("mask", "Invalid mask: it must be a PNG file.", "invalid_image_format")
+            raise invalid("mask", "Invalid mask: it must be a PNG file.", "invalid_image_format")
         if wanted is not None and size != wanted:
-            raise _invalid(
+            raise invalid(
                 "mask",
                 f"Invalid mask: its size {size[0]}x{size[1]} is not the image's "
                 f"{wanted[0]}x{wanted[1]}.",

@@ -18,14 +18,17 @@ import anyio
 import msgspec
 
 from openai_ergo.mock import _assistants as assistants
+from openai_ergo.mock import _audio as audio
 from openai_ergo.mock import _batches as batches
 from openai_ergo.mock import _containers as containers
 from openai_ergo.mock import _conversations as conversations
 from openai_ergo.mock import _file_search as file_search
 from openai_ergo.mock import _files as files
 from openai_ergo.mock import _fine_tuning as fine_tuning
+from openai_ergo.mock import _images as images
 from openai_ergo.mock import _runs as runs
 from openai_ergo.mock import _vector_stores as vector_stores
+from openai_ergo.mock import _voices as voices
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
 from openai_ergo.mock._endpoints import (
@@ -151,6 +154,10 @@ class MockOpenAI:
         #: Fine-tuning jobs, and how long on `clock` one takes from validating to succeeded.
         self.fine_tuning_jobs = fine_tuning.new_jobs()
         self.fine_tuning_seconds = fine_tuning_seconds
+        #: The images behind `url` answers, served for an hour on `clock`.
+        self.images = images.new_images()
+        #: Voice consent recordings and custom voices.
+        self.voices = voices.Voices()
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -206,6 +213,8 @@ class MockOpenAI:
         self.assistants.clear()
         self.containers.clear()
         self.fine_tuning_jobs.clear()
+        self.images.clear()
+        self.voices.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -595,7 +604,17 @@ _BODYLESS: frozenset[_Handler] = frozenset(
 )
 #: Handlers that read their own (multipart) body as it arrives.
 _STREAMED_BODY: frozenset[_Handler] = frozenset(
-    {files.create_file, files.add_upload_part, containers.create_file}
+    {
+        files.create_file,
+        files.add_upload_part,
+        containers.create_file,
+        images.edit,
+        images.create_variation,
+        audio.transcription,
+        audio.translation,
+        voices.create_consent,
+        voices.create_voice,
+    }
 )
 _ROUTES: RouteTable[_Handler] = RouteTable()
 for _method, _template, _handler in (
@@ -728,6 +747,19 @@ for _method, _template, _handler in (
         "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}",
         fine_tuning.delete_permission,
     ),
+    ("POST", "/v1/images/generations", images.generate),
+    ("POST", "/v1/images/edits", images.edit),
+    ("POST", "/v1/images/variations", images.create_variation),
+    ("GET", "/v1/mock/images/{image}", images.image_content),
+    ("POST", "/v1/audio/speech", audio.speech),
+    ("POST", "/v1/audio/transcriptions", audio.transcription),
+    ("POST", "/v1/audio/translations", audio.translation),
+    ("POST", "/v1/audio/voice_consents", voices.create_consent),
+    ("GET", "/v1/audio/voice_consents", voices.list_consents),
+    ("GET", "/v1/audio/voice_consents/{consent_id}", voices.retrieve_consent),
+    ("POST", "/v1/audio/voice_consents/{consent_id}", voices.update_consent),
+    ("DELETE", "/v1/audio/voice_consents/{consent_id}", voices.delete_consent),
+    ("POST", "/v1/audio/voices", voices.create_voice),
 ):
     _ROUTES.add(_method, _template, _handler)
 

@@ -129,6 +129,65 @@ def require_model(
     return model
 
 
+def choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    """A parameter from a closed set (`default` when absent or null), or a 400 naming it."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if value not in allowed:
+        raise unsupported(name, value, allowed)
+    return str(value)
+
+
+def bounded(
+    body: dict[str, Any], name: str, low: float, high: float, default: float, *, integer: bool
+) -> Any:
+    """A number parameter within `low`..`high` (an integer when `integer`), `default` when
+    absent or null, or a 400 naming it."""
+    value = body.get(name)
+    if value is None:
+        return default
+    number = isinstance(value, int) or (not integer and isinstance(value, float))
+    if not number or isinstance(value, bool):
+        raise BadRequest(
+            f"Invalid type for '{name}': expected {'an integer' if integer else 'a number'}, "
+            f"but got {_json_type(value)} instead.",
+            param=name,
+            code="invalid_type",
+        )
+    if not low <= value <= high:
+        raise BadRequest(
+            f"Invalid '{name}': expected a value from {low} to {high}, but got {value} instead.",
+            param=name,
+            code="integer_out_of_range" if integer else "decimal_out_of_range",
+        )
+    return value
+
+
+def text_parameter(body: dict[str, Any], name: str, *, required: bool, limit: int) -> str:
+    """A string parameter of at most `limit` characters ("" when absent and not `required`),
+    or a 400 naming it."""
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise missing_parameter(name)
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(
+            f"Invalid type for '{name}': expected a string, but got {_json_type(value)} instead.",
+            param=name,
+            code="invalid_type",
+        )
+    if len(value) > limit:
+        raise BadRequest(
+            f"Invalid '{name}': string too long. Expected a string with maximum length {limit}, "
+            f"but got a string with length {len(value)} instead.",
+            param=name,
+            code="string_above_max_length",
+        )
+    return value
+
+
 def _json_type(value: Any) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a decimal", str: "a string"}
     if value is None:

@@ -6,6 +6,7 @@ documented; what our client makes of each is in test_builder_faults.py.
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import get_args
 
@@ -167,7 +168,12 @@ async def _whole_body_fault(
     response = await send
     expected = {"rate_limit": 429, "server_error": 503, "html": 502, "error_event": 500}
     assert response.status_code == expected.get(kind, 200)
-    if kind == "malformed":
+    if kind == "malformed" and response.headers["content-type"] == "image/png":
+        assert not response.content.endswith(b"IEND\xaeB`\x82")  # a PNG cut short
+    elif kind == "malformed" and response.headers["content-type"] == "audio/wav":
+        (declared,) = struct.unpack("<I", response.content[4:8])  # a WAV cut short
+        assert len(response.content) < declared + 8
+    elif kind == "malformed":
         with pytest.raises(json.JSONDecodeError):
             json.loads(response.content)
 
@@ -247,6 +253,15 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
         store = (await http.post("/vector_stores", json={})).json()["id"]
         tool = {"type": "file_search", "vector_store_ids": [store]}
         return "POST", "/responses", {"model": "gpt-5", "input": "Hi", "tools": [tool]}
+    if route == "POST image generation":
+        return "POST", "/images/generations", {"prompt": "An otter", "model": "gpt-image-1"}
+    if route == "GET image url":
+        made = await http.post("/images/generations", json={"prompt": "An otter"})
+        return "GET", made.json()["data"][0]["url"].split("/v1", 1)[1], None
+    if route == "GET voice consents":
+        return "GET", "/audio/voice_consents", None
+    if route == "POST speech":
+        return "POST", "/audio/speech", {"model": "tts-1", "voice": "alloy", "input": "Hi"}
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -260,7 +275,9 @@ ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update"
           "conversation update", "conversation items", "vector store search",
           "vector store file batch", "assistant update", "thread messages", "run retrieve",
           "run steps", "container file content", "container file delete",
-          "fine-tuning job", "fine-tuning events", "file search response"]  # fmt: skip
+          "fine-tuning job", "fine-tuning events", "file search response",
+          "POST image generation", "GET image url",
+          "POST speech", "GET voice consents"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

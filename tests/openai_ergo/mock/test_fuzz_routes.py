@@ -43,7 +43,9 @@ _FIELDS = [
     "max_completion_tokens", "max_prompt_tokens", "parallel_tool_calls", "thread",
     "memory_limit", "network_policy",
     "training_file", "validation_file", "suffix", "seed", "hyperparameters", "method",
-    "project_ids",
+    "project_ids", "size", "quality", "output_format", "background", "partial_images",
+    "images", "mask", "style", "output_compression", "moderation", "voice", "speed",
+    "stream_format",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -80,6 +82,15 @@ _schema = st.recursive(
     max_leaves=10,
 )
 FILE_HEADERS = b'Content-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n'
+AUDIO_HEADERS = (
+    b'Content-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF\x00\x00\x00\x00WAVE'
+)
+IMAGE_HEADERS = (
+    b'Content-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG\r\n\x1a\n'
+)
+#: The multipart routes of images and audio.
+_MEDIA_PATHS = ["/images/edits", "/images/variations", "/audio/transcriptions",
+                "/audio/translations", "/audio/voice_consents", "/audio/voices"]  # fmt: skip
 _PATHS = [
     "/responses", "/chat/completions", "/responses/compact", "/uploads", "/batches",
     "/chat/completions/{chat}", "/uploads/{upload}/complete", "/responses/{response}/cancel",
@@ -96,6 +107,8 @@ _PATHS = [
     "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/cancel",
     "/fine_tuning/jobs/{job}/pause", "/fine_tuning/jobs/{job}/resume",
     "/fine_tuning/checkpoints/{checkpoint}/permissions",
+    "/images/generations",
+    "/images/edits", "/audio/speech", "/audio/voice_consents/{consent}",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
@@ -107,6 +120,7 @@ _LISTS = [
     "/containers",
     "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/events",
     "/fine_tuning/jobs/{job}/checkpoints", "/fine_tuning/checkpoints/{checkpoint}/permissions",
+    "/audio/voice_consents",
 ]  # fmt: skip
 
 
@@ -161,6 +175,10 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
     )
     # The job's first checkpoint, whether or not it is made yet: both answers are 4xx or 2xx.
     checkpoint = f"ft:gpt-4o-mini:mock-org::{job.json()['id'][-8:]}:ckpt-step-10"
+    recording = {"recording": ("c.wav", b"RIFF\x04\x00\x00\x00WAVE", "audio/wav")}
+    consent = await http.post(
+        "/audio/voice_consents", data={"name": "A", "language": "en"}, files=recording
+    )
     return {
         "run": run.json()["id"],
         "run_thread": run.json()["thread_id"],
@@ -170,6 +188,7 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
         "checkpoint": checkpoint,
         "job": job.json()["id"],
         "container": container.json()["id"],
+        "consent": consent.json()["id"],
         "store": store.json()["id"],
         "text": text.json()["id"],
         "store_batch": store_batch.json()["id"],
@@ -257,10 +276,20 @@ def test_random_file_search_tools_are_never_a_500(
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    path=st.sampled_from(["/files", "/uploads/{upload}/parts", "/containers/{container}/files"]),
+    path=st.sampled_from(
+        ["/files", "/uploads/{upload}/parts", "/containers/{container}/files", *_MEDIA_PATHS]
+    ),
     body=st.binary(max_size=600),
     boundary=st.sampled_from(["B", "", "x" * 80, "=="]),
-    prefix=st.sampled_from([b"", b"--B\r\n", b"--B\r\n" + FILE_HEADERS]),
+    prefix=st.sampled_from(
+        [
+            b"",
+            b"--B\r\n",
+            b"--B\r\n" + FILE_HEADERS,
+            b"--B\r\n" + IMAGE_HEADERS,
+            b"--B\r\n" + AUDIO_HEADERS,
+        ]
+    ),
 )
 def test_random_multipart_is_never_a_500(
     path: str, body: bytes, boundary: str, prefix: bytes
@@ -289,3 +318,36 @@ def test_truncated_bodies_are_never_a_500(path: str, cut: int) -> None:
     whole = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
                         "input": "Hi", "metadata": {"a": "b"}}).encode()  # fmt: skip
     _run([("POST", path, {"content": whole[:cut]})])
+
+
+_MEDIA_FIELDS = ["model", "prompt", "n", "size", "response_format", "stream", "partial_images",
+                 "background", "quality", "output_format", "language", "temperature",
+                 "include[]", "timestamp_granularities[]", "speed", "name",
+                 "consent"]  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(_MEDIA_PATHS),
+    fields=st.dictionaries(st.sampled_from(_MEDIA_FIELDS), st.text(max_size=8), max_size=5),
+    name=st.sampled_from(["file", "image", "image[]", "mask", "recording", "audio_sample"]),
+    filename=st.sampled_from(["a.wav", "a.png", "a.mp3", "a"]),
+    head=st.sampled_from(
+        [
+            b"",
+            b"RIFF",
+            b"RIFF\x24\x00\x00\x00WAVEfmt ",
+            b"\x89PNG\r\n\x1a\n",
+            b"fLaC\x80\x00\x00\x22",
+        ]
+    ),
+    content=st.binary(max_size=300),
+)
+def test_well_formed_forms_with_random_fields_and_files_are_never_a_500(
+    path: str, fields: dict[str, str], name: str, filename: str, head: bytes, content: bytes
+) -> None:
+    """The form parses, so random values and file bytes reach the handlers' own checks (the
+    WAV and PNG readers among them)."""
+    data = {"model": "whisper-1", **fields}
+    files = {name: (filename, head + content)}
+    _run([("POST", path, {"data": data, "files": files})])

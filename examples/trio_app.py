@@ -4,7 +4,8 @@ openai-ergo is written on anyio, so nothing changes between asyncio and trio: th
 streams, retries and the embedded mock server all run on either. This program is plain trio.
 
 Run it with OPENAI_API_KEY set to talk to OpenAI; without a key it starts the embedded mock server
-(paced at 50 tokens a second, so the cancellation below has a stream to cut) and talks to that.
+(paced at 50 tokens a second, answers of 40 to 60 tokens, so the cancellation below has a
+stream to cut) and talks to that.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ async def main() -> None:
         else:
             from openai_ergo.mock import serve
 
-            server = await stack.enter_async_context(serve(seed=7, tokens_per_second=50))
+            server = await stack.enter_async_context(
+                serve(seed=7, tokens_per_second=50, reply_tokens=(40, 60))
+            )
             client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
 
         # 1. Concurrent requests in a nursery: all four share the client's connection pool.

@@ -30,7 +30,7 @@ async def main() -> None:
 
         question = client.responses("gpt-5-mini").instructions("Be brief.")
 
-        # 1. Every typed event, in the API's order. `type(event)` narrows to the event's class.
+        # 1. Every typed event, in the API's order; `isinstance` narrows an event to its class.
         kinds: Counter[str] = Counter()
         async with question.input("Why is the sky blue?").stream() as stream:
             async for event in stream:

@@ -39,6 +39,7 @@ from openai_ergo.mock._endpoints import (
     missing_parameter,
     moderations_answer,
     require_model,
+    responses_input_tokens,
     responses_turn,
 )
 from openai_ergo.mock._exchange import (
@@ -59,7 +60,7 @@ from openai_ergo.mock._responses import (
     response_error_frames,
     response_frames,
 )
-from openai_ergo.mock._routes import Call, Match, RouteTable
+from openai_ergo.mock._routes import Call, Match, RouteTable, openai_path
 from openai_ergo.mock._store import MockClock, Query
 from openai_ergo.mock._stored import Store
 from openai_ergo.mock._wire import (
@@ -270,7 +271,7 @@ class MockOpenAI:
         started = time.perf_counter()
         method: str = scope["method"]
         path: str = scope["path"]
-        match = _ROUTES.match(path)
+        match = _ROUTES.match(openai_path(path))
         handler = match.methods.get(method) if match is not None else None
         raw = b""
         # An upload's handler reads its own body as it arrives; every other body is read here.
@@ -470,6 +471,12 @@ class MockOpenAI:
             raise missing_parameter("input")
         return self.store.compact(body, model)
 
+    async def _count_input_tokens(self, call: Call) -> dict[str, Any]:
+        body = call.request.json
+        if body.get("model") is not None:
+            require_model(body, self.models, strict=self.strict_models, responses=True)
+        return {"object": "response.input_tokens", "input_tokens": responses_input_tokens(body)}
+
     async def _chat(self, call: Call) -> None:
         seed, reply_tokens = self._limits(call.request.headers)
         chat, stream = chat_turn(self._policy, call.request, seed=seed, reply_tokens=reply_tokens)
@@ -624,6 +631,7 @@ for _method, _template, _handler in (
     ("POST", "/v1/responses/{response_id}/cancel", MockOpenAI._cancel_response),
     ("GET", "/v1/responses/{response_id}/input_items", MockOpenAI._response_input_items),
     ("POST", "/v1/responses/compact", MockOpenAI._compact_response),
+    ("POST", "/v1/responses/input_tokens", MockOpenAI._count_input_tokens),
     ("POST", "/v1/chat/completions", MockOpenAI._chat),
     ("GET", "/v1/chat/completions", MockOpenAI._list_chats),
     ("GET", "/v1/chat/completions/{completion_id}", MockOpenAI._retrieve_chat),

@@ -6,7 +6,7 @@ Bad input raises `BadRequest` carrying the error body OpenAI would send for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -417,6 +417,13 @@ def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
     return options if isinstance(options, dict) else {}
 
 
+def responses_input_tokens(body: Mapping[str, Any]) -> int:
+    """The input tokens a Responses request counts: its instructions, input and tools (the
+    same number its answer's `usage.input_tokens` reports, before any earlier turns)."""
+    text = [body.get("instructions"), body.get("input"), body.get("tools")]
+    return sum(estimate_tokens(s) for s in _strings(text)) + 4
+
+
 def responses_turn(
     policy: ReplyPolicy,
     request: RecordedRequest,
@@ -478,8 +485,7 @@ def responses_turn(
         output_format=_responses_output_format(body),
         search_text=None if search is None else search.text,
     )
-    text = [body.get("instructions"), conversation, body.get("tools")]
-    input_tokens = sum(estimate_tokens(s) for s in _strings(text)) + 4
+    input_tokens = responses_input_tokens(body)
     obfuscate = _stream_options(body).get("include_obfuscation", True) is not False
     turn = ResponseTurn(
         body=body,

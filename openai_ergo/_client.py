@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
 import httpx
 import msgspec
@@ -35,6 +35,9 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
+
+if TYPE_CHECKING:
+    from openai_ergo._namespaces._files import FilesCall
 
 T = TypeVar("T")
 
@@ -246,6 +249,14 @@ class Client(Namespaces, AsyncResource):
     def is_closed(self) -> bool:
         """Whether the connection pool was closed."""
         return self._http.is_closed
+
+    @property
+    def files(self) -> FilesCall:
+        """`client.files`: the typed methods and `upload()`, which streams a file and takes
+        the Uploads API (parts, md5, resumable) past the single-request limit."""
+        from openai_ergo._namespaces._files import FilesCall
+
+        return FilesCall(self)
 
     @property
     def rate_limiter(self) -> RateLimiter | None:

@@ -29,6 +29,7 @@ from openai_ergo.resources._streams import (
 )
 from openai_ergo.resources._structured import OutputFormat, Parsed
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError, tool
+from openai_ergo.resources._uploads import UploadHandle, UploadPartError
 
 __all__ = [
     "AudioInput",
@@ -57,6 +58,8 @@ __all__ = [
     "ToolRunStream",
     "ToolStep",
     "TypedEventStream",
+    "UploadHandle",
+    "UploadPartError",
     "audio",
     "file",
     "image",

@@ -52,6 +52,12 @@ from openai_ergo._transport import HTTP11Transport
 
 if typing.TYPE_CHECKING:
     from openai_ergo.resources import (
+        BatchBuilder,
+        BatchFailedError,
+        BatchJob,
+        BatchLineError,
+        BatchResult,
+        BatchTimeoutError,
         ChatBuilder,
         ChatHistory,
         ChatStream,
@@ -74,6 +80,12 @@ __version__ = "0.1.0"
 # use: `from openai_ergo import Client` does not need them, and they are a quarter of the import.
 _LAZY_FROM_RESOURCES = frozenset(
     {
+        "BatchBuilder",
+        "BatchFailedError",
+        "BatchJob",
+        "BatchLineError",
+        "BatchResult",
+        "BatchTimeoutError",
         "ChatBuilder",
         "ChatHistory",
         "ChatStream",
@@ -115,6 +127,12 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchBuilder",
+    "BatchFailedError",
+    "BatchJob",
+    "BatchLineError",
+    "BatchResult",
+    "BatchTimeoutError",
     "BinaryResponse",
     "ChatBuilder",
     "ChatHistory",

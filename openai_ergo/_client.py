@@ -38,6 +38,7 @@ from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
     from openai_ergo._namespaces._files import FilesCall
+    from openai_ergo.resources._batch import BatchBuilder
 
 T = TypeVar("T")
 
@@ -257,6 +258,22 @@ class Client(Namespaces, AsyncResource):
         from openai_ergo._namespaces._files import FilesCall
 
         return FilesCall(self)
+
+    def batch(
+        self,
+        *,
+        endpoint: str | None = None,
+        completion_window: str = "24h",
+        metadata: Mapping[str, str] | None = None,
+    ) -> BatchBuilder:
+        """A Batch API builder: `.add(custom_id, builder)` requests, then `await .submit()`
+        for a `BatchJob` (docs/uploads-and-batches.md). `endpoint` (e.g.
+        "/v1/chat/completions") is taken from the first builder added when not given."""
+        from openai_ergo.resources._batch import BatchBuilder
+
+        return BatchBuilder(
+            self, endpoint=endpoint, completion_window=completion_window, metadata=metadata
+        )
 
     @property
     def rate_limiter(self) -> RateLimiter | None:

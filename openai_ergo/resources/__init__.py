@@ -13,6 +13,18 @@ from openai_ergo.resources._aggregate import (
     ResponseAccumulator,
     StreamFailure,
 )
+from openai_ergo.resources._batch import (
+    BatchBuilder,
+    BatchFailedError,
+    BatchJob,
+    BatchLineError,
+    BatchProgress,
+    BatchRequest,
+    BatchResult,
+    BatchResults,
+    BatchTimeoutError,
+    register_batch_endpoint,
+)
 from openai_ergo.resources._builder import RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
 from openai_ergo.resources._event_streams import TypedEventStream
@@ -33,6 +45,15 @@ from openai_ergo.resources._uploads import UploadHandle, UploadPartError
 
 __all__ = [
     "AudioInput",
+    "BatchBuilder",
+    "BatchFailedError",
+    "BatchJob",
+    "BatchLineError",
+    "BatchProgress",
+    "BatchRequest",
+    "BatchResult",
+    "BatchResults",
+    "BatchTimeoutError",
     "ChatBuilder",
     "ChatCompletionAccumulator",
     "ChatHistory",
@@ -63,5 +84,6 @@ __all__ = [
     "audio",
     "file",
     "image",
+    "register_batch_endpoint",
     "tool",
 ]

@@ -17,12 +17,12 @@ import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, final, runtime_checkable
 
 import anyio
 import anyio.to_thread
 import msgspec
+from anyio.abc import AsyncResource
 
 from openai_ergo._errors import InvalidRequestError, OpenAIErgoError
 from openai_ergo.resources._builder import check_metadata, check_str
@@ -245,7 +245,7 @@ class _Source(msgspec.Struct):
 
 
 @final
-class BatchResults:
+class BatchResults(AsyncResource):
     """The results of a `BatchJob`, read from its output and error files as they download: an
     async iterator of `BatchResult` and `BatchLineError`, one per line, never holding a whole
     file. Use it as an async context manager (or read it to the end) so a download left early
@@ -324,17 +324,6 @@ class BatchResults:
         self._sources.clear()
         self._ready.clear()
         await self._close_body()
-
-    async def __aenter__(self) -> BatchResults:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 # -- the job ----------------------------------------------------------------------------------

@@ -4,12 +4,12 @@ line, polling with backoff to a deadline, cancel and resume."""
 
 from __future__ import annotations
 
-import anyio.lowlevel
 import pytest
 
 from openai_ergo import Client, FileUpload, InvalidRequestError
 from openai_ergo.mock import MockServer
 from openai_ergo.resources import (
+    BatchBuilder,
     BatchFailedError,
     BatchJob,
     BatchLineError,
@@ -18,28 +18,24 @@ from openai_ergo.resources import (
     BatchTimeoutError,
 )
 from openai_ergo.types import ChatCompletion, CreateEmbeddingResponse, Response
+from tests.openai_ergo.pipeline.conftest import FakeClock
 
 CHAT = "gpt-4o-mini"
 
 
-class MockTime:
+class MockTime(FakeClock):
     """The client's clock in these tests: a sleep moves it and the mock's clock together, so a
     batch advances exactly as far as the client waited, and no test sleeps for real."""
 
     def __init__(self, server: MockServer) -> None:
+        super().__init__()
+        self.time = 0.0
         self.server = server
         server.app.clock.speed = 0
-        self.time = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.time
 
     async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.time += seconds
         self.server.app.clock.advance(seconds)
-        await anyio.lowlevel.checkpoint()
+        await super().sleep(seconds)
 
 
 @pytest.fixture
@@ -50,6 +46,13 @@ def clock(mock_openai: MockServer) -> MockTime:
 
 def _client(server: MockServer, clock: MockTime) -> Client:
     return Client(api_key="sk-mock", base_url=server.url, clock=clock, rate_limiter=False)
+
+
+def _numbered(client: Client, count: int) -> BatchBuilder:
+    batch = client.batch()
+    for n in range(count):
+        batch = batch.add(f"id-{n}", client.chat(CHAT).user(f"Item {n}"))
+    return batch
 
 
 async def _collect(job: BatchJob) -> dict[str, BatchResult | BatchLineError]:
@@ -143,9 +146,7 @@ async def test_requests_split_at_the_limits_into_several_batches(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
     async with _client(mock_openai, clock) as client:
-        batch = client.batch()
-        for n in range(5):
-            batch = batch.add(f"id-{n}", client.chat(CHAT).user(f"Item {n}"))
+        batch = _numbered(client, 5)
         by_count = batch.limits(max_requests=2)
         assert by_count.jsonl_parts() == 3
         job = await by_count.submit()
@@ -186,10 +187,7 @@ async def test_cancel_keeps_finished_lines_and_resume_finds_the_job(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
     async with _client(mock_openai, clock) as client:
-        batch = client.batch()
-        for n in range(10):
-            batch = batch.add(f"id-{n}", client.chat(CHAT).user(f"Item {n}"))
-        job = await batch.submit()
+        job = await _numbered(client, 10).submit()
         await clock.sleep(5)  # halfway through the lines
         cancelled = await job.cancel()
         assert [b.status for b in cancelled] == ["cancelling"]
@@ -223,10 +221,7 @@ async def test_leaving_the_results_early_closes_the_download(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
     async with _client(mock_openai, clock) as client:
-        batch = client.batch()
-        for n in range(3):
-            batch = batch.add(f"id-{n}", client.chat(CHAT).user(f"Item {n}"))
-        job = await batch.submit()
+        job = await _numbered(client, 3).submit()
         await job.wait()
         async with job.results() as results:
             async for first in results:

@@ -7,9 +7,18 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 
-from openai_ergo import Client, InternalServerError, InvalidRequestError, RetryPolicy
+from openai_ergo import (
+    Client,
+    InternalServerError,
+    InvalidRequestError,
+    Middleware,
+    RetryPolicy,
+)
+from openai_ergo._pipeline._middleware import RequestState
 from openai_ergo.mock import MockServer
 from openai_ergo.resources import UploadHandle, UploadPartError
 
@@ -75,6 +84,39 @@ async def test_a_large_file_goes_through_uploads_in_parts(
     assert complete.body["md5"] == hashlib.md5(DATA).hexdigest()
     assert len(complete.body["part_ids"]) == 4
     assert max(seen) == len(DATA)
+
+
+class PartsInFlight(Middleware):
+    """Counts the part requests in flight. The first part waits for a second to start, so a
+    client sending parts one at a time fails here, and the count shows the bound held."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+        self.second = anyio.Event()
+
+    async def on_request(self, request: httpx.Request, state: RequestState) -> None:
+        if not request.url.path.endswith("/parts"):
+            return
+        self.now += 1
+        self.most = max(self.most, self.now)
+        if self.now >= 2:
+            self.second.set()
+        with anyio.fail_after(10):  # a guard against hanging, not a measurement
+            await self.second.wait()
+
+    async def on_response(self, response: httpx.Response, state: RequestState) -> None:
+        if response.request.url.path.endswith("/parts"):
+            self.now -= 1
+
+
+async def test_parts_go_concurrently_within_the_bound(mock_openai: MockServer, blob: Path) -> None:
+    counter = PartsInFlight()
+    async with Client(api_key="sk-mock", base_url=mock_openai.url, middleware=[counter]) as client:
+        file = await client.files.upload(
+            blob, purpose="batch", single_request_limit=0, part_size=PART, concurrency=2
+        )
+        assert await (await client.files.content(file.id or "")).read() == DATA
+    assert counter.most == 2
 
 
 async def test_a_failed_part_is_retried_on_its_own(mock_openai: MockServer, blob: Path) -> None:

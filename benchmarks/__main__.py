@@ -56,6 +56,9 @@ _LIST_PAGES = {
     "tiny": {"files": 50, "batches": 10},
 }
 
+#: Lines of the batch output file read by `BatchJob.results()` (benchmarks/_batch_results_bench.py).
+_BATCH_LINES = {"full": 100_000, "quick": 20_000, "tiny": 1_000}
+
 
 def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) -> Plan:
     rows = {
@@ -175,6 +178,12 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
     sizes = _LIST_PAGES.get(plan.name, _LIST_PAGES["full"])
     pages = _run_module("benchmarks._list_decode_bench", {**sizes, "repeats": plan.decoder_repeats})
     (out / "list_decode.json").write_text(json.dumps(pages, indent=2) + "\n")
+    log("  reading batch results")
+    lines = _BATCH_LINES.get(plan.name, _BATCH_LINES["full"])
+    batch = _run_module(
+        "benchmarks._batch_results_bench", {"lines": lines, "repeats": plan.decoder_repeats}
+    )
+    (out / "batch_results.json").write_text(json.dumps(batch, indent=2) + "\n")
     log("  import times")
     imports = import_times(["openai_ergo", "streaming", "openai", "httpx"], plan.import_repeats)
     imports["slowest"] = slowest_imports("openai_ergo")
@@ -198,9 +207,18 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
             f" CPU than the SDK's models ({page['ergo_cpu_s'] * 1e3:.1f} ms vs"
             f" {page['sdk_cpu_s'] * 1e3:.1f} ms; target >= 10x)"
         )
+    batch_verdict = "PASS" if batch["mb_per_s"] >= 100 else "MISS"
+    log(
+        f"  {batch_verdict:<7} reading batch results: {batch['mb_per_s']:.0f} MB/s"
+        f" ({batch['lines']} lines, {batch['bytes'] / 1e6:.1f} MB, typed ChatCompletions;"
+        " target >= 100 MB/s)"
+    )
     spent = time.perf_counter() - started
-    log(f"\nwrote {out}/latest.{{md,json,png}} and list_decode.json in {spent:.0f} s")
-    misses = sum(int(page["ratio"] < 10) for page in pages.values())
+    log(
+        f"\nwrote {out}/latest.{{md,json,png}}, list_decode.json and batch_results.json"
+        f" in {spent:.0f} s"
+    )
+    misses = sum(int(page["ratio"] < 10) for page in pages.values()) + (batch_verdict == "MISS")
     return misses + sum(target.verdict == "MISS" for target in targets)
 
 

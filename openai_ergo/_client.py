@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
 import httpx
 import msgspec
@@ -35,6 +35,10 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
+
+if TYPE_CHECKING:
+    from openai_ergo._namespaces._files import FilesCall
+    from openai_ergo.resources._batch import BatchBuilder
 
 T = TypeVar("T")
 
@@ -256,6 +260,30 @@ class Client(Namespaces, AsyncResource):
     def is_closed(self) -> bool:
         """Whether the connection pool was closed."""
         return self._http.is_closed
+
+    @property
+    def files(self) -> FilesCall:
+        """`client.files`: the typed methods and `upload()`, which streams a file and takes
+        the Uploads API (parts, md5, resumable) past the single-request limit."""
+        from openai_ergo._namespaces._files import FilesCall
+
+        return FilesCall(self)
+
+    def batch(
+        self,
+        *,
+        endpoint: str | None = None,
+        completion_window: str = "24h",
+        metadata: Mapping[str, str] | None = None,
+    ) -> BatchBuilder:
+        """A Batch API builder: `.add(custom_id, builder)` requests, then `await .submit()`
+        for a `BatchJob` (docs/uploads-and-batches.md). `endpoint` (e.g.
+        "/v1/chat/completions") is taken from the first builder added when not given."""
+        from openai_ergo.resources._batch import BatchBuilder
+
+        return BatchBuilder(
+            self, endpoint=endpoint, completion_window=completion_window, metadata=metadata
+        )
 
     @property
     def rate_limiter(self) -> RateLimiter | None:

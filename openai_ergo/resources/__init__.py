@@ -13,6 +13,18 @@ from openai_ergo.resources._aggregate import (
     ResponseAccumulator,
     StreamFailure,
 )
+from openai_ergo.resources._batch import (
+    BatchBuilder,
+    BatchFailedError,
+    BatchJob,
+    BatchLineError,
+    BatchProgress,
+    BatchRequest,
+    BatchResult,
+    BatchResults,
+    BatchTimeoutError,
+    register_batch_endpoint,
+)
 from openai_ergo.resources._builder import RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
 from openai_ergo.resources._event_streams import TypedEventStream
@@ -29,9 +41,19 @@ from openai_ergo.resources._streams import (
 )
 from openai_ergo.resources._structured import OutputFormat, Parsed
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError, tool
+from openai_ergo.resources._uploads import UploadHandle, UploadPartError
 
 __all__ = [
     "AudioInput",
+    "BatchBuilder",
+    "BatchFailedError",
+    "BatchJob",
+    "BatchLineError",
+    "BatchProgress",
+    "BatchRequest",
+    "BatchResult",
+    "BatchResults",
+    "BatchTimeoutError",
     "ChatBuilder",
     "ChatCompletionAccumulator",
     "ChatHistory",
@@ -57,8 +79,11 @@ __all__ = [
     "ToolRunStream",
     "ToolStep",
     "TypedEventStream",
+    "UploadHandle",
+    "UploadPartError",
     "audio",
     "file",
     "image",
+    "register_batch_endpoint",
     "tool",
 ]

@@ -254,3 +254,13 @@ def test_the_list_page_benchmark_decodes_every_item_on_both_sides() -> None:
         assert page["ergo_cpu_s"] >= 0
         assert page["sdk_cpu_s"] > 0
         assert page["ratio"] > 0
+
+
+def test_the_batch_results_benchmark_reads_every_line_typed() -> None:
+    from benchmarks import _batch_results_bench
+
+    result = _batch_results_bench.run(lines=200, repeats=1)
+    assert result["lines"] == 200
+    assert result["bytes"] == len(_batch_results_bench.output_file(200))
+    assert result["wall_s"] > 0
+    assert result["mb_per_s"] == result["bytes"] / 1e6 / result["wall_s"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
 import httpx
 import msgspec
@@ -35,6 +35,9 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
+
+if TYPE_CHECKING:
+    from openai_ergo.resources._vector_stores import VectorStoreBuilder
 
 T = TypeVar("T")
 
@@ -396,3 +399,17 @@ class Client(Namespaces, AsyncResource):
         ...), fetching pages as it goes; `.pages()` iterates whole pages instead. Items are
         dicts unless `item_type` (a msgspec Struct, say) is given."""
         return Paginator(self, path, query=query, item_type=item_type or dict[str, Any])
+
+    # -- workflows (the tier above the builders) ----------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this client waits on: retries, rate limits and workflow polls."""
+        return self._pipeline.clock
+
+    def vector_store(self, name: str | None = None) -> VectorStoreBuilder:
+        """A new vector store: `await client.vector_store("docs").files("a.md")` creates it,
+        uploads and attaches the files, and returns the `VectorStore` handle."""
+        from openai_ergo.resources._vector_stores import VectorStoreBuilder
+
+        return VectorStoreBuilder(self, name)

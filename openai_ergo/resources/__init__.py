@@ -18,6 +18,7 @@ from openai_ergo.resources._chat import ChatBuilder, ChatParse
 from openai_ergo.resources._event_streams import TypedEventStream
 from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
+from openai_ergo.resources._polling import WaitTimeoutError
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
 from openai_ergo.resources._streams import (
@@ -29,6 +30,12 @@ from openai_ergo.resources._streams import (
 )
 from openai_ergo.resources._structured import OutputFormat, Parsed
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError, tool
+from openai_ergo.resources._vector_stores import (
+    VectorStore,
+    VectorStoreBuilder,
+    VectorStoreSearch,
+    file_search,
+)
 
 __all__ = [
     "AudioInput",
@@ -57,8 +64,13 @@ __all__ = [
     "ToolRunStream",
     "ToolStep",
     "TypedEventStream",
+    "VectorStore",
+    "VectorStoreBuilder",
+    "VectorStoreSearch",
+    "WaitTimeoutError",
     "audio",
     "file",
+    "file_search",
     "image",
     "tool",
 ]

@@ -37,6 +37,7 @@ from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
+    from openai_ergo.resources._fine_tuning import FineTuningJobBuilder
     from openai_ergo.resources._vector_stores import VectorStoreBuilder
 
 T = TypeVar("T")
@@ -413,3 +414,10 @@ class Client(Namespaces, AsyncResource):
         from openai_ergo.resources._vector_stores import VectorStoreBuilder
 
         return VectorStoreBuilder(self, name)
+
+    def fine_tuning_job(self, model: str) -> FineTuningJobBuilder:
+        """A new fine-tuning job of `model`: `await client.fine_tuning_job(m).examples(...)`
+        uploads the examples, creates the job and returns its `TuningJob` handle."""
+        from openai_ergo.resources._fine_tuning import FineTuningJobBuilder
+
+        return FineTuningJobBuilder(self, model)

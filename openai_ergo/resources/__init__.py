@@ -16,6 +16,12 @@ from openai_ergo.resources._aggregate import (
 from openai_ergo.resources._builder import RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
 from openai_ergo.resources._event_streams import TypedEventStream
+from openai_ergo.resources._fine_tuning import (
+    FineTuningError,
+    FineTuningJobBuilder,
+    TuningEvents,
+    TuningJob,
+)
 from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
 from openai_ergo.resources._polling import WaitTimeoutError
@@ -45,6 +51,8 @@ __all__ = [
     "ChatParse",
     "ChatStream",
     "FileInput",
+    "FineTuningError",
+    "FineTuningJobBuilder",
     "FunctionTool",
     "ImageInput",
     "OutputFormat",
@@ -63,6 +71,8 @@ __all__ = [
     "ToolRun",
     "ToolRunStream",
     "ToolStep",
+    "TuningEvents",
+    "TuningJob",
     "TypedEventStream",
     "VectorStore",
     "VectorStoreBuilder",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, final
+from typing import TYPE_CHECKING, Any, final
 
 import anyio
 import msgspec
@@ -30,6 +30,7 @@ from openai_ergo.resources._builder import (
     check_str,
 )
 from openai_ergo.resources._polling import Poll, client_clock
+from openai_ergo.resources._workflow import WorkflowBuilder
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["VectorStore", "VectorStoreBuilder", "VectorStoreSearch", "file_search"]
-
-V = TypeVar("V", bound="_Values")
 
 #: An upload's progress: the file's name, the bytes sent so far and its size.
 UploadProgress = Callable[[str, int, "int | None"], object]
@@ -127,38 +126,8 @@ def file_search(
     return spec
 
 
-class _Values:
-    """An immutable bag of request fields with a client: each setter returns a changed copy."""
-
-    __slots__ = ("_client", "_fields")
-
-    def __init__(self, client: Client, fields: Mapping[str, Any] | None = None) -> None:
-        self._client = client
-        self._fields: dict[str, Any] = dict(fields or {})
-
-    def _clone(self: V) -> V:
-        clone = object.__new__(type(self))
-        for slot in _slots(type(self)):
-            object.__setattr__(clone, slot, getattr(self, slot))
-        return clone
-
-    def _set(self: V, name: str, value: Any) -> V:
-        clone = self._clone()
-        fields = dict(self._fields)
-        if value is None:
-            fields.pop(name, None)
-        else:
-            fields[name] = value
-        clone._fields = fields
-        return clone
-
-
-def _slots(cls: type) -> list[str]:
-    return [slot for klass in cls.__mro__ for slot in getattr(klass, "__slots__", ())]
-
-
 @final
-class VectorStoreSearch(_Values):
+class VectorStoreSearch(WorkflowBuilder):
     """A search of one vector store, built a step at a time; `await` it for the typed
     `VectorStoreSearchResultsPage` (`data`: the chunks found, best first, each with
     `file_id`, `filename`, `score`, `attributes` and `content`)."""
@@ -415,7 +384,7 @@ def _batch_entry(file_id: str | None, attributes: Mapping[str, Any] | None) -> d
 
 
 @final
-class VectorStoreBuilder(_Values):
+class VectorStoreBuilder(WorkflowBuilder):
     """A new vector store, built a step at a time; every setter returns a new builder.
 
     `await builder` creates the store, uploads the files set with `file()`/`files()`

@@ -52,6 +52,7 @@ from openai_ergo._transport import HTTP11Transport
 
 if typing.TYPE_CHECKING:
     from openai_ergo.resources import (
+        AssistantRunBuilder,
         ChatBuilder,
         ChatHistory,
         ChatStream,
@@ -61,6 +62,7 @@ if typing.TYPE_CHECKING:
         Parsed,
         ResponsesBuilder,
         ResponseStream,
+        RunStream,
         ToolRun,
         TuningEvents,
         TuningJob,
@@ -81,6 +83,7 @@ __version__ = "0.1.0"
 # use: `from openai_ergo import Client` does not need them, and they are a quarter of the import.
 _LAZY_FROM_RESOURCES = frozenset(
     {
+        "AssistantRunBuilder",
         "ChatBuilder",
         "ChatHistory",
         "ChatStream",
@@ -90,6 +93,7 @@ _LAZY_FROM_RESOURCES = frozenset(
         "Parsed",
         "ResponseStream",
         "ResponsesBuilder",
+        "RunStream",
         "ToolRun",
         "TuningEvents",
         "TuningJob",
@@ -127,6 +131,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AssistantRunBuilder",
     "AuthenticationError",
     "BadRequestError",
     "BinaryResponse",
@@ -170,6 +175,7 @@ __all__ = [
     "ResponsesBuilder",
     "RetryPolicy",
     "RetryStop",
+    "RunStream",
     "StreamError",
     "StreamEventError",
     "StreamIdleTimeoutError",

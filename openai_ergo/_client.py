@@ -37,6 +37,7 @@ from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
+    from openai_ergo.resources._assistants import AssistantRunBuilder
     from openai_ergo.resources._fine_tuning import FineTuningJobBuilder
     from openai_ergo.resources._vector_stores import VectorStoreBuilder
 
@@ -421,3 +422,10 @@ class Client(Namespaces, AsyncResource):
         from openai_ergo.resources._fine_tuning import FineTuningJobBuilder
 
         return FineTuningJobBuilder(self, model)
+
+    def assistant_run(self, assistant_id: str) -> AssistantRunBuilder:
+        """A run of an assistant (the legacy Assistants API): `.user(...)`, then `await` it,
+        `.stream()` it, or `.run()` the `@tool` loop through `submit_tool_outputs`."""
+        from openai_ergo.resources._assistants import AssistantRunBuilder
+
+        return AssistantRunBuilder(self, assistant_id)

@@ -13,6 +13,7 @@ from openai_ergo.resources._aggregate import (
     ResponseAccumulator,
     StreamFailure,
 )
+from openai_ergo.resources._assistants import AssistantRunBuilder, RunStream
 from openai_ergo.resources._builder import RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
 from openai_ergo.resources._event_streams import TypedEventStream
@@ -44,6 +45,7 @@ from openai_ergo.resources._vector_stores import (
 )
 
 __all__ = [
+    "AssistantRunBuilder",
     "AudioInput",
     "ChatBuilder",
     "ChatCompletionAccumulator",
@@ -63,6 +65,7 @@ __all__ = [
     "ResponseStream",
     "ResponsesBuilder",
     "ResponsesParse",
+    "RunStream",
     "StreamFailure",
     "StreamNotFinishedError",
     "TextDeltas",

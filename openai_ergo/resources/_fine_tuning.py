@@ -28,7 +28,7 @@ from openai_ergo.resources._builder import (
     check_number,
     check_str,
 )
-from openai_ergo.resources._polling import Poll, WaitTimeoutError, client_clock
+from openai_ergo.resources._polling import Poll, client_clock
 from openai_ergo.resources._workflow import WorkflowBuilder
 
 if TYPE_CHECKING:
@@ -402,21 +402,12 @@ class TuningEvents:
             if fresh or self._finished:
                 self._delay = self._poll.interval
                 continue
-            waited = clock.now() - self._start
-            remaining = self._poll.timeout - waited
-            if remaining <= 0:
-                what = f"fine-tuning job {self._job.id}"
-                raise WaitTimeoutError(
-                    f"{what} was still {info.status} after {waited:g}s ({_describe(info)}); "
-                    f"the deadline was {self._poll.timeout:g}s",
-                    what=what,
-                    state=info.status or "unknown",
-                    detail=_describe(info),
-                    waited=waited,
-                    last=info,
-                )
+            what = f"fine-tuning job {self._job.id}"
+            state = info.status or "unknown"
+            poll = self._poll
+            remaining = poll.remaining(clock, self._start, what, state, _describe(info), info)
             await clock.sleep(min(self._delay, remaining))
-            self._delay = min(self._delay * self._poll.backoff, self._poll.max_interval)
+            self._delay = poll.next_interval(self._delay)
         return self._buffer.popleft()
 
     async def _fresh(self) -> list[FineTuningJobEvent]:

@@ -119,32 +119,42 @@ class Poll:
         state: Callable[[T], str],
         detail: Callable[[T], str],
         progress: Callable[[T], object] | None = None,
-        first: T | None = None,
     ) -> T:
-        """Read the job with `fetch` (or start from `first`) until `finished` says so; each
+        """Read the job with `fetch` until `finished` says so; each
         reading goes to `progress`. Raises `WaitTimeoutError` once the deadline passed with the
         job unfinished (the last reading is taken at the deadline, not after it)."""
         start = clock.now()
         delay = self.interval
-        current = first if first is not None else await fetch()
+        current = await fetch()
         while True:
             if progress is not None:
                 progress(current)
             if finished(current):
                 return current
-            waited = clock.now() - start
-            remaining = self.timeout - waited
-            if remaining <= 0:
-                seen, more = state(current), detail(current)
-                raise WaitTimeoutError(
-                    f"{what} was still {seen} after {waited:g}s ({more}); the deadline was "
-                    f"{self.timeout:g}s: wait again with a longer timeout, or check the job",
-                    what=what,
-                    state=seen,
-                    detail=more,
-                    waited=waited,
-                    last=current,
-                )
+            remaining = self.remaining(clock, start, what, state(current), detail(current), current)
             await clock.sleep(min(delay, remaining))
-            delay = min(delay * self.backoff, self.max_interval)
+            delay = self.next_interval(delay)
             current = await fetch()
+
+    def next_interval(self, delay: float) -> float:
+        """The wait after one of `delay` seconds: `backoff` times longer, up to the cap."""
+        return min(delay * self.backoff, self.max_interval)
+
+    def remaining(
+        self, clock: Clock, start: float, what: str, state: str, detail: str, last: Any
+    ) -> float:
+        """Seconds left before the deadline of a wait begun at `start`; past it,
+        `WaitTimeoutError` naming the job, its `state` and `detail`, with `last`."""
+        waited = clock.now() - start
+        remaining = self.timeout - waited
+        if remaining > 0:
+            return remaining
+        raise WaitTimeoutError(
+            f"{what} was still {state} after {waited:g}s ({detail}); the deadline was "
+            f"{self.timeout:g}s: wait again with a longer timeout, or check the job",
+            what=what,
+            state=state,
+            detail=detail,
+            waited=waited,
+            last=last,
+        )

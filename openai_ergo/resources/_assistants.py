@@ -24,6 +24,7 @@ from openai_ergo.resources._builder import (
     check_metadata,
     check_number,
     check_str,
+    checked_tools,
 )
 from openai_ergo.resources._event_streams import TypedEventStream
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
@@ -239,19 +240,7 @@ class AssistantRunBuilder(_RunTurn):
     def tools(self, *tools: ToolSpec) -> AssistantRunBuilder:
         """Tools for this run, replacing the assistant's: `@tool` functions (which `.run()`
         executes) or built-in tools' JSON (`{"type": "file_search"}`); at most 20."""
-        combined = self._tools + tuple(tools)
-        for spec in tools:
-            if not isinstance(spec, FunctionTool | Mapping) or (
-                isinstance(spec, Mapping) and "type" not in spec
-            ):
-                raise InvalidRequestError(
-                    f"tools takes @tool functions or tool JSON with a 'type', not {spec!r}",
-                    param="tools",
-                )
-        names = [t.name for t in combined if isinstance(t, FunctionTool)]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
-        if duplicate is not None:
-            raise InvalidRequestError(f"two tools are named {duplicate!r}", param="tools")
+        combined = checked_tools(self._tools, tools)
         if len(combined) > 20:
             raise InvalidRequestError(
                 f"a run takes at most 20 tools, not {len(combined)}", param="tools"

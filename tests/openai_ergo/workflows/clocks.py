@@ -9,13 +9,11 @@ from openai_ergo import Client
 from openai_ergo.mock import MockServer
 
 
-class MockTime:
-    """`Clock` for the client: `now()` is simulated seconds, `sleep(s)` advances them and the
-    mock's clock (stopped, `speed = 0`) by `s`. `sleeps` records every wait asked for."""
+class FakeClock:
+    """`Clock` in simulated seconds: `sleep(s)` moves `now()` on by `s` at once and records
+    it in `sleeps`."""
 
-    def __init__(self, server: MockServer) -> None:
-        self.server = server
-        server.app.clock.speed = 0
+    def __init__(self) -> None:
         self.seconds = 0.0
         self.sleeps: list[float] = []
 
@@ -25,8 +23,21 @@ class MockTime:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.seconds += seconds
-        self.server.app.clock.advance(seconds)
         await anyio.lowlevel.checkpoint()
+
+
+class MockTime(FakeClock):
+    """`Clock` for a client of the mock: sleeping also advances the mock's clock (stopped,
+    `speed = 0`) by as much."""
+
+    def __init__(self, server: MockServer) -> None:
+        super().__init__()
+        self.server = server
+        server.app.clock.speed = 0
+
+    async def sleep(self, seconds: float) -> None:
+        self.server.app.clock.advance(seconds)
+        await super().sleep(seconds)
 
 
 def client_on(server: MockServer) -> tuple[Client, MockTime]:

@@ -7,18 +7,7 @@ import pytest
 from openai_ergo import InvalidRequestError, WaitTimeoutError
 from openai_ergo.resources._polling import Poll
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.seconds += seconds
+from .clocks import FakeClock
 
 
 async def test_backs_off_to_the_cap_and_returns_when_finished() -> None:

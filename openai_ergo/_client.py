@@ -38,7 +38,10 @@ from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
     from openai_ergo._namespaces._files import FilesCall
+    from openai_ergo.resources._assistants import AssistantRunBuilder
     from openai_ergo.resources._batch import BatchBuilder
+    from openai_ergo.resources._fine_tuning import FineTuningJobBuilder
+    from openai_ergo.resources._vector_stores import VectorStoreBuilder
 
 T = TypeVar("T")
 
@@ -434,3 +437,31 @@ class Client(Namespaces, AsyncResource):
         ...), fetching pages as it goes; `.pages()` iterates whole pages instead. Items are
         dicts unless `item_type` (a msgspec Struct, say) is given."""
         return Paginator(self, path, query=query, item_type=item_type or dict[str, Any])
+
+    # -- workflows (the tier above the builders) ----------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this client waits on: retries, rate limits and workflow polls."""
+        return self._pipeline.clock
+
+    def vector_store(self, name: str | None = None) -> VectorStoreBuilder:
+        """A new vector store: `await client.vector_store("docs").files("a.md")` creates it,
+        uploads and attaches the files, and returns the `VectorStore` handle."""
+        from openai_ergo.resources._vector_stores import VectorStoreBuilder
+
+        return VectorStoreBuilder(self, name)
+
+    def fine_tuning_job(self, model: str) -> FineTuningJobBuilder:
+        """A new fine-tuning job of `model`: `await client.fine_tuning_job(m).examples(...)`
+        uploads the examples, creates the job and returns its `TuningJob` handle."""
+        from openai_ergo.resources._fine_tuning import FineTuningJobBuilder
+
+        return FineTuningJobBuilder(self, model)
+
+    def assistant_run(self, assistant_id: str) -> AssistantRunBuilder:
+        """A run of an assistant (the legacy Assistants API): `.user(...)`, then `await` it,
+        `.stream()` it, or `.run()` the `@tool` loop through `submit_tool_outputs`."""
+        from openai_ergo.resources._assistants import AssistantRunBuilder
+
+        return AssistantRunBuilder(self, assistant_id)

@@ -13,6 +13,7 @@ from openai_ergo.resources._aggregate import (
     ResponseAccumulator,
     StreamFailure,
 )
+from openai_ergo.resources._assistants import AssistantRunBuilder, RunStream
 from openai_ergo.resources._batch import (
     BatchBuilder,
     BatchFailedError,
@@ -28,8 +29,15 @@ from openai_ergo.resources._batch import (
 from openai_ergo.resources._builder import RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
 from openai_ergo.resources._event_streams import TypedEventStream
+from openai_ergo.resources._fine_tuning import (
+    FineTuningError,
+    FineTuningJobBuilder,
+    TuningEvents,
+    TuningJob,
+)
 from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
+from openai_ergo.resources._polling import WaitTimeoutError
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
 from openai_ergo.resources._streams import (
@@ -42,8 +50,15 @@ from openai_ergo.resources._streams import (
 from openai_ergo.resources._structured import OutputFormat, Parsed
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError, tool
 from openai_ergo.resources._uploads import UploadHandle, UploadPartError
+from openai_ergo.resources._vector_stores import (
+    VectorStore,
+    VectorStoreBuilder,
+    VectorStoreSearch,
+    file_search,
+)
 
 __all__ = [
+    "AssistantRunBuilder",
     "AudioInput",
     "BatchBuilder",
     "BatchFailedError",
@@ -60,6 +75,8 @@ __all__ = [
     "ChatParse",
     "ChatStream",
     "FileInput",
+    "FineTuningError",
+    "FineTuningJobBuilder",
     "FunctionTool",
     "ImageInput",
     "OutputFormat",
@@ -70,6 +87,7 @@ __all__ = [
     "ResponseStream",
     "ResponsesBuilder",
     "ResponsesParse",
+    "RunStream",
     "StreamFailure",
     "StreamNotFinishedError",
     "TextDeltas",
@@ -78,11 +96,18 @@ __all__ = [
     "ToolRun",
     "ToolRunStream",
     "ToolStep",
+    "TuningEvents",
+    "TuningJob",
     "TypedEventStream",
     "UploadHandle",
     "UploadPartError",
+    "VectorStore",
+    "VectorStoreBuilder",
+    "VectorStoreSearch",
+    "WaitTimeoutError",
     "audio",
     "file",
+    "file_search",
     "image",
     "register_batch_endpoint",
     "tool",

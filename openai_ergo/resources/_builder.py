@@ -98,6 +98,25 @@ def check_metadata(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)
 
 
+def checked_tools(current: tuple[ToolSpec, ...], added: Iterable[ToolSpec]) -> tuple[ToolSpec, ...]:
+    """`current` and `added` tools together, each a `@tool` function or tool JSON with a
+    `type`, the functions' names unique; or an error naming `tools`."""
+    combined = current + tuple(added)
+    names = [t.name for t in combined if isinstance(t, FunctionTool)]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate is not None:
+        raise InvalidRequestError(f"two tools are named {duplicate!r}", param="tools")
+    for spec in combined[len(current) :]:
+        if not isinstance(spec, FunctionTool | Mapping) or (
+            isinstance(spec, Mapping) and "type" not in spec
+        ):
+            raise InvalidRequestError(
+                f"tools takes @tool functions or tool JSON with a 'type', not {spec!r}",
+                param="tools",
+            )
+    return combined
+
+
 def _shown(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -255,20 +274,7 @@ class RequestBuilder:
         """Add tools the model may call: functions made with `@tool`, or built-in tools as
         their JSON (`{"type": "web_search"}`). Names must be unique."""
         current: tuple[ToolSpec, ...] = self._fields.get("tools", ())
-        combined = current + tuple(tools)
-        names = [t.name for t in combined if isinstance(t, FunctionTool)]
-        duplicate = next((n for n in names if names.count(n) > 1), None)
-        if duplicate is not None:
-            raise InvalidRequestError(f"two tools are named {duplicate!r}", param="tools")
-        for spec in tools:
-            if not isinstance(spec, FunctionTool | Mapping) or (
-                isinstance(spec, Mapping) and "type" not in spec
-            ):
-                raise InvalidRequestError(
-                    f"tools takes @tool functions or tool JSON with a 'type', not {spec!r}",
-                    param="tools",
-                )
-        return self._set("tools", combined or None)
+        return self._set("tools", checked_tools(current, tools) or None)
 
     def without_tools(self: B) -> B:
         """The same request with no tools."""

@@ -56,6 +56,13 @@ class TimedStream(httpx.AsyncByteStream):
         # The transport's own iterator: reading it costs no step of ours.
         return self._iterator
 
+    @property
+    def finished(self) -> bool:
+        """Whether the transport's stream is done with its connection (`ResponseBody`), so
+        that closing awaits nothing."""
+        iterator: object = self._iterator
+        return iterator is self._stream and getattr(iterator, "finished", False) is True
+
     async def aclose(self) -> None:
         """Record the elapsed time, then close the transport's stream."""
         elapsed = time.perf_counter() - self._start

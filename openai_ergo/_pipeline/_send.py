@@ -394,8 +394,14 @@ class Pipeline:
                 return outcome
             finally:
                 if outcome.result is None:
-                    with anyio.CancelScope(shield=True):
+                    stream = response.stream
+                    if isinstance(stream, TimedStream) and stream.finished:
+                        # The body was read to its end and the connection given back:
+                        # closing awaits nothing, and a shield would cost a cancel scope.
                         await response.aclose()
+                    else:
+                        with anyio.CancelScope(shield=True):
+                            await response.aclose()
             status = response.status_code
             if response.is_success:
                 verdict = True

@@ -347,6 +347,12 @@ class ResponseBody(httpx.AsyncByteStream):
         """Give the connection back (body read to the end) or close it (body cut short)."""
         await self._finish()
 
+    @property
+    def finished(self) -> bool:
+        """Whether the connection was given back or closed already: closing then awaits
+        nothing, so it needs no shield from cancellation."""
+        return self._finished
+
     async def _finish(self) -> None:
         if self._finished:
             return

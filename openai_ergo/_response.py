@@ -24,6 +24,7 @@ from openai_ergo._pipeline._logging import excerpt, redact_text
 from openai_ergo._pipeline._middleware import Middleware, RequestState
 from openai_ergo._pipeline._ratelimit import RateLimitInfo
 from openai_ergo._pipeline._request_id import request_id_of
+from openai_ergo._transport._prepared import HeaderView, header_view
 
 if TYPE_CHECKING:
     from streaming import EventSource, ServerSentEvent
@@ -47,20 +48,21 @@ def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
 class APIResponse:
     """A complete, successful (2xx) response: status, headers, body bytes and ways to decode it."""
 
-    __slots__ = ("_rate_limit", "attempts", "content", "headers", "method", "status_code", "url")
+    __slots__ = ("_headers", "_rate_limit", "attempts", "content", "method", "status_code", "url")
 
     def __init__(
         self,
         *,
         status_code: int,
-        headers: httpx.Headers,
+        headers: httpx.Headers | HeaderView,
         content: bytes,
         method: str,
         url: str,
         attempts: int = 1,
     ) -> None:
         self.status_code = status_code
-        self.headers = headers
+        # A `HeaderView` becomes `httpx.Headers` only when `headers` is read.
+        self._headers = headers
         #: The raw body.
         self.content = content
         self.method = method
@@ -70,16 +72,24 @@ class APIResponse:
         self._rate_limit: RateLimitInfo | bool | None = False
 
     @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+        headers = self._headers
+        if isinstance(headers, HeaderView):
+            headers = self._headers = httpx.Headers(headers.raw)
+        return headers
+
+    @property
     def request_id(self) -> str | None:
         """The request id: the `x-request-id` header, or a compatible server's equivalent
         (docs/client.md lists them). Quote it when asking OpenAI about this request."""
-        return request_id_of(self.headers)
+        return request_id_of(self._headers)
 
     @property
     def rate_limit(self) -> RateLimitInfo | None:
         """The parsed `x-ratelimit-*` headers, or `None` when the server sent none."""
         if self._rate_limit is False:
-            self._rate_limit = RateLimitInfo.from_headers(self.headers)
+            self._rate_limit = RateLimitInfo.from_headers(self._headers)
         return self._rate_limit if isinstance(self._rate_limit, RateLimitInfo) else None
 
     def json(self) -> Any:
@@ -158,12 +168,12 @@ class _StreamedHead:
     @property
     def request_id(self) -> str | None:
         """The request id (the `x-request-id` header, or another server's equivalent)."""
-        return request_id_of(self.response.headers)
+        return request_id_of(header_view(self.response))
 
     @property
     def rate_limit(self) -> RateLimitInfo | None:
         """The parsed `x-ratelimit-*` headers, or `None`."""
-        return RateLimitInfo.from_headers(self.response.headers)
+        return RateLimitInfo.from_headers(header_view(self.response))
 
 
 @final

@@ -22,6 +22,7 @@ from openai_ergo._pipeline._retry import parse_retry_after
 # What no HTTP header value may carry (a tab may, inside one): the transports refuse to send it.
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def _where(index: int, length: int) -> str:
@@ -100,6 +101,13 @@ class APIKeyAuth(httpx.Auth, SecretHolder):
         self._key = checked_setting(key, source)
         self._header = header
         self._value = _header_value(header, key)
+        # The value is printable ASCII (checked above); a name that is no HTTP token gets no
+        # line, and its requests go through httpx's path, whose transport names the problem.
+        self._line = (
+            f"{header}: {self._value}\r\n".encode("ascii")
+            if _HEADER_NAME.fullmatch(header)
+            else None
+        )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Set the header; one pass."""
@@ -109,6 +117,16 @@ class APIKeyAuth(httpx.Auth, SecretHolder):
     def apply(self, request: httpx.Request) -> None:
         """The whole flow without its generator (the pipeline's direct send calls this)."""
         request.headers[self._header] = self._value
+
+    @property
+    def header_name(self) -> str:
+        """The header the key goes in (`Authorization`, or Azure's `api-key`)."""
+        return self._header
+
+    def head_line(self) -> bytes | None:
+        """The header line as `apply` makes the transport write it, for the pipeline's plain
+        send (`_pipeline/_plain.py`): checked once, here (None for a name that is no token)."""
+        return self._line
 
     def secrets(self) -> tuple[str, ...]:
         """The key."""

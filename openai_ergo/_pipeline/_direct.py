@@ -31,6 +31,8 @@ from typing import Any
 import httpx
 
 from openai_ergo._pipeline._auth import APIKeyAuth
+from openai_ergo._transport import HTTP11Transport
+from openai_ergo._transport._prepared import PreparedRequest, header_view
 
 __all__ = ["DirectSender", "TimedStream"]
 
@@ -53,6 +55,13 @@ class TimedStream(httpx.AsyncByteStream):
     def __aiter__(self) -> AsyncIterator[bytes]:
         # The transport's own iterator: reading it costs no step of ours.
         return self._iterator
+
+    @property
+    def finished(self) -> bool:
+        """Whether the transport's stream is done with its connection (`ResponseBody`), so
+        that closing awaits nothing."""
+        iterator: object = self._iterator
+        return iterator is self._stream and getattr(iterator, "finished", False) is True
 
     async def aclose(self) -> None:
         """Record the elapsed time, then close the transport's stream."""
@@ -115,6 +124,23 @@ class DirectSender:
         finally:
             await flow.aclose()
 
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """The client's one transport."""
+        return self._transport
+
+    async def send_prepared(self, prepared: PreparedRequest) -> httpx.Response:
+        """Send a request `PlainRequests` encoded (no hooks, no auth flow to run) through
+        `HTTP11Transport.send_prepared`: the response as `send` returns it, its `request`
+        built when first read."""
+        if self._http.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        transport = self._transport
+        assert isinstance(transport, HTTP11Transport)
+        start = time.perf_counter()
+        response = await transport.send_prepared(prepared)
+        return self._received(response, prepared.method, prepared.url, start)
+
     async def _send_one(self, request: httpx.Request) -> httpx.Response:
         hooks = self._http.event_hooks
         for hook in hooks["request"]:
@@ -125,26 +151,34 @@ class DirectSender:
         except httpx.RequestError as exc:
             exc.request = request
             raise
-        stream = response.stream
-        if not isinstance(stream, httpx.AsyncByteStream):
-            raise RuntimeError(f"{type(self._transport).__name__} returned a synchronous stream")
         response.request = request
-        response.stream = TimedStream(stream, response, start)
-        if "set-cookie" in response.headers:
-            self._http.cookies.extract_cookies(response)
-        if _HTTPX_LOG.isEnabledFor(logging.INFO):
-            _HTTPX_LOG.info(
-                'HTTP Request: %s %s "%s %d %s"',
-                request.method,
-                request.url,
-                response.http_version,
-                response.status_code,
-                response.reason_phrase,
-            )
+        self._received(response, request.method, request.url, start)
         try:
             for hook in hooks["response"]:
                 await hook(response)
         except BaseException:
             await response.aclose()
             raise
+        return response
+
+    def _received(
+        self, response: httpx.Response, method: str, url: httpx.URL, start: float
+    ) -> httpx.Response:
+        """What httpx's client does with every response: time the body, keep the cookies it
+        sets, log it."""
+        stream = response.stream
+        if not isinstance(stream, httpx.AsyncByteStream):
+            raise RuntimeError(f"{type(self._transport).__name__} returned a synchronous stream")
+        response.stream = TimedStream(stream, response, start)
+        if "set-cookie" in header_view(response):
+            self._http.cookies.extract_cookies(response)
+        if _HTTPX_LOG.isEnabledFor(logging.INFO):
+            _HTTPX_LOG.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                method,
+                url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
         return response

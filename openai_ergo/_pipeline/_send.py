@@ -32,10 +32,12 @@ from openai_ergo._pipeline._middleware import (
     event_observers,
     stream_enders,
 )
+from openai_ergo._pipeline._plain import PlainRequests
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
 from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop, parse_retry_after
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
+from openai_ergo._transport._prepared import header_view
 
 if TYPE_CHECKING:
     from streaming import EventSource
@@ -110,7 +112,7 @@ async def _read_all(response: httpx.Response) -> bytes:
     `aread()` steps two generator layers per block and a decoder chain that would pass the
     bytes through unchanged."""
     stream = response.stream
-    if isinstance(stream, TimedStream) and response.headers.get(
+    if isinstance(stream, TimedStream) and header_view(response).get(
         "content-encoding", "identity"
     ).strip().lower() in ("", "identity"):
         chunks = [chunk async for chunk in stream]
@@ -158,6 +160,10 @@ class Pipeline:
         self._targets: dict[str, tuple[httpx.URL, str]] = {}
         #: Sends through the transport itself when httpx's client adds nothing but layers.
         self.direct = DirectSender.for_client(http)
+        #: Writes the head itself when nothing installed needs an `httpx.Request`.
+        self.plain = PlainRequests.for_client(
+            http, self.direct.transport if self.direct is not None else None, auth, middleware
+        )
         self._transport_timeouts = {
             stream: timeouts.for_transport(stream=stream).as_dict() for stream in (False, True)
         }
@@ -172,13 +178,16 @@ class Pipeline:
             hit = self._targets[url] = (parsed, parsed.path)
         return hit
 
+    def _timeout_dict(self, call: Call, timeouts: Timeouts) -> dict[str, float | None]:
+        """The attempt's timeouts as the transport reads them (shared: copy before changing)."""
+        if timeouts is self.timeouts:
+            return self._transport_timeouts[bool(call.stream)]
+        return timeouts.for_transport(stream=bool(call.stream)).as_dict()
+
     def _build_request(self, call: Call, timeouts: Timeouts) -> httpx.Request:
         # httpx's `build_request` would merge base URL, default headers and cookies again on
         # every attempt; the client merged its headers once and the URL is parsed already.
-        if timeouts is self.timeouts:
-            timeout = dict(self._transport_timeouts[bool(call.stream)])
-        else:
-            timeout = timeouts.for_transport(stream=bool(call.stream)).as_dict()
+        timeout = dict(self._timeout_dict(call, timeouts))
         # A multipart body is given as the stream itself (its headers are set): httpx would
         # wrap an async iterable in a one-pass stream, and each attempt must read it afresh.
         body: dict[str, Any] = (
@@ -262,7 +271,7 @@ class Pipeline:
             wait: float | RetryStop | None = None
             if outcome.retryable:
                 response = outcome.response
-                headers = response.headers if response is not None else None
+                headers = header_view(response) if response is not None else None
                 wait = retry.next_attempt(attempt, headers, now_epoch=time.time())
                 if (
                     response is not None
@@ -280,7 +289,7 @@ class Pipeline:
                 ):
                     # The server's Retry-After is authoritative for this retry: the limiter
                     # adds no learned wait of its own to the budget that answered 429.
-                    asked = parse_retry_after(response.headers, now_epoch=time.time())
+                    asked = parse_retry_after(header_view(response), now_epoch=time.time())
                     limits.exempt = limits.last if asked is not None else None
             if (
                 wait is not None
@@ -323,33 +332,46 @@ class Pipeline:
         outcome = _Outcome()
         started = time.perf_counter()
         try:
-            request = self._build_request(call, timeouts)
+            request: httpx.Request | None = None
+            prepared = None
+            if self.plain is not None:
+                prepared = self.plain.prepare(call, self._timeout_dict(call, timeouts))
+            if prepared is None:
+                request = self._build_request(call, timeouts)
             if self.rate_limiter is not None:
                 permit = await self._acquire(call, request, limits)
                 record["waited"] = permit.waited
-            for middleware in self.middleware:
-                replaced = await middleware.on_request(request, state)
-                if replaced is not None:
-                    request = replaced
+            if request is not None:
+                for middleware in self.middleware:
+                    replaced = await middleware.on_request(request, state)
+                    if replaced is not None:
+                        request = replaced
             started = time.perf_counter()
             try:
                 direct = self.direct
-                if direct is not None:
+                if prepared is not None:
+                    assert direct is not None
+                    response = await direct.send_prepared(prepared)
+                elif direct is not None:
+                    assert request is not None
                     response = await direct.send(request, self.auth)
                 else:
+                    assert request is not None
                     response = await self.http.send(request, auth=self.auth, stream=True)
             except httpx.HTTPError as exc:
                 verdict = _http_failure(outcome, record, exc)
                 return outcome
             outcome.response = response
+            headers = header_view(response)
             record["status"] = response.status_code
-            record["request_id"] = request_id_of(response.headers)
+            record["request_id"] = request_id_of(headers)
             try:
                 for middleware in self.middleware:
                     await middleware.on_response(response, state)
                 if self.rate_limiter is not None:
-                    limits.last = limits.scope(request.extensions.get(KEY_LABEL))
-                    self.rate_limiter.observe(response.headers, scope=limits.last, permit=permit)
+                    label = request.extensions.get(KEY_LABEL) if request is not None else None
+                    limits.last = limits.scope(label)
+                    self.rate_limiter.observe(headers, scope=limits.last, permit=permit)
                 if response.is_success and call.stream == "bytes":
                     # The body is the caller's to read, chunk by chunk: the handle owns the
                     # connection and the concurrency slot until it closes.
@@ -376,14 +398,20 @@ class Pipeline:
                 return outcome
             finally:
                 if outcome.result is None:
-                    with anyio.CancelScope(shield=True):
+                    stream = response.stream
+                    if isinstance(stream, TimedStream) and stream.finished:
+                        # The body was read to its end and the connection given back:
+                        # closing awaits nothing, and a shield would cost a cancel scope.
                         await response.aclose()
+                    else:
+                        with anyio.CancelScope(shield=True):
+                            await response.aclose()
             status = response.status_code
             if response.is_success:
                 verdict = True
                 outcome.result = APIResponse(
                     status_code=status,
-                    headers=response.headers,
+                    headers=headers,
                     content=outcome.content,
                     method=call.method,
                     url=call.url,
@@ -394,7 +422,7 @@ class Pipeline:
             # A 4xx proves the endpoint is up: only server failures count against the circuit.
             verdict = status < 500
             retry = call.options.retry or self.retry
-            outcome.retryable = retry.should_retry_status(status, response.headers)
+            outcome.retryable = retry.should_retry_status(status, headers)
             return outcome
         finally:
             record.setdefault("ms", round((time.perf_counter() - started) * 1000.0, 1))
@@ -404,15 +432,17 @@ class Pipeline:
                 breaker.record(endpoint, verdict, trial=trial)
 
     async def _acquire(
-        self, call: Call, request: httpx.Request, limits: _Limits
+        self, call: Call, request: httpx.Request | None, limits: _Limits
     ) -> RateLimitPermit:
         """Wait for the rate limiter in the request's scope (its model and, with a key pool,
         the key it will go out with)."""
         limiter = self.rate_limiter
         assert limiter is not None
+        label = None
         if isinstance(self.auth, KeyPool):
-            request.extensions[KEY_LABEL] = self.auth.choose()
-        scope = limits.scope(request.extensions.get(KEY_LABEL))
+            assert request is not None  # a key pool's requests take httpx's path
+            label = request.extensions[KEY_LABEL] = self.auth.choose()
+        scope = limits.scope(label)
         if limits.tokens is None and limiter.counts_tokens:
             limits.tokens = call.options.estimated_tokens or estimate_tokens(
                 call.body, call.content if isinstance(call.content, bytes) else None

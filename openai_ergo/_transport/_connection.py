@@ -22,6 +22,7 @@ from openai_ergo._transport._network import (
     socket_is_readable,
 )
 from openai_ergo._transport._parser import ResponseParser
+from openai_ergo._transport._prepared import PreparedRequest, injection, invalid_name
 
 if TYPE_CHECKING:
     from openai_ergo._transport._pool import ConnectionPool
@@ -149,14 +150,37 @@ class HTTP11Connection:
         Raises `StaleConnectionError` when a reused connection was already closed by the
         peer (nothing of a response arrived), so the caller may retry elsewhere.
         """
-        reused = self.used
-        self.used = True
-        self._read_size = FIRST_READ_SIZE
-        parser = ResponseParser(is_head_request=request.method == "HEAD")
+        reused = self._start()
         # As httpx's default transport: a failed write is not the error yet. The server may
         # have answered early (say, 413) and closed; read that answer, or fail as reading does.
         with contextlib.suppress(httpx.WriteError):
             await _write_request(self, request, write_timeout)
+        return await self._response_head(request.method, reused, read_timeout)
+
+    async def request_prepared(
+        self, prepared: PreparedRequest, *, read_timeout: float | None, write_timeout: float | None
+    ) -> ResponseParser:
+        """`request` for a request already encoded (head and body bytes)."""
+        reused = self._start()
+        with contextlib.suppress(httpx.WriteError):
+            head, body = prepared.head, prepared.body
+            if len(body) <= _COALESCE_LIMIT:
+                await self.send(head + body, write_timeout)
+            else:
+                await self.send(head, write_timeout)
+                await self.send(body, write_timeout)
+        return await self._response_head(prepared.method, reused, read_timeout)
+
+    def _start(self) -> bool:
+        reused = self.used
+        self.used = True
+        self._read_size = FIRST_READ_SIZE
+        return reused
+
+    async def _response_head(
+        self, method: str, reused: bool, read_timeout: float | None
+    ) -> ResponseParser:
+        parser = ResponseParser(is_head_request=method == "HEAD")
         try:
             await self._read_head(parser, read_timeout)
         except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
@@ -228,7 +252,7 @@ def _encode_head(request: httpx.Request) -> tuple[bytes, bool, int]:
     length = 0
     for name, value in request.headers.raw:
         if _TOKEN.fullmatch(name) is None:
-            raise httpx.LocalProtocolError(f"invalid header name {name!r}")
+            raise invalid_name(name)
         lower = name.lower()
         if lower == b"content-length":
             try:
@@ -243,9 +267,7 @@ def _encode_head(request: httpx.Request) -> tuple[bytes, bool, int]:
     # A CR, LF or NUL inside any value would split or truncate the head (header injection).
     lines = len(request.headers.raw) + 2
     if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
-        raise httpx.LocalProtocolError(
-            "a header value or the URL contains a CR, LF or NUL character"
-        )
+        raise injection()
     return head, chunked, length
 
 
@@ -261,7 +283,16 @@ class ResponseBody(httpx.AsyncByteStream):
     de-chunked (many events at once), and the connection goes back to the pool as soon as
     the body ends."""
 
-    __slots__ = ("_connection", "_finished", "_parser", "_pool", "_request", "_timeout")
+    __slots__ = (
+        "_connection",
+        "_finished",
+        "_host",
+        "_parser",
+        "_pool",
+        "_request",
+        "_timeout",
+        "response",
+    )
 
     def __init__(
         self,
@@ -269,15 +300,19 @@ class ResponseBody(httpx.AsyncByteStream):
         parser: ResponseParser,
         pool: ConnectionPool,
         *,
-        request: httpx.Request,
+        request: httpx.Request | None,
+        host: str,
         read_timeout: float | None,
     ) -> None:
         self._connection = connection
         self._parser = parser
         self._pool = pool
         self._request = request
+        self._host = host
         self._timeout = read_timeout
         self._finished = False
+        #: The response this body belongs to, for a request built only when asked for.
+        self.response: httpx.Response | None = None
 
     def __aiter__(self) -> ResponseBody:
         return self
@@ -296,7 +331,10 @@ class ResponseBody(httpx.AsyncByteStream):
                 else:
                     parser.eof()
             except httpx.TransportError as exc:
-                exc.request = self._request
+                request = self._request
+                if request is None and self.response is not None:
+                    request = self.response.request
+                exc.request = request  # type: ignore[assignment]
                 await self._finish()
                 raise
         chunk = body[0] if len(body) == 1 else b"".join(body)
@@ -308,6 +346,12 @@ class ResponseBody(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         """Give the connection back (body read to the end) or close it (body cut short)."""
         await self._finish()
+
+    @property
+    def finished(self) -> bool:
+        """Whether the connection was given back or closed already: closing then awaits
+        nothing, so it needs no shield from cancellation."""
+        return self._finished
 
     async def _finish(self) -> None:
         if self._finished:
@@ -324,7 +368,7 @@ class ResponseBody(httpx.AsyncByteStream):
         self._finished = True
         self._pool.abandon(self._connection)
         warnings.warn(
-            f"a response body from {self._request.url.host} was never closed: use "
+            f"a response body from {self._host} was never closed: use "
             "`async with client.stream(...)` or call `await response.aclose()`",
             ResourceWarning,
             stacklevel=1,

@@ -166,10 +166,11 @@ class ConnectionPool:
             self._wake_one()
             await _close_all(to_close)
             return
-        connection.idle_since = self._clock()
+        # One clock read for both: under asyncio each costs an event-loop lookup.
+        now = connection.idle_since = self._clock()
         self._idle.setdefault(connection.origin, []).append(connection)
         self._idle_count += 1
-        self._expire(to_close)
+        self._expire(to_close, now)
         if self._max_keepalive is not None:
             while self._idle_count > self._max_keepalive:
                 oldest = self._oldest_idle()
@@ -218,10 +219,10 @@ class ConnectionPool:
             abandoned, self._abandoned = self._abandoned, []
             to_close.extend(abandoned)
 
-    def _expire(self, to_close: list[HTTP11Connection]) -> None:
+    def _expire(self, to_close: list[HTTP11Connection], now: float | None = None) -> None:
         if self._expiry is None or not self._idle_count:
             return
-        deadline = self._clock() - self._expiry
+        deadline = (self._clock() if now is None else now) - self._expiry
         for origin, idle in list(self._idle.items()):
             keep = [c for c in idle if c.idle_since > deadline]
             if len(keep) != len(idle):

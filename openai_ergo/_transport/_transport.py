@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, final
 
 import anyio
@@ -18,6 +18,7 @@ from openai_ergo._transport._connection import (
 )
 from openai_ergo._transport._network import Origin, open_stream
 from openai_ergo._transport._pool import ConnectionPool
+from openai_ergo._transport._prepared import PlainResponse, PreparedRequest
 
 __all__ = ["HTTP11Transport"]
 
@@ -114,27 +115,24 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         delegate = self._route(request)
         if delegate is not None:
             return await delegate.handle_async_request(request)
-        url = request.url
-        scheme = url.scheme
-        sni = request.extensions.get("sni_hostname")
-        # The ASCII (IDNA 2008) form httpx computed: Python's own "idna" codec is IDNA 2003,
-        # which would connect "straße.de" to strasse.de.
-        host = url.raw_host.decode("ascii")
-        origin = Origin(scheme, host, url.port or _DEFAULT_PORTS[scheme], sni)
-        timeouts = request.extensions.get("timeout", {})
         try:
-            try:
-                return await self._send(request, origin, timeouts, fresh=False)
-            except StaleConnectionError as stale:
-                if not _may_retry(request):
-                    raise stale.error from None
-            # The kept-alive connection was closed under us: once more, on a new one.
-            try:
-                return await self._send(request, origin, timeouts, fresh=True)
-            except StaleConnectionError as stale:
-                raise stale.error from None
+            return await self._exchange(request.url, request, _may_retry(request))
         except httpx.RequestError as exc:
             exc.request = request
+            raise
+
+    def sends_itself(self, url: httpx.URL, method: str) -> bool:
+        """Whether a request to `url` (without an `Upgrade` header) is sent by this transport
+        itself, not handed to httpx's: the condition for `send_prepared`."""
+        return self._route_url(url, method, upgrade=False) is None
+
+    async def send_prepared(self, prepared: PreparedRequest) -> httpx.Response:
+        """Send a request already encoded (the caller checked `sends_itself`): a
+        `PlainResponse`, whose `request` is `prepared.build()` when something reads it."""
+        try:
+            return await self._exchange(prepared.url, prepared, prepared.idempotent)
+        except httpx.RequestError as exc:
+            exc.request = prepared.build()
             raise
 
     async def aclose(self) -> None:
@@ -147,9 +145,35 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
                 if transport is not None:
                     await transport.aclose()
 
-    async def _send(
-        self, request: httpx.Request, origin: Origin, timeouts: dict[str, Any], *, fresh: bool
+    async def _exchange(
+        self, url: httpx.URL, request: httpx.Request | PreparedRequest, may_retry: bool
     ) -> httpx.Response:
+        scheme = url.scheme
+        sni = request.extensions.get("sni_hostname") if isinstance(request, httpx.Request) else None
+        # The ASCII (IDNA 2008) form httpx computed: Python's own "idna" codec is IDNA 2003,
+        # which would connect "straße.de" to strasse.de.
+        host = url.raw_host.decode("ascii")
+        origin = Origin(scheme, host, url.port or _DEFAULT_PORTS[scheme], sni)
+        try:
+            return await self._send(request, origin, fresh=False)
+        except StaleConnectionError as stale:
+            if not may_retry:
+                raise stale.error from None
+        # The kept-alive connection was closed under us: once more, on a new one.
+        try:
+            return await self._send(request, origin, fresh=True)
+        except StaleConnectionError as stale:
+            raise stale.error from None
+
+    async def _send(
+        self, request: httpx.Request | PreparedRequest, origin: Origin, *, fresh: bool
+    ) -> httpx.Response:
+        prepared = request if isinstance(request, PreparedRequest) else None
+        timeouts: Mapping[str, Any] = (
+            request.extensions.get("timeout", {})
+            if isinstance(request, httpx.Request)
+            else request.timeouts
+        )
         connection = await self._pool.acquire(
             origin,
             pool_timeout=timeouts.get("pool"),
@@ -157,25 +181,46 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             fresh=fresh,
         )
         read_timeout = timeouts.get("read")
+        write_timeout = timeouts.get("write")
         try:
-            parser = await connection.request(
-                request, read_timeout=read_timeout, write_timeout=timeouts.get("write")
-            )
+            if prepared is not None:
+                parser = await connection.request_prepared(
+                    prepared, read_timeout=read_timeout, write_timeout=write_timeout
+                )
+            else:
+                parser = await connection.request(
+                    request,  # type: ignore[arg-type]
+                    read_timeout=read_timeout,
+                    write_timeout=write_timeout,
+                )
         except BaseException:
             await self._pool.discard(connection)
             raise
         body = ResponseBody(
-            connection, parser, self._pool, request=request, read_timeout=read_timeout
+            connection,
+            parser,
+            self._pool,
+            request=None if prepared is not None else request,  # type: ignore[arg-type]
+            host=origin.host,
+            read_timeout=read_timeout,
         )
+        extensions = {
+            "http_version": parser.http_version,
+            "reason_phrase": parser.reason,
+            "network_stream": connection.network_stream(),
+        }
+        if prepared is not None:
+            response: httpx.Response = PlainResponse(
+                parser.status,
+                parser.headers,
+                stream=body,
+                extensions=extensions,
+                build_request=prepared.build,
+            )
+            body.response = response
+            return response
         return httpx.Response(
-            parser.status,
-            headers=parser.headers,
-            stream=body,
-            extensions={
-                "http_version": parser.http_version,
-                "reason_phrase": parser.reason,
-                "network_stream": connection.network_stream(),
-            },
+            parser.status, headers=parser.headers, stream=body, extensions=extensions
         )
 
     async def _open_connection(
@@ -192,7 +237,11 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
 
     def _route(self, request: httpx.Request) -> httpx.AsyncBaseTransport | None:
         """The transport for what this one does not do itself, or None to handle it here."""
-        url = request.url
+        return self._route_url(request.url, request.method, upgrade="upgrade" in request.headers)
+
+    def _route_url(
+        self, url: httpx.URL, method: str, *, upgrade: bool
+    ) -> httpx.AsyncBaseTransport | None:
         for pattern, transport in self._proxy_routes:
             if pattern.matches(url):
                 if transport is not None:
@@ -206,7 +255,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
                 return self._fallback_transport()
         elif scheme != "http":
             return self._fallback_transport()
-        if request.method == "CONNECT" or "upgrade" in request.headers:
+        if method == "CONNECT" or upgrade:
             return self._fallback_transport()
         return None
 

@@ -1,9 +1,9 @@
-"""The pipeline's direct send against `httpx.AsyncClient.send`: the same auth flows, event
-hooks, cookies and errors, whichever path a request takes.
+"""The pipeline's direct send against `httpx.AsyncClient.send`, and its plain send against
+an `httpx.Request`: the same auth flows, event hooks, cookies, heads and errors, whichever path
+a request takes.
 
-Every scenario runs twice, once as a `Client` sends by default (through the transport itself)
-and once with the direct sender switched off (through httpx's `send`), and the two records
-must be equal.
+Every scenario runs twice, once as a `Client` sends by default and once with the faster path
+switched off, and the two records must be equal.
 """
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ from typing import Any
 import httpx
 import pytest
 
-from openai_ergo import APIConnectionError, AuthenticationError, Client, RetryPolicy
+from openai_ergo import (
+    APIConnectionError,
+    AuthenticationError,
+    Client,
+    Middleware,
+    RequestOptions,
+    RetryPolicy,
+)
+from tests.openai_ergo.transport.loopback import Reply as LoopReply
+from tests.openai_ergo.transport.loopback import serve
 
 SECRET = "sk-test-SECRET"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -192,3 +201,250 @@ async def test_a_client_with_mounts_or_redirects_keeps_httpx_send() -> None:
         async with Client(SECRET, http_client=http) as client:
             pipeline: Any = client._pipeline
             assert pipeline.direct is None
+
+
+# -- the plain send: no httpx.Request built, the head written from checked lines -------------
+#
+# Over a real loopback socket with the client's default transport, where `PlainRequests`
+# writes the head itself; the same client with `pipeline.plain = None` builds httpx's request
+# and lets the transport encode it. Everything observable must be equal, down to the bytes of
+# the head on the wire.
+
+OK_JSON = LoopReply(
+    [
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n"
+        b"x-request-id: req_1\r\nx-ratelimit-limit-requests: 10\r\n"
+        b"x-ratelimit-remaining-requests: 9\r\nX-Dup: a\r\nx-dup: b\r\n\r\n"
+        b'{"ok":true}'
+    ]
+)
+SSE_REPLY = LoopReply(
+    [
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
+        b"x-request-id: req_s\r\n\r\n",
+        b'f\r\ndata: {"a":1}\n\n\r\n',
+        b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n",
+    ]
+)
+FIXED = RequestOptions(idempotency_key="idem-1")
+
+
+@asynccontextmanager
+async def loopback_client(
+    port: int, *, plain: bool, sent: list[str] | None = None, **settings: Any
+) -> AsyncIterator[Client]:
+    """A client on the default transport; `sent` records which transport entry each attempt
+    took ("prepared" for the plain send, "request" for an `httpx.Request`)."""
+    if "auth" not in settings and "api_key" not in settings:
+        settings["api_key"] = SECRET
+    if "endpoint" in settings:
+        client = Client.azure(**settings, retry=RetryPolicy(max_attempts=1), circuit_breaker=False)
+    else:
+        client = Client(
+            base_url=f"http://127.0.0.1:{port}/v1",
+            retry=RetryPolicy(max_attempts=1),
+            circuit_breaker=False,
+            **settings,
+        )
+    async with client:
+        pipeline: Any = client._pipeline
+        if not plain:
+            pipeline.plain = None
+        transport: Any = client.http_client._transport
+        if sent is not None:
+            for entry, name in (("send_prepared", "prepared"), ("handle_async_request", "request")):
+                original = getattr(transport, entry)
+
+                def spy(request: Any, original: Any = original, name: str = name) -> Any:
+                    sent.append(name)
+                    return original(request)
+
+                setattr(transport, entry, spy)
+        yield client
+
+
+async def heads_both_ways(
+    reply: LoopReply, scenario: Callable[[Client], Any], **settings: Any
+) -> tuple[list[bytes], list[str]]:
+    """The heads (and bodies) one server received through the plain send and through httpx's
+    request; equal, or the test fails here. Returns them with the entries the plain run took."""
+    heads = []
+    taken: list[str] = []
+    async with serve(reply) as server:
+        if "endpoint" in settings:
+            settings["endpoint"] = f"http://127.0.0.1:{server.port}"
+        for plain in (True, False):
+            async with loopback_client(
+                server.port, plain=plain, sent=taken if plain else None, **settings
+            ) as client:
+                await scenario(client)
+            heads.append([received.head + received.body for received in server.received])
+            server.received.clear()
+    assert heads[0] == heads[1]
+    return heads[0], taken
+
+
+async def test_the_plain_send_writes_the_head_httpx_would_byte_for_byte() -> None:
+    async def requests(client: Client) -> None:
+        await client.request("POST", "/chat/completions", body={"model": "m"}, options=FIXED)
+        await client.request("GET", "/files", query={"limit": 2, "after": "f 1"})
+        await client.request("DELETE", "/files/f-1")
+        await client.request("POST", "/files/f-1/cancel", options=FIXED)
+        await client.request(
+            "POST",
+            "/responses",
+            body=b"{}",
+            headers={"OpenAI-Beta": "assistants=v2", "X-Trace": "t-1"},
+            options=FIXED,
+        )
+
+    heads, taken = await heads_both_ways(
+        OK_JSON, requests, organization="org-1", project="proj-1", headers={"X-App": "a"}
+    )
+    assert taken == ["prepared"] * 5
+    first = heads[0].decode()
+    assert first.startswith("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:")
+    # The key last, as the auth flow appends it (the server's record stops at the blank line).
+    assert first.endswith(f"\r\nAuthorization: Bearer {SECRET}" + '{"model":"m"}')
+    assert "Content-Length: 0\r\n" in heads[3].decode()
+
+
+async def test_azure_requests_take_the_plain_send_with_their_query_and_key_header() -> None:
+    async def requests(client: Client) -> None:
+        await client.request("POST", "/chat/completions", body={"model": "dep"}, options=FIXED)
+
+    heads, taken = await heads_both_ways(
+        OK_JSON, requests, endpoint="", api_key=SECRET, api_version="2024-10-21"
+    )
+    assert taken == ["prepared"]
+    assert heads[0].startswith(
+        b"POST /openai/deployments/dep/chat/completions?api-version=2024-10-21 HTTP/1.1\r\n"
+    )
+    assert heads[0].endswith(f"\r\napi-key: {SECRET}".encode() + b'{"model":"dep"}')
+
+
+async def test_headers_httpx_acts_on_take_httpx_path_with_the_same_head() -> None:
+    async def requests(client: Client) -> None:
+        for headers in ({"Authorization": "Bearer other"}, {"Content-Length": "2"}):
+            await client.request("POST", "/x", body=b"{}", headers=headers, options=FIXED)
+
+    _, taken = await heads_both_ways(OK_JSON, requests)
+    assert taken == ["request", "request"]
+
+
+async def test_responses_read_the_same_through_the_plain_send() -> None:
+    async def run(plain: bool) -> Any:
+        async with loopback_client(server.port, plain=plain) as client:
+            response = await client.request("GET", "/models")
+            stream = await client.request("POST", "/stream", body={}, stream=True, options=FIXED)
+            async with stream:
+                events = [event.data async for event in stream]
+            request = stream.response.request
+            async with await client.request("GET", "/stream", stream="bytes") as body:
+                data = await body.read()
+                binary = (body.headers.multi_items(), body.request_id)
+        return (
+            response.headers.multi_items(),
+            response.headers.encoding,
+            response.request_id,
+            response.rate_limit,
+            response.json(),
+            events,
+            stream.headers.multi_items(),
+            stream.request_id,
+            (request.method, str(request.url), request.headers.multi_items()),
+            request.extensions,
+            request.content,
+            stream.response.http_version,
+            stream.response.reason_phrase,
+            data,
+            binary,
+        )
+
+    async with serve(lambda r: SSE_REPLY if "stream" in r.target else OK_JSON) as server:
+        plain, via_httpx = await both(run)
+    assert plain == via_httpx
+    assert plain[0][-2:] == [("x-dup", "a"), ("x-dup", "b")]
+    assert plain[2] == "req_1"
+
+
+async def test_errors_of_the_plain_send_carry_the_same_request_and_map_the_same() -> None:
+    cut_short = LoopReply([b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"], close_after=True)
+
+    async def run(plain: bool) -> Any:
+        outcomes = []
+        for port in (server.port, closed_port):
+            async with loopback_client(port, plain=plain) as client:
+                with pytest.raises(APIConnectionError) as caught:
+                    await client.request("POST", "/chat/completions", body={}, options=FIXED)
+            outcomes.append(caught.value)
+        records = []
+        for error in outcomes:
+            cause = error.__cause__
+            assert isinstance(cause, httpx.TransportError)
+            request = cause.request
+            records.append(
+                (
+                    type(error),
+                    type(cause),
+                    str(error),
+                    (request.method, str(request.url), request.headers.multi_items()),
+                )
+            )
+        return records
+
+    async with serve(LoopReply()) as closed:
+        closed_port = closed.port  # nothing listens there after this block: connects fail
+    async with serve(cut_short) as server:
+        plain, via_httpx = await both(run)
+    assert plain == via_httpx
+    assert [record[1] for record in plain] == [httpx.RemoteProtocolError, httpx.ConnectError]
+
+
+async def test_hooks_cookies_auth_flows_and_middleware_still_see_httpx_objects() -> None:
+    class SeesRequests(Middleware):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        async def on_request(self, request: httpx.Request, state: Any) -> None:
+            self.seen.append(request.url.path)
+
+    async def run(plain: bool) -> Any:
+        set_cookie = LoopReply(
+            [b"HTTP/1.1 200 OK\r\nset-cookie: lb=n3; Path=/\r\ncontent-length: 2\r\n\r\n{}"]
+        )
+        hooked: list[str] = []
+        taken: list[str] = []
+
+        async def on_request(request: httpx.Request) -> None:
+            hooked.append(request.url.path)
+
+        async with serve(set_cookie) as server:
+            async with loopback_client(server.port, plain=plain, sent=taken) as client:
+                await client.request("GET", "/a")  # sets the cookie
+                await client.request("GET", "/b")  # sends it back
+                client.http_client.cookies.clear()
+                client.http_client.event_hooks["request"].append(on_request)
+                await client.request("GET", "/c")
+            middleware = SeesRequests()
+            async with loopback_client(
+                server.port, plain=plain, sent=taken, middleware=[middleware]
+            ) as client:
+                await client.request("GET", "/d")
+            auth = ChallengeAuth()
+            async with loopback_client(server.port, plain=plain, sent=taken, auth=auth) as client:
+                await client.request("GET", "/e")
+        cookies = [received.header("cookie") for received in server.received]
+        return cookies, hooked, middleware.seen, auth.seen, taken
+
+    plain, via_httpx = await both(run)
+    assert plain[:4] == via_httpx[:4]
+    assert plain[:4] == (
+        [None, "lb=n3", None, None, None],
+        ["/v1/c"],
+        ["/v1/d"],
+        [(200, "{}")],
+    )
+    # Only the first request, before any cookie, hook, middleware or auth flow, was plain.
+    assert plain[4] == ["prepared"] + ["request"] * 4
+    assert via_httpx[4] == ["request"] * 5

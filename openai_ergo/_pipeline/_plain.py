@@ -1,0 +1,203 @@
+"""Requests sent as bytes, with no `httpx.Request` built unless something asks for one.
+
+An `httpx.Request` costs more to build than the rest of an attempt on our side of the socket:
+its `Headers` copy the call's, `_prepare` rebuilds them with Host and Content-Length
+(normalising and encoding-checking every header again), the auth sets one more, and the
+transport then re-checks every line before it writes the head. When no one installed anything
+that receives the request — the client's own API key as the auth, no event hooks, no
+middleware that sees requests or responses, no cookies, a body of bytes, a URL the
+`HTTP11Transport` sends itself — `PlainRequests` writes the head httpx would have written,
+byte for byte (the same headers in the same order, tested against httpx's path), from lines
+checked once and kept. The attempt's `httpx.Request` is still what errors, `response.request`
+and the cookie jar see: built when one of them first asks for it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from openai_ergo._pipeline._auth import APIKeyAuth
+from openai_ergo._pipeline._middleware import Middleware
+from openai_ergo._transport import HTTP11Transport
+from openai_ergo._transport._prepared import HeadEncoder, PreparedRequest
+
+if TYPE_CHECKING:
+    from openai_ergo._pipeline._send import Call
+
+__all__ = ["PlainRequests"]
+
+#: Headers that change what httpx adds or how the transport routes: such a request takes
+#: httpx's path, so the head stays exactly httpx's.
+_HTTPX_DECIDES = frozenset({b"host", b"content-length", b"transfer-encoding", b"upgrade"})
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+#: Request lines and Host lines kept per client (a handful of endpoints, over and over).
+_MAX_TARGETS = 256
+
+
+class PlainRequests:
+    """Encodes a call's head as httpx and `HTTP11Transport` would, when nothing needs the
+    `httpx.Request` (see the module's docstring); `prepare()` says None otherwise."""
+
+    __slots__ = (
+        "_auth_line",
+        "_auth_lower",
+        "_auth_pair",
+        "_encoder",
+        "_http",
+        "_lines",
+        "_targets",
+        "_transport",
+    )
+
+    def __init__(self, http: httpx.AsyncClient, transport: HTTP11Transport, auth: APIKeyAuth):
+        self._http = http
+        self._transport = transport
+        self._encoder = HeadEncoder()
+        self._auth_lower = auth.header_name.lower().encode("ascii")
+        line = auth.head_line()
+        assert line is not None
+        #: The last header line and the blank line that ends the head.
+        self._auth_line = line + b"\r\n"
+        name, _, value = line[:-2].partition(b": ")
+        self._auth_pair = (name, value)
+        self._lines: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+        #: (method, url) -> request line and Host line, or None when httpx's transport sends it.
+        self._targets: dict[tuple[str, str], tuple[bytes, bytes] | None] = {}
+
+    @classmethod
+    def for_client(
+        cls,
+        http: httpx.AsyncClient,
+        transport: httpx.AsyncBaseTransport | None,
+        auth: httpx.Auth,
+        middleware: Sequence[Middleware],
+    ) -> PlainRequests | None:
+        """The encoder for a client whose requests nothing installed may see, else None."""
+        if type(transport) is not HTTP11Transport or type(auth) is not APIKeyAuth:
+            return None
+        if auth.head_line() is None:
+            return None
+        for hooked in middleware:
+            kind = type(hooked)
+            if (
+                kind.on_request is not Middleware.on_request
+                or kind.on_response is not Middleware.on_response
+            ):
+                return None
+        return cls(http, transport, auth)
+
+    def prepare(self, call: Call, timeouts: Mapping[str, Any]) -> PreparedRequest | None:
+        """The call's bytes, or None when it must go through an `httpx.Request`: event hooks
+        or cookies on the client, a streamed body, a header httpx would act on, or a URL
+        that httpx's transport serves (a proxy, HTTP/2)."""
+        http = self._http
+        content = call.content
+        if content is not None and not isinstance(content, bytes):
+            return None
+        hooks = http.event_hooks
+        if hooks["request"] or hooks["response"] or http.cookies.jar:
+            return None
+        method = call.method
+        if call.query is None:
+            url = call.target
+            target = self._target(method, call.url, url)
+        else:
+            url = httpx.URL(call.target, params=call.query)
+            target = self._target_lines(method, url)
+        if target is None:
+            return None
+        request_line, host_line = target
+        lines = self._lines
+        encoder = self._encoder
+        auth_lower = self._auth_lower
+        idempotent = method in _IDEMPOTENT_METHODS
+        parts = [request_line, host_line]
+        if not content and method in _BODY_METHODS:
+            parts.append(b"Content-Length: 0\r\n")
+        for name, value in call.headers.raw:
+            key = (name, value)
+            entry = lines.get(key)
+            if entry is None:
+                lower = name.lower()
+                try:
+                    entry = (encoder.line(name, value), lower)
+                except httpx.LocalProtocolError:
+                    # httpx's path raises the transport's own error, with the request.
+                    return None
+                if lower != b"idempotency-key":
+                    if len(lines) >= _MAX_TARGETS * 2:
+                        lines.clear()
+                    lines[key] = entry
+            line, lower = entry
+            if lower in _HTTPX_DECIDES or lower == auth_lower:
+                return None
+            if lower == b"idempotency-key":
+                idempotent = True
+            parts.append(line)
+        if content:
+            parts.append(b"Content-Length: %d\r\n" % len(content))
+        parts.append(self._auth_line)
+        return PreparedRequest(
+            method=method,
+            url=url,
+            head=b"".join(parts),
+            body=content or b"",
+            idempotent=idempotent,
+            timeouts=timeouts,
+            build=functools.partial(self._request, call, url, timeouts),
+        )
+
+    def _request(self, call: Call, url: httpx.URL, timeouts: Mapping[str, Any]) -> httpx.Request:
+        """The `httpx.Request` httpx's path would have sent (the same headers, in the same
+        order, the body read), from the call and the lines `prepare` wrote: no `_prepare`
+        pass, so a stream's `EventSource`, which reads it, pays little for it."""
+        content = call.content
+        assert content is None or isinstance(content, bytes)
+        pairs = [(b"Host", url.netloc)]
+        if not content and call.method in _BODY_METHODS:
+            pairs.append((b"Content-Length", b"0"))
+        pairs += call.headers.raw
+        if content:
+            pairs.append((b"Content-Length", b"%d" % len(content)))
+        pairs.append(self._auth_pair)
+        request = httpx.Request(
+            call.method,
+            url,
+            headers=pairs,
+            stream=httpx.ByteStream(content or b""),
+            extensions={"timeout": dict(timeouts)},
+        )
+        request.read()
+        return request
+
+    def _target(self, method: str, key: str, url: httpx.URL) -> tuple[bytes, bytes] | None:
+        targets = self._targets
+        try:
+            return targets[method, key]
+        except KeyError:
+            pass
+        lines = self._target_lines(method, url)
+        if len(targets) >= _MAX_TARGETS:
+            targets.clear()
+        targets[method, key] = lines
+        return lines
+
+    def _target_lines(self, method: str, url: httpx.URL) -> tuple[bytes, bytes] | None:
+        if not self._transport.sends_itself(url, method) or not url.host:
+            return None
+        # The method and path as the transport checks them: a bad one takes httpx's path,
+        # which raises the transport's own error.
+        encoded = method.encode("ascii", "replace")
+        path = url.raw_path
+        if not encoded.isalpha() or b"\r" in path or b"\n" in path or b"\0" in path:
+            return None
+        try:
+            host_line = self._encoder.line(b"Host", url.netloc)
+        except httpx.LocalProtocolError:
+            return None
+        return b"%b %b HTTP/1.1\r\n" % (encoded, path), host_line

@@ -1,0 +1,225 @@
+"""A request already encoded for the wire, and a response whose httpx objects wait to be read.
+
+When nothing a user installed will look at the `httpx.Request` of an attempt (no auth flow but
+the client's own key, no event hooks, no middleware, no cookies) the pipeline encodes the
+request head itself (`HeadEncoder`: each header line is checked once, then reused) and hands
+the bytes to `HTTP11Transport.send_prepared`. The response it gets back is a `PlainResponse`:
+a genuine `httpx.Response` whose `headers` (an `httpx.Headers`, normalised and
+encoding-checked) and `request` (the `httpx.Request` httpx would have built) are made the first
+time anything reads them, and never for a request whose caller only wants the parsed body. The
+pipeline reads the few headers it needs (request id, rate limits, retry advice) through
+`HeaderView`, a lookup over the parser's raw list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+__all__ = ["HeadEncoder", "HeaderView", "PlainResponse", "PreparedRequest", "header_view"]
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Header lines kept once checked: a client sends the same few over and over.
+_MAX_LINES = 512
+#: Headers whose value changes on every request: not worth keeping.
+_PER_REQUEST = frozenset({b"idempotency-key", b"content-length"})
+_UNSAFE = re.compile(rb"[\r\n\0]")
+
+
+def invalid_name(name: bytes) -> httpx.LocalProtocolError:
+    """The error for a header name that is not an HTTP token."""
+    return httpx.LocalProtocolError(f"invalid header name {name!r}")
+
+
+def injection() -> httpx.LocalProtocolError:
+    """The error for a CR, LF or NUL inside a header value or the URL (header injection)."""
+    return httpx.LocalProtocolError("a header value or the URL contains a CR, LF or NUL character")
+
+
+class HeadEncoder:
+    """Encodes request heads as `HTTP11Transport` writes them, keeping each checked line.
+
+    The checks are the transport's own (`_encode_head`): the method and every name an HTTP
+    token, no CR, LF or NUL in a value or the path, with the same errors.
+    """
+
+    __slots__ = ("_lines",)
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[bytes, bytes], bytes] = {}
+
+    def line(self, name: bytes, value: bytes) -> bytes:
+        """`name: value` and its line end, checked."""
+        key = (name, value)
+        line = self._lines.get(key)
+        if line is not None:
+            return line
+        if _TOKEN.fullmatch(name) is None:
+            raise invalid_name(name)
+        if _UNSAFE.search(value) is not None:
+            raise injection()
+        line = b"%b: %b\r\n" % (name, value)
+        if name.lower() not in _PER_REQUEST:
+            if len(self._lines) >= _MAX_LINES:
+                self._lines.clear()
+            self._lines[key] = line
+        return line
+
+
+class PreparedRequest:
+    """One attempt's bytes (head and body, in one write when small) and what the transport
+    needs besides: where to, the timeouts, whether it may be sent twice, and how to build the
+    `httpx.Request` it stands for when an error or a reader asks for it."""
+
+    __slots__ = ("body", "build", "head", "idempotent", "method", "timeouts", "url")
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        url: httpx.URL,
+        head: bytes,
+        body: bytes,
+        idempotent: bool,
+        timeouts: Mapping[str, Any],
+        build: Callable[[], httpx.Request],
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.head = head
+        self.body = body
+        self.idempotent = idempotent
+        self.timeouts = timeouts
+        self.build = build
+
+
+class PlainResponse(httpx.Response):
+    """An `httpx.Response` whose `headers` and `request` are built when first read.
+
+    Everything else is httpx's own (`aread`, `aiter_bytes`, `raise_for_status`, ...): httpx
+    reads `_request` and `headers` through the properties below, so it sees the same objects a
+    user does.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        raw_headers: list[tuple[bytes, bytes]],
+        *,
+        stream: httpx.AsyncByteStream,
+        extensions: dict[str, Any],
+        build_request: Callable[[], httpx.Request],
+    ) -> None:
+        self._raw_headers = raw_headers
+        self._build_request: Callable[[], httpx.Request] | None = build_request
+        self._built_request: httpx.Request | None = None
+        self._view: HeaderView | None = None
+        super().__init__(status_code, stream=stream, extensions=extensions)
+        # httpx's constructor assigned an empty `Headers` through the setter.
+        self._built_headers: httpx.Headers | None = None
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers (an `httpx.Headers`, built on first read)."""
+        headers = self._built_headers
+        if headers is None:
+            headers = self._built_headers = httpx.Headers(self._raw_headers)
+        return headers
+
+    @headers.setter
+    def headers(self, value: httpx.Headers) -> None:
+        self._built_headers = value
+        self._view = None
+
+    @property
+    def _request(self) -> httpx.Request | None:
+        request = self._built_request
+        if request is None and self._build_request is not None:
+            build, self._build_request = self._build_request, None
+            request = self._built_request = build()
+        return request
+
+    @_request.setter
+    def _request(self, value: httpx.Request | None) -> None:
+        self._built_request = value
+        if value is not None:
+            self._build_request = None
+
+    async def aclose(self) -> None:
+        """Close the response as httpx does, without building the request only to attach it
+        to errors that closing raises (it is built then, when one does)."""
+        if self._built_request is not None or self.is_closed:
+            await super().aclose()
+            return
+        stream = self.stream
+        if not isinstance(stream, httpx.AsyncByteStream):
+            raise RuntimeError("Attempted to call an async close on an sync stream.")
+        self.is_closed = True
+        try:
+            await stream.aclose()
+        except httpx.RequestError as exc:
+            exc.request = self.request
+            raise
+
+    def header_view(self) -> httpx.Headers | HeaderView:
+        """The headers for a lookup by name, without building `headers` when it was not yet."""
+        if self._built_headers is not None:
+            return self._built_headers
+        view = self._view
+        if view is None:
+            view = self._view = HeaderView(self._raw_headers)
+        return view
+
+
+def header_view(response: httpx.Response) -> httpx.Headers | HeaderView:
+    """A response's headers for the pipeline's own lookups: `PlainResponse.header_view()`, or
+    the `headers` of any other response."""
+    if isinstance(response, PlainResponse):
+        return response.header_view()
+    return response.headers
+
+
+class HeaderView(Mapping[str, str]):
+    """Case-insensitive lookups over a raw header list, as `httpx.Headers` answers them
+    (repeated headers joined with ", ") for heads that are all ASCII; `raw` is the list."""
+
+    __slots__ = ("_index", "raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw
+        self._index: Mapping[str, str] | None = None
+
+    def _lookup(self) -> Mapping[str, str]:
+        index = self._index
+        if index is None:
+            built: dict[str, str] = {}
+            for name, value in self.raw:
+                if not (name.isascii() and value.isascii()):
+                    # httpx decodes a non-ASCII head as UTF-8 or Latin-1: let it.
+                    index = self._index = httpx.Headers(self.raw)
+                    return index
+                key = name.decode("ascii").lower()
+                text = value.decode("ascii")
+                previous = built.get(key)
+                built[key] = text if previous is None else f"{previous}, {text}"
+            index = self._index = built
+        return index
+
+    def __getitem__(self, key: str) -> str:
+        return self._lookup()[key.lower()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of header `key` (any case), or `default`."""
+        return self._lookup().get(key.lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._lookup()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lookup())
+
+    def __len__(self) -> int:
+        return len(self._lookup())

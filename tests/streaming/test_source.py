@@ -266,8 +266,20 @@ async def test_the_deadline_ends_a_stream_that_never_stops() -> None:
     assert 0 < len(received) < 1000
 
 
+def serve_whole(events: list[bytes]) -> Handler:
+    """The events as one body with a Content-Length, written at once: when the client has read
+    any event the rest is already on its socket, so reusing the connection depends on no timing
+    (a body still arriving is drained only while it keeps coming, which a loaded machine can
+    pause)."""
+
+    async def handler(exchange: Exchange) -> None:
+        await exchange.respond(200, b"".join(events), content_type="text/event-stream")
+
+    return handler
+
+
 async def test_break_gives_the_connection_back_for_reuse() -> None:
-    async with sse_server(serve_events(numbered(50))) as server, httpx.AsyncClient() as client:
+    async with sse_server(serve_whole(numbered(50))) as server, httpx.AsyncClient() as client:
         for _ in range(3):
             async with connect_sse(client, "GET", server.url) as source:
                 async for event in source:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from openai_ergo.codegen._build import build_model
 from openai_ergo.codegen._emit_docs import COVERAGE_PATH, emit_coverage
+from openai_ergo.codegen._emit_mock import MOCK_PACKAGE, emit_mock
 from openai_ergo.codegen._emit_namespaces import NAMESPACES_PACKAGE, emit_namespaces
 from openai_ergo.codegen._emit_types import PACKAGE, emit_types
 from openai_ergo.codegen._model import Model
@@ -50,6 +51,7 @@ def generate(spec: str | Path, out_dir: str | Path, *, format: bool = True) -> M
     for package, files in (
         (PACKAGE, emit_types(model)),
         (NAMESPACES_PACKAGE, emit_namespaces(model)),
+        (MOCK_PACKAGE, emit_mock(model)),
     ):
         target = Path(out_dir).joinpath(*package.split("."))
         if target.exists():

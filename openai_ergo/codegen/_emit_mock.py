@@ -1,0 +1,187 @@
+"""From the model to the mock's operation table: `openai_ergo/mock/_generated/operations.py`.
+
+The spec does not ship in the wheel; this table does. One `SpecOperation` per operation: its
+method and path template as the mock routes them (`/v1` first, a fixed query such as
+`?beta=true` left out), where its request body Struct lives (a `module:name` string, imported
+only when a request needs it, so importing the mock stays cheap), the body's content type, the
+kind of its answer (`json`, `binary`, `text`, `empty`; `streams` when it also answers SSE),
+whether it is a cursor-paginated list, and its response example as compact JSON.
+
+The example is the spec's `x-oaiMeta` response, read leniently (many are written as JavaScript:
+bare keys, trailing commas, `...` placeholders). An operation without a readable example gets
+one made from its response type: its tag and every field with a plain value, so the typed
+method still decodes a real object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from openai_ergo.codegen._emit_namespaces import _page_item
+from openai_ergo.codegen._emit_types import PACKAGE, header
+from openai_ergo.codegen._model import (
+    Alias,
+    External,
+    ListOf,
+    MapOf,
+    Model,
+    Named,
+    Operation,
+    Prim,
+    Struct,
+    Type,
+    UnionOf,
+)
+
+__all__ = ["MOCK_PACKAGE", "emit_mock"]
+
+MOCK_PACKAGE = "openai_ergo.mock._generated"
+_RECORD = "openai_ergo.mock._operations"
+
+
+def emit_mock(model: Model) -> Iterator[tuple[str, str]]:
+    """The files of the mock's generated package: its `__init__` and the operation table."""
+    top = header(model.spec_version)
+    yield (
+        "__init__.py",
+        f'{top}"""The mock\'s operation table, generated from the spec (`operations.py`)."""\n',
+    )
+    rows = [_row(op, model) for op in model.operations]
+    lines = [
+        top.rstrip("\n"),
+        '"""Every operation of the spec as the mock routes, validates and answers it."""',
+        "",
+        "from __future__ import annotations",
+        "",
+        f"from {_RECORD} import SpecOperation",
+        "",
+        "#: In the spec's order; the mock routes the first operation of a method and template.",
+        "OPERATIONS: tuple[SpecOperation, ...] = (",
+        *rows,
+        ")",
+    ]
+    yield "operations.py", "\n".join(lines) + "\n"
+
+
+def _row(op: Operation, model: Model) -> str:
+    template = "/v1" + op.path.partition("?")[0]
+    body_type = _body_type(op, model)
+    content_type = op.body.content_type if op.body is not None else ""
+    kinds = [r.kind for r in op.results]
+    kind = next((k for k in ("json", "binary", "text") if k in kinds), "empty")
+    media = next((r.content_type for r in op.results if r.kind == kind), "")
+    example = _example(op, model) if kind in ("json", "text") else None
+    values: list[Any] = [
+        op.operation_id,
+        op.method.upper(),
+        template,
+        body_type,
+        content_type,
+        kind,
+        media,
+        "stream" in kinds,
+        _page_item(op, model) is not None,
+        "" if example is None else example,
+    ]
+    return "    SpecOperation(" + ", ".join(_literal(v) for v in values) + "),"
+
+
+def _literal(value: Any) -> str:
+    """A Python literal for `value`; a long string as adjacent pieces that fit on a line."""
+    if not isinstance(value, str) or len(repr(value)) <= _PIECE:
+        return repr(value)
+    pieces: list[str] = []
+    rest = value
+    while rest:
+        size = min(len(rest), _PIECE - 4)
+        while len(repr(rest[:size])) > _PIECE and size > 1:
+            size -= max(1, size // 8)
+        pieces.append(repr(rest[:size]))
+        rest = rest[size:]
+    return "(\n" + "\n".join(f"            {p}" for p in pieces) + "\n        )"
+
+
+#: The widest string piece: the table's lines stay within the project's 100 columns.
+_PIECE = 84
+
+
+def _body_type(op: Operation, model: Model) -> str:
+    if op.body is None or not isinstance(op.body.type, Named):
+        return ""
+    definition = model.definitions[op.body.type.name]
+    if isinstance(definition, External):
+        return f"{definition.module}:{definition.attr}"
+    return f"{PACKAGE}.{definition.module}:{definition.name}"
+
+
+def _example(op: Operation, model: Model) -> str:
+    for text in op.response_examples:
+        value = _lenient_json(text)
+        if isinstance(value, dict | list):
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if value is not None and any(r.kind == "text" for r in op.results):
+            return str(value)
+    result = next((r for r in op.results if r.kind == "json"), None)
+    made = _instance(result.type, model, 0) if result is not None and result.type else {}
+    return json.dumps(made, separators=(",", ":"))
+
+
+_COMMENT = re.compile(r"^\s*//.*$|(?<=[,{\[\s])//[^\n\"]*$", re.M)
+_PLACEHOLDER = re.compile(r"\{\s*\.\.\.\s*\}|\[\s*\.\.\.\s*\]|(?<=[\[,\s])\.\.\.(?=\s*[,\]}])")
+_BARE_KEY = re.compile(r"(?<=[{,\s])([A-Za-z_][A-Za-z0-9_]*)(\s*:)(?!//)")
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+def _lenient_json(text: str) -> Any:
+    """JSON, or JSON as the spec's JavaScript-flavoured examples write it; None if neither."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    fixed = _COMMENT.sub("", text)
+    fixed = _PLACEHOLDER.sub("", fixed)
+    fixed = _BARE_KEY.sub(r'"\1"\2', fixed)
+    for _ in range(3):  # removing `{ ... },` can leave `,,` or `, ]`
+        fixed = _TRAILING_COMMA.sub(r"\1", re.sub(r",\s*,", ",", fixed))
+    try:
+        return json.loads(fixed)
+    except ValueError:
+        return None
+
+
+def _instance(kind: Type, model: Model, depth: int) -> Any:
+    """A plain value of `kind`: objects with their tag and fields, one item per list."""
+    if isinstance(kind, Prim):
+        return {"str": "string", "int": 0, "float": 0.0, "bool": False}.get(kind.name)
+    if isinstance(kind, ListOf):
+        item = _instance(kind.item, model, depth + 1) if depth < 3 else None
+        return [] if item is None else [item]
+    if isinstance(kind, MapOf):
+        return {}
+    if isinstance(kind, UnionOf):
+        members = [m for m in kind.members if m != Prim("None")]
+        return _instance(members[0], model, depth) if members else None
+    definition = model.definitions[kind.name]
+    if isinstance(definition, Alias):
+        return _instance(definition.type, model, depth)
+    if isinstance(definition, External):
+        return {definition.tag_field: definition.tag} if definition.tag_field else {}
+    return _struct_instance(definition, model, depth)
+
+
+def _struct_instance(struct: Struct, model: Model, depth: int) -> dict[str, Any]:
+    made: dict[str, Any] = {}
+    if struct.tag_field is not None:
+        made[struct.tag_field] = struct.tag
+    if depth > 3:
+        return made
+    for item in struct.fields:
+        value = _instance(item.type, model, depth + 1)
+        if value is not None:
+            made[item.wire_name] = value
+    if isinstance(made.get("id"), str):
+        made["id"] = "obj_mock"
+    return made

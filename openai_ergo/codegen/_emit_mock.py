@@ -4,8 +4,9 @@ The spec does not ship in the wheel; this table does. One `SpecOperation` per op
 method and path template as the mock routes them (`/v1` first, a fixed query such as
 `?beta=true` left out), where its request body Struct lives (a `module:name` string, imported
 only when a request needs it, so importing the mock stays cheap), the body's content type, the
-kind of its answer (`json`, `binary`, `text`, `empty`; `streams` when it also answers SSE),
-whether it is a cursor-paginated list, and its response example as compact JSON.
+status, kind (`json`, `binary`, `text`, `empty`; `streams` when it also answers SSE) and media
+type of its answer, whether it is a cursor-paginated list, and its response example as compact
+JSON (the text itself for a `text` answer).
 
 The example is the spec's `x-oaiMeta` response, read leniently (many are written as JavaScript:
 bare keys, trailing commas, `...` placeholders). An operation without a readable example gets
@@ -71,8 +72,10 @@ def _row(op: Operation, model: Model) -> str:
     body_type = _body_type(op, model)
     content_type = op.body.content_type if op.body is not None else ""
     kinds = [r.kind for r in op.results]
-    kind = next((k for k in ("json", "binary", "text") if k in kinds), "empty")
-    media = next((r.content_type for r in op.results if r.kind == kind), "")
+    # A binary answer first: where the spec also lists JSON (video, skill content), the typed
+    # method streams the bytes.
+    kind = next((k for k in ("binary", "json", "text") if k in kinds), "empty")
+    answer = next(r for r in op.results if r.kind == kind)
     example = _example(op, model) if kind in ("json", "text") else None
     values: list[Any] = [
         op.operation_id,
@@ -80,8 +83,9 @@ def _row(op: Operation, model: Model) -> str:
         template,
         body_type,
         content_type,
+        int(answer.status),
         kind,
-        media,
+        answer.content_type,
         "stream" in kinds,
         _page_item(op, model) is not None,
         "" if example is None else example,
@@ -122,8 +126,8 @@ def _example(op: Operation, model: Model) -> str:
         value = _lenient_json(text)
         if isinstance(value, dict | list):
             return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        if value is not None and any(r.kind == "text" for r in op.results):
-            return str(value)
+    if any(r.kind == "text" for r in op.results):
+        return next(iter(op.response_examples), "")
     result = next((r for r in op.results if r.kind == "json"), None)
     made = _instance(result.type, model, 0) if result is not None and result.type else {}
     return json.dumps(made, separators=(",", ":"))

@@ -24,6 +24,8 @@ class SpecOperation(NamedTuple):
     body_type: str
     #: The request body's content type ("" without a body).
     content_type: str
+    #: A success's status (200, or 201 where the spec says so).
+    status: int
     #: What a success answers: `json`, `binary`, `text` or `empty`.
     kind: str
     #: The success's media type (`application/json`, `audio/mpeg`, ...).

@@ -1,0 +1,180 @@
+"""Requests checked against their operation's request schema, before any handler runs.
+
+The schema is the generated request Struct of the operation (`openai_ergo.types`): a request-only
+Struct keeps the spec's required fields required, and tagged unions (`role`, `type`) are closed.
+A body is decoded once more with a cached `msgspec.json.Decoder` of that Struct: a fraction of a
+microsecond for a hot-path body, and nothing is kept, so handlers read the JSON as before. A
+failure becomes OpenAI's 400: a missing required field is `missing_required_parameter`, a value
+of the wrong type `invalid_type`, a value outside a closed set `invalid_value`, each with
+`param` the dotted path (`messages[0].role`).
+
+A payload that leaves out a union's tag where the service infers it (a Responses input message
+without `"type": "message"`) is decoded again through the types' lenient path, which tells the
+members apart by their fields; what it can only keep as an unknown variant is outside the
+union's closed set of tags, and refused naming its path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from openai_ergo.mock._endpoints import BadRequest, missing_parameter
+
+__all__ = ["RequestSchema"]
+
+_MISSING = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$(.*)`)?$")
+_TYPE = re.compile(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `\$(.*)`)?$")
+_VALUE = re.compile(r"Invalid value (.+?)(?: - at `\$(.*)`)?$")
+_AT = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
+_TAGS = ("type", "role", "object", "event")
+_TYPE_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a decimal",
+    "bool": "a boolean",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+}
+
+
+class RequestSchema:
+    """One operation's request body schema, its decoder built on first use."""
+
+    __slots__ = ("_decoder", "_resolve", "_type", "operation_id")
+
+    def __init__(self, operation_id: str, resolve: Callable[[], Any]) -> None:
+        self.operation_id = operation_id
+        # The type is imported by the first request that needs it: the mock imports fast.
+        self._resolve = resolve
+        self._type: Any = None
+        self._decoder: msgspec.json.Decoder[Any] | None = None
+
+    def check(self, raw: bytes) -> None:
+        """Raise OpenAI's 400 when the JSON body `raw` does not fit the schema."""
+        decoder = self._decoder
+        if decoder is None:
+            self._type = self._resolve()
+            decoder = self._decoder = msgspec.json.Decoder(self._type)
+        try:
+            decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            self._slow_check(raw, str(exc))
+
+    def _slow_check(self, raw: bytes, error: str) -> None:
+        tag = _MISSING.match(error)
+        value = _VALUE.match(error)
+        # `<untagged>`: the field no payload has, that sends a union without tags to the slow
+        # path (`openai_ergo.types._variants.UntaggedVariants`).
+        if (tag and tag.group(1) in (*_TAGS, "<untagged>")) or (
+            value and _last(value.group(2)) in _TAGS
+        ):
+            # Maybe a tag the service infers: let the types' lenient decode tell members apart.
+            from openai_ergo.types import decode
+
+            try:
+                decoded = decode(raw, type=self._type)
+            except msgspec.ValidationError as exc:
+                raise _bad_request(str(exc)) from None
+            unknown = _unknown_variant(decoded, "")
+            if unknown is None:
+                return
+            path, tag_value = unknown
+            raise BadRequest(
+                f"Invalid value: {tag_value!r}. It is not one this endpoint accepts at '{path}'.",
+                param=path,
+                code="invalid_value",
+            ) from None
+        raise _bad_request(error) from None
+
+
+def _last(path: str | None) -> str:
+    return (path or "").rsplit(".", 1)[-1]
+
+
+def _param(path: str | None, name: str | None = None) -> str | None:
+    """`$.messages[0]` + `role` -> `messages[0].role` (msgspec's path, OpenAI's `param`)."""
+    # msgspec writes a map's key as `[...]`: the param is the map, as the service names it.
+    dotted = (path or "").split("[...]", 1)[0].lstrip(".")
+    if name and "[...]" not in (path or ""):
+        dotted = f"{dotted}.{name}" if dotted else name
+    return dotted or None
+
+
+def _describe(names: str) -> str:
+    kinds = [_TYPE_NAMES.get(n.split(" ")[0], n) for n in names.split(" | ") if n != "null"]
+    if not kinds:
+        return "null"
+    if len(kinds) == 1:
+        return kinds[0]
+    return "one of " + ", ".join(kinds[:-1]) + " or " + kinds[-1]
+
+
+def _bad_request(error: str) -> BadRequest:
+    missing = _MISSING.match(error)
+    if missing:
+        name = _param(missing.group(2), missing.group(1))
+        return missing_parameter(name or missing.group(1))
+    wrong = _TYPE.match(error)
+    if wrong and wrong.group(2) == "null" and _param(wrong.group(3)):
+        # A required parameter sent as null is missing, as the service says.
+        return missing_parameter(_param(wrong.group(3)) or "")
+    if wrong:
+        param = _param(wrong.group(3))
+        where = f"'{param}'" if param else "the request body"
+        return BadRequest(
+            f"Invalid type for {where}: expected {_describe(wrong.group(1))}, but got "
+            f"{_describe(wrong.group(2))} instead.",
+            param=param,
+            code="invalid_type",
+        )
+    value = _VALUE.match(error)
+    if value:
+        param = _param(value.group(2))
+        return BadRequest(
+            f"Invalid value: {value.group(1)}. It is not one this endpoint accepts"
+            + (f" at '{param}'." if param else "."),
+            param=param,
+            code="invalid_value",
+        )
+    # Anything else msgspec checks (a bound, a length): its words, at its path.
+    found = _AT.match(error)
+    assert found is not None  # the pattern matches any text
+    param = _param(found.group(2))
+    return BadRequest(
+        f"Invalid value for '{param}': {found.group(1)}." if param else f"{found.group(1)}.",
+        param=param,
+        code="invalid_value",
+    )
+
+
+def _unknown_variant(value: Any, path: str) -> tuple[str, str] | None:
+    """The path and tag of the first object the lenient decode could not place, if any."""
+    from openai_ergo.types import UnknownVariant
+
+    if isinstance(value, UnknownVariant):
+        raw = value.raw if isinstance(value.raw, dict) else {}
+        tag = next((str(raw[t]) for t in _TAGS if t in raw), "")
+        field = next((t for t in _TAGS if t in raw), "type")
+        return (f"{path}.{field}" if path else field), tag
+    if isinstance(value, msgspec.Struct):
+        for info in msgspec.structs.fields(value):
+            where = f"{path}.{info.encode_name}" if path else info.encode_name
+            found = _unknown_variant(getattr(value, info.name), where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _unknown_variant(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _unknown_variant(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    return None

@@ -9,9 +9,10 @@ type of its answer, whether it is a cursor-paginated list, and its response exam
 JSON (the text itself for a `text` answer).
 
 The example is the spec's `x-oaiMeta` response, read leniently (many are written as JavaScript:
-bare keys, trailing commas, `...` placeholders). An operation without a readable example gets
-one made from its response type: its tag and every field with a plain value, so the typed
-method still decodes a real object.
+bare keys, trailing commas, `...` placeholders). An operation without a readable example borrows
+the example of another operation with the same result type, then tries its own with its open
+brackets closed, and last gets one made from its result type: its tag and every field with a
+plain value, so the typed method still decodes a real object.
 """
 
 from __future__ import annotations
@@ -50,7 +51,15 @@ def emit_mock(model: Model) -> Iterator[tuple[str, str]]:
         "__init__.py",
         f'{top}"""The mock\'s operation table, generated from the spec (`operations.py`)."""\n',
     )
-    rows = [_row(op, model) for op in model.operations]
+    # An operation whose example cannot be read borrows one of the same result type (createEval
+    # answers an `Eval`, as getEval's readable example shows).
+    by_result: dict[Type, str] = {}
+    for op in model.operations:
+        result = _json_result(op)
+        found = _readable_example(op)
+        if result is not None and found is not None:
+            by_result.setdefault(result, found)
+    rows = [_row(op, model, by_result) for op in model.operations]
     lines = [
         top.rstrip("\n"),
         '"""Every operation of the spec as the mock routes, validates and answers it."""',
@@ -67,7 +76,7 @@ def emit_mock(model: Model) -> Iterator[tuple[str, str]]:
     yield "operations.py", "\n".join(lines) + "\n"
 
 
-def _row(op: Operation, model: Model) -> str:
+def _row(op: Operation, model: Model, by_result: dict[Type, str]) -> str:
     template = "/v1" + op.path.partition("?")[0]
     body_type = _body_type(op, model)
     content_type = op.body.content_type if op.body is not None else ""
@@ -76,7 +85,7 @@ def _row(op: Operation, model: Model) -> str:
     # method streams the bytes.
     kind = next((k for k in ("binary", "json", "text") if k in kinds), "empty")
     answer = next(r for r in op.results if r.kind == kind)
-    example = _example(op, model) if kind in ("json", "text") else None
+    example = _example(op, model, by_result) if kind in ("json", "text") else None
     values: list[Any] = [
         op.operation_id,
         op.method.upper(),
@@ -121,39 +130,85 @@ def _body_type(op: Operation, model: Model) -> str:
     return f"{PACKAGE}.{definition.module}:{definition.name}"
 
 
-def _example(op: Operation, model: Model) -> str:
+def _json_result(op: Operation) -> Type | None:
+    return next((r.type for r in op.results if r.kind == "json" and r.type is not None), None)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _readable_example(op: Operation, *, repair: bool = False) -> str | None:
     for text in op.response_examples:
-        value = _lenient_json(text)
+        value = _lenient_json(text, repair=repair)
         if isinstance(value, dict | list):
-            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            return _compact(value)
+    return None
+
+
+def _example(op: Operation, model: Model, by_result: dict[Type, str]) -> str:
+    found = _readable_example(op)
+    if found is not None:
+        return found
     if any(r.kind == "text" for r in op.results):
         return next(iter(op.response_examples), "")
-    result = next((r for r in op.results if r.kind == "json"), None)
-    made = _instance(result.type, model, 0) if result is not None and result.type else {}
-    return json.dumps(made, separators=(",", ":"))
+    result = _json_result(op)
+    if result is not None and result in by_result:
+        return by_result[result]
+    found = _readable_example(op, repair=True)
+    if found is not None:
+        return found
+    return _compact(_instance(result, model, 0) if result is not None else {})
 
 
 _COMMENT = re.compile(r"^\s*//.*$|(?<=[,{\[\s])//[^\n\"]*$", re.M)
-_PLACEHOLDER = re.compile(r"\{\s*\.\.\.\s*\}|\[\s*\.\.\.\s*\]|(?<=[\[,\s])\.\.\.(?=\s*[,\]}])")
+#: `"key": {...}`: an elided value, read as an empty one.
+_ELIDED_VALUE = re.compile(r"(:\s*)(\{\s*\.\.\.\s*\}|\[\s*\.\.\.\s*\])")
+#: `{ ... }` as an element, `...` alone, or a line of prose after `...`: left out.
+_PLACEHOLDER = re.compile(
+    r"\{\s*\.\.\.\s*\}|\[\s*\.\.\.\s*\]|^\s*\.{3,}.*$|(?<=[\[,\s])\.\.\.(?=\s*[,\]}])", re.M
+)
 _BARE_KEY = re.compile(r"(?<=[{,\s])([A-Za-z_][A-Za-z0-9_]*)(\s*:)(?!//)")
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
-def _lenient_json(text: str) -> Any:
-    """JSON, or JSON as the spec's JavaScript-flavoured examples write it; None if neither."""
+def _lenient_json(text: str, *, repair: bool = False) -> Any:
+    """JSON, or JSON as the spec's JavaScript-flavoured examples write it; None if neither.
+    With `repair`, brackets left open are closed at the end (a last resort: where the example
+    lost a bracket in its middle, the fields after it land one level too deep)."""
     try:
         return json.loads(text)
     except ValueError:
         pass
     fixed = _COMMENT.sub("", text)
+    fixed = _ELIDED_VALUE.sub(lambda m: m.group(1) + m.group(2)[0] + m.group(2)[-1], fixed)
     fixed = _PLACEHOLDER.sub("", fixed)
     fixed = _BARE_KEY.sub(r'"\1"\2', fixed)
     for _ in range(3):  # removing `{ ... },` can leave `,,` or `, ]`
         fixed = _TRAILING_COMMA.sub(r"\1", re.sub(r",\s*,", ",", fixed))
-    try:
-        return json.loads(fixed)
-    except ValueError:
-        return None
+    for candidate in (fixed, _balanced(fixed)) if repair else (fixed,):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return None
+
+
+def _balanced(text: str) -> str:
+    """`text` with the brackets it leaves open closed at its end (an example that lost one)."""
+    closers: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped = not escaped and char == "\\"
+            in_string = escaped or char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            closers.append("}" if char == "{" else "]")
+        elif char in "}]" and closers:
+            closers.pop()
+    return text.rstrip() + "".join(reversed(closers))
 
 
 def _instance(kind: Type, model: Model, depth: int) -> Any:
@@ -188,4 +243,6 @@ def _struct_instance(struct: Struct, model: Model, depth: int) -> dict[str, Any]
             made[item.wire_name] = value
     if isinstance(made.get("id"), str):
         made["id"] = "obj_mock"
+    if "deleted" in made:
+        made["deleted"] = True  # what a deletion that succeeded says
     return made

@@ -229,7 +229,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/json",
         False,
         False,
-        '{"object":"audio.voice_consent","id":"obj_mock","deleted":false}',
+        '{"object":"audio.voice_consent","id":"obj_mock","deleted":true}',
     ),
     SpecOperation(
         "createVoice",
@@ -709,8 +709,9 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         (
-            '{"object":"list","data":[{"object":"embedding","index":0,"embedding":[]}],"model'
-            '":"string","usage":{"prompt_tokens":0,"total_tokens":0}}'
+            '{"object":"list","data":[{"object":"embedding","embedding":[0.0023064255,-0.0093'
+            '27292,-0.0028842222],"index":0}],"model":"text-embedding-ada-002","usage":{"prom'
+            'pt_tokens":8,"total_tokens":8}}'
         ),
     ),
     SpecOperation(
@@ -756,10 +757,14 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         (
-            '{"object":"eval","id":"obj_mock","name":"string","data_source_config":{"type":"c'
-            'ustom","schema":{}},"testing_criteria":[{"type":"label_model","name":"string","m'
-            'odel":"string","input":[],"labels":[],"passing_labels":[]}],"created_at":0,"meta'
-            'data":{}}'
+            '{"object":"eval","id":"eval_67abd54d9b0081909a86353f6fb9317a","data_source_confi'
+            'g":{"type":"custom","schema":{"type":"object","properties":{"item":{"type":"obje'
+            'ct","properties":{"input":{"type":"string"},"ground_truth":{"type":"string"}},"r'
+            'equired":["input","ground_truth"]}},"required":["item"]}},"testing_criteria":[{"'
+            'name":"String check","id":"String check-2eaf2d8d-d649-4335-8148-9535a7ca73c2","t'
+            'ype":"string_check","input":"{{item.input}}","reference":"{{item.ground_truth}}"'
+            ',"operation":"eq"}],"name":"External Data Eval","created_at":1739314509,"metadat'
+            'a":{}}'
         ),
     ),
     SpecOperation(
@@ -1493,11 +1498,9 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         True,
         False,
         (
-            '{"created":0,"data":[{"b64_json":"string","url":"string","revised_prompt":"strin'
-            'g"}],"background":"string","output_format":"string","size":"string","quality":"s'
-            'tring","usage":{"input_tokens":0,"total_tokens":0,"output_tokens":0,"output_toke'
-            'ns_details":{"image_tokens":0,"text_tokens":0},"input_tokens_details":{"text_tok'
-            'ens":0,"image_tokens":0}}}'
+            '{"created":1713833628,"data":[{"b64_json":"..."}],"usage":{"total_tokens":100,"i'
+            'nput_tokens":50,"output_tokens":50,"input_tokens_details":{"text_tokens":10,"ima'
+            'ge_tokens":40}}}'
         ),
     ),
     SpecOperation(
@@ -2197,9 +2200,8 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         (
-            '{"object":"organization.project","id":"obj_mock","name":"string","created_at":0,'
-            '"archived_at":0,"status":"string","external_key_id":"string","residency":"string'
-            '"}'
+            '{"id":"proj_abc","object":"organization.project","name":"Project ABC","created_a'
+            't":1711471533,"archived_at":null,"status":"active"}'
         ),
     ),
     SpecOperation(
@@ -4395,10 +4397,9 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         (
-            '{"object":"vector_store.file","id":"obj_mock","usage_bytes":0,"created_at":0,"ve'
-            'ctor_store_id":"string","status":"string","last_error":{"code":"string","message'
-            '":"string"},"chunking_strategy":{"type":"static","static":{"max_chunk_size_token'
-            's":0,"chunk_overlap_tokens":0}},"attributes":{}}'
+            '{"id":"file-abc123","object":"vector_store.file","usage_bytes":1234,"created_at"'
+            ':1699061776,"vector_store_id":"vs_abcd","status":"completed","last_error":null,"'
+            'chunking_strategy":{},"attributes":{"key1":"value1","key2":2}}'
         ),
     ),
     SpecOperation(
@@ -4706,10 +4707,9 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         (
-            '{"object":"video","id":"obj_mock","model":"string","status":"string","progress":'
-            '0,"created_at":0,"completed_at":0,"expires_at":0,"prompt":"string","size":"strin'
-            'g","seconds":"string","remixed_from_video_id":"string","error":{"code":"string",'
-            '"message":"string"}}'
+            '{"id":"video_123","object":"video","model":"sora-2","status":"queued","progress"'
+            ':0,"created_at":1712697600,"size":"1024x1792","seconds":"8","quality":"standard"'
+            "}"
         ),
     ),
     SpecOperation(
@@ -4724,10 +4724,9 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         (
-            '{"object":"video","id":"obj_mock","model":"string","status":"string","progress":'
-            '0,"created_at":0,"completed_at":0,"expires_at":0,"prompt":"string","size":"strin'
-            'g","seconds":"string","remixed_from_video_id":"string","error":{"code":"string",'
-            '"message":"string"}}'
+            '{"id":"video_123","object":"video","model":"sora-2","status":"queued","progress"'
+            ':0,"created_at":1712697600,"size":"1024x1792","seconds":"8","quality":"standard"'
+            "}"
         ),
     ),
     SpecOperation(
@@ -4742,10 +4741,9 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         (
-            '{"object":"video","id":"obj_mock","model":"string","status":"string","progress":'
-            '0,"created_at":0,"completed_at":0,"expires_at":0,"prompt":"string","size":"strin'
-            'g","seconds":"string","remixed_from_video_id":"string","error":{"code":"string",'
-            '"message":"string"}}'
+            '{"id":"video_123","object":"video","model":"sora-2","status":"queued","progress"'
+            ':0,"created_at":1712697600,"size":"1024x1792","seconds":"8","quality":"standard"'
+            "}"
         ),
     ),
     SpecOperation(
@@ -4759,7 +4757,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/json",
         False,
         False,
-        '{"object":"video.deleted","deleted":false,"id":"obj_mock"}',
+        '{"object":"video.deleted","deleted":true,"id":"obj_mock"}',
     ),
     SpecOperation(
         "RetrieveVideoContent",
@@ -4901,7 +4899,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/json",
         False,
         False,
-        '{"object":"skill.deleted","deleted":false,"id":"obj_mock"}',
+        '{"object":"skill.deleted","deleted":true,"id":"obj_mock"}',
     ),
     SpecOperation(
         "GetSkillContent",
@@ -4976,7 +4974,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/json",
         False,
         False,
-        ('{"object":"skill.version.deleted","deleted":false,"id":"obj_mock","version":"string"}'),
+        ('{"object":"skill.version.deleted","deleted":true,"id":"obj_mock","version":"string"}'),
     ),
     SpecOperation(
         "GetSkillVersionContent",
@@ -5078,7 +5076,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/json",
         False,
         False,
-        '{"object":"chatkit.thread.deleted","id":"obj_mock","deleted":false}',
+        '{"object":"chatkit.thread.deleted","id":"obj_mock","deleted":true}',
     ),
     SpecOperation(
         "ListThreadsMethod",

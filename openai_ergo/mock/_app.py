@@ -149,7 +149,7 @@ class MockOpenAI:
         self._replies: deque[Reply | str] = deque()
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._window = RateLimitWindow(requests_per_minute, tokens_per_minute)
+        self._window = RateLimitWindow(requests_per_minute, tokens_per_minute, self.clock.time)
 
     def __repr__(self) -> str:
         shown = f"seed={self.seed}, models={len(self.models)}, requests={len(self.requests)}"

@@ -47,11 +47,12 @@ def generate(spec: str | Path, out_dir: str | Path, *, format: bool = True) -> M
     The generated package is replaced whole, so a type removed from the spec disappears. With
     `format`, ruff formats the output (skipped, with a note, when ruff is not installed).
     """
-    model = build_model(load_spec(spec))
+    document = load_spec(spec)
+    model = build_model(document)
     for package, files in (
         (PACKAGE, emit_types(model)),
         (NAMESPACES_PACKAGE, emit_namespaces(model)),
-        (MOCK_PACKAGE, emit_mock(model)),
+        (MOCK_PACKAGE, emit_mock(model, document)),
     ):
         target = Path(out_dir).joinpath(*package.split("."))
         if target.exists():

@@ -5,8 +5,9 @@ method and path template as the mock routes them (`/v1` first, a fixed query suc
 `?beta=true` left out), where its request body Struct lives (a `module:name` string, imported
 only when a request needs it, so importing the mock stays cheap), the body's content type, the
 status, kind (`json`, `binary`, `text`, `empty`; `streams` when it also answers SSE) and media
-type of its answer, whether it is a cursor-paginated list, and its response example as compact
-JSON (the text itself for a `text` answer).
+type of its answer, whether it is a cursor-paginated list, its response example as compact
+JSON (the text itself for a `text` answer), and the closed enums of its JSON body (path ->
+values, read from the spec: the model keeps none, since the generated types leave enums open).
 
 The example is the spec's `x-oaiMeta` response, read leniently (many are written as JavaScript:
 bare keys, trailing commas, `...` placeholders). An operation without a readable example borrows
@@ -19,8 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
 
 from openai_ergo.codegen._emit_namespaces import _page_item
 from openai_ergo.codegen._emit_types import PACKAGE, header
@@ -44,8 +45,11 @@ MOCK_PACKAGE = "openai_ergo.mock._generated"
 _RECORD = "openai_ergo.mock._operations"
 
 
-def emit_mock(model: Model) -> Iterator[tuple[str, str]]:
-    """The files of the mock's generated package: its `__init__` and the operation table."""
+def emit_mock(model: Model, spec: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """The files of the mock's generated package: its `__init__` and the operation table.
+
+    `spec` is the document the model was built from: the closed enums of the request bodies
+    are read from it (the model keeps none: the generated types leave enums open strings)."""
     top = header(model.spec_version)
     yield (
         "__init__.py",
@@ -59,7 +63,7 @@ def emit_mock(model: Model) -> Iterator[tuple[str, str]]:
         found = _readable_example(op)
         if result is not None and found is not None:
             by_result.setdefault(result, found)
-    rows = [_row(op, model, by_result) for op in model.operations]
+    rows = [_row(op, model, by_result, _closed_enums(op, spec)) for op in model.operations]
     lines = [
         top.rstrip("\n"),
         '"""Every operation of the spec as the mock routes, validates and answers it."""',
@@ -76,7 +80,7 @@ def emit_mock(model: Model) -> Iterator[tuple[str, str]]:
     yield "operations.py", "\n".join(lines) + "\n"
 
 
-def _row(op: Operation, model: Model, by_result: dict[Type, str]) -> str:
+def _row(op: Operation, model: Model, by_result: dict[Type, str], enums: str) -> str:
     template = "/v1" + op.path.partition("?")[0]
     body_type = _body_type(op, model)
     content_type = op.body.content_type if op.body is not None else ""
@@ -98,6 +102,7 @@ def _row(op: Operation, model: Model, by_result: dict[Type, str]) -> str:
         "stream" in kinds,
         _page_item(op, model) is not None,
         "" if example is None else example,
+        enums,
     ]
     return "    SpecOperation(" + ", ".join(_literal(v) for v in values) + "),"
 
@@ -246,3 +251,89 @@ def _struct_instance(struct: Struct, model: Model, depth: int) -> dict[str, Any]
     if "deleted" in made:
         made["deleted"] = True  # what a deletion that succeeded says
     return made
+
+
+# ---- closed enums of request bodies -------------------------------------------------------------
+
+_SCHEMA_REF = "#/components/schemas/"
+#: How deep into nested objects enums are collected (`reasoning.effort` is two).
+_ENUM_DEPTH = 4
+
+
+def _closed_enums(op: Operation, spec: Mapping[str, Any]) -> str:
+    """`{"service_tier": [...], "modalities[]": [...], "reasoning.effort": [...]}` for the JSON
+    body of `op`, as compact JSON ("" when it has none). A path goes through objects (`.`) and
+    arrays (`[]`), never into a union of several members (their tags are checked by the types)."""
+    if op.body is None or op.body.content_type != "application/json":
+        return ""
+    operation = spec["paths"][op.path][op.method]
+    schema = operation["requestBody"]["content"]["application/json"].get("schema", {})
+    schemas = spec.get("components", {}).get("schemas", {})
+    found: dict[str, list[str]] = {}
+    _collect(schema, schemas, "", 0, found)
+    return _compact(found) if found else ""
+
+
+def _resolve(schema: Any, schemas: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    if isinstance(ref, str) and ref.startswith(_SCHEMA_REF):
+        return cast(Mapping[str, Any], schemas[ref[len(_SCHEMA_REF) :]])
+    return schema if isinstance(schema, dict) else {}
+
+
+def _one(schema: Mapping[str, Any], schemas: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The schema itself, or its one non-null member (`X | null`); None for a real union."""
+    members = schema.get("anyOf") or schema.get("oneOf")
+    if not members:
+        return schema
+    kept = [m for m in members if _resolve(m, schemas).get("type") != "null"]
+    return _resolve(kept[0], schemas) if len(kept) == 1 else None
+
+
+def _enum(schema: Mapping[str, Any], schemas: Mapping[str, Any]) -> list[str] | None:
+    one = _one(_resolve(schema, schemas), schemas)
+    values = one.get("enum") if one is not None else None
+    if isinstance(values, list) and len(values) > 1 and all(isinstance(v, str) for v in values):
+        return cast(list[str], values)
+    return None
+
+
+def _properties(schema: Mapping[str, Any], schemas: Mapping[str, Any]) -> dict[str, Any]:
+    schema = _resolve(schema, schemas)
+    if "allOf" in schema:
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            merged.update(_properties(part, schemas))
+        merged.update(schema.get("properties", {}))
+        return merged
+    one = _one(schema, schemas)
+    if one is None:
+        return {}
+    if one is not schema:
+        return _properties(one, schemas)
+    return dict(schema.get("properties", {}))
+
+
+def _collect(
+    schema: Any, schemas: Mapping[str, Any], path: str, depth: int, found: dict[str, list[str]]
+) -> None:
+    if depth > _ENUM_DEPTH:
+        return
+    for name, prop in _properties(schema, schemas).items():
+        where = f"{path}.{name}" if path else name
+        values = _enum(prop, schemas)
+        if values is not None:
+            found[where] = values
+            continue
+        one = _one(_resolve(prop, schemas), schemas)
+        if one is None:
+            continue
+        items = one.get("items")
+        if one.get("type") == "array" and isinstance(items, dict):
+            values = _enum(items, schemas)
+            if values is not None:
+                found[where + "[]"] = values
+            else:
+                _collect(items, schemas, where + "[]", depth + 1, found)
+        else:
+            _collect(one, schemas, where, depth + 1, found)

@@ -324,7 +324,7 @@ class MockOpenAI:
         if isinstance(body, dict):
             if route.schema is not None:
                 # Before the handler: a refused request changes no state.
-                route.schema.check(raw)
+                route.schema.check(raw, body)
         elif method == "POST" and route.json_body and (raw or not route.bodyless):
             raise BadRequest(
                 "We could not parse the JSON body of your request. (HINT: This likely means you "
@@ -667,7 +667,7 @@ def _route(handler: _Handler, operation: SpecOperation | None) -> Route:
     streamed = handler in _STREAMED_BODY
     schema = None
     if operation is not None and operation.body_type and not multipart:
-        schema = RequestSchema(operation.operation_id, operation.request_type)
+        schema = RequestSchema(operation.operation_id, operation.request_type, operation.enums)
     return Route(
         handler=handler,
         schema=schema,

@@ -36,6 +36,9 @@ class SpecOperation(NamedTuple):
     paged: bool
     #: The spec's response example, as compact JSON (text for a `text` answer).
     example: str
+    #: The request body's closed enums as compact JSON, path -> values ("" when none); a path
+    #: goes through objects (`reasoning.effort`) and arrays (`modalities[]`).
+    enums: str
 
     def request_type(self) -> Any:
         """The request body's type, imported on first use (None when there is none)."""

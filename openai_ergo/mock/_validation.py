@@ -1,12 +1,13 @@
 """Requests checked against their operation's request schema, before any handler runs.
 
 The schema is the generated request Struct of the operation (`openai_ergo.types`): a request-only
-Struct keeps the spec's required fields required, and tagged unions (`role`, `type`) are closed.
+Struct keeps the spec's required fields required, and tagged unions (`role`, `type`) are closed;
+the spec's other closed enums come from the generated table (`SpecOperation.enums`).
 A body is decoded once more with a cached `msgspec.json.Decoder` of that Struct: a fraction of a
 microsecond for a hot-path body, and nothing is kept, so handlers read the JSON as before. A
 failure becomes OpenAI's 400: a missing required field is `missing_required_parameter`, a value
-of the wrong type `invalid_type`, a value outside a closed set `invalid_value`, each with
-`param` the dotted path (`messages[0].role`).
+of the wrong type `invalid_type`, a value outside a closed set `invalid_value` (with the
+supported values, for an enum), each with `param` the dotted path (`messages[0].role`).
 
 A payload that leaves out a union's tag where the service infers it (a Responses input message
 without `"type": "message"`) is decoded again through the types' lenient path, which tells the
@@ -45,25 +46,45 @@ _TYPE_NAMES = {
 class RequestSchema:
     """One operation's request body schema, its decoder built on first use."""
 
-    __slots__ = ("_decoder", "_resolve", "_type", "operation_id")
+    __slots__ = (
+        "_decoder",
+        "_enum_keys",
+        "_enum_text",
+        "_enums",
+        "_resolve",
+        "_type",
+        "operation_id",
+    )
 
-    def __init__(self, operation_id: str, resolve: Callable[[], Any]) -> None:
+    def __init__(self, operation_id: str, resolve: Callable[[], Any], enums: str = "") -> None:
         self.operation_id = operation_id
         # The type is imported by the first request that needs it: the mock imports fast.
         self._resolve = resolve
         self._type: Any = None
         self._decoder: msgspec.json.Decoder[Any] | None = None
+        self._enum_text = enums
+        self._enums: list[tuple[str, tuple[str, ...], frozenset[str]]] = []
+        self._enum_keys: frozenset[str] = frozenset()
 
-    def check(self, raw: bytes) -> None:
-        """Raise OpenAI's 400 when the JSON body `raw` does not fit the schema."""
+    def check(self, raw: bytes, body: dict[str, Any]) -> None:
+        """Raise OpenAI's 400 when the JSON body (`raw`, decoded as `body`) does not fit the
+        schema."""
         decoder = self._decoder
         if decoder is None:
             self._type = self._resolve()
             decoder = self._decoder = msgspec.json.Decoder(self._type)
+            self._enums = _enum_paths(self._enum_text)
+            self._enum_keys = frozenset(first for first, _, _ in self._enums)
         try:
             decoder.decode(raw)
         except msgspec.ValidationError as exc:
             self._slow_check(raw, str(exc))
+        # Most bodies name none of these fields: one pass over the body's few keys.
+        if self._enums and not self._enum_keys.isdisjoint(body):
+            for first, rest, allowed in self._enums:
+                value = body.get(first)
+                if value is not None:
+                    _check_enum(value, rest, allowed, first)
 
     def _slow_check(self, raw: bytes, error: str) -> None:
         tag = _MISSING.match(error)
@@ -178,3 +199,35 @@ def _unknown_variant(value: Any, path: str) -> tuple[str, str] | None:
             if found is not None:
                 return found
     return None
+
+
+def _enum_paths(text: str) -> list[tuple[str, tuple[str, ...], frozenset[str]]]:
+    """`{"reasoning.effort": [...]}` as (first key, the rest of the path, allowed values)."""
+    if not text:
+        return []
+    paths = []
+    for path, values in msgspec.json.decode(text).items():
+        parts = re.findall(r"[^.\[\]]+|\[\]", path)
+        paths.append((parts[0], tuple(parts[1:]), frozenset(values)))
+    return paths
+
+
+def _check_enum(value: Any, rest: tuple[str, ...], allowed: frozenset[str], where: str) -> None:
+    if not rest:
+        if isinstance(value, str) and value not in allowed:
+            listed = ", ".join(f"'{v}'" for v in sorted(allowed))
+            raise BadRequest(
+                f"Invalid value: '{value}'. Supported values are: {listed}.",
+                param=where,
+                code="invalid_value",
+            )
+        return
+    step, after = rest[0], rest[1:]
+    if step == "[]":
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _check_enum(item, after, allowed, f"{where}[{index}]")
+    elif isinstance(value, dict):
+        inner = value.get(step)
+        if inner is not None:
+            _check_enum(inner, after, allowed, f"{where}.{step}")

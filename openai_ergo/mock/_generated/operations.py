@@ -33,6 +33,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{},"metadata":{},"top_p":1.0,"temperature":1.0,"response_format":"auto"}],"first'
             '_id":"asst_abc123","last_id":"asst_abc789","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createAssistant",
@@ -52,6 +53,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '","tools":[{"type":"code_interpreter"}],"metadata":{},"top_p":1.0,"temperature":'
             '1.0,"response_format":"auto"}'
         ),
+        '{"reasoning_effort":["none","minimal","low","medium","high","xhigh","max"]}',
     ),
     SpecOperation(
         "getAssistant",
@@ -71,6 +73,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ools":[{"type":"file_search"}],"metadata":{},"top_p":1.0,"temperature":1.0,"resp'
             'onse_format":"auto"}'
         ),
+        "",
     ),
     SpecOperation(
         "modifyAssistant",
@@ -91,6 +94,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"tool_resources":{"file_search":{"vector_store_ids":[]}},"metadata":{},"top_p":1'
             '.0,"temperature":1.0,"response_format":"auto"}'
         ),
+        '{"reasoning_effort":["none","minimal","low","medium","high","xhigh","max"]}',
     ),
     SpecOperation(
         "deleteAssistant",
@@ -104,6 +108,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"asst_abc123","object":"assistant.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "createSpeech",
@@ -117,6 +122,10 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         True,
         False,
         "",
+        (
+            '{"response_format":["mp3","opus","aac","flac","wav","pcm"],"stream_format":["sse'
+            '","audio"]}'
+        ),
     ),
     SpecOperation(
         "createTranscription",
@@ -136,6 +145,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'input_token_details":{"text_tokens":0,"audio_tokens":14},"output_tokens":45,"tot'
             'al_tokens":59}}'
         ),
+        "",
     ),
     SpecOperation(
         "createTranslation",
@@ -152,6 +162,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"text":"Hello, my name is Wolfgang and I come from Germany. Where are you headi'
             'ng today?"}'
         ),
+        "",
     ),
     SpecOperation(
         "listVoiceConsents",
@@ -169,6 +180,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"string","language":"string","created_at":0}],"first_id":"string","last_id":"str'
             'ing","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createVoiceConsent",
@@ -185,6 +197,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"audio.voice_consent","id":"obj_mock","name":"string","language":"stri'
             'ng","created_at":0}'
         ),
+        "",
     ),
     SpecOperation(
         "getVoiceConsent",
@@ -201,6 +214,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"audio.voice_consent","id":"obj_mock","name":"string","language":"stri'
             'ng","created_at":0}'
         ),
+        "",
     ),
     SpecOperation(
         "updateVoiceConsent",
@@ -217,6 +231,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"audio.voice_consent","id":"obj_mock","name":"string","language":"stri'
             'ng","created_at":0}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteVoiceConsent",
@@ -230,6 +245,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"audio.voice_consent","id":"obj_mock","deleted":true}',
+        "",
     ),
     SpecOperation(
         "createVoice",
@@ -243,6 +259,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"audio.voice","id":"obj_mock","name":"string","created_at":0}',
+        "",
     ),
     SpecOperation(
         "listBatches",
@@ -266,6 +283,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '_description":"Nightly job"}}],"first_id":"batch_abc123","last_id":"batch_abc456'
             '","has_more":true}'
         ),
+        "",
     ),
     SpecOperation(
         "createBatch",
@@ -286,6 +304,11 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'at":null,"expired_at":null,"cancelling_at":null,"cancelled_at":null,"request_cou'
             'nts":{"total":0,"completed":0,"failed":0},"metadata":{"customer_id":"user_123456'
             '789","batch_description":"Nightly eval job"}}'
+        ),
+        (
+            '{"endpoint":["/v1/responses","/v1/chat/completions","/v1/embeddings","/v1/comple'
+            'tions","/v1/moderations","/v1/images/generations","/v1/images/edits","/v1/videos'
+            '"]}'
         ),
     ),
     SpecOperation(
@@ -309,6 +332,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"metadata":{"customer_id":"user_123456789","batch_description":"Nightly eval jo'
             'b"}}'
         ),
+        "",
     ),
     SpecOperation(
         "cancelBatch",
@@ -330,6 +354,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':null,"request_counts":{"total":100,"completed":23,"failed":1},"metadata":{"cust'
             'omer_id":"user_123456789","batch_description":"Nightly eval job"}}'
         ),
+        "",
     ),
     SpecOperation(
         "listChatCompletions",
@@ -355,6 +380,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'onse_format":null}],"first_id":"chatcmpl-AyPNinnUqUDYo9SAdA52NobMflmj2","last_id'
             '":"chatcmpl-AyPNinnUqUDYo9SAdA52NobMflmj2","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createChatCompletion",
@@ -376,6 +402,15 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'udio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens"'
             ':0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier'
             '":"default"}'
+        ),
+        (
+            '{"prompt_cache_retention":["in_memory","24h"],"prompt_cache_options.mode":["impl'
+            'icit","explicit"],"service_tier":["auto","default","flex","scale","priority","fa'
+            'st"],"modalities[]":["text","audio"],"verbosity":["low","medium","high"],"reason'
+            'ing_effort":["none","minimal","low","medium","high","xhigh","max"],"web_search_o'
+            'ptions.search_context_size":["low","medium","high"],"audio.format":["wav","aac",'
+            '"mp3","flac","opus","pcm16"],"moderation.policy.input.mode":["score","block"],"m'
+            'oderation.policy.output.mode":["score","block"]}'
         ),
     ),
     SpecOperation(
@@ -400,6 +435,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '\'s quiet spark.","role":"assistant","tool_calls":null,"function_call":null},"fin'
             'ish_reason":"stop","logprobs":null}],"response_format":null}'
         ),
+        "",
     ),
     SpecOperation(
         "updateChatCompletion",
@@ -424,6 +460,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             's":null,"function_call":null},"finish_reason":"stop","logprobs":null}],"response'
             '_format":null}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteChatCompletion",
@@ -440,6 +477,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"chat.completion.deleted","id":"chatcmpl-AyPNinnUqUDYo9SAdA52NobMflmj2'
             '","deleted":true}'
         ),
+        "",
     ),
     SpecOperation(
         "getChatCompletionMessages",
@@ -458,6 +496,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'irst_id":"chatcmpl-AyPNinnUqUDYo9SAdA52NobMflmj2-0","last_id":"chatcmpl-AyPNinnU'
             'qUDYo9SAdA52NobMflmj2-0","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createCompletion",
@@ -477,6 +516,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens"'
             ":12}}"
         ),
+        "",
     ),
     SpecOperation(
         "ListContainers",
@@ -496,6 +536,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ory_limit":"4g","name":"My Container"}],"first_id":"container_123","last_id":"co'
             'ntainer_123","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "CreateContainer",
@@ -515,6 +556,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'owlist","allowed_domains":["api.buildkite.com"]},"memory_limit":"4g","name":"My '
             'Container"}'
         ),
+        '{"memory_limit":["1g","4g","16g","64g"]}',
     ),
     SpecOperation(
         "RetrieveContainer",
@@ -533,6 +575,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'tive_at","minutes":20},"last_active_at":1747844794,"memory_limit":"4g","name":"M'
             'y Container"}'
         ),
+        "",
     ),
     SpecOperation(
         "DeleteContainer",
@@ -545,6 +588,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -566,6 +610,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '191a7978f477a09bdf5","has_more":false,"last_id":"cfile_682e0e8a43c88191a7978f477'
             'a09bdf5"}'
         ),
+        "",
     ),
     SpecOperation(
         "CreateContainerFile",
@@ -584,6 +629,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '5e08e78805b9fdbb04","path":"/mnt/data/88e12fa445d32636f190a0b33daed6cb-tsconfig.'
             'json","source":"user"}'
         ),
+        "",
     ),
     SpecOperation(
         "RetrieveContainerFile",
@@ -602,6 +648,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '5e08e78805b9fdbb04","path":"/mnt/data/88e12fa445d32636f190a0b33daed6cb-tsconfig.'
             'json","source":"user"}'
         ),
+        "",
     ),
     SpecOperation(
         "DeleteContainerFile",
@@ -615,6 +662,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         "",
+        "",
     ),
     SpecOperation(
         "RetrieveContainerFileContent",
@@ -627,6 +675,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/octet-stream",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -645,6 +694,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'role":"user","content":[{"type":"input_text","text":"Hello!"}]}],"first_id":"msg'
             '_abc","last_id":"msg_abc","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createConversationItems",
@@ -664,6 +714,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'xt","text":"How are you?"}]}],"first_id":"msg_abc","last_id":"msg_def","has_more'
             '":false}'
         ),
+        "",
     ),
     SpecOperation(
         "getConversationItem",
@@ -680,6 +731,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"type":"message","id":"msg_abc","status":"completed","role":"user","content":[{'
             '"type":"input_text","text":"Hello!"}]}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteConversationItem",
@@ -696,6 +748,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"conv_123","object":"conversation","created_at":1741900000,"metadata":{"to'
             'pic":"demo"}}'
         ),
+        "",
     ),
     SpecOperation(
         "createEmbedding",
@@ -713,6 +766,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '27292,-0.0028842222],"index":0}],"model":"text-embedding-ada-002","usage":{"prom'
             'pt_tokens":8,"total_tokens":8}}'
         ),
+        '{"encoding_format":["float","base64"]}',
     ),
     SpecOperation(
         "listEvals",
@@ -744,6 +798,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'eval for push notification summaries"}}],"first_id":"eval_67abd54d9b0081909a8635'
             '3f6fb9317a","last_id":"eval_67aa884cf6688190b58f657d4441c8b7","has_more":true}'
         ),
+        "",
     ),
     SpecOperation(
         "createEval",
@@ -766,6 +821,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"operation":"eq"}],"name":"External Data Eval","created_at":1739314509,"metadat'
             'a":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "getEval",
@@ -788,6 +844,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"operation":"eq"}],"name":"External Data Eval","created_at":1739314509,"metadat'
             'a":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "updateEval",
@@ -810,6 +867,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"operation":"eq"}],"name":"Updated Eval","created_at":1739314509,"metadata":{"d'
             'escription":"Updated description"}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteEval",
@@ -823,6 +881,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"eval.deleted","deleted":true,"eval_id":"eval_abc123"}',
+        "",
     ),
     SpecOperation(
         "getEvalRuns",
@@ -870,6 +929,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '090d60c0780591042","last_id":"evalrun_67e0c7d31560819090d60c0780591042","has_mor'
             'e":true}'
         ),
+        "",
     ),
     SpecOperation(
         "createEvalRun",
@@ -917,6 +977,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'params":{"seed":42,"temperature":1.0,"top_p":1.0,"max_completions_tokens":2048}}'
             ',"error":null,"metadata":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "getEvalRun",
@@ -982,6 +1043,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'arams":{"seed":42,"temperature":1.0,"top_p":1.0,"max_completions_tokens":2048}},'
             '"error":null,"metadata":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "cancelEvalRun",
@@ -1047,6 +1109,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"sampling_params":{"seed":42,"temperature":1.0,"top_p":1.0,"max_completions_tok'
             'ens":2048}},"error":null,"metadata":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteEvalRun",
@@ -1060,6 +1123,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"eval.run.deleted","deleted":true,"run_id":"evalrun_abc456"}',
+        "",
     ),
     SpecOperation(
         "getEvalRunOutputItems",
@@ -1109,6 +1173,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '48,"top_p":1.0,"seed":42}}],"first_id":"outputitem_67e5796c28e081909917bf79f6e62'
             '14d","last_id":"outputitem_67e5796c28e081909917bf79f6e6214d","has_more":true}'
         ),
+        "",
     ),
     SpecOperation(
         "getEvalRunOutputItem",
@@ -1157,6 +1222,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ens":0},"error":null,"temperature":1.0,"max_completion_tokens":2048,"top_p":1.0,'
             '"seed":42}}'
         ),
+        "",
     ),
     SpecOperation(
         "listFiles",
@@ -1176,6 +1242,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '3779121,"expires_at":1677614202,"filename":"puppy.jsonl","purpose":"fine-tune"}]'
             ',"first_id":"file-abc123","last_id":"file-abc456","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createFile",
@@ -1192,6 +1259,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"file-abc123","object":"file","bytes":120000,"created_at":1677610602,"expi'
             'res_at":1677614202,"filename":"mydata.jsonl","purpose":"fine-tune"}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieveFile",
@@ -1208,6 +1276,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"file-abc123","object":"file","bytes":120000,"created_at":1677610602,"expi'
             'res_at":1677614202,"filename":"mydata.jsonl","purpose":"fine-tune"}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteFile",
@@ -1221,6 +1290,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"file-abc123","object":"file","deleted":true}',
+        "",
     ),
     SpecOperation(
         "downloadFile",
@@ -1233,6 +1303,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/octet-stream",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -1260,6 +1331,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'odel":{"gpt-4o-2024-08-06":{"prompt_tokens":190,"total_tokens":324,"completion_t'
             'okens":134,"cached_tokens":0}}}'
         ),
+        "",
     ),
     SpecOperation(
         "validateGrader",
@@ -1276,6 +1348,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"grader":{"type":"string_check","name":"Example string check grader","input":"{'
             '{sample.output_text}}","reference":"{{item.label}}","operation":"eq"}}'
         ),
+        "",
     ),
     SpecOperation(
         "listFineTuningCheckpointPermissions",
@@ -1296,6 +1369,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'c4Q7MP6XxulcVzj4MZdwsAB","last_id":"cp_enQCFmOTGj3syEpYVhBRLTSy","has_more":fals'
             "e}"
         ),
+        "",
     ),
     SpecOperation(
         "createFineTuningCheckpointPermission",
@@ -1314,6 +1388,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'H"}],"first_id":"cp_zc4Q7MP6XxulcVzj4MZdwsAB","last_id":"cp_zc4Q7MP6XxulcVzj4MZd'
             'wsAB","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteFineTuningCheckpointPermission",
@@ -1327,6 +1402,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         ('{"object":"checkpoint.permission","id":"cp_zc4Q7MP6XxulcVzj4MZdwsAB","deleted":true}'),
+        "",
     ),
     SpecOperation(
         "listPaginatedFineTuningJobs",
@@ -1345,6 +1421,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ization_id":"org-123","result_files":[],"status":"queued","validation_file":null'
             ',"training_file":"file-abc123","metadata":{"key":"value"}}],"has_more":true}'
         ),
+        "",
     ),
     SpecOperation(
         "createFineTuningJob",
@@ -1363,6 +1440,10 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'sult_files":[],"status":"queued","validation_file":null,"training_file":"file-ab'
             'c123","method":{"type":"supervised","supervised":{"hyperparameters":{"batch_size'
             '":"auto","learning_rate_multiplier":"auto","n_epochs":"auto"}}},"metadata":null}'
+        ),
+        (
+            '{"method.type":["supervised","dpo","reinforcement"],"method.reinforcement.hyperp'
+            'arameters.reasoning_effort":["default","low","medium","high"]}'
         ),
     ),
     SpecOperation(
@@ -1386,6 +1467,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'pe":"supervised","supervised":{"hyperparameters":{"n_epochs":4,"batch_size":1,"l'
             'earning_rate_multiplier":1.0}}}}'
         ),
+        "",
     ),
     SpecOperation(
         "cancelFineTuningJob",
@@ -1404,6 +1486,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'sult_files":[],"status":"cancelled","validation_file":"file-abc123","training_fi'
             'le":"file-abc123"}'
         ),
+        "",
     ),
     SpecOperation(
         "listFineTuningJobCheckpoints",
@@ -1429,6 +1512,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'Q7MP6XxulcVzj4MZdwsAB","last_id":"ftckpt_enQCFmOTGj3syEpYVhBRLTSy","has_more":tr'
             "ue}"
         ),
+        "",
     ),
     SpecOperation(
         "listFineTuningEvents",
@@ -1449,6 +1533,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'level":"info","message":"New fine-tuned model created: ft:gpt-4o-mini:openai::7p'
             '4lURel","data":null,"type":"message"}],"has_more":true}'
         ),
+        "",
     ),
     SpecOperation(
         "pauseFineTuningJob",
@@ -1467,6 +1552,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'sult_files":[],"status":"paused","validation_file":"file-abc123","training_file"'
             ':"file-abc123"}'
         ),
+        "",
     ),
     SpecOperation(
         "resumeFineTuningJob",
@@ -1485,6 +1571,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'sult_files":[],"status":"queued","validation_file":"file-abc123","training_file"'
             ':"file-abc123"}'
         ),
+        "",
     ),
     SpecOperation(
         "createImageEdit",
@@ -1502,6 +1589,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'nput_tokens":50,"output_tokens":50,"input_tokens_details":{"text_tokens":10,"ima'
             'ge_tokens":40}}}'
         ),
+        "",
     ),
     SpecOperation(
         "createImage",
@@ -1519,6 +1607,11 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'nput_tokens":50,"output_tokens":50,"input_tokens_details":{"text_tokens":10,"ima'
             'ge_tokens":40}}}'
         ),
+        (
+            '{"quality":["standard","hd","low","medium","high","auto"],"response_format":["ur'
+            'l","b64_json"],"output_format":["png","jpeg","webp"],"moderation":["low","auto"]'
+            ',"background":["transparent","opaque","auto"],"style":["vivid","natural"]}'
+        ),
     ),
     SpecOperation(
         "createImageVariation",
@@ -1532,6 +1625,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"created":1589478378,"data":[{"url":"https://..."},{"url":"https://..."}]}',
+        "",
     ),
     SpecOperation(
         "listModels",
@@ -1551,6 +1645,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':null},{"id":"model-id-2","object":"model","created":1686935002,"owned_by":"open'
             'ai","shutdown_date":"2026-10-23"}]}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieveModel",
@@ -1567,6 +1662,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"VAR_chat_model_id","object":"model","created":1686935002,"owned_by":"open'
             'ai","shutdown_date":"2026-10-23"}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteModel",
@@ -1580,6 +1676,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"ft:gpt-4o-mini:acemeco:suffix:abc123","object":"model","deleted":true}',
+        "",
     ),
     SpecOperation(
         "createModeration",
@@ -1604,6 +1701,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '940972932498e-06,"self-harm/instructions":1.1198755256458526e-09,"harassment/thr'
             'eatening":0.5694745779037476,"violence":0.9971134662628174}}]}'
         ),
+        "",
     ),
     SpecOperation(
         "admin-api-keys-list",
@@ -1624,6 +1722,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'count","created_at":1711471533,"role":"member"}}],"first_id":"key_abc","last_id"'
             ':"key_abc","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "admin-api-keys-create",
@@ -1643,6 +1742,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '":"user_123","name":"John Doe","created_at":1711471533,"role":"owner"},"value":"'
             'sk-admin-1234abcd"}'
         ),
+        "",
     ),
     SpecOperation(
         "admin-api-keys-get",
@@ -1661,6 +1761,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '4,"owner":{"type":"user","object":"organization.user","id":"user_123","name":"Jo'
             'hn Doe","created_at":1711471533,"role":"owner"}}'
         ),
+        "",
     ),
     SpecOperation(
         "admin-api-keys-delete",
@@ -1674,6 +1775,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"key_abc","object":"organization.admin_api_key.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-audit-logs",
@@ -1701,6 +1803,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':["resource_2.operation_2"]}}}],"first_id":"audit_log-xxx__20240101","last_id":"'
             'audit_log_yyy__20240101","has_more":true}'
         ),
+        "",
     ),
     SpecOperation(
         "listOrganizationCertificates",
@@ -1719,6 +1822,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'tails":{"valid_at":12345667,"expires_at":12345678}}],"first_id":"cert_abc","last'
             '_id":"cert_abc","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "uploadCertificate",
@@ -1735,6 +1839,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"certificate","id":"cert_abc","name":"My Example Certificate","created'
             '_at":1234567,"certificate_details":{"valid_at":12345667,"expires_at":12345678}}'
         ),
+        "",
     ),
     SpecOperation(
         "activateOrganizationCertificates",
@@ -1755,6 +1860,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ficate 2","active":true,"created_at":1234567,"certificate_details":{"valid_at":1'
             '2345667,"expires_at":12345678}}]}'
         ),
+        "",
     ),
     SpecOperation(
         "deactivateOrganizationCertificates",
@@ -1775,6 +1881,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'rtificate 2","active":false,"created_at":1234567,"certificate_details":{"valid_a'
             't":12345667,"expires_at":12345678}}]}'
         ),
+        "",
     ),
     SpecOperation(
         "getCertificate",
@@ -1792,6 +1899,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '_at":1234567,"certificate_details":{"valid_at":1234567,"expires_at":12345678,"co'
             'ntent":"-----BEGIN CERTIFICATE-----MIIDeT...-----END CERTIFICATE-----"}}'
         ),
+        "",
     ),
     SpecOperation(
         "modifyCertificate",
@@ -1808,6 +1916,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"certificate","id":"cert_abc","name":"Renamed Certificate","created_at'
             '":1234567,"certificate_details":{"valid_at":12345667,"expires_at":12345678}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteCertificate",
@@ -1821,6 +1930,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"certificate.deleted","id":"cert_abc"}',
+        "",
     ),
     SpecOperation(
         "usage-costs",
@@ -1839,6 +1949,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '6,"currency":"usd"},"line_item":null,"project_id":null,"api_key_id":null,"quanti'
             'ty":null,"quantity_unit":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-organization-data-retention",
@@ -1852,6 +1963,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"organization.data_retention","type":"modified_abuse_monitoring"}',
+        "",
     ),
     SpecOperation(
         "update-organization-data-retention",
@@ -1865,6 +1977,10 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"organization.data_retention","type":"modified_abuse_monitoring"}',
+        (
+            '{"retention_type":["zero_data_retention","modified_abuse_monitoring","enhanced_z'
+            'ero_data_retention","enhanced_modified_abuse_monitoring"]}'
+        ),
     ),
     SpecOperation(
         "list-groups",
@@ -1882,6 +1998,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'pport Team","created_at":1711471533,"is_scim_managed":false}],"has_more":false,"'
             'next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "create-group",
@@ -1898,6 +2015,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"group","id":"group_01J1F8ABCDXYZ","name":"Support Team","created_at":'
             '1711471533,"is_scim_managed":false}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-group",
@@ -1914,6 +2032,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"group_01J1F8ABCDXYZ","name":"Support Team","created_at":1711471533,"is_sc'
             'im_managed":false,"group_type":"group"}'
         ),
+        "",
     ),
     SpecOperation(
         "update-group",
@@ -1930,6 +2049,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"group_01J1F8ABCDXYZ","name":"Escalations","created_at":1711471533,"is_sci'
             'm_managed":false}'
         ),
+        "",
     ),
     SpecOperation(
         "delete-group",
@@ -1943,6 +2063,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"group.deleted","id":"group_01J1F8ABCDXYZ","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-group-role-assignments",
@@ -1963,6 +2084,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'eated_by_user_obj":{"id":"user_abc123","name":"Ada Lovelace","email":"ada@exampl'
             'e.com"},"metadata":{}}],"has_more":false,"next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "assign-group-role",
@@ -1982,6 +2104,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             's managing organization groups","permissions":["api.groups.read","api.groups.wri'
             'te"],"resource_type":"api.organization","predefined_role":false}}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-group-role",
@@ -2001,6 +2124,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"updated_at":1711472599,"created_by":"user_abc123","created_by_user_obj":null,"'
             'metadata":{},"assignment_sources":null}'
         ),
+        "",
     ),
     SpecOperation(
         "unassign-group-role",
@@ -2014,6 +2138,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"group.role.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-group-users",
@@ -2030,6 +2155,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"list","data":[{"id":"user_abc123","name":"Ada Lovelace","email":"ada@'
             'example.com"}],"has_more":false,"next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "add-group-user",
@@ -2043,6 +2169,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"group.user","user_id":"user_abc123","group_id":"group_01J1F8ABCDXYZ"}',
+        "",
     ),
     SpecOperation(
         "retrieve-group-user",
@@ -2059,6 +2186,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"user_abc123","name":"Ada Lovelace","email":"ada@example.com","picture":nu'
             'll,"is_service_account":false,"user_type":"user"}'
         ),
+        "",
     ),
     SpecOperation(
         "remove-group-user",
@@ -2072,6 +2200,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"group.user.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-invites",
@@ -2090,6 +2219,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"expires_at":1711471533,"accepted_at":1711471533}],"first_id":"invite-abc","las'
             't_id":"invite-abc","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "inviteUser",
@@ -2108,6 +2238,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '471533,"accepted_at":null,"projects":[{"id":"project-xyz","role":"member"},{"id"'
             ':"project-abc","role":"owner"}]}'
         ),
+        '{"role":["reader","owner"],"projects[].role":["member","owner"]}',
     ),
     SpecOperation(
         "retrieve-invite",
@@ -2125,6 +2256,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'le":"owner","status":"accepted","created_at":1711471533,"expires_at":1711471533,'
             '"accepted_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "delete-invite",
@@ -2138,6 +2270,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"organization.invite.deleted","id":"invite-abc","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-projects",
@@ -2155,6 +2288,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':"Project example","created_at":1711471533,"archived_at":null,"status":"active"}'
             '],"first_id":"proj-abc","last_id":"proj-xyz","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "create-project",
@@ -2170,6 +2304,11 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         (
             '{"id":"proj_abc","object":"organization.project","name":"Project ABC","created_a'
             't":1711471533,"archived_at":null,"status":"active"}'
+        ),
+        (
+            '{"residency":["GLOBAL","US_STORAGE_PROCESSING","EU_STORAGE_PROCESSING","JP_STORA'
+            'GE","KR_STORAGE","CA_STORAGE","SG_STORAGE","IN_STORAGE","AU_STORAGE","GB_STORAGE'
+            '","AE_STORAGE","AE_STORAGE_PROCESSING"]}'
         ),
     ),
     SpecOperation(
@@ -2187,6 +2326,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"proj_abc","object":"organization.project","name":"Project example","creat'
             'ed_at":1711471533,"archived_at":null,"status":"active"}'
         ),
+        "",
     ),
     SpecOperation(
         "modify-project",
@@ -2203,6 +2343,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"proj_abc","object":"organization.project","name":"Project ABC","created_a'
             't":1711471533,"archived_at":null,"status":"active"}'
         ),
+        "",
     ),
     SpecOperation(
         "list-project-api-keys",
@@ -2223,6 +2364,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'er","created_at":1711471533}}}],"first_id":"key_abc","last_id":"key_xyz","has_mo'
             're":false}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-api-key",
@@ -2242,6 +2384,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'me":"First Last","email":"user@example.com","role":"owner","created_at":17114715'
             "33}}}"
         ),
+        "",
     ),
     SpecOperation(
         "delete-project-api-key",
@@ -2255,6 +2398,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"organization.project.api_key.deleted","id":"key_abc","deleted":true}',
+        "",
     ),
     SpecOperation(
         "archive-project",
@@ -2271,6 +2415,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"proj_abc","object":"organization.project","name":"Project DEF","created_a'
             't":1711471533,"archived_at":1711471533,"status":"archived"}'
         ),
+        "",
     ),
     SpecOperation(
         "listProjectCertificates",
@@ -2289,6 +2434,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'icate_details":{"valid_at":12345667,"expires_at":12345678}}],"first_id":"cert_ab'
             'c","last_id":"cert_abc","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "activateProjectCertificates",
@@ -2309,6 +2455,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"name":"My Example Certificate 2","active":true,"created_at":1234567,"certificat'
             'e_details":{"valid_at":12345667,"expires_at":12345678}}]}'
         ),
+        "",
     ),
     SpecOperation(
         "deactivateProjectCertificates",
@@ -2329,6 +2476,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'f","name":"My Example Certificate 2","active":false,"created_at":1234567,"certif'
             'icate_details":{"valid_at":12345667,"expires_at":12345678}}]}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-data-retention",
@@ -2342,6 +2490,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"project.data_retention","type":"organization_default"}',
+        "",
     ),
     SpecOperation(
         "update-project-data-retention",
@@ -2355,6 +2504,11 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"project.data_retention","type":"modified_abuse_monitoring"}',
+        (
+            '{"retention_type":["organization_default","none","zero_data_retention","modified'
+            '_abuse_monitoring","enhanced_zero_data_retention","enhanced_modified_abuse_monit'
+            'oring"]}'
+        ),
     ),
     SpecOperation(
         "list-project-groups",
@@ -2372,6 +2526,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'roup_id":"group_01J1F8ABCDXYZ","group_name":"Support Team","created_at":17114715'
             '33}],"has_more":false,"next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "add-project-group",
@@ -2388,6 +2543,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"project.group","project_id":"proj_abc123","group_id":"group_01J1F8ABC'
             'DXYZ","group_name":"Support Team","created_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-group",
@@ -2404,6 +2560,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"project.group","project_id":"proj_abc123","group_id":"group_01J1F8ABC'
             'DXYZ","group_name":"Support Team","group_type":"group","created_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "remove-project-group",
@@ -2417,6 +2574,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"project.group.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "retrieve-project-hosted-tool-permissions",
@@ -2433,6 +2591,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"file_search":{"enabled":true},"web_search":{"enabled":true},"image_generation"'
             ':{"enabled":true},"mcp":{"enabled":true},"code_interpreter":{"enabled":true}}'
         ),
+        "",
     ),
     SpecOperation(
         "update-project-hosted-tool-permissions",
@@ -2449,6 +2608,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"file_search":{"enabled":true},"web_search":{"enabled":true},"image_generation"'
             ':{"enabled":false},"mcp":{"enabled":true},"code_interpreter":{"enabled":true}}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-model-permissions",
@@ -2462,6 +2622,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         ('{"object":"project.model_permissions","mode":"allow_list","model_ids":["gpt-4.1","o3"]}'),
+        "",
     ),
     SpecOperation(
         "update-project-model-permissions",
@@ -2475,6 +2636,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"project.model_permissions","mode":"deny_list","model_ids":["o3"]}',
+        '{"mode":["allow_list","deny_list"]}',
     ),
     SpecOperation(
         "delete-project-model-permissions",
@@ -2488,6 +2650,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"project.model_permissions.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-project-rate-limits",
@@ -2505,6 +2668,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'da","max_requests_per_1_minute":600,"max_tokens_per_1_minute":150000,"max_images'
             '_per_1_minute":10}],"first_id":"rl-ada","last_id":"rl-ada","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "update-project-rate-limits",
@@ -2521,6 +2685,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"project.rate_limit","id":"rl-ada","model":"ada","max_requests_per_1_m'
             'inute":600,"max_tokens_per_1_minute":150000,"max_images_per_1_minute":10}'
         ),
+        "",
     ),
     SpecOperation(
         "list-project-service-accounts",
@@ -2538,6 +2703,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'svc_acct_abc","name":"Service Account","role":"owner","created_at":1711471533}],'
             '"first_id":"svc_acct_abc","last_id":"svc_acct_xyz","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "create-project-service-account",
@@ -2556,6 +2722,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'zation.project.service_account.api_key","value":"sk-abcdefghijklmnop123","name":'
             '"Secret Key","created_at":1711471533,"id":"key_abc"}}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-service-account",
@@ -2572,6 +2739,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.project.service_account","id":"svc_acct_abc","name":"Ser'
             'vice Account","role":"owner","created_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "update-project-service-account",
@@ -2588,6 +2756,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.project.service_account","id":"svc_acct_abc","name":"Upd'
             'ated service account","role":"member","created_at":1711471533}'
         ),
+        '{"role":["member","owner"]}',
     ),
     SpecOperation(
         "delete-project-service-account",
@@ -2604,6 +2773,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.project.service_account.deleted","id":"svc_acct_abc","de'
             'leted":true}'
         ),
+        "",
     ),
     SpecOperation(
         "list-project-spend-alerts",
@@ -2623,6 +2793,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'spend alert"}}],"first_id":"alert_abc123","last_id":"alert_abc123","has_more":fa'
             "lse}"
         ),
+        "",
     ),
     SpecOperation(
         "create-project-spend-alert",
@@ -2640,6 +2811,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'urrency":"USD","interval":"month","notification_channel":{"type":"email","recipi'
             'ents":["finance@example.com"],"subject_prefix":"OpenAI spend alert"}}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-spend-alert",
@@ -2657,6 +2829,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'urrency":"USD","interval":"month","notification_channel":{"type":"email","recipi'
             'ents":["finance@example.com"],"subject_prefix":"OpenAI spend alert"}}'
         ),
+        "",
     ),
     SpecOperation(
         "update-project-spend-alert",
@@ -2674,6 +2847,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'urrency":"USD","interval":"month","notification_channel":{"type":"email","recipi'
             'ents":["finance@example.com"],"subject_prefix":"OpenAI spend alert"}}'
         ),
+        "",
     ),
     SpecOperation(
         "delete-project-spend-alert",
@@ -2687,6 +2861,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"alert_abc123","object":"project.spend_alert.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-project-users",
@@ -2704,6 +2879,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'name":"First Last","email":"user@example.com","role":"owner","added_at":17114715'
             '33}],"first_id":"user-abc","last_id":"user-xyz","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "create-project-user",
@@ -2720,6 +2896,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.project.user","id":"user_abc","email":"user@example.com"'
             ',"role":"owner","added_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-user",
@@ -2736,6 +2913,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.project.user","id":"user_abc","name":"First Last","email'
             '":"user@example.com","role":"owner","added_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "modify-project-user",
@@ -2752,6 +2930,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.project.user","id":"user_abc","name":"First Last","email'
             '":"user@example.com","role":"owner","added_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "delete-project-user",
@@ -2765,6 +2944,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"organization.project.user.deleted","id":"user_abc","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-roles",
@@ -2783,6 +2963,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '["api.groups.read","api.groups.write"],"resource_type":"api.organization","prede'
             'fined_role":false}],"has_more":false,"next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "create-role",
@@ -2800,6 +2981,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'n":"Allows managing organization groups","permissions":["api.groups.read","api.g'
             'roups.write"],"resource_type":"api.organization","predefined_role":false}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-role",
@@ -2817,6 +2999,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'n":"Allows managing organization groups","permissions":["api.groups.read","api.g'
             'roups.write"],"resource_type":"api.organization","predefined_role":false}'
         ),
+        "",
     ),
     SpecOperation(
         "update-role",
@@ -2834,6 +3017,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'n":"Allows managing organization groups","permissions":["api.groups.read","api.g'
             'roups.write"],"resource_type":"api.organization","predefined_role":false}'
         ),
+        "",
     ),
     SpecOperation(
         "delete-role",
@@ -2847,6 +3031,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"role.deleted","id":"role_01J1F8ROLE01","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-organization-spend-alerts",
@@ -2866,6 +3051,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'enAI spend alert"}}],"first_id":"alert_abc123","last_id":"alert_abc123","has_mor'
             'e":false}'
         ),
+        "",
     ),
     SpecOperation(
         "create-organization-spend-alert",
@@ -2883,6 +3069,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '00,"currency":"USD","interval":"month","notification_channel":{"type":"email","r'
             'ecipients":["finance@example.com"],"subject_prefix":"OpenAI spend alert"}}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-organization-spend-alert",
@@ -2900,6 +3087,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '00,"currency":"USD","interval":"month","notification_channel":{"type":"email","r'
             'ecipients":["finance@example.com"],"subject_prefix":"OpenAI spend alert"}}'
         ),
+        "",
     ),
     SpecOperation(
         "update-organization-spend-alert",
@@ -2917,6 +3105,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '00,"currency":"USD","interval":"month","notification_channel":{"type":"email","r'
             'ecipients":["finance@example.com"],"subject_prefix":"OpenAI spend alert"}}'
         ),
+        "",
     ),
     SpecOperation(
         "delete-organization-spend-alert",
@@ -2930,6 +3119,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"alert_abc123","object":"organization.spend_alert.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "usage-audio-speeches",
@@ -2948,6 +3138,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'cters":45,"num_model_requests":1,"project_id":null,"user_id":null,"api_key_id":n'
             'ull,"model":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-audio-transcriptions",
@@ -2966,6 +3157,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"seconds":20,"num_model_requests":1,"project_id":null,"user_id":null,"api_key_id'
             '":null,"model":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-code-interpreter-sessions",
@@ -2983,6 +3175,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '730505600,"results":[{"object":"organization.usage.code_interpreter_sessions.res'
             'ult","num_sessions":1,"project_id":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-completions",
@@ -3006,6 +3199,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'er_id":null,"api_key_id":null,"model":null,"batch":null,"service_tier":null}]}],'
             '"has_more":true,"next_page":"page_AAAAAGdGxdEiJdKOAAAAAGcqsYA="}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-embeddings",
@@ -3024,6 +3218,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ens":16,"num_model_requests":2,"project_id":null,"user_id":null,"api_key_id":nul'
             'l,"model":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-file-search-calls",
@@ -3042,6 +3237,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'quests":2,"project_id":null,"user_id":null,"api_key_id":null,"vector_store_id":n'
             'ull}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-images",
@@ -3060,6 +3256,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'm_model_requests":2,"size":null,"source":null,"project_id":null,"user_id":null,"'
             'api_key_id":null,"model":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-moderations",
@@ -3078,6 +3275,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'kens":16,"num_model_requests":2,"project_id":null,"user_id":null,"api_key_id":nu'
             'll,"model":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-vector-stores",
@@ -3095,6 +3293,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '730505600,"results":[{"object":"organization.usage.vector_stores.result","usage_'
             'bytes":1024,"project_id":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "usage-web-search-calls",
@@ -3113,6 +3312,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'el_requests":2,"num_requests":2,"project_id":null,"user_id":null,"api_key_id":nu'
             'll,"model":null,"context_level":null}]}],"has_more":false,"next_page":null}'
         ),
+        "",
     ),
     SpecOperation(
         "list-users",
@@ -3130,6 +3330,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'irst Last","email":"user@example.com","role":"owner","added_at":1711471533}],"fi'
             'rst_id":"user-abc","last_id":"user-xyz","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-user",
@@ -3146,6 +3347,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.user","id":"user_abc","name":"First Last","email":"user@'
             'example.com","role":"owner","added_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "modify-user",
@@ -3162,6 +3364,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.user","id":"user_abc","name":"First Last","email":"user@'
             'example.com","role":"owner","added_at":1711471533}'
         ),
+        "",
     ),
     SpecOperation(
         "delete-user",
@@ -3175,6 +3378,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"organization.user.deleted","id":"user_abc","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-user-role-assignments",
@@ -3195,6 +3399,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'eated_by_user_obj":{"id":"user_abc123","name":"Ada Lovelace","email":"ada@exampl'
             'e.com"},"metadata":{}}],"has_more":false,"next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "assign-user-role",
@@ -3215,6 +3420,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ead","api.groups.write"],"resource_type":"api.organization","predefined_role":fa'
             "lse}}"
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-user-role",
@@ -3234,6 +3440,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"updated_at":1711472599,"created_by":"user_abc123","created_by_user_obj":null,"'
             'metadata":{},"assignment_sources":null}'
         ),
+        "",
     ),
     SpecOperation(
         "unassign-user-role",
@@ -3247,6 +3454,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"user.role.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-project-group-role-assignments",
@@ -3268,6 +3476,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'er_abc123","name":"Ada Lovelace","email":"ada@example.com"},"metadata":{}}],"has'
             '_more":false,"next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "assign-project-group-role",
@@ -3288,6 +3497,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ts.api_keys.read","api.organization.projects.api_keys.write"],"resource_type":"a'
             'pi.project","predefined_role":false}}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-group-role",
@@ -3308,6 +3518,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'eated_by":"user_abc123","created_by_user_obj":null,"metadata":{},"assignment_sou'
             'rces":null}'
         ),
+        "",
     ),
     SpecOperation(
         "unassign-project-group-role",
@@ -3321,6 +3532,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"group.role.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-project-roles",
@@ -3340,6 +3552,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'pi_keys.write"],"resource_type":"api.project","predefined_role":false}],"has_mor'
             'e":false,"next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "create-project-role",
@@ -3358,6 +3571,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'on.projects.api_keys.read","api.organization.projects.api_keys.write"],"resource'
             '_type":"api.project","predefined_role":false}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-role",
@@ -3376,6 +3590,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'on.projects.api_keys.read","api.organization.projects.api_keys.write"],"resource'
             '_type":"api.project","predefined_role":false}'
         ),
+        "",
     ),
     SpecOperation(
         "update-project-role",
@@ -3394,6 +3609,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'on.projects.api_keys.read","api.organization.projects.api_keys.write"],"resource'
             '_type":"api.project","predefined_role":false}'
         ),
+        "",
     ),
     SpecOperation(
         "delete-project-role",
@@ -3407,6 +3623,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"role.deleted","id":"role_01J1F8PROJ","deleted":true}',
+        "",
     ),
     SpecOperation(
         "list-project-user-role-assignments",
@@ -3428,6 +3645,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'er_abc123","name":"Ada Lovelace","email":"ada@example.com"},"metadata":{}}],"has'
             '_more":false,"next":null}'
         ),
+        "",
     ),
     SpecOperation(
         "assign-project-user-role",
@@ -3448,6 +3666,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '.organization.projects.api_keys.read","api.organization.projects.api_keys.write"'
             '],"resource_type":"api.project","predefined_role":false}}'
         ),
+        "",
     ),
     SpecOperation(
         "retrieve-project-user-role",
@@ -3468,6 +3687,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'eated_by":"user_abc123","created_by_user_obj":null,"metadata":{},"assignment_sou'
             'rces":null}'
         ),
+        "",
     ),
     SpecOperation(
         "unassign-project-user-role",
@@ -3481,6 +3701,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"user.role.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "create-realtime-call",
@@ -3504,6 +3725,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             "43 4.155.146.196 443 typ host tcptype passive ufrag kZ2qkHXX/u11\nm=application 9"
             " UDP/DTLS/SCTP webrtc-datachannel\na=mid:1\na=sctp-port:5000"
         ),
+        "",
     ),
     SpecOperation(
         "accept-realtime-call",
@@ -3517,6 +3739,11 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         "",
+        (
+            '{"output_modalities[]":["text","audio"],"audio.input.transcription.delay":["mini'
+            'mal","low","medium","high","xhigh"],"audio.input.noise_reduction.type":["near_fi'
+            'eld","far_field"],"reasoning.effort":["minimal","low","medium","high","xhigh"]}'
+        ),
     ),
     SpecOperation(
         "hangup-realtime-call",
@@ -3529,6 +3756,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -3543,6 +3771,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         "",
+        "",
     ),
     SpecOperation(
         "reject-realtime-call",
@@ -3555,6 +3784,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -3578,6 +3808,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'on":null,"turn_detection":{"type":"server_vad"}},"output":{"format":{"type":"aud'
             'io/pcm","rate":24000},"voice":"alloy","speed":1.0}},"include":null}}'
         ),
+        "",
     ),
     SpecOperation(
         "create-realtime-session",
@@ -3598,6 +3829,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'choice":"none","temperature":0.7,"max_response_output_tokens":200,"speed":1.1,"t'
             'racing":"auto","client_secret":{"value":"ek_abc123","expires_at":1234567890}}'
         ),
+        "",
     ),
     SpecOperation(
         "create-realtime-transcription-session",
@@ -3617,6 +3849,11 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"input_audio_transcription":{"model":"gpt-4o-transcribe","language":null,"promp'
             't":""},"client_secret":null}'
         ),
+        (
+            '{"input_audio_noise_reduction.type":["near_field","far_field"],"input_audio_form'
+            'at":["pcm16","g711_ulaw","g711_alaw"],"input_audio_transcription.delay":["minima'
+            'l","low","medium","high","xhigh"]}'
+        ),
     ),
     SpecOperation(
         "create-realtime-translation-client-secret",
@@ -3635,6 +3872,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ',"model":"gpt-realtime-translate","audio":{"input":{"transcription":{"model":"gp'
             't-realtime-whisper"},"noise_reduction":null},"output":{"language":"es"}}}}'
         ),
+        '{"session.audio.input.noise_reduction.type":["near_field","far_field"]}',
     ),
     SpecOperation(
         "createResponse",
@@ -3666,6 +3904,19 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '_tokens_details":{"reasoning_tokens":0},"total_tokens":123},"user":null,"metadat'
             'a":{}}'
         ),
+        (
+            '{"prompt_cache_retention":["in_memory","24h"],"prompt_cache_options.mode":["impl'
+            'icit","explicit"],"text.verbosity":["low","medium","high"],"service_tier":["auto'
+            '","default","flex","scale","priority","fast","ultrafast"],"truncation":["auto","'
+            'disabled"],"reasoning.effort":["none","minimal","low","medium","high","xhigh","m'
+            'ax"],"reasoning.summary":["auto","concise","detailed"],"reasoning.context":["aut'
+            'o","current_turn","all_turns"],"reasoning.generate_summary":["auto","concise","d'
+            'etailed"],"include[]":["file_search_call.results","web_search_call.results","web'
+            '_search_call.action.sources","message.input_image.image_url","computer_call_outp'
+            'ut.output.image_url","code_interpreter_call.outputs","reasoning.encrypted_conten'
+            't","message.output_text.logprobs"],"moderation.policy.input.mode":["score","bloc'
+            'k"],"moderation.policy.output.mode":["score","block"]}'
+        ),
     ),
     SpecOperation(
         "getResponse",
@@ -3693,6 +3944,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"output_tokens_details":{"reasoning_tokens":0},"total_tokens":50},"user":null,"m'
             'etadata":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteResponse",
@@ -3705,6 +3957,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -3731,6 +3984,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":null,"user'
             '":null,"metadata":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "listInputItems",
@@ -3748,6 +4002,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ent":[{"type":"input_text","text":"Tell me a three sentence bedtime story about '
             'a unicorn."}]}],"first_id":"msg_abc123","last_id":"msg_abc123","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createThread",
@@ -3764,6 +4019,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"thread_abc123","object":"thread","created_at":1699012949,"metadata":{},"t'
             'ool_resources":{}}'
         ),
+        '{"messages[].role":["user","assistant"]}',
     ),
     SpecOperation(
         "createThreadAndRun",
@@ -3787,6 +4043,10 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'age":null,"response_format":"auto","tool_choice":"auto","parallel_tool_calls":tr'
             "ue}"
         ),
+        (
+            '{"thread.messages[].role":["user","assistant"],"truncation_strategy.type":["auto'
+            '","last_messages"]}'
+        ),
     ),
     SpecOperation(
         "getThread",
@@ -3803,6 +4063,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"thread_abc123","object":"thread","created_at":1699014083,"metadata":{},"t'
             'ool_resources":{"code_interpreter":{"file_ids":[]}}}'
         ),
+        "",
     ),
     SpecOperation(
         "modifyThread",
@@ -3819,6 +4080,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"thread_abc123","object":"thread","created_at":1699014083,"metadata":{"mod'
             'ified":"true","user":"abc123"},"tool_resources":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteThread",
@@ -3832,6 +4094,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"thread_abc123","object":"thread.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "listMessages",
@@ -3854,6 +4117,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             't","text":{"value":"Hello, what is AI?","annotations":[]}}],"attachments":[],"me'
             'tadata":{}}],"first_id":"msg_abc123","last_id":"msg_abc456","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createMessage",
@@ -3872,6 +4136,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'pe":"text","text":{"value":"How does AI work? Explain it in simple terms.","anno'
             'tations":[]}}],"attachments":[],"metadata":{}}'
         ),
+        '{"role":["user","assistant"]}',
     ),
     SpecOperation(
         "getMessage",
@@ -3890,6 +4155,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'pe":"text","text":{"value":"How does AI work? Explain it in simple terms.","anno'
             'tations":[]}}],"attachments":[],"metadata":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "modifyMessage",
@@ -3908,6 +4174,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'pe":"text","text":{"value":"How does AI work? Explain it in simple terms.","anno'
             'tations":[]}}],"file_ids":[],"metadata":{"modified":"true","user":"abc123"}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteMessage",
@@ -3921,6 +4188,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"msg_abc123","object":"thread.message.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "listRuns",
@@ -3955,6 +4223,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'essages":null},"response_format":"auto","tool_choice":"auto","parallel_tool_call'
             's":true}],"first_id":"run_abc123","last_id":"run_abc456","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createRun",
@@ -3976,6 +4245,11 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ure":1.0,"top_p":1.0,"max_prompt_tokens":1000,"max_completion_tokens":1000,"trun'
             'cation_strategy":{"type":"auto","last_messages":null},"response_format":"auto","'
             'tool_choice":"auto","parallel_tool_calls":true}'
+        ),
+        (
+            '{"reasoning_effort":["none","minimal","low","medium","high","xhigh","max"],"addi'
+            'tional_messages[].role":["user","assistant"],"truncation_strategy.type":["auto",'
+            '"last_messages"]}'
         ),
     ),
     SpecOperation(
@@ -4000,6 +4274,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"type":"auto","last_messages":null},"response_format":"auto","tool_choice":"aut'
             'o","parallel_tool_calls":true}'
         ),
+        "",
     ),
     SpecOperation(
         "modifyRun",
@@ -4024,6 +4299,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '0,"truncation_strategy":{"type":"auto","last_messages":null},"response_format":"'
             'auto","tool_choice":"auto","parallel_tool_calls":true}'
         ),
+        "",
     ),
     SpecOperation(
         "cancelRun",
@@ -4045,6 +4321,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'e_ids":["vs_123"]}},"metadata":{},"usage":null,"temperature":1.0,"top_p":1.0,"re'
             'sponse_format":"auto","tool_choice":"auto","parallel_tool_calls":true}'
         ),
+        "",
     ),
     SpecOperation(
         "listRunSteps",
@@ -4066,6 +4343,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '_abc123"}},"usage":{"prompt_tokens":123,"completion_tokens":456,"total_tokens":5'
             '79}}],"first_id":"step_abc123","last_id":"step_abc456","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "getRunStep",
@@ -4086,6 +4364,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'message_creation","message_creation":{"message_id":"msg_abc123"}},"usage":{"prom'
             'pt_tokens":123,"completion_tokens":456,"total_tokens":579}}'
         ),
+        "",
     ),
     SpecOperation(
         "submitToolOuputsToRun",
@@ -4112,6 +4391,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '":null},"response_format":"auto","tool_choice":"auto","parallel_tool_calls":true'
             "}"
         ),
+        "",
     ),
     SpecOperation(
         "createUpload",
@@ -4129,6 +4409,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '11,"filename":"training_examples.jsonl","purpose":"fine-tune","status":"pending"'
             ',"expires_at":1719127296}'
         ),
+        '{"purpose":["assistants","batch","fine-tune","vision"]}',
     ),
     SpecOperation(
         "cancelUpload",
@@ -4146,6 +4427,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '11,"filename":"training_examples.jsonl","purpose":"fine-tune","status":"cancelle'
             'd","expires_at":1719127296}'
         ),
+        "",
     ),
     SpecOperation(
         "completeUpload",
@@ -4165,6 +4447,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '47483648,"created_at":1719186911,"expires_at":1719127296,"filename":"training_ex'
             'amples.jsonl","purpose":"fine-tune"}}'
         ),
+        "",
     ),
     SpecOperation(
         "addUploadPart",
@@ -4181,6 +4464,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"part_def456","object":"upload.part","created_at":1719185911,"upload_id":"'
             'upload_abc123"}'
         ),
+        "",
     ),
     SpecOperation(
         "listVectorStores",
@@ -4203,6 +4487,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ed":0,"total":3}}],"first_id":"vs_abc123","last_id":"vs_abc456","has_more":false'
             "}"
         ),
+        "",
     ),
     SpecOperation(
         "createVectorStore",
@@ -4221,6 +4506,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'y topic.","bytes":139920,"file_counts":{"in_progress":0,"completed":3,"failed":0'
             ',"cancelled":0,"total":3}}'
         ),
+        "",
     ),
     SpecOperation(
         "getVectorStore",
@@ -4234,6 +4520,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"vs_abc123","object":"vector_store","created_at":1699061776}',
+        "",
     ),
     SpecOperation(
         "modifyVectorStore",
@@ -4252,6 +4539,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'y topic.","bytes":139920,"file_counts":{"in_progress":0,"completed":3,"failed":0'
             ',"cancelled":0,"total":3}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteVectorStore",
@@ -4265,6 +4553,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"vs_abc123","object":"vector_store.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "createVectorStoreFileBatch",
@@ -4282,6 +4571,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'vector_store_id":"vs_abc123","status":"in_progress","file_counts":{"in_progress"'
             ':1,"completed":1,"failed":0,"cancelled":0,"total":0}}'
         ),
+        "",
     ),
     SpecOperation(
         "getVectorStoreFileBatch",
@@ -4299,6 +4589,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'vector_store_id":"vs_abc123","status":"in_progress","file_counts":{"in_progress"'
             ':1,"completed":1,"failed":0,"cancelled":0,"total":0}}'
         ),
+        "",
     ),
     SpecOperation(
         "cancelVectorStoreFileBatch",
@@ -4316,6 +4607,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'vector_store_id":"vs_abc123","status":"in_progress","file_counts":{"in_progress"'
             ':12,"completed":3,"failed":0,"cancelled":0,"total":15}}'
         ),
+        "",
     ),
     SpecOperation(
         "listFilesInVectorStoreBatch",
@@ -4334,6 +4626,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ector_store.file","created_at":1699061776,"vector_store_id":"vs_abc123"}],"first'
             '_id":"file-abc123","last_id":"file-abc456","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "listVectorStoreFiles",
@@ -4352,6 +4645,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ector_store.file","created_at":1699061776,"vector_store_id":"vs_abc123"}],"first'
             '_id":"file-abc123","last_id":"file-abc456","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "createVectorStoreFile",
@@ -4368,6 +4662,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"file-abc123","object":"vector_store.file","created_at":1699061776,"usage_'
             'bytes":1234,"vector_store_id":"vs_abcd","status":"completed","last_error":null}'
         ),
+        "",
     ),
     SpecOperation(
         "getVectorStoreFile",
@@ -4384,6 +4679,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"file-abc123","object":"vector_store.file","created_at":1699061776,"vector'
             '_store_id":"vs_abcd","status":"completed","last_error":null}'
         ),
+        "",
     ),
     SpecOperation(
         "updateVectorStoreFileAttributes",
@@ -4401,6 +4697,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':1699061776,"vector_store_id":"vs_abcd","status":"completed","last_error":null,"'
             'chunking_strategy":{},"attributes":{"key1":"value1","key2":2}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteVectorStoreFile",
@@ -4414,6 +4711,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"file-abc123","object":"vector_store.file.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "retrieveVectorStoreFileContent",
@@ -4430,6 +4728,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"file_id":"file-abc123","filename":"example.txt","attributes":{"key":"value"},"'
             'content":[{"type":"text","text":"..."}]}'
         ),
+        "",
     ),
     SpecOperation(
         "searchVectorStore",
@@ -4451,6 +4750,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"text","text":"Sample text content from the vector store."}]}],"has_more":false,'
             '"next_page":null}'
         ),
+        '{"ranking_options.ranker":["none","auto","default-2024-11-15"]}',
     ),
     SpecOperation(
         "createConversation",
@@ -4467,6 +4767,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"conv_123","object":"conversation","created_at":1741900000,"metadata":{"to'
             'pic":"demo"}}'
         ),
+        "",
     ),
     SpecOperation(
         "getConversation",
@@ -4483,6 +4784,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"conv_123","object":"conversation","created_at":1741900000,"metadata":{"to'
             'pic":"demo"}}'
         ),
+        "",
     ),
     SpecOperation(
         "updateConversation",
@@ -4499,6 +4801,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"id":"conv_123","object":"conversation","created_at":1741900000,"metadata":{"to'
             'pic":"project-x"}}'
         ),
+        "",
     ),
     SpecOperation(
         "deleteConversation",
@@ -4512,6 +4815,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"conv_123","object":"conversation.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "Getorganizationspendlimit",
@@ -4528,6 +4832,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.spend_limit","threshold_amount":10000,"currency":"USD","'
             'interval":"month","enforcement":{"status":"enforcing"}}'
         ),
+        "",
     ),
     SpecOperation(
         "Updateorganizationspendlimit",
@@ -4544,6 +4849,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.spend_limit","threshold_amount":10000,"currency":"USD","'
             'interval":"month","enforcement":{"status":"enforcing"}}'
         ),
+        "",
     ),
     SpecOperation(
         "Deleteorganizationspendlimit",
@@ -4557,6 +4863,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"organization.spend_limit.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "Getprojectspendlimit",
@@ -4573,6 +4880,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"project.spend_limit","threshold_amount":10000,"currency":"USD","inter'
             'val":"month","enforcement":{"status":"enforcing"}}'
         ),
+        "",
     ),
     SpecOperation(
         "Updateprojectspendlimit",
@@ -4589,6 +4897,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"project.spend_limit","threshold_amount":10000,"currency":"USD","inter'
             'val":"month","enforcement":{"status":"enforcing"}}'
         ),
+        "",
     ),
     SpecOperation(
         "Deleteprojectspendlimit",
@@ -4602,6 +4911,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"project.spend_limit.deleted","deleted":true}',
+        "",
     ),
     SpecOperation(
         "CreateanAPIkeyforaserviceaccount",
@@ -4618,6 +4928,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"organization.project.service_account.api_key","value":"sk-abcdefghijk'
             'lmnop123","name":"Production App","created_at":1711471533,"id":"key_abc"}'
         ),
+        "",
     ),
     SpecOperation(
         "Createcontentprovenancecheck",
@@ -4635,6 +4946,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'utcome":"string","validation_state":"string","issuer":"string","model":"string",'
             '"generated_at":"string"}]}'
         ),
+        "",
     ),
     SpecOperation(
         "ListVideos",
@@ -4651,6 +4963,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"data":[{"id":"video_123","object":"video","model":"sora-2","status":"completed'
             '"}],"object":"list"}'
         ),
+        "",
     ),
     SpecOperation(
         "createVideo",
@@ -4668,6 +4981,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':0,"created_at":1712697600,"size":"1024x1792","seconds":"8","quality":"standard"'
             "}"
         ),
+        "",
     ),
     SpecOperation(
         "CreateVideoCharacter",
@@ -4681,6 +4995,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"obj_mock","name":"string","created_at":0}',
+        "",
     ),
     SpecOperation(
         "GetVideoCharacter",
@@ -4694,6 +5009,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"id":"obj_mock","name":"string","created_at":0}',
+        "",
     ),
     SpecOperation(
         "CreateVideoEdit",
@@ -4711,6 +5027,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':0,"created_at":1712697600,"size":"1024x1792","seconds":"8","quality":"standard"'
             "}"
         ),
+        "",
     ),
     SpecOperation(
         "CreateVideoExtend",
@@ -4728,6 +5045,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':0,"created_at":1712697600,"size":"1024x1792","seconds":"8","quality":"standard"'
             "}"
         ),
+        "",
     ),
     SpecOperation(
         "GetVideo",
@@ -4745,6 +5063,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':0,"created_at":1712697600,"size":"1024x1792","seconds":"8","quality":"standard"'
             "}"
         ),
+        "",
     ),
     SpecOperation(
         "DeleteVideo",
@@ -4758,6 +5077,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"video.deleted","deleted":true,"id":"obj_mock"}',
+        "",
     ),
     SpecOperation(
         "RetrieveVideoContent",
@@ -4770,6 +5090,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "video/mp4",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -4788,6 +5109,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             ':0,"created_at":1712698600,"size":"720x1280","seconds":"8","remixed_from_video_i'
             'd":"video_123"}'
         ),
+        "",
     ),
     SpecOperation(
         "Getinputtokencounts",
@@ -4801,6 +5123,12 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"response.input_tokens","input_tokens":11}',
+        (
+            '{"text.verbosity":["low","medium","high"],"reasoning.effort":["none","minimal","'
+            'low","medium","high","xhigh","max"],"reasoning.summary":["auto","concise","detai'
+            'led"],"reasoning.context":["auto","current_turn","all_turns"],"reasoning.generat'
+            'e_summary":["auto","concise","detailed"],"truncation":["auto","disabled"]}'
+        ),
     ),
     SpecOperation(
         "Compactconversation",
@@ -4822,6 +5150,10 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'e_write_tokens":0},"output_tokens":438,"output_tokens_details":{"reasoning_token'
             's":64},"total_tokens":577}}'
         ),
+        (
+            '{"prompt_cache_retention":["in_memory","24h"],"prompt_cache_options.mode":["impl'
+            'icit","explicit"],"service_tier":["auto","default","fast","flex","priority"]}'
+        ),
     ),
     SpecOperation(
         "ListSkills",
@@ -4839,6 +5171,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ription":"string","created_at":0,"default_version":"string","latest_version":"st'
             'ring"}],"first_id":"string","last_id":"string","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "CreateSkill",
@@ -4855,6 +5188,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"skill","id":"obj_mock","name":"string","description":"string","create'
             'd_at":0,"default_version":"string","latest_version":"string"}'
         ),
+        "",
     ),
     SpecOperation(
         "GetSkill",
@@ -4871,6 +5205,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"skill","id":"obj_mock","name":"string","description":"string","create'
             'd_at":0,"default_version":"string","latest_version":"string"}'
         ),
+        "",
     ),
     SpecOperation(
         "UpdateSkillDefaultVersion",
@@ -4887,6 +5222,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"skill","id":"obj_mock","name":"string","description":"string","create'
             'd_at":0,"default_version":"string","latest_version":"string"}'
         ),
+        "",
     ),
     SpecOperation(
         "DeleteSkill",
@@ -4900,6 +5236,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"skill.deleted","deleted":true,"id":"obj_mock"}',
+        "",
     ),
     SpecOperation(
         "GetSkillContent",
@@ -4912,6 +5249,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/zip",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -4930,6 +5268,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'tring","version":"string","created_at":0,"name":"string","description":"string"}'
             '],"first_id":"string","last_id":"string","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "CreateSkillVersion",
@@ -4946,6 +5285,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"skill.version","id":"obj_mock","skill_id":"string","version":"string"'
             ',"created_at":0,"name":"string","description":"string"}'
         ),
+        "",
     ),
     SpecOperation(
         "GetSkillVersion",
@@ -4962,6 +5302,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '{"object":"skill.version","id":"obj_mock","skill_id":"string","version":"string"'
             ',"created_at":0,"name":"string","description":"string"}'
         ),
+        "",
     ),
     SpecOperation(
         "DeleteSkillVersion",
@@ -4975,6 +5316,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         ('{"object":"skill.version.deleted","deleted":true,"id":"obj_mock","version":"string"}'),
+        "",
     ),
     SpecOperation(
         "GetSkillVersionContent",
@@ -4987,6 +5329,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "application/zip",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -5005,6 +5348,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"version":"1"},"scope":{"customer_id":"cust_456"},"max_requests_per_1_minute":30'
             ',"ttl_seconds":900,"status":"cancelled","cancelled_at":1712345678}'
         ),
+        "",
     ),
     SpecOperation(
         "CreateChatSessionMethod",
@@ -5023,6 +5367,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"staging"},"max_requests_per_1_minute":60,"max_requests_per_session":500,"status'
             '":"active"}'
         ),
+        "",
     ),
     SpecOperation(
         "ListThreadItemsMethod",
@@ -5043,6 +5388,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'start by confirming the workflow version you deployed."}]}],"has_more":false,"ob'
             'ject":"list"}'
         ),
+        "",
     ),
     SpecOperation(
         "GetThreadMethod",
@@ -5064,6 +5410,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             't\'s start by confirming the workflow version you deployed."}]}],"has_more":false'
             "}}"
         ),
+        "",
     ),
     SpecOperation(
         "DeleteThreadMethod",
@@ -5077,6 +5424,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"chatkit.thread.deleted","id":"obj_mock","deleted":true}',
+        "",
     ),
     SpecOperation(
         "ListThreadsMethod",
@@ -5094,6 +5442,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ion"},{"id":"cthr_def456","object":"chatkit.thread","title":"Demo feedback"}],"h'
             'as_more":false,"object":"list"}'
         ),
+        "",
     ),
     SpecOperation(
         "beta_createResponse",
@@ -5125,6 +5474,19 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '_tokens_details":{"reasoning_tokens":0},"total_tokens":123},"user":null,"metadat'
             'a":{}}'
         ),
+        (
+            '{"prompt_cache_retention":["in_memory","24h"],"prompt_cache_options.mode":["impl'
+            'icit","explicit"],"text.verbosity":["low","medium","high"],"service_tier":["auto'
+            '","default","flex","scale","priority","fast","ultrafast"],"truncation":["auto","'
+            'disabled"],"reasoning.effort":["none","minimal","low","medium","high","xhigh","m'
+            'ax"],"reasoning.summary":["auto","concise","detailed"],"reasoning.context":["aut'
+            'o","current_turn","all_turns"],"reasoning.generate_summary":["auto","concise","d'
+            'etailed"],"include[]":["file_search_call.results","web_search_call.results","web'
+            '_search_call.action.sources","message.input_image.image_url","computer_call_outp'
+            'ut.output.image_url","code_interpreter_call.outputs","reasoning.encrypted_conten'
+            't","message.output_text.logprobs"],"moderation.policy.input.mode":["score","bloc'
+            'k"],"moderation.policy.output.mode":["score","block"]}'
+        ),
     ),
     SpecOperation(
         "beta_getResponse",
@@ -5152,6 +5514,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             '"output_tokens_details":{"reasoning_tokens":0},"total_tokens":50},"user":null,"m'
             'etadata":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "beta_deleteResponse",
@@ -5164,6 +5527,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "",
         False,
         False,
+        "",
         "",
     ),
     SpecOperation(
@@ -5190,6 +5554,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":null,"user'
             '":null,"metadata":{}}'
         ),
+        "",
     ),
     SpecOperation(
         "beta_Compactconversation",
@@ -5211,6 +5576,10 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'e_write_tokens":0},"output_tokens":438,"output_tokens_details":{"reasoning_token'
             's":64},"total_tokens":577}}'
         ),
+        (
+            '{"prompt_cache_retention":["in_memory","24h"],"prompt_cache_options.mode":["impl'
+            'icit","explicit"],"service_tier":["auto","default","fast","flex","priority"]}'
+        ),
     ),
     SpecOperation(
         "beta_listInputItems",
@@ -5228,6 +5597,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
             'ent":[{"type":"input_text","text":"Tell me a three sentence bedtime story about '
             'a unicorn."}]}],"first_id":"msg_abc123","last_id":"msg_abc123","has_more":false}'
         ),
+        "",
     ),
     SpecOperation(
         "beta_Getinputtokencounts",
@@ -5241,5 +5611,11 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         False,
         False,
         '{"object":"response.input_tokens","input_tokens":11}',
+        (
+            '{"text.verbosity":["low","medium","high"],"reasoning.effort":["none","minimal","'
+            'low","medium","high","xhigh","max"],"reasoning.summary":["auto","concise","detai'
+            'led"],"reasoning.context":["auto","current_turn","all_turns"],"reasoning.generat'
+            'e_summary":["auto","concise","detailed"],"truncation":["auto","disabled"]}'
+        ),
     ),
 )

@@ -124,6 +124,17 @@ _BAD: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("POST", "/embeddings", {"model": "m", "input": "a", "dimensions": "big"}, "dimensions",
      "invalid_type"),
     ("POST", "/vector_stores", {"name": ["x"]}, "name", "invalid_type"),
+    # Closed enums of the spec, at any depth through objects and arrays.
+    ("POST", "/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "x"}],
+     "service_tier": "turbo"}, "service_tier", "invalid_value"),
+    ("POST", "/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "x"}],
+     "modalities": ["text", "smell"]}, "modalities[1]", "invalid_value"),
+    ("POST", "/responses", {"model": "m", "input": "x", "reasoning": {"effort": "ultra"}},
+     "reasoning.effort", "invalid_value"),
+    ("POST", "/embeddings", {"model": "m", "input": "a", "encoding_format": "hex"},
+     "encoding_format", "invalid_value"),
+    ("POST", "/organization/projects", {"name": "p", "residency": "MARS"}, "residency",
+     "invalid_value"),
 ]  # fmt: skip
 
 
@@ -135,7 +146,9 @@ async def test_a_request_that_breaks_its_schema_is_openais_400(
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", param, code)
-    assert f"'{param}'" in error["message"]
+    assert f"'{param}'" in error["message"] or code == "invalid_value"
+    if code == "invalid_value" and "Supported values" in error["message"]:
+        assert f"'{body_value(body, param)}'" in error["message"]
 
 
 async def test_a_refused_request_changes_no_state(app: MockOpenAI, http: httpx.AsyncClient) -> None:
@@ -156,3 +169,11 @@ async def test_a_message_without_its_type_tag_is_accepted_as_the_service_infers_
     body = {"model": "m", "input": [{"role": "user", "content": "Hi"}]}
     answer = await http.post("/responses", json=body)
     assert answer.status_code == 200, answer.text
+
+
+def body_value(body: dict[str, Any], param: str) -> Any:
+    """The value at a dotted `param` path (`modalities[1]`, `reasoning.effort`) of `body`."""
+    value: Any = body
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", param):
+        value = value[int(part[1:-1])] if part.startswith("[") else value[part]
+    return value

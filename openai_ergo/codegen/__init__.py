@@ -3,7 +3,8 @@
 `python -m openai_ergo.codegen SPEC OUT_DIR` reads the spec (the repository carries the official
 one, with its license, in `openai_ergo/codegen/spec/`) and writes, under the project root
 `OUT_DIR`, the generated types (`openai_ergo/types/_generated/`), the typed namespaces
-(`openai_ergo/_namespaces/_generated/`) and the table of every
+(`openai_ergo/_namespaces/_generated/`), the mock server's operation table
+(`openai_ergo/mock/_generated/`) and the table of every
 operation with the name of its typed method (`docs/api-coverage.md`). `make codegen` runs it;
 CI runs it too and fails if the committed output differs. Reading YAML needs
 `openai-ergo[codegen]`; the output is formatted with ruff when it is installed (it is in the
@@ -12,7 +13,8 @@ CI runs it too and fails if the committed output differs. Reading YAML needs
 The stages, each its own module: `_spec` loads the document; `_build` turns it into the
 intermediate model (`_model`: definitions and operations); `_unions` decides how each union
 decodes; `_names` names each operation as the official SDK does; `_emit_types` writes the
-modules, `_emit_namespaces` the typed methods and `_emit_docs` the coverage table.
+modules, `_emit_namespaces` the typed methods, `_emit_mock` the mock's operation table and
+`_emit_docs` the coverage table.
 `_handwritten` names the schemas that hand-written classes already define, which the generated
 code imports instead of redefining.
 See `openai_ergo/codegen/README.md` for the rules and what is not typed fully.

@@ -7,7 +7,7 @@ A body is decoded once more with a cached `msgspec.json.Decoder` of that Struct:
 microsecond for a hot-path body, and nothing is kept, so handlers read the JSON as before. A
 failure becomes OpenAI's 400: a missing required field is `missing_required_parameter`, a value
 of the wrong type `invalid_type`, a value outside a closed set `invalid_value` (with the
-supported values, for an enum), each with `param` the dotted path (`messages[0].role`).
+values the field takes), each with `param` the dotted path (`messages[0].role`).
 
 A payload that leaves out a union's tag where the service infers it (a Responses input message
 without `"type": "message"`) is decoded again through the types' lenient path, which tells the
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 import msgspec
 
@@ -104,11 +104,14 @@ class RequestSchema:
             unknown = _unknown_variant(decoded, "")
             if unknown is None:
                 return
-            path, tag_value = unknown
+            path, tag_value, accepted = unknown
+            supported = (
+                "Supported values are: " + ", ".join(f"'{t}'" for t in accepted) + "."
+                if accepted
+                else f"It is not one this endpoint accepts at '{path}'."
+            )
             raise BadRequest(
-                f"Invalid value: {tag_value!r}. It is not one this endpoint accepts at '{path}'.",
-                param=path,
-                code="invalid_value",
+                f"Invalid value: '{tag_value}'. {supported}", param=path, code="invalid_value"
             ) from None
         raise _bad_request(error) from None
 
@@ -173,32 +176,63 @@ def _bad_request(error: str) -> BadRequest:
     )
 
 
-def _unknown_variant(value: Any, path: str) -> tuple[str, str] | None:
-    """The path and tag of the first object the lenient decode could not place, if any."""
+def _unknown_variant(
+    value: Any, path: str, declared: Any = None
+) -> tuple[str, str, list[str]] | None:
+    """The path and tag of the first object the lenient decode could not place, if any, and
+    the tags its union (`declared`, the field's type) accepts."""
     from openai_ergo.types import UnknownVariant
 
     if isinstance(value, UnknownVariant):
         raw = value.raw if isinstance(value.raw, dict) else {}
         tag = next((str(raw[t]) for t in _TAGS if t in raw), "")
         field = next((t for t in _TAGS if t in raw), "type")
-        return (f"{path}.{field}" if path else field), tag
+        return (f"{path}.{field}" if path else field), tag, _tags_of(declared)
     if isinstance(value, msgspec.Struct):
         for info in msgspec.structs.fields(value):
             where = f"{path}.{info.encode_name}" if path else info.encode_name
-            found = _unknown_variant(getattr(value, info.name), where)
+            found = _unknown_variant(getattr(value, info.name), where, info.type)
             if found is not None:
                 return found
     elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _unknown_variant(item, f"{path}[{i}]")
+        item = _list_item(declared)
+        for i, element in enumerate(value):
+            found = _unknown_variant(element, f"{path}[{i}]", item)
             if found is not None:
                 return found
     elif isinstance(value, dict):
-        for key, item in value.items():
-            found = _unknown_variant(item, f"{path}.{key}" if path else str(key))
+        for key, element in value.items():
+            found = _unknown_variant(element, f"{path}.{key}" if path else str(key))
             if found is not None:
                 return found
     return None
+
+
+def _list_item(declared: Any) -> Any:
+    """The item type of a list type, or of the list member of a union (`list[X] | None`)."""
+    if get_origin(declared) is list:
+        return next(iter(get_args(declared)), None)
+    for member in get_args(declared):
+        if get_origin(member) is list:
+            return next(iter(get_args(member)), None)
+    return None
+
+
+def _tags_of(declared: Any) -> list[str]:
+    """The tags the members of a union (or a list or optional of one) carry."""
+    tags: list[str] = []
+    for member in get_args(declared) or (declared,):
+        # A list, an optional, a nested union, or the members without a common tag that
+        # `UntaggedVariants` stands for.
+        inner = get_args(member) or tuple(getattr(member, "colliders", ()))
+        if inner:
+            tags += [t for t in _tags_of(Union[inner]) if t not in tags]  # noqa: UP007
+            continue
+        config = getattr(member, "__struct_config__", None)
+        tag = getattr(config, "tag", None)
+        if isinstance(tag, str) and not tag.startswith("<") and tag not in tags:
+            tags.append(tag)
+    return tags
 
 
 def _enum_paths(text: str) -> list[tuple[str, tuple[str, ...], frozenset[str]]]:

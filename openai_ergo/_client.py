@@ -104,6 +104,16 @@ class Client(Namespaces, AsyncResource):
         clock: Clock | None = None,
         _azure: AzureSettings | None = None,
     ) -> None:
+        given: object = api_key  # typed str, but untyped callers pass what they have
+        if given is not None and not isinstance(given, str):
+            # A KeyPool or TokenProvider is auth, not a key: say where it goes rather than
+            # fail inside the header check with a TypeError.
+            hint = (
+                " (a KeyPool or TokenProvider goes in auth=)"
+                if isinstance(given, httpx.Auth)
+                else ""
+            )
+            raise ConfigurationError(f"api_key must be a string, not {type(given).__name__}{hint}")
         if auth is None:
             what, variable, header = (
                 ("OpenAI API key", "OPENAI_API_KEY", "Authorization")

@@ -102,3 +102,12 @@ def test_example_runs_against_the_embedded_mock(path: Path, tmp_path: Path) -> N
     result = _run([sys.executable, str(path)], env, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip(), f"{path.name} printed nothing"
+
+
+def test_every_example_is_in_the_index_and_linked_from_the_docs() -> None:
+    index = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
+    docs = " ".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.md"))
+    names = [p.name for p in sorted((ROOT / "examples").glob("*.py"))]
+    assert [n for n in names if f"]({n})" not in index] == [], "missing from examples/README.md"
+    unlinked = [n for n in names if f"](../examples/{n})" not in docs]
+    assert unlinked == [], "each example is linked from the docs page of its topic"

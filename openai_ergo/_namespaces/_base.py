@@ -28,11 +28,14 @@ if TYPE_CHECKING:
 
     from openai_ergo._client import Client
     from openai_ergo._multipart import MultipartBody
+    from openai_ergo._response import EventStream
+    from openai_ergo.resources._typed_stream import _TypedStream
 
 __all__ = [
     "Namespace",
     "Operation",
     "RawResponse",
+    "Streaming",
     "checked",
 ]
 
@@ -42,6 +45,23 @@ R = TypeVar("R")
 
 
 ResultKind = Literal["json", "list", "empty", "binary", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Streaming:
+    """How an operation that can stream is told to (`stream=True`, `stream_format="sse"`) and
+    what its stream is (generated, one per streaming method)."""
+
+    #: The body field that switches streaming on, and the value that does.
+    field: str
+    value: Any
+    #: The type of one event: the operation's generated event union, or a hand-written class.
+    events: Any
+    #: The handle: the builders' `ChatStream` / `ResponseStream` (their aggregation, `text()`
+    #: and `final()`), or a `TypedEventStream` of `events`.
+    handle: Literal["chat", "responses", "events"] = "events"
+    #: The Assistants runs: the SSE `event:` field is the event's tag, its data the object.
+    envelope: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +83,13 @@ class Operation:
     body_fields: Mapping[str, str] = field(default_factory=dict)
     whole_body: bool = False
     multipart: bool = False
+    #: A multipart operation that takes the same fields as JSON: sent as JSON when no file is.
+    json_unless_file: bool = False
     kind: ResultKind = "json"
     #: The decoded type of a JSON result, the item type of a list.
     result: Any = None
+    #: How the operation streams, when it can (`text/event-stream`).
+    streaming: Streaming | None = None
 
 
 @final
@@ -213,6 +237,10 @@ class Namespace:
 
     async def _call(self, op: Operation, args: Mapping[str, Any]) -> Any:
         path, query, headers, body = self._request_parts(op, args)
+        streaming = op.streaming
+        if streaming is not None and _switched_on(op, streaming, args):
+            # Raw or not, the handle is the result: it carries the request id itself.
+            return await self._stream(op, streaming, path, query, headers, body, args)
         if op.kind == "binary":
             # The handle itself carries the headers and request id: raw or not, it is the
             # result, and the body stays on the wire until it is read.
@@ -237,6 +265,36 @@ class Namespace:
         if self._raw:
             return RawResponse(response, parse)
         return parse(response)
+
+    async def _stream(
+        self,
+        op: Operation,
+        streaming: Streaming,
+        path: str,
+        query: dict[str, Any],
+        headers: dict[str, str],
+        body: Any,
+        args: Mapping[str, Any],
+    ) -> _TypedStream[Any, Any]:
+        """Open the request as an event stream and hand back its typed handle, opened: the
+        status was 2xx and the first events arrived (so a failure before them is retried and
+        raised here, as the official SDK raises it from the call)."""
+        client = self._client
+
+        async def open_stream() -> EventStream:
+            return await client.request(
+                op.method,
+                path,
+                body=body,
+                query=query or None,
+                headers=headers or None,
+                stream=True,
+                options=args.get("options"),
+            )
+
+        handle = _stream_handle(streaming, open_stream)
+        await handle.__aenter__()
+        return handle
 
     def _request_parts(
         self, op: Operation, args: Mapping[str, Any]
@@ -270,7 +328,7 @@ class Namespace:
         extra_body = args.get("extra_body")
         if op.body is None:
             return dict(extra_body) if extra_body else None
-        if op.multipart:
+        if op.multipart and not (op.json_unless_file and not _files_given(op, args)):
             return _multipart_body(op, args, extra_body)
         if op.whole_body:
             body = _check(args["body"], op.body, "body")
@@ -281,13 +339,6 @@ class Namespace:
                 for p, wire in op.body_fields.items()
                 if args[p] is not None or wire in required
             }
-            if data.get("stream") is True:
-                raise InvalidRequestError(
-                    "the typed methods do not stream yet: use the builders"
-                    ' (client.responses("model"), client.chat("model")) or'
-                    " client.request(..., stream=True)",
-                    param="stream",
-                )
             wire_to_param = {wire: p for p, wire in op.body_fields.items()}
             body = _check_body(data, op.body, wire_to_param)
         if extra_body:
@@ -327,6 +378,12 @@ def _multipart_body(
     return MultipartBody(fields, files)
 
 
+def _files_given(op: Operation, args: Mapping[str, Any]) -> bool:
+    """Whether the call passes any of the multipart operation's file fields."""
+    file_fields = _file_fields(op.body)
+    return any(args[p] is not None for p, wire in op.body_fields.items() if wire in file_fields)
+
+
 @functools.cache
 def _file_fields(kind: Any) -> dict[str, bytes | str]:
     """The wire names of a multipart body's file fields (those whose type holds `bytes`), each
@@ -341,6 +398,29 @@ def _file_fields(kind: Any) -> dict[str, bytes | str]:
         for f in msgspec.structs.fields(kind)
         if holds_bytes(f.type)
     }
+
+
+def _switched_on(op: Operation, streaming: Streaming, args: Mapping[str, Any]) -> bool:
+    """Whether the call asks for a stream (`stream=True`, `stream_format="sse"`)."""
+    return any(
+        wire == streaming.field and args[param] == streaming.value
+        for param, wire in op.body_fields.items()
+    )
+
+
+def _stream_handle(streaming: Streaming, opener: Any) -> _TypedStream[Any, Any]:
+    # Loaded on the first stream: `import openai_ergo` and the namespaces load no handle.
+    if streaming.handle == "chat":
+        from openai_ergo.resources._streams import ChatStream
+
+        return ChatStream(opener)
+    if streaming.handle == "responses":
+        from openai_ergo.resources._streams import ResponseStream
+
+        return ResponseStream(opener)
+    from openai_ergo.resources._event_streams import TypedEventStream
+
+    return TypedEventStream(opener, streaming.events, envelope=streaming.envelope)
 
 
 def _parser(op: Operation) -> Callable[[APIResponse], Any]:

@@ -194,6 +194,10 @@ class Pipeline:
             extensions={"timeout": timeout},
             **body,
         )
+        if "host" not in request.headers:
+            # `httpx.Request(stream=...)` skips the headers httpx adds itself, Host among them,
+            # which HTTP/1.1 requires (a server answers 400, or hangs up, without it).
+            request.headers["Host"] = request.url.netloc.decode("ascii")
         cookies = self.http.cookies
         if cookies.jar:
             # Cookies a server set (a CDN's, say) go back as httpx itself would send them.

@@ -13,8 +13,8 @@ CI runs it too and fails if the committed output differs. Reading YAML needs
 The stages, each its own module: `_spec` loads the document; `_build` turns it into the
 intermediate model (`_model`: definitions and operations); `_unions` decides how each union
 decodes; `_names` names each operation as the official SDK does; `_emit_types` writes the
-modules, `_emit_namespaces` the typed methods, `_emit_mock` the mock's operation table and
-`_emit_docs` the coverage table.
+modules, `_emit_params` the dict forms of the request types (`TypedDict`s), `_emit_namespaces`
+the typed methods, `_emit_mock` the mock's operation table and `_emit_docs` the coverage table.
 `_handwritten` names the schemas that hand-written classes already define, which the generated
 code imports instead of redefining.
 See `openai_ergo/codegen/README.md` for the rules and what is not typed fully.

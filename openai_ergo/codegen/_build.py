@@ -46,6 +46,15 @@ _REF_PREFIX = "#/components/schemas/"
 _METHODS = ("get", "post", "put", "patch", "delete")
 #: A constant property becomes the Struct's msgspec tag; these are tried first, in this order.
 _TAG_FIELDS = ("type", "object", "event", "role")
+#: Operations that stream (`stream=True`) though the spec lists no `text/event-stream` result:
+#: the schema of one event, as the official SDK reads those streams (a legacy completion
+#: streams completion chunks; a run streams the Assistants events).
+UNLISTED_STREAMS = {
+    "createCompletion": "CreateCompletionResponse",
+    "createRun": "AssistantStreamEvent",
+    "createThreadAndRun": "AssistantStreamEvent",
+    "submitToolOuputsToRun": "AssistantStreamEvent",
+}
 SHARED_MODULE = "shared"
 UNUSED_MODULE = "standalone"
 
@@ -186,6 +195,7 @@ class _Builder:
                 value = const_value(self.resolve(properties[wire]))
                 if value is not None:
                     struct.tag_field, struct.tag = wire, value
+                    struct.tag_required = wire in required
                     break
         for wire in _TAG_FIELDS:
             values = _enum_values(self.resolve(properties.get(wire, {})))
@@ -290,6 +300,18 @@ class _Builder:
             return pascal(member["title"])
         return f"Variant{index + 1}"
 
+    def shadows(self) -> dict[str, Definition]:
+        """The hand-written schemas as the generator would define them, apart from the model's
+        definitions: what their request-side dict forms (`TypedDict`s) are made from."""
+        shadow = _Builder(self.spec)
+        shadow.schema_names = self.schema_names
+        shadow.reserved = set(self.schema_names.values()) | set(self.definitions)
+        for schema_name in HANDWRITTEN:
+            if schema_name in self.schemas:
+                name = self.schema_names[schema_name]
+                shadow.define(name, schema_name, self.schemas[schema_name])
+        return shadow.definitions
+
     # ---- operations --------------------------------------------------------------------------
 
     def operations(self) -> Iterator[Operation]:
@@ -319,12 +341,20 @@ class _Builder:
         body = None
         request = op.get("requestBody")
         if request:
-            content_type, media = next(iter(request.get("content", {}).items()))
+            content = request.get("content", {})
+            content_type, media = next(iter(content.items()))
+            form, json_media = content.get("multipart/form-data"), content.get("application/json")
+            # One schema offered both ways (container files, skills, video remixes): a file goes
+            # as multipart, as the official SDK sends it, and a call with no file as JSON.
+            both = form is not None and json_media is not None and form == json_media
+            if both:
+                content_type, media = "multipart/form-data", form
             schema = media.get("schema")
             body = Body(
                 content_type,
                 self.type_of(schema, owner + "Request") if schema else None,
                 bool(request.get("required")),
+                json_unless_file=both,
             )
         results = []
         for status, response in op.get("responses", {}).items():
@@ -343,6 +373,9 @@ class _Builder:
                     self.definitions[name] = Alias(name, "", kind, f"What `{op_id}` returns.")
                     kind = Named(name)
                 results.append(Result(status, content_type, _result_kind(content_type), kind))
+        if op_id in UNLISTED_STREAMS:
+            event = Named(self.schema_names[UNLISTED_STREAMS[op_id]])
+            results.append(Result("200", "text/event-stream", "stream", event))
         if method == "get" and path.endswith("/content") and _no_object(results):
             # File and container file content: the spec says a JSON string or nothing, and
             # the API sends the file's bytes.
@@ -522,6 +555,7 @@ def build_model(spec: Mapping[str, Any]) -> Model:
         operations=operations,
         schema_names=builder.schema_names,
         skipped=builder.skipped,
+        shadows=builder.shadows(),
     )
     _tag_open_members(model)
     _place(model)
@@ -549,6 +583,9 @@ def _tag_open_members(model: Model) -> None:
         for member in members:
             if isinstance(member, Struct) and member.tag is None and tag_field in member.open_tags:
                 member.tag_field, member.tag = tag_field, member.open_tags[tag_field][0]
+                member.tag_required = any(
+                    f.wire_name == tag_field and f.required for f in member.fields
+                )
                 member.fields = [f for f in member.fields if f.wire_name != tag_field]
 
 

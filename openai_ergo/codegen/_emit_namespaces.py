@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from openai_ergo.codegen._build import pascal
+from openai_ergo.codegen._emit_params import PARAMS_MODULE, ParamForms
 from openai_ergo.codegen._emit_types import (
     _BUILTINS,
     _docstring,
@@ -35,7 +36,10 @@ from openai_ergo.codegen._emit_types import (
     header,
 )
 from openai_ergo.codegen._model import (
+    Alias,
+    External,
     ListOf,
+    MapOf,
     Model,
     Named,
     Operation,
@@ -43,6 +47,7 @@ from openai_ergo.codegen._model import (
     Prim,
     Struct,
     Type,
+    UnionOf,
 )
 
 __all__ = ["NAMESPACES_PACKAGE", "emit_namespaces"]
@@ -57,6 +62,17 @@ _CALLABLE = {
 #: Keyword arguments every method takes after its own.
 _EXTRAS = ("extra_headers", "extra_query", "extra_body", "options")
 _RESERVED = frozenset({"self", "body", *_EXTRAS})
+#: The body fields that switch an operation to streaming: field -> (the value that streams,
+#: the annotation of a call that streams, the annotation of one that does not).
+_STREAM_SWITCHES = {
+    "stream": ("True", "Literal[True]", "Literal[False] | None"),
+    "stream_format": ('"sse"', 'Literal["sse"]', 'Literal["audio"] | None'),
+}
+#: Event classes whose streams are the builders' handles (their aggregation and `final()`).
+_HANDLES = {
+    "ChatCompletionChunk": ("chat", "ChatStream"),
+    "ResponseStreamEvent": ("responses", "ResponseStream"),
+}
 
 
 @dataclass
@@ -78,6 +94,13 @@ def _tree(model: Model) -> dict[str, _Node]:
             node = node.children.setdefault(name, _Node((*node.path, name)))
         node.operations.append((method, op))
     return tops
+
+
+def _named_union(kind: Type) -> bool:
+    """Whether a type is a union of named types (and `None`): its dict form is one alias."""
+    return isinstance(kind, UnionOf) and all(
+        isinstance(m, Named) or m == Prim("None") for m in kind.members
+    )
 
 
 def _identifier(name: str) -> str:
@@ -105,14 +128,21 @@ def _page_item(op: Operation, model: Model) -> Type | None:
 
 
 class _Module:
-    def __init__(self, top: _Node, model: Model) -> None:
+    def __init__(self, top: _Node, model: Model, params: ParamForms) -> None:
         self.top = top
         self.model = model
+        self.params = params
+        #: The dict forms the signatures name, imported for type checkers only.
+        self.param_names: set[str] = set()
+        self.sequence = False
         self.imports = _Imports(f"{NAMESPACES_PACKAGE}.{top.path[0]}")
         self.renderer = _Renderer(model, self.imports)
         self.shadowed = self._method_names(top) & _BUILTINS
         self.constants: list[str] = []
         self.rendered: dict[tuple[Type, str], str] = {}
+        #: The stream handles the signatures name, imported for type checkers only (the
+        #: first stream loads them).
+        self.type_only: set[str] = set()
 
     def _method_names(self, node: _Node) -> set[str]:
         names = {m for m, _ in node.operations} | set(node.children)
@@ -126,6 +156,43 @@ class _Module:
         if key not in self.rendered:
             self.rendered[key] = self._render(kind, owner)
         return self.rendered[key]
+
+    def param_type(self, kind: Type, owner: str) -> str:
+        """A body field's annotation: its type, or the type's dict form where it holds objects
+        (`ChatCompletionTool | ChatCompletionToolParam`), so SDK-style calls type-check; arrays
+        are `Sequence`s and maps `Mapping`s, which take narrower element types."""
+        if isinstance(kind, ListOf):
+            self.sequence = True
+            return f"Sequence[{self.param_type(kind.item, owner)}]"
+        if isinstance(kind, MapOf):
+            return f"Mapping[str, {self.param_type(kind.value, owner)}]"
+        if isinstance(kind, UnionOf):
+            members = (self.param_type(m, owner) for m in kind.members)
+            return " | ".join(dict.fromkeys(m for m in members))
+        if not isinstance(kind, Named) or not self.params.has_dict(kind.name):
+            return self.type(kind, owner)
+        definition = self.model.definitions[kind.name]
+        if isinstance(definition, Alias) and not _named_union(definition.type):
+            # An array, a map or a string beside objects: written out, so that its elements
+            # may be either form (`Sequence[Tool | ToolParam]`).
+            return self.param_type(definition.type, owner)
+        name = self.params.name(kind.name)
+        self.param_names.add(name)
+        return f"{self.type(kind, owner)} | {name}"
+
+    def _holds_bytes(self, kind: Type, depth: int = 0) -> bool:
+        """Whether a multipart field is a file (its type holds `bytes`)."""
+        if isinstance(kind, Prim):
+            return kind.name == "bytes"
+        if isinstance(kind, ListOf):
+            return self._holds_bytes(kind.item, depth)
+        if isinstance(kind, UnionOf):
+            return any(self._holds_bytes(m, depth) for m in kind.members)
+        if isinstance(kind, Named) and depth < 5:
+            definition = self.model.definitions.get(kind.name)
+            if isinstance(definition, Alias):
+                return self._holds_bytes(definition.type, depth + 1)
+        return False
 
     def _file_input(self, rendered: str) -> str:
         """A multipart file field's annotation: what the upload streams from (`FileInput`: a
@@ -153,9 +220,23 @@ class _Module:
         imports.add(_BASE, "Operation")
         imports.add(_BASE, "checked")
         imports.add("openai_ergo._config", "RequestOptions")
+        if self.type_only:
+            imports.typing |= {"TYPE_CHECKING", "Literal", "overload"}
+            imports.add(_BASE, "Streaming")
+        if self.param_names:
+            imports.typing.add("TYPE_CHECKING")
         head = self.imports.lines()
         typing_line = next(i for i, line in enumerate(head) if line.startswith("from typing"))
-        head.insert(typing_line, "from collections.abc import Mapping")
+        abc = "Mapping, Sequence" if self.sequence else "Mapping"
+        head.insert(typing_line, f"from collections.abc import {abc}")
+        if self.type_only or self.param_names:
+            head += ["", "if TYPE_CHECKING:"]
+        if self.type_only:
+            names = ", ".join(sorted(self.type_only))
+            head.append(f"    from openai_ergo.resources import {names}")
+        if self.param_names:
+            names = ", ".join(sorted(self.param_names))
+            head.append(f"    from {PARAMS_MODULE} import {names}")
         lines = [
             header(self.model.spec_version).rstrip("\n"),
             *_docstring(
@@ -257,6 +338,8 @@ class _Module:
             if entries:
                 key = "query" if location == "query" else "headers"
                 spec[key] = "{" + ", ".join(entries) + "}"
+        stream = self._stream_of(op, owner)
+        switch = ""
         body = op.body
         if body is not None and body.type is not None:
             definition = (
@@ -265,21 +348,30 @@ class _Module:
             spec["body"] = self.type(body.type, owner)
             if body.content_type.startswith("multipart/"):
                 spec["multipart"] = "True"
+                if body.json_unless_file:
+                    spec["json_unless_file"] = "True"
             if isinstance(definition, Struct):
                 fields = []
                 for f in definition.fields:
                     ident = self._unique(f.name, taken)
-                    rendered = self.type(f.type, f"{definition.name}.{f.name}")
-                    if spec.get("multipart") and "bytes" in rendered:
-                        rendered = self._file_input(rendered)
+                    where = f"{definition.name}.{f.name}"
+                    if spec.get("multipart") and self._holds_bytes(f.type):
+                        rendered = self._file_input(self.type(f.type, where))
+                    else:
+                        rendered = self.param_type(f.type, where)
                     if f.nullable and "None" not in rendered.split(" | "):
                         rendered += " | None"
                     add(ident, rendered, f.required and definition.side == "request")
+                    if stream is not None and f.wire_name in _STREAM_SWITCHES:
+                        switch = ident
+                        rendered_switch = f.wire_name
                     fields.append(f"{json.dumps(ident)}: {json.dumps(f.wire_name)}")
                 spec["body_fields"] = "{" + ", ".join(fields) + "}"
             else:
                 spec["whole_body"] = "True"
-                add("body", spec["body"], body.required)
+                add("body", self.param_type(body.type, owner), body.required)
+        if stream is not None and switch:
+            spec["streaming"] = stream[0]
         params += required + optional
         params += [
             "extra_headers: Mapping[str, str] | None = None",
@@ -333,7 +425,32 @@ class _Module:
         if op.deprecated and not doc.startswith("Deprecated"):
             doc = "Deprecated. " + doc
         signature = f"    {'async def' if is_async else 'def'} {name}("
+        overloads: list[str] = []
+        if stream is not None and switch:
+            # The type checker sees what the call returns: the stream handle when it streams
+            # (`stream=True`), the object when it does not, either for a plain `bool`.
+            handle = stream[1]
+            on, off = _STREAM_SWITCHES[rendered_switch][1:]
+            streaming = [p.split(":")[0] == switch for p in params]
+            for annotation, variant_returns in (
+                (on, handle),
+                (f"{off} = None", returns),
+                (None, f"{returns} | {handle}"),
+            ):
+                variant = [
+                    f"{switch}: {annotation}" if annotation and is_switch else p
+                    for p, is_switch in zip(params, streaming, strict=True)
+                ]
+                overloads += [
+                    "    @overload",
+                    signature,
+                    *(f"        {p}," for p in variant),
+                    f"    ) -> {variant_returns}: ...",
+                    "",
+                ]
+            returns = f"{returns} | {handle}"
         return [
+            *overloads,
             "    @checked",
             signature,
             *(f"        {p}," for p in params),
@@ -341,6 +458,46 @@ class _Module:
             *_docstring(doc, "        "),
             f"        {call}",
         ]
+
+    def _stream_of(self, op: Operation, owner: str) -> tuple[str, str] | None:
+        """(the `Streaming` of an operation that can stream, its handle's annotation)."""
+        result = next((r for r in op.results if r.kind == "stream" and r.type), None)
+        body = op.body
+        if result is None or body is None or not isinstance(body.type, Named):
+            return None
+        definition = self.model.definitions.get(body.type.name)
+        if not isinstance(definition, Struct):
+            return None
+        switch = next((f for f in definition.fields if f.wire_name in _STREAM_SWITCHES), None)
+        assert result.type is not None
+        if switch is None:
+            return None
+        value = _STREAM_SWITCHES[switch.wire_name][0]
+        events = self.type(result.type, owner)
+        target = (
+            self.model.definitions.get(result.type.name) if isinstance(result.type, Named) else None
+        )
+        handle, annotation = "events", f"TypedEventStream[{events}]"
+        if isinstance(target, External) and target.attr in _HANDLES:
+            handle, annotation = _HANDLES[target.attr]
+        self.type_only.add(annotation.split("[")[0])
+        envelope = self._tag_field(result.type) == "event"
+        spec = (
+            f"Streaming({json.dumps(switch.wire_name)}, {value}, {events}, {json.dumps(handle)}"
+            + (", envelope=True)" if envelope else ")")
+        )
+        return spec, annotation
+
+    def _tag_field(self, kind: Type) -> str | None:
+        """The tag field of an event type (of the first tagged member of a union)."""
+        if isinstance(kind, UnionOf):
+            return next(filter(None, (self._tag_field(m) for m in kind.members)), None)
+        if not isinstance(kind, Named):
+            return None
+        definition = self.model.definitions[kind.name]
+        if isinstance(definition, Alias):
+            return self._tag_field(definition.type)
+        return definition.tag_field
 
     def _runtime_type(self, p: Parameter) -> str:
         kind = p.type
@@ -402,6 +559,7 @@ def _index(tops: dict[str, _Node], model: Model) -> str:
 def emit_namespaces(model: Model) -> Iterator[tuple[str, str]]:
     """(file name, source) of every namespace module and of the index (`__init__.py`)."""
     tops = _tree(model)
+    params = ParamForms(model)
     for name in sorted(tops):
-        yield f"{name}.py", _Module(tops[name], model).source()
+        yield f"{name}.py", _Module(tops[name], model, params).source()
     yield "__init__.py", _index(tops, model)

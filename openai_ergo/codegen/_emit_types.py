@@ -372,7 +372,7 @@ _INDEX_DOC = [
 ]
 
 
-def _index(modules: dict[str, list[Definition]], model: Model) -> str:
+def _index(modules: dict[str, list[str]], model: Model) -> str:
     """The package's `__init__.py`: which module defines each name, as one string of names per
     module, so importing the index costs next to nothing even where no bytecode is cached."""
     lines = [
@@ -387,7 +387,7 @@ def _index(modules: dict[str, list[Definition]], model: Model) -> str:
         "_INDEX = {",
     ]
     for module in sorted(modules):
-        words = sorted((d.name for d in modules[module]), key=_isort)
+        words = sorted(modules[module], key=_isort)
         chunks = textwrap.wrap(" ".join(words), _WIDTH - 12, break_long_words=False)
         lines.append(f'    "{module}": (')
         lines += [
@@ -416,7 +416,7 @@ def _index(modules: dict[str, list[Definition]], model: Model) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _index_stub(modules: dict[str, list[Definition]], model: Model) -> str:
+def _index_stub(modules: dict[str, list[str]], model: Model) -> str:
     """The index's stub, `__init__.pyi`: what type checkers see (every name, re-exported)."""
     # In a stub a star import re-exports what the module's `__all__` lists.
     lines = [
@@ -426,7 +426,7 @@ def _index_stub(modules: dict[str, list[Definition]], model: Model) -> str:
         "",
         *(f"from {PACKAGE}.{module} import *" for module in sorted(modules)),
     ]
-    names = sorted(d.name for defs in modules.values() for d in defs)
+    names = sorted(name for names in modules.values() for name in names)
     lines += ["", "__all__ = [", *(f'    "{n}",' for n in names), "]"]
     return "\n".join(lines) + "\n"
 
@@ -440,5 +440,12 @@ def emit_types(model: Model) -> Iterator[tuple[str, str]]:
             modules.setdefault(definition.module, []).append(definition)
     for name in sorted(modules):
         yield f"{name}.py", _module(name, modules[name], model)
-    yield "__init__.py", _index(modules, model)
-    yield "__init__.pyi", _index_stub(modules, model)
+    # Imported here: `_emit_params` renders with this module's helpers.
+    from openai_ergo.codegen._emit_params import PARAMS_MODULE, ParamForms
+
+    params = ParamForms(model)
+    yield f"{PARAMS_MODULE.rsplit('.', 1)[1]}.py", params.source()
+    names = {module: [d.name for d in defs] for module, defs in modules.items()}
+    names[PARAMS_MODULE.rsplit(".", 1)[1]] = params.names()
+    yield "__init__.py", _index(names, model)
+    yield "__init__.pyi", _index_stub(names, model)

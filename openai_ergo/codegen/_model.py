@@ -106,6 +106,9 @@ class Struct:
     module: str = ""
     #: Tag-like fields that are enums of several values (field -> values): see `_build`.
     open_tags: dict[str, list[str]] = field(default_factory=dict)
+    #: Whether the spec requires the tag field (`role` of a chat message) or lets a request
+    #: leave it out (`type` of an input message).
+    tag_required: bool = False
 
 
 @dataclass
@@ -159,6 +162,8 @@ class Body:
     content_type: str
     type: Type | None
     required: bool
+    #: The operation takes the same schema as JSON too: sent as JSON when no file is given.
+    json_unless_file: bool = False
 
 
 @dataclass
@@ -207,3 +212,6 @@ class Model:
     skipped: dict[str, str] = field(default_factory=dict)
     #: Notes on unions the generator could not type fully, by the definition that holds them.
     union_notes: dict[str, str] = field(default_factory=dict)
+    #: The hand-written schemas (and the objects inline in them) as the generator would define
+    #: them: only their request-side dict forms are emitted (`_emit_params`), never a class.
+    shadows: dict[str, Definition] = field(default_factory=dict)

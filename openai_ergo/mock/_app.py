@@ -18,10 +18,18 @@ from typing import Any, final
 import anyio
 import msgspec
 
+from openai_ergo.mock import _assistants as assistants
+from openai_ergo.mock import _audio as audio
 from openai_ergo.mock import _batches as batches
+from openai_ergo.mock import _containers as containers
 from openai_ergo.mock import _conversations as conversations
+from openai_ergo.mock import _file_search as file_search
 from openai_ergo.mock import _files as files
+from openai_ergo.mock import _fine_tuning as fine_tuning
+from openai_ergo.mock import _images as images
+from openai_ergo.mock import _runs as runs
 from openai_ergo.mock import _vector_stores as vector_stores
+from openai_ergo.mock import _voices as voices
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
 from openai_ergo.mock._endpoints import (
@@ -32,6 +40,7 @@ from openai_ergo.mock._endpoints import (
     missing_parameter,
     moderations_answer,
     require_model,
+    responses_input_tokens,
     responses_turn,
 )
 from openai_ergo.mock._exchange import (
@@ -55,7 +64,7 @@ from openai_ergo.mock._responses import (
     response_error_frames,
     response_frames,
 )
-from openai_ergo.mock._routes import Call, Match, RouteTable
+from openai_ergo.mock._routes import Call, Match, RouteTable, openai_path
 from openai_ergo.mock._store import MockClock, Query
 from openai_ergo.mock._stored import Store
 from openai_ergo.mock._validation import RequestSchema
@@ -112,6 +121,7 @@ class MockOpenAI:
         max_file_bytes: int = FILE_LIMIT,
         batch_seconds: float = 10.0,
         indexing_seconds: float = 1.0,
+        fine_tuning_seconds: float = 10.0,
         requests_per_minute: int = 5_000,
         tokens_per_minute: int = 2_000_000,
     ) -> None:
@@ -143,6 +153,17 @@ class MockOpenAI:
         #: Vector stores, and how long on `clock` indexing a file added to one takes.
         self.vector_stores = vector_stores.new_vector_stores()
         self.indexing_seconds = indexing_seconds
+        #: Assistants and threads (their messages and runs; runs move on `background_seconds`).
+        self.assistants = assistants.AssistantStore()
+        #: Containers and their files (idle expiry on `clock`).
+        self.containers = containers.ContainerStore(self.clock, self)
+        #: Fine-tuning jobs, and how long on `clock` one takes from validating to succeeded.
+        self.fine_tuning_jobs = fine_tuning.new_jobs()
+        self.fine_tuning_seconds = fine_tuning_seconds
+        #: The images behind `url` answers, served for an hour on `clock`.
+        self.images = images.new_images()
+        #: Voice consent recordings and custom voices.
+        self.voices = voices.Voices()
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -195,6 +216,11 @@ class MockOpenAI:
         self.files.clear()
         self.batches.clear()
         self.vector_stores.clear()
+        self.assistants.clear()
+        self.containers.clear()
+        self.fine_tuning_jobs.clear()
+        self.images.clear()
+        self.voices.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -250,7 +276,7 @@ class MockOpenAI:
         started = time.perf_counter()
         method: str = scope["method"]
         path: str = scope["path"]
-        match = _ROUTES.match(path)
+        match = _ROUTES.match(openai_path(path))
         route = match.methods.get(method) if match is not None else None
         raw = b""
         # An upload's handler reads its own body as it arrives; every other body is read here.
@@ -393,8 +419,15 @@ class MockOpenAI:
             if body.get("previous_response_id") or body.get("conversation")
             else None
         )
+        # Only a request offering tools pays for looking for a file_search among them.
+        searcher = file_search.searcher(self, body) if body.get("tools") else None
         turn, stream = responses_turn(
-            self._policy, call.request, seed=seed, reply_tokens=reply_tokens, history=history
+            self._policy,
+            call.request,
+            seed=seed,
+            reply_tokens=reply_tokens,
+            history=history,
+            searcher=searcher,
         )
         record = self.store.keep_response(turn, history, stored=stored)
         if record.background and not stream:
@@ -443,6 +476,12 @@ class MockOpenAI:
             raise missing_parameter("input")
         return self.store.compact(body, model)
 
+    async def _count_input_tokens(self, call: Call) -> dict[str, Any]:
+        body = call.request.json
+        if body.get("model") is not None:
+            require_model(body, self.models, strict=self.strict_models, responses=True)
+        return {"object": "response.input_tokens", "input_tokens": responses_input_tokens(body)}
+
     async def _chat(self, call: Call) -> None:
         seed, reply_tokens = self._limits(call.request.headers)
         chat, stream = chat_turn(self._policy, call.request, seed=seed, reply_tokens=reply_tokens)
@@ -482,9 +521,11 @@ class MockOpenAI:
         return moderations_answer(self._policy, call.request)
 
     async def _list_models(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         return model_list(self.models)
 
     async def _retrieve_model(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         model = call.params["model"]
         if model in self._deleted_models or (
             self.strict_models and not known_model(model, self.models)
@@ -493,6 +534,7 @@ class MockOpenAI:
         return model_object(model)
 
     async def _delete_model(self, call: Call) -> dict[str, Any]:
+        fine_tuning.settle_all(self)
         model = call.params["model"]
         with self._lock:
             if model in self._deleted_models or model not in self.models:
@@ -566,10 +608,26 @@ _BODYLESS: frozenset[_Handler] = frozenset(
         files.cancel_upload,
         batches.cancel_batch,
         vector_stores.cancel_file_batch,
+        runs.cancel_run,
+        fine_tuning.cancel_job,
+        fine_tuning.pause_job,
+        fine_tuning.resume_job,
     }
 )
 #: Handlers that read their own (multipart) body as it arrives.
-_STREAMED_BODY: frozenset[_Handler] = frozenset({files.create_file, files.add_upload_part})
+_STREAMED_BODY: frozenset[_Handler] = frozenset(
+    {
+        files.create_file,
+        files.add_upload_part,
+        containers.create_file,
+        images.edit,
+        images.create_variation,
+        audio.transcription,
+        audio.translation,
+        voices.create_consent,
+        voices.create_voice,
+    }
+)
 #: The hand-written handlers, which take precedence over the generic one (each its spec's
 #: method and template). Every other operation of the spec is answered by `GenericOperation`.
 _HANDWRITTEN: tuple[tuple[str, str, _Handler], ...] = (
@@ -579,6 +637,7 @@ _HANDWRITTEN: tuple[tuple[str, str, _Handler], ...] = (
     ("POST", "/v1/responses/{response_id}/cancel", MockOpenAI._cancel_response),
     ("GET", "/v1/responses/{response_id}/input_items", MockOpenAI._response_input_items),
     ("POST", "/v1/responses/compact", MockOpenAI._compact_response),
+    ("POST", "/v1/responses/input_tokens", MockOpenAI._count_input_tokens),
     ("POST", "/v1/chat/completions", MockOpenAI._chat),
     ("GET", "/v1/chat/completions", MockOpenAI._list_chats),
     ("GET", "/v1/chat/completions/{completion_id}", MockOpenAI._retrieve_chat),
@@ -643,6 +702,78 @@ _HANDWRITTEN: tuple[tuple[str, str, _Handler], ...] = (
         vector_stores.list_file_batch_files,
     ),
     ("POST", "/v1/vector_stores/{vector_store_id}/search", vector_stores.search),
+    ("POST", "/v1/assistants", assistants.create_assistant),
+    ("GET", "/v1/assistants", assistants.list_assistants),
+    ("GET", "/v1/assistants/{assistant_id}", assistants.retrieve_assistant),
+    ("POST", "/v1/assistants/{assistant_id}", assistants.update_assistant),
+    ("DELETE", "/v1/assistants/{assistant_id}", assistants.delete_assistant),
+    ("POST", "/v1/threads", assistants.create_thread),
+    ("GET", "/v1/threads/{thread_id}", assistants.retrieve_thread),
+    ("POST", "/v1/threads/{thread_id}", assistants.update_thread),
+    ("DELETE", "/v1/threads/{thread_id}", assistants.delete_thread),
+    ("GET", "/v1/threads/{thread_id}/messages", assistants.list_messages),
+    ("POST", "/v1/threads/{thread_id}/messages", assistants.create_message),
+    ("GET", "/v1/threads/{thread_id}/messages/{message_id}", assistants.retrieve_message),
+    ("POST", "/v1/threads/{thread_id}/messages/{message_id}", assistants.update_message),
+    ("DELETE", "/v1/threads/{thread_id}/messages/{message_id}", assistants.delete_message),
+    ("POST", "/v1/threads/runs", runs.create_thread_and_run),
+    ("GET", "/v1/threads/{thread_id}/runs", runs.list_runs),
+    ("POST", "/v1/threads/{thread_id}/runs", runs.create_run),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}", runs.retrieve_run),
+    ("POST", "/v1/threads/{thread_id}/runs/{run_id}", runs.update_run),
+    ("POST", "/v1/threads/{thread_id}/runs/{run_id}/cancel", runs.cancel_run),
+    (
+        "POST",
+        "/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+        runs.submit_tool_outputs,
+    ),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps", runs.list_steps),
+    ("GET", "/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}", runs.retrieve_step),
+    ("POST", "/v1/containers", containers.create_container),
+    ("GET", "/v1/containers", containers.list_containers),
+    ("GET", "/v1/containers/{container_id}", containers.retrieve_container),
+    ("DELETE", "/v1/containers/{container_id}", containers.delete_container),
+    ("POST", "/v1/containers/{container_id}/files", containers.create_file),
+    ("GET", "/v1/containers/{container_id}/files", containers.list_files),
+    ("GET", "/v1/containers/{container_id}/files/{file_id}", containers.retrieve_file),
+    ("DELETE", "/v1/containers/{container_id}/files/{file_id}", containers.delete_file),
+    ("GET", "/v1/containers/{container_id}/files/{file_id}/content", containers.file_content),
+    ("POST", "/v1/fine_tuning/jobs", fine_tuning.create_job),
+    ("GET", "/v1/fine_tuning/jobs", fine_tuning.list_jobs),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}", fine_tuning.retrieve_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel", fine_tuning.cancel_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/pause", fine_tuning.pause_job),
+    ("POST", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/resume", fine_tuning.resume_job),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/events", fine_tuning.list_events),
+    ("GET", "/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints", fine_tuning.list_checkpoints),
+    (
+        "POST",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions",
+        fine_tuning.create_permissions,
+    ),
+    (
+        "GET",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions",
+        fine_tuning.list_permissions,
+    ),
+    (
+        "DELETE",
+        "/v1/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}",
+        fine_tuning.delete_permission,
+    ),
+    ("POST", "/v1/images/generations", images.generate),
+    ("POST", "/v1/images/edits", images.edit),
+    ("POST", "/v1/images/variations", images.create_variation),
+    ("GET", "/v1/mock/images/{image}", images.image_content),
+    ("POST", "/v1/audio/speech", audio.speech),
+    ("POST", "/v1/audio/transcriptions", audio.transcription),
+    ("POST", "/v1/audio/translations", audio.translation),
+    ("POST", "/v1/audio/voice_consents", voices.create_consent),
+    ("GET", "/v1/audio/voice_consents", voices.list_consents),
+    ("GET", "/v1/audio/voice_consents/{consent_id}", voices.retrieve_consent),
+    ("POST", "/v1/audio/voice_consents/{consent_id}", voices.update_consent),
+    ("DELETE", "/v1/audio/voice_consents/{consent_id}", voices.delete_consent),
+    ("POST", "/v1/audio/voices", voices.create_voice),
 )
 
 

@@ -6,9 +6,9 @@ Bad input raises `BadRequest` carrying the error body OpenAI would send for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -42,6 +42,9 @@ from openai_ergo.mock._replies import (
 )
 from openai_ergo.mock._responses import ResponseTurn
 from openai_ergo.mock._wire import new_id
+
+if TYPE_CHECKING:
+    from openai_ergo.mock._file_search import Searcher
 
 
 class BadRequest(Exception):
@@ -83,6 +86,17 @@ def missing_parameter(name: str) -> BadRequest:
     )
 
 
+def invalid(param: str, message: str, code: str = "invalid_value") -> BadRequest:
+    """OpenAI's 400 for a parameter with a bad value (`code` says how it is bad)."""
+    return BadRequest(message, param=param, code=code)
+
+
+def unsupported(param: str, value: Any, supported: Iterable[str]) -> BadRequest:
+    """OpenAI's 400 for a value outside a closed set, naming the values it takes."""
+    names = ", ".join(f"'{v}'" for v in supported)
+    return invalid(param, f"Invalid value: '{value}'. Supported values are: {names}.")
+
+
 def require_model(
     body: dict[str, Any], models: Iterable[str], *, strict: bool = True, responses: bool = False
 ) -> str:
@@ -113,6 +127,65 @@ def require_model(
             code="model_not_found",
         )
     return model
+
+
+def choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    """A parameter from a closed set (`default` when absent or null), or a 400 naming it."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if value not in allowed:
+        raise unsupported(name, value, allowed)
+    return str(value)
+
+
+def bounded(
+    body: dict[str, Any], name: str, low: float, high: float, default: float, *, integer: bool
+) -> Any:
+    """A number parameter within `low`..`high` (an integer when `integer`), `default` when
+    absent or null, or a 400 naming it."""
+    value = body.get(name)
+    if value is None:
+        return default
+    number = isinstance(value, int) or (not integer and isinstance(value, float))
+    if not number or isinstance(value, bool):
+        raise BadRequest(
+            f"Invalid type for '{name}': expected {'an integer' if integer else 'a number'}, "
+            f"but got {_json_type(value)} instead.",
+            param=name,
+            code="invalid_type",
+        )
+    if not low <= value <= high:
+        raise BadRequest(
+            f"Invalid '{name}': expected a value from {low} to {high}, but got {value} instead.",
+            param=name,
+            code="integer_out_of_range" if integer else "decimal_out_of_range",
+        )
+    return value
+
+
+def text_parameter(body: dict[str, Any], name: str, *, required: bool, limit: int) -> str:
+    """A string parameter of at most `limit` characters ("" when absent and not `required`),
+    or a 400 naming it."""
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise missing_parameter(name)
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(
+            f"Invalid type for '{name}': expected a string, but got {_json_type(value)} instead.",
+            param=name,
+            code="invalid_type",
+        )
+    if len(value) > limit:
+        raise BadRequest(
+            f"Invalid '{name}': string too long. Expected a string with maximum length {limit}, "
+            f"but got a string with length {len(value)} instead.",
+            param=name,
+            code="string_above_max_length",
+        )
+    return value
 
 
 def _json_type(value: Any) -> str:
@@ -205,6 +278,28 @@ def _forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
 _TOOL_CHOICE_OFF = frozenset({"none"})
 
 
+def _names(text: str, name: str) -> bool:
+    """Whether `text` names `name` as a whole word (hyphens and underscores are word parts)."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
+
+
+def wants_search(body: dict[str, Any], last_user_text: str | None) -> bool:
+    """Whether the model runs the offered `file_search` tool: only on a user's turn (never after
+    a tool result, nor with `tool_choice: "none"`), when the tool is chosen by name
+    (`{"type": "file_search"}`), when `tool_choice` is `"required"` and no function is offered,
+    or under `"auto"` when it is the only tool or the message names `file_search`."""
+    if not last_user_text:
+        return False
+    choice = body.get("tool_choice") or "auto"
+    if isinstance(choice, dict):
+        return choice.get("type") == "file_search"
+    if choice == "required":
+        return _forced_tool(body) is None
+    if choice != "auto":
+        return False
+    return len(body.get("tools") or ()) == 1 or _names(last_user_text, "file_search")
+
+
 def _named_tools(body: dict[str, Any], last_user_text: str | None) -> list[dict[str, Any]]:
     """The offered function tools the last user message names (as whole words), under `auto`.
 
@@ -218,7 +313,7 @@ def _named_tools(body: dict[str, Any], last_user_text: str | None) -> list[dict[
     named = []
     for tool in body.get("tools") or ():
         name = _tool_name(tool)
-        if name and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", last_user_text):
+        if name and _names(last_user_text, name):
             named.append(tool)
     if named and body.get("parallel_tool_calls") is False:
         return named[:1]
@@ -247,9 +342,11 @@ def plan_completion(
     reply_tokens: int | None,
     last_user_text: str | None = None,
     output_format: dict[str, Any] | None = None,
+    search_text: str | None = None,
 ) -> Completion:
-    """One choice's answer: the scripted reply, a forced or named tool call, a structured-output
-    instance of the requested schema, or generated text."""
+    """One choice's answer: the scripted reply, the text a file search found, a forced or
+    named tool call, a structured-output instance of the requested schema, or generated
+    text."""
     body = request.json
     if scripted is not None:
         reply = Reply(scripted) if isinstance(scripted, str) else scripted
@@ -257,6 +354,8 @@ def plan_completion(
             return limit_refusal(reply.refusal, limit)
         calls = plan_calls(reply.tool_calls, lambda: new_id("call_"))
         return limit_completion(text_tokens(reply.text), calls, limit)
+    if search_text is not None:
+        return limit_completion(text_tokens(search_text), [], limit)
     key = request_key(model, conversation, seed, choice)
     forced = _forced_tool(body)
     # As on the API, a forced choice forces a call on every turn, after a tool's result too:
@@ -318,6 +417,13 @@ def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
     return options if isinstance(options, dict) else {}
 
 
+def responses_input_tokens(body: Mapping[str, Any]) -> int:
+    """The input tokens a Responses request counts: its instructions, input and tools (the
+    same number its answer's `usage.input_tokens` reports, before any earlier turns)."""
+    text = [body.get("instructions"), body.get("input"), body.get("tools")]
+    return sum(estimate_tokens(s) for s in _strings(text)) + 4
+
+
 def responses_turn(
     policy: ReplyPolicy,
     request: RecordedRequest,
@@ -325,11 +431,13 @@ def responses_turn(
     seed: int,
     reply_tokens: int | None,
     history: list[Any] | None = None,
+    searcher: Searcher | None = None,
 ) -> tuple[ResponseTurn, bool]:
     """Validate a Responses request and plan its answer; also says whether to stream it.
 
     `history` is what the request continues (a previous response's or a conversation's
     items): the reply depends on it, so a follow-up is not a repeat of a fresh request.
+    `searcher` runs the request's `file_search` tool when `wants_search` says the model uses it.
     """
     body = request.json
     if body.get("model") is None and body.get("prompt"):
@@ -350,10 +458,19 @@ def responses_turn(
             code="invalid_type",
         )
     limit = _optional_int(body, "max_output_tokens", 16)
+    last_user_text = _last_user_text(
+        conversation[-1] if isinstance(conversation, list) and conversation else conversation
+    )
+    scripted = policy.next_scripted(request)
+    search = None
+    if searcher is not None and last_user_text and wants_search(body, last_user_text):
+        search = searcher([last_user_text])
+        if scripted is not None:
+            search.citations = []  # the scripted text quotes nothing
     completion = plan_completion(
         policy,
         request=request,
-        scripted=policy.next_scripted(request),
+        scripted=scripted,
         model=model,
         conversation=(
             [body.get("instructions"), conversation]
@@ -364,13 +481,11 @@ def responses_turn(
         choice=0,
         limit=limit,
         reply_tokens=reply_tokens,
-        last_user_text=_last_user_text(
-            conversation[-1] if isinstance(conversation, list) and conversation else conversation
-        ),
+        last_user_text=last_user_text,
         output_format=_responses_output_format(body),
+        search_text=None if search is None else search.text,
     )
-    text = [body.get("instructions"), conversation, body.get("tools")]
-    input_tokens = sum(estimate_tokens(s) for s in _strings(text)) + 4
+    input_tokens = responses_input_tokens(body)
     obfuscate = _stream_options(body).get("include_obfuscation", True) is not False
     turn = ResponseTurn(
         body=body,
@@ -378,6 +493,7 @@ def responses_turn(
         completion=completion,
         input_tokens=input_tokens,
         include_obfuscation=obfuscate,
+        search=search,
     )
     return turn, stream
 

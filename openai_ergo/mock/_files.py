@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from openai_ergo.mock._endpoints import BadRequest, missing_parameter
-from openai_ergo.mock._multipart import boundary_of, read_form
+from openai_ergo.mock._multipart import FilePart, Form, boundary_of, read_form
 from openai_ergo.mock._routes import Call
 from openai_ergo.mock._store import Collection, MockClock, page
 from openai_ergo.mock._wire import new_id, now
@@ -45,7 +45,8 @@ _CHUNK = 64 * 1024
 _JSONL_PURPOSES = ("batch", "fine-tune")
 
 
-def _spool() -> IO[bytes]:
+def new_spool() -> IO[bytes]:
+    """A spooled temporary file: memory up to 1 MiB, then an unlinked file on disk."""
     return tempfile.SpooledTemporaryFile(max_size=_SPOOL)
 
 
@@ -160,7 +161,7 @@ class FileStore:
 
     def add_bytes(self, filename: str, purpose: str, data: bytes) -> StoredFile:
         """Keep a file made by the mock itself."""
-        content = _spool()
+        content = new_spool()
         content.write(data)
         return self.add(filename, purpose, content, len(data))
 
@@ -218,35 +219,48 @@ def _check_kind(filename: str, purpose: str, size: int) -> None:
 # -- files --------------------------------------------------------------------------------------
 
 
-async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
-    """`POST /v1/files`: multipart `file` and `purpose`, read as it arrives."""
+async def receive_file(
+    call: Call, *, max_file_bytes: int, check: Callable[[Form, FilePart], None]
+) -> tuple[Form, FilePart, IO[bytes]]:
+    """A multipart body read as it arrives, its `file` part spooled: the form, the part and
+    its spool, which is the caller's to keep or close (every other part's is closed).
+
+    `check` may refuse the form and its file (by raising): then nothing is kept.
+    """
     boundary = boundary_of(call.request.headers.get("content-type", ""))
     spools: list[IO[bytes]] = []
 
     def sink(_name: str, _filename: str) -> IO[bytes]:
-        spools.append(_spool())
+        spools.append(new_spool())
         return spools[-1]
 
     keep: IO[bytes] | None = None
     try:
-        form = await read_form(
-            call.body_chunks(), boundary, sink, max_file_bytes=app.max_file_bytes
-        )
-        purpose = _purpose(form.fields.get("purpose"))
+        form = await read_form(call.body_chunks(), boundary, sink, max_file_bytes=max_file_bytes)
         part = next((f for f in form.files if f.name == "file"), None)
         if part is None:
             raise missing_parameter("file")
-        _check_kind(part.filename, purpose, part.size)
+        check(form, part)
         keep = next(spool for spool in spools if spool is part.sink)
-        stored = app.files.add(part.filename, purpose, keep, part.size)
-        seconds = form.fields.get("expires_after[seconds]")
-        if seconds and seconds.isdigit():
-            stored.expires_at = stored.created_at + int(seconds)
-        return stored.render()
+        return form, part, keep
     finally:
         for spool in spools:
             if spool is not keep:
                 spool.close()
+
+
+async def create_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
+    """`POST /v1/files`: multipart `file` and `purpose`, read as it arrives."""
+
+    def check(form: Form, part: FilePart) -> None:
+        _check_kind(part.filename, _purpose(form.fields.get("purpose")), part.size)
+
+    form, part, content = await receive_file(call, max_file_bytes=app.max_file_bytes, check=check)
+    stored = app.files.add(part.filename, form.fields["purpose"], content, part.size)
+    seconds = form.fields.get("expires_after[seconds]")
+    if seconds and seconds.isdigit():
+        stored.expires_at = stored.created_at + int(seconds)
+    return stored.render()
 
 
 async def list_files(app: MockOpenAI, call: Call) -> dict[str, Any]:
@@ -277,7 +291,11 @@ async def delete_file(app: MockOpenAI, call: Call) -> dict[str, Any]:
 
 async def file_content(app: MockOpenAI, call: Call) -> None:
     """`GET /v1/files/{file_id}/content`: the bytes, streamed a chunk at a time."""
-    stored = app.files.files.get(call.params["file_id"])
+    await send_content(call, app.files.files.get(call.params["file_id"]))
+
+
+async def send_content(call: Call, stored: StoredFile) -> None:
+    """Answer with a file's bytes, streamed a chunk at a time (whole under a fault)."""
     content_type = b"application/octet-stream"
     if call.fault is not None:
         # A fault acts on a whole body; the files faults are tried on are small.
@@ -326,7 +344,7 @@ async def add_upload_part(app: MockOpenAI, call: Call) -> dict[str, Any]:
     """`POST /v1/uploads/{upload_id}/parts`: one multipart `data` part, up to 64 MB."""
     upload = app.files.upload(call.params["upload_id"], pending=True)
     boundary = boundary_of(call.request.headers.get("content-type", ""))
-    spool = _spool()
+    spool = new_spool()
     try:
         form = await read_form(
             call.body_chunks(), boundary, lambda _n, _f: spool, max_file_bytes=PART_LIMIT
@@ -363,7 +381,7 @@ async def complete_upload(app: MockOpenAI, call: Call) -> dict[str, Any]:
             f"upload '{upload.id}' (each part once).",
             param="part_ids",
         )
-    joined = _spool()
+    joined = new_spool()
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
     for part_id in part_ids:

@@ -7,9 +7,9 @@ and collects small text fields (bounded). Malformed input is a `BadRequest` nami
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from openai_ergo.mock._endpoints import BadRequest
 from openai_ergo.mock._routes import BodyChunks
@@ -41,10 +41,58 @@ class FilePart:
 
 @dataclass
 class Form:
-    """A parsed form: text fields by name, and file parts."""
+    """A parsed form: text fields by name (the last value of a repeated one), every value of
+    each (for `include[]`-style arrays), and file parts."""
 
     fields: dict[str, str] = field(default_factory=dict)
     files: list[FilePart] = field(default_factory=list)
+    repeated: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_json(
+        self,
+        *,
+        integers: Iterable[str] = (),
+        numbers: Iterable[str] = (),
+        flags: Iterable[str] = (),
+        arrays: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """The text fields as the JSON body they stand for, so one validation serves a form and
+        a JSON body alike: the named fields become integers, numbers, booleans or arrays (an
+        array from `name[]` or `name`), a value that is none of them is a 400 naming it."""
+        body: dict[str, Any] = dict(self.fields)
+        for name in integers:
+            if name in body:
+                body[name] = _converted(name, body[name], int, "an integer")
+        for name in numbers:
+            if name in body:
+                body[name] = _converted(name, body[name], float, "a number")
+        for name in flags:
+            if name in body:
+                value = body[name].lower()
+                if value not in ("true", "false"):
+                    raise BadRequest(
+                        f"Invalid value for '{name}': expected a boolean, got '{body[name]}'.",
+                        param=name,
+                        code="invalid_type",
+                    )
+                body[name] = value == "true"
+        for name in arrays:
+            values = self.repeated.get(name + "[]", []) + self.repeated.get(name, [])
+            body.pop(name + "[]", None)
+            if values:
+                body[name] = values
+        return body
+
+
+def _converted(name: str, value: str, kind: Callable[[str], Any], noun: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        raise BadRequest(
+            f"Invalid value for '{name}': expected {noun}, got '{value}'.",
+            param=name,
+            code="invalid_type",
+        ) from None
 
 
 def boundary_of(content_type: str) -> bytes:
@@ -185,6 +233,7 @@ async def _read_form(
                 raise BadRequest("The multipart body ends inside a part.")
         if part is None:
             form.fields[name] = value.decode("utf-8", "replace")
+            form.repeated.setdefault(name, []).append(form.fields[name])
     await chunks.drain()  # an epilogue after the closing boundary
     if too_large is not None:
         raise BadRequest(

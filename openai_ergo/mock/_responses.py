@@ -1,18 +1,22 @@
 """`POST /v1/responses`: the response object and its event stream, in the order OpenAI sends them.
 
-created → in_progress → per output item: output_item.added, (content_part.added,
-output_text.delta…, output_text.done, content_part.done | function_call_arguments.delta…,
+created → in_progress → per output item: output_item.added, (file_search_call.in_progress,
+.searching, .completed | content_part.added, output_text.delta…, output_text.annotation.added…,
+output_text.done, content_part.done | function_call_arguments.delta…,
 function_call_arguments.done), output_item.done → completed (or incomplete when cut).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo.mock._replies import Completion, PlannedCall
 from openai_ergo.mock._wire import encode_json, new_id, now, obfuscation, sse_frame
+
+if TYPE_CHECKING:
+    from openai_ergo.mock._file_search import SearchCall
 
 #: A frame and whether it carries a token (pacing applies to those).
 Frame = tuple[bytes, bool]
@@ -27,6 +31,8 @@ class ResponseTurn:
     completion: Completion
     input_tokens: int
     include_obfuscation: bool = True
+    #: The file search the model ran first, when it used the `file_search` tool.
+    search: SearchCall | None = None
 
     def __post_init__(self) -> None:
         self.response_id = new_id("resp_")
@@ -51,8 +57,10 @@ class ResponseTurn:
         return (self.completion.refusal_text or "") if self.refusing else self.completion.text
 
     def part(self, text: str) -> dict[str, Any]:
-        """The message's content part, holding `text`."""
-        return _refusal_part(text) if self.refusing else _text_part(text)
+        """The message's content part, holding `text` (and the citations within it)."""
+        if self.refusing:
+            return _refusal_part(text)
+        return _text_part(text, [] if self.search is None else self.search.annotations(text))
 
     def message_item(self, status: str, text: str | None) -> dict[str, Any]:
         """The assistant message output item (content empty while it is being added)."""
@@ -79,6 +87,8 @@ class ResponseTurn:
     def output(self) -> list[dict[str, Any]]:
         """The finished output items."""
         items: list[dict[str, Any]] = []
+        if self.search is not None:
+            items.append(self.search.item("completed"))
         if self.completion.tokens or not self.completion.calls:
             items.append(self.message_item(self.status, self.message_text))
         items.extend(
@@ -146,8 +156,8 @@ class ResponseTurn:
         return answer
 
 
-def _text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+def _text_part(text: str, annotations: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "output_text", "annotations": annotations, "logprobs": [], "text": text}
 
 
 def _refusal_part(text: str) -> dict[str, Any]:
@@ -173,6 +183,9 @@ def response_frames(turn: ResponseTurn) -> Iterator[Frame]:
     yield event({"type": "response.in_progress", "response": turn.response(final=False)}), False
     completion = turn.completion
     output_index = 0
+    if turn.search is not None:
+        yield from _search_frames(turn.search, event)
+        output_index += 1
     if completion.tokens or not completion.calls:
         message_id = turn.message_id
         where = {"item_id": message_id, "output_index": output_index, "content_index": 0}
@@ -200,6 +213,11 @@ def response_frames(turn: ResponseTurn) -> Iterator[Frame]:
                 delta["obfuscation"] = obfuscation(token, seq)
             yield event(delta), True
         text = turn.message_text
+        citations = turn.search.annotations(text) if turn.search and not refusing else ()
+        for index, annotation in enumerate(citations):
+            added = {"type": "response.output_text.annotation.added", **where,
+                     "annotation_index": index, "annotation": annotation}  # fmt: skip
+            yield event(added), False
         done: dict[str, Any] = (
             {"type": "response.refusal.done", **where, "refusal": text}
             if refusing
@@ -263,6 +281,19 @@ def response_frames(turn: ResponseTurn) -> Iterator[Frame]:
         output_index += 1
     final_type = "response.incomplete" if turn.status == "incomplete" else "response.completed"
     yield event({"type": final_type, "response": turn.response(final=True)}), False
+
+
+def _search_frames(search: SearchCall, event: Callable[[dict[str, Any]], bytes]) -> Iterator[Frame]:
+    """The file search call's item and its progress events, as the API streams them."""
+    where = {"output_index": 0, "item_id": search.id}
+    added = {"type": "response.output_item.added", "output_index": 0,
+             "item": search.item("in_progress")}  # fmt: skip
+    yield event(added), False
+    for phase in ("in_progress", "searching", "completed"):
+        yield event({"type": f"response.file_search_call.{phase}", **where}), False
+    done = {"type": "response.output_item.done", "output_index": 0,
+            "item": search.item("completed")}  # fmt: skip
+    yield event(done), False
 
 
 def response_error_frames(

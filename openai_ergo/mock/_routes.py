@@ -18,9 +18,25 @@ from openai_ergo.mock._faults import Fault
 from openai_ergo.mock._replies import RecordedRequest
 from openai_ergo.mock._store import Query
 
-__all__ = ["Call", "Match", "RouteTable"]
+__all__ = ["Call", "Match", "RouteTable", "openai_path"]
+
+_AZURE_DEPLOYMENTS = "/openai/deployments/"
 
 H = TypeVar("H")
+
+
+def openai_path(path: str) -> str:
+    """The OpenAI path an Azure OpenAI path stands for, so one table serves both: a deployment's
+    `/openai/deployments/{name}/chat/completions` (the body names the deployment as its
+    `model`), the v1 API's `/openai/v1/files` and the dated API's `/openai/files` all answer as
+    `/v1/...`. Any other path is returned as it is; the `api-version` query is not read."""
+    if not path.startswith("/openai/"):
+        return path
+    if path.startswith(_AZURE_DEPLOYMENTS):
+        _, slash, rest = path[len(_AZURE_DEPLOYMENTS) :].partition("/")
+        return "/v1/" + rest if slash else path
+    rest = path[len("/openai/") :]
+    return "/" + rest if rest.startswith("v1/") else "/v1/" + rest
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from openai_ergo.mock._endpoints import BadRequest, missing_parameter
 __all__ = ["RequestSchema"]
 
 _MISSING = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$(.*)`)?$")
+#: The same, as the types' lenient decode words it (it builds the member from its fields).
+_ARGUMENT = re.compile(r"Missing required argument '([^']+)'(?: - at `\$(.*)`)?$")
 _TYPE = re.compile(r"Expected `([^`]+)`, got `([^`]+)`(?: - at `\$(.*)`)?$")
 _VALUE = re.compile(r"Invalid value (.+?)(?: - at `\$(.*)`)?$")
 _AT = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
@@ -139,7 +141,7 @@ def _describe(names: str) -> str:
 
 
 def _bad_request(error: str) -> BadRequest:
-    missing = _MISSING.match(error)
+    missing = _MISSING.match(error) or _ARGUMENT.match(error)
     if missing:
         name = _param(missing.group(2), missing.group(1))
         return missing_parameter(name or missing.group(1))

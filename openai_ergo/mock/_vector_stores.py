@@ -310,7 +310,7 @@ def _file_ids(value: Any, param: str) -> list[str]:
     return value
 
 
-def _check_filter(value: Any, param: str = "filters") -> None:
+def check_filter(value: Any, param: str = "filters") -> None:
     """A comparison or compound filter as the spec defines it, or a 400 naming the part."""
     if not isinstance(value, dict):
         raise _invalid(param, f"Invalid type for '{param}': expected an object.", "invalid_type")
@@ -320,7 +320,7 @@ def _check_filter(value: Any, param: str = "filters") -> None:
         if not isinstance(filters, list):
             raise missing_parameter(f"{param}.filters")
         for index, inner in enumerate(filters):
-            _check_filter(inner, f"{param}.filters[{index}]")
+            check_filter(inner, f"{param}.filters[{index}]")
         return
     if kind not in _COMPARISONS:
         raise _invalid(
@@ -647,8 +647,8 @@ async def search(app: MockOpenAI, call: Call) -> dict[str, Any]:
         )
     filters = body.get("filters")
     if filters is not None:
-        _check_filter(filters)
-    threshold = _threshold(body.get("ranking_options"))
+        check_filter(filters)
+    threshold = score_threshold(body.get("ranking_options"))
     found = rank(store, queries, app, filters=filters, threshold=threshold)[:limit]
     store.active, store.last_active_at = app.clock.time(), now()
     return {
@@ -669,7 +669,7 @@ async def search(app: MockOpenAI, call: Call) -> dict[str, Any]:
     }
 
 
-def _threshold(options: Any) -> float:
+def score_threshold(options: Any) -> float:
     if options is None:
         return 0.0
     if not isinstance(options, dict):

@@ -49,6 +49,12 @@ def sse_frame(payload: Any, event: str | None = None) -> bytes:
 DONE_FRAME = b"data: [DONE]\n\n"
 
 
+def error_event_frames(_sequence: int, code: str, message: str) -> list[bytes]:
+    """The `error` event that ends a stream of typed events (images, audio) when it fails."""
+    error = {"type": "server_error", "code": code, "message": message, "param": None}
+    return [sse_frame({"type": "error", "error": error}, "error")]
+
+
 def new_id(prefix: str) -> str:
     """An opaque id in OpenAI's style (`resp_…`, `msg_…`, `chatcmpl-…`), unique in this process."""
     return f"{prefix}{_run_prefix}{next(_counter):020x}"

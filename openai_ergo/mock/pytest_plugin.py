@@ -29,6 +29,7 @@ _SETTINGS = (
     "background_seconds",
     "batch_seconds",
     "indexing_seconds",
+    "fine_tuning_seconds",
     "max_file_bytes",
 )
 
@@ -45,7 +46,7 @@ def mock_openai(mock_openai_session: MockServer) -> Iterator[MockServer]:
     """The mock server with no recorded requests, queued replies, armed faults or stored
     objects; settings a test changes (seed, models, strict_models, reply_tokens, pace, latency,
     responder, require_api_key, api_keys, background_seconds, batch_seconds, indexing_seconds,
-    max_file_bytes, the clock's speed) are put back after it."""
+    fine_tuning_seconds, max_file_bytes, the clock's speed) are put back after it."""
     app = mock_openai_session.app
     app.reset()
     saved = {name: getattr(app, name) for name in _SETTINGS}

@@ -2,7 +2,8 @@
 
 `client.responses(model)` and `client.chat(model)` return immutable builders; awaiting one sends
 the request, `.stream()` streams it, `.parse(MyStruct)` asks for typed output, `.run()` runs the
-tool loop over `@tool` functions.
+tool loop over `@tool` functions. The same stream handles (and `TypedEventStream` for the other
+event streams) are what the typed methods return for `stream=True`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from openai_ergo.resources._aggregate import (
 )
 from openai_ergo.resources._builder import RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
+from openai_ergo.resources._event_streams import TypedEventStream
 from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
@@ -54,6 +56,7 @@ __all__ = [
     "ToolRun",
     "ToolRunStream",
     "ToolStep",
+    "TypedEventStream",
     "audio",
     "file",
     "image",

@@ -116,7 +116,8 @@ class _TypedStream(AsyncResource, Generic[E, R]):
             warnings.warn(
                 f"a {type(self).__name__} was opened and never closed, so its connection is "
                 "being closed now, at garbage collection: use `async with builder.stream() as "
-                "stream:` or `await stream.aclose()`",
+                "stream:` (`async with await client...create(..., stream=True) as stream:` on "
+                "a typed method) or `await stream.aclose()`",
                 ResourceWarning,
                 stacklevel=2,
                 # No `source=self`: a recorded warning would keep the handle, and with it the

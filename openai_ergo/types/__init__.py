@@ -13,7 +13,6 @@ objects of unknown tags as `Unknown*Variant`s; `obj.to_dict()` / `obj.to_json()`
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 from openai_ergo.types import _generated
@@ -331,6 +330,8 @@ def __getattr__(name: str) -> Any:
     try:
         return getattr(_generated, name)
     except AttributeError:
+        import difflib  # only for a misspelt name: not worth its import time up front
+
         close = difflib.get_close_matches(name, __all__, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}{hint}") from None

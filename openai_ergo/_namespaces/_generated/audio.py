@@ -4,20 +4,21 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._multipart import FileInput
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.audio import (
     AudioResponseFormat,
     CreateSpeechRequest,
+    CreateSpeechResponseStreamEvent,
     CreateTranscriptionRequest,
     CreateTranscriptionResponse,
+    CreateTranscriptionResponseStreamEvent,
     CreateTranslationRequest,
     CreateTranslationResponse,
     CreateVoiceConsentRequest,
@@ -30,6 +31,10 @@ from openai_ergo.types._generated.audio import (
     VoiceResource,
 )
 from openai_ergo.types._generated.shared import VoiceIdsOrCustomVoice
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import TypedEventStream
+    from openai_ergo.types._generated.params import VadConfigParam, VoiceIdsOrCustomVoiceParam
 
 _AUDIO_SPEECH_CREATE = Operation(
     method="POST",
@@ -44,6 +49,7 @@ _AUDIO_SPEECH_CREATE = Operation(
         "speed": "speed",
         "stream_format": "stream_format",
     },
+    streaming=Streaming("stream_format", "sse", CreateSpeechResponseStreamEvent, "events"),
     kind="binary",
 )
 _AUDIO_TRANSCRIPTIONS_CREATE = Operation(
@@ -67,6 +73,7 @@ _AUDIO_TRANSCRIPTIONS_CREATE = Operation(
         "known_speaker_names": "known_speaker_names",
         "known_speaker_references": "known_speaker_references",
     },
+    streaming=Streaming("stream", True, CreateTranscriptionResponseStreamEvent, "events"),
     result=CreateTranscriptionResponse,
 )
 _AUDIO_TRANSLATIONS_CREATE = Operation(
@@ -138,13 +145,47 @@ class AudioSpeechNamespace(Namespace):
         """The same methods, returning the raw response with `parse()`."""
         return AudioSpeechRawNamespace(self._client, raw=True)
 
-    @checked
+    @overload
     async def create(
         self,
         *,
         model: str,
         input: str,
-        voice: VoiceIdsOrCustomVoice,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam,
+        instructions: str | None = None,
+        response_format: str | None = None,
+        speed: float | None = None,
+        stream_format: Literal["sse"],
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[CreateSpeechResponseStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        input: str,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam,
+        instructions: str | None = None,
+        response_format: str | None = None,
+        speed: float | None = None,
+        stream_format: Literal["audio"] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> BinaryResponse: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        input: str,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam,
         instructions: str | None = None,
         response_format: str | None = None,
         speed: float | None = None,
@@ -153,7 +194,24 @@ class AudioSpeechNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> BinaryResponse:
+    ) -> BinaryResponse | TypedEventStream[CreateSpeechResponseStreamEvent]: ...
+
+    @checked
+    async def create(
+        self,
+        *,
+        model: str,
+        input: str,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam,
+        instructions: str | None = None,
+        response_format: str | None = None,
+        speed: float | None = None,
+        stream_format: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> BinaryResponse | TypedEventStream[CreateSpeechResponseStreamEvent]:
         """Generates audio from the input text."""
         return await self._call(_AUDIO_SPEECH_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -163,13 +221,47 @@ class AudioSpeechRawNamespace(Namespace):
 
     __slots__ = ()
 
-    @checked
+    @overload
     async def create(
         self,
         *,
         model: str,
         input: str,
-        voice: VoiceIdsOrCustomVoice,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam,
+        instructions: str | None = None,
+        response_format: str | None = None,
+        speed: float | None = None,
+        stream_format: Literal["sse"],
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[CreateSpeechResponseStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        input: str,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam,
+        instructions: str | None = None,
+        response_format: str | None = None,
+        speed: float | None = None,
+        stream_format: Literal["audio"] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> BinaryResponse: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        input: str,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam,
         instructions: str | None = None,
         response_format: str | None = None,
         speed: float | None = None,
@@ -178,7 +270,24 @@ class AudioSpeechRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> BinaryResponse:
+    ) -> BinaryResponse | TypedEventStream[CreateSpeechResponseStreamEvent]: ...
+
+    @checked
+    async def create(
+        self,
+        *,
+        model: str,
+        input: str,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam,
+        instructions: str | None = None,
+        response_format: str | None = None,
+        speed: float | None = None,
+        stream_format: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> BinaryResponse | TypedEventStream[CreateSpeechResponseStreamEvent]:
         """Generates audio from the input text."""
         return await self._call(_AUDIO_SPEECH_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -193,6 +302,78 @@ class AudioTranscriptionsNamespace(Namespace):
         """The same methods, returning the raw response with `parse()`."""
         return AudioTranscriptionsRawNamespace(self._client, raw=True)
 
+    @overload
+    async def create(
+        self,
+        *,
+        file: FileInput,
+        model: str,
+        language: str | None = None,
+        languages: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
+        prompt: str | None = None,
+        response_format: AudioResponseFormat | None = None,
+        temperature: float | None = None,
+        include: Sequence[TranscriptionInclude] | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        stream: Literal[True],
+        chunking_strategy: str | VadConfig | VadConfigParam | None = None,
+        known_speaker_names: Sequence[str] | None = None,
+        known_speaker_references: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[CreateTranscriptionResponseStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        file: FileInput,
+        model: str,
+        language: str | None = None,
+        languages: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
+        prompt: str | None = None,
+        response_format: AudioResponseFormat | None = None,
+        temperature: float | None = None,
+        include: Sequence[TranscriptionInclude] | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        stream: Literal[False] | None = None,
+        chunking_strategy: str | VadConfig | VadConfigParam | None = None,
+        known_speaker_names: Sequence[str] | None = None,
+        known_speaker_references: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> CreateTranscriptionResponse: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        file: FileInput,
+        model: str,
+        language: str | None = None,
+        languages: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
+        prompt: str | None = None,
+        response_format: AudioResponseFormat | None = None,
+        temperature: float | None = None,
+        include: Sequence[TranscriptionInclude] | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        stream: bool | None = None,
+        chunking_strategy: str | VadConfig | VadConfigParam | None = None,
+        known_speaker_names: Sequence[str] | None = None,
+        known_speaker_references: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> CreateTranscriptionResponse | TypedEventStream[CreateTranscriptionResponseStreamEvent]: ...
+
     @checked
     async def create(
         self,
@@ -200,22 +381,22 @@ class AudioTranscriptionsNamespace(Namespace):
         file: FileInput,
         model: str,
         language: str | None = None,
-        languages: builtins.list[str] | None = None,
-        keywords: builtins.list[str] | None = None,
+        languages: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
         prompt: str | None = None,
         response_format: AudioResponseFormat | None = None,
         temperature: float | None = None,
-        include: builtins.list[TranscriptionInclude] | None = None,
-        timestamp_granularities: builtins.list[str] | None = None,
+        include: Sequence[TranscriptionInclude] | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
         stream: bool | None = None,
-        chunking_strategy: str | VadConfig | None = None,
-        known_speaker_names: builtins.list[str] | None = None,
-        known_speaker_references: builtins.list[str] | None = None,
+        chunking_strategy: str | VadConfig | VadConfigParam | None = None,
+        known_speaker_names: Sequence[str] | None = None,
+        known_speaker_references: Sequence[str] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> CreateTranscriptionResponse:
+    ) -> CreateTranscriptionResponse | TypedEventStream[CreateTranscriptionResponseStreamEvent]:
         """Transcribes audio into the input language."""
         return await self._call(_AUDIO_TRANSCRIPTIONS_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -225,6 +406,81 @@ class AudioTranscriptionsRawNamespace(Namespace):
 
     __slots__ = ()
 
+    @overload
+    async def create(
+        self,
+        *,
+        file: FileInput,
+        model: str,
+        language: str | None = None,
+        languages: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
+        prompt: str | None = None,
+        response_format: AudioResponseFormat | None = None,
+        temperature: float | None = None,
+        include: Sequence[TranscriptionInclude] | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        stream: Literal[True],
+        chunking_strategy: str | VadConfig | VadConfigParam | None = None,
+        known_speaker_names: Sequence[str] | None = None,
+        known_speaker_references: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[CreateTranscriptionResponseStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        file: FileInput,
+        model: str,
+        language: str | None = None,
+        languages: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
+        prompt: str | None = None,
+        response_format: AudioResponseFormat | None = None,
+        temperature: float | None = None,
+        include: Sequence[TranscriptionInclude] | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        stream: Literal[False] | None = None,
+        chunking_strategy: str | VadConfig | VadConfigParam | None = None,
+        known_speaker_names: Sequence[str] | None = None,
+        known_speaker_references: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[CreateTranscriptionResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        file: FileInput,
+        model: str,
+        language: str | None = None,
+        languages: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
+        prompt: str | None = None,
+        response_format: AudioResponseFormat | None = None,
+        temperature: float | None = None,
+        include: Sequence[TranscriptionInclude] | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
+        stream: bool | None = None,
+        chunking_strategy: str | VadConfig | VadConfigParam | None = None,
+        known_speaker_names: Sequence[str] | None = None,
+        known_speaker_references: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> (
+        RawResponse[CreateTranscriptionResponse]
+        | TypedEventStream[CreateTranscriptionResponseStreamEvent]
+    ): ...
+
     @checked
     async def create(
         self,
@@ -232,22 +488,25 @@ class AudioTranscriptionsRawNamespace(Namespace):
         file: FileInput,
         model: str,
         language: str | None = None,
-        languages: builtins.list[str] | None = None,
-        keywords: builtins.list[str] | None = None,
+        languages: Sequence[str] | None = None,
+        keywords: Sequence[str] | None = None,
         prompt: str | None = None,
         response_format: AudioResponseFormat | None = None,
         temperature: float | None = None,
-        include: builtins.list[TranscriptionInclude] | None = None,
-        timestamp_granularities: builtins.list[str] | None = None,
+        include: Sequence[TranscriptionInclude] | None = None,
+        timestamp_granularities: Sequence[str] | None = None,
         stream: bool | None = None,
-        chunking_strategy: str | VadConfig | None = None,
-        known_speaker_names: builtins.list[str] | None = None,
-        known_speaker_references: builtins.list[str] | None = None,
+        chunking_strategy: str | VadConfig | VadConfigParam | None = None,
+        known_speaker_names: Sequence[str] | None = None,
+        known_speaker_references: Sequence[str] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[CreateTranscriptionResponse]:
+    ) -> (
+        RawResponse[CreateTranscriptionResponse]
+        | TypedEventStream[CreateTranscriptionResponseStreamEvent]
+    ):
         """Transcribes audio into the input language."""
         return await self._call(_AUDIO_TRANSCRIPTIONS_CREATE, locals())  # type: ignore[no-any-return]
 

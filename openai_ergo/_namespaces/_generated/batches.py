@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo.types._generated.batch import Batch, BatchFileExpirationAfter, CreateBatchRequest
 from openai_ergo.types._generated.shared import Metadata
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import BatchFileExpirationAfterParam
 
 _BATCHES_LIST = Operation(
     method="GET",
@@ -79,7 +82,9 @@ class BatchesNamespace(Namespace):
         endpoint: str,
         completion_window: str,
         metadata: Metadata | None = None,
-        output_expires_after: BatchFileExpirationAfter | None = None,
+        output_expires_after: (
+            BatchFileExpirationAfter | BatchFileExpirationAfterParam | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -146,7 +151,9 @@ class BatchesRawNamespace(Namespace):
         endpoint: str,
         completion_window: str,
         metadata: Metadata | None = None,
-        output_expires_after: BatchFileExpirationAfter | None = None,
+        output_expires_after: (
+            BatchFileExpirationAfter | BatchFileExpirationAfterParam | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo.types._generated.assistants import (
     AssistantObject,
@@ -38,7 +38,6 @@ from openai_ergo.types._generated.responses import (
     BetaCreateResponse,
     BetaIncludeEnum,
     BetaInputItem,
-    BetaInputParam,
     BetaItemResource,
     BetaMetadata,
     BetaModelIdsCompaction,
@@ -51,28 +50,19 @@ from openai_ergo.types._generated.responses import (
     BetaPromptCacheRetentionEnum,
     BetaReasoning,
     BetaResponse,
+    BetaResponseStreamEvent,
     BetaResponseStreamOptions,
     BetaResponseTextParam,
     BetaServiceTierEnum,
     BetaServiceTierResponses,
-    BetaSpecificApplyPatchParam,
-    BetaSpecificFunctionShellParam,
-    BetaSpecificProgrammaticToolCallingParam,
     BetaTokenCountsBody,
     BetaTokenCountsResource,
     BetaTool,
-    BetaToolChoiceAllowed,
-    BetaToolChoiceCustom,
-    BetaToolChoiceFunction,
-    BetaToolChoiceMCP,
-    BetaToolChoiceOptions,
     BetaToolChoiceParam,
-    BetaToolChoiceTypes,
-    BetaToolsArray,
     BetaTruncationEnum,
 )
 from openai_ergo.types._generated.shared import (
-    AssistantsApiResponseFormatOption,
+    AssistantSupportedModels,
     AssistantToolsCode,
     AssistantToolsFileSearch,
     AssistantToolsFunction,
@@ -85,6 +75,7 @@ from openai_ergo.types._generated.shared import (
     ResponseFormatText,
 )
 from openai_ergo.types._generated.threads import (
+    AssistantStreamEvent,
     CreateMessageRequest,
     CreateMessageRequestAttachmentsItem,
     CreateRunRequest,
@@ -108,7 +99,45 @@ from openai_ergo.types._generated.threads import (
     SubmitToolOutputsRunRequestToolOutputsItem,
     ThreadObject,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import TypedEventStream
+    from openai_ergo.types._generated.params import (
+        AssistantToolsCodeParam,
+        AssistantToolsFileSearchParam,
+        AssistantToolsFunctionParam,
+        BetaContextManagementParamDict,
+        BetaConversationParam2Param,
+        BetaInputItemParam,
+        BetaModerationParamDict,
+        BetaMultiAgentParamDict,
+        BetaPromptCacheOptionsParamDict,
+        BetaPromptParam,
+        BetaReasoningParam,
+        BetaResponseStreamOptionsParam,
+        BetaResponseTextParamDict,
+        BetaToolChoiceParamDict,
+        BetaToolParam,
+        ChatkitConfigurationParamDict,
+        CreateAssistantRequestToolResourcesParam,
+        CreateMessageRequestAttachmentsItemParam,
+        CreateMessageRequestParam,
+        CreateThreadAndRunRequestToolResourcesParam,
+        CreateThreadRequestParam,
+        CreateThreadRequestToolResourcesParam,
+        ExpiresAfterParamDict,
+        MessageContentImageFileObjectParam,
+        MessageContentImageUrlObjectParam,
+        MessageRequestContentTextObjectParam,
+        ModifyAssistantRequestToolResourcesParam,
+        ModifyThreadRequestToolResourcesParam,
+        RateLimitsParamDict,
+        ResponseFormatJsonObjectParam,
+        ResponseFormatJsonSchemaParam,
+        ResponseFormatTextParam,
+        SubmitToolOutputsRunRequestToolOutputsItemParam,
+        WorkflowParamDict,
+    )
 
 _BETA_ASSISTANTS_LIST = Operation(
     method="GET",
@@ -295,6 +324,7 @@ _BETA_THREADS_RUNS_CREATE = Operation(
         "parallel_tool_calls": "parallel_tool_calls",
         "response_format": "response_format",
     },
+    streaming=Streaming("stream", True, AssistantStreamEvent, "events", envelope=True),
     result=RunObject,
 )
 _BETA_THREADS_RUNS_RETRIEVE = Operation(
@@ -335,6 +365,7 @@ _BETA_THREADS_RUNS_SUBMIT_TOOL_OUTPUTS = Operation(
     ),
     body=SubmitToolOutputsRunRequest,
     body_fields={"tool_outputs": "tool_outputs", "stream": "stream"},
+    streaming=Streaming("stream", True, AssistantStreamEvent, "events", envelope=True),
     result=RunObject,
 )
 _BETA_THREADS_CREATE = Operation(
@@ -370,6 +401,7 @@ _BETA_THREADS_CREATE_AND_RUN = Operation(
         "parallel_tool_calls": "parallel_tool_calls",
         "response_format": "response_format",
     },
+    streaming=Streaming("stream", True, AssistantStreamEvent, "events", envelope=True),
     result=RunObject,
 )
 _BETA_THREADS_RETRIEVE = Operation(
@@ -523,6 +555,7 @@ _BETA_RESPONSES_CREATE = Operation(
         "max_output_tokens": "max_output_tokens",
         "multi_agent": "multi_agent",
     },
+    streaming=Streaming("stream", True, BetaResponseStreamEvent, "events"),
     result=BetaResponse,
 )
 _BETA_RESPONSES_RETRIEVE = Operation(
@@ -601,30 +634,36 @@ class BetaAssistantsNamespace(Namespace):
     async def create(
         self,
         *,
-        model: str,
+        model: str | AssistantSupportedModels,
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateAssistantRequestToolResources | None = None,
+        tool_resources: (
+            CreateAssistantRequestToolResources | CreateAssistantRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         response_format: (
             str
             | ResponseFormatText
+            | ResponseFormatTextParam
             | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
             | ResponseFormatJsonSchema
-            | UnknownTypeVariant
+            | ResponseFormatJsonSchemaParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -655,30 +694,36 @@ class BetaAssistantsNamespace(Namespace):
         assistant_id: str,
         /,
         *,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: ModifyAssistantRequestToolResources | None = None,
+        tool_resources: (
+            ModifyAssistantRequestToolResources | ModifyAssistantRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         response_format: (
             str
             | ResponseFormatText
+            | ResponseFormatTextParam
             | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
             | ResponseFormatJsonSchema
-            | UnknownTypeVariant
+            | ResponseFormatJsonSchemaParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -729,30 +774,36 @@ class BetaAssistantsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        model: str,
+        model: str | AssistantSupportedModels,
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateAssistantRequestToolResources | None = None,
+        tool_resources: (
+            CreateAssistantRequestToolResources | CreateAssistantRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         response_format: (
             str
             | ResponseFormatText
+            | ResponseFormatTextParam
             | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
             | ResponseFormatJsonSchema
-            | UnknownTypeVariant
+            | ResponseFormatJsonSchemaParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -783,30 +834,36 @@ class BetaAssistantsRawNamespace(Namespace):
         assistant_id: str,
         /,
         *,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         name: str | None = None,
         description: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: ModifyAssistantRequestToolResources | None = None,
+        tool_resources: (
+            ModifyAssistantRequestToolResources | ModifyAssistantRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
         response_format: (
             str
             | ResponseFormatText
+            | ResponseFormatTextParam
             | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
             | ResponseFormatJsonSchema
-            | UnknownTypeVariant
+            | ResponseFormatJsonSchemaParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -870,14 +927,19 @@ class BetaThreadsMessagesNamespace(Namespace):
         role: str,
         content: (
             str
-            | builtins.list[
+            | Sequence[
                 MessageContentImageFileObject
+                | MessageContentImageFileObjectParam
                 | MessageContentImageUrlObject
+                | MessageContentImageUrlObjectParam
                 | MessageRequestContentTextObject
-                | UnknownTypeVariant
+                | MessageRequestContentTextObjectParam
             ]
         ),
-        attachments: builtins.list[CreateMessageRequestAttachmentsItem] | None = None,
+        attachments: (
+            Sequence[CreateMessageRequestAttachmentsItem | CreateMessageRequestAttachmentsItemParam]
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -967,14 +1029,19 @@ class BetaThreadsMessagesRawNamespace(Namespace):
         role: str,
         content: (
             str
-            | builtins.list[
+            | Sequence[
                 MessageContentImageFileObject
+                | MessageContentImageFileObjectParam
                 | MessageContentImageUrlObject
+                | MessageContentImageUrlObjectParam
                 | MessageRequestContentTextObject
-                | UnknownTypeVariant
+                | MessageRequestContentTextObjectParam
             ]
         ),
-        attachments: builtins.list[CreateMessageRequestAttachmentsItem] | None = None,
+        attachments: (
+            Sequence[CreateMessageRequestAttachmentsItem | CreateMessageRequestAttachmentsItemParam]
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1155,7 +1222,7 @@ class BetaThreadsRunsNamespace(Namespace):
         """Returns a list of runs belonging to a thread."""
         return self._paginate(_BETA_THREADS_RUNS_LIST, locals())
 
-    @checked
+    @overload
     async def create(
         self,
         thread_id: str,
@@ -1163,17 +1230,123 @@ class BetaThreadsRunsNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | AssistantSupportedModels | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject: ...
+
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | AssistantSupportedModels | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1186,12 +1359,72 @@ class BetaThreadsRunsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RunObject:
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
+
+    @checked
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | AssistantSupportedModels | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: bool | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """Create a run."""
         return await self._call(_BETA_THREADS_RUNS_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -1241,6 +1474,66 @@ class BetaThreadsRunsNamespace(Namespace):
         """Cancels a run that is `in_progress`."""
         return await self._call(_BETA_THREADS_RUNS_CANCEL, locals())  # type: ignore[no-any-return]
 
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
+        stream: Literal[True],
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
+        stream: Literal[False] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject: ...
+
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
+        stream: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
+
     @checked
     async def submit_tool_outputs(
         self,
@@ -1248,13 +1541,18 @@ class BetaThreadsRunsNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RunObject:
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """When a run has the `status: "requires_action"` and `required_action.type` is
         `submit_tool_outputs`, this endpoint can be used to submit the outputs from the tool
         calls once they're all completed. All outputs must be submitted in a single request."""
@@ -1289,7 +1587,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         """Returns a list of runs belonging to a thread."""
         return self._paginate(_BETA_THREADS_RUNS_LIST, locals())
 
-    @checked
+    @overload
     async def create(
         self,
         thread_id: str,
@@ -1297,17 +1595,123 @@ class BetaThreadsRunsRawNamespace(Namespace):
         *,
         assistant_id: str,
         include: builtins.list[str] | None = None,
-        model: str | None = None,
+        model: str | AssistantSupportedModels | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         instructions: str | None = None,
         additional_instructions: str | None = None,
-        additional_messages: builtins.list[CreateMessageRequest] | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | AssistantSupportedModels | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject]: ...
+
+    @overload
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | AssistantSupportedModels | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
@@ -1320,12 +1724,72 @@ class BetaThreadsRunsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[RunObject]:
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
+
+    @checked
+    async def create(
+        self,
+        thread_id: str,
+        /,
+        *,
+        assistant_id: str,
+        include: builtins.list[str] | None = None,
+        model: str | AssistantSupportedModels | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        instructions: str | None = None,
+        additional_instructions: str | None = None,
+        additional_messages: (
+            Sequence[CreateMessageRequest | CreateMessageRequestParam] | None
+        ) = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: bool | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """Create a run."""
         return await self._call(_BETA_THREADS_RUNS_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -1375,6 +1839,66 @@ class BetaThreadsRunsRawNamespace(Namespace):
         """Cancels a run that is `in_progress`."""
         return await self._call(_BETA_THREADS_RUNS_CANCEL, locals())  # type: ignore[no-any-return]
 
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
+        stream: Literal[True],
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
+        stream: Literal[False] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject]: ...
+
+    @overload
+    async def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        /,
+        *,
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
+        stream: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
+
     @checked
     async def submit_tool_outputs(
         self,
@@ -1382,13 +1906,18 @@ class BetaThreadsRunsRawNamespace(Namespace):
         run_id: str,
         /,
         *,
-        tool_outputs: builtins.list[SubmitToolOutputsRunRequestToolOutputsItem],
+        tool_outputs: (
+            Sequence[
+                SubmitToolOutputsRunRequestToolOutputsItem
+                | SubmitToolOutputsRunRequestToolOutputsItemParam
+            ]
+        ),
         stream: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[RunObject]:
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """When a run has the `status: "requires_action"` and `required_action.type` is
         `submit_tool_outputs`, this endpoint can be used to submit the outputs from the tool
         calls once they're all completed. All outputs must be submitted in a single request."""
@@ -1419,8 +1948,10 @@ class BetaThreadsNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[CreateMessageRequest] | None = None,
-        tool_resources: CreateThreadRequestToolResources | None = None,
+        messages: (Sequence[CreateMessageRequest | CreateMessageRequestParam] | None) = None,
+        tool_resources: (
+            CreateThreadRequestToolResources | CreateThreadRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1430,24 +1961,128 @@ class BetaThreadsNamespace(Namespace):
         """Create a thread."""
         return await self._call(_BETA_THREADS_CREATE, locals())  # type: ignore[no-any-return]
 
-    @checked
+    @overload
     async def create_and_run(
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -1457,12 +2092,70 @@ class BetaThreadsNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RunObject:
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
+
+    @checked
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: bool | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """Create a thread and run it in one request."""
         return await self._call(_BETA_THREADS_CREATE_AND_RUN, locals())  # type: ignore[no-any-return]
 
@@ -1486,7 +2179,9 @@ class BetaThreadsNamespace(Namespace):
         thread_id: str,
         /,
         *,
-        tool_resources: ModifyThreadRequestToolResources | None = None,
+        tool_resources: (
+            ModifyThreadRequestToolResources | ModifyThreadRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1530,8 +2225,10 @@ class BetaThreadsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        messages: builtins.list[CreateMessageRequest] | None = None,
-        tool_resources: CreateThreadRequestToolResources | None = None,
+        messages: (Sequence[CreateMessageRequest | CreateMessageRequestParam] | None) = None,
+        tool_resources: (
+            CreateThreadRequestToolResources | CreateThreadRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1541,24 +2238,128 @@ class BetaThreadsRawNamespace(Namespace):
         """Create a thread."""
         return await self._call(_BETA_THREADS_CREATE, locals())  # type: ignore[no-any-return]
 
-    @checked
+    @overload
     async def create_and_run(
         self,
         *,
         assistant_id: str,
-        thread: CreateThreadRequest | None = None,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
         model: str | None = None,
         instructions: str | None = None,
         tools: (
-            builtins.list[
+            Sequence[
                 AssistantToolsCode
+                | AssistantToolsCodeParam
                 | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
                 | AssistantToolsFunction
-                | UnknownTypeVariant
+                | AssistantToolsFunctionParam
             ]
             | None
         ) = None,
-        tool_resources: CreateThreadAndRunRequestToolResources | None = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[True],
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[AssistantStreamEvent]: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: Literal[False] | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject]: ...
+
+    @overload
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
         metadata: Metadata | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -1568,12 +2369,70 @@ class BetaThreadsRawNamespace(Namespace):
         truncation_strategy: Any = None,
         tool_choice: Any = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        response_format: AssistantsApiResponseFormatOption | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[RunObject]:
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
+
+    @checked
+    async def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: CreateThreadRequest | CreateThreadRequestParam | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        tools: (
+            Sequence[
+                AssistantToolsCode
+                | AssistantToolsCodeParam
+                | AssistantToolsFileSearch
+                | AssistantToolsFileSearchParam
+                | AssistantToolsFunction
+                | AssistantToolsFunctionParam
+            ]
+            | None
+        ) = None,
+        tool_resources: (
+            CreateThreadAndRunRequestToolResources
+            | CreateThreadAndRunRequestToolResourcesParam
+            | None
+        ) = None,
+        metadata: Metadata | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stream: bool | None = None,
+        max_prompt_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        truncation_strategy: Any = None,
+        tool_choice: Any = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        response_format: (
+            str
+            | ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | None
+        ) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """Create a thread and run it in one request."""
         return await self._call(_BETA_THREADS_CREATE_AND_RUN, locals())  # type: ignore[no-any-return]
 
@@ -1597,7 +2456,9 @@ class BetaThreadsRawNamespace(Namespace):
         thread_id: str,
         /,
         *,
-        tool_resources: ModifyThreadRequestToolResources | None = None,
+        tool_resources: (
+            ModifyThreadRequestToolResources | ModifyThreadRequestToolResourcesParam | None
+        ) = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1650,11 +2511,13 @@ class BetaChatkitSessionsNamespace(Namespace):
     async def create(
         self,
         *,
-        workflow: WorkflowParam,
+        workflow: WorkflowParam | WorkflowParamDict,
         user: str,
-        expires_after: ExpiresAfterParam | None = None,
-        rate_limits: RateLimitsParam | None = None,
-        chatkit_configuration: ChatkitConfigurationParam | None = None,
+        expires_after: ExpiresAfterParam | ExpiresAfterParamDict | None = None,
+        rate_limits: RateLimitsParam | RateLimitsParamDict | None = None,
+        chatkit_configuration: (
+            ChatkitConfigurationParam | ChatkitConfigurationParamDict | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1687,11 +2550,13 @@ class BetaChatkitSessionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        workflow: WorkflowParam,
+        workflow: WorkflowParam | WorkflowParamDict,
         user: str,
-        expires_after: ExpiresAfterParam | None = None,
-        rate_limits: RateLimitsParam | None = None,
-        chatkit_configuration: ChatkitConfigurationParam | None = None,
+        expires_after: ExpiresAfterParam | ExpiresAfterParamDict | None = None,
+        rate_limits: RateLimitsParam | RateLimitsParamDict | None = None,
+        chatkit_configuration: (
+            ChatkitConfigurationParam | ChatkitConfigurationParamDict | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1952,28 +2817,16 @@ class BetaResponsesInputTokensNamespace(Namespace):
         *,
         openai_beta: builtins.list[str] | None = None,
         model: str | None = None,
-        input: str | builtins.list[BetaInputItem] | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
         previous_response_id: str | None = None,
-        tools: builtins.list[BetaTool] | None = None,
-        text: BetaResponseTextParam | None = None,
-        reasoning: BetaReasoning | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
         truncation: BetaTruncationEnum | None = None,
         instructions: str | None = None,
         personality: BetaPersonalityEnum | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        tool_choice: (
-            BetaToolChoiceOptions
-            | BetaToolChoiceAllowed
-            | BetaToolChoiceTypes
-            | BetaToolChoiceFunction
-            | BetaToolChoiceMCP
-            | BetaToolChoiceCustom
-            | BetaSpecificProgrammaticToolCallingParam
-            | BetaSpecificApplyPatchParam
-            | BetaSpecificFunctionShellParam
-            | UnknownTypeVariant
-            | None
-        ) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
         parallel_tool_calls: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -1995,28 +2848,16 @@ class BetaResponsesInputTokensRawNamespace(Namespace):
         *,
         openai_beta: builtins.list[str] | None = None,
         model: str | None = None,
-        input: str | builtins.list[BetaInputItem] | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
         previous_response_id: str | None = None,
-        tools: builtins.list[BetaTool] | None = None,
-        text: BetaResponseTextParam | None = None,
-        reasoning: BetaReasoning | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
         truncation: BetaTruncationEnum | None = None,
         instructions: str | None = None,
         personality: BetaPersonalityEnum | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        tool_choice: (
-            BetaToolChoiceOptions
-            | BetaToolChoiceAllowed
-            | BetaToolChoiceTypes
-            | BetaToolChoiceFunction
-            | BetaToolChoiceMCP
-            | BetaToolChoiceCustom
-            | BetaSpecificProgrammaticToolCallingParam
-            | BetaSpecificApplyPatchParam
-            | BetaSpecificFunctionShellParam
-            | UnknownTypeVariant
-            | None
-        ) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
         parallel_tool_calls: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -2047,6 +2888,147 @@ class BetaResponsesNamespace(Namespace):
         """`client.beta.responses.input_tokens`."""
         return BetaResponsesInputTokensNamespace(self._client, raw=self._raw)
 
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
+        stream: Literal[True],
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[BetaResponseStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> BetaResponse: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
+        stream: bool | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> BetaResponse | TypedEventStream[BetaResponseStreamEvent]: ...
+
     @checked
     async def create(
         self,
@@ -2060,35 +3042,39 @@ class BetaResponsesNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: bool | None = None,
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> BetaResponse:
+    ) -> BetaResponse | TypedEventStream[BetaResponseStreamEvent]:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
         Have the model call your own custom code or use built-in tools like web search or file
         search to use your own data as input for the model's response."""
@@ -2150,12 +3136,14 @@ class BetaResponsesNamespace(Namespace):
         *,
         model: BetaModelIdsCompaction,
         openai_beta: builtins.list[str] | None = None,
-        input: str | builtins.list[BetaInputItem] | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
         previous_response_id: str | None = None,
         instructions: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: BetaPromptCacheRetentionEnum | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         service_tier: BetaServiceTierEnum | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -2181,6 +3169,147 @@ class BetaResponsesRawNamespace(Namespace):
         """`client.beta.responses.input_tokens`."""
         return BetaResponsesInputTokensRawNamespace(self._client, raw=self._raw)
 
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
+        stream: Literal[True],
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[BetaResponseStreamEvent]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[BetaResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        openai_beta: builtins.list[str] | None = None,
+        metadata: BetaMetadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
+        previous_response_id: str | None = None,
+        model: BetaModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
+        service_tier: BetaServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
+        stream: bool | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[BetaResponse] | TypedEventStream[BetaResponseStreamEvent]: ...
+
     @checked
     async def create(
         self,
@@ -2194,35 +3323,39 @@ class BetaResponsesRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         previous_response_id: str | None = None,
         model: BetaModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: BetaResponseTextParam | None = None,
-        tools: BetaToolsArray | None = None,
-        tool_choice: BetaToolChoiceParam | None = None,
-        prompt: BetaPrompt | None = None,
+        text: BetaResponseTextParam | BetaResponseTextParamDict | None = None,
+        tools: Sequence[BetaTool | BetaToolParam] | None = None,
+        tool_choice: BetaToolChoiceParam | BetaToolChoiceParamDict | None = None,
+        prompt: BetaPrompt | BetaPromptParam | None = None,
         service_tier: BetaServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: BetaReasoning | None = None,
-        input: BetaInputParam | None = None,
-        include: builtins.list[BetaIncludeEnum] | None = None,
+        reasoning: BetaReasoning | BetaReasoningParam | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
+        include: Sequence[BetaIncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: BetaModerationParam | None = None,
+        moderation: BetaModerationParam | BetaModerationParamDict | None = None,
         stream: bool | None = None,
-        stream_options: BetaResponseStreamOptions | None = None,
-        conversation: str | BetaConversationParam2 | None = None,
-        context_management: builtins.list[BetaContextManagementParam] | None = None,
+        stream_options: (BetaResponseStreamOptions | BetaResponseStreamOptionsParam | None) = None,
+        conversation: (str | BetaConversationParam2 | BetaConversationParam2Param | None) = None,
+        context_management: (
+            Sequence[BetaContextManagementParam | BetaContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
-        multi_agent: BetaMultiAgentParam | None = None,
+        multi_agent: BetaMultiAgentParam | BetaMultiAgentParamDict | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[BetaResponse]:
+    ) -> RawResponse[BetaResponse] | TypedEventStream[BetaResponseStreamEvent]:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
         Have the model call your own custom code or use built-in tools like web search or file
         search to use your own data as input for the model's response."""
@@ -2284,12 +3417,14 @@ class BetaResponsesRawNamespace(Namespace):
         *,
         model: BetaModelIdsCompaction,
         openai_beta: builtins.list[str] | None = None,
-        input: str | builtins.list[BetaInputItem] | None = None,
+        input: str | Sequence[BetaInputItem | BetaInputItemParam] | None = None,
         previous_response_id: str | None = None,
         instructions: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: BetaPromptCacheRetentionEnum | None = None,
-        prompt_cache_options: BetaPromptCacheOptionsParam | None = None,
+        prompt_cache_options: (
+            BetaPromptCacheOptionsParam | BetaPromptCacheOptionsParamDict | None
+        ) = None,
         service_tier: BetaServiceTierEnum | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,

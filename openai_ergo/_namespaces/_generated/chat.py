@@ -4,22 +4,23 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo._namespaces._builders import ChatCall
 from openai_ergo._pagination import Paginator
-from openai_ergo.types._chat import ChatCompletion
+from openai_ergo.types._chat import ChatCompletion, ChatCompletionChunk
 from openai_ergo.types._generated.chat import (
+    ChatCompletionAllowedToolsChoice,
     ChatCompletionDeleted,
     ChatCompletionFunctionCallOption,
     ChatCompletionFunctions,
     ChatCompletionMessageListDataItem,
+    ChatCompletionNamedToolChoice,
+    ChatCompletionNamedToolChoiceCustom,
     ChatCompletionRequestMessage,
-    ChatCompletionToolChoiceOption,
     CreateChatCompletionRequest,
     CreateChatCompletionRequestAudio,
     CreateChatCompletionRequestWebSearchOptions,
@@ -44,7 +45,28 @@ from openai_ergo.types._generated.shared import (
     StopConfiguration,
     Verbosity,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import ChatStream
+    from openai_ergo.types._generated.params import (
+        ChatCompletionAllowedToolsChoiceParam,
+        ChatCompletionFunctionCallOptionParam,
+        ChatCompletionFunctionsParam,
+        ChatCompletionNamedToolChoiceCustomParam,
+        ChatCompletionNamedToolChoiceParam,
+        ChatCompletionRequestMessageParam,
+        ChatCompletionStreamOptionsParam,
+        ChatCompletionToolParam,
+        CreateChatCompletionRequestAudioParam,
+        CreateChatCompletionRequestWebSearchOptionsParam,
+        CustomToolChatCompletionsParam,
+        ModerationParamDict,
+        PredictionContentParam,
+        PromptCacheOptionsParamDict,
+        ResponseFormatJsonObjectParam,
+        ResponseFormatJsonSchemaParam,
+        ResponseFormatTextParam,
+    )
 
 _CHAT_COMPLETIONS_MESSAGES_LIST = Operation(
     method="GET",
@@ -110,6 +132,7 @@ _CHAT_COMPLETIONS_CREATE = Operation(
         "function_call": "function_call",
         "functions": "functions",
     },
+    streaming=Streaming("stream", True, ChatCompletionChunk, "chat"),
     result=ChatCompletion,
 )
 _CHAT_COMPLETIONS_RETRIEVE = Operation(
@@ -220,11 +243,11 @@ class ChatCompletionsNamespace(Namespace):
         `store` parameter set to `true` will be returned."""
         return self._paginate(_CHAT_COMPLETIONS_LIST, locals())
 
-    @checked
+    @overload
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -234,7 +257,7 @@ class ChatCompletionsNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -242,39 +265,311 @@ class ChatCompletionsNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
-        stream: bool | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: Literal[True],
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> ChatCompletion:
+    ) -> ChatStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
+            | None
+        ) = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
+        store: bool | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: Literal[False] | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
+        seed: int | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        tools: (
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
+            | None
+        ) = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
+            | None
+        ) = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
+        store: bool | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: bool | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
+        seed: int | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        tools: (
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
+            | None
+        ) = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ChatCompletion | ChatStream: ...
+
+    @checked
+    async def create(
+        self,
+        *,
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
+            | None
+        ) = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
+        store: bool | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: bool | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
+        seed: int | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        tools: (
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
+            | None
+        ) = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ChatCompletion | ChatStream:
         """**Starting a new project?** We recommend trying Responses to take advantage of the latest
         OpenAI platform features. Compare Chat Completions with Responses."""
         return await self._call(_CHAT_COMPLETIONS_CREATE, locals())  # type: ignore[no-any-return]
@@ -355,11 +650,11 @@ class ChatCompletionsRawNamespace(Namespace):
         `store` parameter set to `true` will be returned."""
         return self._paginate(_CHAT_COMPLETIONS_LIST, locals())
 
-    @checked
+    @overload
     async def create(
         self,
         *,
-        messages: builtins.list[ChatCompletionRequestMessage],
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
         model: ModelIdsShared,
         metadata: Metadata | None = None,
         top_logprobs: int | None = None,
@@ -369,7 +664,7 @@ class ChatCompletionsRawNamespace(Namespace):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTier | None = None,
         modalities: ResponseModalities | None = None,
         verbosity: Verbosity | None = None,
@@ -377,39 +672,311 @@ class ChatCompletionsRawNamespace(Namespace):
         max_completion_tokens: int | None = None,
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
-        web_search_options: CreateChatCompletionRequestWebSearchOptions | None = None,
-        response_format: (
-            ResponseFormatText
-            | ResponseFormatJsonSchema
-            | ResponseFormatJsonObject
-            | UnknownTypeVariant
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
             | None
         ) = None,
-        audio: CreateChatCompletionRequestAudio | None = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
         store: bool | None = None,
-        moderation: ModerationParam | None = None,
-        stream: bool | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: Literal[True],
         stop: StopConfiguration | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: bool | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
-        prediction: PredictionContent | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
         seed: int | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         tools: (
-            builtins.list[ChatCompletionTool | CustomToolChatCompletions | UnknownTypeVariant]
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
             | None
         ) = None,
-        tool_choice: ChatCompletionToolChoiceOption | None = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
         parallel_tool_calls: ParallelToolCalls | None = None,
-        function_call: str | ChatCompletionFunctionCallOption | None = None,
-        functions: builtins.list[ChatCompletionFunctions] | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[ChatCompletion]:
+    ) -> ChatStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
+            | None
+        ) = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
+        store: bool | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: Literal[False] | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
+        seed: int | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        tools: (
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
+            | None
+        ) = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ChatCompletion]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
+            | None
+        ) = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
+        store: bool | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: bool | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
+        seed: int | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        tools: (
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
+            | None
+        ) = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ChatCompletion] | ChatStream: ...
+
+    @checked
+    async def create(
+        self,
+        *,
+        messages: (Sequence[ChatCompletionRequestMessage | ChatCompletionRequestMessageParam]),
+        model: ModelIdsShared,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        service_tier: ServiceTier | None = None,
+        modalities: ResponseModalities | None = None,
+        verbosity: Verbosity | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
+        web_search_options: (
+            CreateChatCompletionRequestWebSearchOptions
+            | CreateChatCompletionRequestWebSearchOptionsParam
+            | None
+        ) = None,
+        response_format: (
+            ResponseFormatText
+            | ResponseFormatTextParam
+            | ResponseFormatJsonSchema
+            | ResponseFormatJsonSchemaParam
+            | ResponseFormatJsonObject
+            | ResponseFormatJsonObjectParam
+            | None
+        ) = None,
+        audio: (
+            CreateChatCompletionRequestAudio | CreateChatCompletionRequestAudioParam | None
+        ) = None,
+        store: bool | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: bool | None = None,
+        stop: StopConfiguration | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        prediction: PredictionContent | PredictionContentParam | None = None,
+        seed: int | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        tools: (
+            Sequence[
+                ChatCompletionTool
+                | ChatCompletionToolParam
+                | CustomToolChatCompletions
+                | CustomToolChatCompletionsParam
+            ]
+            | None
+        ) = None,
+        tool_choice: (
+            str
+            | ChatCompletionAllowedToolsChoice
+            | ChatCompletionAllowedToolsChoiceParam
+            | ChatCompletionNamedToolChoice
+            | ChatCompletionNamedToolChoiceParam
+            | ChatCompletionNamedToolChoiceCustom
+            | ChatCompletionNamedToolChoiceCustomParam
+            | None
+        ) = None,
+        parallel_tool_calls: ParallelToolCalls | None = None,
+        function_call: (
+            str | ChatCompletionFunctionCallOption | ChatCompletionFunctionCallOptionParam | None
+        ) = None,
+        functions: (Sequence[ChatCompletionFunctions | ChatCompletionFunctionsParam] | None) = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ChatCompletion] | ChatStream:
         """**Starting a new project?** We recommend trying Responses to take advantage of the latest
         OpenAI platform features. Compare Chat Completions with Responses."""
         return await self._call(_CHAT_COMPLETIONS_CREATE, locals())  # type: ignore[no-any-return]

@@ -4,16 +4,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo.types._generated.completions import (
     CreateCompletionRequest,
     CreateCompletionResponse,
 )
 from openai_ergo.types._generated.shared import ChatCompletionStreamOptions, StopConfiguration
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import TypedEventStream
+    from openai_ergo.types._generated.params import ChatCompletionStreamOptionsParam
 
 _COMPLETIONS_CREATE = Operation(
     method="POST",
@@ -39,6 +43,7 @@ _COMPLETIONS_CREATE = Operation(
         "top_p": "top_p",
         "user": "user",
     },
+    streaming=Streaming("stream", True, CreateCompletionResponse, "events"),
     result=CreateCompletionResponse,
 )
 
@@ -53,24 +58,26 @@ class CompletionsNamespace(Namespace):
         """The same methods, returning the raw response with `parse()`."""
         return CompletionsRawNamespace(self._client, raw=True)
 
-    @checked
+    @overload
     async def create(
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
         presence_penalty: float | None = None,
         seed: int | None = None,
         stop: StopConfiguration | None = None,
-        stream: bool | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream: Literal[True],
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -79,7 +86,97 @@ class CompletionsNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> CreateCompletionResponse:
+    ) -> TypedEventStream[CreateCompletionResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> CreateCompletionResponse: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: bool | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> CreateCompletionResponse | TypedEventStream[CreateCompletionResponse]: ...
+
+    @checked
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: bool | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> CreateCompletionResponse | TypedEventStream[CreateCompletionResponse]:
         """Creates a completion for the provided prompt and parameters."""
         return await self._call(_COMPLETIONS_CREATE, locals())  # type: ignore[no-any-return]
 
@@ -89,24 +186,26 @@ class CompletionsRawNamespace(Namespace):
 
     __slots__ = ()
 
-    @checked
+    @overload
     async def create(
         self,
         *,
         model: str,
-        prompt: str | list[str | int | list[int]] | None,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
         best_of: int | None = None,
         echo: bool | None = None,
         frequency_penalty: float | None = None,
-        logit_bias: dict[str, int] | None = None,
+        logit_bias: Mapping[str, int] | None = None,
         logprobs: int | None = None,
         max_tokens: int | None = None,
         n: int | None = None,
         presence_penalty: float | None = None,
         seed: int | None = None,
         stop: StopConfiguration | None = None,
-        stream: bool | None = None,
-        stream_options: ChatCompletionStreamOptions | None = None,
+        stream: Literal[True],
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
         suffix: str | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
@@ -115,6 +214,96 @@ class CompletionsRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[CreateCompletionResponse]:
+    ) -> TypedEventStream[CreateCompletionResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[CreateCompletionResponse]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: bool | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[CreateCompletionResponse] | TypedEventStream[CreateCompletionResponse]: ...
+
+    @checked
+    async def create(
+        self,
+        *,
+        model: str,
+        prompt: (str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]] | None),
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: StopConfiguration | None = None,
+        stream: bool | None = None,
+        stream_options: (
+            ChatCompletionStreamOptions | ChatCompletionStreamOptionsParam | None
+        ) = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[CreateCompletionResponse] | TypedEventStream[CreateCompletionResponse]:
         """Creates a completion for the provided prompt and parameters."""
         return await self._call(_COMPLETIONS_CREATE, locals())  # type: ignore[no-any-return]

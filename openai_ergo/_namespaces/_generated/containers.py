@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
+from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
@@ -25,7 +25,15 @@ from openai_ergo.types._generated.shared import (
     InlineSkillParam,
     SkillReferenceParam,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import (
+        ContainerNetworkPolicyAllowlistParamDict,
+        ContainerNetworkPolicyDisabledParamDict,
+        CreateContainerBodyExpiresAfterParam,
+        InlineSkillParamDict,
+        SkillReferenceParamDict,
+    )
 
 _CONTAINERS_FILES_LIST = Operation(
     method="GET",
@@ -40,6 +48,8 @@ _CONTAINERS_FILES_CREATE = Operation(
     path="/containers/{container_id}/files",
     path_params=(("container_id", "container_id"),),
     body=CreateContainerFileBody,
+    multipart=True,
+    json_unless_file=True,
     body_fields={"file_id": "file_id", "file": "file"},
     result=ContainerFileResource,
 )
@@ -144,7 +154,7 @@ class ContainersFilesNamespace(Namespace):
         /,
         *,
         file_id: str | None = None,
-        file: bytes | None = None,
+        file: FileInput | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -228,7 +238,7 @@ class ContainersFilesRawNamespace(Namespace):
         /,
         *,
         file_id: str | None = None,
-        file: bytes | None = None,
+        file: FileInput | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -319,16 +329,25 @@ class ContainersNamespace(Namespace):
         self,
         *,
         name: str,
-        file_ids: builtins.list[str] | None = None,
-        expires_after: CreateContainerBodyExpiresAfter | None = None,
+        file_ids: Sequence[str] | None = None,
+        expires_after: (
+            CreateContainerBodyExpiresAfter | CreateContainerBodyExpiresAfterParam | None
+        ) = None,
         skills: (
-            builtins.list[SkillReferenceParam | InlineSkillParam | UnknownTypeVariant] | None
+            Sequence[
+                SkillReferenceParam
+                | SkillReferenceParamDict
+                | InlineSkillParam
+                | InlineSkillParamDict
+            ]
+            | None
         ) = None,
         memory_limit: str | None = None,
         network_policy: (
             ContainerNetworkPolicyDisabledParam
+            | ContainerNetworkPolicyDisabledParamDict
             | ContainerNetworkPolicyAllowlistParam
-            | UnknownTypeVariant
+            | ContainerNetworkPolicyAllowlistParamDict
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -399,16 +418,25 @@ class ContainersRawNamespace(Namespace):
         self,
         *,
         name: str,
-        file_ids: builtins.list[str] | None = None,
-        expires_after: CreateContainerBodyExpiresAfter | None = None,
+        file_ids: Sequence[str] | None = None,
+        expires_after: (
+            CreateContainerBodyExpiresAfter | CreateContainerBodyExpiresAfterParam | None
+        ) = None,
         skills: (
-            builtins.list[SkillReferenceParam | InlineSkillParam | UnknownTypeVariant] | None
+            Sequence[
+                SkillReferenceParam
+                | SkillReferenceParamDict
+                | InlineSkillParam
+                | InlineSkillParamDict
+            ]
+            | None
         ) = None,
         memory_limit: str | None = None,
         network_policy: (
             ContainerNetworkPolicyDisabledParam
+            | ContainerNetworkPolicyDisabledParamDict
             | ContainerNetworkPolicyAllowlistParam
-            | UnknownTypeVariant
+            | ContainerNetworkPolicyAllowlistParamDict
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
@@ -21,6 +21,9 @@ from openai_ergo.types._generated.conversations import (
     UpdateConversationBody,
 )
 from openai_ergo.types._generated.shared import IncludeEnum, InputItem, Metadata
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import InputItemParam
 
 _CONVERSATIONS_ITEMS_LIST = Operation(
     method="GET",
@@ -126,7 +129,7 @@ class ConversationsItemsNamespace(Namespace):
         conversation_id: str,
         /,
         *,
-        items: builtins.list[InputItem],
+        items: Sequence[InputItem | InputItemParam],
         include: builtins.list[IncludeEnum] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -197,7 +200,7 @@ class ConversationsItemsRawNamespace(Namespace):
         conversation_id: str,
         /,
         *,
-        items: builtins.list[InputItem],
+        items: Sequence[InputItem | InputItemParam],
         include: builtins.list[IncludeEnum] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -258,8 +261,8 @@ class ConversationsNamespace(Namespace):
     async def create(
         self,
         *,
-        metadata: dict[str, str] | None = None,
-        items: builtins.list[InputItem] | None = None,
+        metadata: Metadata | None = None,
+        items: Sequence[InputItem | InputItemParam] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -326,8 +329,8 @@ class ConversationsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        metadata: dict[str, str] | None = None,
-        items: builtins.list[InputItem] | None = None,
+        metadata: Metadata | None = None,
+        items: Sequence[InputItem | InputItemParam] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

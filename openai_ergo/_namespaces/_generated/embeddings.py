@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openai_ergo._config import RequestOptions
@@ -40,7 +40,7 @@ class EmbeddingsNamespace(Namespace):
     async def create(
         self,
         *,
-        input: str | list[str | int | list[int]],
+        input: str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]],
         model: str,
         encoding_format: str | None = None,
         dimensions: int | None = None,
@@ -63,7 +63,7 @@ class EmbeddingsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        input: str | list[str | int | list[int]],
+        input: str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]],
         model: str,
         encoding_format: str | None = None,
         dimensions: int | None = None,

@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
@@ -33,7 +32,21 @@ from openai_ergo.types._generated.evals import (
     UpdateEvalRequest,
 )
 from openai_ergo.types._generated.shared import Metadata
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import (
+        CreateEvalCompletionsRunDataSourceParam,
+        CreateEvalCustomDataSourceConfigParam,
+        CreateEvalJsonlRunDataSourceParam,
+        CreateEvalLabelModelGraderParam,
+        CreateEvalLogsDataSourceConfigParam,
+        CreateEvalResponsesRunDataSourceParam,
+        CreateEvalStoredCompletionsDataSourceConfigParam,
+        EvalGraderPythonParam,
+        EvalGraderScoreModelParam,
+        EvalGraderStringCheckParam,
+        EvalGraderTextSimilarityParam,
+    )
 
 _EVALS_RUNS_OUTPUT_ITEMS_LIST = Operation(
     method="GET",
@@ -283,9 +296,11 @@ class EvalsRunsNamespace(Namespace):
         *,
         data_source: (
             CreateEvalJsonlRunDataSource
+            | CreateEvalJsonlRunDataSourceParam
             | CreateEvalCompletionsRunDataSource
+            | CreateEvalCompletionsRunDataSourceParam
             | CreateEvalResponsesRunDataSource
-            | UnknownTypeVariant
+            | CreateEvalResponsesRunDataSourceParam
         ),
         name: str | None = None,
         metadata: Metadata | None = None,
@@ -381,9 +396,11 @@ class EvalsRunsRawNamespace(Namespace):
         *,
         data_source: (
             CreateEvalJsonlRunDataSource
+            | CreateEvalJsonlRunDataSourceParam
             | CreateEvalCompletionsRunDataSource
+            | CreateEvalCompletionsRunDataSourceParam
             | CreateEvalResponsesRunDataSource
-            | UnknownTypeVariant
+            | CreateEvalResponsesRunDataSourceParam
         ),
         name: str | None = None,
         metadata: Metadata | None = None,
@@ -480,18 +497,24 @@ class EvalsNamespace(Namespace):
         *,
         data_source_config: (
             CreateEvalCustomDataSourceConfig
+            | CreateEvalCustomDataSourceConfigParam
             | CreateEvalLogsDataSourceConfig
+            | CreateEvalLogsDataSourceConfigParam
             | CreateEvalStoredCompletionsDataSourceConfig
-            | UnknownTypeVariant
+            | CreateEvalStoredCompletionsDataSourceConfigParam
         ),
         testing_criteria: (
-            builtins.list[
+            Sequence[
                 CreateEvalLabelModelGrader
+                | CreateEvalLabelModelGraderParam
                 | EvalGraderStringCheck
+                | EvalGraderStringCheckParam
                 | EvalGraderTextSimilarity
+                | EvalGraderTextSimilarityParam
                 | EvalGraderPython
+                | EvalGraderPythonParam
                 | EvalGraderScoreModel
-                | UnknownTypeVariant
+                | EvalGraderScoreModelParam
             ]
         ),
         name: str | None = None,
@@ -584,18 +607,24 @@ class EvalsRawNamespace(Namespace):
         *,
         data_source_config: (
             CreateEvalCustomDataSourceConfig
+            | CreateEvalCustomDataSourceConfigParam
             | CreateEvalLogsDataSourceConfig
+            | CreateEvalLogsDataSourceConfigParam
             | CreateEvalStoredCompletionsDataSourceConfig
-            | UnknownTypeVariant
+            | CreateEvalStoredCompletionsDataSourceConfigParam
         ),
         testing_criteria: (
-            builtins.list[
+            Sequence[
                 CreateEvalLabelModelGrader
+                | CreateEvalLabelModelGraderParam
                 | EvalGraderStringCheck
+                | EvalGraderStringCheckParam
                 | EvalGraderTextSimilarity
+                | EvalGraderTextSimilarityParam
                 | EvalGraderPython
+                | EvalGraderPythonParam
                 | EvalGraderScoreModel
-                | UnknownTypeVariant
+                | EvalGraderScoreModelParam
             ]
         ),
         name: str | None = None,

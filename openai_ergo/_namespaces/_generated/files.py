@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._multipart import FileInput
@@ -14,6 +14,9 @@ from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.files import CreateFileRequest, DeleteFileResponse, OpenAIFile
 from openai_ergo.types._generated.shared import FileExpirationAfter
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import FileExpirationAfterParam
 
 _FILES_LIST = Operation(
     method="GET",
@@ -87,7 +90,7 @@ class FilesNamespace(Namespace):
         *,
         file: FileInput,
         purpose: str,
-        expires_after: FileExpirationAfter | None = None,
+        expires_after: FileExpirationAfter | FileExpirationAfterParam | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -169,7 +172,7 @@ class FilesRawNamespace(Namespace):
         *,
         file: FileInput,
         purpose: str,
-        expires_after: FileExpirationAfter | None = None,
+        expires_after: FileExpirationAfter | FileExpirationAfterParam | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
@@ -38,7 +37,18 @@ from openai_ergo.types._generated.shared import (
     GraderTextSimilarity,
     Metadata,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import (
+        CreateFineTuningJobRequestHyperparametersParam,
+        CreateFineTuningJobRequestIntegrationsItemParam,
+        FineTuneMethodParam,
+        GraderMultiParam,
+        GraderPythonParam,
+        GraderScoreModelParam,
+        GraderStringCheckParam,
+        GraderTextSimilarityParam,
+    )
 
 _FINE_TUNING_ALPHA_GRADERS_RUN = Operation(
     method="POST",
@@ -170,14 +180,18 @@ class FineTuningAlphaGradersNamespace(Namespace):
         *,
         grader: (
             GraderStringCheck
+            | GraderStringCheckParam
             | GraderTextSimilarity
+            | GraderTextSimilarityParam
             | GraderPython
+            | GraderPythonParam
             | GraderScoreModel
+            | GraderScoreModelParam
             | GraderMulti
-            | UnknownTypeVariant
+            | GraderMultiParam
         ),
         model_sample: str,
-        item: dict[str, Any] | None = None,
+        item: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -192,11 +206,15 @@ class FineTuningAlphaGradersNamespace(Namespace):
         *,
         grader: (
             GraderStringCheck
+            | GraderStringCheckParam
             | GraderTextSimilarity
+            | GraderTextSimilarityParam
             | GraderPython
+            | GraderPythonParam
             | GraderScoreModel
+            | GraderScoreModelParam
             | GraderMulti
-            | UnknownTypeVariant
+            | GraderMultiParam
         ),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -218,14 +236,18 @@ class FineTuningAlphaGradersRawNamespace(Namespace):
         *,
         grader: (
             GraderStringCheck
+            | GraderStringCheckParam
             | GraderTextSimilarity
+            | GraderTextSimilarityParam
             | GraderPython
+            | GraderPythonParam
             | GraderScoreModel
+            | GraderScoreModelParam
             | GraderMulti
-            | UnknownTypeVariant
+            | GraderMultiParam
         ),
         model_sample: str,
-        item: dict[str, Any] | None = None,
+        item: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -240,11 +262,15 @@ class FineTuningAlphaGradersRawNamespace(Namespace):
         *,
         grader: (
             GraderStringCheck
+            | GraderStringCheckParam
             | GraderTextSimilarity
+            | GraderTextSimilarityParam
             | GraderPython
+            | GraderPythonParam
             | GraderScoreModel
+            | GraderScoreModelParam
             | GraderMulti
-            | UnknownTypeVariant
+            | GraderMultiParam
         ),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -316,7 +342,7 @@ class FineTuningCheckpointsPermissionsNamespace(Namespace):
         fine_tuned_model_checkpoint: str,
         /,
         *,
-        project_ids: builtins.list[str],
+        project_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -371,7 +397,7 @@ class FineTuningCheckpointsPermissionsRawNamespace(Namespace):
         fine_tuned_model_checkpoint: str,
         /,
         *,
-        project_ids: builtins.list[str],
+        project_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -508,12 +534,22 @@ class FineTuningJobsNamespace(Namespace):
         *,
         model: str,
         training_file: str,
-        hyperparameters: CreateFineTuningJobRequestHyperparameters | None = None,
+        hyperparameters: (
+            CreateFineTuningJobRequestHyperparameters
+            | CreateFineTuningJobRequestHyperparametersParam
+            | None
+        ) = None,
         suffix: str | None = None,
         validation_file: str | None = None,
-        integrations: (builtins.list[CreateFineTuningJobRequestIntegrationsItem] | None) = None,
+        integrations: (
+            Sequence[
+                CreateFineTuningJobRequestIntegrationsItem
+                | CreateFineTuningJobRequestIntegrationsItemParam
+            ]
+            | None
+        ) = None,
         seed: int | None = None,
-        method: FineTuneMethod | None = None,
+        method: FineTuneMethod | FineTuneMethodParam | None = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -628,12 +664,22 @@ class FineTuningJobsRawNamespace(Namespace):
         *,
         model: str,
         training_file: str,
-        hyperparameters: CreateFineTuningJobRequestHyperparameters | None = None,
+        hyperparameters: (
+            CreateFineTuningJobRequestHyperparameters
+            | CreateFineTuningJobRequestHyperparametersParam
+            | None
+        ) = None,
         suffix: str | None = None,
         validation_file: str | None = None,
-        integrations: (builtins.list[CreateFineTuningJobRequestIntegrationsItem] | None) = None,
+        integrations: (
+            Sequence[
+                CreateFineTuningJobRequestIntegrationsItem
+                | CreateFineTuningJobRequestIntegrationsItemParam
+            ]
+            | None
+        ) = None,
         seed: int | None = None,
-        method: FineTuneMethod | None = None,
+        method: FineTuneMethod | FineTuneMethodParam | None = None,
         metadata: Metadata | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,

@@ -5,19 +5,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._multipart import FileInput
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo.types._generated.images import (
     CreateImageEditRequest,
     CreateImageRequest,
     CreateImageVariationRequest,
+    ImageEditStreamEvent,
+    ImageGenStreamEvent,
     ImagesResponse,
     PartialImages,
 )
 from openai_ergo.types._generated.shared import InputFidelity
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import TypedEventStream
 
 _IMAGES_EDIT = Operation(
     method="POST",
@@ -41,6 +46,7 @@ _IMAGES_EDIT = Operation(
         "partial_images": "partial_images",
         "quality": "quality",
     },
+    streaming=Streaming("stream", True, ImageEditStreamEvent, "events"),
     result=ImagesResponse,
 )
 _IMAGES_GENERATE = Operation(
@@ -63,6 +69,7 @@ _IMAGES_GENERATE = Operation(
         "style": "style",
         "user": "user",
     },
+    streaming=Streaming("stream", True, ImageGenStreamEvent, "events"),
     result=ImagesResponse,
 )
 _IMAGES_CREATE_VARIATION = Operation(
@@ -92,6 +99,81 @@ class ImagesNamespace(Namespace):
         """The same methods, returning the raw response with `parse()`."""
         return ImagesRawNamespace(self._client, raw=True)
 
+    @overload
+    async def edit(
+        self,
+        *,
+        image: FileInput | list[FileInput],
+        prompt: str,
+        mask: FileInput | None = None,
+        background: str | None = None,
+        model: str | None = None,
+        n: int | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        user: str | None = None,
+        input_fidelity: InputFidelity | None = None,
+        stream: Literal[True],
+        partial_images: PartialImages | None = None,
+        quality: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[ImageEditStreamEvent]: ...
+
+    @overload
+    async def edit(
+        self,
+        *,
+        image: FileInput | list[FileInput],
+        prompt: str,
+        mask: FileInput | None = None,
+        background: str | None = None,
+        model: str | None = None,
+        n: int | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        user: str | None = None,
+        input_fidelity: InputFidelity | None = None,
+        stream: Literal[False] | None = None,
+        partial_images: PartialImages | None = None,
+        quality: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ImagesResponse: ...
+
+    @overload
+    async def edit(
+        self,
+        *,
+        image: FileInput | list[FileInput],
+        prompt: str,
+        mask: FileInput | None = None,
+        background: str | None = None,
+        model: str | None = None,
+        n: int | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        user: str | None = None,
+        input_fidelity: InputFidelity | None = None,
+        stream: bool | None = None,
+        partial_images: PartialImages | None = None,
+        quality: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ImagesResponse | TypedEventStream[ImageEditStreamEvent]: ...
+
     @checked
     async def edit(
         self,
@@ -115,11 +197,83 @@ class ImagesNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> ImagesResponse:
+    ) -> ImagesResponse | TypedEventStream[ImageEditStreamEvent]:
         """Creates an edited or extended image given one or more source images and a prompt. This
         endpoint supports GPT Image models (`gpt-image-1.5`, `gpt-image-1`, `gpt-image-1-mini`,
         and `chatgpt-image-latest`) and `dall-e-2`."""
         return await self._call(_IMAGES_EDIT, locals())  # type: ignore[no-any-return]
+
+    @overload
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        model: str | None = None,
+        n: int | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        stream: Literal[True],
+        partial_images: PartialImages | None = None,
+        size: str | None = None,
+        moderation: str | None = None,
+        background: str | None = None,
+        style: str | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[ImageGenStreamEvent]: ...
+
+    @overload
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        model: str | None = None,
+        n: int | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        stream: Literal[False] | None = None,
+        partial_images: PartialImages | None = None,
+        size: str | None = None,
+        moderation: str | None = None,
+        background: str | None = None,
+        style: str | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ImagesResponse: ...
+
+    @overload
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        model: str | None = None,
+        n: int | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        stream: bool | None = None,
+        partial_images: PartialImages | None = None,
+        size: str | None = None,
+        moderation: str | None = None,
+        background: str | None = None,
+        style: str | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ImagesResponse | TypedEventStream[ImageGenStreamEvent]: ...
 
     @checked
     async def generate(
@@ -143,7 +297,7 @@ class ImagesNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> ImagesResponse:
+    ) -> ImagesResponse | TypedEventStream[ImageGenStreamEvent]:
         """Creates an image given a prompt. Learn more."""
         return await self._call(_IMAGES_GENERATE, locals())  # type: ignore[no-any-return]
 
@@ -171,6 +325,81 @@ class ImagesRawNamespace(Namespace):
 
     __slots__ = ()
 
+    @overload
+    async def edit(
+        self,
+        *,
+        image: FileInput | list[FileInput],
+        prompt: str,
+        mask: FileInput | None = None,
+        background: str | None = None,
+        model: str | None = None,
+        n: int | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        user: str | None = None,
+        input_fidelity: InputFidelity | None = None,
+        stream: Literal[True],
+        partial_images: PartialImages | None = None,
+        quality: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[ImageEditStreamEvent]: ...
+
+    @overload
+    async def edit(
+        self,
+        *,
+        image: FileInput | list[FileInput],
+        prompt: str,
+        mask: FileInput | None = None,
+        background: str | None = None,
+        model: str | None = None,
+        n: int | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        user: str | None = None,
+        input_fidelity: InputFidelity | None = None,
+        stream: Literal[False] | None = None,
+        partial_images: PartialImages | None = None,
+        quality: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ImagesResponse]: ...
+
+    @overload
+    async def edit(
+        self,
+        *,
+        image: FileInput | list[FileInput],
+        prompt: str,
+        mask: FileInput | None = None,
+        background: str | None = None,
+        model: str | None = None,
+        n: int | None = None,
+        size: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        user: str | None = None,
+        input_fidelity: InputFidelity | None = None,
+        stream: bool | None = None,
+        partial_images: PartialImages | None = None,
+        quality: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ImagesResponse] | TypedEventStream[ImageEditStreamEvent]: ...
+
     @checked
     async def edit(
         self,
@@ -194,11 +423,83 @@ class ImagesRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[ImagesResponse]:
+    ) -> RawResponse[ImagesResponse] | TypedEventStream[ImageEditStreamEvent]:
         """Creates an edited or extended image given one or more source images and a prompt. This
         endpoint supports GPT Image models (`gpt-image-1.5`, `gpt-image-1`, `gpt-image-1-mini`,
         and `chatgpt-image-latest`) and `dall-e-2`."""
         return await self._call(_IMAGES_EDIT, locals())  # type: ignore[no-any-return]
+
+    @overload
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        model: str | None = None,
+        n: int | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        stream: Literal[True],
+        partial_images: PartialImages | None = None,
+        size: str | None = None,
+        moderation: str | None = None,
+        background: str | None = None,
+        style: str | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> TypedEventStream[ImageGenStreamEvent]: ...
+
+    @overload
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        model: str | None = None,
+        n: int | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        stream: Literal[False] | None = None,
+        partial_images: PartialImages | None = None,
+        size: str | None = None,
+        moderation: str | None = None,
+        background: str | None = None,
+        style: str | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ImagesResponse]: ...
+
+    @overload
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        model: str | None = None,
+        n: int | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        stream: bool | None = None,
+        partial_images: PartialImages | None = None,
+        size: str | None = None,
+        moderation: str | None = None,
+        background: str | None = None,
+        style: str | None = None,
+        user: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[ImagesResponse] | TypedEventStream[ImageGenStreamEvent]: ...
 
     @checked
     async def generate(
@@ -222,7 +523,7 @@ class ImagesRawNamespace(Namespace):
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[ImagesResponse]:
+    ) -> RawResponse[ImagesResponse] | TypedEventStream[ImageGenStreamEvent]:
         """Creates an image given a prompt. Learn more."""
         return await self._call(_IMAGES_GENERATE, locals())  # type: ignore[no-any-return]
 

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
@@ -15,7 +15,12 @@ from openai_ergo.types._generated.moderations import (
     CreateModerationRequestInputVariant3ItemText,
     CreateModerationResponse,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import (
+        CreateModerationRequestInputVariant3ItemImageUrlParam,
+        CreateModerationRequestInputVariant3ItemTextParam,
+    )
 
 _MODERATIONS_CREATE = Operation(
     method="POST",
@@ -42,11 +47,12 @@ class ModerationsNamespace(Namespace):
         *,
         input: (
             str
-            | list[
-                str
-                | CreateModerationRequestInputVariant3ItemImageUrl
+            | Sequence[str]
+            | Sequence[
+                CreateModerationRequestInputVariant3ItemImageUrl
+                | CreateModerationRequestInputVariant3ItemImageUrlParam
                 | CreateModerationRequestInputVariant3ItemText
-                | UnknownTypeVariant
+                | CreateModerationRequestInputVariant3ItemTextParam
             ]
         ),
         model: str | None = None,
@@ -71,11 +77,12 @@ class ModerationsRawNamespace(Namespace):
         *,
         input: (
             str
-            | list[
-                str
-                | CreateModerationRequestInputVariant3ItemImageUrl
+            | Sequence[str]
+            | Sequence[
+                CreateModerationRequestInputVariant3ItemImageUrl
+                | CreateModerationRequestInputVariant3ItemImageUrlParam
                 | CreateModerationRequestInputVariant3ItemText
-                | UnknownTypeVariant
+                | CreateModerationRequestInputVariant3ItemTextParam
             ]
         ),
         model: str | None = None,

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
@@ -104,6 +104,13 @@ from openai_ergo.types._generated.audit_logs import (
     ListAuditLogsEffectiveAt,
 )
 from openai_ergo.types._generated.usage import UsageTimeBucket
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import (
+        HostedToolPermissionUpdateParam,
+        InviteRequestProjectsItemParam,
+        SpendAlertNotificationChannelParam,
+    )
 
 _ORGANIZATION_ADMIN_API_KEYS_LIST = Operation(
     method="GET",
@@ -1344,7 +1351,7 @@ class OrganizationCertificatesNamespace(Namespace):
     async def activate(
         self,
         *,
-        certificate_ids: builtins.list[str],
+        certificate_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1357,7 +1364,7 @@ class OrganizationCertificatesNamespace(Namespace):
     async def deactivate(
         self,
         *,
-        certificate_ids: builtins.list[str],
+        certificate_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1450,7 +1457,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
     async def activate(
         self,
         *,
-        certificate_ids: builtins.list[str],
+        certificate_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -1463,7 +1470,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
     async def deactivate(
         self,
         *,
-        certificate_ids: builtins.list[str],
+        certificate_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2132,7 +2139,9 @@ class OrganizationInvitesNamespace(Namespace):
         *,
         email: str,
         role: str,
-        projects: builtins.list[InviteRequestProjectsItem] | None = None,
+        projects: (
+            Sequence[InviteRequestProjectsItem | InviteRequestProjectsItemParam] | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2196,7 +2205,9 @@ class OrganizationInvitesRawNamespace(Namespace):
         *,
         email: str,
         role: str,
-        projects: builtins.list[InviteRequestProjectsItem] | None = None,
+        projects: (
+            Sequence[InviteRequestProjectsItem | InviteRequestProjectsItemParam] | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2379,7 +2390,7 @@ class OrganizationProjectsCertificatesNamespace(Namespace):
         project_id: str,
         /,
         *,
-        certificate_ids: builtins.list[str],
+        certificate_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2394,7 +2405,7 @@ class OrganizationProjectsCertificatesNamespace(Namespace):
         project_id: str,
         /,
         *,
-        certificate_ids: builtins.list[str],
+        certificate_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2434,7 +2445,7 @@ class OrganizationProjectsCertificatesRawNamespace(Namespace):
         project_id: str,
         /,
         *,
-        certificate_ids: builtins.list[str],
+        certificate_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2449,7 +2460,7 @@ class OrganizationProjectsCertificatesRawNamespace(Namespace):
         project_id: str,
         /,
         *,
-        certificate_ids: builtins.list[str],
+        certificate_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2711,11 +2722,15 @@ class OrganizationProjectsHostedToolPermissionsNamespace(Namespace):
         project_id: str,
         /,
         *,
-        file_search: HostedToolPermissionUpdate | None = None,
-        web_search: HostedToolPermissionUpdate | None = None,
-        image_generation: HostedToolPermissionUpdate | None = None,
-        mcp: HostedToolPermissionUpdate | None = None,
-        code_interpreter: HostedToolPermissionUpdate | None = None,
+        file_search: (HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None) = None,
+        web_search: (HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None) = None,
+        image_generation: (
+            HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None
+        ) = None,
+        mcp: HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None = None,
+        code_interpreter: (
+            HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2751,11 +2766,15 @@ class OrganizationProjectsHostedToolPermissionsRawNamespace(Namespace):
         project_id: str,
         /,
         *,
-        file_search: HostedToolPermissionUpdate | None = None,
-        web_search: HostedToolPermissionUpdate | None = None,
-        image_generation: HostedToolPermissionUpdate | None = None,
-        mcp: HostedToolPermissionUpdate | None = None,
-        code_interpreter: HostedToolPermissionUpdate | None = None,
+        file_search: (HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None) = None,
+        web_search: (HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None) = None,
+        image_generation: (
+            HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None
+        ) = None,
+        mcp: HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None = None,
+        code_interpreter: (
+            HostedToolPermissionUpdate | HostedToolPermissionUpdateParam | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2796,7 +2815,7 @@ class OrganizationProjectsModelPermissionsNamespace(Namespace):
         /,
         *,
         mode: str,
-        model_ids: builtins.list[str],
+        model_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2847,7 +2866,7 @@ class OrganizationProjectsModelPermissionsRawNamespace(Namespace):
         /,
         *,
         mode: str,
-        model_ids: builtins.list[str],
+        model_ids: Sequence[str],
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -2983,7 +3002,7 @@ class OrganizationProjectsServiceAccountsApiKeysNamespace(Namespace):
         /,
         *,
         name: str | None = None,
-        scopes: builtins.list[str] | None = None,
+        scopes: Sequence[str] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -3007,7 +3026,7 @@ class OrganizationProjectsServiceAccountsApiKeysRawNamespace(Namespace):
         /,
         *,
         name: str | None = None,
-        scopes: builtins.list[str] | None = None,
+        scopes: Sequence[str] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -3242,7 +3261,7 @@ class OrganizationProjectsSpendAlertsNamespace(Namespace):
         threshold_amount: int,
         currency: str,
         interval: str,
-        notification_channel: SpendAlertNotificationChannel,
+        notification_channel: (SpendAlertNotificationChannel | SpendAlertNotificationChannelParam),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -3276,7 +3295,7 @@ class OrganizationProjectsSpendAlertsNamespace(Namespace):
         threshold_amount: int,
         currency: str,
         interval: str,
-        notification_channel: SpendAlertNotificationChannel,
+        notification_channel: (SpendAlertNotificationChannel | SpendAlertNotificationChannelParam),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -3334,7 +3353,7 @@ class OrganizationProjectsSpendAlertsRawNamespace(Namespace):
         threshold_amount: int,
         currency: str,
         interval: str,
-        notification_channel: SpendAlertNotificationChannel,
+        notification_channel: (SpendAlertNotificationChannel | SpendAlertNotificationChannelParam),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -3368,7 +3387,7 @@ class OrganizationProjectsSpendAlertsRawNamespace(Namespace):
         threshold_amount: int,
         currency: str,
         interval: str,
-        notification_channel: SpendAlertNotificationChannel,
+        notification_channel: (SpendAlertNotificationChannel | SpendAlertNotificationChannelParam),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -3985,7 +4004,7 @@ class OrganizationRolesNamespace(Namespace):
         self,
         *,
         role_name: str,
-        permissions: builtins.list[str],
+        permissions: Sequence[str],
         description: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -4015,7 +4034,7 @@ class OrganizationRolesNamespace(Namespace):
         role_id: str,
         /,
         *,
-        permissions: builtins.list[str] | None = None,
+        permissions: Sequence[str] | None = None,
         description: str | None = None,
         role_name: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -4066,7 +4085,7 @@ class OrganizationRolesRawNamespace(Namespace):
         self,
         *,
         role_name: str,
-        permissions: builtins.list[str],
+        permissions: Sequence[str],
         description: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -4096,7 +4115,7 @@ class OrganizationRolesRawNamespace(Namespace):
         role_id: str,
         /,
         *,
-        permissions: builtins.list[str] | None = None,
+        permissions: Sequence[str] | None = None,
         description: str | None = None,
         role_name: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -4155,7 +4174,7 @@ class OrganizationSpendAlertsNamespace(Namespace):
         threshold_amount: int,
         currency: str,
         interval: str,
-        notification_channel: SpendAlertNotificationChannel,
+        notification_channel: (SpendAlertNotificationChannel | SpendAlertNotificationChannelParam),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -4187,7 +4206,7 @@ class OrganizationSpendAlertsNamespace(Namespace):
         threshold_amount: int,
         currency: str,
         interval: str,
-        notification_channel: SpendAlertNotificationChannel,
+        notification_channel: (SpendAlertNotificationChannel | SpendAlertNotificationChannelParam),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -4239,7 +4258,7 @@ class OrganizationSpendAlertsRawNamespace(Namespace):
         threshold_amount: int,
         currency: str,
         interval: str,
-        notification_channel: SpendAlertNotificationChannel,
+        notification_channel: (SpendAlertNotificationChannel | SpendAlertNotificationChannelParam),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -4271,7 +4290,7 @@ class OrganizationSpendAlertsRawNamespace(Namespace):
         threshold_amount: int,
         currency: str,
         interval: str,
-        notification_channel: SpendAlertNotificationChannel,
+        notification_channel: (SpendAlertNotificationChannel | SpendAlertNotificationChannelParam),
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

@@ -4,8 +4,7 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openai_ergo._config import RequestOptions
@@ -372,7 +371,7 @@ class ProjectsRolesNamespace(Namespace):
         /,
         *,
         role_name: str,
-        permissions: builtins.list[str],
+        permissions: Sequence[str],
         description: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -404,7 +403,7 @@ class ProjectsRolesNamespace(Namespace):
         role_id: str,
         /,
         *,
-        permissions: builtins.list[str] | None = None,
+        permissions: Sequence[str] | None = None,
         description: str | None = None,
         role_name: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -460,7 +459,7 @@ class ProjectsRolesRawNamespace(Namespace):
         /,
         *,
         role_name: str,
-        permissions: builtins.list[str],
+        permissions: Sequence[str],
         description: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -492,7 +491,7 @@ class ProjectsRolesRawNamespace(Namespace):
         role_id: str,
         /,
         *,
-        permissions: builtins.list[str] | None = None,
+        permissions: Sequence[str] | None = None,
         description: str | None = None,
         role_name: str | None = None,
         extra_headers: Mapping[str, str] | None = None,

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
@@ -38,7 +38,7 @@ from openai_ergo.types._generated.realtime import (
     RealtimeTranslationClientSecretCreateRequestExpiresAfter,
     RealtimeTranslationClientSecretCreateResponse,
     RealtimeTranslationSessionCreateRequest,
-    RealtimeTruncation,
+    RealtimeTruncationRetentionRatio,
 )
 from openai_ergo.types._generated.shared import (
     MCPTool,
@@ -48,7 +48,33 @@ from openai_ergo.types._generated.shared import (
     ToolChoiceOptions,
     VoiceIdsOrCustomVoice,
 )
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import (
+        AudioTranscriptionParam,
+        MCPToolParam,
+        PromptParam,
+        RealtimeCreateClientSecretRequestExpiresAfterParam,
+        RealtimeFunctionToolParam,
+        RealtimeReasoningParam,
+        RealtimeSessionCreateRequestClientSecretParam,
+        RealtimeSessionCreateRequestGAAudioParam,
+        RealtimeSessionCreateRequestGAParam,
+        RealtimeSessionCreateRequestGATracingTracingConfigurationParam,
+        RealtimeSessionCreateRequestInputAudioTranscriptionParam,
+        RealtimeSessionCreateRequestToolsItemParam,
+        RealtimeSessionCreateRequestTracingTracingConfigurationParam,
+        RealtimeSessionCreateRequestTurnDetectionParam,
+        RealtimeTranscriptionSessionCreateRequestGAParam,
+        RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionParam,
+        RealtimeTranscriptionSessionCreateRequestTurnDetectionParam,
+        RealtimeTranslationClientSecretCreateRequestExpiresAfterParam,
+        RealtimeTranslationSessionCreateRequestParam,
+        RealtimeTruncationRetentionRatioParam,
+        ToolChoiceFunctionParam,
+        ToolChoiceMCPParam,
+        VoiceIdsOrCustomVoiceParam,
+    )
 
 _REALTIME_CALLS_CREATE = Operation(
     method="POST",
@@ -170,7 +196,9 @@ class RealtimeCallsNamespace(Namespace):
         self,
         *,
         sdp: str,
-        session: RealtimeSessionCreateRequestGA | None = None,
+        session: (
+            RealtimeSessionCreateRequestGA | RealtimeSessionCreateRequestGAParam | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -186,21 +214,38 @@ class RealtimeCallsNamespace(Namespace):
         call_id: str,
         /,
         *,
-        output_modalities: list[str] | None = None,
+        output_modalities: Sequence[str] | None = None,
         model: str | None = None,
         instructions: str | None = None,
-        audio: RealtimeSessionCreateRequestGAAudio | None = None,
-        include: list[str] | None = None,
-        tracing: (str | RealtimeSessionCreateRequestGATracingTracingConfiguration | None) = None,
-        tools: list[RealtimeFunctionTool | MCPTool | UnknownTypeVariant] | None = None,
+        audio: (
+            RealtimeSessionCreateRequestGAAudio | RealtimeSessionCreateRequestGAAudioParam | None
+        ) = None,
+        include: Sequence[str] | None = None,
+        tracing: (
+            str
+            | RealtimeSessionCreateRequestGATracingTracingConfiguration
+            | RealtimeSessionCreateRequestGATracingTracingConfigurationParam
+            | None
+        ) = None,
+        tools: (
+            Sequence[RealtimeFunctionTool | RealtimeFunctionToolParam | MCPTool | MCPToolParam]
+            | None
+        ) = None,
         tool_choice: (
-            ToolChoiceOptions | ToolChoiceFunction | ToolChoiceMCP | UnknownTypeVariant | None
+            ToolChoiceOptions
+            | ToolChoiceFunction
+            | ToolChoiceFunctionParam
+            | ToolChoiceMCP
+            | ToolChoiceMCPParam
+            | None
         ) = None,
         parallel_tool_calls: bool | None = None,
-        reasoning: RealtimeReasoning | None = None,
+        reasoning: RealtimeReasoning | RealtimeReasoningParam | None = None,
         max_output_tokens: int | str | None = None,
-        truncation: RealtimeTruncation | None = None,
-        prompt: Prompt | None = None,
+        truncation: (
+            str | RealtimeTruncationRetentionRatio | RealtimeTruncationRetentionRatioParam | None
+        ) = None,
+        prompt: Prompt | PromptParam | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -264,7 +309,9 @@ class RealtimeCallsRawNamespace(Namespace):
         self,
         *,
         sdp: str,
-        session: RealtimeSessionCreateRequestGA | None = None,
+        session: (
+            RealtimeSessionCreateRequestGA | RealtimeSessionCreateRequestGAParam | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -280,21 +327,38 @@ class RealtimeCallsRawNamespace(Namespace):
         call_id: str,
         /,
         *,
-        output_modalities: list[str] | None = None,
+        output_modalities: Sequence[str] | None = None,
         model: str | None = None,
         instructions: str | None = None,
-        audio: RealtimeSessionCreateRequestGAAudio | None = None,
-        include: list[str] | None = None,
-        tracing: (str | RealtimeSessionCreateRequestGATracingTracingConfiguration | None) = None,
-        tools: list[RealtimeFunctionTool | MCPTool | UnknownTypeVariant] | None = None,
+        audio: (
+            RealtimeSessionCreateRequestGAAudio | RealtimeSessionCreateRequestGAAudioParam | None
+        ) = None,
+        include: Sequence[str] | None = None,
+        tracing: (
+            str
+            | RealtimeSessionCreateRequestGATracingTracingConfiguration
+            | RealtimeSessionCreateRequestGATracingTracingConfigurationParam
+            | None
+        ) = None,
+        tools: (
+            Sequence[RealtimeFunctionTool | RealtimeFunctionToolParam | MCPTool | MCPToolParam]
+            | None
+        ) = None,
         tool_choice: (
-            ToolChoiceOptions | ToolChoiceFunction | ToolChoiceMCP | UnknownTypeVariant | None
+            ToolChoiceOptions
+            | ToolChoiceFunction
+            | ToolChoiceFunctionParam
+            | ToolChoiceMCP
+            | ToolChoiceMCPParam
+            | None
         ) = None,
         parallel_tool_calls: bool | None = None,
-        reasoning: RealtimeReasoning | None = None,
+        reasoning: RealtimeReasoning | RealtimeReasoningParam | None = None,
         max_output_tokens: int | str | None = None,
-        truncation: RealtimeTruncation | None = None,
-        prompt: Prompt | None = None,
+        truncation: (
+            str | RealtimeTruncationRetentionRatio | RealtimeTruncationRetentionRatioParam | None
+        ) = None,
+        prompt: Prompt | PromptParam | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -362,11 +426,16 @@ class RealtimeClientSecretsNamespace(Namespace):
     async def create(
         self,
         *,
-        expires_after: RealtimeCreateClientSecretRequestExpiresAfter | None = None,
+        expires_after: (
+            RealtimeCreateClientSecretRequestExpiresAfter
+            | RealtimeCreateClientSecretRequestExpiresAfterParam
+            | None
+        ) = None,
         session: (
             RealtimeSessionCreateRequestGA
+            | RealtimeSessionCreateRequestGAParam
             | RealtimeTranscriptionSessionCreateRequestGA
-            | UnknownTypeVariant
+            | RealtimeTranscriptionSessionCreateRequestGAParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -387,11 +456,16 @@ class RealtimeClientSecretsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        expires_after: RealtimeCreateClientSecretRequestExpiresAfter | None = None,
+        expires_after: (
+            RealtimeCreateClientSecretRequestExpiresAfter
+            | RealtimeCreateClientSecretRequestExpiresAfterParam
+            | None
+        ) = None,
         session: (
             RealtimeSessionCreateRequestGA
+            | RealtimeSessionCreateRequestGAParam
             | RealtimeTranscriptionSessionCreateRequestGA
-            | UnknownTypeVariant
+            | RealtimeTranscriptionSessionCreateRequestGAParam
             | None
         ) = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -417,24 +491,44 @@ class RealtimeSessionsNamespace(Namespace):
     async def create(
         self,
         *,
-        client_secret: RealtimeSessionCreateRequestClientSecret,
+        client_secret: (
+            RealtimeSessionCreateRequestClientSecret | RealtimeSessionCreateRequestClientSecretParam
+        ),
         modalities: Any = None,
         instructions: str | None = None,
-        voice: VoiceIdsOrCustomVoice | None = None,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam | None = None,
         input_audio_format: str | None = None,
         output_audio_format: str | None = None,
         input_audio_transcription: (
-            RealtimeSessionCreateRequestInputAudioTranscription | None
+            RealtimeSessionCreateRequestInputAudioTranscription
+            | RealtimeSessionCreateRequestInputAudioTranscriptionParam
+            | None
         ) = None,
         speed: float | None = None,
-        tracing: (str | RealtimeSessionCreateRequestTracingTracingConfiguration | None) = None,
-        turn_detection: RealtimeSessionCreateRequestTurnDetection | None = None,
-        tools: list[RealtimeSessionCreateRequestToolsItem] | None = None,
+        tracing: (
+            str
+            | RealtimeSessionCreateRequestTracingTracingConfiguration
+            | RealtimeSessionCreateRequestTracingTracingConfigurationParam
+            | None
+        ) = None,
+        turn_detection: (
+            RealtimeSessionCreateRequestTurnDetection
+            | RealtimeSessionCreateRequestTurnDetectionParam
+            | None
+        ) = None,
+        tools: (
+            Sequence[
+                RealtimeSessionCreateRequestToolsItem | RealtimeSessionCreateRequestToolsItemParam
+            ]
+            | None
+        ) = None,
         tool_choice: str | None = None,
         temperature: float | None = None,
         max_response_output_tokens: int | str | None = None,
-        truncation: RealtimeTruncation | None = None,
-        prompt: Prompt | None = None,
+        truncation: (
+            str | RealtimeTruncationRetentionRatio | RealtimeTruncationRetentionRatioParam | None
+        ) = None,
+        prompt: Prompt | PromptParam | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -454,24 +548,44 @@ class RealtimeSessionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        client_secret: RealtimeSessionCreateRequestClientSecret,
+        client_secret: (
+            RealtimeSessionCreateRequestClientSecret | RealtimeSessionCreateRequestClientSecretParam
+        ),
         modalities: Any = None,
         instructions: str | None = None,
-        voice: VoiceIdsOrCustomVoice | None = None,
+        voice: VoiceIdsOrCustomVoice | VoiceIdsOrCustomVoiceParam | None = None,
         input_audio_format: str | None = None,
         output_audio_format: str | None = None,
         input_audio_transcription: (
-            RealtimeSessionCreateRequestInputAudioTranscription | None
+            RealtimeSessionCreateRequestInputAudioTranscription
+            | RealtimeSessionCreateRequestInputAudioTranscriptionParam
+            | None
         ) = None,
         speed: float | None = None,
-        tracing: (str | RealtimeSessionCreateRequestTracingTracingConfiguration | None) = None,
-        turn_detection: RealtimeSessionCreateRequestTurnDetection | None = None,
-        tools: list[RealtimeSessionCreateRequestToolsItem] | None = None,
+        tracing: (
+            str
+            | RealtimeSessionCreateRequestTracingTracingConfiguration
+            | RealtimeSessionCreateRequestTracingTracingConfigurationParam
+            | None
+        ) = None,
+        turn_detection: (
+            RealtimeSessionCreateRequestTurnDetection
+            | RealtimeSessionCreateRequestTurnDetectionParam
+            | None
+        ) = None,
+        tools: (
+            Sequence[
+                RealtimeSessionCreateRequestToolsItem | RealtimeSessionCreateRequestToolsItemParam
+            ]
+            | None
+        ) = None,
         tool_choice: str | None = None,
         temperature: float | None = None,
         max_response_output_tokens: int | str | None = None,
-        truncation: RealtimeTruncation | None = None,
-        prompt: Prompt | None = None,
+        truncation: (
+            str | RealtimeTruncationRetentionRatio | RealtimeTruncationRetentionRatioParam | None
+        ) = None,
+        prompt: Prompt | PromptParam | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -496,13 +610,19 @@ class RealtimeTranscriptionSessionsNamespace(Namespace):
     async def create(
         self,
         *,
-        turn_detection: (RealtimeTranscriptionSessionCreateRequestTurnDetection | None) = None,
+        turn_detection: (
+            RealtimeTranscriptionSessionCreateRequestTurnDetection
+            | RealtimeTranscriptionSessionCreateRequestTurnDetectionParam
+            | None
+        ) = None,
         input_audio_noise_reduction: (
-            RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction | None
+            RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction
+            | RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionParam
+            | None
         ) = None,
         input_audio_format: str | None = None,
-        input_audio_transcription: AudioTranscription | None = None,
-        include: list[str] | None = None,
+        input_audio_transcription: (AudioTranscription | AudioTranscriptionParam | None) = None,
+        include: Sequence[str] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -523,13 +643,19 @@ class RealtimeTranscriptionSessionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        turn_detection: (RealtimeTranscriptionSessionCreateRequestTurnDetection | None) = None,
+        turn_detection: (
+            RealtimeTranscriptionSessionCreateRequestTurnDetection
+            | RealtimeTranscriptionSessionCreateRequestTurnDetectionParam
+            | None
+        ) = None,
         input_audio_noise_reduction: (
-            RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction | None
+            RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction
+            | RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionParam
+            | None
         ) = None,
         input_audio_format: str | None = None,
-        input_audio_transcription: AudioTranscription | None = None,
-        include: list[str] | None = None,
+        input_audio_transcription: (AudioTranscription | AudioTranscriptionParam | None) = None,
+        include: Sequence[str] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -555,8 +681,14 @@ class RealtimeTranslationsClientSecretsNamespace(Namespace):
     async def create(
         self,
         *,
-        session: RealtimeTranslationSessionCreateRequest,
-        expires_after: (RealtimeTranslationClientSecretCreateRequestExpiresAfter | None) = None,
+        session: (
+            RealtimeTranslationSessionCreateRequest | RealtimeTranslationSessionCreateRequestParam
+        ),
+        expires_after: (
+            RealtimeTranslationClientSecretCreateRequestExpiresAfter
+            | RealtimeTranslationClientSecretCreateRequestExpiresAfterParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -577,8 +709,14 @@ class RealtimeTranslationsClientSecretsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        session: RealtimeTranslationSessionCreateRequest,
-        expires_after: (RealtimeTranslationClientSecretCreateRequestExpiresAfter | None) = None,
+        session: (
+            RealtimeTranslationSessionCreateRequest | RealtimeTranslationSessionCreateRequestParam
+        ),
+        expires_after: (
+            RealtimeTranslationClientSecretCreateRequestExpiresAfter
+            | RealtimeTranslationClientSecretCreateRequestExpiresAfterParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from openai_ergo._config import RequestOptions
-from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
 from openai_ergo._namespaces._builders import ResponsesCall
 from openai_ergo._pagination import Paginator
 from openai_ergo.types._generated.responses import (
@@ -18,7 +18,6 @@ from openai_ergo.types._generated.responses import (
     ContextManagementParam,
     ConversationParam2,
     CreateResponse,
-    InputParam,
     ItemResource,
     ModelIdsCompaction,
     ModelIdsResponses,
@@ -29,16 +28,9 @@ from openai_ergo.types._generated.responses import (
     ResponseTextParam,
     ServiceTierEnum,
     ServiceTierResponses,
-    SpecificApplyPatchParam,
-    SpecificFunctionShellParam,
-    SpecificProgrammaticToolCallingParam,
     TokenCountsBody,
     TokenCountsResource,
-    ToolChoiceAllowed,
-    ToolChoiceCustom,
     ToolChoiceParam,
-    ToolChoiceTypes,
-    ToolsArray,
     TruncationEnum,
 )
 from openai_ergo.types._generated.shared import (
@@ -49,12 +41,25 @@ from openai_ergo.types._generated.shared import (
     Prompt,
     PromptCacheOptionsParam,
     Tool,
-    ToolChoiceFunction,
-    ToolChoiceMCP,
-    ToolChoiceOptions,
 )
+from openai_ergo.types._response_stream import ResponseStreamEvent
 from openai_ergo.types._responses import Response
-from openai_ergo.types._variants import UnknownTypeVariant
+
+if TYPE_CHECKING:
+    from openai_ergo.resources import ResponseStream
+    from openai_ergo.types._generated.params import (
+        ContextManagementParamDict,
+        ConversationParam2Param,
+        InputItemParam,
+        ModerationParamDict,
+        PromptCacheOptionsParamDict,
+        PromptParam,
+        ReasoningParam,
+        ResponseStreamOptionsParam,
+        ResponseTextParamDict,
+        ToolChoiceParamDict,
+        ToolParam,
+    )
 
 _RESPONSES_INPUT_ITEMS_LIST = Operation(
     method="GET",
@@ -126,6 +131,7 @@ _RESPONSES_CREATE = Operation(
         "context_management": "context_management",
         "max_output_tokens": "max_output_tokens",
     },
+    streaming=Streaming("stream", True, ResponseStreamEvent, "responses"),
     result=Response,
 )
 _RESPONSES_RETRIEVE = Operation(
@@ -238,28 +244,16 @@ class ResponsesInputTokensNamespace(Namespace):
         self,
         *,
         model: str | None = None,
-        input: str | builtins.list[InputItem] | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
         previous_response_id: str | None = None,
-        tools: builtins.list[Tool] | None = None,
-        text: ResponseTextParam | None = None,
-        reasoning: Reasoning | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
         truncation: TruncationEnum | None = None,
         instructions: str | None = None,
         personality: PersonalityEnum | None = None,
-        conversation: str | ConversationParam2 | None = None,
-        tool_choice: (
-            ToolChoiceOptions
-            | ToolChoiceAllowed
-            | ToolChoiceTypes
-            | ToolChoiceFunction
-            | ToolChoiceMCP
-            | ToolChoiceCustom
-            | SpecificProgrammaticToolCallingParam
-            | SpecificApplyPatchParam
-            | SpecificFunctionShellParam
-            | UnknownTypeVariant
-            | None
-        ) = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
         parallel_tool_calls: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -280,28 +274,16 @@ class ResponsesInputTokensRawNamespace(Namespace):
         self,
         *,
         model: str | None = None,
-        input: str | builtins.list[InputItem] | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
         previous_response_id: str | None = None,
-        tools: builtins.list[Tool] | None = None,
-        text: ResponseTextParam | None = None,
-        reasoning: Reasoning | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
         truncation: TruncationEnum | None = None,
         instructions: str | None = None,
         personality: PersonalityEnum | None = None,
-        conversation: str | ConversationParam2 | None = None,
-        tool_choice: (
-            ToolChoiceOptions
-            | ToolChoiceAllowed
-            | ToolChoiceTypes
-            | ToolChoiceFunction
-            | ToolChoiceMCP
-            | ToolChoiceCustom
-            | SpecificProgrammaticToolCallingParam
-            | SpecificApplyPatchParam
-            | SpecificFunctionShellParam
-            | UnknownTypeVariant
-            | None
-        ) = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
         parallel_tool_calls: bool | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -332,6 +314,135 @@ class ResponsesNamespace(ResponsesCall):
         """`client.responses.input_tokens`."""
         return ResponsesInputTokensNamespace(self._client, raw=self._raw)
 
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
+        prompt: Prompt | PromptParam | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
+        include: Sequence[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: Literal[True],
+        stream_options: ResponseStreamOptions | ResponseStreamOptionsParam | None = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        context_management: (
+            Sequence[ContextManagementParam | ContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ResponseStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
+        prompt: Prompt | PromptParam | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
+        include: Sequence[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: ResponseStreamOptions | ResponseStreamOptionsParam | None = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        context_management: (
+            Sequence[ContextManagementParam | ContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> Response: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
+        prompt: Prompt | PromptParam | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
+        include: Sequence[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: bool | None = None,
+        stream_options: ResponseStreamOptions | ResponseStreamOptionsParam | None = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        context_management: (
+            Sequence[ContextManagementParam | ContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> Response | ResponseStream: ...
+
     @checked
     async def create(
         self,
@@ -344,34 +455,36 @@ class ResponsesNamespace(ResponsesCall):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         previous_response_id: str | None = None,
         model: ModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: ResponseTextParam | None = None,
-        tools: ToolsArray | None = None,
-        tool_choice: ToolChoiceParam | None = None,
-        prompt: Prompt | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
+        prompt: Prompt | PromptParam | None = None,
         service_tier: ServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: Reasoning | None = None,
-        input: InputParam | None = None,
-        include: builtins.list[IncludeEnum] | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
+        include: Sequence[IncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: bool | None = None,
-        stream_options: ResponseStreamOptions | None = None,
-        conversation: str | ConversationParam2 | None = None,
-        context_management: builtins.list[ContextManagementParam] | None = None,
+        stream_options: ResponseStreamOptions | ResponseStreamOptionsParam | None = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        context_management: (
+            Sequence[ContextManagementParam | ContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> Response:
+    ) -> Response | ResponseStream:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
         Have the model call your own custom code or use built-in tools like web search or file
         search to use your own data as input for the model's response."""
@@ -429,12 +542,12 @@ class ResponsesNamespace(ResponsesCall):
         self,
         *,
         model: ModelIdsCompaction,
-        input: str | builtins.list[InputItem] | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
         previous_response_id: str | None = None,
         instructions: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: PromptCacheRetentionEnum | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTierEnum | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -460,6 +573,135 @@ class ResponsesRawNamespace(ResponsesCall):
         """`client.responses.input_tokens`."""
         return ResponsesInputTokensRawNamespace(self._client, raw=self._raw)
 
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
+        prompt: Prompt | PromptParam | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
+        include: Sequence[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: Literal[True],
+        stream_options: ResponseStreamOptions | ResponseStreamOptionsParam | None = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        context_management: (
+            Sequence[ContextManagementParam | ContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> ResponseStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
+        prompt: Prompt | PromptParam | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
+        include: Sequence[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: Literal[False] | None = None,
+        stream_options: ResponseStreamOptions | ResponseStreamOptionsParam | None = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        context_management: (
+            Sequence[ContextManagementParam | ContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[Response]: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        metadata: Metadata | None = None,
+        top_logprobs: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user: str | None = None,
+        safety_identifier: str | None = None,
+        prompt_cache_key: str | None = None,
+        prompt_cache_retention: str | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
+        previous_response_id: str | None = None,
+        model: ModelIdsResponses | None = None,
+        background: bool | None = None,
+        max_tool_calls: int | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
+        prompt: Prompt | PromptParam | None = None,
+        service_tier: ServiceTierResponses | None = None,
+        truncation: str | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
+        include: Sequence[IncludeEnum] | None = None,
+        parallel_tool_calls: bool | None = None,
+        store: bool | None = None,
+        instructions: str | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
+        stream: bool | None = None,
+        stream_options: ResponseStreamOptions | ResponseStreamOptionsParam | None = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        context_management: (
+            Sequence[ContextManagementParam | ContextManagementParamDict] | None
+        ) = None,
+        max_output_tokens: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        options: RequestOptions | None = None,
+    ) -> RawResponse[Response] | ResponseStream: ...
+
     @checked
     async def create(
         self,
@@ -472,34 +714,36 @@ class ResponsesRawNamespace(ResponsesCall):
         safety_identifier: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: str | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         previous_response_id: str | None = None,
         model: ModelIdsResponses | None = None,
         background: bool | None = None,
         max_tool_calls: int | None = None,
-        text: ResponseTextParam | None = None,
-        tools: ToolsArray | None = None,
-        tool_choice: ToolChoiceParam | None = None,
-        prompt: Prompt | None = None,
+        text: ResponseTextParam | ResponseTextParamDict | None = None,
+        tools: Sequence[Tool | ToolParam] | None = None,
+        tool_choice: ToolChoiceParam | ToolChoiceParamDict | None = None,
+        prompt: Prompt | PromptParam | None = None,
         service_tier: ServiceTierResponses | None = None,
         truncation: str | None = None,
-        reasoning: Reasoning | None = None,
-        input: InputParam | None = None,
-        include: builtins.list[IncludeEnum] | None = None,
+        reasoning: Reasoning | ReasoningParam | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
+        include: Sequence[IncludeEnum] | None = None,
         parallel_tool_calls: bool | None = None,
         store: bool | None = None,
         instructions: str | None = None,
-        moderation: ModerationParam | None = None,
+        moderation: ModerationParam | ModerationParamDict | None = None,
         stream: bool | None = None,
-        stream_options: ResponseStreamOptions | None = None,
-        conversation: str | ConversationParam2 | None = None,
-        context_management: builtins.list[ContextManagementParam] | None = None,
+        stream_options: ResponseStreamOptions | ResponseStreamOptionsParam | None = None,
+        conversation: str | ConversationParam2 | ConversationParam2Param | None = None,
+        context_management: (
+            Sequence[ContextManagementParam | ContextManagementParamDict] | None
+        ) = None,
         max_output_tokens: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         options: RequestOptions | None = None,
-    ) -> RawResponse[Response]:
+    ) -> RawResponse[Response] | ResponseStream:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
         Have the model call your own custom code or use built-in tools like web search or file
         search to use your own data as input for the model's response."""
@@ -557,12 +801,12 @@ class ResponsesRawNamespace(ResponsesCall):
         self,
         *,
         model: ModelIdsCompaction,
-        input: str | builtins.list[InputItem] | None = None,
+        input: str | Sequence[InputItem | InputItemParam] | None = None,
         previous_response_id: str | None = None,
         instructions: str | None = None,
         prompt_cache_key: str | None = None,
         prompt_cache_retention: PromptCacheRetentionEnum | None = None,
-        prompt_cache_options: PromptCacheOptionsParam | None = None,
+        prompt_cache_options: (PromptCacheOptionsParam | PromptCacheOptionsParamDict | None) = None,
         service_tier: ServiceTierEnum | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,

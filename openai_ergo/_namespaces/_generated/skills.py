@@ -38,6 +38,7 @@ _SKILLS_VERSIONS_CREATE = Operation(
     path_params=(("skill_id", "skill_id"),),
     body=CreateSkillVersionBody,
     multipart=True,
+    json_unless_file=True,
     body_fields={"files": "files", "default": "default"},
     result=SkillVersionResource,
 )
@@ -80,6 +81,7 @@ _SKILLS_CREATE = Operation(
     path="/skills",
     body=CreateSkillBody,
     multipart=True,
+    json_unless_file=True,
     body_fields={"files": "files"},
     result=SkillResource,
 )

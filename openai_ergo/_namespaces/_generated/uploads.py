@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._multipart import FileInput
@@ -18,6 +18,9 @@ from openai_ergo.types._generated.uploads import (
     Upload,
     UploadPart,
 )
+
+if TYPE_CHECKING:
+    from openai_ergo.types._generated.params import FileExpirationAfterParam
 
 _UPLOADS_PARTS_CREATE = Operation(
     method="POST",
@@ -129,7 +132,7 @@ class UploadsNamespace(Namespace):
         purpose: str,
         bytes: int,
         mime_type: str,
-        expires_after: FileExpirationAfter | None = None,
+        expires_after: FileExpirationAfter | FileExpirationAfterParam | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -159,7 +162,7 @@ class UploadsNamespace(Namespace):
         upload_id: str,
         /,
         *,
-        part_ids: list[str],
+        part_ids: Sequence[str],
         md5: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -188,7 +191,7 @@ class UploadsRawNamespace(Namespace):
         purpose: str,
         bytes: int,
         mime_type: str,
-        expires_after: FileExpirationAfter | None = None,
+        expires_after: FileExpirationAfter | FileExpirationAfterParam | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -218,7 +221,7 @@ class UploadsRawNamespace(Namespace):
         upload_id: str,
         /,
         *,
-        part_ids: list[str],
+        part_ids: Sequence[str],
         md5: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,

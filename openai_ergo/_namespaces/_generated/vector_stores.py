@@ -4,14 +4,12 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
-from openai_ergo.types._base import APIObject
 from openai_ergo.types._generated.shared import ComparisonFilter, CompoundFilter, Metadata
 from openai_ergo.types._generated.vector_stores import (
     AutoChunkingStrategyRequestParam,
@@ -34,23 +32,17 @@ from openai_ergo.types._generated.vector_stores import (
     VectorStoreSearchRequestRankingOptions,
     VectorStoreSearchResultsPage,
 )
-from openai_ergo.types._variants import UnknownTypeVariant, UntaggedVariants
-
-
-class _VectorStoreSearchRequestFiltersVariants(UntaggedVariants, kw_only=True):
-    """What stands for `VectorStoreSearchRequest.filters` at run time, which knows the members
-    without a tag."""
-
-    colliders: ClassVar[tuple[type[APIObject], ...]] = (
-        ComparisonFilter,
-        CompoundFilter,
-    )
-
 
 if TYPE_CHECKING:
-    _VectorStoreSearchRequestFilters: TypeAlias = ComparisonFilter | CompoundFilter
-else:
-    _VectorStoreSearchRequestFilters = _VectorStoreSearchRequestFiltersVariants
+    from openai_ergo.types._generated.params import (
+        AutoChunkingStrategyRequestParamDict,
+        ChunkingStrategyRequestParamDict,
+        ComparisonFilterParam,
+        CompoundFilterParam,
+        StaticChunkingStrategyRequestParamDict,
+        VectorStoreExpirationAfterParam,
+        VectorStoreSearchRequestRankingOptionsParam,
+    )
 
 _VECTOR_STORES_FILE_BATCHES_CREATE = Operation(
     method="POST",
@@ -407,7 +399,9 @@ class VectorStoresFilesNamespace(Namespace):
         /,
         *,
         file_id: str,
-        chunking_strategy: ChunkingStrategyRequestParam | None = None,
+        chunking_strategy: (
+            ChunkingStrategyRequestParam | ChunkingStrategyRequestParamDict | None
+        ) = None,
         attributes: VectorStoreFileAttributes | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -511,7 +505,9 @@ class VectorStoresFilesRawNamespace(Namespace):
         /,
         *,
         file_id: str,
-        chunking_strategy: ChunkingStrategyRequestParam | None = None,
+        chunking_strategy: (
+            ChunkingStrategyRequestParam | ChunkingStrategyRequestParamDict | None
+        ) = None,
         attributes: VectorStoreFileAttributes | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -624,14 +620,15 @@ class VectorStoresNamespace(Namespace):
     async def create(
         self,
         *,
-        file_ids: builtins.list[str] | None = None,
+        file_ids: Sequence[str] | None = None,
         name: str | None = None,
         description: str | None = None,
-        expires_after: VectorStoreExpirationAfter | None = None,
+        expires_after: (VectorStoreExpirationAfter | VectorStoreExpirationAfterParam | None) = None,
         chunking_strategy: (
             AutoChunkingStrategyRequestParam
+            | AutoChunkingStrategyRequestParamDict
             | StaticChunkingStrategyRequestParam
-            | UnknownTypeVariant
+            | StaticChunkingStrategyRequestParamDict
             | None
         ) = None,
         metadata: Metadata | None = None,
@@ -694,11 +691,17 @@ class VectorStoresNamespace(Namespace):
         vector_store_id: str,
         /,
         *,
-        query: str | builtins.list[str],
+        query: str | Sequence[str],
         rewrite_query: bool | None = None,
         max_num_results: int | None = None,
-        filters: _VectorStoreSearchRequestFilters | None = None,
-        ranking_options: VectorStoreSearchRequestRankingOptions | None = None,
+        filters: (
+            ComparisonFilter | ComparisonFilterParam | CompoundFilter | CompoundFilterParam | None
+        ) = None,
+        ranking_options: (
+            VectorStoreSearchRequestRankingOptions
+            | VectorStoreSearchRequestRankingOptionsParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
@@ -743,14 +746,15 @@ class VectorStoresRawNamespace(Namespace):
     async def create(
         self,
         *,
-        file_ids: builtins.list[str] | None = None,
+        file_ids: Sequence[str] | None = None,
         name: str | None = None,
         description: str | None = None,
-        expires_after: VectorStoreExpirationAfter | None = None,
+        expires_after: (VectorStoreExpirationAfter | VectorStoreExpirationAfterParam | None) = None,
         chunking_strategy: (
             AutoChunkingStrategyRequestParam
+            | AutoChunkingStrategyRequestParamDict
             | StaticChunkingStrategyRequestParam
-            | UnknownTypeVariant
+            | StaticChunkingStrategyRequestParamDict
             | None
         ) = None,
         metadata: Metadata | None = None,
@@ -813,11 +817,17 @@ class VectorStoresRawNamespace(Namespace):
         vector_store_id: str,
         /,
         *,
-        query: str | builtins.list[str],
+        query: str | Sequence[str],
         rewrite_query: bool | None = None,
         max_num_results: int | None = None,
-        filters: _VectorStoreSearchRequestFilters | None = None,
-        ranking_options: VectorStoreSearchRequestRankingOptions | None = None,
+        filters: (
+            ComparisonFilter | ComparisonFilterParam | CompoundFilter | CompoundFilterParam | None
+        ) = None,
+        ranking_options: (
+            VectorStoreSearchRequestRankingOptions
+            | VectorStoreSearchRequestRankingOptionsParam
+            | None
+        ) = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,

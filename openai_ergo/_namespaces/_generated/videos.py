@@ -106,6 +106,7 @@ _VIDEOS_REMIX = Operation(
     path_params=(("video_id", "video_id"),),
     body=CreateVideoRemixBody,
     multipart=True,
+    json_unless_file=True,
     body_fields={"prompt": "prompt"},
     result=VideoResource,
 )
@@ -198,7 +199,7 @@ class VideosEditsNamespace(Namespace):
     async def create(
         self,
         *,
-        video: str | VideoReferenceInputParam,
+        video: FileInput | VideoReferenceInputParam,
         prompt: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -219,7 +220,7 @@ class VideosEditsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        video: str | VideoReferenceInputParam,
+        video: FileInput | VideoReferenceInputParam,
         prompt: str,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -245,7 +246,7 @@ class VideosExtensionsNamespace(Namespace):
     async def create(
         self,
         *,
-        video: str | VideoReferenceInputParam,
+        video: FileInput | VideoReferenceInputParam,
         prompt: str,
         seconds: VideoSeconds,
         extra_headers: Mapping[str, str] | None = None,
@@ -266,7 +267,7 @@ class VideosExtensionsRawNamespace(Namespace):
     async def create(
         self,
         *,
-        video: str | VideoReferenceInputParam,
+        video: FileInput | VideoReferenceInputParam,
         prompt: str,
         seconds: VideoSeconds,
         extra_headers: Mapping[str, str] | None = None,
@@ -324,7 +325,7 @@ class VideosNamespace(Namespace):
         *,
         prompt: str,
         model: VideoModel | None = None,
-        input_reference: str | ImageRefParam2 | None = None,
+        input_reference: FileInput | ImageRefParam2 | None = None,
         seconds: VideoSeconds | None = None,
         size: VideoSize | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -436,7 +437,7 @@ class VideosRawNamespace(Namespace):
         *,
         prompt: str,
         model: VideoModel | None = None,
-        input_reference: str | ImageRefParam2 | None = None,
+        input_reference: FileInput | ImageRefParam2 | None = None,
         seconds: VideoSeconds | None = None,
         size: VideoSize | None = None,
         extra_headers: Mapping[str, str] | None = None,

@@ -507,7 +507,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         200,
         "json",
         "application/json",
-        False,
+        True,
         False,
         (
             '{"id":"cmpl-uqkvlQyYK7bGYrRHQ0eXlWi7","object":"text_completion","created":15894'
@@ -617,7 +617,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         "POST",
         "/v1/containers/{container_id}/files",
         "openai_ergo.types._generated.containers:CreateContainerFileBody",
-        "application/json",
+        "multipart/form-data",
         200,
         "json",
         "application/json",
@@ -4030,7 +4030,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         200,
         "json",
         "application/json",
-        False,
+        True,
         False,
         (
             '{"id":"run_abc123","object":"thread.run","created_at":1699076792,"assistant_id":'
@@ -4234,7 +4234,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         200,
         "json",
         "application/json",
-        False,
+        True,
         False,
         (
             '{"id":"run_abc123","object":"thread.run","created_at":1699063290,"assistant_id":'
@@ -4375,7 +4375,7 @@ OPERATIONS: tuple[SpecOperation, ...] = (
         200,
         "json",
         "application/json",
-        False,
+        True,
         False,
         (
             '{"id":"run_123","object":"thread.run","created_at":1699075592,"assistant_id":"as'

@@ -105,12 +105,7 @@ from openai_ergo.types._generated.shared import (
     VoiceIdsOrCustomVoice,
     VoiceIdsShared,
 )
-from openai_ergo.types._generated.threads import (
-    MessageObject,
-    RunObject,
-    RunStepObject,
-    ThreadObject,
-)
+from openai_ergo.types._generated.threads import Error
 from openai_ergo.types._generated.videos import (
     ImageRefParam2,
     VideoModel,
@@ -132,11 +127,9 @@ from openai_ergo.types._response_items import OutputItem
 from openai_ergo.types._responses import Response
 from openai_ergo.types._variants import (
     UNKNOWN_TAG,
-    EventTagged,
     ObjectTagged,
     RoleTagged,
     TypeTagged,
-    UnknownEventVariant,
     UnknownTypeVariant,
 )
 
@@ -146,7 +139,6 @@ __all__ = [
     "ApplyPatchCreateFileOperation",
     "ApplyPatchDeleteFileOperation",
     "ApplyPatchUpdateFileOperation",
-    "AssistantStreamEvent",
     "AssistantsApiToolChoiceOption",
     "AssistantsNamedToolChoice",
     "AssistantsNamedToolChoiceFunction",
@@ -253,13 +245,10 @@ __all__ = [
     "CreateVideoExtendJsonBody",
     "CreateVideoJsonBody",
     "DeletedConversation",
-    "DoneEvent",
     "DoubleClickAction",
     "DragParam",
     "DragPoint",
     "EditImageBodyJsonParam",
-    "Error",
-    "ErrorEvent",
     "ErrorPayload",
     "ErrorResponse",
     "FileCitationParam",
@@ -284,25 +273,6 @@ __all__ = [
     "MCPToolCallError",
     "MCPToolCallStatus",
     "MCPToolExecutionError",
-    "MessageDeltaContentImageFileObject",
-    "MessageDeltaContentImageFileObjectImageFile",
-    "MessageDeltaContentImageUrlObject",
-    "MessageDeltaContentImageUrlObjectImageUrl",
-    "MessageDeltaContentRefusalObject",
-    "MessageDeltaContentTextAnnotationsFileCitationObject",
-    "MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation",
-    "MessageDeltaContentTextAnnotationsFilePathObject",
-    "MessageDeltaContentTextAnnotationsFilePathObjectFilePath",
-    "MessageDeltaContentTextObject",
-    "MessageDeltaContentTextObjectText",
-    "MessageDeltaObject",
-    "MessageDeltaObjectDelta",
-    "MessageStreamEvent",
-    "MessageStreamEventThreadMessageCompleted",
-    "MessageStreamEventThreadMessageCreated",
-    "MessageStreamEventThreadMessageDelta",
-    "MessageStreamEventThreadMessageInProgress",
-    "MessageStreamEventThreadMessageIncomplete",
     "ModelIds",
     "ModelResponseProperties",
     "Moderation",
@@ -569,43 +539,9 @@ __all__ = [
     "ResponsesServerEventResponseWsIncomplete",
     "ResponsesServerEventResponseWsQueued",
     "ResponsesWebSocketStreamEvent",
-    "RunStepDeltaObject",
-    "RunStepDeltaObjectDelta",
-    "RunStepDeltaStepDetailsMessageCreationObject",
-    "RunStepDeltaStepDetailsMessageCreationObjectMessageCreation",
-    "RunStepDeltaStepDetailsToolCallsCodeObject",
-    "RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter",
-    "RunStepDeltaStepDetailsToolCallsCodeOutputImageObject",
-    "RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage",
-    "RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject",
-    "RunStepDeltaStepDetailsToolCallsFileSearchObject",
-    "RunStepDeltaStepDetailsToolCallsFunctionObject",
-    "RunStepDeltaStepDetailsToolCallsFunctionObjectFunction",
-    "RunStepDeltaStepDetailsToolCallsObject",
-    "RunStepStreamEvent",
-    "RunStepStreamEventThreadRunStepCancelled",
-    "RunStepStreamEventThreadRunStepCompleted",
-    "RunStepStreamEventThreadRunStepCreated",
-    "RunStepStreamEventThreadRunStepDelta",
-    "RunStepStreamEventThreadRunStepExpired",
-    "RunStepStreamEventThreadRunStepFailed",
-    "RunStepStreamEventThreadRunStepInProgress",
-    "RunStreamEvent",
-    "RunStreamEventThreadRunCancelled",
-    "RunStreamEventThreadRunCancelling",
-    "RunStreamEventThreadRunCompleted",
-    "RunStreamEventThreadRunCreated",
-    "RunStreamEventThreadRunExpired",
-    "RunStreamEventThreadRunFailed",
-    "RunStreamEventThreadRunInProgress",
-    "RunStreamEventThreadRunIncomplete",
-    "RunStreamEventThreadRunQueued",
-    "RunStreamEventThreadRunRequiresAction",
     "ScreenshotParam",
     "ScrollParam",
     "ShellCallOutputDelta",
-    "ThreadStreamEvent",
-    "ThreadStreamEvent2",
     "TranscriptionChunkingStrategy",
     "TruncationObject",
     "TypeParam",
@@ -2598,15 +2534,6 @@ class DeletedConversation(ObjectTagged, tag="conversation.deleted", kw_only=True
     id: str | None = None
 
 
-class DoneEvent(EventTagged, tag="done", kw_only=True):
-    """Occurs when a stream ends."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["done"]]
-
-    data: str | None = None
-
-
 class DoubleClickAction(TypeTagged, tag="double_click", kw_only=True):
     """A double click action."""
 
@@ -2683,24 +2610,6 @@ class EditImageBodyJsonParam(APIObject, kw_only=True):
     #: The number of partial images to generate. This parameter is used for streaming responses that
     #: return partial images. Value must be between 0 and 3.
     partial_images: PartialImages | None = None
-
-
-class Error(APIObject, kw_only=True):
-    """The `Error` object."""
-
-    code: str | None = None
-    message: str | None = None
-    param: str | None = None
-    type: str | None = None
-
-
-class ErrorEvent(EventTagged, tag="error", kw_only=True):
-    """Occurs when an error occurs. This can happen due to an internal server error or a timeout."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["error"]]
-
-    data: Error | None = None
 
 
 class ErrorPayload(APIObject, kw_only=True):
@@ -2913,225 +2822,6 @@ class MCPToolExecutionError(TypeTagged, tag="mcp_tool_execution_error", kw_only=
         type: ClassVar[Literal["mcp_tool_execution_error"]]
 
     content: Any | None = None
-
-
-class MessageDeltaContentImageFileObject(TypeTagged, tag="image_file", kw_only=True):
-    """References an image File in the content of a message."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["image_file"]]
-
-    #: The index of the content part in the message.
-    index: int | None = None
-    image_file: MessageDeltaContentImageFileObjectImageFile | None = None
-
-
-class MessageDeltaContentImageFileObjectImageFile(APIObject, kw_only=True):
-    """The `MessageDeltaContentImageFileObjectImageFile` object."""
-
-    #: The File ID of the image in the message content. Set `purpose="vision"` when uploading the
-    #: File if you need to later display the file content.
-    file_id: str | None = None
-    #: Specifies the detail level of the image if specified by the user. `low` uses fewer tokens,
-    #: you can opt in to high resolution using `high`. One of: `auto`, `low`, `high`.
-    detail: str | None = None
-
-
-class MessageDeltaContentImageUrlObject(TypeTagged, tag="image_url", kw_only=True):
-    """References an image URL in the content of a message."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["image_url"]]
-
-    #: The index of the content part in the message.
-    index: int | None = None
-    image_url: MessageDeltaContentImageUrlObjectImageUrl | None = None
-
-
-class MessageDeltaContentImageUrlObjectImageUrl(APIObject, kw_only=True):
-    """The `MessageDeltaContentImageUrlObjectImageUrl` object."""
-
-    #: The URL of the image, must be a supported image types: jpeg, jpg, png, gif, webp.
-    url: str | None = None
-    #: Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high
-    #: resolution using `high`. One of: `auto`, `low`, `high`.
-    detail: str | None = None
-
-
-class MessageDeltaContentRefusalObject(TypeTagged, tag="refusal", kw_only=True):
-    """The refusal content that is part of a message."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["refusal"]]
-
-    #: The index of the refusal part in the message.
-    index: int | None = None
-    refusal: str | None = None
-
-
-class MessageDeltaContentTextAnnotationsFileCitationObject(
-    TypeTagged, tag="file_citation", kw_only=True
-):
-    """A citation within the message that points to a specific quote from a specific File associated
-    with the assistant or the message. Generated when the assistant uses the "file_search" tool
-    to search files."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["file_citation"]]
-
-    #: The index of the annotation in the text content part.
-    index: int | None = None
-    #: The text in the message content that needs to be replaced.
-    text: str | None = None
-    file_citation: MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation | None = None
-    start_index: int | None = None
-    end_index: int | None = None
-
-
-class MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation(APIObject, kw_only=True):
-    """The `MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation` object."""
-
-    #: The ID of the specific File the citation is from.
-    file_id: str | None = None
-    #: The specific quote in the file.
-    quote: str | None = None
-
-
-class MessageDeltaContentTextAnnotationsFilePathObject(TypeTagged, tag="file_path", kw_only=True):
-    """A URL for the file that's generated when the assistant used the `code_interpreter` tool to
-    generate a file."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["file_path"]]
-
-    #: The index of the annotation in the text content part.
-    index: int | None = None
-    #: The text in the message content that needs to be replaced.
-    text: str | None = None
-    file_path: MessageDeltaContentTextAnnotationsFilePathObjectFilePath | None = None
-    start_index: int | None = None
-    end_index: int | None = None
-
-
-class MessageDeltaContentTextAnnotationsFilePathObjectFilePath(APIObject, kw_only=True):
-    """The `MessageDeltaContentTextAnnotationsFilePathObjectFilePath` object."""
-
-    #: The ID of the file that was generated.
-    file_id: str | None = None
-
-
-class MessageDeltaContentTextObject(TypeTagged, tag="text", kw_only=True):
-    """The text content that is part of a message."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["text"]]
-
-    #: The index of the content part in the message.
-    index: int | None = None
-    text: MessageDeltaContentTextObjectText | None = None
-
-
-class MessageDeltaContentTextObjectText(APIObject, kw_only=True):
-    """The `MessageDeltaContentTextObjectText` object."""
-
-    #: The data that makes up the text.
-    value: str | None = None
-    annotations: (
-        list[
-            MessageDeltaContentTextAnnotationsFileCitationObject
-            | MessageDeltaContentTextAnnotationsFilePathObject
-            | UnknownTypeVariant
-        ]
-        | None
-    ) = None
-
-
-class MessageDeltaObject(ObjectTagged, tag="thread.message.delta", kw_only=True):
-    """Represents a message delta i.e. any changed fields on a message during streaming."""
-
-    if TYPE_CHECKING:
-        object: ClassVar[Literal["thread.message.delta"]]
-
-    #: The identifier of the message, which can be referenced in API endpoints.
-    id: str | None = None
-    #: The delta containing the fields that have changed on the Message.
-    delta: MessageDeltaObjectDelta | None = None
-
-
-class MessageDeltaObjectDelta(APIObject, kw_only=True):
-    """The delta containing the fields that have changed on the Message."""
-
-    #: The entity that produced the message. One of `user` or `assistant`.
-    role: str | None = None
-    #: The content of the message in array of text and/or images.
-    content: (
-        list[
-            MessageDeltaContentImageFileObject
-            | MessageDeltaContentTextObject
-            | MessageDeltaContentRefusalObject
-            | MessageDeltaContentImageUrlObject
-            | UnknownTypeVariant
-        ]
-        | None
-    ) = None
-
-
-class MessageStreamEventThreadMessageCompleted(
-    EventTagged, tag="thread.message.completed", kw_only=True
-):
-    """Occurs when a message is completed."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.message.completed"]]
-
-    #: Represents a message within a thread.
-    data: MessageObject | None = None
-
-
-class MessageStreamEventThreadMessageCreated(
-    EventTagged, tag="thread.message.created", kw_only=True
-):
-    """Occurs when a message is created."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.message.created"]]
-
-    #: Represents a message within a thread.
-    data: MessageObject | None = None
-
-
-class MessageStreamEventThreadMessageDelta(EventTagged, tag="thread.message.delta", kw_only=True):
-    """Occurs when parts of a Message are being streamed."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.message.delta"]]
-
-    #: Represents a message delta i.e. any changed fields on a message during streaming.
-    data: MessageDeltaObject | None = None
-
-
-class MessageStreamEventThreadMessageInProgress(
-    EventTagged, tag="thread.message.in_progress", kw_only=True
-):
-    """Occurs when a message moves to an `in_progress` state."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.message.in_progress"]]
-
-    #: Represents a message within a thread.
-    data: MessageObject | None = None
-
-
-class MessageStreamEventThreadMessageIncomplete(
-    EventTagged, tag="thread.message.incomplete", kw_only=True
-):
-    """Occurs when a message ends before it is completed."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.message.incomplete"]]
-
-    #: Represents a message within a thread.
-    data: MessageObject | None = None
 
 
 class ModelResponseProperties(APIObject, kw_only=True):
@@ -7716,352 +7406,6 @@ class ResponsesServerEventResponseWsQueued(TypeTagged, tag="response.queued", kw
     stream_id: str | None = None
 
 
-class RunStepDeltaObject(ObjectTagged, tag="thread.run.step.delta", kw_only=True):
-    """Represents a run step delta i.e. any changed fields on a run step during streaming."""
-
-    if TYPE_CHECKING:
-        object: ClassVar[Literal["thread.run.step.delta"]]
-
-    #: The identifier of the run step, which can be referenced in API endpoints.
-    id: str | None = None
-    #: The delta containing the fields that have changed on the run step.
-    delta: RunStepDeltaObjectDelta | None = None
-
-
-class RunStepDeltaObjectDelta(APIObject, kw_only=True):
-    """The delta containing the fields that have changed on the run step."""
-
-    #: The details of the run step.
-    step_details: (
-        RunStepDeltaStepDetailsMessageCreationObject
-        | RunStepDeltaStepDetailsToolCallsObject
-        | UnknownTypeVariant
-        | None
-    ) = None
-
-
-class RunStepDeltaStepDetailsMessageCreationObject(
-    TypeTagged, tag="message_creation", kw_only=True
-):
-    """Details of the message creation by the run step."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["message_creation"]]
-
-    message_creation: RunStepDeltaStepDetailsMessageCreationObjectMessageCreation | None = None
-
-
-class RunStepDeltaStepDetailsMessageCreationObjectMessageCreation(APIObject, kw_only=True):
-    """The `RunStepDeltaStepDetailsMessageCreationObjectMessageCreation` object."""
-
-    #: The ID of the message that was created by this run step.
-    message_id: str | None = None
-
-
-class RunStepDeltaStepDetailsToolCallsCodeObject(TypeTagged, tag="code_interpreter", kw_only=True):
-    """Details of the Code Interpreter tool call the run step was involved in."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["code_interpreter"]]
-
-    #: The index of the tool call in the tool calls array.
-    index: int | None = None
-    #: The ID of the tool call.
-    id: str | None = None
-    #: The Code Interpreter tool call definition.
-    code_interpreter: RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter | None = None
-
-
-class RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter(APIObject, kw_only=True):
-    """The Code Interpreter tool call definition."""
-
-    #: The input to the Code Interpreter tool call.
-    input: str | None = None
-    #: The outputs from the Code Interpreter tool call. Code Interpreter can output one or more
-    #: items, including text (`logs`) or images (`image`). Each of these are represented by a
-    #: different object type.
-    outputs: (
-        list[
-            RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject
-            | RunStepDeltaStepDetailsToolCallsCodeOutputImageObject
-            | UnknownTypeVariant
-        ]
-        | None
-    ) = None
-
-
-class RunStepDeltaStepDetailsToolCallsCodeOutputImageObject(TypeTagged, tag="image", kw_only=True):
-    """Code interpreter image output"""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["image"]]
-
-    #: The index of the output in the outputs array.
-    index: int | None = None
-    image: RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage | None = None
-
-
-class RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage(APIObject, kw_only=True):
-    """The `RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage` object."""
-
-    #: The file ID of the image.
-    file_id: str | None = None
-
-
-class RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject(TypeTagged, tag="logs", kw_only=True):
-    """Text output from the Code Interpreter tool call as part of a run step."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["logs"]]
-
-    #: The index of the output in the outputs array.
-    index: int | None = None
-    #: The text output from the Code Interpreter tool call.
-    logs: str | None = None
-
-
-class RunStepDeltaStepDetailsToolCallsFileSearchObject(TypeTagged, tag="file_search", kw_only=True):
-    """File search tool call"""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["file_search"]]
-
-    #: The index of the tool call in the tool calls array.
-    index: int | None = None
-    #: The ID of the tool call object.
-    id: str | None = None
-    #: For now, this is always going to be an empty object.
-    file_search: dict[str, Any] | None = None
-
-
-class RunStepDeltaStepDetailsToolCallsFunctionObject(TypeTagged, tag="function", kw_only=True):
-    """Function tool call"""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["function"]]
-
-    #: The index of the tool call in the tool calls array.
-    index: int | None = None
-    #: The ID of the tool call object.
-    id: str | None = None
-    #: The definition of the function that was called.
-    function: RunStepDeltaStepDetailsToolCallsFunctionObjectFunction | None = None
-
-
-class RunStepDeltaStepDetailsToolCallsFunctionObjectFunction(APIObject, kw_only=True):
-    """The definition of the function that was called."""
-
-    #: The name of the function.
-    name: str | None = None
-    #: The arguments passed to the function.
-    arguments: str | None = None
-    #: The output of the function. This will be `null` if the outputs have not been submitted yet.
-    output: str | None = None
-
-
-class RunStepDeltaStepDetailsToolCallsObject(TypeTagged, tag="tool_calls", kw_only=True):
-    """Details of the tool call."""
-
-    if TYPE_CHECKING:
-        type: ClassVar[Literal["tool_calls"]]
-
-    #: An array of tool calls the run step was involved in. These can be associated with one of
-    #: three types of tools: `code_interpreter`, `file_search`, or `function`.
-    tool_calls: (
-        list[
-            RunStepDeltaStepDetailsToolCallsCodeObject
-            | RunStepDeltaStepDetailsToolCallsFileSearchObject
-            | RunStepDeltaStepDetailsToolCallsFunctionObject
-            | UnknownTypeVariant
-        ]
-        | None
-    ) = None
-
-
-class RunStepStreamEventThreadRunStepCancelled(
-    EventTagged, tag="thread.run.step.cancelled", kw_only=True
-):
-    """Occurs when a run step is cancelled."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.step.cancelled"]]
-
-    #: Represents a step in execution of a run.
-    data: RunStepObject | None = None
-
-
-class RunStepStreamEventThreadRunStepCompleted(
-    EventTagged, tag="thread.run.step.completed", kw_only=True
-):
-    """Occurs when a run step is completed."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.step.completed"]]
-
-    #: Represents a step in execution of a run.
-    data: RunStepObject | None = None
-
-
-class RunStepStreamEventThreadRunStepCreated(
-    EventTagged, tag="thread.run.step.created", kw_only=True
-):
-    """Occurs when a run step is created."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.step.created"]]
-
-    #: Represents a step in execution of a run.
-    data: RunStepObject | None = None
-
-
-class RunStepStreamEventThreadRunStepDelta(EventTagged, tag="thread.run.step.delta", kw_only=True):
-    """Occurs when parts of a run step are being streamed."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.step.delta"]]
-
-    #: Represents a run step delta i.e. any changed fields on a run step during streaming.
-    data: RunStepDeltaObject | None = None
-
-
-class RunStepStreamEventThreadRunStepExpired(
-    EventTagged, tag="thread.run.step.expired", kw_only=True
-):
-    """Occurs when a run step expires."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.step.expired"]]
-
-    #: Represents a step in execution of a run.
-    data: RunStepObject | None = None
-
-
-class RunStepStreamEventThreadRunStepFailed(
-    EventTagged, tag="thread.run.step.failed", kw_only=True
-):
-    """Occurs when a run step fails."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.step.failed"]]
-
-    #: Represents a step in execution of a run.
-    data: RunStepObject | None = None
-
-
-class RunStepStreamEventThreadRunStepInProgress(
-    EventTagged, tag="thread.run.step.in_progress", kw_only=True
-):
-    """Occurs when a run step moves to an `in_progress` state."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.step.in_progress"]]
-
-    #: Represents a step in execution of a run.
-    data: RunStepObject | None = None
-
-
-class RunStreamEventThreadRunCancelled(EventTagged, tag="thread.run.cancelled", kw_only=True):
-    """Occurs when a run is cancelled."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.cancelled"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunCancelling(EventTagged, tag="thread.run.cancelling", kw_only=True):
-    """Occurs when a run moves to a `cancelling` status."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.cancelling"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunCompleted(EventTagged, tag="thread.run.completed", kw_only=True):
-    """Occurs when a run is completed."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.completed"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunCreated(EventTagged, tag="thread.run.created", kw_only=True):
-    """Occurs when a new run is created."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.created"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunExpired(EventTagged, tag="thread.run.expired", kw_only=True):
-    """Occurs when a run expires."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.expired"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunFailed(EventTagged, tag="thread.run.failed", kw_only=True):
-    """Occurs when a run fails."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.failed"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunInProgress(EventTagged, tag="thread.run.in_progress", kw_only=True):
-    """Occurs when a run moves to an `in_progress` status."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.in_progress"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunIncomplete(EventTagged, tag="thread.run.incomplete", kw_only=True):
-    """Occurs when a run ends with status `incomplete`."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.incomplete"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunQueued(EventTagged, tag="thread.run.queued", kw_only=True):
-    """Occurs when a run moves to a `queued` status."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.queued"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
-class RunStreamEventThreadRunRequiresAction(
-    EventTagged, tag="thread.run.requires_action", kw_only=True
-):
-    """Occurs when a run moves to a `requires_action` status."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.run.requires_action"]]
-
-    #: Represents an execution run on a thread.
-    data: RunObject | None = None
-
-
 class ScreenshotParam(TypeTagged, tag="screenshot", kw_only=True):
     """A screenshot action."""
 
@@ -8094,18 +7438,6 @@ class ShellCallOutputDelta(APIObject, kw_only=True):
     stdout: str | None = None
     #: The stderr delta that was emitted.
     stderr: str | None = None
-
-
-class ThreadStreamEvent2(EventTagged, tag="thread.created", kw_only=True):
-    """Occurs when a new thread is created."""
-
-    if TYPE_CHECKING:
-        event: ClassVar[Literal["thread.created"]]
-
-    #: Whether to enable input audio transcription.
-    enabled: bool | None = None
-    #: Represents a thread that contains messages.
-    data: ThreadObject | None = None
 
 
 class TruncationObject(APIObject, kw_only=True):
@@ -8610,76 +7942,6 @@ ApplyPatchCallOutputStatus: TypeAlias = str
 
 ApplyPatchCallStatus: TypeAlias = str
 """The `ApplyPatchCallStatus` schema."""
-
-MessageStreamEvent: TypeAlias = (
-    MessageStreamEventThreadMessageCreated
-    | MessageStreamEventThreadMessageInProgress
-    | MessageStreamEventThreadMessageDelta
-    | MessageStreamEventThreadMessageCompleted
-    | MessageStreamEventThreadMessageIncomplete
-    | UnknownEventVariant
-)
-"""The `MessageStreamEvent` schema."""
-
-RunStepStreamEvent: TypeAlias = (
-    RunStepStreamEventThreadRunStepCreated
-    | RunStepStreamEventThreadRunStepInProgress
-    | RunStepStreamEventThreadRunStepDelta
-    | RunStepStreamEventThreadRunStepCompleted
-    | RunStepStreamEventThreadRunStepFailed
-    | RunStepStreamEventThreadRunStepCancelled
-    | RunStepStreamEventThreadRunStepExpired
-    | UnknownEventVariant
-)
-"""The `RunStepStreamEvent` schema."""
-
-RunStreamEvent: TypeAlias = (
-    RunStreamEventThreadRunCreated
-    | RunStreamEventThreadRunQueued
-    | RunStreamEventThreadRunInProgress
-    | RunStreamEventThreadRunRequiresAction
-    | RunStreamEventThreadRunCompleted
-    | RunStreamEventThreadRunIncomplete
-    | RunStreamEventThreadRunFailed
-    | RunStreamEventThreadRunCancelling
-    | RunStreamEventThreadRunCancelled
-    | RunStreamEventThreadRunExpired
-    | UnknownEventVariant
-)
-"""The `RunStreamEvent` schema."""
-
-ThreadStreamEvent: TypeAlias = ThreadStreamEvent2
-"""The `ThreadStreamEvent` schema."""
-
-AssistantStreamEvent: TypeAlias = (
-    ThreadStreamEvent2
-    | RunStreamEventThreadRunCreated
-    | RunStreamEventThreadRunQueued
-    | RunStreamEventThreadRunInProgress
-    | RunStreamEventThreadRunRequiresAction
-    | RunStreamEventThreadRunCompleted
-    | RunStreamEventThreadRunIncomplete
-    | RunStreamEventThreadRunFailed
-    | RunStreamEventThreadRunCancelling
-    | RunStreamEventThreadRunCancelled
-    | RunStreamEventThreadRunExpired
-    | RunStepStreamEventThreadRunStepCreated
-    | RunStepStreamEventThreadRunStepInProgress
-    | RunStepStreamEventThreadRunStepDelta
-    | RunStepStreamEventThreadRunStepCompleted
-    | RunStepStreamEventThreadRunStepFailed
-    | RunStepStreamEventThreadRunStepCancelled
-    | RunStepStreamEventThreadRunStepExpired
-    | MessageStreamEventThreadMessageCreated
-    | MessageStreamEventThreadMessageInProgress
-    | MessageStreamEventThreadMessageDelta
-    | MessageStreamEventThreadMessageCompleted
-    | MessageStreamEventThreadMessageIncomplete
-    | ErrorEvent
-    | DoneEvent
-    | UnknownEventVariant
-)
-"""Represents an event emitted when streaming a Run."""
 
 AssistantsApiToolChoiceOption: TypeAlias = str | AssistantsNamedToolChoice
 """Controls which (if any) tool is called by the model. `none` means the model will not call any

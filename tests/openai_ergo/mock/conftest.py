@@ -1,5 +1,6 @@
 """The two ways the mock's tests reach it: in-process over ASGI (`http`, for the module's own
-`app` fixture) and the official SDK over loopback (`sdk`, the judge of the wire format)."""
+`app` fixture), the official SDK over loopback (`sdk`, the judge of the wire format) and our own
+typed methods over loopback (`client`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 from openai import AsyncOpenAI
 
+from openai_ergo import Client
 from openai_ergo.mock import MockOpenAI, MockServer
 
 
@@ -26,3 +28,10 @@ async def sdk(mock_openai: MockServer) -> AsyncIterator[AsyncOpenAI]:
     """The official SDK on the session's mock server, without retries."""
     async with AsyncOpenAI(api_key="sk-mock", base_url=mock_openai.url, max_retries=0) as sdk:
         yield sdk
+
+
+@pytest.fixture
+async def client(mock_openai: MockServer) -> AsyncIterator[Client]:
+    """Our client on the session's mock server, for the typed methods (`client.containers...`)."""
+    async with Client(api_key="sk-mock", base_url=mock_openai.url) as client:
+        yield client

@@ -6,6 +6,7 @@ documented; what our client makes of each is in test_builder_faults.py.
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import get_args
 
@@ -167,7 +168,12 @@ async def _whole_body_fault(
     response = await send
     expected = {"rate_limit": 429, "server_error": 503, "html": 502, "error_event": 500}
     assert response.status_code == expected.get(kind, 200)
-    if kind == "malformed":
+    if kind == "malformed" and response.headers["content-type"] == "image/png":
+        assert not response.content.endswith(b"IEND\xaeB`\x82")  # a PNG cut short
+    elif kind == "malformed" and response.headers["content-type"] == "audio/wav":
+        (declared,) = struct.unpack("<I", response.content[4:8])  # a WAV cut short
+        assert len(response.content) < declared + 8
+    elif kind == "malformed":
         with pytest.raises(json.JSONDecodeError):
             json.loads(response.content)
 
@@ -215,6 +221,47 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
         body = {"file_ids": [await _file(http, b"words")]}
         batch = (await http.post(f"/vector_stores/{store}/file_batches", json=body)).json()
         return "GET", f"/vector_stores/{store}/file_batches/{batch['id']}", None
+    if route == "assistant update":
+        assistant = (await http.post("/assistants", json={"model": "gpt-4o"})).json()
+        return "POST", f"/assistants/{assistant['id']}", {"name": "Tutor"}
+    if route == "thread messages":
+        thread = (await http.post("/threads", json={"messages": [BODY["messages"][0]]})).json()
+        return "GET", f"/threads/{thread['id']}/messages", None
+    if route.startswith("run"):
+        assistant = (await http.post("/assistants", json={"model": "gpt-4o"})).json()
+        run = (await http.post("/threads/runs", json={"assistant_id": assistant["id"]})).json()
+        path = f"/threads/{run['thread_id']}/runs/{run['id']}"
+        return "GET", path + ("/steps" if route == "run steps" else ""), None
+    if route.startswith("container"):
+        files = {"file": ("notes.txt", b"some notes")}
+        container = (await http.post("/containers", json={"name": "c"})).json()["id"]
+        made = (await http.post(f"/containers/{container}/files", files=files)).json()["id"]
+        if route == "container file content":
+            return "GET", f"/containers/{container}/files/{made}/content", None
+        return "DELETE", f"/containers/{container}/files/{made}", None
+    if route.startswith("fine-tuning"):
+        example = {"messages": [{"role": "user", "content": "Hi"},
+                                {"role": "assistant", "content": "Hello"}]}  # fmt: skip
+        files = {"file": ("train.jsonl", (json.dumps(example) + "\n").encode() * 10)}
+        uploaded = await http.post("/files", data={"purpose": "fine-tune"}, files=files)
+        create = {"model": "gpt-4o-mini", "training_file": uploaded.json()["id"]}
+        job = (await http.post("/fine_tuning/jobs", json=create)).json()["id"]
+        if route == "fine-tuning events":
+            return "GET", f"/fine_tuning/jobs/{job}/events", None
+        return "GET", f"/fine_tuning/jobs/{job}", None
+    if route == "file search response":
+        store = (await http.post("/vector_stores", json={})).json()["id"]
+        tool = {"type": "file_search", "vector_store_ids": [store]}
+        return "POST", "/responses", {"model": "gpt-5", "input": "Hi", "tools": [tool]}
+    if route == "POST image generation":
+        return "POST", "/images/generations", {"prompt": "An otter", "model": "gpt-image-1"}
+    if route == "GET image url":
+        made = await http.post("/images/generations", json={"prompt": "An otter"})
+        return "GET", made.json()["data"][0]["url"].split("/v1", 1)[1], None
+    if route == "GET voice consents":
+        return "GET", "/audio/voice_consents", None
+    if route == "POST speech":
+        return "POST", "/audio/speech", {"model": "tts-1", "voice": "alloy", "input": "Hi"}
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
@@ -233,7 +280,11 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
 ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update",
           "GET files", "GET file content", "POST upload", "GET batch", "DELETE model",
           "conversation update", "conversation items", "vector store search",
-          "vector store file batch", "generic retrieve", "generic create",
+          "vector store file batch", "assistant update", "thread messages", "run retrieve",
+          "run steps", "container file content", "container file delete",
+          "fine-tuning job", "fine-tuning events", "file search response",
+          "POST image generation", "GET image url",
+          "POST speech", "GET voice consents", "generic retrieve", "generic create",
           "generic binary"]  # fmt: skip
 
 

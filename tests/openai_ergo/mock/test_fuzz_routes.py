@@ -43,7 +43,15 @@ _FIELDS = [
     "max_output_tokens", "part_ids", "md5", "filename", "purpose", "bytes", "mime_type",
     "input_file_id", "endpoint", "completion_window", "prompt", "instructions", "items",
     "name", "file_ids", "files", "file_id", "chunking_strategy", "attributes", "expires_after",
-    "query", "filters", "max_num_results", "ranking_options",
+    "query", "filters", "max_num_results", "ranking_options", "role", "content", "description",
+    "temperature", "top_p", "tool_resources", "reasoning_effort", "attachments", "assistant_id",
+    "additional_messages", "additional_instructions", "tool_outputs", "truncation_strategy",
+    "max_completion_tokens", "max_prompt_tokens", "parallel_tool_calls", "thread",
+    "memory_limit", "network_policy",
+    "training_file", "validation_file", "suffix", "seed", "hyperparameters", "method",
+    "project_ids", "size", "quality", "output_format", "background", "partial_images",
+    "images", "mask", "style", "output_compression", "moderation", "voice", "speed",
+    "stream_format",
 ]  # fmt: skip
 _shaped = st.dictionaries(st.sampled_from(_FIELDS), _json, max_size=8)
 _schema = st.recursive(
@@ -80,6 +88,15 @@ _schema = st.recursive(
     max_leaves=10,
 )
 FILE_HEADERS = b'Content-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n'
+AUDIO_HEADERS = (
+    b'Content-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF\x00\x00\x00\x00WAVE'
+)
+IMAGE_HEADERS = (
+    b'Content-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG\r\n\x1a\n'
+)
+#: The multipart routes of images and audio.
+_MEDIA_PATHS = ["/images/edits", "/images/variations", "/audio/transcriptions",
+                "/audio/translations", "/audio/voice_consents", "/audio/voices"]  # fmt: skip
 _PATHS = [
     "/responses", "/chat/completions", "/responses/compact", "/uploads", "/batches",
     "/chat/completions/{chat}", "/uploads/{upload}/complete", "/responses/{response}/cancel",
@@ -87,13 +104,29 @@ _PATHS = [
     "/conversations/{conversation}", "/conversations/{conversation}/items", "/vector_stores",
     "/vector_stores/{store}", "/vector_stores/{store}/files", "/vector_stores/{store}/search",
     "/vector_stores/{store}/files/{text}", "/vector_stores/{store}/file_batches",
-    "/vector_stores/{store}/file_batches/{store_batch}/cancel",
+    "/vector_stores/{store}/file_batches/{store_batch}/cancel", "/assistants",
+    "/assistants/{assistant}", "/threads", "/threads/{thread}", "/threads/{thread}/messages",
+    "/threads/{thread}/messages/{message}", "/threads/runs", "/threads/{thread}/runs",
+    "/threads/{run_thread}/runs/{run}", "/threads/{run_thread}/runs/{run}/cancel",
+    "/threads/{run_thread}/runs/{run}/submit_tool_outputs",
+    "/containers",
+    "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/cancel",
+    "/fine_tuning/jobs/{job}/pause", "/fine_tuning/jobs/{job}/resume",
+    "/fine_tuning/checkpoints/{checkpoint}/permissions",
+    "/images/generations",
+    "/images/edits", "/audio/speech", "/audio/voice_consents/{consent}",
 ]  # fmt: skip
 _LISTS = [
     "/chat/completions", "/files", "/batches", "/responses/{response}/input_items",
     "/chat/completions/{chat}/messages", "/responses/{response}",
     "/conversations/{conversation}/items", "/vector_stores", "/vector_stores/{store}/files",
-    "/vector_stores/{store}/file_batches/{store_batch}/files",
+    "/vector_stores/{store}/file_batches/{store_batch}/files", "/assistants",
+    "/threads/{thread}/messages", "/threads/{run_thread}/runs",
+    "/threads/{run_thread}/runs/{run}/steps",
+    "/containers",
+    "/containers/{container}/files", "/fine_tuning/jobs", "/fine_tuning/jobs/{job}/events",
+    "/fine_tuning/jobs/{job}/checkpoints", "/fine_tuning/checkpoints/{checkpoint}/permissions",
+    "/audio/voice_consents",
 ]  # fmt: skip
 
 
@@ -126,7 +159,42 @@ async def _setup(http: httpx.AsyncClient) -> dict[str, str]:
     store_batch = await http.post(
         f"/vector_stores/{store.json()['id']}/file_batches", json={"file_ids": [file.json()["id"]]}
     )
+    assistant = await http.post("/assistants", json={"model": "gpt-4o"})
+    thread = await http.post("/threads", json={"messages": user})
+    message = await http.get(f"/threads/{thread.json()['id']}/messages")
+    tool = {"type": "function", "function": {"name": "Hi", "parameters": {"type": "object"}}}
+    caller = await http.post("/assistants", json={"model": "gpt-4o", "tools": [tool]})
+    run = await http.post(
+        "/threads/runs",
+        json={"assistant_id": caller.json()["id"], "thread": {"messages": user}},
+    )
+    container = await http.post("/containers", json={"name": "c", "file_ids": [text.json()["id"]]})
+    example = {"messages": [{"role": "user", "content": "Hi"},
+                            {"role": "assistant", "content": "Hello"}]}  # fmt: skip
+    training = await http.post(
+        "/files",
+        data={"purpose": "fine-tune"},
+        files={"file": ("t.jsonl", (json.dumps(example) + "\n") * 10)},
+    )
+    job = await http.post(
+        "/fine_tuning/jobs", json={"model": "gpt-4o-mini", "training_file": training.json()["id"]}
+    )
+    # The job's first checkpoint, whether or not it is made yet: both answers are 4xx or 2xx.
+    checkpoint = f"ft:gpt-4o-mini:mock-org::{job.json()['id'][-8:]}:ckpt-step-10"
+    recording = {"recording": ("c.wav", b"RIFF\x04\x00\x00\x00WAVE", "audio/wav")}
+    consent = await http.post(
+        "/audio/voice_consents", data={"name": "A", "language": "en"}, files=recording
+    )
     return {
+        "run": run.json()["id"],
+        "run_thread": run.json()["thread_id"],
+        "assistant": assistant.json()["id"],
+        "thread": thread.json()["id"],
+        "message": message.json()["data"][0]["id"],
+        "checkpoint": checkpoint,
+        "job": job.json()["id"],
+        "container": container.json()["id"],
+        "consent": consent.json()["id"],
         "store": store.json()["id"],
         "text": text.json()["id"],
         "store_batch": store_batch.json()["id"],
@@ -152,7 +220,9 @@ def _run(requests: list[tuple[str, str, dict[str, Any]]]) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
             ids = await _setup(http)
             for method, path, options in requests:
-                _check(await http.request(method, path.format(**ids), **options))
+                # An option may be made from the ids (a body naming a vector store).
+                made = {k: v(ids) if callable(v) else v for k, v in options.items()}
+                _check(await http.request(method, path.format(**ids), **made))
         app.reset()
 
     anyio.run(main)
@@ -186,12 +256,46 @@ def test_random_schemas_for_structured_output_and_tools_are_never_a_500(
     _run([("POST", path, {"json": body})])
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tool=st.dictionaries(
+        st.sampled_from(["vector_store_ids", "max_num_results", "filters", "ranking_options"]),
+        _json,
+        max_size=4,
+    ),
+    known=st.booleans(),
+    include=_json,
+    stream=st.booleans(),
+)
+def test_random_file_search_tools_are_never_a_500(
+    tool: dict[str, Any], known: bool, include: Any, stream: bool
+) -> None:
+
+    def body(ids: dict[str, str]) -> dict[str, Any]:
+        if known:
+            tool["vector_store_ids"] = [ids["store"]]
+        return {"model": "gpt-5", "input": "water", "include": include, "stream": stream,
+                "tools": [{"type": "file_search", **tool}]}  # fmt: skip
+
+    _run([("POST", "/responses", {"json": body})])
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    path=st.sampled_from(["/files", "/uploads/{upload}/parts"]),
+    path=st.sampled_from(
+        ["/files", "/uploads/{upload}/parts", "/containers/{container}/files", *_MEDIA_PATHS]
+    ),
     body=st.binary(max_size=600),
     boundary=st.sampled_from(["B", "", "x" * 80, "=="]),
-    prefix=st.sampled_from([b"", b"--B\r\n", b"--B\r\n" + FILE_HEADERS]),
+    prefix=st.sampled_from(
+        [
+            b"",
+            b"--B\r\n",
+            b"--B\r\n" + FILE_HEADERS,
+            b"--B\r\n" + IMAGE_HEADERS,
+            b"--B\r\n" + AUDIO_HEADERS,
+        ]
+    ),
 )
 def test_random_multipart_is_never_a_500(
     path: str, body: bytes, boundary: str, prefix: bytes
@@ -205,7 +309,7 @@ def test_random_multipart_is_never_a_500(
     path=st.sampled_from(_LISTS),
     params=st.dictionaries(
         st.sampled_from(["limit", "after", "before", "order", "stream", "starting_after",
-                         "model", "metadata[k]", "purpose", "filter"]),
+                         "model", "metadata[k]", "purpose", "filter", "run_id"]),
         st.text(max_size=6),
         max_size=4,
     ),
@@ -220,6 +324,39 @@ def test_truncated_bodies_are_never_a_500(path: str, cut: int) -> None:
     whole = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
                         "input": "Hi", "metadata": {"a": "b"}}).encode()  # fmt: skip
     _run([("POST", path, {"content": whole[:cut]})])
+
+
+_MEDIA_FIELDS = ["model", "prompt", "n", "size", "response_format", "stream", "partial_images",
+                 "background", "quality", "output_format", "language", "temperature",
+                 "include[]", "timestamp_granularities[]", "speed", "name",
+                 "consent"]  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(_MEDIA_PATHS),
+    fields=st.dictionaries(st.sampled_from(_MEDIA_FIELDS), st.text(max_size=8), max_size=5),
+    name=st.sampled_from(["file", "image", "image[]", "mask", "recording", "audio_sample"]),
+    filename=st.sampled_from(["a.wav", "a.png", "a.mp3", "a"]),
+    head=st.sampled_from(
+        [
+            b"",
+            b"RIFF",
+            b"RIFF\x24\x00\x00\x00WAVEfmt ",
+            b"\x89PNG\r\n\x1a\n",
+            b"fLaC\x80\x00\x00\x22",
+        ]
+    ),
+    content=st.binary(max_size=300),
+)
+def test_well_formed_forms_with_random_fields_and_files_are_never_a_500(
+    path: str, fields: dict[str, str], name: str, filename: str, head: bytes, content: bytes
+) -> None:
+    """The form parses, so random values and file bytes reach the handlers' own checks (the
+    WAV and PNG readers among them)."""
+    data = {"model": "whisper-1", **fields}
+    files = {name: (filename, head + content)}
+    _run([("POST", path, {"data": data, "files": files})])
 
 
 def _generic(method: str, *, json_body: bool) -> list[tuple[str, tuple[str, ...]]]:

@@ -121,6 +121,8 @@ _BAD: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("POST", "/chat/completions", {"model": "m", "messages": [{"role": "user"}]},
      "messages[0].content", "missing_required_parameter"),
     ("POST", "/chat/completions", {"model": "m", "messages": "hi"}, "messages", "invalid_type"),
+    # A missing tag (`role`) goes through the lenient decode, and is still named as missing.
+    ("POST", "/threads", {"messages": [{}]}, "messages[0].role", "missing_required_parameter"),
     ("POST", "/responses", {"model": "m", "input": [{"type": "nope"}]}, "input[0].type",
      "invalid_value"),
     ("POST", "/embeddings", {"model": "m", "input": "a", "dimensions": "big"}, "dimensions",

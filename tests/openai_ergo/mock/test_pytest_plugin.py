@@ -38,6 +38,7 @@ async def test_an_async_test_changes_everything(mock_openai, anyio_backend):
     app.responder = lambda request: "scripted"
     app.strict_models, app.api_keys, app.clock.speed = True, frozenset({"sk-user"}), 0.0
     app.background_seconds, app.batch_seconds, app.max_file_bytes = 1.0, 1.0, 10
+    app.fine_tuning_seconds = 1.0
     app.add_model("ft:gpt-4o:acme::gone")
     body = {"model": "only-this", "messages": [{"role": "user", "content": "Hi"}], "store": True}
     key = {"authorization": "Bearer sk-user"}
@@ -63,6 +64,7 @@ def test_the_next_test_finds_the_server_as_new(mock_openai):
     assert "ft:gpt-4o:acme::gone" not in app.models
     assert (app.strict_models, app.api_keys, app.clock.speed) == (False, None, 1.0)
     assert (app.background_seconds, app.batch_seconds) == (2.0, 10.0)
+    assert app.fine_tuning_seconds == 10.0
     assert app.max_file_bytes == 512 * 1024 * 1024
     assert httpx.get(f"{mock_openai.url}/chat/completions/{STORED[0]}").status_code == 404
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}

@@ -13,6 +13,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
+from openai_ergo import BadRequestError, Client
 from openai_ergo.mock import MockOpenAI, MockServer
 from tests.openai_ergo.mock.sse import frames
 
@@ -188,6 +189,29 @@ async def test_compact_keeps_the_user_items_and_one_opaque_item(http: httpx.Asyn
     missing = await http.post("/responses/compact", json={"model": "gpt-5"})
     assert missing.status_code == 400
     assert missing.json()["error"]["param"] == "input"
+
+
+async def test_input_tokens_count_what_the_answer_reports(app: MockOpenAI) -> None:
+    body: dict[str, Any] = {
+        "model": "gpt-5",
+        "instructions": "Be brief.",
+        "input": [{"role": "user", "content": "Tell me about rivers and their deltas."}],
+    }
+    transport = httpx.ASGITransport(app=app)
+    async with Client(base_url="http://mock/v1", api_key="sk-mock", transport=transport) as client:
+        counted = await client.responses.input_tokens.count(**body)
+        short = await client.responses.input_tokens.count(model="gpt-5", input="Hi")
+        answered = await client.request("POST", "/responses", body=body)
+        app.strict_models = True
+        with pytest.raises(BadRequestError) as refused:
+            await client.responses.input_tokens.count(model="no-such-model", input="Hi")
+    assert counted.object == "response.input_tokens"
+    assert counted.input_tokens == answered.json()["usage"]["input_tokens"]
+    assert short.input_tokens is not None
+    assert counted.input_tokens is not None
+    assert short.input_tokens < counted.input_tokens
+    assert refused.value.param == "model"
+    app.reset()
 
 
 # -- stored chat completions ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from openai_ergo import (
     RetryPolicy,
 )
 from openai_ergo.mock import MockServer
+from tests.streaming.loopback import Exchange, sse_server
 
 DATA = bytes(range(256)) * 4096  # 1 MiB: several chunks of every source
 
@@ -73,7 +74,7 @@ async def test_filename_content_type_and_fields_reach_the_server(
         created = await client.files.create(
             file=FileUpload(lines, filename="in.jsonl", content_type="application/jsonl"),
             purpose="batch",
-            expires_after={"anchor": "created_at", "seconds": 3600},  # type: ignore[arg-type]
+            expires_after={"anchor": "created_at", "seconds": 3600},
         )
     assert (created.filename, created.purpose, created.bytes) == ("in.jsonl", "batch", len(lines))
     assert created.expires_at == (created.created_at or 0) + 3600
@@ -177,3 +178,18 @@ async def test_a_multipart_body_goes_through_the_raw_request_too(
     async with _client(mock_openai) as client:
         created = (await client.request("POST", "/files", body=body)).json()
     assert (created["filename"], created["bytes"]) == ("r.bin", len(DATA))
+
+
+async def test_a_multipart_request_names_its_host() -> None:
+    # HTTP/1.1 requires Host; a body given to httpx as a stream skips the headers httpx adds,
+    # and a strict server (h11 here, as most behind a proxy) refuses the request without it.
+    async def handler(exchange: Exchange) -> None:
+        await exchange.respond(200, b'{"id": "file-1", "object": "file"}')
+
+    async with (
+        sse_server(handler) as server,
+        Client(api_key="sk-local", base_url=f"{server.url}/v1", retry=RetryPolicy.never()) as c,
+    ):
+        uploaded = await c.files.create(file=b"data", purpose="assistants")
+    assert uploaded.id == "file-1"
+    assert server.requests[-1].headers["host"] == server.url.removeprefix("http://")

@@ -125,15 +125,6 @@ async def test_an_unknown_namespace_or_method_names_the_closest_matches(client: 
         client.vector_stores.file  # type: ignore[attr-defined]  # noqa: B018
 
 
-async def test_streaming_through_a_typed_method_is_refused_before_sending(
-    client: Client, mock_openai: MockServer
-) -> None:
-    with pytest.raises(InvalidRequestError, match="builders") as caught:
-        await client.responses.create(model="gpt-5", input="Hi", stream=True)
-    assert caught.value.param == "stream"
-    assert mock_openai.requests == []
-
-
 async def test_list_methods_take_headers_and_options_on_every_page(
     client: Client, mock_openai: MockServer
 ) -> None:

@@ -7,7 +7,7 @@ import sys
 import httpx
 import pytest
 
-from openai_ergo import Client, ConfigurationError, RequestOptions, TokenProvider
+from openai_ergo import Client, ConfigurationError, KeyPool, RequestOptions, TokenProvider
 from tests.openai_ergo.pipeline.scripted import Reply, scripted_server
 
 SECRET = "sk-test-SECRET"
@@ -43,6 +43,15 @@ async def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatc
 def test_a_missing_key_names_the_variable_to_set() -> None:
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         Client()
+
+
+def test_a_key_pool_passed_as_the_key_says_where_it_goes() -> None:
+    with pytest.raises(
+        ConfigurationError, match=r"not KeyPool \(a KeyPool or TokenProvider goes in auth=\)"
+    ):
+        Client(KeyPool(["sk-a", "sk-b"]), base_url="http://127.0.0.1:1/v1")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"^api_key must be a string, not bytes$"):
+        Client.azure("https://r.openai.azure.com", api_key=b"key")  # type: ignore[arg-type]
 
 
 def test_a_missing_azure_setting_names_the_variable() -> None:

@@ -1,8 +1,10 @@
-"""The builder examples run as a user runs them: no OPENAI_API_KEY, so each starts the mock."""
+"""The examples run as a user runs them: no OPENAI_API_KEY, so each starts the mock, and what each
+prints is checked for the facts it reports (attempts, kept text, request ids, counts, URLs)."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +59,109 @@ def test_chat_history_grows_and_branches() -> None:
     assert "(7 messages so far)" in out
     assert "branch: " in out
     assert "responses: " in out
+
+
+def test_responses_streaming_counts_events_and_keeps_the_text_of_a_broken_stream() -> None:
+    out = _run("responses_streaming.py")
+    assert re.search(r"^\s+1 x response\.completed$", out, re.MULTILINE)
+    deltas = re.search(r"^\s+(\d+) x response\.output_text\.delta$", out, re.MULTILINE)
+    assert deltas is not None
+    assert f"output tokens: {deltas.group(1)}" in out  # one mock token is one delta
+    assert "until_done(): " in out
+    kept = re.search(r"interrupted after 8 events; kept text: '(.+)'", out)
+    assert kept is not None
+    assert len(kept.group(1).split()) == 4  # 8 events: 4 before the first delta, 4 deltas
+
+
+def test_chat_streaming_keeps_both_choices_and_the_text_before_a_silence() -> None:
+    out = _run("chat_streaming.py")
+    assert "finish: stop | tokens: " in out
+    assert re.search(r"^choice 0: \S", out, re.MULTILINE)
+    assert re.search(r"^choice 1: \S", out, re.MULTILINE)
+    assert "history: 4 messages, last reply {'role': 'assistant'" in out
+    assert re.search(r"went quiet after 4 chunks; kept: '\S.*'", out)
+
+
+def test_parallel_tools_run_in_one_turn_at_the_same_time() -> None:
+    out = _run("parallel_tools.py")
+    assert "turn 1 asked for 3 tools at once:" in out
+    assert 'get_weather({"city":"Paris"}) -> 18 degrees and sunny in Paris' in out
+    assert "the pollen service has no station in Paris (failed)" in out
+    assert "at most 3 tools ran at the same time" in out
+    assert "answer after 2 turns: Paris: 18 degrees" in out
+
+
+def test_vision_input_sends_a_local_file_inline_and_refuses_text() -> None:
+    out = _run("vision_input.py")
+    assert "from a file, sent as: image_url data:image/png;base64," in out
+    assert re.search(
+        r"parts sent: \['input_text', 'input_image', 'input_image'\] \| file: file-", out
+    )
+    assert "refused (image): image: cannot tell the image format" in out
+
+
+def test_retries_and_rate_limits_show_each_attempt_and_the_key_pool() -> None:
+    out = _run("retries_and_rate_limits.py")
+    assert "attempt 1: 503\n    attempt 2: 503\n    attempt 3: 200" in out
+    assert "one idempotency key for the 3 attempts: True" in out
+    assert "learned for model 'gpt-4o-mini': 30 requests a minute" in out
+    assert "after 3 attempts." in out
+    assert "attempts: [500, 500, 500]" in out
+    assert "not retried: the server asked for 120 s, more than max_retry_after (60 s)." in out
+    assert "after a 401: KeyPool(3 keys, 1 revoked, 2 ready)" in out
+    assert "(the retry went out on the other key): KeyPool(3 keys, 1 revoked, 1 ready)" in out
+    assert "sk-team" not in out  # no key is ever printed
+
+
+def test_middleware_adds_headers_and_pairs_request_ids() -> None:
+    out = _run("middleware.py")
+    expected = "{'x-app': 'middleware-example', 'x-tenant': 'search', 'x-feature': 'greeting'}"
+    assert f"the server saw: {expected}" in out
+    assert "event='openai_ergo.request'" in out
+    assert re.search(r"stream on /v1/chat/completions: \d+ events, error=None", out)
+    pairs = re.findall(r"^  req-[0-9a-f]{12} -> (req_\w+)$", out, re.MULTILINE)
+    assert len(pairs) == 2
+    assert f"its request id: {pairs[1]}" in out
+    assert "httpx hook: POST /v1/responses\n  httpx hook: 200 application/json" in out
+    assert "pairs still 2" in out
+
+
+def test_caching_answers_a_repeated_request_from_memory() -> None:
+    out = _run("caching.py")
+    assert "0 from the prompt cache" in out
+    assert "cache: 2 hits, 2 misses" in out
+    assert "same answer from the cache: True" in out
+    # Two prompt-cache questions, one chat, then only the two cache misses reach the server.
+    assert "requests the server saw: 5" in out
+
+
+def test_token_counting_matches_the_count_with_the_usage() -> None:
+    out = _run("token_counting.py")
+    counted = re.search(r"counted by the API: (\d+) input tokens; bytes/4 says \d+", out)
+    assert counted is not None
+    assert f"used: {counted.group(1)} in (0 cached)" in out
+    assert "max_output_tokens(16): incomplete (max_output_tokens), 16 output tokens" in out
+    assert re.search(r"chat: \d+ prompt \+ \d+ completion = \d+ tokens", out)
+
+
+def test_testing_with_mock_passes_its_own_tests_on_both_backends() -> None:
+    out = _run("testing_with_mock.py")
+    assert "10 passed" in out
+    assert out.count("[trio] PASSED") == 5
+
+
+def test_trio_app_cancels_a_stream_and_carries_on() -> None:
+    out = _run("trio_app.py")
+    assert "4 answers in " in out
+    assert "cancelled after 0.3 s: True" in out
+    assert "the next request works: True" in out
+
+
+def test_azure_routes_to_deployments_and_the_v1_api() -> None:
+    out = _run("azure.py")
+    assert "azure-mock-key" not in out
+    version = "?api-version=2024-10-21"
+    assert f"POST /openai/deployments/my-gpt-4o-mini/chat/completions{version}" in out
+    assert f"POST /openai/deployments/my-embedder/embeddings{version}" in out
+    assert "v1 API, the URLs used: ['/openai/v1/responses', '/openai/v1/chat/completions']" in out
+    assert "authorized with a bearer token: True" in out

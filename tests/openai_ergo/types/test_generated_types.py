@@ -191,3 +191,23 @@ def test_plain_data_keeps_the_payload_of_unknown_objects_wherever_they_are() -> 
     # The hand-written unknown event too.
     event = decode_response_event(b'{"type": "response.brand_new", "x": 1}')
     assert event.to_dict() == {"type": "response.brand_new", "x": 1}
+
+
+def test_reading_every_namespace_loads_no_dict_forms_and_no_builders() -> None:
+    # The dict forms (`params`) and the stream handles are for type checkers and first streams:
+    # the namespaces import them under TYPE_CHECKING only, so reading each costs its types.
+    program = (
+        "import json, sys, openai_ergo; "
+        "from openai_ergo._namespaces._generated import NAMESPACES; "
+        "c = openai_ergo.Client(api_key='sk-x', base_url='http://127.0.0.1:9/v1'); "
+        "[getattr(c, n) for n in NAMESPACES]; "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(result.stdout))
+    assert "openai_ergo._namespaces._generated.videos" in loaded  # every namespace was read
+    assert "openai_ergo.types._generated.params" not in loaded
+    assert not {m for m in loaded if m.startswith("openai_ergo.resources")}
+    assert "difflib" not in loaded

@@ -67,9 +67,9 @@ codegen: install
 
 # CI: regenerating must change nothing, and leave no file git does not know.
 codegen-check: codegen
-	@git diff --exit-code -- openai_ergo/types/_generated openai_ergo/_namespaces/_generated docs/api-coverage.md || \
+	@git diff --exit-code -- openai_ergo/types/_generated openai_ergo/_namespaces/_generated openai_ergo/mock/_generated docs/api-coverage.md || \
 	  (echo "the generated code differs from what the generator makes: run make codegen"; exit 1)
-	@untracked=$$(git ls-files --others --exclude-standard -- openai_ergo/types/_generated openai_ergo/_namespaces/_generated docs); \
+	@untracked=$$(git ls-files --others --exclude-standard -- openai_ergo/types/_generated openai_ergo/_namespaces/_generated openai_ergo/mock/_generated docs); \
 	if [ -n "$$untracked" ]; then echo "generated files not committed: $$untracked"; exit 1; fi
 
 demo: install compile

@@ -3,7 +3,8 @@
 `python -m openai_ergo.codegen SPEC OUT_DIR` reads the spec (the repository carries the official
 one, with its license, in `openai_ergo/codegen/spec/`) and writes, under the project root
 `OUT_DIR`, the generated types (`openai_ergo/types/_generated/`), the typed namespaces
-(`openai_ergo/_namespaces/_generated/`) and the table of every
+(`openai_ergo/_namespaces/_generated/`), the mock server's operation table
+(`openai_ergo/mock/_generated/`) and the table of every
 operation with the name of its typed method (`docs/api-coverage.md`). `make codegen` runs it;
 CI runs it too and fails if the committed output differs. Reading YAML needs
 `openai-ergo[codegen]`; the output is formatted with ruff when it is installed (it is in the
@@ -13,7 +14,7 @@ The stages, each its own module: `_spec` loads the document; `_build` turns it i
 intermediate model (`_model`: definitions and operations); `_unions` decides how each union
 decodes; `_names` names each operation as the official SDK does; `_emit_types` writes the
 modules, `_emit_params` the dict forms of the request types (`TypedDict`s), `_emit_namespaces`
-the typed methods and `_emit_docs` the coverage table.
+the typed methods, `_emit_mock` the mock's operation table and `_emit_docs` the coverage table.
 `_handwritten` names the schemas that hand-written classes already define, which the generated
 code imports instead of redefining.
 See `openai_ergo/codegen/README.md` for the rules and what is not typed fully.
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from openai_ergo.codegen._build import build_model
 from openai_ergo.codegen._emit_docs import COVERAGE_PATH, emit_coverage
+from openai_ergo.codegen._emit_mock import MOCK_PACKAGE, emit_mock
 from openai_ergo.codegen._emit_namespaces import NAMESPACES_PACKAGE, emit_namespaces
 from openai_ergo.codegen._emit_types import PACKAGE, emit_types
 from openai_ergo.codegen._model import Model
@@ -47,10 +49,12 @@ def generate(spec: str | Path, out_dir: str | Path, *, format: bool = True) -> M
     The generated package is replaced whole, so a type removed from the spec disappears. With
     `format`, ruff formats the output (skipped, with a note, when ruff is not installed).
     """
-    model = build_model(load_spec(spec))
+    document = load_spec(spec)
+    model = build_model(document)
     for package, files in (
         (PACKAGE, emit_types(model)),
         (NAMESPACES_PACKAGE, emit_namespaces(model)),
+        (MOCK_PACKAGE, emit_mock(model, document)),
     ):
         target = Path(out_dir).joinpath(*package.split("."))
         if target.exists():

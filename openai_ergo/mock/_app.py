@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, final
 
 import anyio
@@ -53,6 +54,9 @@ from openai_ergo.mock._exchange import (
 )
 from openai_ergo.mock._faults import MID_STREAM, Fault, FaultQueue, fault_error, html_page
 from openai_ergo.mock._files import FILE_LIMIT, FileStore
+from openai_ergo.mock._generated.operations import OPERATIONS
+from openai_ergo.mock._generic import GenericOperation, object_parameter
+from openai_ergo.mock._operations import SpecOperation
 from openai_ergo.mock._replies import RecordedRequest, Reply, Responder
 from openai_ergo.mock._responses import (
     ResponseTurn,
@@ -63,6 +67,7 @@ from openai_ergo.mock._responses import (
 from openai_ergo.mock._routes import Call, Match, RouteTable, openai_path
 from openai_ergo.mock._store import MockClock, Query
 from openai_ergo.mock._stored import Store
+from openai_ergo.mock._validation import RequestSchema
 from openai_ergo.mock._wire import (
     SSE_CONTENT_TYPE,
     Headers,
@@ -165,7 +170,7 @@ class MockOpenAI:
         self._replies: deque[Reply | str] = deque()
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._window = RateLimitWindow(requests_per_minute, tokens_per_minute)
+        self._window = RateLimitWindow(requests_per_minute, tokens_per_minute, self.clock.time)
 
     def __repr__(self) -> str:
         shown = f"seed={self.seed}, models={len(self.models)}, requests={len(self.requests)}"
@@ -272,10 +277,10 @@ class MockOpenAI:
         method: str = scope["method"]
         path: str = scope["path"]
         match = _ROUTES.match(openai_path(path))
-        handler = match.methods.get(method) if match is not None else None
+        route = match.methods.get(method) if match is not None else None
         raw = b""
         # An upload's handler reads its own body as it arrives; every other body is read here.
-        if handler not in _STREAMED_BODY:
+        if route is None or not route.streamed_body:
             try:
                 raw = await self._read_body(receive)
             except Disconnected:
@@ -329,24 +334,24 @@ class MockOpenAI:
                 return bytes(chunks)
 
     async def _dispatch(
-        self, request: RecordedRequest, raw: bytes, reply: Exchange, match: Match[_Handler] | None
+        self, request: RecordedRequest, raw: bytes, reply: Exchange, match: Match[Route] | None
     ) -> None:
         method, path, headers = request.method, request.path, request.headers
         if match is None:
             raise BadRequest(f"Invalid URL ({method} {path})", status=404)
-        handler = match.methods.get(method)
-        if handler is None:
+        route = match.methods.get(method)
+        if route is None:
             raise BadRequest(f"Invalid method for URL ({method} {path})", status=405)
         self._authorize(headers)
         fault = self._fault_for(request)
         if len(raw) > _MAX_BODY:
             raise BadRequest("Request body too large.", status=413)
-        if (
-            method == "POST"
-            and not isinstance(request.body, dict)
-            and (raw or handler not in _BODYLESS)
-            and handler not in _STREAMED_BODY
-        ):
+        body = request.body
+        if isinstance(body, dict):
+            if route.schema is not None:
+                # Before the handler: a refused request changes no state.
+                route.schema.check(raw, body)
+        elif method == "POST" and route.json_body and (raw or not route.bodyless):
             raise BadRequest(
                 "We could not parse the JSON body of your request. (HINT: This likely means you "
                 "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
@@ -355,7 +360,7 @@ class MockOpenAI:
         if fault is not None and fault.kind == "hang":
             # An upload's body is still unread: watching for the client's disconnect would eat
             # it, so an upload's hang ends only with its time or the server.
-            watch = handler not in _STREAMED_BODY
+            watch = not route.streamed_body
             if not await reply.hang(fault.seconds, watch_client=watch):
                 if not self._closing.is_set():
                     raise Disconnected  # the client gave up: nobody to answer
@@ -368,7 +373,7 @@ class MockOpenAI:
             await self._fail(fault, request, reply)
             return
         query = Query(request.query) if request.query else None
-        answer = await handler(self, Call(request, reply, fault, match.params, query))
+        answer = await route.handler(self, Call(request, reply, fault, match.params, query))
         if answer is not None:
             await reply.raw(200, encode_json(answer), fault)
 
@@ -623,8 +628,9 @@ _STREAMED_BODY: frozenset[_Handler] = frozenset(
         voices.create_voice,
     }
 )
-_ROUTES: RouteTable[_Handler] = RouteTable()
-for _method, _template, _handler in (
+#: The hand-written handlers, which take precedence over the generic one (each its spec's
+#: method and template). Every other operation of the spec is answered by `GenericOperation`.
+_HANDWRITTEN: tuple[tuple[str, str, _Handler], ...] = (
     ("POST", "/v1/responses", MockOpenAI._responses),
     ("GET", "/v1/responses/{response_id}", MockOpenAI._retrieve_response),
     ("DELETE", "/v1/responses/{response_id}", MockOpenAI._delete_response),
@@ -768,8 +774,56 @@ for _method, _template, _handler in (
     ("POST", "/v1/audio/voice_consents/{consent_id}", voices.update_consent),
     ("DELETE", "/v1/audio/voice_consents/{consent_id}", voices.delete_consent),
     ("POST", "/v1/audio/voices", voices.create_voice),
-):
-    _ROUTES.add(_method, _template, _handler)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What a method and template route to: the handler and what `_dispatch` checks first."""
+
+    handler: _Handler
+    #: The operation's request schema (None: no JSON body to check).
+    schema: RequestSchema | None
+    #: Whether a POST body must be JSON (not for multipart operations and streamed uploads).
+    json_body: bool
+    #: Whether a POST may come without a body (the SDK sends none for a cancel).
+    bodyless: bool
+    #: Whether the handler reads its own body as it arrives.
+    streamed_body: bool
+
+
+def _route(handler: _Handler, operation: SpecOperation | None) -> Route:
+    content_type = operation.content_type if operation is not None else "application/json"
+    multipart = content_type.startswith("multipart/")
+    streamed = handler in _STREAMED_BODY
+    schema = None
+    if operation is not None and operation.body_type and not multipart:
+        schema = RequestSchema(operation.operation_id, operation.request_type, operation.enums)
+    return Route(
+        handler=handler,
+        schema=schema,
+        json_body=not multipart and not streamed,
+        bodyless=handler in _BODYLESS or not content_type,
+        streamed_body=streamed,
+    )
+
+
+def _routes() -> RouteTable[Route]:
+    # The spec's first operation of a method and template (`/responses?beta=true` repeats one).
+    operations: dict[tuple[str, str], SpecOperation] = {}
+    for operation in OPERATIONS:
+        operations.setdefault((operation.method, operation.template), operation)
+    table: RouteTable[Route] = RouteTable()
+    for method, template, handler in _HANDWRITTEN:
+        table.add(method, template, _route(handler, operations.pop((method, template), None)))
+    templates = frozenset(template for _, template in operations)
+    for (method, template), operation in operations.items():
+        generic = GenericOperation(operation, object_parameter(template, templates))
+        table.add(method, template, _route(generic, operation))
+    return table
+
+
+_ROUTES = _routes()
 
 
 def _no_model(model: str) -> BadRequest:

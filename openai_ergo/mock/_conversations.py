@@ -3,9 +3,8 @@
 A conversation is created with up to 20 items, its metadata replaced by an update, and its items
 listed (newest first by default, with the shared pagination), added (up to 20 at a time),
 retrieved and deleted one by one. A Responses request naming the conversation continues from its
-items and then appends its own input and output items. An id the mock never created is started
-empty on first use by a Responses request (a test double need not script the create), but the
-conversation routes answer 404 for it until then.
+items and then appends its own input and output items. A Responses request naming an id the
+mock never created (or deleted) is a 404, `param: "conversation"`, as the service answers it.
 
 Conversation: active ──DELETE──▶ deleted (404 from then on)
 """

@@ -154,7 +154,12 @@ class Store:
             return record.conversation()
         if conversation:
             found = self.conversations.find(conversation)
-            return list(found.items) if found is not None else []
+            if found is None:
+                # The service's answer to a conversation it does not know, before anything runs.
+                missing = self.conversations.missing(conversation)
+                missing.param = "conversation"
+                raise missing
+            return list(found.items)
         return None
 
     def keep_response(
@@ -166,11 +171,8 @@ class Store:
         if stored:
             self.responses.put(record.id, record)
         conversation = _conversation_id(turn.body.get("conversation"))
-        if conversation:
-            found = self.conversations.find(conversation)
-            if found is None:
-                # An id never created starts empty: a test need not script the create.
-                found = self.conversations.put(conversation, StoredConversation(conversation, {}))
+        found = self.conversations.find(conversation) if conversation else None
+        if found is not None:  # `history` refused an unknown one; a deleted one keeps nothing
             found.extend([*record.inputs(), *turn.output()])
         return record
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -85,33 +86,53 @@ def error_body(
 
 
 class RateLimitWindow:
-    """Counts requests per minute so the `x-ratelimit-*` headers move like the real ones."""
+    """Request and token buckets that refill continuously, as OpenAI's do, so the
+    `x-ratelimit-*` headers move like the real ones.
 
-    def __init__(self, requests_per_minute: int, tokens_per_minute: int) -> None:
+    Each bucket holds a minute's limit and refills at that limit per minute; a request takes one
+    request and its tokens out. `remaining` is what is left now, `reset` the time until the
+    bucket is full again (not until some fixed window ends). Time is `clock` (the app's).
+    """
+
+    def __init__(
+        self,
+        requests_per_minute: int,
+        tokens_per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
-        self._window_start = time.monotonic()
-        self._requests = 0
-        self._tokens = 0
+        self._clock = clock
+        self._last = clock()
+        # What each bucket lacks of being full.
+        self._requests = 0.0
+        self._tokens = 0.0
+
+    def _refill(self) -> None:
+        now = self._clock()
+        elapsed = max(0.0, now - self._last)
+        self._last = now
+        self._requests = max(0.0, self._requests - elapsed * self.requests_per_minute / 60.0)
+        self._tokens = max(0.0, self._tokens - elapsed * self.tokens_per_minute / 60.0)
 
     def record(self, tokens: int) -> Headers:
-        """Count one request of `tokens` tokens and return the headers describing the window."""
-        clock = time.monotonic()
-        if clock - self._window_start >= 60.0:
-            self._window_start, self._requests, self._tokens = clock, 0, 0
+        """Take one request of `tokens` tokens and return the headers describing the buckets."""
+        self._refill()
         self._requests += 1
         self._tokens += tokens
-        return self.headers()
+        return self._headers()
 
     def headers(self) -> Headers:
-        """The `x-ratelimit-*` headers for the current window, without counting anything."""
-        elapsed = time.monotonic() - self._window_start
-        reset = max(0.0, 60.0 - elapsed)
-        remaining_requests = max(0, self.requests_per_minute - self._requests)
-        remaining_tokens = max(0, self.tokens_per_minute - self._tokens)
+        """The `x-ratelimit-*` headers now, without taking anything."""
+        self._refill()
+        return self._headers()
+
+    def _headers(self) -> Headers:
+        remaining_requests = max(0, math.floor(self.requests_per_minute - self._requests))
+        remaining_tokens = max(0, math.floor(self.tokens_per_minute - self._tokens))
         # OpenAI reports how long until the bucket is full again, e.g. "6ms", "1.2s", "6m0s".
-        request_reset = _duration(reset * self._requests / max(1, self.requests_per_minute))
-        token_reset = _duration(reset * self._tokens / max(1, self.tokens_per_minute))
+        request_reset = _duration(60.0 * self._requests / max(1, self.requests_per_minute))
+        token_reset = _duration(60.0 * self._tokens / max(1, self.tokens_per_minute))
         return [
             (b"x-ratelimit-limit-requests", str(self.requests_per_minute).encode()),
             (b"x-ratelimit-limit-tokens", str(self.tokens_per_minute).encode()),

@@ -205,3 +205,23 @@ async def test_the_sdk_runs_conversations_and_items(
     assert deleted.deleted is True
     with pytest.raises(openai.NotFoundError):
         await sdk.conversations.retrieve(conversation.id)
+
+
+async def test_a_responses_request_naming_an_unknown_conversation_is_a_404(
+    http: httpx.AsyncClient,
+) -> None:
+    for conversation in ("conv_nope", {"id": "conv_nope"}):
+        body = {"model": "gpt-5", "input": "Hi", "conversation": conversation}
+        answer = await http.post("/responses", json=body)
+        assert answer.status_code == 404
+        error = answer.json()["error"]
+        assert error["message"] == "Conversation with id 'conv_nope' not found."
+        assert (error["type"], error["param"]) == ("invalid_request_error", "conversation")
+    # Nothing was started on the way.
+    assert (await http.get("/conversations/conv_nope")).status_code == 404
+    cid = (await _create(http))["id"]
+    assert (await http.delete(f"/conversations/{cid}")).status_code == 200
+    gone = await http.post(
+        "/responses", json={"model": "gpt-5", "input": "Hi", "conversation": cid}
+    )
+    assert gone.status_code == 404

@@ -265,9 +265,16 @@ async def _target(route: str, http: httpx.AsyncClient, server: MockServer) -> Ta
     if route == "DELETE model":
         server.app.add_model("ft:gpt-4o:acme::x1")
         return "DELETE", "/models/ft:gpt-4o:acme::x1", None
-    upload = {"filename": "x.txt", "purpose": "assistants", "bytes": 3, "mime_type": "text/plain"}
+    upload: dict[str, object] = {
+        "filename": "x.txt", "purpose": "assistants", "bytes": 3, "mime_type": "text/plain"
+    }  # fmt: skip
+    project: dict[str, object] = {"name": "Project X"}
     return {"GET chat list": ("GET", CHAT, None), "GET files": ("GET", "/files", None),
-            "POST upload": ("POST", "/uploads", upload)}[route]  # fmt: skip
+            "POST upload": ("POST", "/uploads", upload),
+            # A sample of the routes the generic handler answers from the spec's examples.
+            "generic retrieve": ("GET", "/evals/eval_1", None),
+            "generic create": ("POST", "/organization/projects", project),
+            "generic binary": ("GET", "/videos/video_1/content", None)}[route]  # fmt: skip
 
 
 ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update",
@@ -277,7 +284,8 @@ ROUTES = ["GET response", "DELETE response", "GET chat list", "POST chat update"
           "run steps", "container file content", "container file delete",
           "fine-tuning job", "fine-tuning events", "file search response",
           "POST image generation", "GET image url",
-          "POST speech", "GET voice consents"]  # fmt: skip
+          "POST speech", "GET voice consents", "generic retrieve", "generic create",
+          "generic binary"]  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ROUTES)

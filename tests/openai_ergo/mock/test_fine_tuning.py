@@ -290,11 +290,14 @@ async def test_projects_get_permissions_on_checkpoints_and_models(
     again = await http.delete(f"{path}/{ids[1]}")
     assert (again.status_code, again.json()["error"]["param"]) == (404, "permission_id")
     assert [p["id"] for p in (await ok(http.get(path)))["data"]] == [ids[2], ids[0]]
-    bodies: list[dict[str, Any]] = [{}, {"project_ids": []}, {"project_ids": [3]}]
-    for body in bodies:
+    bodies: list[tuple[dict[str, Any], str]] = [
+        ({}, "project_ids"), ({"project_ids": []}, "project_ids"),
+        ({"project_ids": [3]}, "project_ids[0]"),
+    ]  # fmt: skip
+    for body, param in bodies:
         refused = await http.post(path, json=body)
         assert refused.status_code == 400
-        assert refused.json()["error"]["param"] == "project_ids"
+        assert refused.json()["error"]["param"] == param
     # The model itself takes permissions once the job has made it.
     model_path = f"/fine_tuning/checkpoints/{model}/permissions"
     assert (await http.get(model_path)).status_code == 404

@@ -1,19 +1,25 @@
 """The mock never answers 500 because of a request body: random JSON, bodies shaped like each
 route's own (with random values), random multipart, truncated bodies and random query strings
-go to every stateful route, and the answer is a 2xx or a 4xx whose error names the problem.
+go to every stateful route and to the routes the generic handler answers (bodies shaped like
+their request schemas), and the answer is a 2xx or a 4xx whose error names the problem.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import anyio
 import httpx
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openai_ergo.mock import MockOpenAI
+from openai_ergo.mock._app import _ROUTES
+from openai_ergo.mock._generated.operations import OPERATIONS
+from openai_ergo.mock._generic import GenericOperation as Generic
 
 _scalars = st.one_of(
     st.none(),
@@ -351,3 +357,63 @@ def test_well_formed_forms_with_random_fields_and_files_are_never_a_500(
     data = {"model": "whisper-1", **fields}
     files = {name: (filename, head + content)}
     _run([("POST", path, {"data": data, "files": files})])
+
+
+def _generic(method: str, *, json_body: bool) -> list[tuple[str, tuple[str, ...]]]:
+    """The routes the generic handler answers (`path`, the body fields its schema names)."""
+    found = []
+    for op in OPERATIONS:
+        route = _ROUTES.match(op.template)
+        handler = route.methods.get(op.method) if route is not None else None
+        if op.method != method or not isinstance(getattr(handler, "handler", None), Generic):
+            continue
+        if json_body != (op.content_type == "application/json"):
+            continue
+        kind = op.request_type()
+        fields = tuple(f.encode_name for f in msgspec.structs.fields(kind)) if kind else ()
+        path = re.sub(r"\{\w+\}", "x_1", op.template.removeprefix("/v1"))
+        found.append((path, fields))
+    return found
+
+
+_GENERIC_POSTS = _generic("POST", json_body=True)
+_GENERIC_LISTS = [path for path, _ in _generic("GET", json_body=False)]
+
+
+def _run_generic(method: str, path: str, options: dict[str, Any]) -> None:
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=MockOpenAI())
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
+            _check(await http.request(method, path, **options))
+
+    anyio.run(main)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    route_body=st.sampled_from(_GENERIC_POSTS).flatmap(
+        lambda route: st.tuples(
+            st.just(route[0]),
+            st.one_of(
+                _json,
+                st.dictionaries(st.sampled_from(route[1] or ("x",)), _json, max_size=6),
+            ),
+        )
+    )
+)
+def test_random_json_to_the_generic_routes_is_never_a_500(route_body: tuple[str, Any]) -> None:
+    path, body = route_body
+    _run_generic("POST", path, {"json": body})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(_GENERIC_LISTS),
+    params=st.dictionaries(
+        st.sampled_from(["limit", "after", "order", "start_time"]), st.text(max_size=6), max_size=3
+    ),
+)
+def test_random_queries_to_the_generic_routes_are_never_a_500(
+    path: str, params: dict[str, str]
+) -> None:
+    _run_generic("GET", path, {"params": params})

@@ -165,9 +165,11 @@ async def test_a_follow_up_carries_the_previous_response_into_its_reply(
 
 
 async def test_a_conversation_accumulates_its_turns(http: httpx.AsyncClient) -> None:
-    one = await _respond(http, input="Same words", conversation="conv_a")
-    two = await _respond(http, input="Same words", conversation="conv_a")
-    other = await _respond(http, input="Same words", conversation={"id": "conv_b"})
+    first = (await http.post("/conversations", json={})).json()["id"]
+    second = (await http.post("/conversations", json={})).json()["id"]
+    one = await _respond(http, input="Same words", conversation=first)
+    two = await _respond(http, input="Same words", conversation=first)
+    other = await _respond(http, input="Same words", conversation={"id": second})
     text = [r["output"][0]["content"][0]["text"] for r in (one, two, other)]
     assert text[0] != text[1]  # the second turn sees the first
     assert text[0] == text[2]  # a new conversation starts afresh

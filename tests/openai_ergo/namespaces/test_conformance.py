@@ -1,7 +1,8 @@
 """Every operation through its typed method, under asyncio and trio, against a test double built
-from the spec (until the mock answers every operation): the request goes where the spec says,
-a request example of the spec encodes to a body equal in meaning, and the result is the typed
-object (a `Paginator` of typed items for a list, `None` for an empty body).
+from the spec: the request goes where the spec says, a request example of the spec encodes to
+a body equal in meaning, and the result is the typed object (a `Paginator` of typed items for a
+list, `None` for an empty body). test_round_trips.py runs every method against the mock itself;
+this double stays for what the mock cannot prove, the exact body each request example sends.
 
 The double answers each operation with its spec response example when it has one that parses
 (`{}` otherwise, which every tolerant response type accepts).

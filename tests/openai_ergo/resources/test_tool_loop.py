@@ -203,11 +203,13 @@ async def test_the_loop_in_a_conversation_sends_only_the_tool_outputs(
         Reply(tool_calls=(ToolCall(name="lookup", arguments={"word": "hi"}),)), "HI it is."
     )
     async with _client(mock_openai) as client:
-        builder = client.responses("gpt-5").conversation("conv_1").input("Look up hi")
+        created = await client.request("POST", "/conversations", body={})
+        conversation = created.json()["id"]
+        builder = client.responses("gpt-5").conversation(conversation).input("Look up hi")
         answer, steps = await _finish(builder.tools(lookup).run(), streamed=streamed)
     assert answer.output_text == "HI it is."
-    second = mock_openai.requests[1].json
-    assert second["conversation"] == "conv_1"
+    second = mock_openai.requests[2].json
+    assert second["conversation"] == conversation
     assert "previous_response_id" not in second
     [call] = steps[0].calls
     assert second["input"] == [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
 import httpx
 import msgspec
@@ -35,6 +35,10 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
+
+if TYPE_CHECKING:
+    from openai_ergo._namespaces._images_call import CallableImagesNamespace
+    from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
 
 T = TypeVar("T")
 
@@ -196,6 +200,40 @@ class Client(Namespaces, AsyncResource):
             version = env("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION
         settings = AzureSettings(endpoint=endpoint, api_version=version, v1=v1)
         return cls(api_key, auth=auth, _azure=settings, **kwargs)
+
+    # -- images and audio builders (docs/images-and-audio.md) -------------------------------
+
+    @property
+    def images(self) -> CallableImagesNamespace:
+        """`client.images("gpt-image-1")` builds an image request; `client.images.generate(...)`
+        and the other typed methods are beside it."""
+        from openai_ergo._namespaces._images_call import CallableImagesNamespace
+
+        return CallableImagesNamespace(self)
+
+    def speech(self, model: str) -> SpeechBuilder:
+        """A text-to-speech request for `model`: `.voice(v).input(text)`, then await it for the
+        audio bytes, `.save(path)` or `.stream()` it (`client.audio.speech.create` is the typed
+        method)."""
+        from openai_ergo.resources import SpeechBuilder
+
+        return SpeechBuilder(self, model)
+
+    def transcription(self, model: str) -> TranscriptionBuilder:
+        """A speech-to-text request for `model`: `.file(path)`, then await it for a
+        `Transcript` or `.stream()` the text (`client.audio.transcriptions.create` is the
+        typed method)."""
+        from openai_ergo.resources import TranscriptionBuilder
+
+        return TranscriptionBuilder(self, model)
+
+    def translation(self, model: str) -> TranscriptionBuilder:
+        """A request to translate speech into English text for `model`: `.file(path)`, then
+        await it for a `Transcript` (`client.audio.translations.create` is the typed
+        method)."""
+        from openai_ergo.resources import TranscriptionBuilder
+
+        return TranscriptionBuilder(self, model, translate=True)
 
     # -- derived clients and lifetime -------------------------------------------------------
 

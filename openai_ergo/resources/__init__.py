@@ -13,10 +13,18 @@ from openai_ergo.resources._aggregate import (
     ResponseAccumulator,
     StreamFailure,
 )
+from openai_ergo.resources._audio import (
+    SpeechBuilder,
+    SpeechStream,
+    Transcript,
+    TranscriptionBuilder,
+    TranscriptStream,
+)
 from openai_ergo.resources._builder import RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
 from openai_ergo.resources._event_streams import TypedEventStream
 from openai_ergo.resources._history import ChatHistory
+from openai_ergo.resources._images import GeneratedImage, Images, ImagesBuilder, ImageStream
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
@@ -39,7 +47,11 @@ __all__ = [
     "ChatStream",
     "FileInput",
     "FunctionTool",
+    "GeneratedImage",
     "ImageInput",
+    "ImageStream",
+    "Images",
+    "ImagesBuilder",
     "OutputFormat",
     "Parsed",
     "ParsedStream",
@@ -48,6 +60,8 @@ __all__ = [
     "ResponseStream",
     "ResponsesBuilder",
     "ResponsesParse",
+    "SpeechBuilder",
+    "SpeechStream",
     "StreamFailure",
     "StreamNotFinishedError",
     "TextDeltas",
@@ -56,6 +70,9 @@ __all__ = [
     "ToolRun",
     "ToolRunStream",
     "ToolStep",
+    "Transcript",
+    "TranscriptStream",
+    "TranscriptionBuilder",
     "TypedEventStream",
     "audio",
     "file",

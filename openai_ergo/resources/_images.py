@@ -395,9 +395,16 @@ async def _images_of(client: Client, response: ImagesResponse) -> Images:
     """The answer's images with their bytes: base64 decoded, URLs downloaded concurrently."""
     data = response.data or []
     found: list[bytes] = [b""] * len(data)
+    failures: list[Exception] = []
 
     async def download(index: int, url: str) -> None:
-        found[index] = await _download(client, url)
+        try:
+            found[index] = await _download(client, url)
+        except Exception as exc:
+            # The first failure is the caller's error as it is, not an exception group; the
+            # other downloads are pointless now.
+            failures.append(exc)
+            group.cancel_scope.cancel()
 
     async with anyio.create_task_group() as group:
         for index, item in enumerate(data):
@@ -405,6 +412,8 @@ async def _images_of(client: Client, response: ImagesResponse) -> Images:
                 found[index] = base64.b64decode(item.b64_json)
             elif item.url:
                 group.start_soon(download, index, item.url)
+    if failures:
+        raise failures[0]
     images = [
         GeneratedImage(found[i], index=i, url=item.url, revised_prompt=item.revised_prompt)
         for i, item in enumerate(data)

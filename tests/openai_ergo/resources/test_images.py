@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from openai_ergo import (
@@ -17,6 +18,9 @@ from openai_ergo import (
     Images,
     ImagesBuilder,
     InvalidRequestError,
+    Middleware,
+    NotFoundError,
+    PermissionDeniedError,
 )
 from openai_ergo.mock import MockServer
 from openai_ergo.types._generated.images import (
@@ -92,6 +96,57 @@ async def test_url_answers_are_downloaded_without_the_api_key(mock_openai: MockS
     downloads = [r for r in mock_openai.requests if r.path.startswith("/v1/mock/images/")]
     assert len(downloads) == 3
     assert all("authorization" not in r.headers for r in downloads)
+
+
+class _HourPasses(Middleware):
+    """Moves the mock's clock an hour on once the answer arrived: its URLs have expired by
+    the time they are downloaded."""
+
+    def __init__(self, server: MockServer) -> None:
+        self.server = server
+
+    async def on_response(self, response: httpx.Response, state: dict[str, Any]) -> None:
+        self.server.app.clock.advance(3600)
+
+
+async def test_an_expired_url_is_a_typed_error(
+    mock_openai: MockServer,
+) -> None:
+    mock_openai.app.clock.speed = 0
+    async with Client(
+        api_key="sk-test-secret-value",
+        base_url=mock_openai.url,
+        rate_limiter=False,
+        middleware=[_HourPasses(mock_openai)],
+    ) as client:
+        with pytest.raises(NotFoundError) as expired:
+            await client.images("dall-e-2").prompt("An otter").size("256x256")
+    assert expired.value.method == "GET"
+    assert expired.value.url is not None
+    assert "/v1/mock/images/" in expired.value.url
+    assert "expired" in str(expired.value)
+
+
+async def test_a_signed_url_keeps_its_signature_out_of_the_error() -> None:
+    signed = "https://images.example.test/img_1.png?se=2030&sig=s3cr3t-signature"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "api.example.test":
+            return httpx.Response(200, json={"created": 1, "data": [{"url": signed}]})
+        assert "authorization" not in request.headers  # the API key stays with the API
+        return httpx.Response(403, text="AuthenticationFailed: signature expired")
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    async with Client(
+        api_key="sk-test-secret-value",
+        base_url="https://api.example.test/v1",
+        http_client=http,
+        rate_limiter=False,
+    ) as client:
+        with pytest.raises(PermissionDeniedError) as refused:
+            await client.images("dall-e-2").prompt("An otter")
+    assert "s3cr3t" not in str(refused.value)
+    assert refused.value.url == "https://images.example.test/img_1.png"
 
 
 async def test_a_stream_yields_typed_partial_images_then_the_final_one(

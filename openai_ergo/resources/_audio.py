@@ -264,11 +264,8 @@ class TranscriptStream(
 
     def final(self) -> Transcript:
         """The whole transcript (`transcript.text.done`), once the stream ended."""
-        if self._handle is None:
-            raise InvalidRequestError(
-                "the stream was never opened: iterate it first", param="stream"
-            )
-        done = next(e for e in self._handle.final() if isinstance(e, TranscriptTextDoneEvent))
+        events = self._opened_handle().final()
+        done = next(e for e in events if isinstance(e, TranscriptTextDoneEvent))
         return Transcript(done.text or "", format="json", response=done)
 
 

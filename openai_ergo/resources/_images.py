@@ -178,11 +178,7 @@ class ImageStream(StreamHandle["TypedEventStream[Any]", "ImageStreamEvent"]):
 
     def final(self) -> Images:
         """The completed images (what awaiting the builder gives), once the stream ended."""
-        if self._handle is None:
-            raise InvalidRequestError(
-                "the stream was never opened: iterate it first", param="stream"
-            )
-        events = self._handle.final()
+        events = self._opened_handle().final()
         completed = [e for e in events if isinstance(e, _COMPLETED)]
         images = [GeneratedImage.from_event(e, i) for i, e in enumerate(completed)]
         usage = next((e.usage for e in reversed(completed) if e.usage is not None), None)

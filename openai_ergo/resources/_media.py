@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from openai_ergo._config import RequestOptions, Timeouts
-from openai_ergo._errors import InvalidRequestError
+from openai_ergo._errors import InvalidRequestError, StreamError, StreamNotFinishedError
 from openai_ergo._multipart import FileInput, FileUpload
 from openai_ergo.resources._builder import check_number, check_str
 
@@ -181,6 +181,9 @@ def _slots_of(cls: type) -> list[str]:
 
 
 class _Handle(Protocol[Y]):
+    @property
+    def request_id(self) -> str | None: ...
+
     def __anext__(self) -> Awaitable[Y]: ...
 
     async def aclose(self) -> None: ...
@@ -200,9 +203,23 @@ class StreamHandle(Generic[H, Y]):
         if self._handle is None:
             factory, self._factory = self._factory, None
             if factory is None:
-                raise InvalidRequestError("this stream was already closed", param="stream")
+                raise StreamError("this stream was already closed")
             self._handle = await factory()
         return self._handle
+
+    def _opened_handle(self) -> H:
+        """The handle, for `final()`: a stream never opened has nothing to give yet."""
+        if self._handle is None:
+            raise StreamNotFinishedError(
+                "the stream was never opened: use `async with builder.stream() as stream:` and "
+                "iterate it to its end first"
+            )
+        return self._handle
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id of the response, once the stream is open."""
+        return self._handle.request_id if self._handle is not None else None
 
     async def __aenter__(self: S) -> S:
         await self._opened()

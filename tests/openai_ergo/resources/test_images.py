@@ -21,6 +21,8 @@ from openai_ergo import (
     Middleware,
     NotFoundError,
     PermissionDeniedError,
+    StreamError,
+    StreamNotFinishedError,
 )
 from openai_ergo.mock import MockServer
 from openai_ergo.types._generated.images import (
@@ -170,6 +172,24 @@ async def test_a_stream_yields_typed_partial_images_then_the_final_one(
     assert [image.data for image in final] == [awaited[0].data]
     assert final.usage is not None
     assert final.usage.total_tokens
+
+
+async def test_a_stream_has_no_final_images_before_it_is_read_and_opens_once(
+    mock_openai: MockServer,
+) -> None:
+    async with _client(mock_openai) as client:
+        stream = client.images("gpt-image-1").prompt("A fox").stream()
+        with pytest.raises(StreamNotFinishedError):
+            stream.final()
+        assert stream.request_id is None
+        async with stream:
+            assert stream.request_id is not None
+            with pytest.raises(StreamNotFinishedError):
+                stream.final()  # opened, not read to its end
+            await stream.__anext__()
+        with pytest.raises(StreamError):
+            await stream.__anext__()  # closed: it does not send the request again
+    assert len(mock_openai.requests) == 1
 
 
 async def test_edits_take_images_and_masks_from_paths_bytes_and_files(

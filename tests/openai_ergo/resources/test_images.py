@@ -181,14 +181,16 @@ async def test_a_stream_has_no_final_images_before_it_is_read_and_opens_once(
         stream = client.images("gpt-image-1").prompt("A fox").stream()
         with pytest.raises(StreamNotFinishedError):
             stream.final()
-        assert stream.request_id is None
+        request_ids = [stream.request_id]
         async with stream:
-            assert stream.request_id is not None
+            request_ids.append(stream.request_id)
             with pytest.raises(StreamNotFinishedError):
                 stream.final()  # opened, not read to its end
             await stream.__anext__()
         with pytest.raises(StreamError):
             await stream.__anext__()  # closed: it does not send the request again
+    assert request_ids[0] is None
+    assert (request_ids[1] or "").startswith("req_")  # the mock's request id, once open
     assert len(mock_openai.requests) == 1
 
 

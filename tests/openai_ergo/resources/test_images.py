@@ -14,6 +14,7 @@ import pytest
 from openai_ergo import (
     BadRequestError,
     Client,
+    FileUpload,
     GeneratedImage,
     Images,
     ImagesBuilder,
@@ -204,13 +205,20 @@ async def test_edits_take_images_and_masks_from_paths_bytes_and_files(
         from_path = await base.image(tmp_path / "photo.png").mask(str(tmp_path / "mask.png"))
         with (tmp_path / "photo.png").open("rb") as file:
             from_file = await base.edit(file, mask=_png(64, 64, alpha=True))
+        sent: list[tuple[int, int | None]] = []
+        tracked = FileUpload(
+            tmp_path / "photo.png", on_progress=lambda done, total: sent.append((done, total))
+        )
+        from_upload = await base.image(tracked).mask(tmp_path / "mask.png")
         two = await base.image(_png(64, 64), _png(32, 32))
         generated = await base
         async with base.image(tmp_path / "photo.png").partial_images(1).stream() as stream:
             kinds = [type(event) async for event in stream]
         with pytest.raises(BadRequestError) as wrong_mask:
             await base.image(_png(64, 64)).mask(_png(32, 32, alpha=True))
-    assert from_path[0].data == from_file[0].data  # the same image and mask, however given
+    assert from_path[0].data == from_file[0].data == from_upload[0].data  # however given
+    size = (tmp_path / "photo.png").stat().st_size
+    assert sent[-1] == (size, size)  # a FileUpload reports its progress
     assert two[0].data != from_path[0].data != generated[0].data
     assert kinds == [ImageEditPartialImageEvent, ImageEditCompletedEvent]
     assert wrong_mask.value.param == "mask"

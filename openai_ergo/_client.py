@@ -38,6 +38,8 @@ from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
     from openai_ergo._namespaces._files import FilesCall
+    from openai_ergo._namespaces._images_call import CallableImagesNamespace
+    from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
     from openai_ergo.resources._assistants import AssistantRunBuilder
     from openai_ergo.resources._batch import BatchBuilder
     from openai_ergo.resources._fine_tuning import FineTuningJobBuilder
@@ -213,6 +215,40 @@ class Client(Namespaces, AsyncResource):
             version = env("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION
         settings = AzureSettings(endpoint=endpoint, api_version=version, v1=v1)
         return cls(api_key, auth=auth, _azure=settings, **kwargs)
+
+    # -- images and audio builders (docs/images-and-audio.md) -------------------------------
+
+    @property
+    def images(self) -> CallableImagesNamespace:
+        """`client.images("gpt-image-1")` builds an image request; `client.images.generate(...)`
+        and the other typed methods are beside it."""
+        from openai_ergo._namespaces._images_call import CallableImagesNamespace
+
+        return CallableImagesNamespace(self)
+
+    def speech(self, model: str) -> SpeechBuilder:
+        """A text-to-speech request for `model`: `.voice(v).input(text)`, then await it for the
+        audio bytes, `.save(path)` or `.stream()` it (`client.audio.speech.create` is the typed
+        method)."""
+        from openai_ergo.resources import SpeechBuilder
+
+        return SpeechBuilder(self, model)
+
+    def transcription(self, model: str) -> TranscriptionBuilder:
+        """A speech-to-text request for `model`: `.file(path)`, then await it for a
+        `Transcript` or `.stream()` the text (`client.audio.transcriptions.create` is the
+        typed method)."""
+        from openai_ergo.resources import TranscriptionBuilder
+
+        return TranscriptionBuilder(self, model)
+
+    def translation(self, model: str) -> TranscriptionBuilder:
+        """A request to translate speech into English text for `model`: `.file(path)`, then
+        await it for a `Transcript` (`client.audio.translations.create` is the typed
+        method)."""
+        from openai_ergo.resources import TranscriptionBuilder
+
+        return TranscriptionBuilder(self, model, translate=True)
 
     # -- derived clients and lifetime -------------------------------------------------------
 

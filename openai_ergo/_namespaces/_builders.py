@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from openai_ergo._namespaces._base import Namespace
 
 if TYPE_CHECKING:
-    from openai_ergo.resources import ChatBuilder, ResponsesBuilder
+    from openai_ergo.resources import ChatBuilder, ImagesBuilder, ResponsesBuilder
 
-__all__ = ["ChatCall", "ResponsesCall"]
+__all__ = ["ChatCall", "ImagesCall", "ResponsesCall"]
 
 
 class ResponsesCall(Namespace):
@@ -36,3 +36,16 @@ class ChatCall(Namespace):
         from openai_ergo.resources import ChatBuilder
 
         return ChatBuilder(self._client, model)
+
+
+class ImagesCall(Namespace):
+    """`client.images`: called with a model, the Images builder (generations, edits and
+    variations)."""
+
+    __slots__ = ()
+
+    def __call__(self, model: str) -> ImagesBuilder:
+        """An Images API builder for `model` (docs/images-and-audio.md)."""
+        from openai_ergo.resources import ImagesBuilder
+
+        return ImagesBuilder(self._client, model)

@@ -14,6 +14,13 @@ from openai_ergo.resources._aggregate import (
     StreamFailure,
 )
 from openai_ergo.resources._assistants import AssistantRunBuilder, RunStream
+from openai_ergo.resources._audio import (
+    SpeechBuilder,
+    SpeechStream,
+    Transcript,
+    TranscriptionBuilder,
+    TranscriptStream,
+)
 from openai_ergo.resources._batch import (
     BatchBuilder,
     BatchFailedError,
@@ -36,6 +43,7 @@ from openai_ergo.resources._fine_tuning import (
     TuningJob,
 )
 from openai_ergo.resources._history import ChatHistory
+from openai_ergo.resources._images import GeneratedImage, Images, ImagesBuilder, ImageStream
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
 from openai_ergo.resources._polling import WaitTimeoutError
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
@@ -78,7 +86,11 @@ __all__ = [
     "FineTuningError",
     "FineTuningJobBuilder",
     "FunctionTool",
+    "GeneratedImage",
     "ImageInput",
+    "ImageStream",
+    "Images",
+    "ImagesBuilder",
     "OutputFormat",
     "Parsed",
     "ParsedStream",
@@ -88,6 +100,8 @@ __all__ = [
     "ResponsesBuilder",
     "ResponsesParse",
     "RunStream",
+    "SpeechBuilder",
+    "SpeechStream",
     "StreamFailure",
     "StreamNotFinishedError",
     "TextDeltas",
@@ -96,6 +110,9 @@ __all__ = [
     "ToolRun",
     "ToolRunStream",
     "ToolStep",
+    "Transcript",
+    "TranscriptStream",
+    "TranscriptionBuilder",
     "TuningEvents",
     "TuningJob",
     "TypedEventStream",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
 import httpx
 import msgspec
@@ -35,6 +35,12 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
+
+if TYPE_CHECKING:
+    from openai_ergo._namespaces._refined import (
+        CallableEmbeddingsNamespace,
+        CallableModerationsNamespace,
+    )
 
 T = TypeVar("T")
 
@@ -196,6 +202,24 @@ class Client(Namespaces, AsyncResource):
             version = env("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION
         settings = AzureSettings(endpoint=endpoint, api_version=version, v1=v1)
         return cls(api_key, auth=auth, _azure=settings, **kwargs)
+
+    # -- namespaces with hand-written bases the generator does not add yet ------------------
+
+    @property
+    def embeddings(self) -> CallableEmbeddingsNamespace:
+        """`client.embeddings("text-embedding-3-small")` builds a request (docs/embeddings.md);
+        `client.embeddings.create(...)` is the typed method."""
+        from openai_ergo._namespaces._refined import CallableEmbeddingsNamespace
+
+        return CallableEmbeddingsNamespace(self)
+
+    @property
+    def moderations(self) -> CallableModerationsNamespace:
+        """`client.moderations()` builds a request (docs/embeddings.md);
+        `client.moderations.create(...)` is the typed method."""
+        from openai_ergo._namespaces._refined import CallableModerationsNamespace
+
+        return CallableModerationsNamespace(self)
 
     # -- derived clients and lifetime -------------------------------------------------------
 

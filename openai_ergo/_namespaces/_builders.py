@@ -1,6 +1,7 @@
-"""The two namespaces that are callable: `client.responses("gpt-5")` and `client.chat("m")`
-are the builders (the ergonomic tier), beside the generated typed methods
-(`client.responses.retrieve(id)`, `client.chat.completions.create(...)`)."""
+"""The namespaces that are callable: `client.responses("gpt-5")`, `client.chat("m")`,
+`client.embeddings("m")` and `client.moderations()` are the builders (the ergonomic tier),
+beside the generated typed methods (`client.responses.retrieve(id)`,
+`client.chat.completions.create(...)`, `client.embeddings.create(...)`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ from typing import TYPE_CHECKING
 from openai_ergo._namespaces._base import Namespace
 
 if TYPE_CHECKING:
-    from openai_ergo.resources import ChatBuilder, ResponsesBuilder
+    from openai_ergo.resources import (
+        ChatBuilder,
+        EmbeddingsBuilder,
+        ModerationsBuilder,
+        ResponsesBuilder,
+    )
 
-__all__ = ["ChatCall", "ResponsesCall"]
+__all__ = ["ChatCall", "EmbeddingsCall", "ModerationsCall", "ResponsesCall"]
 
 
 class ResponsesCall(Namespace):
@@ -36,3 +42,28 @@ class ChatCall(Namespace):
         from openai_ergo.resources import ChatBuilder
 
         return ChatBuilder(self._client, model)
+
+
+class EmbeddingsCall(Namespace):
+    """`client.embeddings`: called with a model, the Embeddings builder."""
+
+    __slots__ = ()
+
+    def __call__(self, model: str) -> EmbeddingsBuilder:
+        """An Embeddings API builder for `model`."""
+        from openai_ergo.resources import EmbeddingsBuilder
+
+        return EmbeddingsBuilder(self._client, model)
+
+
+class ModerationsCall(Namespace):
+    """`client.moderations`: called (with a model, or `omni-moderation-latest`), the
+    Moderations builder."""
+
+    __slots__ = ()
+
+    def __call__(self, model: str = "omni-moderation-latest") -> ModerationsBuilder:
+        """A Moderations API builder for `model`."""
+        from openai_ergo.resources import ModerationsBuilder
+
+        return ModerationsBuilder(self._client, model)

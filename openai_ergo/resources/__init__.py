@@ -13,11 +13,13 @@ from openai_ergo.resources._aggregate import (
     ResponseAccumulator,
     StreamFailure,
 )
-from openai_ergo.resources._builder import RequestBuilder
+from openai_ergo.resources._builder import BodyBuilder, RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
+from openai_ergo.resources._embeddings import Embeddings, EmbeddingsBuilder
 from openai_ergo.resources._event_streams import TypedEventStream
 from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
+from openai_ergo.resources._moderations import Moderation, ModerationsBuilder
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
 from openai_ergo.resources._streams import (
@@ -32,14 +34,19 @@ from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError, tool
 
 __all__ = [
     "AudioInput",
+    "BodyBuilder",
     "ChatBuilder",
     "ChatCompletionAccumulator",
     "ChatHistory",
     "ChatParse",
     "ChatStream",
+    "Embeddings",
+    "EmbeddingsBuilder",
     "FileInput",
     "FunctionTool",
     "ImageInput",
+    "Moderation",
+    "ModerationsBuilder",
     "OutputFormat",
     "Parsed",
     "ParsedStream",

@@ -56,6 +56,13 @@ _LIST_PAGES = {
     "tiny": {"files": 50, "batches": 10},
 }
 
+#: Embeddings decoded against the SDK (benchmarks/_embeddings_bench.py), per plan.
+_EMBEDDINGS = {
+    "full": {"vectors": 1000, "dimensions": 1536},
+    "quick": {"vectors": 200, "dimensions": 1536},
+    "tiny": {"vectors": 10, "dimensions": 64},
+}
+
 
 def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) -> Plan:
     rows = {
@@ -175,6 +182,12 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
     sizes = _LIST_PAGES.get(plan.name, _LIST_PAGES["full"])
     pages = _run_module("benchmarks._list_decode_bench", {**sizes, "repeats": plan.decoder_repeats})
     (out / "list_decode.json").write_text(json.dumps(pages, indent=2) + "\n")
+    log("  embeddings decoding against the SDK")
+    shape = _EMBEDDINGS.get(plan.name, _EMBEDDINGS["full"])
+    vectors = _run_module(
+        "benchmarks._embeddings_bench", {**shape, "repeats": plan.decoder_repeats}
+    )
+    (out / "embeddings_decode.json").write_text(json.dumps(vectors, indent=2) + "\n")
     log("  import times")
     imports = import_times(["openai_ergo", "streaming", "openai", "httpx"], plan.import_repeats)
     imports["slowest"] = slowest_imports("openai_ergo")
@@ -198,8 +211,16 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
             f" CPU than the SDK's models ({page['ergo_cpu_s'] * 1e3:.1f} ms vs"
             f" {page['sdk_cpu_s'] * 1e3:.1f} ms; target >= 10x)"
         )
+    log(
+        f"  (info)  decoding {vectors['vectors']} embeddings of {vectors['dimensions']} floats: "
+        f"{vectors['cpu_ratio']:.1f}x less CPU, {vectors['retained_ratio']:.1f}x less memory "
+        f"kept and {vectors['peak_ratio']:.1f}x lower peak than the SDK"
+    )
     spent = time.perf_counter() - started
-    log(f"\nwrote {out}/latest.{{md,json,png}} and list_decode.json in {spent:.0f} s")
+    log(
+        f"\nwrote {out}/latest.{{md,json,png}}, list_decode.json and embeddings_decode.json "
+        f"in {spent:.0f} s"
+    )
     misses = sum(int(page["ratio"] < 10) for page in pages.values())
     return misses + sum(target.verdict == "MISS" for target in targets)
 

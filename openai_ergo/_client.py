@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from openai_ergo._namespaces._refined import (
         CallableEmbeddingsNamespace,
         CallableModerationsNamespace,
+        ConversationsWorkflowNamespace,
     )
 
 T = TypeVar("T")
@@ -220,6 +221,14 @@ class Client(Namespaces, AsyncResource):
         from openai_ergo._namespaces._refined import CallableModerationsNamespace
 
         return CallableModerationsNamespace(self)
+
+    @property
+    def conversations(self) -> ConversationsWorkflowNamespace:
+        """`await client.conversations.start(model)` gives a conversation handle
+        (docs/conversations.md); `client.conversations.create(...)` is the typed method."""
+        from openai_ergo._namespaces._refined import ConversationsWorkflowNamespace
+
+        return ConversationsWorkflowNamespace(self)
 
     # -- derived clients and lifetime -------------------------------------------------------
 

@@ -15,6 +15,7 @@ from openai_ergo.resources._aggregate import (
 )
 from openai_ergo.resources._builder import BodyBuilder, RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
+from openai_ergo.resources._conversations import Conversation
 from openai_ergo.resources._embeddings import Embeddings, EmbeddingsBuilder
 from openai_ergo.resources._event_streams import TypedEventStream
 from openai_ergo.resources._history import ChatHistory
@@ -40,6 +41,7 @@ __all__ = [
     "ChatHistory",
     "ChatParse",
     "ChatStream",
+    "Conversation",
     "Embeddings",
     "EmbeddingsBuilder",
     "FileInput",

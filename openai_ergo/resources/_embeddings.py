@@ -25,6 +25,7 @@ from openai_ergo.resources._builder import BodyBuilder, check_int, check_str
 from openai_ergo.types._generated.embeddings import CreateEmbeddingResponseUsage
 
 if TYPE_CHECKING:
+    from openai_ergo._client import Client
     from openai_ergo._response import APIResponse
 
 __all__ = ["MAX_INPUTS_PER_REQUEST", "MAX_TOKENS_PER_REQUEST", "Embeddings", "EmbeddingsBuilder"]
@@ -118,6 +119,14 @@ class Embeddings:
         self.requests = requests
         self._view = memoryview(data)
 
+    @classmethod
+    def from_json(cls, body: bytes) -> Embeddings:
+        """The result of one embeddings response body (base64 or float vectors), as `await
+        builder` makes it: for a batch's result lines, or a body you stored. A body that is
+        not an embeddings list raises `msgspec.ValidationError` or `msgspec.DecodeError`."""
+        data, dimensions, model, usage = _decode(body, None)
+        return cls(data, dimensions, model=model, usage=usage)
+
     def __len__(self) -> int:
         return len(self.data) // self.dimensions if self.dimensions else 0
 
@@ -169,15 +178,17 @@ class Embeddings:
 
 
 def _decode(
-    content: bytes, count: int
+    content: bytes, count: int | None
 ) -> tuple[array[float], int, str, CreateEmbeddingResponseUsage]:
     """One response's vectors, in input order, into one array: (data, dimensions, model, usage).
 
-    A body that does not hold exactly `count` vectors of one length raises
-    `msgspec.ValidationError` (reported by `APIResponse.decode` with the body's start)."""
+    A body that does not hold exactly `count` vectors (any number for `None`) of one length
+    raises `msgspec.ValidationError` (reported by `APIResponse.decode` with the body's start)."""
     wire = _WIRE.decode(content)
     items = wire.data
-    if len(items) != count:
+    if count is None:
+        count = len(items)
+    elif len(items) != count:
         raise msgspec.ValidationError(f"{len(items)} embeddings for {count} inputs")
     if any(item.index != position for position, item in enumerate(items)):
         items = sorted(items, key=lambda item: item.index)
@@ -246,7 +257,7 @@ class EmbeddingsBuilder(BodyBuilder):
 
     path = "/embeddings"
 
-    def __init__(self, client: Any, model: str) -> None:
+    def __init__(self, client: Client, model: str) -> None:
         super().__init__(client, model)
         self._inputs: tuple[EmbeddingInput, ...] = ()
         self._max_inputs = MAX_INPUTS_PER_REQUEST

@@ -48,6 +48,12 @@ class Moderation:
         #: The API's answer, as the typed method `client.moderations.create` returns it.
         self.response = response
 
+    @classmethod
+    def from_json(cls, body: bytes) -> Moderation:
+        """The result of one moderation response body, as `await builder` makes it (for a
+        batch's result lines, or a body you stored)."""
+        return cls(decoder_for(CreateModerationResponse).decode(body))
+
     @property
     def id(self) -> str:
         """The moderation request's id."""
@@ -150,7 +156,7 @@ class ModerationsBuilder(BodyBuilder):
     async def create(self) -> Moderation:
         """Send the request and return the `Moderation`."""
         reply = await self._send()
-        return Moderation(reply.decode(decoder_for(CreateModerationResponse).decode, "moderation"))
+        return reply.decode(Moderation.from_json, "moderation")
 
     def __await__(self) -> Generator[Any, None, Moderation]:
         return self.create().__await__()

@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import httpx
+import msgspec
 import pytest
 
 from openai_ergo import (
@@ -268,3 +269,29 @@ async def test_the_builder_is_a_value_and_token_inputs_travel_as_lists(
     assert mock_openai.requests[0].json["user"] == "user-1"
     assert len(result) == 2
     assert "inputs=2" in repr(tokens)
+
+
+def test_a_stored_body_decodes_to_the_same_result_in_either_encoding() -> None:
+    vectors = [[0.5, -1.25, 2.0], [3.0, 0.0, -0.5]]
+    floats = {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": 1 - i, "embedding": v}
+            for i, v in enumerate(vectors[::-1])
+        ],
+        "model": "m",
+        "usage": {"prompt_tokens": 4, "total_tokens": 4},
+    }
+    packed = json.loads(json.dumps(floats))
+    for item in packed["data"]:
+        item["embedding"] = base64.b64encode(struct.pack("<3f", *item["embedding"])).decode()
+    from_floats = Embeddings.from_json(json.dumps(floats).encode())
+    from_base64 = Embeddings.from_json(json.dumps(packed).encode())
+    assert from_floats.tolist() == from_base64.tolist() == vectors  # in index order
+    assert from_base64.usage.total_tokens == 4
+    ragged = json.loads(json.dumps(floats))
+    ragged["data"][0]["embedding"] = [1.0]
+    with pytest.raises(
+        msgspec.ValidationError, match="embedding 1 has 1 values, the ones before it 3"
+    ):
+        Embeddings.from_json(json.dumps(ragged).encode())

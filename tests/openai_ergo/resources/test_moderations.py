@@ -95,3 +95,11 @@ async def test_nothing_to_classify_is_refused_before_sending(mock_openai: MockSe
         assert base.input("a").request_body() == {"model": "omni-moderation-latest", "input": "a"}
     assert caught.value.param == "input"
     assert mock_openai.requests == []
+
+
+async def test_a_stored_body_decodes_to_the_same_result(mock_openai: MockServer) -> None:
+    async with _client(mock_openai) as client:
+        live = await client.moderations().input("You idiot")
+    stored = Moderation.from_json(live.response.to_json())
+    assert stored.flagged
+    assert stored.categories == live.categories == ["harassment"]

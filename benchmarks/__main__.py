@@ -58,6 +58,12 @@ _LIST_PAGES = {
 
 #: Lines of the batch output file read by `BatchJob.results()` (benchmarks/_batch_results_bench.py).
 _BATCH_LINES = {"full": 100_000, "quick": 20_000, "tiny": 1_000}
+#: Embeddings decoded against the SDK (benchmarks/_embeddings_bench.py), per plan.
+_EMBEDDINGS = {
+    "full": {"vectors": 1000, "dimensions": 1536},
+    "quick": {"vectors": 200, "dimensions": 1536},
+    "tiny": {"vectors": 10, "dimensions": 64},
+}
 
 
 def _plan(name: str, sizes: dict[str, dict[str, int]], repeats: dict[str, int]) -> Plan:
@@ -184,6 +190,12 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
         "benchmarks._batch_results_bench", {"lines": lines, "repeats": plan.decoder_repeats}
     )
     (out / "batch_results.json").write_text(json.dumps(batch, indent=2) + "\n")
+    log("  embeddings decoding against the SDK")
+    shape = _EMBEDDINGS.get(plan.name, _EMBEDDINGS["full"])
+    vectors = _run_module(
+        "benchmarks._embeddings_bench", {**shape, "repeats": plan.decoder_repeats}
+    )
+    (out / "embeddings_decode.json").write_text(json.dumps(vectors, indent=2) + "\n")
     log("  import times")
     imports = import_times(["openai_ergo", "streaming", "openai", "httpx"], plan.import_repeats)
     imports["slowest"] = slowest_imports("openai_ergo")
@@ -213,9 +225,15 @@ def run(plan: Plan, out: Path, *, log: Any = print) -> int:
         f" ({batch['lines']} lines, {batch['bytes'] / 1e6:.1f} MB, typed ChatCompletions;"
         " target >= 100 MB/s)"
     )
+    log(
+        f"  (info)  decoding {vectors['vectors']} embeddings of {vectors['dimensions']} floats: "
+        f"{vectors['cpu_ratio']:.1f}x less CPU, {vectors['retained_ratio']:.1f}x less memory "
+        f"kept and {vectors['peak_ratio']:.1f}x lower peak than the SDK"
+    )
     spent = time.perf_counter() - started
     log(
-        f"\nwrote {out}/latest.{{md,json,png}}, list_decode.json and batch_results.json"
+        f"\nwrote {out}/latest.{{md,json,png}}, list_decode.json, batch_results.json"
+        " and embeddings_decode.json"
         f" in {spent:.0f} s"
     )
     misses = sum(int(page["ratio"] < 10) for page in pages.values()) + (batch_verdict == "MISS")

@@ -39,6 +39,11 @@ from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 if TYPE_CHECKING:
     from openai_ergo._namespaces._files import FilesCall
     from openai_ergo._namespaces._images_call import CallableImagesNamespace
+    from openai_ergo._namespaces._refined import (
+        CallableEmbeddingsNamespace,
+        CallableModerationsNamespace,
+        ConversationsWorkflowNamespace,
+    )
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
     from openai_ergo.resources._assistants import AssistantRunBuilder
     from openai_ergo.resources._batch import BatchBuilder
@@ -249,6 +254,32 @@ class Client(Namespaces, AsyncResource):
         from openai_ergo.resources import TranscriptionBuilder
 
         return TranscriptionBuilder(self, model, translate=True)
+
+    # -- namespaces with hand-written bases the generator does not add yet ------------------
+
+    @property
+    def embeddings(self) -> CallableEmbeddingsNamespace:
+        """`client.embeddings("text-embedding-3-small")` builds a request (docs/embeddings.md);
+        `client.embeddings.create(...)` is the typed method."""
+        from openai_ergo._namespaces._refined import CallableEmbeddingsNamespace
+
+        return CallableEmbeddingsNamespace(self)
+
+    @property
+    def moderations(self) -> CallableModerationsNamespace:
+        """`client.moderations()` builds a request (docs/embeddings.md);
+        `client.moderations.create(...)` is the typed method."""
+        from openai_ergo._namespaces._refined import CallableModerationsNamespace
+
+        return CallableModerationsNamespace(self)
+
+    @property
+    def conversations(self) -> ConversationsWorkflowNamespace:
+        """`await client.conversations.start(model)` gives a conversation handle
+        (docs/conversations.md); `client.conversations.create(...)` is the typed method."""
+        from openai_ergo._namespaces._refined import ConversationsWorkflowNamespace
+
+        return ConversationsWorkflowNamespace(self)
 
     # -- derived clients and lifetime -------------------------------------------------------
 

@@ -1,17 +1,34 @@
-"""The two namespaces that are callable: `client.responses("gpt-5")` and `client.chat("m")`
-are the builders (the ergonomic tier), beside the generated typed methods
-(`client.responses.retrieve(id)`, `client.chat.completions.create(...)`)."""
+"""The namespaces that are callable: `client.responses("gpt-5")`, `client.chat("m")`,
+`client.embeddings("m")` and `client.moderations()` are the builders (the ergonomic tier),
+beside the generated typed methods (`client.responses.retrieve(id)`,
+`client.chat.completions.create(...)`, `client.embeddings.create(...)`); and hand-written
+methods on a generated namespace (`client.conversations.start(model)`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._namespaces._base import Namespace
 
 if TYPE_CHECKING:
-    from openai_ergo.resources import ChatBuilder, ImagesBuilder, ResponsesBuilder
+    from openai_ergo.resources import (
+        ChatBuilder,
+        Conversation,
+        EmbeddingsBuilder,
+        ImagesBuilder,
+        ModerationsBuilder,
+        ResponsesBuilder,
+    )
 
-__all__ = ["ChatCall", "ImagesCall", "ResponsesCall"]
+__all__ = [
+    "ChatCall",
+    "ConversationsStart",
+    "EmbeddingsCall",
+    "ImagesCall",
+    "ModerationsCall",
+    "ResponsesCall",
+]
 
 
 class ResponsesCall(Namespace):
@@ -49,3 +66,56 @@ class ImagesCall(Namespace):
         from openai_ergo.resources import ImagesBuilder
 
         return ImagesBuilder(self._client, model)
+
+
+class EmbeddingsCall(Namespace):
+    """`client.embeddings`: called with a model, the Embeddings builder."""
+
+    __slots__ = ()
+
+    def __call__(self, model: str) -> EmbeddingsBuilder:
+        """An Embeddings API builder for `model`."""
+        from openai_ergo.resources import EmbeddingsBuilder
+
+        return EmbeddingsBuilder(self._client, model)
+
+
+class ModerationsCall(Namespace):
+    """`client.moderations`: called (with a model, or `omni-moderation-latest`), the
+    Moderations builder."""
+
+    __slots__ = ()
+
+    def __call__(self, model: str = "omni-moderation-latest") -> ModerationsBuilder:
+        """A Moderations API builder for `model`."""
+        from openai_ergo.resources import ModerationsBuilder
+
+        return ModerationsBuilder(self._client, model)
+
+
+class ConversationsStart(Namespace):
+    """`client.conversations.start(model)` and `.resume(id, model)`: a `Conversation` handle
+    whose turns are Responses requests, beside the typed methods."""
+
+    __slots__ = ()
+
+    async def start(
+        self,
+        model: str | ResponsesBuilder,
+        *,
+        items: Sequence[str | Mapping[str, Any]] = (),
+        metadata: Mapping[str, str] | None = None,
+    ) -> Conversation:
+        """Create a conversation (up to 20 starting `items`, text or input items, and its
+        `metadata`) and return its handle; `model` is a model name or the Responses builder
+        every turn starts from (instructions, tools, ...)."""
+        from openai_ergo.resources._conversations import start_conversation
+
+        return await start_conversation(self._client, model, items=items, metadata=metadata)
+
+    async def resume(self, conversation_id: str, model: str | ResponsesBuilder) -> Conversation:
+        """The handle of an existing conversation, checked on the server (an unknown or
+        deleted id raises `NotFoundError` here)."""
+        from openai_ergo.resources._conversations import resume_conversation
+
+        return await resume_conversation(self._client, conversation_id, model)

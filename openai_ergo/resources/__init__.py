@@ -33,8 +33,10 @@ from openai_ergo.resources._batch import (
     BatchTimeoutError,
     register_batch_endpoint,
 )
-from openai_ergo.resources._builder import RequestBuilder
+from openai_ergo.resources._builder import BodyBuilder, RequestBuilder
 from openai_ergo.resources._chat import ChatBuilder, ChatParse
+from openai_ergo.resources._conversations import Conversation
+from openai_ergo.resources._embeddings import Embeddings, EmbeddingsBuilder
 from openai_ergo.resources._event_streams import TypedEventStream
 from openai_ergo.resources._fine_tuning import (
     FineTuningError,
@@ -45,6 +47,7 @@ from openai_ergo.resources._fine_tuning import (
 from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._images import GeneratedImage, Images, ImagesBuilder, ImageStream
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
+from openai_ergo.resources._moderations import Moderation, ModerationsBuilder
 from openai_ergo.resources._polling import WaitTimeoutError
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
@@ -77,11 +80,15 @@ __all__ = [
     "BatchResult",
     "BatchResults",
     "BatchTimeoutError",
+    "BodyBuilder",
     "ChatBuilder",
     "ChatCompletionAccumulator",
     "ChatHistory",
     "ChatParse",
     "ChatStream",
+    "Conversation",
+    "Embeddings",
+    "EmbeddingsBuilder",
     "FileInput",
     "FineTuningError",
     "FineTuningJobBuilder",
@@ -91,6 +98,8 @@ __all__ = [
     "ImageStream",
     "Images",
     "ImagesBuilder",
+    "Moderation",
+    "ModerationsBuilder",
     "OutputFormat",
     "Parsed",
     "ParsedStream",

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from openai_ergo._response import APIResponse, EventStream
     from openai_ergo.resources._typed_stream import Opener
 
-__all__ = ["RequestBuilder"]
+__all__ = ["BodyBuilder", "RequestBuilder"]
 
-B = TypeVar("B", bound="RequestBuilder")
+B = TypeVar("B", bound="BodyBuilder")
 
 #: A tool: one made by `@tool`, or a built-in tool's JSON (`{"type": "web_search"}`).
 ToolSpec = FunctionTool[..., Any] | Mapping[str, Any]
@@ -122,11 +122,11 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class RequestBuilder:
-    """What the Responses and Chat builders share: the model, the body fields set so far,
-    sampling and bookkeeping setters, tools, and the escape hatches (`extra_body`,
-    `extra_headers`, `timeout`). Not instantiated directly: `client.responses(model)` and
-    `client.chat(model)` make the concrete builders."""
+class BodyBuilder:
+    """What every builder shares: the model, the body fields set so far, the escape hatches
+    (`extra_body`, `extra_headers`, `timeout`, `options`), the body and one plain send. Not
+    instantiated directly: `client.responses(model)`, `client.chat(model)`,
+    `client.embeddings(model)` ... make the concrete builders."""
 
     __slots__ = (
         "_client",
@@ -164,16 +164,6 @@ class RequestBuilder:
         clone._stream_options = self._stream_options
         return clone
 
-    def _merge_stream_options(self: B, **values: bool | None) -> B:
-        """Set the given stream options (checked as bools), keeping the others."""
-        clone = self._copy()
-        options = dict(self._stream_options)
-        for key, value in values.items():
-            if value is not None:
-                options[key] = check_bool(key, value)
-        clone._stream_options = options
-        return clone
-
     def _set(self: B, name: str, value: Any) -> B:
         clone = self._copy()
         fields = dict(self._fields)
@@ -208,6 +198,117 @@ class RequestBuilder:
         """The same request for another model."""
         clone = self._copy()
         clone._model = check_str("model", model)
+        return clone
+
+    # -- escape hatches ---------------------------------------------------------------------
+
+    def extra_body(self: B, values: Mapping[str, Any]) -> B:
+        """Extra top-level JSON fields, merged over the built body (for fields this version does
+        not know yet, or servers that take more). A mapping for an object field the builder
+        set (`text`, `reasoning`, `metadata`, ...) adds its keys to that object."""
+        clone = self._copy()
+        clone._extra_body = {**self._extra_body, **values}
+        return clone
+
+    def extra_headers(self: B, headers: Mapping[str, str]) -> B:
+        """Extra HTTP headers for this request."""
+        clone = self._copy()
+        clone._extra_headers = {**self._extra_headers, **headers}
+        return clone
+
+    def timeout(self: B, seconds: float | Timeouts | None) -> B:
+        """Time allowed for this request: a number bounds the whole request (and, for a
+        stream, each silence between events); `Timeouts` sets every phase."""
+        clone = self._copy()
+        if seconds is None:
+            clone._options = None
+            return clone
+        if isinstance(seconds, Timeouts):
+            timeouts = seconds
+        else:
+            limit = check_number("timeout", seconds, 0, math.inf)
+            timeouts = Timeouts(read=limit, total=limit, stream_idle=limit)
+        clone._options = RequestOptions(timeouts=timeouts)
+        return clone
+
+    def options(self: B, options: RequestOptions) -> B:
+        """Per-request client options (timeouts, retry policy, idempotency key, ...)."""
+        clone = self._copy()
+        clone._options = options
+        return clone
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def _encode_field(self, name: str, value: Any) -> Any:
+        """The JSON form of one field (subclasses render tools, inputs and messages)."""
+        return value
+
+    def _validate(self, body: dict[str, Any]) -> None:
+        """Rules that span fields, checked on the whole body before it is sent."""
+
+    def request_body(self, **overrides: Any) -> dict[str, Any]:
+        """The JSON body this builder sends, as a dict (useful for batch files and logs).
+
+        The dict is the caller's own: editing it changes neither this builder nor a `@tool`'s
+        schema. Checks the rules that span several fields and raises `InvalidRequestError`
+        naming the parameter when one is broken."""
+        return copy.deepcopy(self._body(**overrides))
+
+    def _body(self, **overrides: Any) -> dict[str, Any]:
+        """The body to send; it shares the builder's values, so it must not be edited or
+        handed out (`request_body()` hands out a copy)."""
+        body: dict[str, Any] = {"model": self._model}
+        for name, value in self._fields.items():
+            body[name] = self._encode_field(name, value)
+        body.update(overrides)
+        for name, value in self._extra_body.items():
+            built = body.get(name)
+            # Into an object field the builder set (`text`, `reasoning`, ...), extra keys are
+            # merged: replacing the object would silently drop what the setters put there.
+            if isinstance(built, dict) and isinstance(value, Mapping):
+                body[name] = {**built, **value}
+            else:
+                body[name] = value
+        self._validate(body)
+        return body
+
+    def _headers(self) -> dict[str, str] | None:
+        return self._extra_headers or None
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def _send(self) -> APIResponse:
+        """Send the request once, not streamed; the body is built (and checked) first."""
+        body = self._body()
+        return await self._client.request(
+            "POST", self.path, body=body, headers=self._headers(), options=self._options
+        )
+
+    def __repr__(self) -> str:
+        shown = [f"model={self._model!r}"]
+        shown.extend(f"{name}={_shown(value)}" for name, value in self._fields.items())
+        if self._extra_body:
+            shown.append(f"extra_body={_shown(self._extra_body)}")
+        if self._extra_headers:
+            # Header values may be credentials: show the names only.
+            shown.append(f"extra_headers={sorted(self._extra_headers)}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+class RequestBuilder(BodyBuilder):
+    """What the Responses and Chat builders share beyond `BodyBuilder`: sampling and
+    bookkeeping setters, tools and the stream opener. Not instantiated directly."""
+
+    __slots__ = ()
+
+    def _merge_stream_options(self: B, **values: bool | None) -> B:
+        """Set the given stream options (checked as bools), keeping the others."""
+        clone = self._copy()
+        options = dict(self._stream_options)
+        for key, value in values.items():
+            if value is not None:
+                options[key] = check_bool(key, value)
+        clone._stream_options = options
         return clone
 
     # -- fields both endpoints take ---------------------------------------------------------
@@ -297,90 +398,6 @@ class RequestBuilder:
             )
         return self._set("tool_choice", value)
 
-    # -- escape hatches ---------------------------------------------------------------------
-
-    def extra_body(self: B, values: Mapping[str, Any]) -> B:
-        """Extra top-level JSON fields, merged over the built body (for fields this version does
-        not know yet, or servers that take more). A mapping for an object field the builder
-        set (`text`, `reasoning`, `metadata`, ...) adds its keys to that object."""
-        clone = self._copy()
-        clone._extra_body = {**self._extra_body, **values}
-        return clone
-
-    def extra_headers(self: B, headers: Mapping[str, str]) -> B:
-        """Extra HTTP headers for this request."""
-        clone = self._copy()
-        clone._extra_headers = {**self._extra_headers, **headers}
-        return clone
-
-    def timeout(self: B, seconds: float | Timeouts | None) -> B:
-        """Time allowed for this request: a number bounds the whole request (and, for a
-        stream, each silence between events); `Timeouts` sets every phase."""
-        clone = self._copy()
-        if seconds is None:
-            clone._options = None
-            return clone
-        if isinstance(seconds, Timeouts):
-            timeouts = seconds
-        else:
-            limit = check_number("timeout", seconds, 0, math.inf)
-            timeouts = Timeouts(read=limit, total=limit, stream_idle=limit)
-        clone._options = RequestOptions(timeouts=timeouts)
-        return clone
-
-    def options(self: B, options: RequestOptions) -> B:
-        """Per-request client options (timeouts, retry policy, idempotency key, ...)."""
-        clone = self._copy()
-        clone._options = options
-        return clone
-
-    # -- encoding ---------------------------------------------------------------------------
-
-    def _encode_field(self, name: str, value: Any) -> Any:
-        """The JSON form of one field (subclasses render tools, inputs and messages)."""
-        return value
-
-    def _validate(self, body: dict[str, Any]) -> None:
-        """Rules that span fields, checked on the whole body before it is sent."""
-
-    def request_body(self, **overrides: Any) -> dict[str, Any]:
-        """The JSON body this builder sends, as a dict (useful for batch files and logs).
-
-        The dict is the caller's own: editing it changes neither this builder nor a `@tool`'s
-        schema. Checks the rules that span several fields and raises `InvalidRequestError`
-        naming the parameter when one is broken."""
-        return copy.deepcopy(self._body(**overrides))
-
-    def _body(self, **overrides: Any) -> dict[str, Any]:
-        """The body to send; it shares the builder's values, so it must not be edited or
-        handed out (`request_body()` hands out a copy)."""
-        body: dict[str, Any] = {"model": self._model}
-        for name, value in self._fields.items():
-            body[name] = self._encode_field(name, value)
-        body.update(overrides)
-        for name, value in self._extra_body.items():
-            built = body.get(name)
-            # Into an object field the builder set (`text`, `reasoning`, ...), extra keys are
-            # merged: replacing the object would silently drop what the setters put there.
-            if isinstance(built, dict) and isinstance(value, Mapping):
-                body[name] = {**built, **value}
-            else:
-                body[name] = value
-        self._validate(body)
-        return body
-
-    def _headers(self) -> dict[str, str] | None:
-        return self._extra_headers or None
-
-    # -- sending ----------------------------------------------------------------------------
-
-    async def _send(self) -> APIResponse:
-        """Send the request once, not streamed; the body is built (and checked) first."""
-        body = self._body()
-        return await self._client.request(
-            "POST", self.path, body=body, headers=self._headers(), options=self._options
-        )
-
     def _stream_opener(self) -> Opener:
         """What opens the request as an event stream. The body is built and checked now, so a
         bad request fails where `stream()` is called, before anything goes out."""
@@ -400,16 +417,6 @@ class RequestBuilder:
             )
 
         return open_stream
-
-    def __repr__(self) -> str:
-        shown = [f"model={self._model!r}"]
-        shown.extend(f"{name}={_shown(value)}" for name, value in self._fields.items())
-        if self._extra_body:
-            shown.append(f"extra_body={_shown(self._extra_body)}")
-        if self._extra_headers:
-            # Header values may be credentials: show the names only.
-            shown.append(f"extra_headers={sorted(self._extra_headers)}")
-        return f"{type(self).__name__}({', '.join(shown)})"
 
 
 def tool_names(tools: Iterable[ToolSpec]) -> list[str]:

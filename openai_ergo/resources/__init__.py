@@ -8,6 +8,7 @@ event streams) are what the typed methods return for `stream=True`.
 
 from __future__ import annotations
 
+from openai_ergo._errors import WaitTimeoutError
 from openai_ergo.resources._aggregate import (
     ChatCompletionAccumulator,
     ResponseAccumulator,
@@ -23,7 +24,6 @@ from openai_ergo.resources._batch import (
     BatchRequest,
     BatchResult,
     BatchResults,
-    BatchTimeoutError,
     register_batch_endpoint,
 )
 from openai_ergo.resources._builder import RequestBuilder
@@ -37,7 +37,6 @@ from openai_ergo.resources._fine_tuning import (
 )
 from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
-from openai_ergo.resources._polling import WaitTimeoutError
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
 from openai_ergo.resources._streams import (
@@ -68,7 +67,6 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "BatchResults",
-    "BatchTimeoutError",
     "ChatBuilder",
     "ChatCompletionAccumulator",
     "ChatHistory",

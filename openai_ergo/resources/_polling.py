@@ -1,7 +1,7 @@
 """Waiting on the service's long jobs: a poll with backoff, a deadline, a typed timeout.
 
-Every workflow that waits (a vector store indexing its files, a fine-tuning job, an Assistants
-run) waits here, on the client's `Clock`: the same clock the retry policy and the rate limiter
+Every workflow that waits (a batch job, a vector store indexing its files, a fine-tuning job)
+waits here, on the client's `Clock`: the same clock the retry policy and the rate limiter
 sleep on, so a test passes a fake one and the waits take no real time. Nothing waits forever:
 every wait has a finite deadline, and running out of it raises `WaitTimeoutError` saying what
 was waited for and the state it was last seen in.
@@ -13,34 +13,15 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
-from openai_ergo._errors import InvalidRequestError, OpenAIErgoError
+from openai_ergo._errors import InvalidRequestError, WaitTimeoutError
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
     from openai_ergo._pipeline._clock import Clock
 
-__all__ = ["Poll", "WaitTimeoutError"]
+__all__ = ["Poll"]
 
 T = TypeVar("T")
-
-
-class WaitTimeoutError(OpenAIErgoError, TimeoutError):
-    """A wait ran out of its deadline before the job finished.
-
-    `what` names the job (`vector store vs_...`), `state` is the state it was last seen in
-    (`in_progress`, `running`, ...), `detail` what else that reading said (file counts, the
-    job's last event), `waited` the seconds spent (on the client's clock) and `last` the last
-    typed object read, for a caller who wants to look closer or wait again."""
-
-    def __init__(
-        self, message: str, *, what: str, state: str, detail: str, waited: float, last: Any
-    ) -> None:
-        super().__init__(message)
-        self.what = what
-        self.state = state
-        self.detail = detail
-        self.waited = waited
-        self.last = last
 
 
 def client_clock(client: Client) -> Clock:

@@ -174,32 +174,26 @@ async def test_wait_stops_at_its_deadline_with_the_state_it_saw(
         job = await client.batch().add("a", client.chat(CHAT).user("Hi")).submit()
         with pytest.raises(WaitTimeoutError) as caught:
             await job.wait(timeout=30)
-    error = caught.value
-    assert error.waited == pytest.approx(30.0)
-    assert clock.time == pytest.approx(30.0)  # fired at the deadline, not a poll later
-    assert error.state == "in_progress"
-    assert error.what == f"batch job {job.ids[0]}"
-    assert "0 of 1 requests done" in error.detail
-    assert "in_progress" in str(error)
-    assert [b.id for b in error.last] == job.ids
+        error = caught.value
+        assert error.waited == pytest.approx(30.0)
+        assert clock.time == pytest.approx(30.0)  # fired at the deadline, not a poll later
+        assert error.state == "in_progress"
+        assert error.what == f"batch job {job.ids[0]}"
+        assert "0 of 1 requests done" in error.detail
+        assert "in_progress" in str(error)
+        assert [b.id for b in error.last] == job.ids
 
-
-async def test_wait_takes_the_workflows_poll_settings(
-    mock_openai: MockServer, clock: MockTime
-) -> None:
-    mock_openai.app.batch_seconds = 100
-    async with _client(mock_openai, clock) as client:
-        job = await client.batch().add("a", client.chat(CHAT).user("Hi")).submit()
+        # The same keywords and backoff as every workflow's wait: from `interval` to the cap,
+        # the last sleep cut at the deadline; `progress` says when each reading came.
         seen: list[BatchProgress] = []
+        sleeps = len(clock.sleeps)
         with pytest.raises(WaitTimeoutError):
             await job.wait(timeout=10, progress=seen.append, interval=2, max_interval=3)
-        with pytest.raises(InvalidRequestError) as caught:
+        assert clock.sleeps[sleeps:] == [2.0, 3.0, 3.0, 2.0]
+        assert [p.elapsed for p in seen] == pytest.approx([0.0, 2.0, 5.0, 8.0, 10.0])
+        with pytest.raises(InvalidRequestError) as bad:
             await job.wait(interval=5, max_interval=1)
-        assert caught.value.param == "max_interval"
-    # The same backoff as every workflow: from `interval` to the cap, the last sleep cut at
-    # the deadline; `progress` says how long each reading came after the start.
-    assert clock.sleeps == [2.0, 3.0, 3.0, 2.0]
-    assert [p.elapsed for p in seen] == pytest.approx([0.0, 2.0, 5.0, 8.0, 10.0])
+        assert bad.value.param == "max_interval"
 
 
 async def test_cancel_keeps_finished_lines_and_resume_finds_the_job(

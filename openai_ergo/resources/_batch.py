@@ -26,8 +26,9 @@ import msgspec
 from anyio.abc import AsyncResource
 
 from openai_ergo._errors import InvalidRequestError, OpenAIErgoError
-from openai_ergo.resources._builder import check_metadata, check_str
+from openai_ergo.resources._builder import check_int, check_metadata, check_str
 from openai_ergo.resources._polling import Poll, client_clock
+from openai_ergo.resources._workflow import copy_slots
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
@@ -563,12 +564,6 @@ class BatchBuilder:
         self._ids: dict[str, int] = {}
         self._count = 0
 
-    def _copy(self) -> BatchBuilder:
-        clone = object.__new__(BatchBuilder)
-        for name in BatchBuilder.__slots__:
-            setattr(clone, name, getattr(self, name))
-        return clone
-
     def __len__(self) -> int:
         return self._count
 
@@ -610,20 +605,20 @@ class BatchBuilder:
         )
         ids[custom_id] = len(lines)
         lines.append((custom_id, line + b"\n"))
-        clone = self._copy()
+        clone = copy_slots(self)
         clone._lines, clone._ids, clone._count = lines, ids, len(lines)
         clone._endpoint = endpoint
         return clone
 
     def completion_window(self, window: str) -> BatchBuilder:
         """The time frame for the batch (`"24h"`, the only value the service takes today)."""
-        clone = self._copy()
+        clone = copy_slots(self)
         clone._completion_window = check_str("completion_window", window)
         return clone
 
     def metadata(self, metadata: Mapping[str, str] | None) -> BatchBuilder:
         """Metadata set on every batch (16 pairs at most)."""
-        clone = self._copy()
+        clone = copy_slots(self)
         clone._metadata = None if metadata is None else check_metadata(metadata)
         return clone
 
@@ -632,11 +627,11 @@ class BatchBuilder:
     ) -> BatchBuilder:
         """Split into files of at most `max_requests` requests and `max_bytes` bytes (never
         above the service's 50,000 and 200 MB)."""
-        clone = self._copy()
+        clone = copy_slots(self)
         if max_requests is not None:
-            clone._max_requests = _limit("max_requests", max_requests, MAX_REQUESTS)
+            clone._max_requests = check_int("max_requests", max_requests, 1, MAX_REQUESTS)
         if max_bytes is not None:
-            clone._max_bytes = _limit("max_bytes", max_bytes, MAX_BYTES)
+            clone._max_bytes = check_int("max_bytes", max_bytes, 1, MAX_BYTES)
         return clone
 
     def jsonl_parts(self) -> int:
@@ -690,11 +685,3 @@ class BatchBuilder:
 
     def __repr__(self) -> str:
         return f"BatchBuilder(endpoint={self._endpoint!r}, requests={self._count})"
-
-
-def _limit(param: str, value: object, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise InvalidRequestError(
-            f"{param} must be an integer from 1 to {high}, not {value!r}", param=param
-        )
-    return value

@@ -176,12 +176,7 @@ class RequestBuilder:
 
     def _set(self: B, name: str, value: Any) -> B:
         clone = self._copy()
-        fields = dict(self._fields)
-        if value is None:
-            fields.pop(name, None)
-        else:
-            fields[name] = value
-        clone._fields = fields
+        clone._fields = with_field(self._fields, name, value)
         return clone
 
     def _merge(self: B, name: str, **values: Any) -> B:
@@ -415,3 +410,14 @@ class RequestBuilder:
 def tool_names(tools: Iterable[ToolSpec]) -> list[str]:
     """The names of the function tools among `tools`."""
     return [t.name for t in tools if isinstance(t, FunctionTool)]
+
+
+def with_field(fields: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """A copy of a builder's request `fields` with `name` set to `value`, or left out when it
+    is None (a setter given None unsets): what every builder's `_set` does to its fields."""
+    changed = dict(fields)
+    if value is None:
+        changed.pop(name, None)
+    else:
+        changed[name] = value
+    return changed

@@ -227,8 +227,7 @@ class RequestBuilder:
 
     def metadata(self: B, value: Mapping[str, str] | None = None, /, **pairs: str) -> B:
         """Up to 16 string pairs stored with the request (replaces earlier metadata)."""
-        merged = {**(value or {}), **pairs}
-        return self._set("metadata", check_metadata(merged) if merged else None)
+        return self._set("metadata", merged_metadata(value, pairs))
 
     def store(self: B, value: bool | None = True) -> B:
         """Whether OpenAI keeps the result for later retrieval (and for distillation/evals)."""
@@ -421,3 +420,12 @@ def with_field(fields: Mapping[str, Any], name: str, value: Any) -> dict[str, An
     else:
         changed[name] = value
     return changed
+
+
+def merged_metadata(
+    value: Mapping[str, str] | None, pairs: Mapping[str, str]
+) -> dict[str, str] | None:
+    """What a builder's `metadata(value, **pairs)` sets: the pairs over the mapping, checked,
+    or None (the field unset) when both are empty; it replaces earlier metadata."""
+    merged = {**(value or {}), **pairs}
+    return check_metadata(merged) if merged else None

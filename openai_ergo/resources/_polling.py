@@ -29,21 +29,6 @@ def client_clock(client: Client) -> Clock:
     return client.clock
 
 
-def check_timeout(value: object) -> float:
-    """A wait's deadline: a positive, finite number of seconds (nothing waits forever)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidRequestError(
-            f"timeout must be a positive, finite number of seconds, not {value!r}",
-            param="timeout",
-        )
-    return float(value)
-
-
 @final
 class Poll:
     """How often to look: first after `interval` seconds, then each wait `backoff` times longer,
@@ -59,8 +44,9 @@ class Poll:
         max_interval: float = 30.0,
         backoff: float = 1.5,
     ) -> None:
-        self.timeout = check_timeout(timeout)
+        # Nothing waits forever: the deadline, like the intervals, must be finite.
         for name, value, low in (
+            ("timeout", timeout, 0.0),
             ("interval", interval, 0.0),
             ("max_interval", max_interval, 0.0),
             ("backoff", backoff, 1.0),
@@ -80,6 +66,7 @@ class Poll:
                 f"max_interval ({max_interval:g}) must be at least interval ({interval:g})",
                 param="max_interval",
             )
+        self.timeout = float(timeout)
         self.interval = float(interval)
         self.max_interval = float(max_interval)
         self.backoff = float(backoff)

@@ -49,7 +49,7 @@ async def main() -> None:
         def progress(p: BatchProgress) -> None:
             print(f"  {p.status}: {p.completed + p.failed} of {p.total} done ({p.failed} failed)")
 
-        await job.wait(progress=progress, poll_interval=0.5, timeout=600)
+        await job.wait(timeout=600, progress=progress, interval=0.5)
 
         async with job.results() as results:
             async for result in results:

@@ -36,6 +36,7 @@ from openai_ergo._errors import (
     TruncatedOutputError,
     TruncatedResponseError,
     UnprocessableEntityError,
+    WaitTimeoutError,
 )
 from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
 from openai_ergo._pagination import Page, Paginator
@@ -58,7 +59,6 @@ if typing.TYPE_CHECKING:
         BatchJob,
         BatchLineError,
         BatchResult,
-        BatchTimeoutError,
         ChatBuilder,
         ChatHistory,
         ChatStream,
@@ -91,7 +91,6 @@ if typing.TYPE_CHECKING:
         VectorStore,
         VectorStoreBuilder,
         VectorStoreSearch,
-        WaitTimeoutError,
         audio,
         file,
         file_search,
@@ -110,7 +109,6 @@ _LAZY_FROM_RESOURCES = frozenset(
         "BatchJob",
         "BatchLineError",
         "BatchResult",
-        "BatchTimeoutError",
         "AssistantRunBuilder",
         "ChatBuilder",
         "ChatHistory",
@@ -144,7 +142,6 @@ _LAZY_FROM_RESOURCES = frozenset(
         "VectorStore",
         "VectorStoreBuilder",
         "VectorStoreSearch",
-        "WaitTimeoutError",
         "audio",
         "file",
         "file_search",
@@ -183,7 +180,6 @@ __all__ = [
     "BatchJob",
     "BatchLineError",
     "BatchResult",
-    "BatchTimeoutError",
     "BinaryResponse",
     "ChatBuilder",
     "ChatHistory",

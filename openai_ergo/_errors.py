@@ -40,6 +40,7 @@ __all__ = [
     "TruncatedOutputError",
     "TruncatedResponseError",
     "UnprocessableEntityError",
+    "WaitTimeoutError",
 ]
 
 
@@ -319,3 +320,24 @@ class TruncatedResponseError(ResponseIncompleteError, TruncatedOutputError):
 
 class ToolError(OpenAIErgoError):
     """The tool loop could not go on: an unknown tool name, or `max_steps` reached."""
+
+
+class WaitTimeoutError(OpenAIErgoError, TimeoutError):
+    """A workflow's wait (a batch job, a vector store indexing, a fine-tuning job) ran out of
+    its deadline, on the client's clock, before the job finished.
+
+    `what` names the job (`vector store vs_...`), `state` is the state it was last seen in
+    (`in_progress`, `running`, ...), `detail` what else that reading said (file or request
+    counts, the job's last event), `waited` the seconds spent and `last` the last typed reading
+    (a `VectorStoreObject`, a `FineTuningJob`, a batch job's list of `Batch`), for a caller who
+    wants to look closer or wait again."""
+
+    def __init__(
+        self, message: str, *, what: str, state: str, detail: str, waited: float, last: Any
+    ) -> None:
+        super().__init__(message)
+        self.what = what
+        self.state = state
+        self.detail = detail
+        self.waited = waited
+        self.last = last

@@ -8,6 +8,7 @@ event streams) are what the typed methods return for `stream=True`.
 
 from __future__ import annotations
 
+from openai_ergo._errors import WaitTimeoutError
 from openai_ergo.resources._aggregate import (
     ChatCompletionAccumulator,
     ResponseAccumulator,
@@ -30,7 +31,6 @@ from openai_ergo.resources._batch import (
     BatchRequest,
     BatchResult,
     BatchResults,
-    BatchTimeoutError,
     register_batch_endpoint,
 )
 from openai_ergo.resources._builder import BodyBuilder, RequestBuilder
@@ -48,7 +48,6 @@ from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._images import GeneratedImage, Images, ImagesBuilder, ImageStream
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
 from openai_ergo.resources._moderations import Moderation, ModerationsBuilder
-from openai_ergo.resources._polling import WaitTimeoutError
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
 from openai_ergo.resources._streams import (
@@ -79,7 +78,6 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "BatchResults",
-    "BatchTimeoutError",
     "BodyBuilder",
     "ChatBuilder",
     "ChatCompletionAccumulator",

@@ -21,10 +21,10 @@ from openai_ergo.resources._builder import (
     ToolSpec,
     check_bool,
     check_int,
-    check_metadata,
     check_number,
     check_str,
     checked_tools,
+    merged_metadata,
 )
 from openai_ergo.resources._event_streams import TypedEventStream
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
@@ -281,8 +281,7 @@ class AssistantRunBuilder(_RunTurn):
         self, value: Mapping[str, str] | None = None, /, **pairs: str
     ) -> AssistantRunBuilder:
         """Up to 16 string pairs stored with the run."""
-        merged = {**(value or {}), **pairs}
-        return self._set("metadata", check_metadata(merged) if merged else None)
+        return self._set("metadata", merged_metadata(value, pairs))
 
     def extra_headers(self, headers: Mapping[str, str]) -> AssistantRunBuilder:
         """Extra HTTP headers for this run's requests."""

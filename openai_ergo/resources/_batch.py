@@ -2,9 +2,10 @@
 
 `client.batch()` is an immutable builder of requests with custom ids; `submit()` writes them as
 JSONL (a line at a time, to temporary files cut at the service's limits), uploads each file and
-creates one batch per file. The `BatchJob` it returns polls with backoff to a deadline, cancels,
-and reads the output and error files as streams, yielding per line the typed object the
-builder's `await` returns, or a `BatchLineError` carrying the custom id.
+creates one batch per file. The `BatchJob` it returns waits (through the workflows' one `Poll`:
+backoff to a deadline on the client's clock, `WaitTimeoutError` past it), cancels, and reads the
+output and error files as streams, yielding per line the typed object the builder's `await`
+returns, or a `BatchLineError` carrying the custom id.
 
 A request enters a batch through one small protocol, `BatchRequest`: a `path` and a
 `request_body()`. The Responses and Chat builders have both; a new builder plugs in by having
@@ -25,7 +26,9 @@ import msgspec
 from anyio.abc import AsyncResource
 
 from openai_ergo._errors import InvalidRequestError, OpenAIErgoError
-from openai_ergo.resources._builder import check_metadata, check_str
+from openai_ergo.resources._builder import check_int, check_metadata, check_str
+from openai_ergo.resources._polling import Poll, client_clock
+from openai_ergo.resources._workflow import copy_slots
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
@@ -41,7 +44,6 @@ __all__ = [
     "BatchRequest",
     "BatchResult",
     "BatchResults",
-    "BatchTimeoutError",
     "register_batch_endpoint",
 ]
 
@@ -342,24 +344,6 @@ class BatchProgress(msgspec.Struct, frozen=True, kw_only=True):
     elapsed: float
 
 
-class BatchTimeoutError(OpenAIErgoError, TimeoutError):
-    """`BatchJob.wait()` reached its deadline: `status` is the job's (least advanced) status
-    then, `batches` each batch as last read, `waited` the seconds waited."""
-
-    def __init__(self, batches: Sequence[Batch], waited: float, timeout: float) -> None:
-        self.batches = list(batches)
-        self.waited = waited
-        self.timeout = timeout
-        progress = _progress(self.batches, waited)
-        self.status = progress.status
-        states = ", ".join(f"{b.id} {b.status}" for b in self.batches)
-        super().__init__(
-            f"the batch job did not finish within {timeout:g} s: it was {progress.status} "
-            f"({progress.completed + progress.failed} of {progress.total} requests done; "
-            f"{states}); wait again, or resume it later by its batch ids"
-        )
-
-
 class BatchFailedError(OpenAIErgoError):
     """A batch failed as a whole (its input was refused): `batch` is it, `errors` the
     service's reasons, each with `line`, `code`, `message` and `param`."""
@@ -392,6 +376,12 @@ def _progress(batches: Sequence[Batch], elapsed: float) -> BatchProgress:
         failed=sum(c.failed or 0 for c in counts),
         elapsed=elapsed,
     )
+
+
+def _describe(batches: Sequence[Batch]) -> str:
+    counts = _progress(batches, 0.0)
+    states = ", ".join(f"{b.id} {b.status}" for b in batches)
+    return f"{counts.completed + counts.failed} of {counts.total} requests done; {states}"
 
 
 @final
@@ -429,40 +419,37 @@ class BatchJob:
     async def wait(
         self,
         *,
-        progress: Callable[[BatchProgress], object] | None = None,
         # A deadline on the client's clock (fake in tests), which `anyio.fail_after` cannot read.
         timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109
-        poll_interval: float = 1.0,
-        max_poll_interval: float = 60.0,
+        progress: Callable[[BatchProgress], object] | None = None,
+        interval: float = 1.0,
+        max_interval: float = 60.0,
     ) -> list[Batch]:
         """Poll until every batch has ended (completed, failed, expired or cancelled) and return
-        them. Polls start `poll_interval` apart and grow by half each time up to
-        `max_poll_interval`; `progress` gets a `BatchProgress` after each poll. Past `timeout`
-        seconds (on the client's clock) raises `BatchTimeoutError` with the state it saw; a
-        batch whose input was refused raises `BatchFailedError`."""
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise InvalidRequestError(f"timeout must be positive, not {timeout!r}", param="timeout")
-        if not 0 < poll_interval <= max_poll_interval:
-            raise InvalidRequestError(
-                "poll_interval must be positive and at most max_poll_interval, not "
-                f"{poll_interval!r}",
-                param="poll_interval",
-            )
-        clock = self._client._pipeline.clock
+        them. Polls start `interval` seconds apart and grow by half each time up to
+        `max_interval`; `progress` gets a `BatchProgress` after each poll. Past `timeout`
+        seconds (on the client's clock) raises `WaitTimeoutError` with the status it saw
+        (`state`) and the batches as last read (`last`); a batch whose input was refused
+        raises `BatchFailedError`."""
+        poll = Poll(timeout=timeout, interval=interval, max_interval=max_interval)
+        clock = client_clock(self._client)
         start = clock.now()
-        interval = poll_interval
-        while True:
-            batches = await self.refresh()
-            elapsed = clock.now() - start
-            if progress is not None:
-                progress(_progress(batches, elapsed))
-            if all(b.status in TERMINAL for b in batches):
-                break
-            left = timeout - elapsed
-            if left <= 0:
-                raise BatchTimeoutError(batches, elapsed, timeout)
-            await clock.sleep(min(interval, left))
-            interval = min(interval * 1.5, max_poll_interval)
+        report = None
+        if progress is not None:
+            on_progress = progress
+
+            def report(batches: list[Batch]) -> None:
+                on_progress(_progress(batches, clock.now() - start))
+
+        batches = await poll.until(
+            clock,
+            self.refresh,
+            lambda batches: all(b.status in TERMINAL for b in batches),
+            what=f"batch job {', '.join(self.ids)}",
+            state=lambda batches: _progress(batches, 0.0).status,
+            detail=_describe,
+            progress=report,
+        )
         for batch in batches:
             if batch.status == "failed":
                 raise BatchFailedError(batch)
@@ -577,12 +564,6 @@ class BatchBuilder:
         self._ids: dict[str, int] = {}
         self._count = 0
 
-    def _copy(self) -> BatchBuilder:
-        clone = object.__new__(BatchBuilder)
-        for name in BatchBuilder.__slots__:
-            setattr(clone, name, getattr(self, name))
-        return clone
-
     def __len__(self) -> int:
         return self._count
 
@@ -624,20 +605,20 @@ class BatchBuilder:
         )
         ids[custom_id] = len(lines)
         lines.append((custom_id, line + b"\n"))
-        clone = self._copy()
+        clone = copy_slots(self)
         clone._lines, clone._ids, clone._count = lines, ids, len(lines)
         clone._endpoint = endpoint
         return clone
 
     def completion_window(self, window: str) -> BatchBuilder:
         """The time frame for the batch (`"24h"`, the only value the service takes today)."""
-        clone = self._copy()
+        clone = copy_slots(self)
         clone._completion_window = check_str("completion_window", window)
         return clone
 
     def metadata(self, metadata: Mapping[str, str] | None) -> BatchBuilder:
         """Metadata set on every batch (16 pairs at most)."""
-        clone = self._copy()
+        clone = copy_slots(self)
         clone._metadata = None if metadata is None else check_metadata(metadata)
         return clone
 
@@ -646,11 +627,11 @@ class BatchBuilder:
     ) -> BatchBuilder:
         """Split into files of at most `max_requests` requests and `max_bytes` bytes (never
         above the service's 50,000 and 200 MB)."""
-        clone = self._copy()
+        clone = copy_slots(self)
         if max_requests is not None:
-            clone._max_requests = _limit("max_requests", max_requests, MAX_REQUESTS)
+            clone._max_requests = check_int("max_requests", max_requests, 1, MAX_REQUESTS)
         if max_bytes is not None:
-            clone._max_bytes = _limit("max_bytes", max_bytes, MAX_BYTES)
+            clone._max_bytes = check_int("max_bytes", max_bytes, 1, MAX_BYTES)
         return clone
 
     def jsonl_parts(self) -> int:
@@ -704,11 +685,3 @@ class BatchBuilder:
 
     def __repr__(self) -> str:
         return f"BatchBuilder(endpoint={self._endpoint!r}, requests={self._count})"
-
-
-def _limit(param: str, value: object, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise InvalidRequestError(
-            f"{param} must be an integer from 1 to {high}, not {value!r}", param=param
-        )
-    return value

@@ -166,12 +166,7 @@ class BodyBuilder:
 
     def _set(self: B, name: str, value: Any) -> B:
         clone = self._copy()
-        fields = dict(self._fields)
-        if value is None:
-            fields.pop(name, None)
-        else:
-            fields[name] = value
-        clone._fields = fields
+        clone._fields = with_field(self._fields, name, value)
         return clone
 
     def _merge(self: B, name: str, **values: Any) -> B:
@@ -333,8 +328,7 @@ class RequestBuilder(BodyBuilder):
 
     def metadata(self: B, value: Mapping[str, str] | None = None, /, **pairs: str) -> B:
         """Up to 16 string pairs stored with the request (replaces earlier metadata)."""
-        merged = {**(value or {}), **pairs}
-        return self._set("metadata", check_metadata(merged) if merged else None)
+        return self._set("metadata", merged_metadata(value, pairs))
 
     def store(self: B, value: bool | None = True) -> B:
         """Whether OpenAI keeps the result for later retrieval (and for distillation/evals)."""
@@ -422,3 +416,23 @@ class RequestBuilder(BodyBuilder):
 def tool_names(tools: Iterable[ToolSpec]) -> list[str]:
     """The names of the function tools among `tools`."""
     return [t.name for t in tools if isinstance(t, FunctionTool)]
+
+
+def with_field(fields: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """A copy of a builder's request `fields` with `name` set to `value`, or left out when it
+    is None (a setter given None unsets): what every builder's `_set` does to its fields."""
+    changed = dict(fields)
+    if value is None:
+        changed.pop(name, None)
+    else:
+        changed[name] = value
+    return changed
+
+
+def merged_metadata(
+    value: Mapping[str, str] | None, pairs: Mapping[str, str]
+) -> dict[str, str] | None:
+    """What a builder's `metadata(value, **pairs)` sets: the pairs over the mapping, checked,
+    or None (the field unset) when both are empty; it replaces earlier metadata."""
+    merged = {**(value or {}), **pairs}
+    return check_metadata(merged) if merged else None

@@ -24,9 +24,9 @@ from openai_ergo._multipart import FileUpload
 from openai_ergo.resources._builder import (
     RequestBuilder,
     check_int,
-    check_metadata,
     check_number,
     check_str,
+    merged_metadata,
 )
 from openai_ergo.resources._polling import Poll, client_clock
 from openai_ergo.resources._workflow import WorkflowBuilder
@@ -201,8 +201,7 @@ class FineTuningJobBuilder(WorkflowBuilder):
         self, value: Mapping[str, str] | None = None, /, **pairs: str
     ) -> FineTuningJobBuilder:
         """Up to 16 string pairs stored with the job (jobs can be listed by them)."""
-        merged = {**(value or {}), **pairs}
-        return self._set("metadata", check_metadata(merged) if merged else None)
+        return self._set("metadata", merged_metadata(value, pairs))
 
     async def _upload(self, source: _Source, name: str) -> str:
         kind, value = source

@@ -1,7 +1,7 @@
 """Waiting on the service's long jobs: a poll with backoff, a deadline, a typed timeout.
 
-Every workflow that waits (a vector store indexing its files, a fine-tuning job, an Assistants
-run) waits here, on the client's `Clock`: the same clock the retry policy and the rate limiter
+Every workflow that waits (a batch job, a vector store indexing its files, a fine-tuning job)
+waits here, on the client's `Clock`: the same clock the retry policy and the rate limiter
 sleep on, so a test passes a fake one and the waits take no real time. Nothing waits forever:
 every wait has a finite deadline, and running out of it raises `WaitTimeoutError` saying what
 was waited for and the state it was last seen in.
@@ -13,54 +13,20 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
-from openai_ergo._errors import InvalidRequestError, OpenAIErgoError
+from openai_ergo._errors import InvalidRequestError, WaitTimeoutError
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
     from openai_ergo._pipeline._clock import Clock
 
-__all__ = ["Poll", "WaitTimeoutError"]
+__all__ = ["Poll"]
 
 T = TypeVar("T")
-
-
-class WaitTimeoutError(OpenAIErgoError, TimeoutError):
-    """A wait ran out of its deadline before the job finished.
-
-    `what` names the job (`vector store vs_...`), `state` is the state it was last seen in
-    (`in_progress`, `running`, ...), `detail` what else that reading said (file counts, the
-    job's last event), `waited` the seconds spent (on the client's clock) and `last` the last
-    typed object read, for a caller who wants to look closer or wait again."""
-
-    def __init__(
-        self, message: str, *, what: str, state: str, detail: str, waited: float, last: Any
-    ) -> None:
-        super().__init__(message)
-        self.what = what
-        self.state = state
-        self.detail = detail
-        self.waited = waited
-        self.last = last
 
 
 def client_clock(client: Client) -> Clock:
     """The clock the client's pipeline sleeps on (a fake one in tests)."""
     return client.clock
-
-
-def check_timeout(value: object) -> float:
-    """A wait's deadline: a positive, finite number of seconds (nothing waits forever)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidRequestError(
-            f"timeout must be a positive, finite number of seconds, not {value!r}",
-            param="timeout",
-        )
-    return float(value)
 
 
 @final
@@ -78,8 +44,9 @@ class Poll:
         max_interval: float = 30.0,
         backoff: float = 1.5,
     ) -> None:
-        self.timeout = check_timeout(timeout)
+        # Nothing waits forever: the deadline, like the intervals, must be finite.
         for name, value, low in (
+            ("timeout", timeout, 0.0),
             ("interval", interval, 0.0),
             ("max_interval", max_interval, 0.0),
             ("backoff", backoff, 1.0),
@@ -99,6 +66,7 @@ class Poll:
                 f"max_interval ({max_interval:g}) must be at least interval ({interval:g})",
                 param="max_interval",
             )
+        self.timeout = float(timeout)
         self.interval = float(interval)
         self.max_interval = float(max_interval)
         self.backoff = float(backoff)

@@ -25,9 +25,9 @@ from openai_ergo._multipart import FileUpload
 from openai_ergo.resources._builder import (
     check_bool,
     check_int,
-    check_metadata,
     check_number,
     check_str,
+    merged_metadata,
 )
 from openai_ergo.resources._polling import Poll, client_clock
 from openai_ergo.resources._workflow import WorkflowBuilder
@@ -413,8 +413,7 @@ class VectorStoreBuilder(WorkflowBuilder):
         self, value: Mapping[str, str] | None = None, /, **pairs: str
     ) -> VectorStoreBuilder:
         """Up to 16 string pairs stored with the store."""
-        merged = {**(value or {}), **pairs}
-        return self._set("metadata", check_metadata(merged) if merged else None)
+        return self._set("metadata", merged_metadata(value, pairs))
 
     def expires_after(self, days: int | None) -> VectorStoreBuilder:
         """Delete the store after this many days (1 to 365) without use."""

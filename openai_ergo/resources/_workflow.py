@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from openai_ergo.resources._builder import with_field
+
 if TYPE_CHECKING:
     from openai_ergo._client import Client
 
 __all__ = ["WorkflowBuilder"]
 
+T = TypeVar("T")
 V = TypeVar("V", bound="WorkflowBuilder")
 
 
@@ -25,21 +28,19 @@ class WorkflowBuilder:
         self._fields: dict[str, Any] = dict(fields or {})
 
     def _clone(self: V) -> V:
-        clone = object.__new__(type(self))
-        for slot in _slots(type(self)):
-            object.__setattr__(clone, slot, getattr(self, slot))
-        return clone
+        return copy_slots(self)
 
     def _set(self: V, name: str, value: Any) -> V:
         clone = self._clone()
-        fields = dict(self._fields)
-        if value is None:
-            fields.pop(name, None)
-        else:
-            fields[name] = value
-        clone._fields = fields
+        clone._fields = with_field(self._fields, name, value)
         return clone
 
 
-def _slots(cls: type) -> list[str]:
-    return [slot for klass in cls.__mro__ for slot in getattr(klass, "__slots__", ())]
+def copy_slots(value: T) -> T:
+    """A shallow copy of an immutable builder with `__slots__` (its own and its bases'): the
+    one copy every workflow builder's setters start from."""
+    clone = object.__new__(type(value))
+    for klass in type(value).__mro__:
+        for slot in getattr(klass, "__slots__", ()):
+            object.__setattr__(clone, slot, getattr(value, slot))
+    return clone

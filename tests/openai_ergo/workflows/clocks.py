@@ -3,35 +3,20 @@ at once, so a workflow's poll takes no real time and every deadline fires at an 
 
 from __future__ import annotations
 
-import anyio.lowlevel
-
 from openai_ergo import Client
 from openai_ergo.mock import MockServer
+from tests.openai_ergo.pipeline.conftest import FakeClock
 
-
-class FakeClock:
-    """`Clock` in simulated seconds: `sleep(s)` moves `now()` on by `s` at once and records
-    it in `sleeps`."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.seconds += seconds
-        await anyio.lowlevel.checkpoint()
+__all__ = ["FakeClock", "MockTime", "client_on", "client_with"]
 
 
 class MockTime(FakeClock):
-    """`Clock` for a client of the mock: sleeping also advances the mock's clock (stopped,
-    `speed = 0`) by as much."""
+    """`Clock` for a client of the mock, from 0: sleeping (recorded in `sleeps`) also advances
+    the mock's clock (stopped, `speed = 0`) by as much."""
 
     def __init__(self, server: MockServer) -> None:
         super().__init__()
+        self.time = 0.0
         self.server = server
         server.app.clock.speed = 0
 
@@ -43,5 +28,9 @@ class MockTime(FakeClock):
 def client_on(server: MockServer) -> tuple[Client, MockTime]:
     """A client of the mock whose waits run on the mock's clock."""
     time = MockTime(server)
-    client = Client(api_key="sk-mock", base_url=server.url, rate_limiter=False, clock=time)
-    return client, time
+    return client_with(time), time
+
+
+def client_with(time: MockTime) -> Client:
+    """A client of `time`'s mock server whose waits run on `time`."""
+    return Client(api_key="sk-mock", base_url=time.server.url, rate_limiter=False, clock=time)

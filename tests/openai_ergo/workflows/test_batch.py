@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from openai_ergo import Client, FileUpload, InvalidRequestError
+from openai_ergo import Client, FileUpload, InvalidRequestError, WaitTimeoutError
 from openai_ergo.mock import MockServer
 from openai_ergo.resources import (
     BatchBuilder,
@@ -15,37 +15,18 @@ from openai_ergo.resources import (
     BatchLineError,
     BatchProgress,
     BatchResult,
-    BatchTimeoutError,
 )
 from openai_ergo.types import ChatCompletion, CreateEmbeddingResponse, Response
-from tests.openai_ergo.pipeline.conftest import FakeClock
+
+from .clocks import MockTime, client_with
 
 CHAT = "gpt-4o-mini"
-
-
-class MockTime(FakeClock):
-    """The client's clock in these tests: a sleep moves it and the mock's clock together, so a
-    batch advances exactly as far as the client waited, and no test sleeps for real."""
-
-    def __init__(self, server: MockServer) -> None:
-        super().__init__()
-        self.time = 0.0
-        self.server = server
-        server.app.clock.speed = 0
-
-    async def sleep(self, seconds: float) -> None:
-        self.server.app.clock.advance(seconds)
-        await super().sleep(seconds)
 
 
 @pytest.fixture
 def clock(mock_openai: MockServer) -> MockTime:
     mock_openai.app.batch_seconds = 10
     return MockTime(mock_openai)
-
-
-def _client(server: MockServer, clock: MockTime) -> Client:
-    return Client(api_key="sk-mock", base_url=server.url, clock=clock, rate_limiter=False)
 
 
 def _numbered(client: Client, count: int) -> BatchBuilder:
@@ -63,7 +44,7 @@ async def _collect(job: BatchJob) -> dict[str, BatchResult | BatchLineError]:
 async def test_chat_requests_come_back_as_what_await_returns(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         questions = {f"q{n}": client.chat(CHAT).user(f"Question {n}?") for n in range(5)}
         batch = client.batch()
         for custom_id, builder in questions.items():
@@ -90,7 +71,7 @@ async def test_chat_requests_come_back_as_what_await_returns(
 async def test_responses_and_embeddings_builders_go_in_too(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         builder = client.responses("gpt-5-mini").instructions("Be brief.").input("Hi")
         job = await client.batch().add("r1", builder).submit()
         await job.wait()
@@ -109,7 +90,7 @@ async def test_embeddings_endpoint_returns_its_typed_result(
         def request_body(self) -> dict[str, object]:
             return {"model": "text-embedding-3-small", "input": "hello"}
 
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         job = await client.batch().add("e1", Embedding()).submit()
         assert job.batches[0].endpoint == "/v1/embeddings"
         await job.wait()
@@ -121,7 +102,7 @@ async def test_embeddings_endpoint_returns_its_typed_result(
 async def test_a_failed_line_is_a_typed_error_and_the_others_are_unaffected(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         batch = (
             client.batch()
             .add("good-1", client.chat(CHAT).user("One"))
@@ -145,7 +126,7 @@ async def test_a_failed_line_is_a_typed_error_and_the_others_are_unaffected(
 async def test_requests_split_at_the_limits_into_several_batches(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         batch = _numbered(client, 5)
         by_count = batch.limits(max_requests=2)
         assert by_count.jsonl_parts() == 3
@@ -171,22 +152,36 @@ async def test_wait_stops_at_its_deadline_with_the_state_it_saw(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
     mock_openai.app.batch_seconds = 100
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         job = await client.batch().add("a", client.chat(CHAT).user("Hi")).submit()
-        with pytest.raises(BatchTimeoutError) as caught:
+        with pytest.raises(WaitTimeoutError) as caught:
             await job.wait(timeout=30)
-    error = caught.value
-    assert error.waited == pytest.approx(30.0)
-    assert clock.time == pytest.approx(30.0)  # fired at the deadline, not a poll later
-    assert error.status == "in_progress"
-    assert "in_progress" in str(error)
-    assert error.batches[0].id == job.ids[0]
+        error = caught.value
+        assert error.waited == pytest.approx(30.0)
+        assert clock.time == pytest.approx(30.0)  # fired at the deadline, not a poll later
+        assert error.state == "in_progress"
+        assert error.what == f"batch job {job.ids[0]}"
+        assert "0 of 1 requests done" in error.detail
+        assert "in_progress" in str(error)
+        assert [b.id for b in error.last] == job.ids
+
+        # The same keywords and backoff as every workflow's wait: from `interval` to the cap,
+        # the last sleep cut at the deadline; `progress` says when each reading came.
+        seen: list[BatchProgress] = []
+        sleeps = len(clock.sleeps)
+        with pytest.raises(WaitTimeoutError):
+            await job.wait(timeout=10, progress=seen.append, interval=2, max_interval=3)
+        assert clock.sleeps[sleeps:] == [2.0, 3.0, 3.0, 2.0]
+        assert [p.elapsed for p in seen] == pytest.approx([0.0, 2.0, 5.0, 8.0, 10.0])
+        with pytest.raises(InvalidRequestError) as bad:
+            await job.wait(interval=5, max_interval=1)
+        assert bad.value.param == "max_interval"
 
 
 async def test_cancel_keeps_finished_lines_and_resume_finds_the_job(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         job = await _numbered(client, 10).submit()
         await clock.sleep(5)  # halfway through the lines
         cancelled = await job.cancel()
@@ -203,7 +198,7 @@ async def test_a_refused_input_fails_the_batch_naming_the_lines(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
     line = b'{"custom_id": "x", "method": "POST", "url": "/v1/chat/completions", "body": {}}\n'
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         file = await client.files.create(
             file=FileUpload(line * 2, filename="bad.jsonl"), purpose="batch"
         )
@@ -220,7 +215,7 @@ async def test_a_refused_input_fails_the_batch_naming_the_lines(
 async def test_leaving_the_results_early_closes_the_download(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         job = await _numbered(client, 3).submit()
         await job.wait()
         async with job.results() as results:
@@ -233,7 +228,7 @@ async def test_leaving_the_results_early_closes_the_download(
 async def test_bad_input_is_refused_before_anything_is_sent(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         base = client.batch().add("a", client.chat(CHAT).user("Hi"))
         with pytest.raises(InvalidRequestError) as caught:
             base.add("a", client.chat(CHAT).user("Again"))
@@ -264,7 +259,7 @@ async def test_bad_input_is_refused_before_anything_is_sent(
 
 
 async def test_builders_are_values(mock_openai: MockServer, clock: MockTime) -> None:
-    async with _client(mock_openai, clock) as client:
+    async with client_with(clock) as client:
         base = client.batch().add("a", client.chat(CHAT).user("Hi"))
         left = base.add("b", client.chat(CHAT).user("Left"))
         right = base.add("b", client.chat(CHAT).user("Right"))  # same id, another branch

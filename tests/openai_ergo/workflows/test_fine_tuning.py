@@ -71,7 +71,7 @@ async def test_examples_become_a_model_the_builders_use(mock_openai: MockServer)
         # The mock's job (fine_tuning_seconds = 10): validating until 1 s, queued until 2 s,
         # running until 10 s; read at 0, 1, 2.5, 4.75, 8.125 and 12.125 s.
         assert time.sleeps == [1, 1.5, 2.25, 3.375, 4]
-        assert time.seconds == 12.125
+        assert time.time == 12.125
         assert readings == ["validating_files", "queued", "running", "running", "running",
                             "succeeded"]  # fmt: skip
         assert done.status == "succeeded"
@@ -116,7 +116,7 @@ async def test_events_follow_the_job_once_each_until_it_ends(mock_openai: MockSe
         assert messages[0].startswith("Created fine-tuning job")
         assert any("completed" in m.lower() for m in messages[-2:])
         # It slept only while nothing happened, and never past the job's end.
-        assert time.seconds <= 10 + 2
+        assert time.time <= 10 + 2
 
 
 async def test_a_malformed_file_fails_the_job_with_the_services_error(
@@ -171,7 +171,7 @@ async def test_wait_times_out_naming_the_state(mock_openai: MockServer) -> None:
             await _collect(events, seen)
         assert timed_out.value.state == "running"
         assert seen  # the job's events so far came out before the deadline struck
-        assert time.seconds == pytest.approx(5 + 4)
+        assert time.time == pytest.approx(5 + 4)
 
 
 async def _collect(events: Any, into: list[FineTuningJobEvent]) -> None:

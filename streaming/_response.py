@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import anyio
 import httpx
 
 from ._errors import SSEError
 
-__all__ = ["check_event_stream", "close_response", "describe_url"]
+__all__ = [
+    "check_event_stream",
+    "close_response",
+    "describe_url",
+    "header_value",
+    "request_timeouts",
+]
 
 #: How much of a body that is not an event stream is read to explain the error.
 BODY_EXCERPT_SIZE = 4096
@@ -23,6 +30,34 @@ def describe_url(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.host}{port}{url.path}"
 
 
+def header_value(response: httpx.Response, name: str) -> str:
+    """Header `name` (lower case) of `response`, or "".
+
+    A response class that builds `headers` only when read may offer `header_view()`, a
+    mapping of lower-case names to values as `httpx.Headers` answers them: it is asked
+    instead, so opening a stream does not build the headers (openai-ergo's transport does
+    this). Any other response is read through `headers`.
+    """
+    view = getattr(response, "header_view", None)
+    headers: Mapping[str, str] = response.headers if view is None else view()
+    return headers.get(name, "")
+
+
+def request_timeouts(response: httpx.Response) -> Mapping[str, Any] | None:
+    """The timeouts of the request `response` answers (its "timeout" extension), or None for a
+    response built by hand. A response class that builds `request` only when read may offer
+    `request_timeouts()`, which is asked instead."""
+    lazy = getattr(response, "request_timeouts", None)
+    if lazy is not None:
+        timeouts: Mapping[str, Any] = lazy()
+        return timeouts
+    try:
+        request = response.request
+    except RuntimeError:  # a response built by hand has no request
+        return None
+    return dict(request.extensions.get("timeout", {}))
+
+
 async def check_event_stream(response: httpx.Response) -> bool:
     """Raise `SSEError` unless `response` is a 2xx `text/event-stream`; False for a 204.
 
@@ -32,7 +67,7 @@ async def check_event_stream(response: httpx.Response) -> bool:
     if response.status_code == 204:
         await close_response(response, None)
         return False
-    content_type = response.headers.get("content-type", "")
+    content_type = header_value(response, "content-type")
     media_type = content_type.partition(";")[0].strip().lower()
     if 200 <= response.status_code < 300 and media_type == "text/event-stream":
         return True

@@ -20,7 +20,13 @@ from ._errors import DeadlineExceededError, IdleTimeoutError, SSELimitError
 from ._event import ServerSentEvent
 from ._finalizer import close_soon, finish_async_generator
 from ._reconnect import StreamOpener
-from ._response import check_event_stream, close_response, describe_url
+from ._response import (
+    check_event_stream,
+    close_response,
+    describe_url,
+    header_value,
+    request_timeouts,
+)
 
 __all__ = ["EventSource", "EventSourceStatistics"]
 
@@ -63,11 +69,8 @@ def _transport_times_reads(response: httpx.Response, idle_timeout: float | None)
     """
     if idle_timeout is None or "network_stream" not in response.extensions:
         return False
-    try:
-        timeouts = response.request.extensions.get("timeout", {})
-    except RuntimeError:  # a response built by hand has no request
-        return False
-    return bool(timeouts.get("read") == idle_timeout)
+    timeouts = request_timeouts(response)
+    return timeouts is not None and bool(timeouts.get("read") == idle_timeout)
 
 
 def _describe_source(response: httpx.Response) -> str:
@@ -359,7 +362,7 @@ class EventSource:
     def _open_chunks(self) -> AsyncIterator[bytes]:
         response = self._response
         stream = response.stream
-        coding = response.headers.get("content-encoding", "").strip().lower()
+        coding = header_value(response, "content-encoding").strip().lower()
         if (
             isinstance(stream, httpx.AsyncByteStream)
             and not response.is_stream_consumed

@@ -4,7 +4,6 @@ transport for each attempt, the retry policy between attempts, and errors mapped
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +24,7 @@ from openai_ergo._pipeline._errors_map import (
     status_error,
     transport_error,
 )
+from openai_ergo._pipeline._idempotency import new_idempotency_key
 from openai_ergo._pipeline._logging import log_event, redact_value
 from openai_ergo._pipeline._middleware import (
     Middleware,
@@ -225,9 +225,7 @@ class Pipeline:
         """Run one logical request to its result or its typed error."""
         timeouts = call.options.timeouts or self.timeouts
         if call.method == "POST" and "idempotency-key" not in call.headers:
-            call.headers["Idempotency-Key"] = (
-                call.options.idempotency_key or f"openai-ergo-{uuid.uuid4()}"
-            )
+            call.headers["Idempotency-Key"] = call.options.idempotency_key or new_idempotency_key()
         if call.stream or timeouts.total is None:
             return await self._attempts(call, timeouts)
         attempts: list[dict[str, Any]] = []

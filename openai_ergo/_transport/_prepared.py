@@ -112,8 +112,10 @@ class PlainResponse(httpx.Response):
         stream: httpx.AsyncByteStream,
         extensions: dict[str, Any],
         build_request: Callable[[], httpx.Request],
+        timeouts: Mapping[str, Any],
     ) -> None:
         self._raw_headers = raw_headers
+        self._timeouts = timeouts
         self._build_request: Callable[[], httpx.Request] | None = build_request
         self._built_request: httpx.Request | None = None
         self._view: HeaderView | None = None
@@ -163,6 +165,15 @@ class PlainResponse(httpx.Response):
         except httpx.RequestError as exc:
             exc.request = self.request
             raise
+
+    def request_timeouts(self) -> Mapping[str, Any]:
+        """The request's "timeout" extension, without building the request when it was not
+        yet (`streaming.EventSource` asks for it when it opens)."""
+        request = self._built_request
+        if request is None and self._build_request is not None:
+            return self._timeouts
+        timeouts: Mapping[str, Any] = self.request.extensions.get("timeout", {})
+        return timeouts
 
     def header_view(self) -> httpx.Headers | HeaderView:
         """The headers for a lookup by name, without building `headers` when it was not yet."""

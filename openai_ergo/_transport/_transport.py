@@ -216,6 +216,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
                 stream=body,
                 extensions=extensions,
                 build_request=prepared.build,
+                timeouts=prepared.timeouts,
             )
             body.response = response
             return response

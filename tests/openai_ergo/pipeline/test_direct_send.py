@@ -23,6 +23,7 @@ from openai_ergo import (
     RequestOptions,
     RetryPolicy,
 )
+from openai_ergo._pipeline._plain import PlainRequests
 from tests.openai_ergo.transport.loopback import Reply as LoopReply
 from tests.openai_ergo.transport.loopback import serve
 
@@ -366,6 +367,43 @@ async def test_responses_read_the_same_through_the_plain_send() -> None:
     assert plain == via_httpx
     assert plain[0][-2:] == [("x-dup", "a"), ("x-dup", "b")]
     assert plain[2] == "req_1"
+
+
+async def test_a_plain_stream_opens_and_ends_without_building_its_request_or_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built_headers: list[list[tuple[str, str]]] = []
+
+    class RecordedHeaders(httpx.Headers):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built_headers.append(self.multi_items())
+
+    built_requests: list[str] = []
+    build = PlainRequests._request
+
+    def recorded_build(*args: Any) -> httpx.Request:
+        request = build(*args)
+        built_requests.append(request.method)
+        return request
+
+    monkeypatch.setattr(httpx, "Headers", RecordedHeaders)
+    monkeypatch.setattr(PlainRequests, "_request", recorded_build)
+    async with serve(SSE_REPLY) as server, loopback_client(server.port, plain=True) as client:
+        stream = await client.request("POST", "/stream", body={}, stream=True, options=FIXED)
+        async with stream:
+            events = [event.data async for event in stream]
+        response_heads = [h for h in built_headers if ("x-request-id", "req_s") in h]
+        assert (events, stream.request_id, built_requests, response_heads) == (
+            ['{"a":1}', "[DONE]"],
+            "req_s",
+            [],
+            [],
+        )
+        # Built when read, and what httpx's path would have given.
+        assert stream.response.headers["content-type"] == "text/event-stream"
+        assert stream.response.request.extensions["timeout"]["read"] == 120.0
+        assert built_requests == ["POST"]
 
 
 async def test_errors_of_the_plain_send_carry_the_same_request_and_map_the_same() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+import warnings
 from email.utils import formatdate
 
 import anyio
@@ -21,6 +24,7 @@ from openai_ergo import (
     RetryStop,
     Timeouts,
 )
+from openai_ergo._pipeline._idempotency import new_idempotency_key
 from tests.openai_ergo.pipeline.conftest import FakeClock
 from tests.openai_ergo.pipeline.scripted import Recorded, Reply, error_body, scripted_server
 
@@ -131,6 +135,46 @@ async def test_one_idempotency_key_travels_across_every_attempt(clock: FakeClock
     assert len(keys) == 4
     assert keys[0] == keys[1] == keys[2]
     assert keys[3] != keys[0]  # a new logical request gets a new key
+
+
+async def test_generated_idempotency_keys_are_distinct_version_4_uuids(clock: FakeClock) -> None:
+    async with scripted_server(*[OK] * 20) as server, _client(server.url, clock) as client:
+        for _ in range(20):
+            await client.request("POST", "/responses", body={"input": "a"})
+    keys = [r.headers["idempotency-key"] for r in server.requests]
+    assert len(set(keys)) == 20
+    for key in keys:
+        prefix, _, text = key.partition("openai-ergo-")
+        parsed = uuid.UUID(text)
+        assert (prefix, str(parsed), parsed.version, parsed.variant) == (
+            "",
+            text,
+            4,
+            uuid.RFC_4122,
+        )
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_repeat_its_parents_idempotency_keys() -> None:
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process with threads; the child only writes.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: its next two keys, then out without running pytest's teardown
+        try:
+            os.write(write_end, f"{new_idempotency_key()} {new_idempotency_key()}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    parents = {new_idempotency_key(), new_idempotency_key()}
+    with os.fdopen(read_end, "rb") as pipe:
+        childs = set(pipe.read().decode().split())
+    os.waitpid(pid, 0)
+    assert len(childs) == 2
+    assert not childs & parents
+    # Not only a different counter: the child drew its own random part.
+    assert {key[:-12] for key in childs}.isdisjoint({key[:-12] for key in parents})
 
 
 async def test_a_users_idempotency_key_is_kept(clock: FakeClock) -> None:

@@ -37,13 +37,6 @@ from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
-    from openai_ergo._namespaces._files import FilesCall
-    from openai_ergo._namespaces._images_call import CallableImagesNamespace
-    from openai_ergo._namespaces._refined import (
-        CallableEmbeddingsNamespace,
-        CallableModerationsNamespace,
-        ConversationsWorkflowNamespace,
-    )
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
     from openai_ergo.resources._assistants import AssistantRunBuilder
     from openai_ergo.resources._batch import BatchBuilder
@@ -221,15 +214,7 @@ class Client(Namespaces, AsyncResource):
         settings = AzureSettings(endpoint=endpoint, api_version=version, v1=v1)
         return cls(api_key, auth=auth, _azure=settings, **kwargs)
 
-    # -- images and audio builders (docs/images-and-audio.md) -------------------------------
-
-    @property
-    def images(self) -> CallableImagesNamespace:
-        """`client.images("gpt-image-1")` builds an image request; `client.images.generate(...)`
-        and the other typed methods are beside it."""
-        from openai_ergo._namespaces._images_call import CallableImagesNamespace
-
-        return CallableImagesNamespace(self)
+    # -- audio builders (docs/images-and-audio.md) ------------------------------------------
 
     def speech(self, model: str) -> SpeechBuilder:
         """A text-to-speech request for `model`: `.voice(v).input(text)`, then await it for the
@@ -254,32 +239,6 @@ class Client(Namespaces, AsyncResource):
         from openai_ergo.resources import TranscriptionBuilder
 
         return TranscriptionBuilder(self, model, translate=True)
-
-    # -- namespaces with hand-written bases the generator does not add yet ------------------
-
-    @property
-    def embeddings(self) -> CallableEmbeddingsNamespace:
-        """`client.embeddings("text-embedding-3-small")` builds a request (docs/embeddings.md);
-        `client.embeddings.create(...)` is the typed method."""
-        from openai_ergo._namespaces._refined import CallableEmbeddingsNamespace
-
-        return CallableEmbeddingsNamespace(self)
-
-    @property
-    def moderations(self) -> CallableModerationsNamespace:
-        """`client.moderations()` builds a request (docs/embeddings.md);
-        `client.moderations.create(...)` is the typed method."""
-        from openai_ergo._namespaces._refined import CallableModerationsNamespace
-
-        return CallableModerationsNamespace(self)
-
-    @property
-    def conversations(self) -> ConversationsWorkflowNamespace:
-        """`await client.conversations.start(model)` gives a conversation handle
-        (docs/conversations.md); `client.conversations.create(...)` is the typed method."""
-        from openai_ergo._namespaces._refined import ConversationsWorkflowNamespace
-
-        return ConversationsWorkflowNamespace(self)
 
     # -- derived clients and lifetime -------------------------------------------------------
 
@@ -330,14 +289,6 @@ class Client(Namespaces, AsyncResource):
     def is_closed(self) -> bool:
         """Whether the connection pool was closed."""
         return self._http.is_closed
-
-    @property
-    def files(self) -> FilesCall:
-        """`client.files`: the typed methods and `upload()`, which streams a file and takes
-        the Uploads API (parts, md5, resumable) past the single-request limit."""
-        from openai_ergo._namespaces._files import FilesCall
-
-        return FilesCall(self)
 
     def batch(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from openai_ergo._namespaces._generated.files import FilesNamespace
+from openai_ergo._namespaces._base import Namespace
 
 if TYPE_CHECKING:
     from openai_ergo.resources._uploads import Progress, UploadHandle
@@ -17,9 +17,9 @@ __all__ = ["FilesCall"]
 _MB = 1024 * 1024
 
 
-class FilesCall(FilesNamespace):
-    """`client.files`: the typed methods (`create`, `retrieve`, `list`, `content`, `delete`)
-    and the upload workflow (`upload`, `start_upload`)."""
+class FilesCall(Namespace):
+    """`client.files`'s hand-written base: the upload workflow (`upload`, `start_upload`)
+    beside the generated typed methods (`create`, `retrieve`, `list`, `content`, `delete`)."""
 
     __slots__ = ()
 

@@ -54,10 +54,16 @@ __all__ = ["NAMESPACES_PACKAGE", "emit_namespaces"]
 
 NAMESPACES_PACKAGE = "openai_ergo._namespaces._generated"
 _BASE = "openai_ergo._namespaces._base"
-#: Top-level namespaces that are also callable: their builders (the ergonomic tier).
+#: Top-level namespaces with a hand-written base: the builders that make them callable (the
+#: ergonomic tier), or workflows beside the typed methods (`files.upload`, `conversations.start`).
 _CALLABLE = {
     "responses": ("openai_ergo._namespaces._builders", "ResponsesCall"),
     "chat": ("openai_ergo._namespaces._builders", "ChatCall"),
+    "images": ("openai_ergo._namespaces._builders", "ImagesCall"),
+    "embeddings": ("openai_ergo._namespaces._builders", "EmbeddingsCall"),
+    "moderations": ("openai_ergo._namespaces._builders", "ModerationsCall"),
+    "conversations": ("openai_ergo._namespaces._builders", "ConversationsStart"),
+    "files": ("openai_ergo._namespaces._files", "FilesCall"),
 }
 #: Keyword arguments every method takes after its own.
 _EXTRAS = ("extra_headers", "extra_query", "extra_body", "options")
@@ -261,7 +267,7 @@ class _Module:
     def _class(self, node: _Node, raw: bool) -> list[str]:
         dotted = ".".join(node.path)
         bases = ["Namespace"]
-        if len(node.path) == 1 and node.path[0] in _CALLABLE:
+        if not raw and len(node.path) == 1 and node.path[0] in _CALLABLE:
             module, base = _CALLABLE[node.path[0]]
             self.imports.add(module, base)
             bases = [base]

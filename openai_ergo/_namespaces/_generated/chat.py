@@ -1045,7 +1045,7 @@ class ChatNamespace(ChatCall):
         return ChatCompletionsNamespace(self._client, raw=self._raw)
 
 
-class ChatRawNamespace(ChatCall):
+class ChatRawNamespace(Namespace):
     """The typed methods of `client.chat` (raw responses of the API)."""
 
     __slots__ = ()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._builders import ConversationsStart
 from openai_ergo._pagination import Paginator
 from openai_ergo.types._generated.conversations import (
     ConversationItem,
@@ -242,7 +243,7 @@ class ConversationsItemsRawNamespace(Namespace):
         return await self._call(_CONVERSATIONS_ITEMS_DELETE, locals())  # type: ignore[no-any-return]
 
 
-class ConversationsNamespace(Namespace):
+class ConversationsNamespace(ConversationsStart):
     """The typed methods of `client.conversations` (the API)."""
 
     __slots__ = ()

@@ -9,6 +9,7 @@ from typing import Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._builders import EmbeddingsCall
 from openai_ergo.types._generated.embeddings import CreateEmbeddingRequest, CreateEmbeddingResponse
 
 _EMBEDDINGS_CREATE = Operation(
@@ -26,7 +27,7 @@ _EMBEDDINGS_CREATE = Operation(
 )
 
 
-class EmbeddingsNamespace(Namespace):
+class EmbeddingsNamespace(EmbeddingsCall):
     """The typed methods of `client.embeddings` (the API)."""
 
     __slots__ = ()

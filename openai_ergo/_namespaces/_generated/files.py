@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from openai_ergo._config import RequestOptions
 from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._files import FilesCall
 from openai_ergo._pagination import Paginator
 from openai_ergo._response import BinaryResponse
 from openai_ergo.types._generated.files import CreateFileRequest, DeleteFileResponse, OpenAIFile
@@ -58,7 +59,7 @@ _FILES_CONTENT = Operation(
 )
 
 
-class FilesNamespace(Namespace):
+class FilesNamespace(FilesCall):
     """The typed methods of `client.files` (the API)."""
 
     __slots__ = ()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from openai_ergo._config import RequestOptions
 from openai_ergo._multipart import FileInput
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, Streaming, checked
+from openai_ergo._namespaces._builders import ImagesCall
 from openai_ergo.types._generated.images import (
     CreateImageEditRequest,
     CreateImageRequest,
@@ -89,7 +90,7 @@ _IMAGES_CREATE_VARIATION = Operation(
 )
 
 
-class ImagesNamespace(Namespace):
+class ImagesNamespace(ImagesCall):
     """The typed methods of `client.images` (the API)."""
 
     __slots__ = ()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._builders import ModerationsCall
 from openai_ergo.types._generated.moderations import (
     CreateModerationRequest,
     CreateModerationRequestInputVariant3ItemImageUrl,
@@ -31,7 +32,7 @@ _MODERATIONS_CREATE = Operation(
 )
 
 
-class ModerationsNamespace(Namespace):
+class ModerationsNamespace(ModerationsCall):
     """The typed methods of `client.moderations` (the API)."""
 
     __slots__ = ()

@@ -558,7 +558,7 @@ class ResponsesNamespace(ResponsesCall):
         return await self._call(_RESPONSES_COMPACT, locals())  # type: ignore[no-any-return]
 
 
-class ResponsesRawNamespace(ResponsesCall):
+class ResponsesRawNamespace(Namespace):
     """The typed methods of `client.responses` (raw responses of the API)."""
 
     __slots__ = ()

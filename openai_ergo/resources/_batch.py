@@ -77,16 +77,18 @@ _RESULT_DECODERS: dict[str, Callable[[bytes], Any]] = {}
 
 
 def _builtin_decoders() -> dict[str, Callable[[bytes], Any]]:
+    from openai_ergo.resources._embeddings import Embeddings
+    from openai_ergo.resources._moderations import Moderation
     from openai_ergo.types import decode_chat_completion, decode_response
     from openai_ergo.types._generated.completions import CreateCompletionResponse
-    from openai_ergo.types._generated.embeddings import CreateEmbeddingResponse
-    from openai_ergo.types._generated.moderations import CreateModerationResponse
 
+    # Each the type awaiting the endpoint's builder returns (embeddings arrive as base64,
+    # which the generated `Embedding`'s list of floats cannot read).
     return {
         "/v1/chat/completions": decode_chat_completion,
         "/v1/responses": decode_response,
-        "/v1/embeddings": msgspec.json.Decoder(CreateEmbeddingResponse).decode,
-        "/v1/moderations": msgspec.json.Decoder(CreateModerationResponse).decode,
+        "/v1/embeddings": Embeddings.from_json,
+        "/v1/moderations": Moderation.from_json,
         "/v1/completions": msgspec.json.Decoder(CreateCompletionResponse).decode,
     }
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from openai_ergo import Client, FileUpload, InvalidRequestError, WaitTimeoutError
+from openai_ergo import (
+    Client,
+    Embeddings,
+    FileUpload,
+    InvalidRequestError,
+    Moderation,
+    WaitTimeoutError,
+)
 from openai_ergo.mock import MockServer
 from openai_ergo.resources import (
     BatchBuilder,
@@ -16,7 +23,7 @@ from openai_ergo.resources import (
     BatchProgress,
     BatchResult,
 )
-from openai_ergo.types import ChatCompletion, CreateEmbeddingResponse, Response
+from openai_ergo.types import ChatCompletion, Response
 
 from .clocks import MockTime, client_with
 
@@ -81,22 +88,28 @@ async def test_responses_and_embeddings_builders_go_in_too(
         assert result.value.output_text == (await builder).output_text
 
 
-async def test_embeddings_endpoint_returns_its_typed_result(
+async def test_embeddings_and_moderations_builders_come_back_as_what_await_returns(
     mock_openai: MockServer, clock: MockTime
 ) -> None:
-    class Embedding:
-        path = "/embeddings"
-
-        def request_body(self) -> dict[str, object]:
-            return {"model": "text-embedding-3-small", "input": "hello"}
-
     async with client_with(clock) as client:
-        job = await client.batch().add("e1", Embedding()).submit()
-        assert job.batches[0].endpoint == "/v1/embeddings"
-        await job.wait()
-        (result,) = (await _collect(job)).values()
-        assert isinstance(result, BatchResult)
-        assert isinstance(result.value, CreateEmbeddingResponse)
+        embed = client.embeddings("text-embedding-3-small").input(["hello", "world"])
+        embeddings = await client.batch(endpoint="/v1/embeddings").add("e1", embed).submit()
+        assert embeddings.batches[0].endpoint == "/v1/embeddings"
+        moderate = client.moderations().input("I will hurt you")
+        moderations = await client.batch().add("m1", moderate).submit()
+        assert moderations.batches[0].endpoint == "/v1/moderations"
+        await embeddings.wait()
+        await moderations.wait()
+        (vectors,) = (await _collect(embeddings)).values()
+        (verdict,) = (await _collect(moderations)).values()
+        direct_vectors, direct_verdict = await embed, await moderate
+    assert isinstance(vectors, BatchResult)
+    assert isinstance(vectors.value, Embeddings)  # base64 on the wire, as awaiting asks
+    assert [v.tolist() for v in vectors.value] == [v.tolist() for v in direct_vectors]
+    assert isinstance(verdict, BatchResult)
+    assert isinstance(verdict.value, Moderation)
+    assert verdict.value.flagged == direct_verdict.flagged
+    assert verdict.value.categories == direct_verdict.categories
 
 
 async def test_a_failed_line_is_a_typed_error_and_the_others_are_unaffected(

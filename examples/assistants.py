@@ -9,12 +9,10 @@ network.
 
 from __future__ import annotations
 
-import os
-from contextlib import AsyncExitStack
-
 import anyio
 
-from openai_ergo import Client, tool
+from openai_ergo import tool
+from openai_ergo.mock import client_or_mock
 
 
 @tool
@@ -28,15 +26,7 @@ async def forecast(city: str) -> str:
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
-
+    async with client_or_mock(seed=7) as client:
         # The assistant itself is a typed method of the generated tier.
         assistant = await client.beta.assistants.create(
             model="gpt-4o-mini", name="Weather desk", instructions="Answer in one sentence."

@@ -9,13 +9,12 @@ either). See docs/embeddings.md.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 
 import anyio
 
-from openai_ergo import Client, Embeddings
+from openai_ergo import Embeddings
+from openai_ergo.mock import client_or_mock
 
 CORPUS = [
     "The cat sat on the warm windowsill all afternoon.",
@@ -44,15 +43,7 @@ def rank(corpus: Embeddings, query: Sequence[float]) -> list[tuple[float, int]]:
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
-
+    async with client_or_mock(seed=7) as client:
         # One builder for the corpus and the queries: same model, same vector size.
         embed = client.embeddings("text-embedding-3-small").dimensions(256)
         corpus = await embed.input(CORPUS)

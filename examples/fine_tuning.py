@@ -8,12 +8,9 @@ on a fresh clone with no network.
 
 from __future__ import annotations
 
-import os
-from contextlib import AsyncExitStack
-
 import anyio
 
-from openai_ergo import Client
+from openai_ergo.mock import client_or_mock
 
 CAPITALS = {
     "France": "Paris",
@@ -30,15 +27,7 @@ CAPITALS = {
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7, fine_tuning_seconds=2))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
-
+    async with client_or_mock(seed=7, fine_tuning_seconds=2) as client:
         # Each example is a chat builder ending in the answer the model should learn.
         template = client.chat("gpt-4o-mini").system("Answer with the capital city only.")
         examples = [template.user(f"Capital of {c}?").assistant(v) for c, v in CAPITALS.items()]

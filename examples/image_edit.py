@@ -7,16 +7,14 @@ and talks to that, so it works on a fresh clone with no network.
 
 from __future__ import annotations
 
-import os
 import struct
 import tempfile
 import zlib
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
-from openai_ergo import Client
+from openai_ergo.mock import client_or_mock
 
 
 def transparent_png(width: int, height: int) -> bytes:
@@ -37,14 +35,7 @@ def transparent_png(width: int, height: int) -> bytes:
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
+    async with client_or_mock(seed=7) as client:
         folder = Path(tempfile.mkdtemp(prefix="edits-"))
 
         # A picture to edit, made first and saved to a file.

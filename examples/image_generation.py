@@ -8,25 +8,17 @@ temporary directory and prints what it wrote.
 
 from __future__ import annotations
 
-import os
 import tempfile
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
-from openai_ergo import Client, GeneratedImage
+from openai_ergo import GeneratedImage
+from openai_ergo.mock import client_or_mock
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
+    async with client_or_mock(seed=7) as client:
         folder = Path(tempfile.mkdtemp(prefix="images-"))
 
         # Awaiting the builder gives the images with their bytes; save() writes one to a file.

@@ -7,12 +7,10 @@ docs/embeddings.md#moderations.
 
 from __future__ import annotations
 
-import os
-from contextlib import AsyncExitStack
-
 import anyio
 
-from openai_ergo import Client, image
+from openai_ergo import image
+from openai_ergo.mock import client_or_mock
 
 # A 1x1 PNG, so the example needs no file; `image(path)` or `image(url)` work the same way.
 PIXEL = bytes.fromhex(
@@ -22,15 +20,7 @@ PIXEL = bytes.fromhex(
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
-
+    async with client_or_mock(seed=7) as client:
         comments = ["What a lovely photo!", "Delete this or I will kill you, idiot."]
         # Several texts: one result each, in order (omni-moderation-latest unless you name one).
         moderation = await client.moderations().input(*comments)

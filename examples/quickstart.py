@@ -6,24 +6,13 @@ and talks to that, so it works on a fresh clone with no network.
 
 from __future__ import annotations
 
-import os
-from contextlib import AsyncExitStack
-
 import anyio
 
-from openai_ergo import Client
+from openai_ergo.mock import client_or_mock
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
-
+    async with client_or_mock(seed=7) as client:
         # Awaiting a builder sends the request and returns the typed Response.
         reply = (
             await client.responses("gpt-5-mini")

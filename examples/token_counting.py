@@ -14,28 +14,18 @@ and talks to that (the mock counts about four characters a token, as OpenAI's gu
 
 from __future__ import annotations
 
-import os
-from contextlib import AsyncExitStack
-
 import anyio
 import msgspec
 
-from openai_ergo import Client, RequestOptions
+from openai_ergo import RequestOptions
+from openai_ergo.mock import client_or_mock
 
 INSTRUCTIONS = "You are a careful assistant. Answer in two sentences."
 QUESTION = "Why do rivers meander across flat plains instead of flowing straight?"
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
-
+    async with client_or_mock(seed=7) as client:
         ask = client.responses("gpt-5-mini").instructions(INSTRUCTIONS).input(QUESTION)
 
         # 1. Before sending: the API counts the input tokens (the typed method, no model run).

@@ -8,28 +8,18 @@ text, so what it transcribes is exactly what was said: compare the two lines it 
 
 from __future__ import annotations
 
-import os
 import tempfile
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
-from openai_ergo import Client
+from openai_ergo.mock import client_or_mock
 
 SENTENCE = "The quick brown fox jumps over the lazy dog. It was not amused."
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
-
+    async with client_or_mock(seed=7) as client:
         path = Path(tempfile.mkdtemp(prefix="transcription-")) / "fox.wav"
         await (
             client.speech("gpt-4o-mini-tts").voice("alloy").input(SENTENCE).format("wav").save(path)

@@ -10,14 +10,13 @@ and talks to that (the mock answers with generated text: it does not look at the
 
 from __future__ import annotations
 
-import os
 import tempfile
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
-from openai_ergo import Client, InvalidRequestError, image
+from openai_ergo import InvalidRequestError, image
+from openai_ergo.mock import client_or_mock
 
 URL = "https://upload.wikimedia.org/wikipedia/commons/3/3f/Fronalpstock_big.jpg"
 # A 1x1 PNG: small enough to spell out here; any PNG, JPEG, GIF or WEBP works the same way.
@@ -28,15 +27,7 @@ PIXEL_PNG = bytes.fromhex(
 
 
 async def main() -> None:
-    async with AsyncExitStack() as stack:
-        if os.environ.get("OPENAI_API_KEY"):
-            client = await stack.enter_async_context(Client())
-        else:
-            from openai_ergo.mock import serve
-
-            server = await stack.enter_async_context(serve(seed=7))
-            client = await stack.enter_async_context(Client(base_url=server.url, api_key="sk-mock"))
-
+    async with client_or_mock(seed=7) as client:
         # 1. By URL: the API fetches the image itself; `detail` trades tokens for resolution.
         by_url = image(URL, detail="low")
         reply = await client.responses("gpt-5-mini").input("Describe this landscape.", by_url)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 import anyio
 from anyio.abc import AsyncResource
@@ -24,7 +26,10 @@ from openai_ergo.mock._exchange import ConnectionDropped
 from openai_ergo.mock._faults import Fault
 from openai_ergo.mock._replies import RecordedRequest, Reply
 
-__all__ = ["MockServer", "serve"]
+if TYPE_CHECKING:
+    from openai_ergo._client import Client
+
+__all__ = ["MockServer", "client_or_mock", "serve"]
 
 _START_TIMEOUT = 30.0
 
@@ -218,3 +223,22 @@ def serve(app: MockOpenAI | None = None, *, port: int = 0, **options: Any) -> Mo
     if app is not None and options:
         raise TypeError("pass either an app or its options, not both")
     return MockServer(app if app is not None else MockOpenAI(**options), port=port)
+
+
+@asynccontextmanager
+async def client_or_mock(**options: Any) -> AsyncIterator[Client]:
+    """A `Client` for OpenAI when `OPENAI_API_KEY` is set, else one for the mock served on a
+    free loopback port for it (`options` are `MockOpenAI`'s): how the examples and the demo
+    run with a key or on a fresh clone with none. The client, and the server when there is
+    one, close on exit.
+
+    `async with client_or_mock(seed=7) as client: await client.responses("gpt-5")...`
+    """
+    from openai_ergo._client import Client
+
+    if os.environ.get("OPENAI_API_KEY"):
+        async with Client() as client:
+            yield client
+        return
+    async with serve(**options) as server, Client(base_url=server.url, api_key="sk-mock") as client:
+        yield client

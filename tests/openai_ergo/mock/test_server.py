@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from openai_ergo import ConfigurationError
-from openai_ergo.mock import MockOpenAI, MockServer, serve
+from openai_ergo.mock import MockOpenAI, MockServer, client_or_mock, serve
 
 STREAM = {"model": "gpt-5-mini", "input": "Hello", "stream": True}
 
@@ -310,3 +310,28 @@ async def test_the_server_settings_pace_every_stream(mock_openai: MockServer) ->
     assert len(arrivals) == 5
     # Lower bounds the server guarantees: the latency, then one token per 1/100 s.
     assert arrivals[-1] >= 0.05 + 4 / 100
+
+
+async def test_client_or_mock_serves_the_mock_without_a_key_and_closes_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    async with client_or_mock(seed=3) as client:
+        assert str(client.base_url).startswith("http://127.0.0.1:")
+        reply = await client.responses("gpt-5-mini").input("Hi")
+        assert reply.output_text
+        url = str(client.base_url)
+    assert client.is_closed
+    async with httpx.AsyncClient() as http:  # the server went with the client
+        with pytest.raises(httpx.ConnectError):
+            await http.get(url + "/models")
+
+
+async def test_client_or_mock_talks_to_openai_when_a_key_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    async with client_or_mock(seed=3) as client:
+        assert str(client.base_url).startswith("https://api.openai.com/v1")
+    assert client.is_closed

@@ -215,15 +215,7 @@ class BodyBuilder:
         """Time allowed for this request: a number bounds the whole request (and, for a
         stream, each silence between events); `Timeouts` sets every phase."""
         clone = self._copy()
-        if seconds is None:
-            clone._options = None
-            return clone
-        if isinstance(seconds, Timeouts):
-            timeouts = seconds
-        else:
-            limit = check_number("timeout", seconds, 0, math.inf)
-            timeouts = Timeouts(read=limit, total=limit, stream_idle=limit)
-        clone._options = RequestOptions(timeouts=timeouts)
+        clone._options = timeout_options(seconds)
         return clone
 
     def options(self: B, options: RequestOptions) -> B:
@@ -416,6 +408,17 @@ class RequestBuilder(BodyBuilder):
 def tool_names(tools: Iterable[ToolSpec]) -> list[str]:
     """The names of the function tools among `tools`."""
     return [t.name for t in tools if isinstance(t, FunctionTool)]
+
+
+def timeout_options(seconds: float | Timeouts | None) -> RequestOptions | None:
+    """What a builder's `timeout(seconds)` sets: a number bounds the whole request, each read
+    and each silence of a stream; `Timeouts` sets every phase; None leaves the client's."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, Timeouts):
+        return RequestOptions(timeouts=seconds)
+    limit = check_number("timeout", seconds, 0, math.inf)
+    return RequestOptions(timeouts=Timeouts(read=limit, total=limit, stream_idle=limit))
 
 
 def with_field(fields: Mapping[str, Any], name: str, value: Any) -> dict[str, Any]:

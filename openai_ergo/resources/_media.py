@@ -9,7 +9,6 @@ middleware as a typed call.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -18,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from openai_ergo._config import RequestOptions, Timeouts
 from openai_ergo._errors import InvalidRequestError, StreamError, StreamNotFinishedError
 from openai_ergo._multipart import FileInput, FileUpload
-from openai_ergo.resources._builder import check_number, check_str
+from openai_ergo.resources._builder import check_str, timeout_options, with_field
+from openai_ergo.resources._workflow import copy_slots
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
@@ -95,19 +95,11 @@ class MediaBuilder:
         self._options: RequestOptions | None = None
 
     def _copy(self: B) -> B:
-        clone = object.__new__(type(self))
-        for name in _slots_of(type(self)):
-            setattr(clone, name, getattr(self, name))
-        return clone
+        return copy_slots(self)
 
     def _set(self: B, name: str, value: Any) -> B:
         clone = self._copy()
-        args = dict(self._args)
-        if value is None:
-            args.pop(name, None)
-        else:
-            args[name] = value
-        clone._args = args
+        clone._args = with_field(self._args, name, value)
         return clone
 
     @property
@@ -137,13 +129,7 @@ class MediaBuilder:
         """Time allowed for this request: a number bounds the whole request (and, for a
         stream, each silence between chunks); `Timeouts` sets every phase."""
         clone = self._copy()
-        if seconds is None or isinstance(seconds, Timeouts):
-            clone._options = None if seconds is None else RequestOptions(timeouts=seconds)
-            return clone
-        limit = check_number("timeout", seconds, 0, math.inf)
-        clone._options = RequestOptions(
-            timeouts=Timeouts(read=limit, total=limit, stream_idle=limit)
-        )
+        clone._options = timeout_options(seconds)
         return clone
 
     def options(self: B, options: RequestOptions) -> B:
@@ -174,10 +160,6 @@ class MediaBuilder:
             # Header values may be credentials: show the names only.
             shown.append(f"extra_headers={sorted(self._extra_headers)}")
         return f"{type(self).__name__}({', '.join(shown)})"
-
-
-def _slots_of(cls: type) -> list[str]:
-    return [name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ())]
 
 
 class _Handle(Protocol[Y]):

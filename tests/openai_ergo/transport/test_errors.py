@@ -9,7 +9,7 @@ import gc
 import socket
 import ssl
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 import anyio
@@ -82,14 +82,17 @@ async def test_a_refused_connection_raises_what_httpx_default_raises() -> None:
     assert classes == {"default": httpx.ConnectError, "http11": httpx.ConnectError}
 
 
-def not_reading() -> AbstractAsyncContextManager[int]:
-    """A server that accepts connections and never reads from them."""
-
-    async def hold(stream: anyio.abc.SocketStream) -> None:
-        async with stream:
-            await anyio.sleep_forever()
-
-    return raw_server(hold)
+@contextlib.asynccontextmanager
+async def not_reading() -> AsyncIterator[int]:
+    """A server that never reads: a listening socket that accepts nothing, so connections
+    wait in the kernel's backlog and what is sent stops once their buffers are full. (A
+    server that accepts through asyncio's transports reads whatever arrives into memory,
+    which let a fast write finish before its timeout.)"""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
 
 
 async def test_a_server_that_stops_reading_raises_write_timeout() -> None:

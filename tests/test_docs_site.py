@@ -1,0 +1,153 @@
+"""The documentation site: `mkdocs build --strict` fails on a broken link; the reference is whole.
+
+`make docs` builds the real site in CI. These tests build scratch sites instead (a few pages, the
+built-in theme, a second or two each) with the real site's `validation` settings and its
+repository-pages hook, to prove what the real build relies on: a link to an example becomes a
+link to its page, and a link to nothing, an anchor that no heading has or a page left out of the
+nav fails the build, naming it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOK = ROOT / "docs" / "_hooks" / "repository_pages.py"
+REFERENCE = ROOT / "docs" / "reference"
+# The packages whose exported names the reference documents, each name by its public path.
+DOCUMENTED_PACKAGES = {
+    "openai_ergo": ROOT / "openai_ergo" / "__init__.py",
+    "openai_ergo.resources": ROOT / "openai_ergo" / "resources" / "__init__.py",
+    "openai_ergo.mock": ROOT / "openai_ergo" / "mock" / "__init__.py",
+    "streaming": ROOT / "streaming" / "__init__.py",
+}
+
+GUIDE = """# Guide
+
+## Running it
+
+[The program](../examples/hello.py) says hello; [the examples](../examples/README.md) list it;
+[home](../README.md), [this section](#running-it). A link in a code span is text:
+`[name](../nowhere.py)`.
+"""
+
+
+def _site_validation() -> dict[str, object]:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    validation: dict[str, object] = config["validation"]
+    return validation
+
+
+def _scratch_site(root: Path, *, extra: str = "", nav: list[object] | None = None) -> Path:
+    """A scratch repository: README, docs/guide.md (plus `extra`), examples/ with one program."""
+    (root / "docs").mkdir()
+    (root / "examples").mkdir()
+    (root / "README.md").write_text("# Scratch\n\nSee [the guide](docs/guide.md).\n")
+    (root / "examples" / "README.md").write_text(
+        "# Examples\n\n[hello.py](hello.py) greets; [the guide](../docs/guide.md).\n"
+    )
+    (root / "examples" / "hello.py").write_text('"""Says hello."""\n\nprint("hello")\n')
+    (root / "docs" / "guide.md").write_text(GUIDE + extra)
+    config = {
+        "site_name": "scratch",
+        "docs_dir": "docs",
+        "strict": True,
+        "validation": _site_validation(),
+        "hooks": [str(HOOK)],
+        "nav": nav
+        if nav is not None
+        else [{"Home": "index.md"}, {"Guide": "guide.md"}, {"Examples": "examples/index.md"}],
+    }
+    (root / "mkdocs.yml").write_text(yaml.safe_dump(config))
+    return root
+
+
+def _build(root: Path) -> subprocess.CompletedProcess[str]:
+    # Never with -q: a quiet build drops warnings before --strict counts them, and passes.
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.fail("mkdocs is not installed: install the docs extra (make install does)")
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(root / "site")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_links_to_repository_files_become_links_to_their_pages(tmp_path: Path) -> None:
+    result = _build(_scratch_site(tmp_path))
+    assert result.returncode == 0, result.stderr
+    site = tmp_path / "site"
+    guide = (site / "guide" / "index.html").read_text()
+    assert 'href="../examples/hello/"' in guide
+    assert 'href="../examples/"' in guide
+    assert 'href="../"' in guide
+    # A link written inside a code span is text: left as written, not checked.
+    assert "<code>[name](../nowhere.py)</code>" in guide
+    program = (site / "examples" / "hello" / "index.html").read_text()
+    assert "Says hello." in program
+    assert "print(" in program
+    index = (site / "examples" / "index.html").read_text()
+    assert 'href="hello/"' in index
+    assert 'href="../guide/"' in index
+    home = (site / "index.html").read_text()
+    assert 'href="guide/"' in home
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ("\n[gone](../examples/missing.py)\n", "../examples/missing.py"),
+        ("\n[gone](nowhere.md)\n", "nowhere.md"),
+        ("\n[gone](../README.md#no-such-heading)\n", "no-such-heading"),
+        ("\n[gone](#no-such-heading)\n", "no-such-heading"),
+        ("\n[gone](../LICENSE)\n", "../LICENSE"),
+    ],
+    ids=["missing-example", "missing-page", "anchor-elsewhere", "anchor-here", "not-a-page"],
+)
+def test_strict_build_fails_on_a_broken_link(tmp_path: Path, extra: str, named: str) -> None:
+    result = _build(_scratch_site(tmp_path, extra=extra))
+    assert result.returncode != 0
+    assert named in result.stderr
+
+
+def test_strict_build_fails_on_a_page_left_out_of_the_nav(tmp_path: Path) -> None:
+    root = _scratch_site(tmp_path, nav=[{"Home": "index.md"}, {"Examples": "examples/index.md"}])
+    result = _build(root)
+    assert result.returncode != 0
+    assert "guide.md" in result.stderr
+
+
+def _exported(init: Path) -> list[str]:
+    tree = ast.parse(init.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            assert isinstance(node.value, ast.List)
+            return [e.value for e in node.value.elts if isinstance(e, ast.Constant)]  # type: ignore[misc]
+    raise AssertionError(f"{init} has no __all__ list")
+
+
+def test_every_exported_name_has_a_reference_entry() -> None:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(REFERENCE.glob("*.md")))
+    entries = set(re.findall(r"^::: (\S+)", text, re.MULTILINE))
+    missing = []
+    for package, init in DOCUMENTED_PACKAGES.items():
+        for name in _exported(init):
+            # A name openai_ergo re-exports from openai_ergo.resources is documented once.
+            also = {f"openai_ergo.{name}"} if package == "openai_ergo.resources" else set()
+            if not name.startswith("__") and not ({f"{package}.{name}"} | also) & entries:
+                missing.append(f"{package}.{name}")
+    assert missing == [], "add a `::: name` entry to the docs/reference/ page of its part"

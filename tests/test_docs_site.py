@@ -151,3 +151,30 @@ def test_every_exported_name_has_a_reference_entry() -> None:
             if not name.startswith("__") and not ({f"{package}.{name}"} | also) & entries:
                 missing.append(f"{package}.{name}")
     assert missing == [], "add a `::: name` entry to the docs/reference/ page of its part"
+
+
+def _site_files() -> dict[str, str]:
+    """The real site's pages after the plugins and hooks added theirs, as a build starts."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import get_files
+
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    files = config.plugins.on_files(get_files(config), config=config)
+    return {file.src_uri: file.content_string for file in files.documentation_pages()}
+
+
+def test_every_type_has_an_entry_with_its_fields() -> None:
+    pages = _site_files()
+    entries = set(re.findall(r"^## `(\w+)` \{ #\1 \}$", "\n".join(pages.values()), re.MULTILINE))
+    dict_forms = set(_exported(ROOT / "openai_ergo" / "types" / "_generated" / "params.py"))
+    import openai_ergo.types
+
+    functions = {name for name in openai_ergo.types.__all__ if name.startswith("decode")}
+    expected = set(openai_ergo.types.__all__) - dict_forms - functions
+    assert sorted(expected - entries) == []
+    batch = pages["reference/types/batch.md"]
+    # A field's `#:` comment is its description; a type in its annotation links to its entry.
+    assert "- `endpoint`: `str` | `None` — The OpenAI API endpoint used by the batch.\n" in batch
+    assert "- `errors`: [`BatchErrors`](#BatchErrors) | `None`\n" in batch
+    assert "[`Metadata`](shared.md#Metadata)" in batch
+    assert "Tag: `object` is `batch`." in batch

@@ -100,6 +100,15 @@ def _class_entry(node: ast.ClassDef, lines: list[str]) -> _Entry:
     return entry
 
 
+def _assigned(node: ast.stmt) -> tuple[str, ast.expr] | None:
+    """The name and value of a module-level `Name = value` or `Name: TypeAlias = value`."""
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+        return node.target.id, node.value
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+        return node.targets[0].id, node.value
+    return None
+
+
 def _entries(source: str, public: set[str] | None) -> tuple[str, list[_Entry]]:
     tree = ast.parse(source)
     lines = source.splitlines()
@@ -107,17 +116,22 @@ def _entries(source: str, public: set[str] | None) -> tuple[str, list[_Entry]]:
     entries: list[_Entry] = []
     body = tree.body
     for position, node in enumerate(body):
+        following = body[position + 1] if position + 1 < len(body) else None
+        doc = ""
+        if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+            doc = str(following.value.value)
         if isinstance(node, ast.ClassDef) and node.name in wanted:
             entries.append(_class_entry(node, lines))
-        elif isinstance(node, ast.AnnAssign | ast.Assign):
-            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
-            if not isinstance(target, ast.Name) or target.id not in wanted or node.value is None:
-                continue
-            following = body[position + 1] if position + 1 < len(body) else None
-            doc = ""
-            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
-                doc = str(following.value.value)
-            entries.append(_Entry(target.id, doc, alias_of=ast.unparse(node.value)))
+        elif isinstance(node, ast.If):
+            # `if TYPE_CHECKING: Union = A | B | UnknownVariant` `else: Union = A | B`: the
+            # first branch is the union as type checkers (and readers) see it.
+            aliases = [found for found in map(_assigned, node.body) if found]
+            for name, value in aliases:
+                if name in wanted:
+                    only = len(aliases) == 1
+                    entries.append(_Entry(name, doc if only else "", alias_of=ast.unparse(value)))
+        elif (found := _assigned(node)) is not None and found[0] in wanted:
+            entries.append(_Entry(found[0], doc, alias_of=ast.unparse(found[1])))
     return ast.get_docstring(tree) or "", entries
 
 

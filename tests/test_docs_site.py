@@ -15,9 +15,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK = ROOT / "docs" / "_hooks" / "repository_pages.py"
@@ -153,18 +158,22 @@ def test_every_exported_name_has_a_reference_entry() -> None:
     assert missing == [], "add a `::: name` entry to the docs/reference/ page of its part"
 
 
-def _site_files() -> dict[str, str]:
-    """The real site's pages after the plugins and hooks added theirs, as a build starts."""
+@pytest.fixture(scope="module")
+def real_site() -> tuple[MkDocsConfig, Files]:
+    """The real site's configuration and files once its plugins and hooks added theirs, as a
+    build has them before it renders the first page."""
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.fail("mkdocs is not installed: install the docs extra (make install does)")
     from mkdocs.config import load_config
     from mkdocs.structure.files import get_files
 
     config = load_config(str(ROOT / "mkdocs.yml"))
-    files = config.plugins.on_files(get_files(config), config=config)
-    return {file.src_uri: file.content_string for file in files.documentation_pages()}
+    return config, config.plugins.on_files(get_files(config), config=config)
 
 
-def test_every_type_has_an_entry_with_its_fields() -> None:
-    pages = _site_files()
+def test_every_type_has_an_entry_with_its_fields(real_site: tuple[MkDocsConfig, Files]) -> None:
+    files = real_site[1]
+    pages = {file.src_uri: file.content_string for file in files.documentation_pages()}
     entries = set(re.findall(r"^## `(\w+)` \{ #\1 \}$", "\n".join(pages.values()), re.MULTILINE))
     dict_forms = set(_exported(ROOT / "openai_ergo" / "types" / "_generated" / "params.py"))
     import openai_ergo.types
@@ -178,3 +187,25 @@ def test_every_type_has_an_entry_with_its_fields() -> None:
     assert "- `errors`: [`BatchErrors`](#BatchErrors) | `None`\n" in batch
     assert "[`Metadata`](shared.md#Metadata)" in batch
     assert "Tag: `object` is `batch`." in batch
+
+
+def test_the_coverage_table_links_each_type_to_its_entry(
+    real_site: tuple[MkDocsConfig, Files],
+) -> None:
+    from mkdocs.structure.pages import Page
+
+    config, files = real_site
+    coverage = files.get_file_from_path("api-coverage.md")
+    assert coverage is not None
+    page = Page(None, coverage, config)
+    markdown = config.plugins.on_page_markdown(
+        coverage.content_string, page=page, config=config, files=files
+    )
+    row = next(line for line in markdown.splitlines() if "`client.batches.create`" in line)
+    assert row.endswith(
+        "| [`CreateBatchRequest`](reference/types/batch.md#CreateBatchRequest)"
+        " | [`Batch`](reference/types/batch.md#Batch) |"
+    )
+    # The intro names classes that are not types of the API: they stay as they are.
+    assert "`Paginator`" in markdown
+    assert "[`Paginator`]" not in markdown

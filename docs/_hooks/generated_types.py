@@ -8,7 +8,8 @@ hook reads each module with `ast` instead (no import; half a second for all of t
 each type with its docstring, its base, its tag, and its fields with their types and
 descriptions; each type name in an annotation links to that type's entry. The hand-written
 Responses and Chat objects and events get one page, each generated module its own, and
-`reference/types.md` gets the list of them where it holds the marker below.
+`reference/types.md` gets the list of them where it holds the marker below. In the site's copy
+of the generated API coverage table, each type a row names links to its entry.
 
 The dict forms of the request bodies (`params.py`: a `TypedDict` per Struct, named `<Name>Param`)
 are not listed field by field: each mirrors its Struct.
@@ -32,8 +33,10 @@ SKIPPED_GENERATED = {"__init__", "params"}
 INDEX_PAGE = "reference/types.md"
 MARKER = "<!-- the list of type modules is written here at build time -->"
 HANDWRITTEN_PAGE = "reference/types/responses-and-chat.md"
+COVERAGE_PAGE = "api-coverage.md"
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CODE_NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
 
 
@@ -248,7 +251,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Writes the list of type modules into the types reference page, at its marker."""
+    """Lists the type modules on the types reference page; links the coverage table's types."""
+    if page.file.src_uri == COVERAGE_PAGE:
+        return _link_coverage(markdown)
     if page.file.src_uri != INDEX_PAGE:
         return markdown
     if MARKER not in markdown:
@@ -259,3 +264,18 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         for module in _modules
     )
     return markdown.replace(MARKER, listing)
+
+
+def _link_coverage(markdown: str) -> str:
+    """Each `TypeName` in a row of the table becomes a link to its entry (the file is generated
+    by `make codegen` and reads the same on a clone; only the site's copy gets the links)."""
+    where = {entry.name: module.page for module in _modules for entry in module.entries}
+
+    def link(match: re.Match[str]) -> str:
+        page = where.get(match.group(1))
+        return f"[{match.group(0)}]({page}#{match.group(1)})" if page else match.group(0)
+
+    return "".join(
+        _CODE_NAME.sub(link, line) if line.startswith("| `client.") else line
+        for line in markdown.splitlines(keepends=True)
+    )

@@ -41,7 +41,11 @@ GUIDE = """# Guide
 
 [The program](../examples/hello.py) says hello; [the examples](../examples/README.md) list it;
 [home](../README.md), [this section](#running-it). A link in a code span is text:
-`[name](../nowhere.py)`.
+`[name](../nowhere.py)`. The [results][results] are drawn:
+
+![chart](../benchmarks/chart.png)
+
+[results]: ../benchmarks/results.md
 """
 
 
@@ -60,6 +64,9 @@ def _scratch_site(root: Path, *, extra: str = "", nav: list[object] | None = Non
         "# Examples\n\n[hello.py](hello.py) greets; [the guide](../docs/guide.md).\n"
     )
     (root / "examples" / "hello.py").write_text('"""Says hello."""\n\nprint("hello")\n')
+    (root / "benchmarks").mkdir()
+    (root / "benchmarks" / "results.md").write_text("# Results\n\n![chart](chart.png)\n")
+    (root / "benchmarks" / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (root / "docs" / "guide.md").write_text(GUIDE + extra)
     config = {
         "site_name": "scratch",
@@ -106,6 +113,12 @@ def test_links_to_repository_files_become_links_to_their_pages(tmp_path: Path) -
     index = (site / "examples" / "index.html").read_text()
     assert 'href="hello/"' in index
     assert 'href="../guide/"' in index
+    # A reference-style link, and an image: a page for the Markdown file, a copy of the image.
+    assert 'href="../benchmarks/results/"' in guide
+    assert 'src="../benchmarks/chart.png"' in guide
+    assert (site / "benchmarks" / "chart.png").read_bytes() == b"\x89PNG\r\n\x1a\n"
+    results = (site / "benchmarks" / "results" / "index.html").read_text()
+    assert 'src="../chart.png"' in results
     home = (site / "index.html").read_text()
     assert 'href="guide/"' in home
 
@@ -118,8 +131,16 @@ def test_links_to_repository_files_become_links_to_their_pages(tmp_path: Path) -
         ("\n[gone](../README.md#no-such-heading)\n", "no-such-heading"),
         ("\n[gone](#no-such-heading)\n", "no-such-heading"),
         ("\n[gone](../LICENSE)\n", "../LICENSE"),
+        ("\n[gone][g]\n\n[g]: ../examples/missing.py\n", "../examples/missing.py"),
     ],
-    ids=["missing-example", "missing-page", "anchor-elsewhere", "anchor-here", "not-a-page"],
+    ids=[
+        "missing-example",
+        "missing-page",
+        "anchor-elsewhere",
+        "anchor-here",
+        "not-a-page",
+        "reference-style",
+    ],
 )
 def test_strict_build_fails_on_a_broken_link(tmp_path: Path, extra: str, named: str) -> None:
     result = _build(_scratch_site(tmp_path, extra=extra))

@@ -31,6 +31,10 @@ from mkdocs.structure.pages import Page
 
 # An inline link or image target: `](target)` or `](target "title")`.
 _LINK = re.compile(r'(?P<open>\]\()(?P<target><[^>]*>|[^)\s]+)(?P<rest>(?:\s+"[^"]*")?\))')
+# A reference-style link definition: `[name]: target` or `[name]: target "title"`.
+_DEFINITION = re.compile(
+    r'^(?P<open> {0,3}\[[^\]]+\]:[ \t]*)(?P<target><[^>]*>|\S+)(?P<rest>(?:[ \t].*)?\n?)$'
+)
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
 _EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|#|/)")
@@ -70,6 +74,8 @@ def _outside_code(markdown: str) -> Iterator[tuple[bool, str]]:
 
 
 def _rewrite_prose_links(line: str, rewrite: _Rewrite) -> str:
+    if _DEFINITION.match(line):
+        return _DEFINITION.sub(rewrite, line)
     # Links inside `code spans` are text, not links: they keep what they say.
     pieces: list[str] = []
     last = 0
@@ -83,7 +89,9 @@ def _rewrite_prose_links(line: str, rewrite: _Rewrite) -> str:
 
 def _links(markdown: str) -> Iterator[str]:
     for is_prose, line in _outside_code(markdown):
-        if is_prose:
+        if is_prose and (definition := _DEFINITION.match(line)):
+            yield definition.group("target").strip("<>")
+        elif is_prose:
             for span_free in _CODE_SPAN.split(line):
                 for match in _LINK.finditer(span_free):
                     yield match.group("target").strip("<>")

@@ -33,7 +33,7 @@ from mkdocs.structure.pages import Page
 _LINK = re.compile(r'(?P<open>\]\()(?P<target><[^>]*>|[^)\s]+)(?P<rest>(?:\s+"[^"]*")?\))')
 # A reference-style link definition: `[name]: target` or `[name]: target "title"`.
 _DEFINITION = re.compile(
-    r'^(?P<open> {0,3}\[[^\]]+\]:[ \t]*)(?P<target><[^>]*>|\S+)(?P<rest>(?:[ \t].*)?\n?)$'
+    r"^(?P<open> {0,3}\[[^\]]+\]:[ \t]*)(?P<target><[^>]*>|\S+)(?P<rest>(?:[ \t].*)?\n?)$"
 )
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")

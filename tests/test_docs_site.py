@@ -111,6 +111,7 @@ def test_links_to_repository_files_become_links_to_their_pages(tmp_path: Path) -
     program = (site / "examples" / "hello" / "index.html").read_text()
     assert "Says hello." in program
     assert "print(" in program
+    assert '<a href="../">examples index</a>' in program
     index = (site / "examples" / "index.html").read_text()
     assert 'href="hello/"' in index
     assert 'href="../guide/"' in index

@@ -126,7 +126,7 @@ def _site_path(repo_path: str, docs: str) -> str:
     return repo_path
 
 
-def _program_page(repo_path: str, source: str) -> str:
+def _program_page(repo_path: str, source: str, *, runnable: bool) -> str:
     """A page that shows a Python program, headed by the first line of its docstring."""
     try:
         docstring = ast.get_docstring(ast.parse(source)) or ""
@@ -135,13 +135,18 @@ def _program_page(repo_path: str, source: str) -> str:
     summary = docstring.strip().split("\n\n", 1)[0].replace("\n", " ")
     longest = max((len(run) for run in re.findall(r"`+", source)), default=0)
     fence = "`" * max(3, longest + 1)
+    run = (
+        f"Run it from a clone of the repository: `python {repo_path}`. The"
+        " [examples index](index.md) says what each example needs.\n\n"
+        if runnable
+        else ""
+    )
+    newline = "" if source.endswith("\n") else "\n"
     return (
         f"# `{repo_path}`\n\n"
         + (f"{summary}\n\n" if summary else "")
-        + f"Run it from a clone of the repository: `python {repo_path}`. With `OPENAI_API_KEY`"
-        " set it talks to OpenAI; without one it starts the embedded mock server and talks to"
-        " that.\n\n"
-        f"{fence}python\n{source}{'' if source.endswith(chr(10)) else chr(10)}{fence}\n"
+        + run
+        + f"{fence}python\n{source}{newline}{fence}\n"
     )
 
 
@@ -171,7 +176,12 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             files.append(File.generated(config, site, content=text, inclusion=inclusion))
             queue.append((repo_path, text))
         elif repo_path.endswith(".py"):
-            page = _program_page(repo_path, source.read_text(encoding="utf-8"))
+            # An example is run as it is, and the examples index says what each one needs.
+            runnable = (
+                posixpath.dirname(repo_path) == _EXAMPLES and (root / _EXAMPLES / _HOME).is_file()
+            )
+            text = source.read_text(encoding="utf-8")
+            page = _program_page(repo_path, text, runnable=runnable)
             files.append(File.generated(config, site, content=page, inclusion=inclusion))
         else:
             files.append(File.generated(config, site, abs_src_path=str(source)))

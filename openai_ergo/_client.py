@@ -277,13 +277,20 @@ class Client(Namespaces, AsyncResource):
         rate_limiter: RateLimiter | Literal[False] | None = None,
         circuit_breaker: CircuitBreaker | Literal[False] | None = None,
         middleware: Sequence[Middleware] | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> Client:
         """A client that shares this one's connection pool with some settings changed.
 
         The derived client never closes the pool (closing it is a no-op); the pool lives until
         the client that created it is closed. Unchanged settings — including the rate limiter
-        and circuit breaker state — are shared.
+        and circuit breaker state — are shared. `max_retries`, `timeout` and `default_headers`
+        are the official SDK's names, as in the constructor.
         """
+        retry = retry_from_sdk(max_retries, retry)
+        timeouts = timeouts_from_sdk(timeout, timeouts)
+        headers = headers_from_sdk(default_headers, headers)
         base = self._pipeline
         derived = object.__new__(Client)
         derived._azure = self._azure

@@ -53,6 +53,20 @@ async def test_max_retries_sends_as_many_requests_as_the_sdk(anyio_backend: str)
         assert len(server.requests) - sdk_requests == sdk_requests == 2
 
 
+async def test_with_options_takes_the_sdks_names_too(clock: FakeClock) -> None:
+    async with (
+        scripted_server(BUSY) as server,
+        Client(KEY, base_url=server.url, clock=clock) as client,
+    ):
+        derived = client.with_options(max_retries=0, default_headers={"X-Once": "1"})
+        with pytest.raises(InternalServerError):
+            await derived.request("GET", "/models")
+        assert len(server.requests) == 1
+        assert server.requests[0].headers["x-once"] == "1"
+        with pytest.raises(ConfigurationError, match=r"timeout= .* timeouts="):
+            client.with_options(timeout=1.0, timeouts=Timeouts())
+
+
 async def test_timeout_in_seconds_bounds_a_silent_response() -> None:
     silent = Reply(events=[], hang=True)
     async with (

@@ -293,7 +293,8 @@ class ChatBuilder(RequestBuilder):
         if fold_usage:
             # `final()` should match the non-streamed completion, usage included; usage
             # arrives only when asked for.
-            builder = self._merge_stream_options(include_usage=True)
+            builder = self._copy()
+            builder._stream_options = {**self._stream_options, "include_usage": True}
         return ChatStream(
             builder._stream_opener(),
             require_finish_reason=self._require_finish_reason,

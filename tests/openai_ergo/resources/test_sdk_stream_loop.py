@@ -12,11 +12,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import structlog
 from openai import AsyncOpenAI
 
 from openai_ergo import Client
 from openai_ergo.mock import MockServer, Reply
 from openai_ergo.types import ChatCompletionChunk
+
+
+@pytest.fixture(autouse=True)
+def unconfigured_logging() -> None:
+    """The loops' output is compared whole: an application that configured no logging gets
+    none from the client (a test before may have left structlog configured, printing)."""
+    structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -100,9 +100,11 @@ demo: install compile
 
 bench: install compile
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.third_party_sse
 
 bench-quick: install compile
 	$(BIN)/python -m benchmarks --quick
+	$(BIN)/python -m benchmarks.third_party_sse --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -288,8 +288,8 @@ class ChatBuilder(RequestBuilder):
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True
     ) -> ChatParse[T]:
-        """Ask for output of `output_type` (a msgspec Struct) via a strict JSON Schema
-        `response_format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
+        """Ask for output of `output_type` (a msgspec Struct or a pydantic model) via a strict
+        JSON Schema `response_format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
         if self._fields.get("response_format") is not None or "response_format" in (
             self._extra_body
         ):

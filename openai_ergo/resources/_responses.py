@@ -234,8 +234,8 @@ class ResponsesBuilder(RequestBuilder):
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True
     ) -> ResponsesParse[T]:
-        """Ask for output of `output_type` (a msgspec Struct) via a strict JSON Schema
-        `text.format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
+        """Ask for output of `output_type` (a msgspec Struct or a pydantic model) via a strict
+        JSON Schema `text.format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
         if (self._fields.get("text") or {}).get("format") is not None:
             raise InvalidRequestError(
                 "parse() sets text.format itself: drop text_format(...)", param="text.format"

@@ -38,6 +38,7 @@ from openai_ergo._errors import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from openai_ergo._metadata import RawResponse, ResponseMetadata
 from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
 from openai_ergo._pagination import Page, Paginator
 from openai_ergo._pipeline._auth import KeyPool, TokenProvider
@@ -222,10 +223,12 @@ __all__ = [
     "RateLimitInfo",
     "RateLimitScope",
     "RateLimiter",
+    "RawResponse",
     "RefusalError",
     "RequestOptions",
     "ResponseFailedError",
     "ResponseIncompleteError",
+    "ResponseMetadata",
     "ResponseStream",
     "ResponsesBuilder",
     "RetryPolicy",

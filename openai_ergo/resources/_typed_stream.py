@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 from anyio.abc import AsyncResource
 
 from openai_ergo._errors import StreamError, StreamInterruptedError, StreamNotFinishedError
+from openai_ergo._metadata import ResponseMetadata
 from openai_ergo.resources._aggregate import StreamFailure
 from openai_ergo.resources._malformed import malformed_event_error
 
@@ -32,8 +33,9 @@ R = TypeVar("R")
 Opener = Callable[[], Awaitable["EventStream"]]
 
 
-class _TypedStream(AsyncResource, Generic[E, R]):
-    """The machinery both handles share: opening, batch decoding, closing, errors."""
+class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
+    """The machinery both handles share: opening, batch decoding, closing, errors, and the
+    response's metadata (`request_id`, `headers`, `status_code`, `rate_limit`) once open."""
 
     __slots__ = (
         "__weakref__",
@@ -124,11 +126,10 @@ class _TypedStream(AsyncResource, Generic[E, R]):
                 # leaked response, alive for as long as the record lives.
             )
 
-    @property
-    def request_id(self) -> str | None:
-        """The request id of the response (`x-request-id`, or a compatible server's
-        equivalent), once the stream is open."""
-        return self._source.request_id if self._source is not None else None
+    def _response_head(self) -> EventStream | None:
+        # `request_id`, `headers`, `status_code` and `rate_limit` (ResponseMetadata) read the
+        # response once the stream is open.
+        return self._source
 
     @property
     def partial(self) -> R:

@@ -88,11 +88,16 @@ async def _awaited(target: Any) -> Any:
     return await target
 
 
-async def _next(iterator: Any) -> tuple[bool, Any]:
+async def _next(iterator: Any) -> list[tuple[Any, Any]]:
+    """The next item, and those the iterator holds ready after it (a stream's events decoded
+    from the same read: `_ready_items()`, each with its position), so a stream crosses
+    threads once per read, not once per event; an empty list at the end."""
     try:
-        return True, await iterator.__anext__()
+        first = await iterator.__anext__()
     except StopAsyncIteration:
-        return False, None
+        return []
+    ready = getattr(iterator, "_ready_items", None)
+    return [(first, None), *ready()] if ready is not None else [(first, None)]
 
 
 def _run(portal: BlockingPortal, function: Callable[..., Any], *args: Any) -> Any:
@@ -157,16 +162,26 @@ class _BlockingCallable:
 class _BlockingIterator(Iterator[Any]):
     """An async iterator, iterated with `for`: each item is read on the loop."""
 
-    __slots__ = ("_iterator", "_portal")
+    __slots__ = ("_index", "_items", "_iterator", "_portal")
 
     def __init__(self, iterator: Any, portal: BlockingPortal) -> None:
         self._iterator = iterator
         self._portal = portal
+        self._items: list[Any] = []
+        self._index = 0
 
     def __next__(self) -> Any:
-        more, item = _run(self._portal, _next, self._iterator)
-        if not more:
-            raise StopIteration
+        if self._index >= len(self._items):
+            self._items = _run(self._portal, _next, self._iterator)
+            self._index = 0
+            if not self._items:
+                raise StopIteration
+        item, position = self._items[self._index]
+        self._index += 1
+        if position is not None:
+            # A ready item is the async iterator's only once handed out here (no I/O: a
+            # position is set, so this thread may do it).
+            self._iterator._resume_at(position)
         return _view(item, self._portal)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +28,7 @@ from openai_ergo import (
     blocking,
     tool,
 )
-from openai_ergo.mock import MockServer
+from openai_ergo.mock import Fault, MockServer
 from openai_ergo.types import ChatCompletion, Response
 
 
@@ -93,6 +96,19 @@ def test_a_stream_is_a_with_block_and_its_text_a_for_loop(client: blocking.Clien
     assert kinds[0] == "response.created"
     assert kinds[-1] == "response.completed"
     assert events.final().output_text
+
+
+def test_a_loop_left_with_break_leaves_the_rest_for_the_next_loop(
+    client: blocking.Client,
+) -> None:
+    # Events decoded from one read cross threads together; those a loop did not reach are
+    # still the stream's, as in async code.
+    with client.chat("gpt-4o").user("Count to 20").stream() as stream:
+        texts = stream.text()
+        first = [text for _, text in zip(range(3), texts, strict=False)]
+        rest = list(stream.text())
+    assert len(first) == 3
+    assert "".join(first + rest) == stream.final().choices[0].message.content
 
 
 def test_leaving_a_stream_early_closes_it(client: blocking.Client) -> None:
@@ -204,6 +220,27 @@ def test_a_client_dropped_unclosed_warns_and_is_closed(mock_openai: MockServer) 
         _drop(held)
     assert pool.is_closed
     assert len(_portal_threads()) == before
+
+
+def test_an_interrupt_cancels_the_request_it_was_waiting_for(mock_openai: MockServer) -> None:
+    # A notebook's stop button raises KeyboardInterrupt in the waiting thread: the request
+    # must be cancelled on the loop, not left hanging there (closing would then wait on it).
+    mock_openai.fail_next(Fault.hang())
+    client = blocking.Client(api_key="sk-mock", base_url=mock_openai.url)
+    builder = client.chat("gpt-4o").user("Hi")
+    # A real SIGINT: only a signal wakes a thread blocked on a lock, as Ctrl-C does.
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        builder.create()
+    interrupted_after = time.monotonic() - started
+    closing = threading.Thread(target=client.close)
+    closing.start()
+    closing.join(timeout=10)
+    assert not closing.is_alive(), "close() waited on the interrupted request"
+    assert client.closed
+    assert interrupted_after < 10
 
 
 def test_a_bad_setting_fails_the_constructor_and_leaves_no_thread() -> None:

@@ -191,12 +191,13 @@ class Blocking:
     returns its result; `for` iterates an async iterator; `with` enters an async context
     manager; `result()` gives what `await obj` gives. Plain data comes back as it is."""
 
-    __slots__ = ("_exit", "_portal", "_target")
+    __slots__ = ("_exits", "_portal", "_target")
 
     def __init__(self, target: Any, portal: BlockingPortal) -> None:
         self._target = target
         self._portal = portal
-        self._exit: Callable[..., bool | None] | None = None
+        #: The exits of the `with` blocks open on this view, innermost last.
+        self._exits: list[Callable[..., bool | None]] = []
 
     @property
     def async_object(self) -> Any:
@@ -242,7 +243,7 @@ class Blocking:
             raise TypeError(f"{type(self._target).__name__} is not a context manager")
         manager: AbstractContextManager[Any] = self._portal.wrap_async_context_manager(self._target)
         entered = manager.__enter__()
-        self._exit = manager.__exit__
+        self._exits.append(manager.__exit__)
         return self if entered is self._target else _view(entered, self._portal)
 
     def __exit__(
@@ -251,8 +252,9 @@ class Blocking:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        leave, self._exit = self._exit, None
-        return leave(exc_type, exc, tb) if leave is not None else None
+        if not self._exits:
+            return None
+        return self._exits.pop()(exc_type, exc, tb)
 
     def __len__(self) -> int:
         return len(self._target)

@@ -185,6 +185,23 @@ def test_a_tool_with_model_parameters_describes_them_strictly() -> None:
     assert schema["$defs"]["City"]["required"] == ["name", "population"]
 
 
+def test_a_list_of_models_is_a_tool_parameter_too() -> None:
+    @tool
+    def compare(cities: list[City], by: Literal["name", "population"] = "population") -> str:
+        """Compare cities."""
+        return ",".join(city.name for city in cities)
+
+    assert compare.strict is True
+    assert compare.parameters["properties"]["cities"]["type"] == "array"
+    values = compare.decode_arguments(
+        '{"cities": [{"name": "A", "population": 1}, {"name": "B", "population": 2}], "by": null}'
+    )
+    assert values == {
+        "cities": [City(name="A", population=1), City(name="B", population=2)],
+        "by": "population",
+    }
+
+
 def test_tool_arguments_become_model_instances_and_null_the_default() -> None:
     values = forecast.decode_arguments(
         '{"city": {"name": "Oslo", "population": 700000}, "days": null, "json": true}'

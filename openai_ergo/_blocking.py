@@ -196,8 +196,8 @@ class Blocking:
     def __init__(self, target: Any, portal: BlockingPortal) -> None:
         self._target = target
         self._portal = portal
-        #: The exits of the `with` blocks open on this view, innermost last.
-        self._exits: list[Callable[..., bool | None]] = []
+        #: The exits of the `with` blocks open on this view, by thread, innermost last.
+        self._exits: dict[int, list[Callable[..., bool | None]]] = {}
 
     @property
     def async_object(self) -> Any:
@@ -243,7 +243,7 @@ class Blocking:
             raise TypeError(f"{type(self._target).__name__} is not a context manager")
         manager: AbstractContextManager[Any] = self._portal.wrap_async_context_manager(self._target)
         entered = manager.__enter__()
-        self._exits.append(manager.__exit__)
+        self._exits.setdefault(threading.get_ident(), []).append(manager.__exit__)
         return self if entered is self._target else _view(entered, self._portal)
 
     def __exit__(
@@ -252,9 +252,14 @@ class Blocking:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        if not self._exits:
+        thread = threading.get_ident()
+        exits = self._exits.get(thread)
+        if not exits:
             return None
-        return self._exits.pop()(exc_type, exc, tb)
+        leave = exits.pop()
+        if not exits:
+            del self._exits[thread]
+        return leave(exc_type, exc, tb)
 
     def __len__(self) -> int:
         return len(self._target)

@@ -111,6 +111,27 @@ def test_a_loop_left_with_break_leaves_the_rest_for_the_next_loop(
     assert "".join(first + rest) == stream.final().choices[0].message.content
 
 
+def test_one_client_serves_several_threads_at_once(client: blocking.Client) -> None:
+    results: dict[int, str] = {}
+    failures: list[BaseException] = []
+
+    def ask(number: int) -> None:
+        try:
+            with client.chat("gpt-4o").user(f"Question {number}").stream() as stream:
+                results[number] = "".join(stream.text())
+        except BaseException as exc:  # reported below, with the thread's number
+            failures.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert sorted(results) == [0, 1, 2, 3]
+    assert all(results.values())
+
+
 def test_leaving_a_stream_early_closes_it(client: blocking.Client) -> None:
     with client.chat("gpt-4o").user("Count to 50").stream() as stream:
         for _ in stream.text():

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install compile wheel wheel-check test lint format typecheck check demo bench bench-quick codegen codegen-check clean
+.PHONY: install compile wheel wheel-check test lint format typecheck check demo bench bench-quick codegen codegen-check docs clean
 
 # The SSE decoder compiled by mypyc from its own source (docs/performance.md). The build runs in
 # a scratch directory that links the package in, so setuptools never reads our pyproject.toml;
@@ -57,7 +57,7 @@ format: install
 	$(BIN)/ruff format .
 
 typecheck: install
-	$(BIN)/mypy --strict openai_ergo streaming tests benchmarks examples
+	$(BIN)/mypy --strict openai_ergo streaming tests benchmarks examples docs/_hooks
 
 check: lint typecheck test
 
@@ -81,6 +81,12 @@ bench: install compile
 bench-quick: install compile
 	$(BIN)/python -m benchmarks --quick
 
+# The documentation site, into site/ (docs/documentation-site.md). --strict: a broken link or
+# anchor, or a page missing from the nav, fails the build. Never add -q: a quiet build drops the
+# warnings before --strict counts them. Material's end-of-life notice is said once, in that page.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf site $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
 	rm -f streaming/_decoder*$(EXT_SUFFIX)

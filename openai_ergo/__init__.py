@@ -40,6 +40,7 @@ from openai_ergo._errors import (
     WaitTimeoutError,
     WebhookError,
 )
+from openai_ergo._metadata import RawResponse, ResponseMetadata
 from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
 from openai_ergo._pagination import Page, Paginator
 from openai_ergo._pipeline._auth import KeyPool, TokenProvider
@@ -226,10 +227,12 @@ __all__ = [
     "RateLimitInfo",
     "RateLimitScope",
     "RateLimiter",
+    "RawResponse",
     "RefusalError",
     "RequestOptions",
     "ResponseFailedError",
     "ResponseIncompleteError",
+    "ResponseMetadata",
     "ResponseStream",
     "ResponsesBuilder",
     "RetryPolicy",

@@ -497,7 +497,7 @@ class Client(Namespaces, AsyncResource):
     ) -> Paginator[Any]:
         """An async iterator over every item of a cursor-paginated list (`/files`, `/batches`,
         ...), fetching pages as it goes; `.pages()` iterates whole pages instead. Items are
-        dicts unless `item_type` (a msgspec Struct, say) is given."""
+        dicts unless `item_type` (a msgspec Struct or a pydantic model, say) is given."""
         return Paginator(self, path, query=query, item_type=item_type or dict[str, Any])
 
     # -- workflows (the tier above the builders) ----------------------------------------------

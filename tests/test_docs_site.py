@@ -32,6 +32,7 @@ DOCUMENTED_PACKAGES = {
     "openai_ergo": ROOT / "openai_ergo" / "__init__.py",
     "openai_ergo.resources": ROOT / "openai_ergo" / "resources" / "__init__.py",
     "openai_ergo.mock": ROOT / "openai_ergo" / "mock" / "__init__.py",
+    "openai_ergo.blocking": ROOT / "openai_ergo" / "blocking.py",
     "streaming": ROOT / "streaming" / "__init__.py",
 }
 

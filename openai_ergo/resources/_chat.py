@@ -6,6 +6,8 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, final
 
 from openai_ergo._errors import InvalidRequestError
+from openai_ergo._metadata import RawResponse
+from openai_ergo._response import APIResponse
 from openai_ergo.resources._builder import (
     RequestBuilder,
     check_bool,
@@ -28,6 +30,10 @@ T = TypeVar("T")
 
 def _tool_json(tool: Any) -> dict[str, Any]:
     return tool.for_chat() if isinstance(tool, FunctionTool) else dict(tool)
+
+
+def _completion_of(reply: APIResponse) -> ChatCompletion:
+    return reply.decode(decode_chat_completion, "ChatCompletion")
 
 
 @final
@@ -273,8 +279,12 @@ class ChatBuilder(RequestBuilder):
 
     async def create(self) -> ChatCompletion:
         """Send the request and return the `ChatCompletion` (what `await builder` does)."""
-        reply = await self._send()
-        return reply.decode(decode_chat_completion, "ChatCompletion")
+        return _completion_of(await self._send())
+
+    async def with_raw_response(self) -> RawResponse[ChatCompletion]:
+        """Send the request and return the response as it came: `request_id`, `headers`,
+        `rate_limit`, `status_code`, and `parse()`, the `ChatCompletion` that `await` gives."""
+        return RawResponse(await self._send(), _completion_of)
 
     def __await__(self) -> Generator[Any, None, ChatCompletion]:
         return self.create().__await__()
@@ -312,8 +322,8 @@ class ChatBuilder(RequestBuilder):
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True
     ) -> ChatParse[T]:
-        """Ask for output of `output_type` (a msgspec Struct) via a strict JSON Schema
-        `response_format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
+        """Ask for output of `output_type` (a msgspec Struct or a pydantic model) via a strict
+        JSON Schema `response_format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
         if self._fields.get("response_format") is not None or "response_format" in (
             self._extra_body
         ):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
-import httpx
-import msgspec
 from anyio.abc import AsyncResource
 
 from openai_ergo._config import (
@@ -23,20 +20,24 @@ from openai_ergo._config import (
     setting,
 )
 from openai_ergo._errors import ConfigurationError
-from openai_ergo._http_client import make_http_client
-from openai_ergo._multipart import MultipartBody
 from openai_ergo._namespaces._generated import Namespaces
-from openai_ergo._pagination import Paginator
-from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
-from openai_ergo._pipeline._circuit import CircuitBreaker
-from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
-from openai_ergo._pipeline._middleware import Middleware
-from openai_ergo._pipeline._ratelimit import RateLimiter
-from openai_ergo._pipeline._retry import RetryPolicy
-from openai_ergo._pipeline._send import Call, Pipeline
-from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+    from msgspec.json import encode as _encode
+
+    from openai_ergo import _multipart
+    from openai_ergo._multipart import MultipartBody
+    from openai_ergo._pagination import Paginator
+    from openai_ergo._pipeline import _send
+    from openai_ergo._pipeline._circuit import CircuitBreaker
+    from openai_ergo._pipeline._clock import Clock
+    from openai_ergo._pipeline._middleware import Middleware
+    from openai_ergo._pipeline._ratelimit import RateLimiter
+    from openai_ergo._pipeline._retry import RetryPolicy
+    from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
     from openai_ergo.resources._assistants import AssistantRunBuilder
     from openai_ergo.resources._batch import BatchBuilder
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _VERSION = "0.1.0"
-_encode = msgspec.json.encode
 _NO_OPTIONS = RequestOptions()
 #: The `Accept` header by what `request(stream=...)` returns.
 _ACCEPT: dict[object, str] = {
@@ -56,9 +56,22 @@ _ACCEPT: dict[object, str] = {
 }
 
 
+def _load_network_stack() -> None:
+    """Import httpx, the transport and the request pipeline: the first `Client` pays for them,
+    not `import openai_ergo` nor reading `openai_ergo.Client` (docs/design.md, "Decision:
+    import cost"). `request` then reaches them as module globals, as cheaply as before."""
+    global _encode, _multipart, _send
+    from msgspec.json import encode as _encode
+
+    from openai_ergo import _multipart
+    from openai_ergo._pipeline import _send
+
+
 def _merged_headers(
     base: httpx.AsyncClient | httpx.Headers, extra: Mapping[str, str]
 ) -> httpx.Headers:
+    import httpx
+
     # Merged once here, so each request copies one list instead of merging two header sets.
     merged = httpx.Headers(base.headers if isinstance(base, httpx.AsyncClient) else base)
     merged.update(extra)
@@ -111,6 +124,16 @@ class Client(Namespaces, AsyncResource):
         clock: Clock | None = None,
         _azure: AzureSettings | None = None,
     ) -> None:
+        _load_network_stack()
+        import httpx
+
+        from openai_ergo._http_client import make_http_client
+        from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
+        from openai_ergo._pipeline._circuit import CircuitBreaker
+        from openai_ergo._pipeline._clock import SYSTEM_CLOCK
+        from openai_ergo._pipeline._ratelimit import RateLimiter
+        from openai_ergo._pipeline._retry import RetryPolicy
+
         given: object = api_key  # typed str, but untyped callers pass what they have
         if given is not None and not isinstance(given, str):
             # A KeyPool or TokenProvider is auth, not a key: say where it goes rather than
@@ -159,7 +182,7 @@ class Client(Namespaces, AsyncResource):
         )
         self._headers = _merged_headers(self._http, default_headers)
         self._owns_http = True
-        self._pipeline = Pipeline(
+        self._pipeline = _send.Pipeline(
             http=self._http,
             auth=auth,
             middleware=tuple(middleware),
@@ -266,7 +289,7 @@ class Client(Namespaces, AsyncResource):
         derived._headers = _merged_headers(self._headers, headers or {})
         derived._http = self._http
         derived._owns_http = False
-        derived._pipeline = Pipeline(
+        derived._pipeline = _send.Pipeline(
             http=self._http,
             auth=auth or base.auth,
             middleware=base.middleware if middleware is None else tuple(middleware),
@@ -407,7 +430,7 @@ class Client(Namespaces, AsyncResource):
         content: bytes | MultipartBody | None
         if body is None:
             content = None
-        elif isinstance(body, MultipartBody):
+        elif isinstance(body, _multipart.MultipartBody):
             # Streamed as the transport asks for it; chunked when a file's size is unknown.
             content = body
             call_headers["Content-Type"] = body.content_type
@@ -424,7 +447,7 @@ class Client(Namespaces, AsyncResource):
             call_headers.update(headers)
         merged_query = {**azure_query, **query} if query else azure_query or None
         target, url_path = self._pipeline.target(url)
-        call = Call(
+        call = _send.Call(
             method=method,
             path=url_path,
             url=url,
@@ -454,6 +477,8 @@ class Client(Namespaces, AsyncResource):
         """An async iterator over every item of a cursor-paginated list (`/files`, `/batches`,
         ...), fetching pages as it goes; `.pages()` iterates whole pages instead. Items are
         dicts unless `item_type` (a msgspec Struct, say) is given."""
+        from openai_ergo._pagination import Paginator
+
         return Paginator(self, path, query=query, item_type=item_type or dict[str, Any])
 
     # -- workflows (the tier above the builders) ----------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typing
-
 from openai_ergo._errors import (
     APIConnectionError,
     APIError,
@@ -37,7 +35,12 @@ from openai_ergo._errors import (
     WaitTimeoutError,
 )
 
-if typing.TYPE_CHECKING:
+# Not `typing.TYPE_CHECKING`: importing `typing` would cost more than the rest of this import
+# (type checkers read any name `TYPE_CHECKING` as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
     from openai_ergo._client import Client
     from openai_ergo._config import RequestOptions, Timeouts
     from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
@@ -180,7 +183,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> typing.Any:
+def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'openai_ergo' has no attribute {name!r}")
@@ -192,7 +195,7 @@ def __getattr__(name: str) -> typing.Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY.keys())
+    return sorted((set(globals()) | _LAZY.keys()) - {"TYPE_CHECKING"})
 
 
 __all__ = [

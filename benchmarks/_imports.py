@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PROBES", "Sample", "import_times", "slowest_imports"]
+__all__ = ["PROBES", "Sample", "import_instructions", "import_times", "slowest_imports"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 _CACHE = tempfile.mkdtemp(prefix="openai-ergo-bench-pycache-")
@@ -51,7 +51,8 @@ _EVERY_NAMESPACE = (
 
 #: What the import row measures: a label and the program a fresh interpreter runs for it.
 #: `openai_ergo` and `openai` are the targets' pair; the `openai_ergo` steps after it say what
-#: each first use adds (reading `Client`, making one, reading every typed namespace).
+#: each first use adds (reading `Client`, making one, reading every typed namespace), and the
+#: SDK's first client is the like-for-like of `openai_ergo.Client()`.
 PROBES: dict[str, str] = {
     "openai_ergo": "import openai_ergo",
     "openai_ergo.Client": "import openai_ergo\nopenai_ergo.Client",
@@ -59,6 +60,7 @@ PROBES: dict[str, str] = {
     "openai_ergo every namespace": f"import openai_ergo\n{_EVERY_NAMESPACE}",
     "streaming": "import streaming",
     "openai": "import openai",
+    "openai.AsyncOpenAI()": "import openai\nopenai.AsyncOpenAI()",
     "httpx": "import httpx",
 }
 
@@ -119,6 +121,73 @@ def import_times(
     return result
 
 
+def _callgrind(code: str) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        try:
+            subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={out}",
+                    sys.executable,
+                    "-c",
+                    code,
+                ],
+                check=True,
+                cwd=_ROOT,
+                capture_output=True,
+                env={**_ENV, "PYTHONHASHSEED": "0"},
+            )
+        except FileNotFoundError:
+            raise RuntimeError(
+                "counting instructions needs valgrind (Debian: apt-get install valgrind)"
+            ) from None
+        for line in out.read_text().splitlines():
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError("callgrind wrote no instruction total")
+
+
+def import_instructions(
+    probes: Mapping[str, str], *, count: Callable[[str], int] = _callgrind
+) -> dict[str, int]:
+    """Per probe: the instructions it adds over a bare interpreter, counted by callgrind in one
+    fresh interpreter each (bytecode cached first). The count does not depend on the machine's
+    load, so it compares commits, or our import with the SDK's, on a shared machine; `count`
+    runs one program and returns its total (replaced in tests)."""
+    _run("pass")
+    for code in probes.values():
+        _run(code)  # compiles its bytecode, as installing it would
+    bare = count("pass")
+    result = {"bare": bare}
+    for label, code in probes.items():
+        result[label] = count(code) - bare
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m benchmarks._imports [--rounds N] [--instructions]`: the import row alone."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds (default 9)")
+    parser.add_argument("--instructions", action="store_true", help="callgrind counts instead")
+    args = parser.parse_args(argv)
+    if args.instructions:
+        counts = import_instructions(PROBES)
+        sdk = counts["openai"]
+        for label, instructions in counts.items():
+            share = (
+                f"{instructions / sdk:.4f}x import openai" if label != "bare" else "the bare start"
+            )
+            print(f"{label:<30} {instructions / 1e6:>9.1f} M instructions  {share}")
+        return
+    times = import_times(PROBES, args.rounds)
+    print(json.dumps(times, indent=1))
+
+
 def slowest_imports(code: str, top: int = 10) -> list[dict[str, Any]]:
     """The modules with the largest self time under `-X importtime` while running `code`."""
     completed = subprocess.run(
@@ -137,3 +206,7 @@ def slowest_imports(code: str, top: int = 10) -> list[dict[str, Any]]:
         rows.append({"module": name.strip(), "self_us": int(self_us), "cum_us": int(cumulative_us)})
     rows.sort(key=lambda row: row["self_us"], reverse=True)
     return rows[:top]
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@ move."""
 
 from __future__ import annotations
 
-from benchmarks._imports import PROBES, Sample, import_times
+from benchmarks._imports import PROBES, Sample, import_instructions, import_times
 from benchmarks._targets import evaluate
 
 #: CPU seconds per program: a bare interpreter 20 ms, ours 25 ms, the SDK's 300 ms.
@@ -82,3 +82,11 @@ def test_every_probe_runs_in_a_real_interpreter_and_is_measured() -> None:
         assert result["ms_min"] <= result["ms"] <= result["ms_max"]
         assert result["wall_ms_min"] <= result["wall_ms"] <= result["wall_ms_max"]
     assert imports["bare_ms"] > 0
+
+
+def test_instruction_counts_are_what_each_probe_adds_to_a_bare_start() -> None:
+    totals = {"pass": 40_000_000, "import json": 41_500_000, "import json, base64": 42_000_000}
+    counts = import_instructions(
+        {"json": "import json", "both": "import json, base64"}, count=totals.__getitem__
+    )
+    assert counts == {"bare": 40_000_000, "json": 1_500_000, "both": 2_000_000}

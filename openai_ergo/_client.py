@@ -28,15 +28,14 @@ if TYPE_CHECKING:
     import httpx
     from msgspec.json import encode as _encode
 
-    from openai_ergo import _multipart
     from openai_ergo._multipart import MultipartBody
     from openai_ergo._pagination import Paginator
-    from openai_ergo._pipeline import _send
     from openai_ergo._pipeline._circuit import CircuitBreaker
     from openai_ergo._pipeline._clock import Clock
     from openai_ergo._pipeline._middleware import Middleware
     from openai_ergo._pipeline._ratelimit import RateLimiter
     from openai_ergo._pipeline._retry import RetryPolicy
+    from openai_ergo._pipeline._send import Call, Pipeline
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
     from openai_ergo.resources._assistants import AssistantRunBuilder
@@ -59,12 +58,12 @@ _ACCEPT: dict[object, str] = {
 def _load_network_stack() -> None:
     """Import httpx, the transport and the request pipeline: the first `Client` pays for them,
     not `import openai_ergo` nor reading `openai_ergo.Client` (docs/design.md, "Decision:
-    import cost"). `request` then reaches them as module globals, as cheaply as before."""
-    global _encode, _multipart, _send
+    import cost"). What `request` uses becomes a module global, as cheap to reach as before."""
+    global _encode, Call, MultipartBody, Pipeline
     from msgspec.json import encode as _encode
 
-    from openai_ergo import _multipart
-    from openai_ergo._pipeline import _send
+    from openai_ergo._multipart import MultipartBody
+    from openai_ergo._pipeline._send import Call, Pipeline
 
 
 def _merged_headers(
@@ -182,7 +181,7 @@ class Client(Namespaces, AsyncResource):
         )
         self._headers = _merged_headers(self._http, default_headers)
         self._owns_http = True
-        self._pipeline = _send.Pipeline(
+        self._pipeline = Pipeline(
             http=self._http,
             auth=auth,
             middleware=tuple(middleware),
@@ -289,7 +288,7 @@ class Client(Namespaces, AsyncResource):
         derived._headers = _merged_headers(self._headers, headers or {})
         derived._http = self._http
         derived._owns_http = False
-        derived._pipeline = _send.Pipeline(
+        derived._pipeline = Pipeline(
             http=self._http,
             auth=auth or base.auth,
             middleware=base.middleware if middleware is None else tuple(middleware),
@@ -430,7 +429,7 @@ class Client(Namespaces, AsyncResource):
         content: bytes | MultipartBody | None
         if body is None:
             content = None
-        elif isinstance(body, _multipart.MultipartBody):
+        elif isinstance(body, MultipartBody):
             # Streamed as the transport asks for it; chunked when a file's size is unknown.
             content = body
             call_headers["Content-Type"] = body.content_type
@@ -447,7 +446,7 @@ class Client(Namespaces, AsyncResource):
             call_headers.update(headers)
         merged_query = {**azure_query, **query} if query else azure_query or None
         target, url_path = self._pipeline.target(url)
-        call = _send.Call(
+        call = Call(
             method=method,
             path=url_path,
             url=url,

@@ -174,7 +174,8 @@ def evaluate(
                 0.25,
                 "<",
                 "x",
-                f"{ours['ms']:.1f} / {sdk['ms']:.0f} ms CPU, {rounds}",
+                f"{ours['ms'] / sdk['ms']:.4f}x: {ours['ms']:.1f} / {sdk['ms']:.0f} ms CPU, "
+                f"{rounds}",
             )
         )
     ratio_target(

@@ -115,12 +115,17 @@ def test_a_namespace_loads_its_own_generated_module_on_first_use() -> None:
     ]
 
 
-def test_every_lazy_name_resolves_to_where_it_is_defined() -> None:
+def test_every_lazy_name_resolves_to_where_it_is_defined_once() -> None:
+    import importlib
+
     import openai_ergo
 
-    for name in openai_ergo.__all__:
+    lazy: dict[str, str] = openai_ergo._LAZY
+    assert lazy.keys() <= set(openai_ergo.__all__)
+    for name, module in lazy.items():
         value = getattr(openai_ergo, name)
-        assert value is getattr(openai_ergo, name), name
+        assert value is getattr(importlib.import_module(module), name), name
+        assert vars(openai_ergo)[name] is value, f"{name} is resolved again on every access"
     star: dict[str, object] = {}
     exec("from openai_ergo import *", star)
     assert set(openai_ergo.__all__) <= star.keys()

@@ -15,6 +15,7 @@ from openai_ergo._errors import (
     ConflictError,
     InternalServerError,
     InvalidRequestError,
+    InvalidWebhookSignatureError,
     NotFoundError,
     OpenAIErgoError,
     OutputParseError,
@@ -33,6 +34,7 @@ from openai_ergo._errors import (
     TruncatedResponseError,
     UnprocessableEntityError,
     WaitTimeoutError,
+    WebhookError,
 )
 
 # Not `typing.TYPE_CHECKING`: importing `typing` would cost more than the rest of this import
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
     from openai_ergo._client import Client
     from openai_ergo._config import RequestOptions, Timeouts
+    from openai_ergo._metadata import RawResponse, ResponseMetadata
     from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
     from openai_ergo._pagination import Page, Paginator
     from openai_ergo._pipeline._auth import KeyPool, TokenProvider
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
     from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo._transport import HTTP11Transport
+    from openai_ergo._webhooks import Webhooks
     from openai_ergo.resources import (
         AssistantRunBuilder,
         BatchBuilder,
@@ -131,6 +135,9 @@ _LAZY: dict[str, str] = {
     "BinaryResponse": "openai_ergo._response",
     "EventStream": "openai_ergo._response",
     "HTTP11Transport": "openai_ergo._transport",
+    "RawResponse": "openai_ergo._metadata",
+    "ResponseMetadata": "openai_ergo._metadata",
+    "Webhooks": "openai_ergo._webhooks",
     # The builders, streams and tools (and the typed events and decoders they pull in).
     **dict.fromkeys(
         (
@@ -239,6 +246,7 @@ __all__ = [
     "ImagesBuilder",
     "InternalServerError",
     "InvalidRequestError",
+    "InvalidWebhookSignatureError",
     "KeyPool",
     "Middleware",
     "Moderation",
@@ -255,10 +263,12 @@ __all__ = [
     "RateLimitInfo",
     "RateLimitScope",
     "RateLimiter",
+    "RawResponse",
     "RefusalError",
     "RequestOptions",
     "ResponseFailedError",
     "ResponseIncompleteError",
+    "ResponseMetadata",
     "ResponseStream",
     "ResponsesBuilder",
     "RetryPolicy",
@@ -289,6 +299,8 @@ __all__ = [
     "VectorStoreBuilder",
     "VectorStoreSearch",
     "WaitTimeoutError",
+    "WebhookError",
+    "Webhooks",
     "__version__",
     "audio",
     "file",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 import msgspec
 
+from openai_ergo._pydantic import is_model, json_decoder
 from openai_ergo._response import APIResponse, decoder_for
 
 if TYPE_CHECKING:
@@ -94,7 +95,10 @@ class Paginator(Generic[T]):
         #: Where the walk starts (the `after` in `query`, if any).
         self.after: str | None = self._query.pop("after", None)
         self._item_type = item_type
-        self._decoder = decoder_for(_PageBody[item_type])  # type: ignore[valid-type]
+        # A pydantic model validates each item itself: msgspec reads the page around them.
+        self._model_decoder = json_decoder(item_type) if is_model(item_type) else None
+        page_item: Any = msgspec.Raw if self._model_decoder is not None else item_type
+        self._decoder = decoder_for(_PageBody[page_item])
         self._pages: PageIterator[T] | None = None
         self._items: list[T] = []
         self._index = 0
@@ -106,14 +110,26 @@ class Paginator(Generic[T]):
         response = await self._client.request(
             "GET", self.path, query=query, headers=self._headers, options=self._options
         )
-        try:
-            body: _PageBody[T] = self._decoder.decode(response.content)
-        except msgspec.ValidationError:
-            body = self._tolerant(response.content)
+        if self._model_decoder is not None:
+            name = getattr(self._item_type, "__name__", "item")
+            body: _PageBody[T] = response.decode(self._decode_models, f"page of {name}")
+        else:
+            try:
+                body = self._decoder.decode(response.content)
+            except msgspec.ValidationError:
+                body = self._tolerant(response.content)
         next_after = None
         if body.has_more and body.data:
             next_after = body.last_id or _item_id(body.data[-1])
         return Page(body.data, has_more=body.has_more, next_after=next_after, response=response)
+
+    def _decode_models(self, content: bytes) -> _PageBody[T]:
+        """The page with each item validated by its pydantic model."""
+        body: _PageBody[Any] = self._decoder.decode(content)
+        decode = self._model_decoder
+        assert decode is not None
+        body.data = [decode(bytes(raw)) for raw in body.data]
+        return body
 
     def _tolerant(self, content: bytes) -> _PageBody[T]:
         """The page decoded the slow way, keeping items of unknown tags (as

@@ -24,6 +24,7 @@ from openai_ergo._pipeline._logging import excerpt, redact_text
 from openai_ergo._pipeline._middleware import Middleware, RequestState
 from openai_ergo._pipeline._ratelimit import RateLimitInfo
 from openai_ergo._pipeline._request_id import request_id_of
+from openai_ergo._pydantic import is_model, json_decoder
 from openai_ergo._transport._prepared import HeaderView, header_view
 
 if TYPE_CHECKING:
@@ -97,9 +98,12 @@ class APIResponse:
         return self.decode(_json_decode, "JSON document")
 
     def parse(self, type_: type[T]) -> T:
-        """The body decoded into `type_` (a msgspec Struct, dataclass, TypedDict, ...)."""
+        """The body decoded into `type_` (a msgspec Struct, dataclass, TypedDict, pydantic
+        model, ...)."""
         name = getattr(type_, "__name__", None) or repr(type_)
-        decode: Callable[[bytes], T] = decoder_for(type_).decode
+        decode: Callable[[bytes], T] = (
+            json_decoder(type_) if is_model(type_) else decoder_for(type_).decode
+        )
         return self.decode(decode, name)
 
     def decode(self, decode: Callable[[bytes], T], what: str) -> T:

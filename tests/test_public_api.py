@@ -10,7 +10,13 @@ import types
 
 import pytest
 
-PACKAGES = ["openai_ergo", "streaming", "openai_ergo.types", "openai_ergo.mock"]
+PACKAGES = [
+    "openai_ergo",
+    "streaming",
+    "openai_ergo.types",
+    "openai_ergo.mock",
+    "openai_ergo.blocking",
+]
 
 
 def _public_names(module: types.ModuleType) -> set[str]:

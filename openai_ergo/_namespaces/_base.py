@@ -14,17 +14,16 @@ import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, final
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import msgspec
 
 from openai_ergo._errors import InvalidRequestError
+from openai_ergo._metadata import RawResponse
 from openai_ergo._namespaces._owner import no_such as _no_such
 
 if TYPE_CHECKING:
-    import httpx
-
     from openai_ergo._client import Client
     from openai_ergo._multipart import MultipartBody
     from openai_ergo._pagination import Paginator
@@ -90,42 +89,6 @@ class Operation:
     result: Any = None
     #: How the operation streams, when it can (`text/event-stream`).
     streaming: Streaming | None = None
-
-
-@final
-class RawResponse(Generic[T]):
-    """What a method called through `with_raw_response` returns: the response as it came
-    (`headers`, `status_code`, `request_id`, `response`), and `parse()` for the typed object the
-    plain call returns."""
-
-    __slots__ = ("_parse", "response")
-
-    def __init__(self, response: APIResponse, parse: Callable[[APIResponse], T]) -> None:
-        #: The `APIResponse`: status, headers, body bytes, attempts.
-        self.response = response
-        self._parse = parse
-
-    @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.response.headers
-
-    @property
-    def status_code(self) -> int:
-        """The response status."""
-        return self.response.status_code
-
-    @property
-    def request_id(self) -> str | None:
-        """The request id (the `x-request-id` header, or another server's equivalent)."""
-        return self.response.request_id
-
-    def parse(self) -> T:
-        """The body as the typed object the plain call returns."""
-        return self._parse(self.response)
-
-    def __repr__(self) -> str:
-        return f"<RawResponse {self.response.status_code} request_id={self.request_id!r}>"
 
 
 _MISSING_ARGUMENT = re.compile(

@@ -6,6 +6,8 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, final
 
 from openai_ergo._errors import InvalidRequestError
+from openai_ergo._metadata import RawResponse
+from openai_ergo._response import APIResponse
 from openai_ergo.resources._builder import (
     RequestBuilder,
     check_bool,
@@ -30,6 +32,10 @@ def _tool_json(tool: Any) -> dict[str, Any]:
     return tool.for_chat() if isinstance(tool, FunctionTool) else dict(tool)
 
 
+def _completion_of(reply: APIResponse) -> ChatCompletion:
+    return reply.decode(decode_chat_completion, "ChatCompletion")
+
+
 @final
 class ChatBuilder(RequestBuilder):
     """A Chat Completions request, built a step at a time; every setter returns a new builder.
@@ -45,9 +51,6 @@ class ChatBuilder(RequestBuilder):
 
     def __init__(self, client: Any, model: str) -> None:
         super().__init__(client, model)
-        # Usage arrives in a last chunk only when asked for; `final()` should match the
-        # non-streamed completion, usage included.
-        self._stream_options = {"include_usage": True}
         self._require_finish_reason = True
 
     def _copy(self) -> ChatBuilder:
@@ -223,8 +226,10 @@ class ChatBuilder(RequestBuilder):
     def stream_options(
         self, *, include_usage: bool | None = None, include_obfuscation: bool | None = None
     ) -> ChatBuilder:
-        """Options for streams (sent only when streaming). `include_usage` is on by default
-        so `final().usage` is filled in."""
+        """Options for streams (sent only when streaming). Unless you set `include_usage`,
+        the stream asks for usage itself and folds the usage-only last chunk into `final()`
+        instead of handing it out; `include_usage=True` hands it out, as the official SDK does
+        (a chunk with no choices), and `False` asks for no usage."""
         return self._merge_stream_options(
             include_usage=include_usage, include_obfuscation=include_obfuscation
         )
@@ -274,22 +279,51 @@ class ChatBuilder(RequestBuilder):
 
     async def create(self) -> ChatCompletion:
         """Send the request and return the `ChatCompletion` (what `await builder` does)."""
-        reply = await self._send()
-        return reply.decode(decode_chat_completion, "ChatCompletion")
+        return _completion_of(await self._send())
+
+    async def with_raw_response(self) -> RawResponse[ChatCompletion]:
+        """Send the request and return the response as it came: `request_id`, `headers`,
+        `rate_limit`, `status_code`, and `parse()`, the `ChatCompletion` that `await` gives."""
+        return RawResponse(await self._send(), _completion_of)
 
     def __await__(self) -> Generator[Any, None, ChatCompletion]:
         return self.create().__await__()
 
     def stream(self) -> ChatStream:
         """Stream the completion: `async with builder.stream() as stream:` then iterate chunks,
-        or `stream.text()` for text deltas; `stream.final()` is the `ChatCompletion`."""
-        return ChatStream(self._stream_opener(), require_finish_reason=self._require_finish_reason)
+        or `stream.text()` for text deltas; `stream.final()` is the `ChatCompletion`, usage
+        included.
+
+        Every chunk handed out has a choice, so the official SDK's loop
+        (`chunk.choices[0].delta.content`) runs unchanged: usage is asked for on your behalf
+        and its chunk, which has no choices, is folded into `final()` rather than handed out.
+        Set `stream_options(include_usage=...)` yourself to get that chunk as the SDK gives it.
+        """
+        builder, fold_usage = self, not self._asks_about_usage()
+        if fold_usage:
+            # `final()` should match the non-streamed completion, usage included; usage
+            # arrives only when asked for.
+            builder = self._copy()
+            builder._stream_options = {**self._stream_options, "include_usage": True}
+        return ChatStream(
+            builder._stream_opener(),
+            require_finish_reason=self._require_finish_reason,
+            fold_usage=fold_usage,
+        )
+
+    def _asks_about_usage(self) -> bool:
+        """Whether the caller set `stream_options.include_usage` (with the setter or in
+        `extra_body`), rather than leaving it to the library."""
+        if "include_usage" in self._stream_options:
+            return True
+        extra = self._extra_body.get("stream_options")
+        return isinstance(extra, Mapping) and "include_usage" in extra
 
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True
     ) -> ChatParse[T]:
-        """Ask for output of `output_type` (a msgspec Struct) via a strict JSON Schema
-        `response_format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
+        """Ask for output of `output_type` (a msgspec Struct or a pydantic model) via a strict
+        JSON Schema `response_format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
         if self._fields.get("response_format") is not None or "response_format" in (
             self._extra_body
         ):

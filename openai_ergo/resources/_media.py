@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from openai_ergo._config import RequestOptions, Timeouts
 from openai_ergo._errors import InvalidRequestError, StreamError, StreamNotFinishedError
+from openai_ergo._metadata import ResponseHead, ResponseMetadata
 from openai_ergo._multipart import FileInput, FileUpload
 from openai_ergo.resources._builder import check_str, timeout_options, with_field
 from openai_ergo.resources._workflow import copy_slots
@@ -162,18 +163,16 @@ class MediaBuilder:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
-class _Handle(Protocol[Y]):
-    @property
-    def request_id(self) -> str | None: ...
-
+class _Handle(ResponseHead, Protocol[Y]):
     def __anext__(self) -> Awaitable[Y]: ...
 
     async def aclose(self) -> None: ...
 
 
-class StreamHandle(Generic[H, Y]):
+class StreamHandle(ResponseMetadata, Generic[H, Y]):
     """A stream a builder's `.stream()` returns, not opened yet: `async with` (or the first
-    `async for`) sends the request; leaving the block closes it."""
+    `async for`) sends the request; leaving the block closes it. Once open, it carries the
+    response's `request_id`, `headers`, `status_code` and `rate_limit`."""
 
     __slots__ = ("_factory", "_handle")
 
@@ -198,10 +197,9 @@ class StreamHandle(Generic[H, Y]):
             )
         return self._handle
 
-    @property
-    def request_id(self) -> str | None:
-        """The request id of the response, once the stream is open."""
-        return self._handle.request_id if self._handle is not None else None
+    def _response_head(self) -> ResponseHead | None:
+        # `request_id`, `headers`, `status_code` and `rate_limit` once the stream is open.
+        return self._handle
 
     async def __aenter__(self: S) -> S:
         await self._opened()

@@ -11,7 +11,8 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, final
 
 from openai_ergo._errors import InvalidRequestError
-from openai_ergo._response import decoder_for
+from openai_ergo._metadata import RawResponse
+from openai_ergo._response import APIResponse, decoder_for
 from openai_ergo.resources._builder import BodyBuilder
 from openai_ergo.resources._inputs import ImageInput
 from openai_ergo.types._generated.moderations import (
@@ -115,6 +116,10 @@ def _part(index: int, value: object) -> str | ImageInput:
     )
 
 
+def _moderation_of(reply: APIResponse) -> Moderation:
+    return reply.decode(Moderation.from_json, "moderation")
+
+
 class ModerationsBuilder(BodyBuilder):
     """A Moderations API request; every setter returns a new builder. `await builder` returns
     `Moderation`."""
@@ -155,8 +160,12 @@ class ModerationsBuilder(BodyBuilder):
 
     async def create(self) -> Moderation:
         """Send the request and return the `Moderation`."""
-        reply = await self._send()
-        return reply.decode(Moderation.from_json, "moderation")
+        return _moderation_of(await self._send())
+
+    async def with_raw_response(self) -> RawResponse[Moderation]:
+        """Send the request and return the response as it came: `request_id`, `headers`,
+        `rate_limit`, `status_code`, and `parse()`, the `Moderation` that `await` gives."""
+        return RawResponse(await self._send(), _moderation_of)
 
     def __await__(self) -> Generator[Any, None, Moderation]:
         return self.create().__await__()

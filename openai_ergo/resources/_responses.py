@@ -8,6 +8,8 @@ from typing import Any, Literal, TypeVar, final
 import msgspec
 
 from openai_ergo._errors import InvalidRequestError
+from openai_ergo._metadata import RawResponse
+from openai_ergo._response import APIResponse
 from openai_ergo.resources._builder import RequestBuilder, check_bool, check_int, check_str
 from openai_ergo.resources._inputs import AudioInput, Content, FileInput, ImageInput, responses_part
 from openai_ergo.resources._run import PendingCall, ToolCallRecord, ToolRun
@@ -52,6 +54,10 @@ def _raw_unknowns(value: Any) -> Any:
         items = [_raw_unknowns(entry) for entry in value]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value
+
+
+def _response_of(reply: APIResponse) -> Response:
+    return reply.decode(decode_response, "Response")
 
 
 @final
@@ -220,8 +226,12 @@ class ResponsesBuilder(RequestBuilder):
 
     async def create(self) -> Response:
         """Send the request and return the `Response` (what `await builder` does)."""
-        reply = await self._send()
-        return reply.decode(decode_response, "Response")
+        return _response_of(await self._send())
+
+    async def with_raw_response(self) -> RawResponse[Response]:
+        """Send the request and return the response as it came: `request_id`, `headers`,
+        `rate_limit`, `status_code`, and `parse()`, the `Response` that `await` gives."""
+        return RawResponse(await self._send(), _response_of)
 
     def __await__(self) -> Generator[Any, None, Response]:
         return self.create().__await__()
@@ -234,8 +244,8 @@ class ResponsesBuilder(RequestBuilder):
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True
     ) -> ResponsesParse[T]:
-        """Ask for output of `output_type` (a msgspec Struct) via a strict JSON Schema
-        `text.format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
+        """Ask for output of `output_type` (a msgspec Struct or a pydantic model) via a strict
+        JSON Schema `text.format`: `(await builder.parse(Weather)).parsed` is a `Weather`."""
         if (self._fields.get("text") or {}).get("format") is not None:
             raise InvalidRequestError(
                 "parse() sets text.format itself: drop text_format(...)", param="text.format"

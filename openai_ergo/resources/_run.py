@@ -19,6 +19,7 @@ import msgspec
 from anyio.abc import AsyncResource
 
 from openai_ergo._errors import InvalidRequestError, ToolError
+from openai_ergo._pydantic import encode_hook
 from openai_ergo.resources._builder import check_bool, check_int
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError
 
@@ -82,7 +83,8 @@ class LoopSteps(Protocol[B, R_contra]):
 def _encode_output(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return msgspec.json.encode(value).decode()
+    # The hook turns pydantic models (a tool may return one) into their JSON form.
+    return msgspec.json.encode(value, enc_hook=encode_hook).decode()
 
 
 async def run_calls(

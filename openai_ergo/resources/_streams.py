@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 from anyio.abc import AsyncResource
 
 from openai_ergo._errors import StreamError, StreamNotFinishedError, TruncatedResponseError
+from openai_ergo._metadata import RawResponse, ResponseHead, ResponseMetadata
 from openai_ergo.resources._aggregate import (
     ChatCompletionAccumulator,
     ResponseAccumulator,
@@ -35,6 +36,7 @@ from openai_ergo.types import (
 )
 
 if TYPE_CHECKING:
+    from openai_ergo._response import APIResponse
     from streaming import ServerSentEvent
 
 __all__ = [
@@ -139,21 +141,29 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
     content deltas (`text(choice=i)` another's), `final()` is the `ChatCompletion` with every
     choice and the usage, `partial` is what has arrived so far. A chunk carrying `error` raises
     `StreamEventError` with `partial` and `events` filled in.
+
+    With `fold_usage` (the library, not the caller, asked for usage), the usage-only chunk
+    that ends the stream is folded into `final()` and not handed out, nor kept in `events`:
+    every chunk the loop sees has a choice, as when the official SDK streams without usage.
     """
 
-    __slots__ = ("_accumulator", "_require_finish_reason", "_saw_done")
+    __slots__ = ("_accumulator", "_fold_usage", "_require_finish_reason", "_saw_done")
 
-    def __init__(self, opener: Opener, *, require_finish_reason: bool = True) -> None:
+    def __init__(
+        self, opener: Opener, *, require_finish_reason: bool = True, fold_usage: bool = False
+    ) -> None:
         super().__init__(opener)
         self._accumulator = ChatCompletionAccumulator()
         self._saw_done = False
         self._require_finish_reason = require_finish_reason
+        self._fold_usage = fold_usage
 
     def _decode(self, batch: list[ServerSentEvent]) -> list[ChatCompletionChunk]:
         accumulator = self._accumulator
         add = accumulator.add
         decoded: list[ChatCompletionChunk] = []
         append = decoded.append
+        fold_usage = self._fold_usage
         try:
             for sse in batch:
                 data = sse.data
@@ -164,6 +174,8 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
                 add(chunk)
                 if accumulator.error is not None:
                     break  # events before the error are handed out; the error ends the stream
+                if fold_usage and not chunk.choices and chunk.usage is not None:
+                    continue  # usage the caller did not ask for: in final(), not the loop
                 append(chunk)
         except DecodeFailure as exc:
             self._reject(sse.data, exc, len(decoded))
@@ -234,10 +246,11 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
 
 
 @final
-class ParsedStream(AsyncResource, Generic[T, R]):
-    """A stream of a structured-output request: the same events, `text()` and `partial` as the
-    stream it wraps, and `final()`, the same `Parsed` the awaited request returns: `.parsed`
-    (the answer decoded into the requested type), `.text`, and `.result` (the whole object)."""
+class ParsedStream(AsyncResource, ResponseMetadata, Generic[T, R]):
+    """A stream of a structured-output request: the same events, `text()`, `partial` and
+    response metadata (`request_id`, `headers`, `rate_limit`) as the stream it wraps, and
+    `final()`, the same `Parsed` the awaited request returns: `.parsed` (the answer decoded
+    into the requested type), `.text`, and `.result` (the whole object)."""
 
     __slots__ = ("_parse", "stream")
 
@@ -267,10 +280,8 @@ class ParsedStream(AsyncResource, Generic[T, R]):
         """Everything received so far."""
         return self.stream.partial
 
-    @property
-    def request_id(self) -> str | None:
-        """The request id of the response."""
-        return self.stream.request_id
+    def _response_head(self) -> ResponseHead | None:
+        return self.stream._response_head()
 
     def final(self) -> Parsed[T, R]:
         """The structured answer once the stream has ended, equal to what awaiting the request
@@ -291,6 +302,8 @@ class ParsedStream(AsyncResource, Generic[T, R]):
 
 class _Sendable(Protocol[R]):
     async def create(self) -> R: ...
+
+    async def with_raw_response(self) -> RawResponse[R]: ...
 
     def stream(self) -> _TypedStream[Any, R]: ...
 
@@ -319,6 +332,17 @@ class _StructuredRequest(Generic[B, T, R]):
 
     def __await__(self) -> Generator[Any, None, Parsed[T, R]]:
         return self.create().__await__()
+
+    async def with_raw_response(self) -> RawResponse[Parsed[T, R]]:
+        """Send the request and return the response as it came: `request_id`, `headers`,
+        `rate_limit`, `status_code`, and `parse()`, the `Parsed` that `await` gives."""
+        raw = await self.builder.with_raw_response()
+        parse = self._parse
+
+        def parsed(response: APIResponse) -> Parsed[T, R]:
+            return parse(raw.parse())
+
+        return RawResponse(raw.response, parsed)
 
     def stream(self) -> ParsedStream[T, R]:
         """Stream the request; `stream.final().parsed` is the structured answer at the end."""

@@ -11,10 +11,12 @@ whole result.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar, final
 
 import msgspec
 
+from openai_ergo import _pydantic
 from openai_ergo._errors import (
     InvalidRequestError,
     OutputParseError,
@@ -42,15 +44,17 @@ class OutputFormat(Generic[T]):
         self.type = type_
         raw_name = str(name or getattr(type_, "__name__", "output"))
         self.name = _NAME_CHARS.sub("_", raw_name)[:64]
+        pydantic_model = _pydantic.is_model(type_)
         try:
-            schema = object_schema(type_)
+            schema = _pydantic.model_schema(type_) if pydantic_model else object_schema(type_)
         except (TypeError, ValueError) as exc:
             raise InvalidRequestError(
                 f"parse: cannot write a JSON Schema for {type_!r}: {exc}", param="text.format"
             ) from None
         if schema.get("type") != "object":
             raise InvalidRequestError(
-                f"parse: the output type must be an object type (a msgspec Struct, say), "
+                f"parse: the output type must be an object type (a msgspec Struct or a "
+                f"pydantic model, say), "
                 f"not {type_!r}",
                 param="text.format",
             )
@@ -63,7 +67,10 @@ class OutputFormat(Generic[T]):
             )
         self.strict = strict
         self.schema: dict[str, Any] = strict_version or schema
-        self.decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(type_)
+        #: JSON text to a `T`: msgspec's decoder, or a pydantic model's `model_validate_json`.
+        self.decoder: Callable[[str | bytes], T] = (
+            _pydantic.json_decoder(type_) if pydantic_model else msgspec.json.Decoder(type_).decode
+        )
 
     def for_responses(self) -> dict[str, Any]:
         """`text.format` for the Responses API."""
@@ -82,7 +89,7 @@ class OutputFormat(Generic[T]):
     def decode(self, text: str, result: Any) -> T:
         """`text` decoded into the output type, or `OutputParseError` saying why not."""
         try:
-            return self.decoder.decode(text)
+            return self.decoder(text)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise OutputParseError(
                 f"the output is not a valid {self.name}: {exc}", text=text, result=result

@@ -21,6 +21,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, final, overload
 import anyio.to_thread
 import msgspec
 
+from openai_ergo import _pydantic
 from openai_ergo._errors import InvalidRequestError
 from openai_ergo.resources._json_schema import object_schema, strict_problem, strict_schema
 
@@ -111,7 +112,7 @@ class FunctionTool(Generic[P, R]):
 
     __slots__ = (
         "__wrapped__",
-        "_decoder",
+        "_decode_values",
         "_defaults",
         "_fill_defaults",
         "_is_async",
@@ -168,14 +169,17 @@ class FunctionTool(Generic[P, R]):
                 decode_fields.append(
                     (parameter.name, typing.Optional[annotation], default)  # noqa: UP045
                 )
-        try:
-            arguments_type = msgspec.defstruct(
-                f"{self.name}_arguments", decode_fields, kw_only=True
-            )
-            self._decoder = msgspec.json.Decoder(arguments_type)
-            schema = object_schema(msgspec.defstruct(self.name, fields, kw_only=True))
-        except (TypeError, ValueError) as exc:
-            raise _parameter_error(self.name, fields, exc) from None
+        if any(_pydantic.mentions_model(field[1]) for field in fields):
+            schema, self._decode_values = _pydantic_parameters(self.name, fields, self._defaults)
+        else:
+            try:
+                arguments_type = msgspec.defstruct(
+                    f"{self.name}_arguments", decode_fields, kw_only=True
+                )
+                schema = object_schema(msgspec.defstruct(self.name, fields, kw_only=True))
+            except (TypeError, ValueError) as exc:
+                raise _parameter_error(self.name, fields, exc) from None
+            self._decode_values = _struct_decoder(arguments_type)
         properties = schema.get("properties", {})
         for param_name, text in param_docs.items():
             prop = properties.get(param_name)
@@ -231,10 +235,9 @@ class FunctionTool(Generic[P, R]):
 
         Raises `ToolArgumentsError` naming what did not fit."""
         try:
-            decoded = self._decoder.decode(arguments or b"{}")
+            values = self._decode_values(arguments or b"{}")
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise ToolArgumentsError(f"invalid arguments for {self.name}: {exc}") from None
-        values = msgspec.structs.asdict(decoded)
         for name in self._fill_defaults:
             if values[name] is None:
                 values[name] = self._defaults[name]
@@ -254,6 +257,52 @@ class FunctionTool(Generic[P, R]):
         if inspect.isawaitable(result):
             result = await result
         return result
+
+
+def _struct_decoder(arguments_type: Any) -> Callable[[str | bytes], dict[str, Any]]:
+    """The model's JSON arguments as a dict by parameter name, through a msgspec Struct."""
+    decode = msgspec.json.Decoder(arguments_type).decode
+    asdict = msgspec.structs.asdict
+
+    def decode_values(arguments: str | bytes) -> dict[str, Any]:
+        return asdict(decode(arguments))
+
+    return decode_values
+
+
+_REQUIRED = object()
+
+
+def _pydantic_parameters(
+    tool_name: str,
+    fields: list[Any],
+    defaults: dict[str, Any],
+) -> tuple[dict[str, Any], Callable[[str | bytes], dict[str, Any]]]:
+    """The schema and the argument decoder of a function with pydantic models among its
+    parameter types: pydantic describes and validates all of them, msgspec none."""
+    described = [(field[0], field[1], defaults.get(field[0], _REQUIRED)) for field in fields]
+    # The model may send null for a defaulted parameter (strict mode needs every key).
+    decoded = [
+        (name, annotation if default is _REQUIRED else typing.Optional[annotation], default)  # noqa: UP045
+        for name, annotation, default in described
+    ]
+    try:
+        schema_model, _ = _pydantic.arguments_model(tool_name, described, _REQUIRED)
+        schema = _pydantic.model_schema(schema_model)
+        arguments_model, field_names = _pydantic.arguments_model(
+            f"{tool_name}_arguments", decoded, _REQUIRED
+        )
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(
+            f"tool {tool_name}: cannot describe its parameters: {str(exc).splitlines()[0]}"
+        ) from None
+    validate = _pydantic.json_decoder(arguments_model)
+
+    def decode_values(arguments: str | bytes) -> dict[str, Any]:
+        instance = validate(arguments)
+        return {param: getattr(instance, name) for param, name in field_names.items()}
+
+    return schema, decode_values
 
 
 def _innermost(function: Callable[..., Any]) -> Callable[..., Any]:

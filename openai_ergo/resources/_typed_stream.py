@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 from anyio.abc import AsyncResource
 
 from openai_ergo._errors import StreamError, StreamInterruptedError, StreamNotFinishedError
+from openai_ergo._metadata import ResponseMetadata
 from openai_ergo.resources._aggregate import StreamFailure
 from openai_ergo.resources._malformed import malformed_event_error
 
@@ -30,10 +31,13 @@ E = TypeVar("E")
 R = TypeVar("R")
 
 Opener = Callable[[], Awaitable["EventStream"]]
+#: Where a stream's reading stands: the batch and the index after an event of it.
+ReadPosition = tuple[list[Any], int]
 
 
-class _TypedStream(AsyncResource, Generic[E, R]):
-    """The machinery both handles share: opening, batch decoding, closing, errors."""
+class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
+    """The machinery both handles share: opening, batch decoding, closing, errors, and the
+    response's metadata (`request_id`, `headers`, `status_code`, `rate_limit`) once open."""
 
     __slots__ = (
         "__weakref__",
@@ -124,11 +128,10 @@ class _TypedStream(AsyncResource, Generic[E, R]):
                 # leaked response, alive for as long as the record lives.
             )
 
-    @property
-    def request_id(self) -> str | None:
-        """The request id of the response (`x-request-id`, or a compatible server's
-        equivalent), once the stream is open."""
-        return self._source.request_id if self._source is not None else None
+    def _response_head(self) -> EventStream | None:
+        # `request_id`, `headers`, `status_code` and `rate_limit` (ResponseMetadata) read the
+        # response once the stream is open.
+        return self._source
 
     @property
     def partial(self) -> R:
@@ -191,6 +194,20 @@ class _TypedStream(AsyncResource, Generic[E, R]):
             raise StopAsyncIteration
         self._index = 1
         return self._batch[0]
+
+    def _ready_items(self) -> list[tuple[E, ReadPosition]]:
+        """The events already decoded and not handed out yet (no I/O), each with the position
+        after it. The blocking facade takes them with the event it waited for, so a stream
+        crosses threads once per read, and hands each out with `_resume_at(position)`: events
+        it never hands out (a `break`) are still there for the next loop."""
+        batch, index = self._batch, self._index
+        return [(event, (batch, at)) for at, event in enumerate(batch[index:], index + 1)]
+
+    def _resume_at(self, position: ReadPosition) -> None:
+        """Mark the events up to `position` (from `_ready_items`) handed out."""
+        batch, at = position
+        if batch is self._batch and at > self._index:
+            self._index = at
 
     async def _refill(self) -> bool:
         """Read and decode the next batch. False at the end; raises when the stream failed."""
@@ -317,6 +334,21 @@ class TextDeltas:
 
     def __aiter__(self) -> TextDeltas:
         return self
+
+    def _ready_items(self) -> list[tuple[str, ReadPosition]]:
+        """The text deltas of the events already decoded and not handed out yet (no I/O),
+        each with the position after its event (`_TypedStream._ready_items`)."""
+        text_of = self._text_of
+        ready = []
+        for event, position in self._stream._ready_items():
+            text = text_of(event)
+            if text:
+                ready.append((text, position))
+        return ready
+
+    def _resume_at(self, position: ReadPosition) -> None:
+        """Mark the events up to `position` handed out."""
+        self._stream._resume_at(position)
 
     async def __anext__(self) -> str:
         stream = self._stream

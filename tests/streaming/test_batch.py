@@ -82,7 +82,9 @@ async def test_batches_concatenate_to_the_input_and_respect_max_items(
 
 async def test_a_partial_batch_goes_out_after_max_delay() -> None:
     source = GatedSource([0, 1, 2], [3, 4, 5, 6])
-    async with batched(source, 10, max_delay=0.005) as batches:
+    # Long enough that a loaded machine reads all three ready items before the timer fires
+    # (5 ms once cut the batch after the first item).
+    async with batched(source, 10, max_delay=0.25) as batches:
         # The source waits for the gate, so only the timer can deliver this batch.
         assert await batches.__anext__() == [0, 1, 2]
         source.gate.set()

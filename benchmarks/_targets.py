@@ -146,16 +146,36 @@ def evaluate(
         ),
     )
     if imports is not None and "openai_ergo" in imports and "openai" in imports:
-        ours_ms = imports["openai_ergo"]["ms"]
-        targets.append(Target("import.ms", "import openai_ergo", ours_ms, 150.0, "<=", "ms"))
+        # Medians of interleaved fresh interpreters, in CPU time (benchmarks/_imports.py); the
+        # wall-clock medians of the same samples go in the note.
+        ours, sdk = imports["openai_ergo"], imports["openai"]
+        rounds = f"median of {imports['repeats']}" if "repeats" in imports else "median"
+        wall = (
+            f"; wall {ours['wall_ms']:.0f} vs {sdk['wall_ms']:.0f} ms"
+            if "wall_ms" in ours and "wall_ms" in sdk
+            else ""
+        )
+        targets.append(
+            Target(
+                "import.ms",
+                "import openai_ergo",
+                ours["ms"],
+                150.0,
+                "<=",
+                "ms",
+                f"CPU, {rounds}{wall}",
+            )
+        )
         targets.append(
             Target(
                 "import.vs_sdk",
                 "import openai_ergo / import openai",
-                ours_ms / imports["openai"]["ms"],
+                ours["ms"] / sdk["ms"],
                 0.25,
                 "<",
                 "x",
+                f"{ours['ms'] / sdk['ms']:.4f}x: {ours['ms']:.1f} / {sdk['ms']:.0f} ms CPU, "
+                f"{rounds}",
             )
         )
     ratio_target(

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import typing
-
-from openai_ergo._client import Client
-from openai_ergo._config import RequestOptions, Timeouts
 from openai_ergo._errors import (
     APIConnectionError,
     APIError,
@@ -40,22 +36,29 @@ from openai_ergo._errors import (
     WaitTimeoutError,
     WebhookError,
 )
-from openai_ergo._metadata import RawResponse, ResponseMetadata
-from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
-from openai_ergo._pagination import Page, Paginator
-from openai_ergo._pipeline._auth import KeyPool, TokenProvider
-from openai_ergo._pipeline._buckets import RateLimitScope
-from openai_ergo._pipeline._circuit import CircuitBreaker
-from openai_ergo._pipeline._clock import Clock
-from openai_ergo._pipeline._logging import redact_secrets
-from openai_ergo._pipeline._middleware import Middleware
-from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
-from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
-from openai_ergo._response import APIResponse, BinaryResponse, EventStream
-from openai_ergo._transport import HTTP11Transport
-from openai_ergo._webhooks import Webhooks
 
-if typing.TYPE_CHECKING:
+# Not `typing.TYPE_CHECKING`: importing `typing` would cost more than the rest of this import
+# (type checkers read any name `TYPE_CHECKING` as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from openai_ergo._client import Client
+    from openai_ergo._config import RequestOptions, Timeouts
+    from openai_ergo._metadata import RawResponse, ResponseMetadata
+    from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
+    from openai_ergo._pagination import Page, Paginator
+    from openai_ergo._pipeline._auth import KeyPool, TokenProvider
+    from openai_ergo._pipeline._buckets import RateLimitScope
+    from openai_ergo._pipeline._circuit import CircuitBreaker
+    from openai_ergo._pipeline._clock import Clock
+    from openai_ergo._pipeline._logging import redact_secrets
+    from openai_ergo._pipeline._middleware import Middleware
+    from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
+    from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
+    from openai_ergo._response import APIResponse, BinaryResponse, EventStream
+    from openai_ergo._transport import HTTP11Transport
+    from openai_ergo._webhooks import Webhooks
     from openai_ergo.resources import (
         AssistantRunBuilder,
         BatchBuilder,
@@ -104,69 +107,102 @@ if typing.TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-# The builders, streams and tools (and the typed events and decoders they pull in) load on first
-# use: `from openai_ergo import Client` does not need them, and they are a quarter of the import.
-_LAZY_FROM_RESOURCES = frozenset(
-    {
-        "BatchBuilder",
-        "BatchFailedError",
-        "BatchJob",
-        "BatchLineError",
-        "BatchResult",
-        "AssistantRunBuilder",
-        "ChatBuilder",
-        "ChatHistory",
-        "ChatStream",
-        "FineTuningError",
-        "FineTuningJobBuilder",
-        "FunctionTool",
-        "GeneratedImage",
-        "Images",
-        "ImagesBuilder",
-        "ImageStream",
-        "SpeechBuilder",
-        "SpeechStream",
-        "Transcript",
-        "TranscriptionBuilder",
-        "TranscriptStream",
-        "Conversation",
-        "Embeddings",
-        "EmbeddingsBuilder",
-        "Moderation",
-        "ModerationsBuilder",
-        "Parsed",
-        "ResponseStream",
-        "ResponsesBuilder",
-        "RunStream",
-        "ToolRun",
-        "UploadHandle",
-        "UploadPartError",
-        "TuningEvents",
-        "TuningJob",
-        "VectorStore",
-        "VectorStoreBuilder",
-        "VectorStoreSearch",
-        "audio",
-        "file",
-        "file_search",
-        "image",
-        "tool",
-    }
-)
+# Every public name but the errors loads on first use (PEP 562): `import openai_ergo` stays a
+# few modules, and httpx, the transport and the pipeline load when a `Client` (or a name that
+# needs them) is first touched. The errors are eager: they import nothing, and `except
+# openai_ergo.APIError` should not load a network stack. Name -> the module that defines it.
+_LAZY: dict[str, str] = {
+    "Client": "openai_ergo._client",
+    "RequestOptions": "openai_ergo._config",
+    "Timeouts": "openai_ergo._config",
+    "FileInput": "openai_ergo._multipart",
+    "FileUpload": "openai_ergo._multipart",
+    "MultipartBody": "openai_ergo._multipart",
+    "Page": "openai_ergo._pagination",
+    "Paginator": "openai_ergo._pagination",
+    "KeyPool": "openai_ergo._pipeline._auth",
+    "TokenProvider": "openai_ergo._pipeline._auth",
+    "RateLimitScope": "openai_ergo._pipeline._buckets",
+    "CircuitBreaker": "openai_ergo._pipeline._circuit",
+    "Clock": "openai_ergo._pipeline._clock",
+    "redact_secrets": "openai_ergo._pipeline._logging",
+    "Middleware": "openai_ergo._pipeline._middleware",
+    "RateLimiter": "openai_ergo._pipeline._ratelimit",
+    "RateLimitInfo": "openai_ergo._pipeline._ratelimit",
+    "RetryPolicy": "openai_ergo._pipeline._retry",
+    "RetryStop": "openai_ergo._pipeline._retry",
+    "APIResponse": "openai_ergo._response",
+    "BinaryResponse": "openai_ergo._response",
+    "EventStream": "openai_ergo._response",
+    "HTTP11Transport": "openai_ergo._transport",
+    "RawResponse": "openai_ergo._metadata",
+    "ResponseMetadata": "openai_ergo._metadata",
+    "Webhooks": "openai_ergo._webhooks",
+    # The builders, streams and tools (and the typed events and decoders they pull in).
+    **dict.fromkeys(
+        (
+            "AssistantRunBuilder",
+            "BatchBuilder",
+            "BatchFailedError",
+            "BatchJob",
+            "BatchLineError",
+            "BatchResult",
+            "ChatBuilder",
+            "ChatHistory",
+            "ChatStream",
+            "Conversation",
+            "Embeddings",
+            "EmbeddingsBuilder",
+            "FineTuningError",
+            "FineTuningJobBuilder",
+            "FunctionTool",
+            "GeneratedImage",
+            "ImageStream",
+            "Images",
+            "ImagesBuilder",
+            "Moderation",
+            "ModerationsBuilder",
+            "Parsed",
+            "ResponseStream",
+            "ResponsesBuilder",
+            "RunStream",
+            "SpeechBuilder",
+            "SpeechStream",
+            "ToolRun",
+            "Transcript",
+            "TranscriptStream",
+            "TranscriptionBuilder",
+            "TuningEvents",
+            "TuningJob",
+            "UploadHandle",
+            "UploadPartError",
+            "VectorStore",
+            "VectorStoreBuilder",
+            "VectorStoreSearch",
+            "audio",
+            "file",
+            "file_search",
+            "image",
+            "tool",
+        ),
+        "openai_ergo.resources",
+    ),
+}
 
 
-def __getattr__(name: str) -> typing.Any:
-    if name in _LAZY_FROM_RESOURCES:
-        from openai_ergo import resources
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'openai_ergo' has no attribute {name!r}")
+    from importlib import import_module
 
-        value = getattr(resources, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'openai_ergo' has no attribute {name!r}")
+    value = getattr(import_module(module_name), name)
+    globals()[name] = value  # the next access is a plain module attribute
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_FROM_RESOURCES)
+    return sorted((set(globals()) | _LAZY.keys()) - {"TYPE_CHECKING"})
 
 
 __all__ = [

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, final, overload
 
-import httpx
-import msgspec
 from anyio.abc import AsyncResource
 
 from openai_ergo._config import (
@@ -23,27 +20,24 @@ from openai_ergo._config import (
     setting,
 )
 from openai_ergo._errors import ConfigurationError
-from openai_ergo._http_client import make_http_client
-from openai_ergo._multipart import MultipartBody
 from openai_ergo._namespaces._generated import Namespaces
-from openai_ergo._pagination import Paginator
-from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
-from openai_ergo._pipeline._circuit import CircuitBreaker
-from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
-from openai_ergo._pipeline._middleware import Middleware
-from openai_ergo._pipeline._ratelimit import RateLimiter
-from openai_ergo._pipeline._retry import RetryPolicy
-from openai_ergo._pipeline._send import Call, Pipeline
-from openai_ergo._response import APIResponse, BinaryResponse, EventStream
-from openai_ergo._sdk_arguments import (
-    headers_from_sdk,
-    query_from_sdk,
-    retry_from_sdk,
-    timeouts_from_sdk,
-)
 from openai_ergo._webhooks import Webhooks, checked_secret
 
 if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+    from msgspec.json import encode as _encode
+
+    from openai_ergo._multipart import MultipartBody
+    from openai_ergo._pagination import Paginator
+    from openai_ergo._pipeline._circuit import CircuitBreaker
+    from openai_ergo._pipeline._clock import Clock
+    from openai_ergo._pipeline._middleware import Middleware
+    from openai_ergo._pipeline._ratelimit import RateLimiter
+    from openai_ergo._pipeline._retry import RetryPolicy
+    from openai_ergo._pipeline._send import Call, Pipeline
+    from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
     from openai_ergo.resources._assistants import AssistantRunBuilder
     from openai_ergo.resources._batch import BatchBuilder
@@ -53,7 +47,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _VERSION = "0.1.0"
-_encode = msgspec.json.encode
 _NO_OPTIONS = RequestOptions()
 #: The `Accept` header by what `request(stream=...)` returns.
 _ACCEPT: dict[object, str] = {
@@ -63,9 +56,22 @@ _ACCEPT: dict[object, str] = {
 }
 
 
+def _load_network_stack() -> None:
+    """Import httpx, the transport and the request pipeline: the first `Client` pays for them,
+    not `import openai_ergo` nor reading `openai_ergo.Client` (docs/design.md, "Decision:
+    import cost"). What `request` uses becomes a module global, as cheap to reach as before."""
+    global _encode, Call, MultipartBody, Pipeline
+    from msgspec.json import encode as _encode
+
+    from openai_ergo._multipart import MultipartBody
+    from openai_ergo._pipeline._send import Call, Pipeline
+
+
 def _merged_headers(
     base: httpx.AsyncClient | httpx.Headers, extra: Mapping[str, str]
 ) -> httpx.Headers:
+    import httpx
+
     # Merged once here, so each request copies one list instead of merging two header sets.
     merged = httpx.Headers(base.headers if isinstance(base, httpx.AsyncClient) else base)
     merged.update(extra)
@@ -129,6 +135,22 @@ class Client(Namespaces, AsyncResource):
         webhook_secret: str | None = None,
         _azure: AzureSettings | None = None,
     ) -> None:
+        _load_network_stack()
+        import httpx
+
+        from openai_ergo._http_client import make_http_client
+        from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
+        from openai_ergo._pipeline._circuit import CircuitBreaker
+        from openai_ergo._pipeline._clock import SYSTEM_CLOCK
+        from openai_ergo._pipeline._ratelimit import RateLimiter
+        from openai_ergo._pipeline._retry import RetryPolicy
+        from openai_ergo._sdk_arguments import (
+            headers_from_sdk,
+            query_from_sdk,
+            retry_from_sdk,
+            timeouts_from_sdk,
+        )
+
         given: object = api_key  # typed str, but untyped callers pass what they have
         if given is not None and not isinstance(given, str):
             # A KeyPool or TokenProvider is auth, not a key: say where it goes rather than
@@ -288,6 +310,8 @@ class Client(Namespaces, AsyncResource):
         and circuit breaker state — are shared. `max_retries`, `timeout` and `default_headers`
         are the official SDK's names, as in the constructor.
         """
+        from openai_ergo._sdk_arguments import headers_from_sdk, retry_from_sdk, timeouts_from_sdk
+
         retry = retry_from_sdk(max_retries, retry)
         timeouts = timeouts_from_sdk(timeout, timeouts)
         headers = headers_from_sdk(default_headers, headers)
@@ -498,6 +522,8 @@ class Client(Namespaces, AsyncResource):
         """An async iterator over every item of a cursor-paginated list (`/files`, `/batches`,
         ...), fetching pages as it goes; `.pages()` iterates whole pages instead. Items are
         dicts unless `item_type` (a msgspec Struct or a pydantic model, say) is given."""
+        from openai_ergo._pagination import Paginator
+
         return Paginator(self, path, query=query, item_type=item_type or dict[str, Any])
 
     # -- workflows (the tier above the builders) ----------------------------------------------

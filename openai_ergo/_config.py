@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, final
-
-import httpx
+from typing import TYPE_CHECKING, Any, final
 
 from openai_ergo._errors import ConfigurationError
-from openai_ergo._pipeline._retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import httpx
+
+    from openai_ergo._pipeline._retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: A dated Azure OpenAI data-plane version that serves every route the builders use,
@@ -58,6 +60,8 @@ class Timeouts:
 
     def for_transport(self, *, stream: bool) -> httpx.Timeout:
         """The httpx timeout for one attempt; a stream's reads are bounded by `stream_idle`."""
+        import httpx  # loaded by the first Client: these settings are plain values until then
+
         read = self.stream_idle if stream else self.read
         return httpx.Timeout(connect=self.connect, read=read, write=self.write, pool=self.pool)
 
@@ -122,6 +126,8 @@ def setting(argument: str | None, name: str, variable: str) -> tuple[str | None,
 def http_url(value: str, source: str) -> str:
     """`value` if it is an http:// or https:// URL with a host; else a `ConfigurationError`
     naming `source`, the argument or variable it came from."""
+    import httpx
+
     try:
         url = httpx.URL(value)
     except httpx.InvalidURL as exc:

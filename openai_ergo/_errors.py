@@ -7,8 +7,12 @@ on, and none of them ever contains a secret: the pipeline builds them from redac
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+# Not `typing.TYPE_CHECKING`: `import openai_ergo` loads this module, and importing `typing`
+# alone would cost more than the rest of the import (type checkers read any `TYPE_CHECKING`).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 __all__ = [
     "APIConnectionError",

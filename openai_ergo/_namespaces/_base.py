@@ -21,13 +21,13 @@ import msgspec
 
 from openai_ergo._errors import InvalidRequestError
 from openai_ergo._metadata import RawResponse
-from openai_ergo._pagination import Paginator
-from openai_ergo._response import APIResponse
+from openai_ergo._namespaces._owner import no_such as _no_such
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
     from openai_ergo._multipart import MultipartBody
-    from openai_ergo._response import EventStream
+    from openai_ergo._pagination import Paginator
+    from openai_ergo._response import APIResponse, EventStream
     from openai_ergo.resources._typed_stream import _TypedStream
 
 __all__ = [
@@ -188,6 +188,8 @@ class Namespace:
         return f"<{type(self).__name__} namespace>"
 
     def _paginate(self, op: Operation, args: Mapping[str, Any]) -> Paginator[Any]:
+        from openai_ergo._pagination import Paginator  # with the pipeline, after the first Client
+
         path, query, headers, _ = self._request_parts(op, args)
         return Paginator(
             self._client,
@@ -401,16 +403,6 @@ def _required_fields(kind: Any) -> frozenset[str]:
     return frozenset(f.encode_name for f in msgspec.structs.fields(kind) if f.required)
 
 
-def _no_such(owner: object, name: str, what: str) -> AttributeError:
-    """The error for a name `owner` lacks, naming the closest ones it has."""
-    import difflib  # only for a misspelt name: not worth its import time up front
-
-    known = [n for n in dir(type(owner)) if not n.startswith("_")]
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(repr(n) for n in close)}?" if close else ""
-    return AttributeError(f"{what} {name!r}{hint}", name=name, obj=owner)
-
-
 def _nothing(response: APIResponse) -> None:
     return None
 
@@ -429,22 +421,3 @@ def _json_parser(kind: Any) -> Callable[[APIResponse], Any]:
         return response.decode(functools.partial(decode, type=kind), name)
 
     return parse
-
-
-class NamespaceOwner:
-    """What the `Client` inherits the namespace properties through (`_generated/__init__.py`):
-    the client each namespace serves, and the closest-match hint for a name it lacks."""
-
-    __slots__ = ()
-
-    def _namespace_client(self) -> Client:
-        return self  # type: ignore[return-value]
-
-    # Hidden from type checkers, so that a misspelt name stays a static error.
-    if not TYPE_CHECKING:
-
-        def __getattr__(self, name: str) -> Any:
-            # Only reached for a name the class does not have.
-            if name.startswith("_"):
-                raise AttributeError(name, name=name, obj=self)
-            raise _no_such(self, name, "Client has no namespace or method")

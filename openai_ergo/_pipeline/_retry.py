@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, final
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
@@ -28,6 +27,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now_epoch: float) -> float 
         return max(0.0, float(raw))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # rare, and the email package is not small
+
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):

@@ -531,7 +531,7 @@ def _index(tops: dict[str, _Node], model: Model) -> str:
         "",
         "from typing import TYPE_CHECKING",
         "",
-        "from openai_ergo._namespaces._base import NamespaceOwner",
+        "from openai_ergo._namespaces._owner import NamespaceOwner",
         "",
         "if TYPE_CHECKING:",
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from openai_ergo._namespaces._base import NamespaceOwner
+from openai_ergo._namespaces._owner import NamespaceOwner
 
 if TYPE_CHECKING:
     from openai_ergo._namespaces._generated.audio import AudioNamespace

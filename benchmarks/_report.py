@@ -42,7 +42,10 @@ _COLUMNS: dict[str, list[tuple[str, str, str, bool]]] = {
         ("events_per_s", "events / s (wall)", "{:,.0f}", True),
     ],
     "requests": [("us_cpu_per_unit", "µs CPU / request", "{:,.0f}", False)],
-    "first_event": [("ttfe_us", "time to first event µs", "{:,.0f}", False)],
+    "first_event": [
+        ("ttfe_us", "time to first event µs", "{:,.0f}", False),
+        ("ttfe_cpu_us", "… of it CPU µs", "{:,.0f}", False),
+    ],
     "sustained": [
         ("rss_growth_kb", "RSS growth KiB", "{:,.0f}", False),
         ("us_cpu_per_unit", "µs CPU / stream", "{:,.0f}", False),

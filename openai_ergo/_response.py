@@ -264,6 +264,15 @@ class EventStream(_StreamedHead):
         if self._closed:
             return
         self._closed = True
+        if not self._enders:
+            # The source shields its own close; nothing else here awaits.
+            try:
+                await self._source.aclose()
+            finally:
+                on_close, self._on_close = self._on_close, None
+                if on_close is not None:
+                    on_close()
+            return
         with anyio.CancelScope(shield=True):
             try:
                 await self._source.aclose()

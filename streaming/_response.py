@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from types import AsyncGeneratorType
 from typing import Any
 
 import anyio
@@ -13,6 +14,7 @@ from ._errors import SSEError
 __all__ = [
     "check_event_stream",
     "close_response",
+    "closes_at_once",
     "describe_url",
     "header_value",
     "request_timeouts",
@@ -91,13 +93,31 @@ async def check_event_stream(response: httpx.Response) -> bool:
     )
 
 
+def closes_at_once(response: httpx.Response, chunks: AsyncIterator[bytes] | None) -> bool:
+    """Whether closing `response` awaits nothing, so it needs no shield and no time bound.
+
+    A response stream may say it is `finished`: done with its connection already (given back
+    at the body's end or closed), as openai-ergo's transport streams do. Then closing it only
+    marks it closed, and byte iterators that are not async generators have nothing to finish.
+    Any other response is closed the careful way (`close_response`).
+    """
+    return getattr(response.stream, "finished", False) is True and not isinstance(
+        chunks, AsyncGeneratorType
+    )
+
+
 async def close_response(response: httpx.Response, chunks: AsyncIterator[bytes] | None) -> None:
     """Close `response` (shielded), then run httpx's byte iterator to its end.
 
     httpx's byte iterators are async generators; left suspended after an early close, trio
     reports each one as garbage collected unexhausted (httpx issue #3686). Once the response is
     closed, the next step of the iterator ends it at once (with a read error we discard).
+    A response that `closes_at_once` is closed without either (two cancel scopes and a timer
+    per stream).
     """
+    if closes_at_once(response, chunks):
+        await response.aclose()
+        return
     with anyio.CancelScope(shield=True):
         try:
             await response.aclose()

@@ -23,6 +23,7 @@ from ._reconnect import StreamOpener
 from ._response import (
     check_event_stream,
     close_response,
+    closes_at_once,
     describe_url,
     header_value,
     request_timeouts,
@@ -521,6 +522,10 @@ class EventSource:
             and not self._response.is_closed
             and anyio.current_effective_deadline() != -math.inf
         )
+        if not drain and closes_at_once(self._response, self._chunks):
+            # Nothing to wait for (the body ended, its connection went back): no shield.
+            await close_response(self._response, self._chunks)
+            return
         with anyio.CancelScope(shield=True):
             if drain:
                 assert self._chunks is not None

@@ -17,6 +17,7 @@ from openai_ergo._transport._network import (
     NetworkStreamInfo,
     Origin,
     PlainSocketStream,
+    deadline_scope,
     describe_failure,
     raw_socket,
     socket_is_readable,
@@ -112,8 +113,10 @@ class HTTP11Connection:
             elif read_timeout is None:
                 data = await self._stream.receive(size)
             else:
-                with anyio.fail_after(read_timeout):
+                with deadline_scope(read_timeout) as scope:
                     data = await self._stream.receive(size)
+                if scope.cancelled_caught:
+                    raise TimeoutError
             if len(data) == size:
                 self._read_size = READ_SIZE
             return data
@@ -134,8 +137,10 @@ class HTTP11Connection:
             elif write_timeout is None:
                 await self._stream.send(data)
             else:
-                with anyio.fail_after(write_timeout):
+                with deadline_scope(write_timeout) as scope:
                     await self._stream.send(data)
+                if scope.cancelled_caught:
+                    raise TimeoutError
         except TimeoutError:
             raise httpx.WriteTimeout("timed out sending the request to the server") from None
         except _READ_FAILURES as exc:

@@ -17,6 +17,7 @@ __all__ = [
     "NetworkStreamInfo",
     "Origin",
     "PlainSocketStream",
+    "deadline_scope",
     "describe_failure",
     "open_stream",
     "socket_is_readable",
@@ -73,6 +74,9 @@ async def _connect_once(
     try:
         with anyio.fail_after(connect_timeout):
             try:
+                family = _direct_family(origin, local_address)
+                if family is not None:
+                    return PlainSocketStream(await _connect_direct(family, origin))
                 stream: anyio.abc.ByteStream = await anyio.connect_tcp(
                     origin.host, origin.port, local_host=local_address
                 )
@@ -86,6 +90,53 @@ async def _connect_once(
             return await PlainSocketStream.adopt(stream)
     except TimeoutError:
         raise httpx.ConnectTimeout(f"timed out connecting to {where}") from None
+
+
+def _direct_family(origin: Origin, local_address: str | None) -> socket.AddressFamily | None:
+    """The address family of a plain-http origin whose host is an IP address (nothing to
+    resolve, one address to try), or None when `anyio.connect_tcp` must do the connecting."""
+    if origin.scheme != "http" or local_address is not None:
+        return None
+    # Here, not at import: called once per new connection (and httpx has loaded it anyway).
+    from ipaddress import ip_address
+
+    try:
+        address = ip_address(origin.host)
+    except ValueError:
+        return None
+    return socket.AF_INET6 if address.version == 6 else socket.AF_INET
+
+
+async def _connect_direct(family: socket.AddressFamily, origin: Origin) -> socket.socket:
+    """A non-blocking socket connected to `origin`, with TCP_NODELAY, as `anyio.connect_tcp`
+    makes one for a single address.
+
+    `anyio.connect_tcp` runs happy eyeballs: a task group, a task and an event per address,
+    and under asyncio a transport and protocol that `PlainSocketStream.adopt` then closes.
+    With one address there is nothing to race, and those objects, alive while the connect is
+    in flight, were most of what many streams opening at once held (docs/performance.md).
+    """
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        # The request goes out in one write, and the server's small writes (one per event)
+        # must not wait on Nagle's algorithm either side.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock.connect((origin.host, origin.port))
+        except BlockingIOError:
+            await anyio.wait_writable(sock)
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                raise OSError(error, os.strerror(error)) from None
+        else:
+            # Connected at once: still a checkpoint, so an expired connect timeout or a
+            # cancellation stops here as it would in `anyio.connect_tcp`.
+            await anyio.lowlevel.checkpoint()
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 async def _start_tls(
@@ -185,6 +236,17 @@ class NetworkStreamInfo:
         return None
 
 
+def deadline_scope(timeout: float) -> anyio.CancelScope:
+    """A cancel scope that ends its block `timeout` seconds from now; the caller raises
+    `TimeoutError` when `scope.cancelled_caught` (only the deadline cancels it).
+
+    `anyio.fail_after` does the same through two generator-based context managers and four
+    event-loop lookups: a socket wait is entered once per read that finds nothing waiting,
+    so that is paid per event batch of every stream (docs/performance.md).
+    """
+    return anyio.CancelScope(deadline=anyio.current_time() + timeout)
+
+
 def raw_socket(stream: anyio.abc.ByteStream) -> Any:
     """The socket under a stream (also under TLS), or None when there is none."""
     return stream.extra(anyio.abc.SocketAttribute.raw_socket, None)
@@ -258,8 +320,10 @@ class PlainSocketStream(anyio.abc.SocketStream):
             if read_timeout is None:
                 await anyio.wait_readable(sock)
             else:
-                with anyio.fail_after(read_timeout):
+                with deadline_scope(read_timeout) as scope:
                     await anyio.wait_readable(sock)
+                if scope.cancelled_caught:
+                    raise TimeoutError from None
             data = sock.recv(max_bytes)
         else:
             # Data was waiting: still a checkpoint, so a fast server cannot starve the loop and
@@ -291,8 +355,10 @@ class PlainSocketStream(anyio.abc.SocketStream):
         if write_timeout is None:
             await self._send_rest(rest)
         else:
-            with anyio.fail_after(write_timeout):
+            with deadline_scope(write_timeout) as scope:
                 await self._send_rest(rest)
+            if scope.cancelled_caught:
+                raise TimeoutError
 
     async def _send_rest(self, view: memoryview) -> None:
         sock = self._sock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -24,6 +25,8 @@ class ConnectionPool:
     is closed to make room, else the request waits (up to its pool timeout) in arrival order.
     At most `max_keepalive_connections` idle connections are kept, each for at most
     `keepalive_expiry` seconds; an idle connection the peer closed is never handed out.
+    Idle time is read from `time.monotonic`, as httpx's default transport reads it: the
+    event loop's clock costs a lookup of the running loop per read, twice per request.
     """
 
     def __init__(
@@ -31,7 +34,7 @@ class ConnectionPool:
         connect: Connect,
         limits: httpx.Limits,
         *,
-        clock: Callable[[], float] = anyio.current_time,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._connect = connect
         self._max_connections = limits.max_connections
@@ -166,7 +169,6 @@ class ConnectionPool:
             self._wake_one()
             await _close_all(to_close)
             return
-        # One clock read for both: under asyncio each costs an event-loop lookup.
         now = connection.idle_since = self._clock()
         self._idle.setdefault(connection.origin, []).append(connection)
         self._idle_count += 1

@@ -169,6 +169,10 @@ def test_records_carry_cpu_memory_and_scenario_measurements(small_run: list[Seri
     ttfe = by_key[("first_event", "raw_msgspec/asyncio")].metric("ttfe_us")
     assert ttfe is not None
     assert ttfe["median"] > 0
+    # The CPU spent on the way is part of the wait, never more (one thread, both clocks).
+    cpu = by_key[("first_event", "raw_msgspec/asyncio")].metric("ttfe_cpu_us")
+    assert cpu is not None
+    assert 0 < cpu["median"] <= ttfe["median"] * 1.05
 
 
 def test_a_run_writes_json_markdown_and_a_chart(small_run: list[Series], tmp_path: Path) -> None:

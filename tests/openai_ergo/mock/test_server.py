@@ -297,16 +297,16 @@ async def test_the_server_settings_pace_every_stream(mock_openai: MockServer) ->
     mock_openai.app.tokens_per_second = 100.0
     mock_openai.app.latency = 0.05
     arrivals: list[float] = []
-    async with (
-        httpx.AsyncClient(base_url=mock_openai.url, timeout=5.0) as http,
-        http.stream(
-            "POST", "/responses", json=STREAM, headers={"x-mock-reply-tokens": "5"}
-        ) as response,
-    ):
+    async with httpx.AsyncClient(base_url=mock_openai.url, timeout=5.0) as http:
+        # From before the request is sent: the server paces from when the request arrived, so
+        # headers that reach a loaded client late leave less of the schedule after them.
         start = anyio.current_time()
-        async for line in response.aiter_lines():
-            if '"response.output_text.delta"' in line:
-                arrivals.append(anyio.current_time() - start)
+        async with http.stream(
+            "POST", "/responses", json=STREAM, headers={"x-mock-reply-tokens": "5"}
+        ) as response:
+            async for line in response.aiter_lines():
+                if '"response.output_text.delta"' in line:
+                    arrivals.append(anyio.current_time() - start)
     assert len(arrivals) == 5
     # Lower bounds the server guarantees: the latency, then one token per 1/100 s.
     assert arrivals[-1] >= 0.05 + 4 / 100

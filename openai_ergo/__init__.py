@@ -38,6 +38,7 @@ from openai_ergo._errors import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from openai_ergo._health import Health
 from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
 from openai_ergo._pagination import Page, Paginator
 from openai_ergo._pipeline._auth import KeyPool, TokenProvider
@@ -201,6 +202,7 @@ __all__ = [
     "FunctionTool",
     "GeneratedImage",
     "HTTP11Transport",
+    "Health",
     "ImageStream",
     "Images",
     "ImagesBuilder",

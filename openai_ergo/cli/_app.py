@@ -21,6 +21,7 @@ from openai_ergo.cli._session import (
     Backend,
     UsageProblem,
     open_client,
+    print_table,
     report,
     run,
 )
@@ -132,13 +133,8 @@ def models() -> None:
     async def main() -> None:
         async with open_client(fallback=True) as client:
             found = [model async for model in client.models.list()]
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table("id", "owned by", box=None, pad_edge=False)
-        for model in sorted(found, key=lambda m: m.id or ""):
-            table.add_row(model.id or "", model.owned_by or "")
-        Console().print(table)
+        rows = [[m.id or "", m.owned_by or ""] for m in sorted(found, key=lambda m: m.id or "")]
+        print_table(["id", "owned by"], rows)
 
     run(main)
 
@@ -270,7 +266,7 @@ def _usage_error(exc: Exception) -> tuple[str, int] | None:
     if isinstance(exc, OpenAIErgoError) or message is None or not isinstance(status, int):
         return None
     if type(exc).__name__ == "NoArgsIsHelpError":  # a group run bare: its help, as is
-        return str(message()).rstrip(), status
+        return "", status
     text = " ".join(str(message()).split())
     ctx = getattr(exc, "ctx", None)
     if ctx is not None and status == USAGE_ERROR:
@@ -291,6 +287,10 @@ def run_app(argv: list[str]) -> int:
         usage = _usage_error(exc) if isinstance(exc, Exception) else None
         if usage is None:
             return report(exc)
-        print(f"error: {usage[0]}", file=sys.stderr, flush=True)
-        return usage[1]
+        text, status = usage
+        if text:
+            print(f"error: {text}", file=sys.stderr, flush=True)
+        else:
+            print(str(getattr(exc, "format_message", str)()).rstrip(), file=sys.stderr)
+        return status
     return result if isinstance(result, int) else OK

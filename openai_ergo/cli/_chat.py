@@ -91,7 +91,7 @@ class AnswerView:
         if self._live is not None:
             self._live.update(self._render("".join(self._parts)), refresh=True)
             self._live.__exit__(None, None, None)
-        else:
+        elif self._parts:
             sys.stdout.write("\n")
             sys.stdout.flush()
 

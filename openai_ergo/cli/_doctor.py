@@ -15,7 +15,7 @@ import anyio
 import typer
 
 from openai_ergo import Client, RetryPolicy, Timeouts
-from openai_ergo.cli._session import SETTINGS, run
+from openai_ergo.cli._session import SETTINGS, print_table, run
 
 __all__ = ["config_show", "doctor"]
 
@@ -84,9 +84,6 @@ def _proxy_for(url: str) -> str | None:
 
 def config_show() -> None:
     """The effective configuration: where each setting comes from, secrets redacted."""
-    from rich.console import Console
-    from rich.table import Table
-
     from openai_ergo.cli._chat import default_model
 
     rows: list[tuple[str, str, str]] = []
@@ -117,10 +114,7 @@ def config_show() -> None:
                 value = ",".join(str(v) for v in sorted(value))
             rows.append((f"{prefix}.{item.name}", str(value), "default"))
     rows.append(("backend", SETTINGS.backend, "--backend"))
-    table = Table("setting", "value", "from", box=None, pad_edge=False)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_table(["setting", "value", "from"], [list(row) for row in rows])
 
 
 # -- doctor ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import msgspec
 import typer
 
 from openai_ergo import OpenAIErgoError
-from openai_ergo.cli._session import UsageProblem, open_client, run
+from openai_ergo.cli._session import UsageProblem, open_client, print_table, run
 
 __all__ = ["batch_app", "files_app"]
 
@@ -60,16 +60,6 @@ def _when(timestamp: int | None) -> str:
     if not timestamp:
         return ""
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(*headers, box=None, pad_edge=False)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -120,7 +110,7 @@ def files_list(
                 )
                 if len(rows) >= limit:
                     break
-        _print_table(["id", "filename", "bytes", "purpose", "created (UTC)"], rows)
+        print_table(["id", "filename", "bytes", "purpose", "created (UTC)"], rows)
 
     run(main)
 
@@ -134,6 +124,7 @@ def files_download(
             "--output", "-o", dir_okay=False, help="Where to write it (default: its filename)."
         ),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a file already there.")] = False,
 ) -> None:
     """Download a file's content, streamed to disk."""
 
@@ -143,6 +134,8 @@ def files_download(
             if target is None:
                 info = await client.files.retrieve(file_id)
                 target = Path(Path(info.filename or file_id).name)
+            if target.exists() and not force:
+                raise UsageProblem(f"{target} exists: pass --force to overwrite it, or -o PATH")
             body = await client.files.content(file_id)
             written = 0
             try:
@@ -242,7 +235,7 @@ def _print_batches(batches: list[Any]) -> None:
         done = f"{counts.completed or 0}/{counts.total or 0}" if counts else ""
         failed = str(counts.failed or 0) if counts else ""
         rows.append([batch.id or "", batch.status or "", done, failed, batch.endpoint or ""])
-    _print_table(["id", "status", "completed", "failed", "endpoint"], rows)
+    print_table(["id", "status", "completed", "failed", "endpoint"], rows)
 
 
 BatchIds = Annotated[list[str], typer.Argument(help="The batch ids (batch_...).")]

@@ -122,3 +122,21 @@ def report(exc: BaseException) -> int:
         hint = ""
     print(f"error: {_one_line(message)}{hint}", file=sys.stderr, flush=True)
     return status
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Rows as a Rich table on a terminal (first column never cut), else as tab-separated
+    lines with a header, whole, for scripts."""
+    if not sys.stdout.isatty():
+        for row in [headers, *rows]:
+            print("\t".join(row))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for index, header in enumerate(headers):
+        table.add_column(header, no_wrap=index == 0, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)

@@ -74,7 +74,8 @@ def _proxy_for(url: str) -> str | None:
     parts = urlsplit(url)
     proxies = urllib.request.getproxies_environment()
     host = parts.hostname or ""
-    if urllib.request.proxy_bypass_environment(host, proxies):
+    # On POSIX this reads NO_PROXY from the environment, as httpx does.
+    if urllib.request.proxy_bypass(host):
         return None
     return proxies.get(parts.scheme) or proxies.get("all")
 

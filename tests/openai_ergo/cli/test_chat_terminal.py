@@ -60,6 +60,7 @@ class Pane:
 
     def exit_status(self) -> int:
         """The command's exit status, once it has ended (the pane stays: remain-on-exit)."""
+
         def dead(_: str) -> bool:
             return self.tmux("list-panes", "-t", "chat", "-F", "#{pane_dead}").strip() == "1"
 

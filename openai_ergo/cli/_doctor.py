@@ -95,7 +95,8 @@ def config_show() -> None:
         ("api key", redact_key(key) if key else "(not set)", "OPENAI_API_KEY" if key else "")
     )
     base = _variable("OPENAI_BASE_URL")
-    rows.append(("base url", base or DEFAULT_BASE_URL, "OPENAI_BASE_URL" if base else "default"))
+    shown_base = redact_url(base) if base else DEFAULT_BASE_URL
+    rows.append(("base url", shown_base, "OPENAI_BASE_URL" if base else "default"))
     for label, name in (("organization", "OPENAI_ORG_ID"), ("project", "OPENAI_PROJECT_ID")):
         value = _variable(name)
         if value:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from openai_ergo.mock import MockServer
 from tests.openai_ergo.cli.conftest import KEY, clean_env, one_error_line, run_cli
@@ -137,3 +138,16 @@ def test_codegen_needs_an_existing_spec(tmp_path: Path) -> None:
     result = run_cli("codegen", str(tmp_path / "spec.yaml"), str(tmp_path))
     assert result.returncode == 2
     assert "spec.yaml" in one_error_line(result)
+
+
+def test_bench_and_codegen_outside_a_checkout_say_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As installed from a wheel: no benchmarks and no spec beside the package.
+    from openai_ergo.cli import _app
+
+    monkeypatch.setattr(_app, "_checkout", lambda: None)
+    assert _app.run_app(["bench", "--quick"]) == 2
+    assert "clone it and run `make bench`" in capsys.readouterr().err
+    assert _app.run_app(["codegen"]) == 2
+    assert "openai-ergo codegen SPEC OUT_DIR" in capsys.readouterr().err

@@ -36,12 +36,17 @@ SESSION_HELP = "/exit leaves, /reset forgets the history, /usage shows usage and
 class Answer:
     """One streamed answer: its text, and what was measured of it."""
 
-    text: str = ""
+    parts: list[str] = field(default_factory=list)
     stopped: bool = False
     first_token: float | None = None
     elapsed: float = 0.0
     input_tokens: int | None = None
     output_tokens: int | None = None
+
+    @property
+    def text(self) -> str:
+        """The text received so far."""
+        return "".join(self.parts)
 
     def stats(self) -> str:
         """Usage and timing as one line."""
@@ -55,24 +60,38 @@ class Answer:
 
 
 class AnswerView:
-    """Shows an answer as it streams: live Markdown on a terminal, plain text elsewhere."""
+    """Shows an answer as it streams: live Markdown on a terminal, plain text elsewhere.
+
+    A delta is only appended here; the Markdown is parsed when Rich refreshes the screen (at
+    most `REFRESHES` times a second), so a long answer costs a parse per frame, not per token.
+    """
+
+    REFRESHES = 12
 
     def __init__(self, *, markdown: bool) -> None:
         self._markdown = markdown
         self._parts: list[str] = []
         self._live: Any = None
+        self._shown: tuple[int, Any] = (-1, None)
+
+    def _renderable(self) -> Any:
+        count, rendered = self._shown
+        if count != len(self._parts):
+            from rich.markdown import Markdown
+
+            rendered = Markdown("".join(self._parts))
+            self._shown = (len(self._parts), rendered)
+        return rendered
 
     def __enter__(self) -> AnswerView:
         if self._markdown:
             from rich.console import Console
             from rich.live import Live
-            from rich.markdown import Markdown
 
-            self._render = Markdown
             self._live = Live(
-                Markdown(""),
                 console=Console(),
-                refresh_per_second=12,
+                get_renderable=self._renderable,
+                refresh_per_second=self.REFRESHES,
                 vertical_overflow="visible",
             )
             self._live.__enter__()
@@ -81,15 +100,13 @@ class AnswerView:
     def add(self, text: str) -> None:
         """Show one more piece of the answer."""
         self._parts.append(text)
-        if self._live is not None:
-            self._live.update(self._render("".join(self._parts)))
-        else:
+        if self._live is None:
             sys.stdout.write(text)
             sys.stdout.flush()
 
     def __exit__(self, *exc_info: object) -> None:
         if self._live is not None:
-            self._live.update(self._render("".join(self._parts)), refresh=True)
+            self._live.refresh()
             self._live.__exit__(None, None, None)
         elif self._parts:
             sys.stdout.write("\n")
@@ -129,7 +146,7 @@ class Conversation:
     def _seen(self, answer: Answer, view: AnswerView, text: str, started: float) -> None:
         if answer.first_token is None:
             answer.first_token = time.perf_counter() - started
-        answer.text += text
+        answer.parts.append(text)
         view.add(text)
 
     async def _responses(

@@ -198,11 +198,14 @@ async def _tls(found: Findings, host: str, port: int) -> None:
             "or set SSL_CERT_FILE",
         )
         return
-    async with stream:
-        from anyio.streams.tls import TLSAttribute
+    from anyio.streams.tls import TLSAttribute
 
-        version = stream.extra(TLSAttribute.tls_version)
-        cert = stream.extra(TLSAttribute.peer_certificate) or {}
+    version = stream.extra(TLSAttribute.tls_version)
+    cert = stream.extra(TLSAttribute.peer_certificate) or {}
+    try:
+        await stream.aclose()
+    except (anyio.BrokenResourceError, OSError, ssl.SSLError):
+        pass  # the server hung up first: the handshake, which is what was checked, is done
     expires = cert.get("notAfter", "?") if isinstance(cert, dict) else "?"
     found.ok("tls", f"{version}, certificate valid until {expires}")
 

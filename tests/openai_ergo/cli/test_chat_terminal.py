@@ -63,7 +63,8 @@ class Pane:
     def exit_status(self) -> int:
         """The command's exit status, once it has ended: the script around it prints it (tmux's
         own record of it is not reliable: it sometimes never reaps the process)."""
-        found = EXIT_STATUS.search(self.wait_for(EXIT_STATUS.search, "the session ending"))
+        screen = self.wait_for(lambda s: EXIT_STATUS.search(s) is not None, "the session ending")
+        found = EXIT_STATUS.search(screen)
         assert found is not None
         return int(found.group(1))
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from openai_ergo.mock import MockServer
 from tests.openai_ergo.cli.conftest import KEY, clean_env, one_error_line, run_cli
@@ -151,3 +156,55 @@ def test_bench_and_codegen_outside_a_checkout_say_what_to_do(
     assert "clone it and run `make bench`" in capsys.readouterr().err
     assert _app.run_app(["codegen"]) == 2
     assert "openai-ergo codegen SPEC OUT_DIR" in capsys.readouterr().err
+
+
+@pytest.fixture
+def tls_listener(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A TLS listener on localhost with a certificate from a private CA (trustme): it completes
+    handshakes and says nothing. Yields its port and the CA's PEM file."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    ca_file = tmp_path / "private-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(5)
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except OSError:
+                pass  # a refused handshake or a reset: what the doctor is testing
+            finally:
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], ca_file
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def test_doctor_reports_tls_against_a_private_ca(tls_listener: tuple[int, Path]) -> None:
+    port, ca_file = tls_listener
+    base = f"https://localhost:{port}/v1"
+    refused = run_cli("doctor", "--timeout", "3", env=clean_env(OPENAI_BASE_URL=base))
+    assert refused.returncode == 1
+    assert re.search(r"!!\s+tls\s+localhost:\d+: .*CERTIFICATE_VERIFY_FAILED", refused.stdout)
+    # Trusting the private CA (as a company CA is trusted) makes the handshake pass.
+    trusted = run_cli(
+        "doctor", "--timeout", "3", env=clean_env(OPENAI_BASE_URL=base, SSL_CERT_FILE=str(ca_file))
+    )
+    assert re.search(r"ok\s+tls\s+TLSv1\.[23], certificate valid until ", trusted.stdout)
+    assert re.search(r"--\s+\$SSL_CERT_FILE\s+", trusted.stdout)

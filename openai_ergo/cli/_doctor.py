@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
 import sys
@@ -202,10 +203,9 @@ async def _tls(found: Findings, host: str, port: int) -> None:
 
     version = stream.extra(TLSAttribute.tls_version)
     cert = stream.extra(TLSAttribute.peer_certificate) or {}
-    try:
+    # The server may hang up first: the handshake, which is what was checked, is done.
+    with contextlib.suppress(anyio.BrokenResourceError, OSError, ssl.SSLError):
         await stream.aclose()
-    except (anyio.BrokenResourceError, OSError, ssl.SSLError):
-        pass  # the server hung up first: the handshake, which is what was checked, is done
     expires = cert.get("notAfter", "?") if isinstance(cert, dict) else "?"
     found.ok("tls", f"{version}, certificate valid until {expires}")
 

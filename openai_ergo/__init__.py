@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from openai_ergo._client import Client
     from openai_ergo._config import RequestOptions, Timeouts
+    from openai_ergo._health import Health
     from openai_ergo._metadata import RawResponse, ResponseMetadata
     from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
     from openai_ergo._pagination import Page, Paginator
@@ -138,6 +139,7 @@ _LAZY: dict[str, str] = {
     "RawResponse": "openai_ergo._metadata",
     "ResponseMetadata": "openai_ergo._metadata",
     "Webhooks": "openai_ergo._webhooks",
+    "Health": "openai_ergo._health",
     # The builders, streams and tools (and the typed events and decoders they pull in).
     **dict.fromkeys(
         (
@@ -241,6 +243,7 @@ __all__ = [
     "FunctionTool",
     "GeneratedImage",
     "HTTP11Transport",
+    "Health",
     "ImageStream",
     "Images",
     "ImagesBuilder",

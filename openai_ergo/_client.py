@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import httpx
     from msgspec.json import encode as _encode
 
+    from openai_ergo._health import Health
     from openai_ergo._multipart import MultipartBody
     from openai_ergo._pagination import Paginator
     from openai_ergo._pipeline._circuit import CircuitBreaker
@@ -379,6 +380,15 @@ class Client(Namespaces, AsyncResource):
     def circuit_breaker(self) -> CircuitBreaker | None:
         """The per-endpoint circuit breaker, if any."""
         return self._pipeline.circuit_breaker
+
+    async def health(self, *, timeout: float = 10.0) -> Health:  # noqa: ASYNC109
+        """Probe the API once (`GET /models`, no retry, bypassing the rate limiter and circuit
+        breaker) and report reachability, whether the key is accepted, latency, rate-limit
+        headroom, the models listed and clock skew, as a `Health`. What the server answers
+        (401, 429, a refused connection) is reported, not raised; `timeout` bounds the probe."""
+        from openai_ergo._health import check_health
+
+        return await check_health(self, timeout=timeout)
 
     async def aclose(self) -> None:
         """Close the connection pool (a no-op for a client made by `with_options`)."""

@@ -37,6 +37,7 @@ from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 
 if TYPE_CHECKING:
+    from openai_ergo._cache._response_cache import ResponseCache
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
     from openai_ergo.resources._assistants import AssistantRunBuilder
     from openai_ergo.resources._batch import BatchBuilder
@@ -65,6 +66,19 @@ def _merged_headers(
     return merged
 
 
+def _checked_cache(cache: object) -> ResponseCache | None:
+    if cache is None:
+        return None
+    from openai_ergo._cache._response_cache import ResponseCache
+
+    if not isinstance(cache, ResponseCache):
+        raise ConfigurationError(
+            f"cache must be a ResponseCache, not {type(cache).__name__} (a CacheBackend goes "
+            "in ResponseCache(backend=...))"
+        )
+    return cache
+
+
 @final
 class Client(Namespaces, AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
@@ -80,6 +94,9 @@ class Client(Namespaces, AsyncResource):
     without http:// or https://, is a `ConfigurationError` naming its source. Use it as an
     async context manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool)
     serves every request, and the clients `with_options()` derives from this one.
+
+    `cache=ResponseCache(...)` answers repeated requests without the network
+    (docs/caching.md); accounting middleware (`UsageTracker`, `Budget`) goes in `middleware`.
 
     Every operation of the API is a typed method of a namespace named as the official SDK
     names it (`await client.files.retrieve(file_id)`, `client.vector_stores.files.list(...)`;
@@ -101,6 +118,7 @@ class Client(Namespaces, AsyncResource):
         rate_limiter: RateLimiter | Literal[False] | None = None,
         circuit_breaker: CircuitBreaker | Literal[False] | None = None,
         middleware: Sequence[Middleware] = (),
+        cache: ResponseCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http2: bool = False,
         limits: httpx.Limits | None = None,
@@ -170,6 +188,7 @@ class Client(Namespaces, AsyncResource):
             retry=retry or RetryPolicy(),
             timeouts=timeouts or Timeouts(),
             clock=clock,
+            cache=_checked_cache(cache),
         )
 
     @classmethod
@@ -252,12 +271,13 @@ class Client(Namespaces, AsyncResource):
         rate_limiter: RateLimiter | Literal[False] | None = None,
         circuit_breaker: CircuitBreaker | Literal[False] | None = None,
         middleware: Sequence[Middleware] | None = None,
+        cache: ResponseCache | Literal[False] | None = None,
     ) -> Client:
         """A client that shares this one's connection pool with some settings changed.
 
         The derived client never closes the pool (closing it is a no-op); the pool lives until
-        the client that created it is closed. Unchanged settings — including the rate limiter
-        and circuit breaker state — are shared.
+        the client that created it is closed. Unchanged settings — including the rate limiter,
+        circuit breaker and response cache state — are shared (`cache=False` drops the cache).
         """
         base = self._pipeline
         derived = object.__new__(Client)
@@ -277,6 +297,7 @@ class Client(Namespaces, AsyncResource):
             retry=retry or base.retry,
             timeouts=timeouts or base.timeouts,
             clock=base.clock,
+            cache=base.cache if cache is None else _checked_cache(cache or None),
         )
         return derived
 
@@ -310,6 +331,11 @@ class Client(Namespaces, AsyncResource):
     def rate_limiter(self) -> RateLimiter | None:
         """The client-side rate limiter, if any."""
         return self._pipeline.rate_limiter
+
+    @property
+    def cache(self) -> ResponseCache | None:
+        """The response cache, if any (docs/caching.md)."""
+        return self._pipeline.cache
 
     @property
     def circuit_breaker(self) -> CircuitBreaker | None:

@@ -14,6 +14,7 @@ from openai_ergo._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     CircuitOpenError,
     ConfigurationError,
     ConflictError,
@@ -98,6 +99,43 @@ if typing.TYPE_CHECKING:
         tool,
     )
 
+# -- token counting, cost, budgets and the response cache (loaded on first use) --------------
+if typing.TYPE_CHECKING:
+    from openai_ergo._accounting._budget import Budget
+    from openai_ergo._accounting._counting import TokenCounter, count_tokens, counting_method
+    from openai_ergo._accounting._prices import (
+        ModelPrice,
+        PriceNotFoundError,
+        PriceTable,
+        TokenUsage,
+        cost_of,
+        default_prices,
+    )
+    from openai_ergo._accounting._tracker import UsageRow, UsageTracker
+    from openai_ergo._cache._backend import CacheBackend, MemoryCacheBackend
+    from openai_ergo._cache._response_cache import CacheStatistics, ResponseCache
+    from openai_ergo._cache._semantic import SemanticMatcher
+
+_LAZY_ACCOUNTING = {
+    "Budget": "openai_ergo._accounting._budget",
+    "TokenCounter": "openai_ergo._accounting._counting",
+    "count_tokens": "openai_ergo._accounting._counting",
+    "counting_method": "openai_ergo._accounting._counting",
+    "ModelPrice": "openai_ergo._accounting._prices",
+    "PriceNotFoundError": "openai_ergo._accounting._prices",
+    "PriceTable": "openai_ergo._accounting._prices",
+    "TokenUsage": "openai_ergo._accounting._prices",
+    "cost_of": "openai_ergo._accounting._prices",
+    "default_prices": "openai_ergo._accounting._prices",
+    "UsageRow": "openai_ergo._accounting._tracker",
+    "UsageTracker": "openai_ergo._accounting._tracker",
+    "CacheBackend": "openai_ergo._cache._backend",
+    "MemoryCacheBackend": "openai_ergo._cache._backend",
+    "CacheStatistics": "openai_ergo._cache._response_cache",
+    "ResponseCache": "openai_ergo._cache._response_cache",
+    "SemanticMatcher": "openai_ergo._cache._semantic",
+}
+
 __version__ = "0.1.0"
 
 # The builders, streams and tools (and the typed events and decoders they pull in) load on first
@@ -152,6 +190,12 @@ _LAZY_FROM_RESOURCES = frozenset(
 
 
 def __getattr__(name: str) -> typing.Any:
+    if name in _LAZY_ACCOUNTING:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY_ACCOUNTING[name]), name)
+        globals()[name] = value
+        return value
     if name in _LAZY_FROM_RESOURCES:
         from openai_ergo import resources
 
@@ -162,7 +206,7 @@ def __getattr__(name: str) -> typing.Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_FROM_RESOURCES)
+    return sorted(set(globals()) | _LAZY_FROM_RESOURCES | set(_LAZY_ACCOUNTING))
 
 
 __all__ = [
@@ -181,6 +225,10 @@ __all__ = [
     "BatchLineError",
     "BatchResult",
     "BinaryResponse",
+    "Budget",
+    "BudgetExceededError",
+    "CacheBackend",
+    "CacheStatistics",
     "ChatBuilder",
     "ChatHistory",
     "ChatStream",
@@ -207,7 +255,9 @@ __all__ = [
     "InternalServerError",
     "InvalidRequestError",
     "KeyPool",
+    "MemoryCacheBackend",
     "Middleware",
+    "ModelPrice",
     "Moderation",
     "ModerationsBuilder",
     "MultipartBody",
@@ -218,12 +268,15 @@ __all__ = [
     "Paginator",
     "Parsed",
     "PermissionDeniedError",
+    "PriceNotFoundError",
+    "PriceTable",
     "RateLimitError",
     "RateLimitInfo",
     "RateLimitScope",
     "RateLimiter",
     "RefusalError",
     "RequestOptions",
+    "ResponseCache",
     "ResponseFailedError",
     "ResponseIncompleteError",
     "ResponseStream",
@@ -231,6 +284,7 @@ __all__ = [
     "RetryPolicy",
     "RetryStop",
     "RunStream",
+    "SemanticMatcher",
     "SpeechBuilder",
     "SpeechStream",
     "StreamError",
@@ -239,7 +293,9 @@ __all__ = [
     "StreamInterruptedError",
     "StreamNotFinishedError",
     "Timeouts",
+    "TokenCounter",
     "TokenProvider",
+    "TokenUsage",
     "ToolError",
     "ToolRun",
     "Transcript",
@@ -252,12 +308,18 @@ __all__ = [
     "UnprocessableEntityError",
     "UploadHandle",
     "UploadPartError",
+    "UsageRow",
+    "UsageTracker",
     "VectorStore",
     "VectorStoreBuilder",
     "VectorStoreSearch",
     "WaitTimeoutError",
     "__version__",
     "audio",
+    "cost_of",
+    "count_tokens",
+    "counting_method",
+    "default_prices",
     "file",
     "file_search",
     "image",

@@ -275,7 +275,10 @@ class TokenCounter:
     def count_request(self, body: Any) -> int | None:
         """The input tokens of a request body (chat, Responses, embeddings or legacy
         completions, as a dict or a request Struct), or None for a body of another kind."""
-        body = _plain(body)
+        try:
+            body = _plain(body)
+        except TypeError:  # not data (a multipart body, a stream)
+            return None
         if not isinstance(body, Mapping):
             return None
         if isinstance(body.get("messages"), list):

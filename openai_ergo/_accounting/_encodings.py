@@ -11,6 +11,7 @@ runs as usual (its cache, `TIKTOKEN_CACHE_DIR`, or a download).
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import threading
@@ -90,6 +91,7 @@ def encoding_name_for(model: str) -> str:
     return O200K
 
 
+@functools.cache
 def tiktoken_installed() -> bool:
     """Whether tiktoken can be imported (without importing it)."""
     return find_spec("tiktoken") is not None

@@ -117,6 +117,8 @@ class _Recorder(Middleware):
         events, self._events = self._events, []
         if error is None and complete_events(events):
             await self._cache._put(self._key, Entry(200, self.headers, events=events))
+            if self._cache.semantic is not None:
+                self._cache.semantic.remember(self._key)
         else:
             self._cache._refused += 1
 
@@ -232,7 +234,7 @@ class ResponseCache:
             entry = Entry(response.status_code, _kept(response.headers), body=response.content)
             await self._put(key, entry)
             if self.semantic is not None:
-                await self.semantic.remember(self, key, call)
+                self.semantic.remember(key)
         else:
             self._refused += 1
 

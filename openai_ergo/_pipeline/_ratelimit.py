@@ -119,9 +119,15 @@ _OUTPUT_BUDGET_FIELDS = ("max_output_tokens", "max_completion_tokens", "max_toke
 
 
 def estimate_tokens(body: object, encoded: bytes | None) -> int:
-    """A cheap upper-ish estimate of the tokens a request consumes: prompt bytes / 4 plus the
-    output budget the request asks for (what OpenAI itself counts against tokens/min)."""
-    prompt = len(encoded) // 4 if encoded else 0
+    """The tokens a request consumes, as OpenAI counts them against tokens/min: its prompt
+    plus the output budget it asks for. The prompt is counted exactly (`TokenCounter`) when
+    tiktoken is installed and the body is a chat, Responses, embeddings or completions
+    request; else estimated as body bytes / 4."""
+    from openai_ergo._accounting._counting import request_tokens
+    from openai_ergo._config import model_of
+
+    exact = request_tokens(body, model_of(body)) if body is not None else None
+    prompt = exact if exact is not None else len(encoded) // 4 if encoded else 0
     budget = 0
     for field in _OUTPUT_BUDGET_FIELDS:
         value = body.get(field) if isinstance(body, dict) else getattr(body, field, None)

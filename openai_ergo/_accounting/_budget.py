@@ -93,7 +93,7 @@ class Budget(Middleware):
         #: The most the period may spend, in dollars.
         self.limit = money
         self.period = period
-        self.prices = prices or default_prices()
+        self.prices = default_prices() if prices is None else prices
         self.assumed_output_tokens = assumed_output_tokens
         self._now = now
         self._window_end: float | None = None

@@ -363,4 +363,4 @@ def cost_of(usage: Any, model: str, *, prices: PriceTable | None = None) -> Deci
     """What `usage` (a Responses or chat usage object, an embeddings usage, a dict of one,
     or a `TokenUsage`) cost on `model`, in US dollars, from `prices` (the shipped table by
     default). Raises `PriceNotFoundError` for a model the table does not price."""
-    return (prices or _shared).cost(usage, model)
+    return (_shared if prices is None else prices).cost(usage, model)

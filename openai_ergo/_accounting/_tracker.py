@@ -67,7 +67,7 @@ class UsageTracker(Middleware):
 
     def __init__(self, *, prices: PriceTable | None = None) -> None:
         #: The prices costs are computed from (the shipped table by default).
-        self.prices = prices or default_prices()
+        self.prices = default_prices() if prices is None else prices
         self._rows: dict[tuple[str, str | None], UsageRow] = {}
 
     # -- middleware hooks --------------------------------------------------------------------

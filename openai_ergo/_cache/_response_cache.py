@@ -153,7 +153,9 @@ class ResponseCache:
                 f"{type(backend).__name__}",
                 param="backend",
             )
-        self.backend: CacheBackend = backend or MemoryCacheBackend(max_entries=max_entries)
+        self.backend: CacheBackend = (
+            backend if backend is not None else MemoryCacheBackend(max_entries=max_entries)
+        )
         self.ttl = ttl
         self.paths = tuple(paths)
         self.ignore_fields = frozenset(ignore_fields)

@@ -118,16 +118,17 @@ class TokenCounter:
         """The prompt tokens of a Chat Completions request: every message with its framing,
         the reply's priming, and the tool definitions (dicts or Structs, as sent)."""
         total = REPLY_PRIMING
-        for message in messages:
-            total += self._message(_plain(message))
+        for index, message in enumerate(messages):
+            total += self._message(_plain(message), index)
         if tools:
             total += self.count_tools(tools)
         return total
 
-    def _message(self, message: Any) -> int:
+    def _message(self, message: Any, index: int) -> int:
         if not isinstance(message, Mapping):
             raise InvalidRequestError(
-                f"a message must be a dict or a message object, not {type(message).__name__}",
+                f"messages[{index}] must be a dict or a message object, not "
+                f"{type(message).__name__}",
                 param="messages",
             )
         total = TOKENS_PER_MESSAGE

@@ -154,6 +154,14 @@ class Budget(Middleware):
         usage = TokenUsage(input=input_estimate(state), output=output)
         return self.prices.price(model).cost(usage)
 
+    def charge(self, usage: Any, model: str) -> Decimal:
+        """Count spending the budget did not see (a batch's results, another process's
+        usage) in the current period; returns its cost."""
+        cost = self.prices.price(model).cost(TokenUsage.of(usage))
+        self._roll()
+        self._spent += cost
+        return cost
+
     # -- middleware hooks --------------------------------------------------------------------
 
     async def on_send(self, state: RequestState) -> None:

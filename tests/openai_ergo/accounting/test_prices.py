@@ -154,7 +154,7 @@ def test_bad_prices_and_usages_are_named() -> None:
         ModelPrice(1, "lots")
     with pytest.raises(InvalidRequestError, match="cached_input"):
         TokenUsage(cached_input=-1)
-    with pytest.raises(InvalidRequestError, match="not a price table.*as_of"):
+    with pytest.raises(InvalidRequestError, match=r"not a price table.*as_of"):
         PriceTable.from_dict({"models": {}})
     with pytest.raises(InvalidRequestError, match="ModelPrice"):
         default_prices()["x"] = {"input": 1}  # type: ignore[assignment]

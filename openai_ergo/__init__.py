@@ -111,6 +111,7 @@ if typing.TYPE_CHECKING:
         cost_of,
         default_prices,
     )
+    from openai_ergo._accounting._reconcile import Reconciliation
     from openai_ergo._accounting._tracker import UsageRow, UsageTracker
     from openai_ergo._cache._backend import CacheBackend, MemoryCacheBackend
     from openai_ergo._cache._response_cache import CacheStatistics, ResponseCache
@@ -127,6 +128,7 @@ _LAZY_ACCOUNTING = {
     "TokenUsage": "openai_ergo._accounting._prices",
     "cost_of": "openai_ergo._accounting._prices",
     "default_prices": "openai_ergo._accounting._prices",
+    "Reconciliation": "openai_ergo._accounting._reconcile",
     "UsageRow": "openai_ergo._accounting._tracker",
     "UsageTracker": "openai_ergo._accounting._tracker",
     "CacheBackend": "openai_ergo._cache._backend",
@@ -274,6 +276,7 @@ __all__ = [
     "RateLimitInfo",
     "RateLimitScope",
     "RateLimiter",
+    "Reconciliation",
     "RefusalError",
     "RequestOptions",
     "ResponseCache",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, final
@@ -11,6 +12,8 @@ from openai_ergo._accounting._prices import PriceTable, TokenUsage, default_pric
 from openai_ergo._pipeline._middleware import Middleware, RequestState
 
 if TYPE_CHECKING:
+    from openai_ergo._accounting._reconcile import Reconciliation
+    from openai_ergo._client import Client
     from openai_ergo._response import APIResponse
     from streaming import ServerSentEvent
 
@@ -68,6 +71,8 @@ class UsageTracker(Middleware):
     def __init__(self, *, prices: PriceTable | None = None) -> None:
         #: The prices costs are computed from (the shipped table by default).
         self.prices = default_prices() if prices is None else prices
+        #: When counting started (epoch seconds): where a reconciliation starts by default.
+        self.started_at = time.time()
         self._rows: dict[tuple[str, str | None], UsageRow] = {}
 
     # -- middleware hooks --------------------------------------------------------------------
@@ -158,6 +163,22 @@ class UsageTracker(Middleware):
         """The models used that the price table does not price."""
         return sorted({r.model for r in self._rows.values() if r.cost is None})
 
+    async def reconcile(
+        self,
+        client: Client,
+        *,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        project_ids: list[str] | None = None,
+    ) -> Reconciliation:
+        """Compare these counts with the organization's Usage and Costs API (read with
+        `client`, which needs an admin key), from `started_at` to now by default."""
+        from openai_ergo._accounting._reconcile import reconcile
+
+        return await reconcile(
+            self, client, start_time=start_time, end_time=end_time, project_ids=project_ids
+        )
+
     def export(self) -> dict[str, Any]:
         """Everything as plain data for JSON: the price table's date, the rows, the totals."""
         return {
@@ -168,8 +189,9 @@ class UsageTracker(Middleware):
         }
 
     def reset(self) -> None:
-        """Forget everything counted so far."""
+        """Forget everything counted so far, and start counting again from now."""
         self._rows.clear()
+        self.started_at = time.time()
 
     def __repr__(self) -> str:
         return f"UsageTracker(rows={len(self._rows)}, total_cost={self.total_cost()})"

@@ -205,3 +205,35 @@ def test_bad_budgets_and_unpriced_models_are_named() -> None:
         Budget(limit=1, assumed_output_tokens=-5)
     with pytest.raises(PriceNotFoundError):
         Budget(limit=1).estimate({"input": "hi"}, "unknown-model")
+
+
+async def test_reconciling_reads_the_organizations_usage_and_costs(
+    mock_openai: MockServer,
+) -> None:
+    tracker = UsageTracker()
+    async with _client(mock_openai, tracker) as client:
+        await client.responses("gpt-5-mini").input("Hi")
+        report = await tracker.reconcile(client, start_time=1_730_419_200)
+        billed = [
+            result
+            async for bucket in client.organization.costs.list(start_time=1_730_419_200)
+            for result in bucket.results or ()
+        ]
+        used = [
+            result
+            async for bucket in client.organization.usage.completions.list(start_time=1_730_419_200)
+            for result in bucket.results or ()
+        ]
+    assert billed
+    assert used
+    assert report.reported_cost == sum(
+        Decimal(repr(r.amount.value)) for r in billed if r.amount and r.amount.value is not None
+    )
+    assert report.tracked_cost == tracker.total_cost() > 0
+    assert report.cost_difference == report.reported_cost - report.tracked_cost
+    assert report.tracked_usage == {"gpt-5-mini": tracker.total_usage()}
+    assert sum(u.input for u in report.reported_usage.values()) == sum(
+        r.input_tokens or 0 for r in used
+    )
+    paths = {r.path for r in mock_openai.requests}
+    assert {"/v1/organization/costs", "/v1/organization/usage/completions"} <= paths

@@ -25,6 +25,7 @@ from openai_ergo import (
     ResponseCache,
     ResponseStream,
     RetryPolicy,
+    SemanticMatcher,
     StreamInterruptedError,
 )
 from openai_ergo.mock import Fault, MockServer, Reply, ToolCall
@@ -321,3 +322,39 @@ async def test_a_cached_streamed_replay_gives_the_same_final_as_the_original(
     assert type(replay) is type(live) is (ResponseStream if responses else ChatStream)
     assert replay.final() == live.final()
     assert msgspec.json.encode(replay_events) == msgspec.json.encode(live_events)
+
+
+async def test_a_semantic_match_answers_the_same_prompt_asked_another_way(
+    mock_openai: MockServer,
+) -> None:
+    async with Client(api_key="sk-mock", base_url=mock_openai.url, rate_limiter=False) as plain:
+        matcher = SemanticMatcher(plain, threshold=0.99)
+        cache = ResponseCache(semantic=matcher)
+        async with _client(mock_openai, cache) as client:
+            first = await client.chat("gpt-4o-mini").user("What is the capital of France?")
+            # The same words as a content part: another exact key, the same meaning.
+            parts = [{"type": "text", "text": "What is the capital of France?"}]
+            again = await client.request(
+                "POST",
+                "/chat/completions",
+                body={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": parts}]},
+            )
+            other = await client.chat("gpt-4o-mini").user("How do volcanoes form?")
+            hotter = (
+                await client.chat("gpt-4o-mini")
+                .user("What is the capital of France?")
+                .temperature(1.5)
+            )
+    chats = [r for r in mock_openai.requests if r.path.endswith("/chat/completions")]
+    embeds = [r for r in mock_openai.requests if r.path.endswith("/embeddings")]
+    assert len(chats) == 3  # the first, the other question, the other temperature
+    assert len(embeds) == 4  # one per lookup that missed the exact key
+    assert again.attempts == 0
+    assert again.json()["choices"][0]["message"]["content"] == first.choices[0].message.content
+    assert other.choices[0].message.content != first.choices[0].message.content
+    assert hotter.id != first.id
+    stats = cache.statistics()
+    assert (stats.hits, stats.semantic_hits) == (1, 1)
+    assert len(matcher) == 3
+    with pytest.raises(InvalidRequestError, match="threshold"):
+        SemanticMatcher(plain, threshold=0)

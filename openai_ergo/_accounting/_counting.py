@@ -44,6 +44,14 @@ _IMAGE_LOW = 85
 _IMAGE_DEFAULT = 765
 
 
+#: Counts of recent short texts per encoding: the same system prompt, role names and tool
+#: definitions come back on every request, and a lookup costs far less than encoding them
+#: (a few microseconds per text with tiktoken; Python caches a string's hash).
+_MEMO: dict[str, dict[str, int]] = {"o200k_base": {}, "cl100k_base": {}}
+_MEMO_SIZE = 4096
+_MEMO_TEXT = 8192
+
+
 def counting_method() -> CountingMethod:
     """Which counting `TokenCounter` uses by default here: `"tiktoken"` when it is
     installed, else `"estimate"` (four characters a token)."""
@@ -54,9 +62,12 @@ def _estimate(text: str) -> int:
     return (len(text) + 3) // 4
 
 
+_BUILTIN = frozenset({dict, list, str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """Dicts and lists for a msgspec Struct (or anything else msgspec knows)."""
-    if isinstance(value, dict | list | str | int | float | bool) or value is None:
+    if type(value) in _BUILTIN:
         return value
     return msgspec.to_builtins(value)
 
@@ -107,10 +118,19 @@ class TokenCounter:
             return 0
         if self.method == "estimate":
             return _estimate(text)
+        memo = _MEMO[self.encoding_name]
+        found = memo.get(text)
+        if found is not None:
+            return found
         encode = self._encode
         if encode is None:
             encode = self._encode = encoding(self.encoding_name).encode_ordinary
-        return len(encode(text))
+        counted = len(encode(text))
+        if len(text) <= _MEMO_TEXT:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[text] = counted
+        return counted
 
     # -- chat --------------------------------------------------------------------------------
 
@@ -125,7 +145,7 @@ class TokenCounter:
         return total
 
     def _message(self, message: Any, index: int) -> int:
-        if not isinstance(message, Mapping):
+        if not isinstance(message, dict | Mapping):
             raise InvalidRequestError(
                 f"messages[{index}] must be a dict or a message object, not "
                 f"{type(message).__name__}",
@@ -280,7 +300,7 @@ class TokenCounter:
             body = _plain(body)
         except TypeError:  # not data (a multipart body, a stream)
             return None
-        if not isinstance(body, Mapping):
+        if not isinstance(body, dict | Mapping):
             return None
         if isinstance(body.get("messages"), list):
             return self.count_messages(body["messages"], tools=body.get("tools") or None)

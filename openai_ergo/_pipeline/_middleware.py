@@ -54,7 +54,8 @@ class Middleware:
 
     async def on_send(self, state: RequestState) -> None:
         """Once per logical request, before its first attempt and the rate limiter (a cache
-        hit never gets here). Raise to refuse the request: nothing is sent."""
+        hit never gets here). Raise to refuse the request: nothing is sent, and `on_result`
+        then sees the refusal as the error (also in middleware whose `on_send` did not run)."""
         return
 
     async def on_result(

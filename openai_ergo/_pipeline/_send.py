@@ -253,9 +253,11 @@ class Pipeline:
             state["model"] = model_of(call.body) or call.options.deployment
             state["stream"] = call.stream
             state["tag"] = call.options.tag
-            for middleware in self._senders:
-                await middleware.on_send(state)
             try:
+                # Inside the try: a sender that refuses after another reserved something
+                # still lets every observer see the end (with the refusal as the error).
+                for middleware in self._senders:
+                    await middleware.on_send(state)
                 result = await self._timed(call, state)
             except BaseException as exc:
                 with anyio.CancelScope(shield=True):

@@ -238,3 +238,16 @@ async def test_reconciling_reads_the_organizations_usage_and_costs(
     )
     paths = {r.path for r in mock_openai.requests}
     assert {"/v1/organization/costs", "/v1/organization/usage/completions"} <= paths
+
+
+async def test_a_refusal_after_another_budget_reserved_gives_that_reservation_back(
+    mock_openai: MockServer,
+) -> None:
+    roomy = Budget(limit=10)
+    tight = Budget(limit="0.000001")
+    async with _client(mock_openai, roomy, tight) as client:
+        with pytest.raises(BudgetExceededError):
+            await client.responses("gpt-5-mini").input("Hi")
+    assert len(mock_openai.requests) == 0
+    assert roomy.reserved == 0
+    assert roomy.spent == 0

@@ -27,6 +27,7 @@ from openai_ergo._cache._entries import (
     encode_entry,
 )
 from openai_ergo._errors import InvalidRequestError
+from openai_ergo._pipeline._logging import log_event
 from openai_ergo._pipeline._middleware import Middleware, RequestState
 from openai_ergo._response import APIResponse, EventStream
 
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from streaming import EventSource, ServerSentEvent
 
 __all__ = ["CacheStatistics", "ResponseCache"]
+
+#: Logged (as a warning, once structlog is configured) when a backend call raises.
+CACHE_FAILED_EVENT = "openai_ergo.cache.backend_failed"
 
 #: The endpoints whose answers depend only on the request.
 DEFAULT_PATHS = ("/responses", "/chat/completions", "/completions", "/embeddings", "/moderations")
@@ -57,14 +61,16 @@ VOLATILE_FIELDS = frozenset(
 @dataclass(frozen=True, slots=True)
 class CacheStatistics:
     """What a `ResponseCache` did: lookups answered (`hits`, of which `semantic_hits` by
-    similarity) or not (`misses`), answers `stored`, and answers `refused` because they were
-    not whole (errors, incomplete, refused)."""
+    similarity) or not (`misses`), answers `stored`, answers `refused` because they were
+    not whole (errors, incomplete, refused), and backend calls that raised (`errors`: each
+    counted as a miss or a store skipped, never a failed request)."""
 
     hits: int
     misses: int
     semantic_hits: int
     stored: int
     refused: int
+    errors: int = 0
 
     @property
     def hit_rate(self) -> float:
@@ -165,6 +171,7 @@ class ResponseCache:
         self._semantic_hits = 0
         self._stored = 0
         self._refused = 0
+        self._errors = 0
 
     # -- keys --------------------------------------------------------------------------------
 
@@ -193,7 +200,11 @@ class ResponseCache:
     # -- the pipeline's side -----------------------------------------------------------------
 
     async def _lookup(self, key: str, call: Call) -> APIResponse | EventStream | None:
-        data = await self.backend.get(key)
+        try:
+            data = await self.backend.get(key)
+        except Exception as exc:  # a cache that fails is a miss, not a failed request
+            self._backend_failed("get", exc)
+            data = None
         entry = decode_entry(data) if data is not None else None
         if entry is None and self.semantic is not None:
             entry = await self.semantic.lookup(self, key, call)
@@ -241,12 +252,31 @@ class ResponseCache:
             self._refused += 1
 
     async def _put(self, key: str, entry: Entry) -> None:
-        await self.backend.set(key, encode_entry(entry), ttl=self.ttl)
+        try:
+            await self.backend.set(key, encode_entry(entry), ttl=self.ttl)
+        except Exception as exc:  # the answer was delivered; only keeping it failed
+            self._backend_failed("set", exc)
+            return
         self._stored += 1
 
     async def _entry(self, key: str) -> Entry | None:
-        data = await self.backend.get(key)
+        try:
+            data = await self.backend.get(key)
+        except Exception as exc:
+            self._backend_failed("get", exc)
+            return None
         return decode_entry(data) if data is not None else None
+
+    def _backend_failed(self, operation: str, exc: Exception) -> None:
+        self._errors += 1
+        log_event(
+            CACHE_FAILED_EVENT,
+            (),
+            failed=True,
+            operation=operation,
+            backend=type(self.backend).__name__,
+            error=type(exc).__name__,
+        )
 
     # -- for people --------------------------------------------------------------------------
 
@@ -258,6 +288,7 @@ class ResponseCache:
             semantic_hits=self._semantic_hits,
             stored=self._stored,
             refused=self._refused,
+            errors=self._errors,
         )
 
     async def clear(self) -> None:

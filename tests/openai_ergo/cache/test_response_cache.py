@@ -10,6 +10,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from openai_ergo import (
     APIResponse,
@@ -358,3 +359,32 @@ async def test_a_semantic_match_answers_the_same_prompt_asked_another_way(
     assert len(matcher) == 3
     with pytest.raises(InvalidRequestError, match="threshold"):
         SemanticMatcher(plain, threshold=0)
+
+
+class BrokenBackend(DictBackend):
+    """A store that is down: every call raises."""
+
+    async def get(self, key: str) -> bytes | None:
+        raise ConnectionError("the store is down")
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None) -> None:
+        raise ConnectionError("the store is down")
+
+
+async def test_a_failing_backend_is_a_miss_not_a_failed_request(mock_openai: MockServer) -> None:
+    cache = ResponseCache(BrokenBackend())
+    with capture_logs() as logs:
+        async with _client(mock_openai, cache) as client:
+            first = await client.responses("gpt-5-mini").input("Hi")
+            again = await client.responses("gpt-5-mini").input("Hi")
+            async with client.chat("gpt-4o-mini").user("Hi").stream() as stream:
+                await stream.until_done()
+    assert first.output_text == again.output_text
+    assert len(mock_openai.requests) == 3
+    stats = cache.statistics()
+    assert (stats.hits, stats.misses, stats.stored, stats.errors) == (0, 3, 0, 6)
+    failures = [log for log in logs if log["event"] == "openai_ergo.cache.backend_failed"]
+    assert {(log["operation"], log["error"]) for log in failures} == {
+        ("get", "ConnectionError"),
+        ("set", "ConnectionError"),
+    }

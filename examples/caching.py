@@ -1,12 +1,12 @@
-"""Caching strategies: OpenAI's prompt cache, and a response cache of your own keyed on the request.
+"""Caching strategies: OpenAI's prompt cache, and the client's response cache.
 
 1. Prompt caching happens on OpenAI's side for prompts of 1,024 tokens or more: requests that
    start with the same prefix reuse it, cheaper and faster. Put what stays the same (instructions,
    tools, examples) first, and give related requests one `prompt_cache_key` so they land where
    that prefix is cached. `usage` reports how many input tokens came from the cache.
-2. An application cache skips the request altogether when the very same request was answered
-   before. A builder is an immutable value whose `request_body()` is the exact JSON it sends, so
-   a hash of that body is a sound key: any change (model, input, temperature, tools) is a miss.
+2. The response cache (`Client(cache=ResponseCache(...))`) skips the request altogether when the
+   very same request was answered before: keyed on the canonical request, streamed answers
+   replayed as typed events, only whole answers kept (docs/caching.md).
 
 Run it with OPENAI_API_KEY set to talk to OpenAI; without a key it starts the embedded mock server
 and talks to that (the mock reports no cached tokens: it has no prompt cache).
@@ -14,53 +14,17 @@ and talks to that (the mock reports no cached tokens: it has no prompt cache).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import time
 from contextlib import AsyncExitStack
 
 import anyio
-import msgspec
 
-from openai_ergo import Client, ResponsesBuilder
-from openai_ergo.types import Response
+from openai_ergo import Client, RequestOptions, ResponseCache
 
 # A long, fixed prefix: the part of the prompt the service can cache.
 HANDBOOK = "You answer questions about the Acme handbook. " + " ".join(
     f"Rule {n}: be accurate about policy {n}." for n in range(1, 200)
 )
-
-
-class ResponseCache:
-    """Answers a request seen before from memory, for `ttl` seconds.
-
-    The key is a hash of the request body with its keys sorted, so two builders made in a
-    different order but sending the same JSON share an entry.
-    """
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self.hits = 0
-        self.misses = 0
-        self._entries: dict[str, tuple[float, Response]] = {}
-
-    @staticmethod
-    def key(builder: ResponsesBuilder) -> str:
-        body = msgspec.json.encode(builder.request_body(), order="sorted")
-        return hashlib.sha256(body).hexdigest()
-
-    async def get(self, builder: ResponsesBuilder) -> Response:
-        key = self.key(builder)
-        entry = self._entries.get(key)
-        if entry is not None and time.monotonic() - entry[0] < self.ttl:
-            self.hits += 1
-            return entry[1]
-        self.misses += 1
-        response = await builder
-        # Only whole answers are worth keeping.
-        if response.status == "completed":
-            self._entries[key] = (time.monotonic(), response)
-        return response
 
 
 async def main() -> None:
@@ -93,17 +57,29 @@ async def main() -> None:
         chat_details = chat.usage.prompt_tokens_details if chat.usage else None
         print("chat cached tokens:", chat_details.cached_tokens if chat_details else 0)
 
-        # 2. A response cache keyed on the built request.
+        # 2. The response cache: the same request again is answered without the network.
         cache = ResponseCache(ttl=300)
-        ask = client.responses("gpt-5-mini").temperature(0).instructions("Be brief.")
-        first = await cache.get(ask.input("What is the capital of France?"))
-        again = await cache.get(ask.input("What is the capital of France?"))
+        caching = client.with_options(cache=cache)  # the same connections, with the cache
+        ask = caching.responses("gpt-5-mini").temperature(0).instructions("Be brief.")
+        first = await ask.input("What is the capital of France?")
+        again = await ask.input("What is the capital of France?")
         # The same JSON built in another order is the same key.
-        reordered = client.responses("gpt-5-mini").input("What is the capital of France?")
-        third = await cache.get(reordered.instructions("Be brief.").temperature(0))
-        other = await cache.get(ask.input("What is the capital of Spain?"))
-        print(f"cache: {cache.hits} hits, {cache.misses} misses")
-        print("same answer from the cache:", first is again is third, "| a new question:", other.id)
+        reordered = caching.responses("gpt-5-mini").input("What is the capital of France?")
+        third = await reordered.instructions("Be brief.").temperature(0)
+        other = await ask.input("What is the capital of Spain?")
+        # Streams are cached too, and replayed as the same typed events.
+        async with ask.input("Name three rivers.").stream() as live:
+            await live.until_done()
+        async with ask.input("Name three rivers.").stream() as replay:
+            await replay.until_done()
+        # A request that must be fresh opts out.
+        fresh = await ask.input("What is the capital of France?").options(
+            RequestOptions(cache=False)
+        )
+        stats = cache.statistics()
+        print(f"cache: {stats.hits} hits, {stats.misses} misses, {stats.stored} stored")
+        print("same answer from the cache:", again == first == third, "| a new question:", other.id)
+        print("replayed stream, same final:", replay.final() == live.final(), "| fresh:", fresh.id)
         if server is not None:
             print("requests the server saw:", len(server.requests))
 

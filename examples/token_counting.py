@@ -1,23 +1,23 @@
-"""Token counting: what a request used, what it will use before you send it, and a cheap estimate.
+"""Token counting: before you send (counted locally or by the API), after (the answer's usage).
 
-- Every answer reports its `usage`: input, output and total tokens, with the cached and the
-  reasoning tokens broken out (chat calls them prompt and completion tokens).
+- `TokenCounter(model)` counts text, chat messages, Responses input and tool definitions the
+  way the model reads them: exact with tiktoken (the `tokens` extra), an estimate of four
+  characters a token without it; `counter.method` says which.
 - `client.responses.input_tokens.count(...)` asks the API how many input tokens a Responses
   request would use, without running the model.
-- The rate limiter needs a number before every request and does not tokenize: it estimates
-  body bytes / 4 plus the output budget. Give it a counted number with
-  `RequestOptions(estimated_tokens=...)` when you have one.
+- Every answer reports its `usage`: input, output and total tokens, with the cached and the
+  reasoning tokens broken out (chat calls them prompt and completion tokens).
+- The rate limiter books each request's counted input plus its output cap against tokens/min.
 
 Run it with OPENAI_API_KEY set to talk to OpenAI; without a key it starts the embedded mock server
-and talks to that (the mock counts about four characters a token, as OpenAI's guidance says).
+and talks to that (with tiktoken installed the mock counts input tokens as `TokenCounter` does).
 """
 
 from __future__ import annotations
 
 import anyio
-import msgspec
 
-from openai_ergo import RequestOptions
+from openai_ergo import TokenCounter, counting_method
 from openai_ergo.mock import client_or_mock
 
 INSTRUCTIONS = "You are a careful assistant. Answer in two sentences."
@@ -25,23 +25,23 @@ QUESTION = "Why do rivers meander across flat plains instead of flowing straight
 
 
 async def main() -> None:
+    print("counting with:", counting_method())
     async with client_or_mock(seed=7) as client:
         ask = client.responses("gpt-5-mini").instructions(INSTRUCTIONS).input(QUESTION)
 
-        # 1. Before sending: the API counts the input tokens (the typed method, no model run).
+        # 1. Before sending: counted here, and counted by the API (the typed method, no model run).
+        counter = TokenCounter("gpt-5-mini")
+        local = counter.count_request(ask.request_body())
         counted = await client.responses.input_tokens.count(
             model="gpt-5-mini", instructions=INSTRUCTIONS, input=QUESTION
         )
-        # A cheap local estimate, the rate limiter's rule: bytes of the JSON body / 4.
-        estimate = len(msgspec.json.encode(ask.request_body())) // 4
-        print(f"counted by the API: {counted.input_tokens} input tokens; bytes/4 says {estimate}")
-
-        # 2. After: the answer's usage. The counted number goes to the rate limiter, so it
-        #    books what the request really costs (input plus the output budget).
-        budget = 200
-        reply = await ask.max_output_tokens(budget).options(
-            RequestOptions(estimated_tokens=(counted.input_tokens or 0) + budget)
+        print(
+            f"{counter.encoding_name} ({counter.method}): {local} input tokens; "
+            f"the API counts {counted.input_tokens}"
         )
+
+        # 2. After: the answer's usage.
+        reply = await ask.max_output_tokens(200)
         usage = reply.usage
         if usage is not None:
             cached = usage.input_tokens_details.cached_tokens if usage.input_tokens_details else 0
@@ -53,15 +53,27 @@ async def main() -> None:
                 f"({reasoning} reasoning) = {usage.total_tokens}"
             )
 
-        # 3. A tight output budget stops the answer early: status `incomplete`, and the output
-        #    tokens are the budget.
-        short = await ask.max_output_tokens(16)
-        reason = short.incomplete_details.reason if short.incomplete_details else None
-        out = short.usage.output_tokens if short.usage else 0
-        print(f"max_output_tokens(16): {short.status} ({reason}), {out} output tokens")
-
-        # 4. Chat reports the same counts under its own names, streamed or not.
-        async with client.chat("gpt-4o-mini").user(QUESTION).stream() as stream:
+        # 3. Chat messages and tools: the framing the API adds is counted too.
+        chat = TokenCounter("gpt-4o-mini")
+        messages = [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": QUESTION},
+        ]
+        tool = {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "description": "Look a river up.",
+                "parameters": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+        }
+        print(
+            f"chat prompt: {chat.count_messages(messages)} tokens, "
+            f"{chat.count_messages(messages, tools=[tool])} with the tool"
+        )
+        async with (
+            client.chat("gpt-4o-mini").system(INSTRUCTIONS).user(QUESTION).stream() as stream
+        ):
             await stream.until_done()
         chat_usage = stream.final().usage
         if chat_usage is not None:
@@ -69,6 +81,11 @@ async def main() -> None:
                 f"chat: {chat_usage.prompt_tokens} prompt + {chat_usage.completion_tokens} "
                 f"completion = {chat_usage.total_tokens} tokens"
             )
+
+        # 4. A tight output budget stops the answer early: status `incomplete`.
+        short = await ask.max_output_tokens(16)
+        reason = short.incomplete_details.reason if short.incomplete_details else None
+        print(f"max_output_tokens(16): {short.status} ({reason})")
 
 
 if __name__ == "__main__":

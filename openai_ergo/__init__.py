@@ -10,6 +10,7 @@ from openai_ergo._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     CircuitOpenError,
     ConfigurationError,
     ConflictError,
@@ -106,6 +107,45 @@ if TYPE_CHECKING:
         tool,
     )
 
+# -- token counting, cost, budgets and the response cache (loaded on first use) --------------
+if TYPE_CHECKING:
+    from openai_ergo._accounting._budget import Budget
+    from openai_ergo._accounting._counting import TokenCounter, count_tokens, counting_method
+    from openai_ergo._accounting._prices import (
+        ModelPrice,
+        PriceNotFoundError,
+        PriceTable,
+        TokenUsage,
+        cost_of,
+        default_prices,
+    )
+    from openai_ergo._accounting._reconcile import Reconciliation
+    from openai_ergo._accounting._tracker import UsageRow, UsageTracker
+    from openai_ergo._cache._backend import CacheBackend, MemoryCacheBackend
+    from openai_ergo._cache._response_cache import CacheStatistics, ResponseCache
+    from openai_ergo._cache._semantic import SemanticMatcher
+
+_LAZY_ACCOUNTING = {
+    "Budget": "openai_ergo._accounting._budget",
+    "TokenCounter": "openai_ergo._accounting._counting",
+    "count_tokens": "openai_ergo._accounting._counting",
+    "counting_method": "openai_ergo._accounting._counting",
+    "ModelPrice": "openai_ergo._accounting._prices",
+    "PriceNotFoundError": "openai_ergo._accounting._prices",
+    "PriceTable": "openai_ergo._accounting._prices",
+    "TokenUsage": "openai_ergo._accounting._prices",
+    "cost_of": "openai_ergo._accounting._prices",
+    "default_prices": "openai_ergo._accounting._prices",
+    "Reconciliation": "openai_ergo._accounting._reconcile",
+    "UsageRow": "openai_ergo._accounting._tracker",
+    "UsageTracker": "openai_ergo._accounting._tracker",
+    "CacheBackend": "openai_ergo._cache._backend",
+    "MemoryCacheBackend": "openai_ergo._cache._backend",
+    "CacheStatistics": "openai_ergo._cache._response_cache",
+    "ResponseCache": "openai_ergo._cache._response_cache",
+    "SemanticMatcher": "openai_ergo._cache._semantic",
+}
+
 __version__ = "0.1.0"
 
 # Every public name but the errors loads on first use (PEP 562): `import openai_ergo` stays a
@@ -140,6 +180,8 @@ _LAZY: dict[str, str] = {
     "ResponseMetadata": "openai_ergo._metadata",
     "Webhooks": "openai_ergo._webhooks",
     "Health": "openai_ergo._health",
+    # Token counting, cost, budgets and the response cache.
+    **_LAZY_ACCOUNTING,
     # The builders, streams and tools (and the typed events and decoders they pull in).
     **dict.fromkeys(
         (
@@ -223,6 +265,10 @@ __all__ = [
     "BatchLineError",
     "BatchResult",
     "BinaryResponse",
+    "Budget",
+    "BudgetExceededError",
+    "CacheBackend",
+    "CacheStatistics",
     "ChatBuilder",
     "ChatHistory",
     "ChatStream",
@@ -251,7 +297,9 @@ __all__ = [
     "InvalidRequestError",
     "InvalidWebhookSignatureError",
     "KeyPool",
+    "MemoryCacheBackend",
     "Middleware",
+    "ModelPrice",
     "Moderation",
     "ModerationsBuilder",
     "MultipartBody",
@@ -262,13 +310,17 @@ __all__ = [
     "Paginator",
     "Parsed",
     "PermissionDeniedError",
+    "PriceNotFoundError",
+    "PriceTable",
     "RateLimitError",
     "RateLimitInfo",
     "RateLimitScope",
     "RateLimiter",
     "RawResponse",
+    "Reconciliation",
     "RefusalError",
     "RequestOptions",
+    "ResponseCache",
     "ResponseFailedError",
     "ResponseIncompleteError",
     "ResponseMetadata",
@@ -277,6 +329,7 @@ __all__ = [
     "RetryPolicy",
     "RetryStop",
     "RunStream",
+    "SemanticMatcher",
     "SpeechBuilder",
     "SpeechStream",
     "StreamError",
@@ -285,7 +338,9 @@ __all__ = [
     "StreamInterruptedError",
     "StreamNotFinishedError",
     "Timeouts",
+    "TokenCounter",
     "TokenProvider",
+    "TokenUsage",
     "ToolError",
     "ToolRun",
     "Transcript",
@@ -298,6 +353,8 @@ __all__ = [
     "UnprocessableEntityError",
     "UploadHandle",
     "UploadPartError",
+    "UsageRow",
+    "UsageTracker",
     "VectorStore",
     "VectorStoreBuilder",
     "VectorStoreSearch",
@@ -306,6 +363,10 @@ __all__ = [
     "Webhooks",
     "__version__",
     "audio",
+    "cost_of",
+    "count_tokens",
+    "counting_method",
+    "default_prices",
     "file",
     "file_search",
     "image",

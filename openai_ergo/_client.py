@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import httpx
     from msgspec.json import encode as _encode
 
+    from openai_ergo._cache._response_cache import ResponseCache
     from openai_ergo._health import Health
     from openai_ergo._multipart import MultipartBody
     from openai_ergo._pagination import Paginator
@@ -79,6 +80,19 @@ def _merged_headers(
     return merged
 
 
+def _checked_cache(cache: object) -> ResponseCache | None:
+    if cache is None:
+        return None
+    from openai_ergo._cache._response_cache import ResponseCache
+
+    if not isinstance(cache, ResponseCache):
+        raise ConfigurationError(
+            f"cache must be a ResponseCache, not {type(cache).__name__} (a CacheBackend goes "
+            "in ResponseCache(backend=...))"
+        )
+    return cache
+
+
 @final
 class Client(Namespaces, AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
@@ -100,6 +114,8 @@ class Client(Namespaces, AsyncResource):
     (`headers=`), `default_query` (query parameters on every request) and `webhook_secret`
     (else `OPENAI_WEBHOOK_SECRET`; `client.webhooks` verifies deliveries with it). Passing
     one beside the setting it maps onto is a `ConfigurationError` naming both.
+    `cache=ResponseCache(...)` answers repeated requests without the network
+    (docs/caching.md); accounting middleware (`UsageTracker`, `Budget`) goes in `middleware`.
 
     Every operation of the API is a typed method of a namespace named as the official SDK
     names it (`await client.files.retrieve(file_id)`, `client.vector_stores.files.list(...)`;
@@ -121,6 +137,7 @@ class Client(Namespaces, AsyncResource):
         rate_limiter: RateLimiter | Literal[False] | None = None,
         circuit_breaker: CircuitBreaker | Literal[False] | None = None,
         middleware: Sequence[Middleware] = (),
+        cache: ResponseCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http2: bool = False,
         limits: httpx.Limits | None = None,
@@ -218,6 +235,7 @@ class Client(Namespaces, AsyncResource):
             retry=retry or RetryPolicy(),
             timeouts=timeouts or Timeouts(),
             clock=clock,
+            cache=_checked_cache(cache),
         )
 
     @classmethod
@@ -303,13 +321,15 @@ class Client(Namespaces, AsyncResource):
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
         default_headers: Mapping[str, str] | None = None,
+        cache: ResponseCache | Literal[False] | None = None,
     ) -> Client:
         """A client that shares this one's connection pool with some settings changed.
 
         The derived client never closes the pool (closing it is a no-op); the pool lives until
-        the client that created it is closed. Unchanged settings — including the rate limiter
-        and circuit breaker state — are shared. `max_retries`, `timeout` and `default_headers`
-        are the official SDK's names, as in the constructor.
+        the client that created it is closed. Unchanged settings — including the rate limiter,
+        circuit breaker and response cache state — are shared (`cache=False` drops the cache).
+        `max_retries`, `timeout` and `default_headers` are the official SDK's names, as in the
+        constructor.
         """
         from openai_ergo._sdk_arguments import headers_from_sdk, retry_from_sdk, timeouts_from_sdk
 
@@ -336,6 +356,7 @@ class Client(Namespaces, AsyncResource):
             retry=retry or base.retry,
             timeouts=timeouts or base.timeouts,
             clock=base.clock,
+            cache=base.cache if cache is None else _checked_cache(cache or None),
         )
         return derived
 
@@ -375,6 +396,11 @@ class Client(Namespaces, AsyncResource):
     def rate_limiter(self) -> RateLimiter | None:
         """The client-side rate limiter, if any."""
         return self._pipeline.rate_limiter
+
+    @property
+    def cache(self) -> ResponseCache | None:
+        """The response cache, if any (docs/caching.md)."""
+        return self._pipeline.cache
 
     @property
     def circuit_breaker(self) -> CircuitBreaker | None:

@@ -73,7 +73,9 @@ class RequestOptions:
 
     `deployment` names the Azure deployment when the body has no `model` (raw bytes, say);
     `estimated_tokens` replaces the rate limiter's estimate; `endpoint` names the circuit-breaker
-    route when the automatic one (method and path with ids folded) does not fit.
+    route when the automatic one (method and path with ids folded) does not fit. `cache=False`
+    keeps the request away from the client's `ResponseCache` (neither answered from it nor
+    stored); `tag` names the caller for `UsageTracker` (usage and cost per tag).
     """
 
     timeouts: Timeouts | None = None
@@ -82,6 +84,8 @@ class RequestOptions:
     estimated_tokens: int | None = None
     deployment: str | None = None
     endpoint: str | None = None
+    cache: bool = True
+    tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "CircuitOpenError",
     "ConfigurationError",
     "ConflictError",
@@ -364,3 +365,30 @@ class InvalidWebhookSignatureError(WebhookError):
     """A webhook delivery failed its signature check (the official SDK's name): a header
     missing, a timestamp outside the tolerance, or no signature that matches. Do not act on
     it; answer it with a 4xx."""
+
+
+class BudgetExceededError(OpenAIErgoError):
+    """A `Budget` refused a request before it was sent: its estimated cost would take the
+    spending past the limit for the period. Nothing was sent.
+
+    `limit`, `spent` (counted and reserved so far in this period) and `estimate` are in US
+    dollars (`Decimal`); `resets_at` is when the period ends (epoch seconds, None for a budget
+    without a period).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: Any,
+        spent: Any,
+        estimate: Any,
+        resets_at: float | None,
+        model: str | None,
+    ) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.spent = spent
+        self.estimate = estimate
+        self.resets_at = resets_at
+        self.model = model

@@ -6,6 +6,12 @@ response (retried ones too); `on_event` sees each event of a returned stream; `o
 runs once when that stream ends, fails, is closed early or is cancelled. `state` is one dict per
 logical request, shared by all hooks of all middleware for that request; the pipeline keeps
 `method`, `path` and `attempt` in it.
+
+Two hooks see the logical request rather than its attempts, for accounting (usage, cost,
+budgets): `on_send` once before the first attempt (it may refuse the request by raising), and
+`on_result` once at the end of a request that did not return a stream, with its whole response
+or its error. For them `state` also holds `body` (as the caller gave it), `model`, `stream` and
+`tag` (`RequestOptions.tag`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
+    from openai_ergo._response import APIResponse
     from streaming import ServerSentEvent
 
 RequestState = dict[str, Any]
@@ -45,6 +52,20 @@ class Middleware:
         exception when it failed, and the cancellation exception when it was cancelled."""
         return
 
+    async def on_send(self, state: RequestState) -> None:
+        """Once per logical request, before its first attempt and the rate limiter (a cache
+        hit never gets here). Raise to refuse the request: nothing is sent, and `on_result`
+        then sees the refusal as the error (also in middleware whose `on_send` did not run)."""
+        return
+
+    async def on_result(
+        self, state: RequestState, response: APIResponse | None, error: BaseException | None
+    ) -> None:
+        """Once at the end of a request that did not return an event stream: its whole 2xx
+        `response`, or the `error` it failed with; both None for a binary body, which is the
+        caller's to read (an event stream's end goes to `on_stream_end`)."""
+        return
+
 
 def event_observers(chain: Sequence[Middleware]) -> tuple[Middleware, ...]:
     """The middleware that actually override `on_event` (the rest need no per-event call)."""
@@ -54,3 +75,13 @@ def event_observers(chain: Sequence[Middleware]) -> tuple[Middleware, ...]:
 def stream_enders(chain: Sequence[Middleware]) -> tuple[Middleware, ...]:
     """The middleware that override `on_stream_end`."""
     return tuple(m for m in chain if type(m).on_stream_end is not Middleware.on_stream_end)
+
+
+def senders(chain: Sequence[Middleware]) -> tuple[Middleware, ...]:
+    """The middleware that override `on_send`."""
+    return tuple(m for m in chain if type(m).on_send is not Middleware.on_send)
+
+
+def result_observers(chain: Sequence[Middleware]) -> tuple[Middleware, ...]:
+    """The middleware that override `on_result`."""
+    return tuple(m for m in chain if type(m).on_result is not Middleware.on_result)

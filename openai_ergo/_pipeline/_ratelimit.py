@@ -118,10 +118,29 @@ class RateLimitInfo:
 _OUTPUT_BUDGET_FIELDS = ("max_output_tokens", "max_completion_tokens", "max_tokens")
 
 
+def _exact_tokens(body: object) -> int | None:
+    """`TokenCounter`'s count of a request body (None without tiktoken, or for a body that
+    is not a model request); the counting module loads on the first request that needs it."""
+    global _request_tokens
+    if _request_tokens is None:
+        from openai_ergo._accounting._counting import request_tokens
+
+        _request_tokens = request_tokens
+    model = body.get("model") if isinstance(body, dict) else getattr(body, "model", None)
+    counted: int | None = _request_tokens(body, model if isinstance(model, str) else None)
+    return counted
+
+
+_request_tokens: Any = None
+
+
 def estimate_tokens(body: object, encoded: bytes | None) -> int:
-    """A cheap upper-ish estimate of the tokens a request consumes: prompt bytes / 4 plus the
-    output budget the request asks for (what OpenAI itself counts against tokens/min)."""
-    prompt = len(encoded) // 4 if encoded else 0
+    """The tokens a request consumes, as OpenAI counts them against tokens/min: its prompt
+    plus the output budget it asks for. The prompt is counted exactly (`TokenCounter`) when
+    tiktoken is installed and the body is a chat, Responses, embeddings or completions
+    request; else estimated as body bytes / 4."""
+    exact = _exact_tokens(body) if body is not None else None
+    prompt = exact if exact is not None else len(encoded) // 4 if encoded else 0
     budget = 0
     for field in _OUTPUT_BUDGET_FIELDS:
         value = body.get(field) if isinstance(body, dict) else getattr(body, field, None)

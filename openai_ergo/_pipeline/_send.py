@@ -30,6 +30,8 @@ from openai_ergo._pipeline._middleware import (
     Middleware,
     RequestState,
     event_observers,
+    result_observers,
+    senders,
     stream_enders,
 )
 from openai_ergo._pipeline._plain import PlainRequests
@@ -40,9 +42,12 @@ from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 from openai_ergo._transport._prepared import header_view
 
 if TYPE_CHECKING:
+    from openai_ergo._cache._response_cache import ResponseCache
     from streaming import EventSource
 
 LOG_EVENT = "openai_ergo.request"
+#: Where `send` leaves the response cache's recorder of a streamed request (its state key).
+RECORDER = "cache.recorder"
 #: Parsed URLs kept per pipeline: a client talks to a handful of endpoints, over and over.
 _MAX_TARGETS = 256
 
@@ -146,6 +151,7 @@ class Pipeline:
         retry: RetryPolicy,
         timeouts: Timeouts,
         clock: Clock,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.http = http
         self.auth = auth
@@ -157,6 +163,10 @@ class Pipeline:
         self.clock = clock
         self._observers = event_observers(middleware)
         self._enders = stream_enders(middleware)
+        #: Accounting: middleware that see each logical request before and after it.
+        self._senders = senders(middleware)
+        self._result_observers = result_observers(middleware)
+        self.cache = cache
         self._targets: dict[str, tuple[httpx.URL, str]] = {}
         #: Sends through the transport itself when httpx's client adds nothing but layers.
         self.direct = DirectSender.for_client(http)
@@ -222,16 +232,61 @@ class Pipeline:
         return self.auth.secrets() if isinstance(self.auth, SecretHolder) else ()
 
     async def send(self, call: Call) -> APIResponse | EventStream | BinaryResponse:
-        """Run one logical request to its result or its typed error."""
+        """Run one logical request to its result or its typed error: from the response
+        cache when it holds the answer, else through the accounting middleware around the
+        attempts."""
+        state: RequestState = {"method": call.method, "path": call.path, "attempt": 0}
+        cache = self.cache
+        key = None
+        if cache is not None and call.options.cache and call.stream != "bytes":
+            key = cache.key(call.method, call.url, call.body)
+            if key is not None:
+                hit = await cache._lookup(key, call)
+                if hit is not None:
+                    return hit
+                if call.stream:
+                    state[RECORDER] = cache._recorder(key)
+        if not (self._senders or self._result_observers):
+            result = await self._timed(call, state)
+        else:
+            state["body"] = call.body
+            state["model"] = model_of(call.body) or call.options.deployment
+            state["stream"] = call.stream
+            state["tag"] = call.options.tag
+            try:
+                # Inside the try: a sender that refuses after another reserved something
+                # still lets every observer see the end (with the refusal as the error).
+                for middleware in self._senders:
+                    await middleware.on_send(state)
+                result = await self._timed(call, state)
+            except BaseException as exc:
+                with anyio.CancelScope(shield=True):
+                    for middleware in self._result_observers:
+                        await middleware.on_result(state, None, exc)
+                raise
+            if not isinstance(result, EventStream):  # a stream's end goes to on_stream_end
+                body = result if isinstance(result, APIResponse) else None
+                for middleware in self._result_observers:
+                    await middleware.on_result(state, body, None)
+        if key is not None and cache is not None:
+            if isinstance(result, APIResponse):
+                await cache._keep(key, call, result)
+            elif isinstance(result, EventStream):
+                cache._opened(state[RECORDER], result)
+        return result
+
+    async def _timed(
+        self, call: Call, state: RequestState
+    ) -> APIResponse | EventStream | BinaryResponse:
         timeouts = call.options.timeouts or self.timeouts
         if call.method == "POST" and "idempotency-key" not in call.headers:
             call.headers["Idempotency-Key"] = call.options.idempotency_key or new_idempotency_key()
         if call.stream or timeouts.total is None:
-            return await self._attempts(call, timeouts)
+            return await self._attempts(call, timeouts, state=state)
         attempts: list[dict[str, Any]] = []
         try:
             with anyio.fail_after(timeouts.total):
-                return await self._attempts(call, timeouts, attempts)
+                return await self._attempts(call, timeouts, attempts, state=state)
         except TimeoutError as exc:
             raise transport_error(
                 TimeoutError(f"the total deadline of {timeouts.total} s passed"),
@@ -243,11 +298,15 @@ class Pipeline:
             ) from exc
 
     async def _attempts(
-        self, call: Call, timeouts: Timeouts, attempts: list[dict[str, Any]] | None = None
+        self,
+        call: Call,
+        timeouts: Timeouts,
+        attempts: list[dict[str, Any]] | None = None,
+        *,
+        state: RequestState,
     ) -> APIResponse | EventStream | BinaryResponse:
         retry = call.options.retry or self.retry
         attempts = [] if attempts is None else attempts
-        state: RequestState = {"method": call.method, "path": call.path, "attempt": 0}
         endpoint = call.options.endpoint or endpoint_key(call.method, call.path)
         limits = _Limits(model_of(call.body) or call.options.deployment, retry.max_retry_after)
         attempt = 0
@@ -484,12 +543,17 @@ class Pipeline:
         except BaseException:
             await source.aclose()
             raise
+        observers, enders = self._observers, self._enders
+        recorder = state.get(RECORDER)
+        if recorder is not None:
+            # The response cache keeps this stream's events, to store it if it ends whole.
+            observers, enders = (*observers, recorder), (*enders, recorder)
         outcome.result = EventStream(
             source,
             first_batch=first,
             state=state,
-            observers=self._observers,
-            enders=self._enders,
+            observers=observers,
+            enders=enders,
             on_close=permit.release if permit is not None else _nothing,
         )
         return True

@@ -417,9 +417,22 @@ def _stream_options(body: dict[str, Any]) -> dict[str, Any]:
     return options if isinstance(options, dict) else {}
 
 
+def exact_input_tokens(body: Mapping[str, Any]) -> int | None:
+    """The request's input tokens as `TokenCounter` counts them (the client's rule, so the
+    mock's usage and the client's estimates agree), or None without tiktoken."""
+    from openai_ergo._accounting._counting import request_tokens
+
+    model = body.get("model")
+    return request_tokens(body, model if isinstance(model, str) else None)
+
+
 def responses_input_tokens(body: Mapping[str, Any]) -> int:
     """The input tokens a Responses request counts: its instructions, input and tools (the
-    same number its answer's `usage.input_tokens` reports, before any earlier turns)."""
+    same number its answer's `usage.input_tokens` reports, before any earlier turns): exact,
+    as `TokenCounter` counts it, when tiktoken is installed; else four characters a token."""
+    exact = exact_input_tokens(body)
+    if exact is not None:
+        return exact
     text = [body.get("instructions"), body.get("input"), body.get("tools")]
     return sum(estimate_tokens(s) for s in _strings(text)) + 4
 
@@ -558,8 +571,10 @@ def chat_turn(
         )
         for choice in range(n)
     ]
-    input_tokens = sum(estimate_tokens(s) for s in _strings([messages, body.get("tools")]))
-    input_tokens += 3 * len(messages) + 3
+    input_tokens = exact_input_tokens(body)
+    if input_tokens is None:
+        input_tokens = sum(estimate_tokens(s) for s in _strings([messages, body.get("tools")]))
+        input_tokens += 3 * len(messages) + 3
     options = _stream_options(body)
     turn = ChatTurn(
         body=body,

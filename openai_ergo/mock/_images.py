@@ -160,7 +160,9 @@ async def image_content(app: MockOpenAI, call: Call) -> None:
     """`GET /v1/mock/images/{image}`: the PNG behind an URL answer, for 60 minutes."""
     image_id = call.params["image"].removesuffix(".png")
     stored = app.images.get(image_id)
-    if app.clock.time() - stored.made >= URL_SECONDS:
+    # Compared as `now >= made + 60 min`, not `now - made >= 60 min`: the clock moved on by
+    # exactly an hour must read as expired, and the subtraction can round to just under it.
+    if app.clock.time() >= stored.made + URL_SECONDS:
         raise BadRequest(
             f"Image '{image_id}' has expired: image URLs are valid for 60 minutes.", status=404
         )

@@ -129,19 +129,35 @@ def test_middleware_adds_headers_and_pairs_request_ids() -> None:
 def test_caching_answers_a_repeated_request_from_memory() -> None:
     out = _run("caching.py")
     assert "0 from the prompt cache" in out
-    assert "cache: 2 hits, 2 misses" in out
+    assert "cache: 3 hits, 3 misses, 3 stored" in out
     assert "same answer from the cache: True" in out
-    # Two prompt-cache questions, one chat, then only the two cache misses reach the server.
-    assert "requests the server saw: 5" in out
+    assert "replayed stream, same final: True" in out
+    # Two prompt-cache questions and one chat, then the three cache misses and the one request
+    # that opted out reach the server.
+    assert "requests the server saw: 7" in out
 
 
 def test_token_counting_matches_the_count_with_the_usage() -> None:
     out = _run("token_counting.py")
-    counted = re.search(r"counted by the API: (\d+) input tokens; bytes/4 says \d+", out)
+    assert "counting with: tiktoken" in out
+    counted = re.search(r"o200k_base \(tiktoken\): (\d+) input tokens; the API counts (\d+)", out)
     assert counted is not None
+    assert counted.group(1) == counted.group(2)
     assert f"used: {counted.group(1)} in (0 cached)" in out
-    assert "max_output_tokens(16): incomplete (max_output_tokens), 16 output tokens" in out
-    assert re.search(r"chat: \d+ prompt \+ \d+ completion = \d+ tokens", out)
+    chat = re.search(r"chat prompt: (\d+) tokens, (\d+) with the tool", out)
+    assert chat is not None
+    assert int(chat.group(2)) > int(chat.group(1))
+    assert re.search(rf"chat: {chat.group(1)} prompt \+ \d+ completion = \d+ tokens", out)
+    assert "max_output_tokens(16): incomplete (max_output_tokens)" in out
+
+
+def test_cost_and_budget_tracks_refuses_and_reconciles() -> None:
+    out = _run("cost_and_budget.py")
+    assert re.search(r"gpt-5-mini +tag=None +requests=1 ", out)
+    assert re.search(r"gpt-4o-mini +tag=support +requests=2 ", out)
+    assert "refused: estimated $0.5000 against a $0.02 limit" in out
+    assert "the organization reports $" in out
+    assert '{"prices_as_of": "2025-08-07"' in out
 
 
 def test_testing_with_mock_passes_its_own_tests_on_both_backends() -> None:

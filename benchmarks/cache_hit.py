@@ -1,0 +1,146 @@
+"""What a response-cache hit costs beside a round trip to the mock, in one process and run.
+
+Rows, each the median of `--runs` runs of `--count` requests (wall time per request; the mock
+serves over loopback from its own process, `python -m openai_ergo.mock`, so that it does not
+share this process's interpreter lock):
+
+- `raw_httpx`: a plain `httpx.AsyncClient` POST to the mock, body read (the floor of a round
+  trip);
+- `round_trip` / `stream_round_trip`: our client through the pipeline to the mock, with the
+  cache opted out (`RequestOptions(cache=False)`), plain and streamed (`final()`);
+- `hit` / `stream_hit`: the same requests answered by the `ResponseCache`.
+
+The ratios `hit / round_trip` and `stream_hit / stream_round_trip` are the figures of merit:
+the target is under 0.05 (a hit costs less than 5% of a round trip). Run as
+`python -m benchmarks.cache_hit [--runs 5] [--count 200]`; it prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+import httpx
+
+from openai_ergo import Client, RequestOptions, ResponseCache
+
+__all__ = ["TARGET", "main", "measure"]
+
+#: A hit must cost less than this fraction of a round trip to the mock.
+TARGET = 0.05
+_NO_CACHE = RequestOptions(cache=False)
+_BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi there"}]}
+
+
+async def _per_request(step: Callable[[], Awaitable[Any]], count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        await step()
+    return (time.perf_counter() - started) / count * 1e6
+
+
+@contextmanager
+def _mock_process() -> Iterator[str]:
+    """The mock in its own process; yields its base URL."""
+    command = [sys.executable, "-m", "openai_ergo.mock", "--port", "0", "--reply-tokens", "24"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()  # "Mock OpenAI API listening on <url>"
+        url = line.rsplit(" ", 1)[-1]
+        if not url.startswith("http"):
+            raise RuntimeError(f"the mock did not start: {line!r}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+async def _measure(url: str, runs: int, count: int) -> dict[str, Any]:
+    samples: dict[str, list[float]] = {}
+    cache = ResponseCache()
+    async with (
+        Client(api_key="sk-bench", base_url=url, rate_limiter=False, cache=cache) as client,
+        httpx.AsyncClient(base_url=url) as raw,
+    ):
+        ask = client.chat("gpt-4o-mini").user("Hi there")
+
+        async def raw_post() -> None:
+            response = await raw.post("/chat/completions", json=_BODY)
+            response.raise_for_status()
+
+        async def round_trip() -> None:
+            await ask.options(_NO_CACHE)
+
+        async def hit() -> None:
+            await ask
+
+        async def stream_round_trip() -> None:
+            async with ask.options(_NO_CACHE).stream() as stream:
+                await stream.until_done()
+            stream.final()
+
+        async def stream_hit() -> None:
+            async with ask.stream() as stream:
+                await stream.until_done()
+            stream.final()
+
+        rows: dict[str, Callable[[], Awaitable[Any]]] = {
+            "raw_httpx": raw_post,
+            "round_trip": round_trip,
+            "hit": hit,
+            "stream_round_trip": stream_round_trip,
+            "stream_hit": stream_hit,
+        }
+        for step in rows.values():  # warm: connections open, entries stored
+            for _ in range(3):
+                await step()
+        for _ in range(runs):
+            for name, step in rows.items():  # interleaved, so drift hits every row alike
+                samples.setdefault(name, []).append(await _per_request(step, count))
+        stats = cache.statistics()
+        if stats.misses != 2:  # the warm-up's first plain and first streamed request
+            raise RuntimeError("a cache-hit row reached the network: it measured no hit")
+        hits = stats.hits
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    return {
+        **{f"{name}_us": round(value, 1) for name, value in medians.items()},
+        "hit_ratio": round(medians["hit"] / medians["round_trip"], 4),
+        "stream_hit_ratio": round(medians["stream_hit"] / medians["stream_round_trip"], 4),
+        "hit_vs_raw_httpx": round(medians["hit"] / medians["raw_httpx"], 4),
+        "target_ratio": TARGET,
+        "hits": hits,
+    }
+
+
+def measure(*, runs: int = 5, count: int = 200) -> dict[str, Any]:
+    """Microseconds per request of each row (medians of `runs`), and the hit ratios."""
+    with _mock_process() as url:
+        result: dict[str, Any] = anyio.run(_measure, url, runs, count)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: print the rows and ratios as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cache_hit")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--count", type=int, default=200)
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(runs=args.runs, count=args.count)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

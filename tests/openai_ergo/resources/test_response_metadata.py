@@ -232,6 +232,24 @@ async def test_the_raw_response_of_a_structured_request_parses_to_parsed(
     assert isinstance(raw_chat.parse().result, ChatCompletion)
 
 
+async def test_a_vector_store_search_has_a_raw_response(
+    mock_openai: MockServer, tmp_path: Path
+) -> None:
+    mock_openai.app.indexing_seconds = 0
+    (tmp_path / "nile.txt").write_text("The Nile is the longest river in Africa.")
+    async with _client(mock_openai) as client:
+        store = await client.vector_store("geo").file(tmp_path / "nile.txt")
+        await store.wait(timeout=10)
+        search = store.search("which river").max_results(3)
+        raw = await search.with_raw_response()
+        awaited = await search
+    _assert_metadata(raw)
+    page = raw.parse()
+    assert type(page) is type(awaited)
+    assert [hit.filename for hit in page.data or []] == ["nile.txt"]
+    assert page == awaited
+
+
 STREAMS = {
     "responses": lambda c: c.responses("gpt-5").input("Say hi").stream(),
     "chat": lambda c: c.chat("gpt-4o").user("Say hi").stream(),

@@ -5,6 +5,7 @@ by middleware."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from openai_ergo import (
     Images,
     InvalidRequestError,
     Middleware,
+    NotFoundError,
     Parsed,
     RateLimitInfo,
     RawResponse,
@@ -160,6 +162,66 @@ async def test_image_urls_are_downloaded_before_the_raw_response_returns(
         assert [image.data for image in images] == [image.data for image in awaited]
         assert images.response is not None
         assert [image.url for image in images] == [i.url for i in images.response.data or []]
+
+
+@pytest.mark.parametrize("kind", ["edit", "variation"])
+async def test_an_image_edit_or_variation_raw_response_parses_to_the_awaited_images(
+    mock_openai: MockServer, kind: str
+) -> None:
+    async with _client(mock_openai) as client:
+        made = await client.images("gpt-image-1").prompt("A hat").size("1024x1024")
+        png = made[0].data
+        if kind == "edit":
+            builder = client.images("gpt-image-1").image(png).prompt("Add a hat")
+        else:
+            builder = client.images("dall-e-2").size("256x256").variation(png)
+        mock_openai.requests.clear()
+        raw = await builder.with_raw_response()
+        path = mock_openai.requests[0].path
+        awaited = await builder
+    assert path == ("/v1/images/edits" if kind == "edit" else "/v1/images/variations")
+    _assert_metadata(raw)
+    parsed = raw.parse()
+    assert len(parsed) == len(awaited) == 1
+    assert parsed[0].format == "png"
+    assert (parsed[0].url is None) is (kind == "edit")  # dall-e-2 answers a URL
+
+
+async def test_an_expired_image_url_fails_the_raw_response_as_it_fails_await(
+    mock_openai: MockServer,
+) -> None:
+    from .test_images import _HourPasses
+
+    mock_openai.app.clock.speed = 0
+    async with Client(
+        api_key="sk-mock",
+        base_url=mock_openai.url,
+        rate_limiter=False,
+        middleware=[_HourPasses(mock_openai)],
+    ) as client:
+        with pytest.raises(NotFoundError) as expired:
+            await client.images("dall-e-2").prompt("An otter").size("256x256").with_raw_response()
+    assert expired.value.method == "GET"
+    assert "expired" in str(expired.value)
+
+
+REFUSED: dict[str, tuple[Callable[[Client], Any], str]] = {
+    "speech": (lambda c: c.speech("gpt-4o-mini-tts").input("Hi"), "voice"),
+    "transcription": (lambda c: c.transcription("whisper-1").prompt("Hi"), "file"),
+    "images": (lambda c: c.images("gpt-image-1").size("1024x1024"), "prompt"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED))
+async def test_an_incomplete_media_request_is_refused_before_it_goes_out(
+    mock_openai: MockServer, kind: str
+) -> None:
+    make, param = REFUSED[kind]
+    async with _client(mock_openai) as client:
+        with pytest.raises(InvalidRequestError) as refused:
+            await make(client).with_raw_response()
+    assert refused.value.param == param
+    assert mock_openai.requests == []
 
 
 async def test_the_raw_speech_response_is_its_body_still_on_the_wire(

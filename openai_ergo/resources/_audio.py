@@ -88,8 +88,9 @@ class SpeechBuilder(MediaBuilder):
     `.format(...)`, `.speed(...)` and `.instructions(...)`.
 
     `await builder` gives the audio bytes, `await builder.save(path)` writes them to a file as
-    they arrive, `builder.stream()` yields them chunk by chunk. Bad values raise
-    `InvalidRequestError` naming the parameter.
+    they arrive, `builder.stream()` yields them chunk by chunk, and
+    `builder.with_raw_response()` is the audio body still unread, with the response's request
+    id, headers and rate limits. Bad values raise `InvalidRequestError` naming the parameter.
     """
 
     __slots__ = ()
@@ -318,7 +319,8 @@ class TranscriptionBuilder(MediaBuilder):
     (`client.translation(model)`) of an audio file: `.file(path)`, with `.language(...)`,
     `.prompt(...)`, `.format(...)`, `.timestamp_granularities(...)`, `.temperature(...)`.
 
-    `await builder` gives a `Transcript`; `.stream()` (transcriptions by the `gpt-4o-*`
+    `await builder` gives a `Transcript`; `with_raw_response()` the same with the response's
+    request id, headers and rate limits; `.stream()` (transcriptions by the `gpt-4o-*`
     models) the typed transcript events. Bad values raise `InvalidRequestError` naming the
     parameter.
     """

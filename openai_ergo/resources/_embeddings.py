@@ -251,7 +251,8 @@ class EmbeddingsBuilder(BodyBuilder):
     `await builder` returns `Embeddings`. Inputs beyond one request's limits (2,048 inputs,
     300,000 tokens by `estimate_tokens`) are split into requests sent concurrently (at most
     `concurrency` at a time, each through the client's rate limiter and retries) and joined in
-    input order, with usage summed.
+    input order, with usage summed. `with_raw_response()` gives the response's request id,
+    headers and rate limits with the result when the input goes out as one request.
     """
 
     __slots__ = ("_concurrency", "_inputs", "_max_inputs", "_max_tokens")

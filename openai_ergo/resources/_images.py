@@ -197,7 +197,8 @@ class ImagesBuilder(MediaBuilder):
     the prompt; with `.image(...)` it edits those images (with `.mask(...)` on the first);
     `.variation(image)` asks for variations of one image (dall-e-2).
 
-    Awaiting it gives `Images`; `.stream()` streams partial images (GPT image models). Bad
+    Awaiting it gives `Images`; `with_raw_response()` the same with the response's request id,
+    headers and rate limits; `.stream()` streams partial images (GPT image models). Bad
     values raise `InvalidRequestError` naming the parameter where they are set, and rules that
     span fields (an edit needs a prompt, a variation takes none) where the request is sent.
     """

@@ -16,6 +16,7 @@ from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, final
 
 from openai_ergo._errors import InvalidRequestError
+from openai_ergo._metadata import RawResponse
 from openai_ergo._multipart import FileInput
 from openai_ergo.resources._builder import check_number, check_str
 from openai_ergo.resources._media import MediaBuilder, StreamHandle, check_choice, upload_of
@@ -87,8 +88,9 @@ class SpeechBuilder(MediaBuilder):
     `.format(...)`, `.speed(...)` and `.instructions(...)`.
 
     `await builder` gives the audio bytes, `await builder.save(path)` writes them to a file as
-    they arrive, `builder.stream()` yields them chunk by chunk. Bad values raise
-    `InvalidRequestError` naming the parameter.
+    they arrive, `builder.stream()` yields them chunk by chunk, and
+    `builder.with_raw_response()` is the audio body still unread, with the response's request
+    id, headers and rate limits. Bad values raise `InvalidRequestError` naming the parameter.
     """
 
     __slots__ = ()
@@ -148,6 +150,15 @@ class SpeechBuilder(MediaBuilder):
 
     def __await__(self) -> Generator[Any, None, bytes]:
         return self._read().__await__()
+
+    async def with_raw_response(self) -> BinaryResponse:
+        """Send the request and return the audio body still on the wire: the
+        `BinaryResponse` the typed method's `with_raw_response` twin returns. Its
+        `request_id`, `headers`, `status_code` and `rate_limit` are there at once;
+        `await body.read()` gives the bytes `await builder` gives, `await body.write_to(path)`
+        does what `save(path)` does. It owns its connection: `async with` it, or read it
+        whole."""
+        return _binary(await self._open())
 
     async def save(self, path: str | os.PathLike[str]) -> int:
         """Write the audio to the file at `path` as it arrives (never held whole); returns the
@@ -247,6 +258,19 @@ def _cue_text(body: str) -> str:
     return " ".join(lines)
 
 
+def _transcript_of(raw: RawResponse[Any], form: str) -> Transcript:
+    """The `Transcript` of a transcription's (or translation's) answer in format `form`."""
+    if form in _PLAIN_FORMATS:
+        # Not JSON: the body is the transcript (or its subtitles) as sent.
+        body = raw.response.content.decode()
+        text = body.strip() if form == "text" else _cue_text(body)
+        return Transcript(text, format=form, body=body)
+    response = raw.parse()
+    if isinstance(response, CreateTranscriptionResponseDiarizedJson):
+        form = "diarized_json"
+    return Transcript(response.text or "", format=form, response=response)
+
+
 @final
 class TranscriptStream(
     StreamHandle["TypedEventStream[Any]", CreateTranscriptionResponseStreamEvent]
@@ -295,7 +319,8 @@ class TranscriptionBuilder(MediaBuilder):
     (`client.translation(model)`) of an audio file: `.file(path)`, with `.language(...)`,
     `.prompt(...)`, `.format(...)`, `.timestamp_granularities(...)`, `.temperature(...)`.
 
-    `await builder` gives a `Transcript`; `.stream()` (transcriptions by the `gpt-4o-*`
+    `await builder` gives a `Transcript`; `with_raw_response()` the same with the response's
+    request id, headers and rate limits; `.stream()` (transcriptions by the `gpt-4o-*`
     models) the typed transcript events. Bad values raise `InvalidRequestError` naming the
     parameter.
     """
@@ -372,19 +397,22 @@ class TranscriptionBuilder(MediaBuilder):
         return args
 
     async def _create(self) -> Transcript:
+        return (await self.with_raw_response()).parse()
+
+    async def with_raw_response(self) -> RawResponse[Transcript]:
+        """Send the request and return the response as it came: `request_id`, `headers`,
+        `rate_limit`, `status_code`, and `parse()`, the `Transcript` that `await` gives
+        (whichever `format`: JSON or `text`/`srt`/`vtt`)."""
         args = self._checked_args()
         audio = self._client.audio
         method: Any = audio.translations if self._translate else audio.transcriptions
-        form = args.get("response_format", "json")
-        if form in _PLAIN_FORMATS:
-            raw = await method.with_raw_response.create(**args)
-            body = raw.response.content.decode()
-            text = body.strip() if form == "text" else _cue_text(body)
-            return Transcript(text, format=form, body=body)
-        response = await method.create(**args)
-        if isinstance(response, CreateTranscriptionResponseDiarizedJson):
-            form = "diarized_json"
-        return Transcript(response.text or "", format=form, response=response)
+        raw: RawResponse[Any] = await method.with_raw_response.create(**args)
+        form: str = args.get("response_format", "json")
+
+        def parse(_: Any) -> Transcript:
+            return _transcript_of(raw, form)
+
+        return RawResponse(raw.response, parse)
 
     def __await__(self) -> Generator[Any, None, Transcript]:
         return self._create().__await__()

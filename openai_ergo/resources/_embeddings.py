@@ -21,6 +21,7 @@ import msgspec
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._errors import APIResponseValidationError, InvalidRequestError
+from openai_ergo._metadata import RawResponse
 from openai_ergo.resources._builder import BodyBuilder, check_int, check_str
 from openai_ergo.types._generated.embeddings import CreateEmbeddingResponseUsage
 
@@ -250,7 +251,8 @@ class EmbeddingsBuilder(BodyBuilder):
     `await builder` returns `Embeddings`. Inputs beyond one request's limits (2,048 inputs,
     300,000 tokens by `estimate_tokens`) are split into requests sent concurrently (at most
     `concurrency` at a time, each through the client's rate limiter and retries) and joined in
-    input order, with usage summed.
+    input order, with usage summed. `with_raw_response()` gives the response's request id,
+    headers and rate limits with the result when the input goes out as one request.
     """
 
     __slots__ = ("_concurrency", "_inputs", "_max_inputs", "_max_tokens")
@@ -368,9 +370,39 @@ class EmbeddingsBuilder(BodyBuilder):
                 raise failure[0]
         return _join([part for part in parts if part is not None], len(ranges))
 
+    async def with_raw_response(self) -> RawResponse[Embeddings]:
+        """Send the request and return the response as it came: `request_id`, `headers`,
+        `rate_limit`, `status_code`, and `parse()`, the `Embeddings` that `await` gives.
+
+        A `RawResponse` is one HTTP response, so this is for an input that goes out as one
+        request. An input `split()` would send as several raises `InvalidRequestError`
+        (`param="input"`) naming the split, before anything goes out: send each part as its
+        own builder to see each response, or await the builder for the joined result."""
+        self._body()  # the checks, before anything goes out
+        ranges = split_inputs(self._inputs, self._max_inputs, self._max_tokens)
+        if len(ranges) > 1:
+            raise InvalidRequestError(
+                f"with_raw_response() returns one HTTP response, but these {len(self._inputs)} "
+                f"inputs go out as {len(ranges)} requests (at most {self._max_inputs} inputs "
+                f"and {self._max_tokens:,} estimated tokens each, as split() sets): send each "
+                "part as its own builder (`.input(part)`) for its response, or await the "
+                "builder for the joined Embeddings",
+                param="input",
+            )
+        count = len(self._inputs)
+        reply = await self._post_part(0, count)
+
+        def parse(response: APIResponse) -> Embeddings:
+            return _join([_decoded(response, count)], 1)
+
+        return RawResponse(reply, parse)
+
     async def _send_part(
         self, start: int, stop: int
     ) -> tuple[array[float], int, str, CreateEmbeddingResponseUsage]:
+        return _decoded(await self._post_part(start, stop), stop - start)
+
+    async def _post_part(self, start: int, stop: int) -> APIResponse:
         chunk = self._inputs[start:stop]
         body = self._body(input=[v if isinstance(v, str) else list(v) for v in chunk])
         # The rate limiter books the tokens this estimate says, not the body's bytes.
@@ -381,7 +413,7 @@ class EmbeddingsBuilder(BodyBuilder):
         reply: APIResponse = await self._client.request(
             "POST", self.path, body=body, headers=self._headers(), options=options
         )
-        return reply.decode(lambda content: _decode(content, len(chunk)), "embeddings list")
+        return reply
 
     def __await__(self) -> Generator[Any, None, Embeddings]:
         return self.create().__await__()
@@ -389,6 +421,14 @@ class EmbeddingsBuilder(BodyBuilder):
     def __repr__(self) -> str:
         shown = super().__repr__()
         return f"{shown[:-1]}, inputs={len(self._inputs)})"
+
+
+def _decoded(
+    reply: APIResponse, count: int
+) -> tuple[array[float], int, str, CreateEmbeddingResponseUsage]:
+    """The vectors of one response to `count` inputs (a body that is not that raises
+    `APIResponseValidationError` quoting it)."""
+    return reply.decode(lambda content: _decode(content, count), "embeddings list")
 
 
 def _join(

@@ -20,6 +20,7 @@ import anyio
 import httpx
 
 from openai_ergo._errors import APIConnectionError, InvalidRequestError
+from openai_ergo._metadata import RawResponse
 from openai_ergo._multipart import FileInput, FileUpload
 from openai_ergo.resources._builder import check_int, check_str
 from openai_ergo.resources._media import MediaBuilder, StreamHandle, check_choice, upload_of
@@ -196,7 +197,8 @@ class ImagesBuilder(MediaBuilder):
     the prompt; with `.image(...)` it edits those images (with `.mask(...)` on the first);
     `.variation(image)` asks for variations of one image (dall-e-2).
 
-    Awaiting it gives `Images`; `.stream()` streams partial images (GPT image models). Bad
+    Awaiting it gives `Images`; `with_raw_response()` the same with the response's request id,
+    headers and rate limits; `.stream()` streams partial images (GPT image models). Bad
     values raise `InvalidRequestError` naming the parameter where they are set, and rules that
     span fields (an edit needs a prompt, a variation takes none) where the request is sent.
     """
@@ -345,16 +347,31 @@ class ImagesBuilder(MediaBuilder):
             raise InvalidRequestError("input_fidelity is for an edit", param="input_fidelity")
         return args
 
+    def _method(self, *, raw: bool = False) -> Any:
+        """The typed method this request calls (its `with_raw_response` twin for `raw`)."""
+        images: Any = self._client.images.with_raw_response if raw else self._client.images
+        if self.kind == "variation":
+            return images.create_variation
+        return images.edit if self.kind == "edit" else images.generate
+
     async def _create(self) -> Images:
         args = self._checked_args()
-        images = self._client.images
-        if self.kind == "variation":
-            response = await images.create_variation(**args)
-        elif self.kind == "edit":
-            response = await images.edit(**args)
-        else:
-            response = await images.generate(**args)
-        return await _images_of(self._client, response)
+        response: ImagesResponse = await self._method()(**args)
+        return _images(response, await _downloads(self._client, response))
+
+    async def with_raw_response(self) -> RawResponse[Images]:
+        """Send the request and return the Images API's response as it came: `request_id`,
+        `headers`, `rate_limit`, `status_code`, and `parse()`, the `Images` that `await`
+        gives. Images answered as URLs are downloaded before it returns, as `await` does;
+        the metadata is the API's response, not the downloads'."""
+        args = self._checked_args()
+        raw: RawResponse[ImagesResponse] = await self._method(raw=True)(**args)
+        downloaded = await _downloads(self._client, raw.parse())
+
+        def parse(_: Any) -> Images:
+            return _images(raw.parse(), downloaded)
+
+        return RawResponse(raw.response, parse)
 
     def __await__(self) -> Generator[Any, None, Images]:
         return self._create().__await__()
@@ -387,10 +404,14 @@ class ImagesBuilder(MediaBuilder):
         return text + ")"
 
 
-async def _images_of(client: Client, response: ImagesResponse) -> Images:
-    """The answer's images with their bytes: base64 decoded, URLs downloaded concurrently."""
+async def _downloads(client: Client, response: ImagesResponse) -> list[bytes | None]:
+    """The bytes of each image the answer gives as a URL, downloaded concurrently (None for
+    an image given as base64)."""
     data = response.data or []
-    found: list[bytes] = [b""] * len(data)
+    found: list[bytes | None] = [None] * len(data)
+    urls = [(i, item.url) for i, item in enumerate(data) if not item.b64_json and item.url]
+    if not urls:
+        return found
     failures: list[Exception] = []
 
     async def download(index: int, url: str) -> None:
@@ -403,17 +424,23 @@ async def _images_of(client: Client, response: ImagesResponse) -> Images:
             group.cancel_scope.cancel()
 
     async with anyio.create_task_group() as group:
-        for index, item in enumerate(data):
-            if item.b64_json:
-                found[index] = base64.b64decode(item.b64_json)
-            elif item.url:
-                group.start_soon(download, index, item.url)
+        for index, url in urls:
+            group.start_soon(download, index, url)
     if failures:
         raise failures[0]
-    images = [
-        GeneratedImage(found[i], index=i, url=item.url, revised_prompt=item.revised_prompt)
-        for i, item in enumerate(data)
-    ]
+    return found
+
+
+def _images(response: ImagesResponse, downloaded: list[bytes | None]) -> Images:
+    """The answer's images with their bytes: base64 decoded, URLs' from `downloaded`."""
+    images = []
+    for index, item in enumerate(response.data or []):
+        data = downloaded[index]
+        if data is None:
+            data = base64.b64decode(item.b64_json) if item.b64_json else b""
+        images.append(
+            GeneratedImage(data, index=index, url=item.url, revised_prompt=item.revised_prompt)
+        )
     return Images(images, response=response, usage=response.usage)
 
 

@@ -34,6 +34,7 @@ from openai_ergo.resources._workflow import WorkflowBuilder
 
 if TYPE_CHECKING:
     from openai_ergo._client import Client
+    from openai_ergo._metadata import RawResponse
     from openai_ergo.types import (
         VectorStoreFileBatchObject,
         VectorStoreObject,
@@ -176,6 +177,15 @@ class VectorStoreSearch(WorkflowBuilder):
     async def create(self) -> VectorStoreSearchResultsPage:
         """Run the search (what `await search` does)."""
         return await self._client.vector_stores.search(self._store_id, **self._fields)
+
+    async def with_raw_response(self) -> RawResponse[VectorStoreSearchResultsPage]:
+        """Run the search and return the response as it came: `request_id`, `headers`,
+        `rate_limit`, `status_code`, and `parse()`, the page that `await` gives."""
+        raw: RawResponse[VectorStoreSearchResultsPage]
+        raw = await self._client.vector_stores.with_raw_response.search(
+            self._store_id, **self._fields
+        )
+        return raw
 
     def __await__(self) -> Generator[Any, None, VectorStoreSearchResultsPage]:
         return self.create().__await__()

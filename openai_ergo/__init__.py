@@ -46,12 +46,14 @@ from openai_ergo._pipeline._circuit import CircuitBreaker
 from openai_ergo._pipeline._clock import Clock
 from openai_ergo._pipeline._logging import redact_secrets
 from openai_ergo._pipeline._middleware import Middleware
+from openai_ergo._pipeline._observe import Observer, Operation, OperationEvent
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 from openai_ergo._transport import HTTP11Transport
 
 if typing.TYPE_CHECKING:
+    from openai_ergo.observability import AuditLog, AuditRecord, OpenTelemetry, PrometheusMetrics
     from openai_ergo.resources import (
         AssistantRunBuilder,
         BatchBuilder,
@@ -151,7 +153,19 @@ _LAZY_FROM_RESOURCES = frozenset(
 )
 
 
+# The observers load with `openai_ergo.observability` (their extras only when one is made).
+_LAZY_FROM_OBSERVABILITY = frozenset(
+    {"AuditLog", "AuditRecord", "OpenTelemetry", "PrometheusMetrics"}
+)
+
+
 def __getattr__(name: str) -> typing.Any:
+    if name in _LAZY_FROM_OBSERVABILITY:
+        from openai_ergo import observability
+
+        found = getattr(observability, name)
+        globals()[name] = found
+        return found
     if name in _LAZY_FROM_RESOURCES:
         from openai_ergo import resources
 
@@ -162,7 +176,7 @@ def __getattr__(name: str) -> typing.Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_FROM_RESOURCES)
+    return sorted(set(globals()) | _LAZY_FROM_RESOURCES | _LAZY_FROM_OBSERVABILITY)
 
 
 __all__ = [
@@ -173,6 +187,8 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AssistantRunBuilder",
+    "AuditLog",
+    "AuditRecord",
     "AuthenticationError",
     "BadRequestError",
     "BatchBuilder",
@@ -212,12 +228,17 @@ __all__ = [
     "ModerationsBuilder",
     "MultipartBody",
     "NotFoundError",
+    "Observer",
     "OpenAIErgoError",
+    "OpenTelemetry",
+    "Operation",
+    "OperationEvent",
     "OutputParseError",
     "Page",
     "Paginator",
     "Parsed",
     "PermissionDeniedError",
+    "PrometheusMetrics",
     "RateLimitError",
     "RateLimitInfo",
     "RateLimitScope",

@@ -31,6 +31,7 @@ from openai_ergo._pipeline._auth import APIKeyAuth, checked_setting
 from openai_ergo._pipeline._circuit import CircuitBreaker
 from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
 from openai_ergo._pipeline._middleware import Middleware
+from openai_ergo._pipeline._observe import Observer
 from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
@@ -65,6 +66,17 @@ def _merged_headers(
     return merged
 
 
+def _checked_observers(observers: Sequence[Observer]) -> tuple[Observer, ...]:
+    given = tuple(observers)
+    for observer in given:
+        if not isinstance(observer, Observer):
+            raise ConfigurationError(
+                f"observers= takes Observer instances (OpenTelemetry(), PrometheusMetrics(), "
+                f"AuditLog(...) or your own subclass), not {type(observer).__name__}"
+            )
+    return given
+
+
 @final
 class Client(Namespaces, AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
@@ -73,6 +85,8 @@ class Client(Namespaces, AsyncResource):
     `verify` (an `ssl.SSLContext` for a private CA or a client certificate, or `False`),
     `http2`, `limits`; or your own `transport`, or a whole `http_client` (an
     `httpx.AsyncClient`, closed with this client, as the official SDK does).
+    `observers` hear about every request: `OpenTelemetry()`, `PrometheusMetrics()`,
+    `AuditLog(sink)` (docs/observability.md).
 
     Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
     `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID` (stripped of surrounding
@@ -109,6 +123,7 @@ class Client(Namespaces, AsyncResource):
         trust_env: bool = True,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        observers: Sequence[Observer] = (),
         _azure: AzureSettings | None = None,
     ) -> None:
         given: object = api_key  # typed str, but untyped callers pass what they have
@@ -170,6 +185,7 @@ class Client(Namespaces, AsyncResource):
             retry=retry or RetryPolicy(),
             timeouts=timeouts or Timeouts(),
             clock=clock,
+            observers=_checked_observers(observers),
         )
 
     @classmethod
@@ -252,6 +268,7 @@ class Client(Namespaces, AsyncResource):
         rate_limiter: RateLimiter | Literal[False] | None = None,
         circuit_breaker: CircuitBreaker | Literal[False] | None = None,
         middleware: Sequence[Middleware] | None = None,
+        observers: Sequence[Observer] | None = None,
     ) -> Client:
         """A client that shares this one's connection pool with some settings changed.
 
@@ -277,6 +294,7 @@ class Client(Namespaces, AsyncResource):
             retry=retry or base.retry,
             timeouts=timeouts or base.timeouts,
             clock=base.clock,
+            observers=base.observers if observers is None else _checked_observers(observers),
         )
         return derived
 

@@ -69,7 +69,8 @@ class RequestOptions:
 
     `deployment` names the Azure deployment when the body has no `model` (raw bytes, say);
     `estimated_tokens` replaces the rate limiter's estimate; `endpoint` names the circuit-breaker
-    route when the automatic one (method and path with ids folded) does not fit.
+    route when the automatic one (method and path with ids folded) does not fit. `tag` names the
+    caller for observers (audit records, metrics): it is never sent.
     """
 
     timeouts: Timeouts | None = None
@@ -78,6 +79,7 @@ class RequestOptions:
     estimated_tokens: int | None = None
     deployment: str | None = None
     endpoint: str | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

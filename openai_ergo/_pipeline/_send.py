@@ -4,6 +4,7 @@ transport for each attempt, the retry policy between attempts, and errors mapped
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,6 +33,7 @@ from openai_ergo._pipeline._middleware import (
     event_observers,
     stream_enders,
 )
+from openai_ergo._pipeline._observe import Observer, Operation, OperationEvent, circuit_event
 from openai_ergo._pipeline._plain import PlainRequests
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
 from openai_ergo._pipeline._request_id import request_id_of
@@ -146,6 +148,7 @@ class Pipeline:
         retry: RetryPolicy,
         timeouts: Timeouts,
         clock: Clock,
+        observers: tuple[Observer, ...] = (),
     ) -> None:
         self.http = http
         self.auth = auth
@@ -155,6 +158,8 @@ class Pipeline:
         self.retry = retry
         self.timeouts = timeouts
         self.clock = clock
+        #: Who hears about every logical request (empty: nothing is measured at all).
+        self.observers = observers
         self._observers = event_observers(middleware)
         self._enders = stream_enders(middleware)
         self._targets: dict[str, tuple[httpx.URL, str]] = {}
@@ -221,17 +226,21 @@ class Pipeline:
         """The secrets the auth may send, for scrubbing text built from responses."""
         return self.auth.secrets() if isinstance(self.auth, SecretHolder) else ()
 
-    async def send(self, call: Call) -> APIResponse | EventStream | BinaryResponse:
+    async def send(
+        self, call: Call, operation: Operation | None = None
+    ) -> APIResponse | EventStream | BinaryResponse:
         """Run one logical request to its result or its typed error."""
+        if operation is None and self.observers:
+            return await self._send_observed(call)
         timeouts = call.options.timeouts or self.timeouts
         if call.method == "POST" and "idempotency-key" not in call.headers:
             call.headers["Idempotency-Key"] = call.options.idempotency_key or new_idempotency_key()
         if call.stream or timeouts.total is None:
-            return await self._attempts(call, timeouts)
+            return await self._attempts(call, timeouts, None, operation)
         attempts: list[dict[str, Any]] = []
         try:
             with anyio.fail_after(timeouts.total):
-                return await self._attempts(call, timeouts, attempts)
+                return await self._attempts(call, timeouts, attempts, operation)
         except TimeoutError as exc:
             raise transport_error(
                 TimeoutError(f"the total deadline of {timeouts.total} s passed"),
@@ -242,8 +251,85 @@ class Pipeline:
                 secrets=self.secrets(),
             ) from exc
 
+    async def _send_observed(self, call: Call) -> APIResponse | EventStream | BinaryResponse:
+        """`send`, told to the observers: started, each attempt and wait, and the end (for a
+        stream or a binary body, when it closes)."""
+        url = call.target
+        operation = Operation(
+            method=call.method,
+            path=call.path,
+            url=call.url,
+            endpoint=call.options.endpoint or endpoint_key(call.method, call.path),
+            server_address=url.host,
+            server_port=url.port or (443 if url.scheme == "https" else 80),
+            model=model_of(call.body) or call.options.deployment,
+            body=call.body,
+            stream=call.stream,
+            tag=call.options.tag,
+        )
+        observers = self.observers
+        for observer in observers:
+            observer.started(operation)
+        for observer in observers:
+            observer.inject(operation, call.headers)
+        try:
+            result = await self.send(call, operation)
+        except BaseException as exc:
+            operation.fail(exc, anyio.get_cancelled_exc_class())
+            self.end_operation(operation)
+            raise
+        self._read_circuit(operation)
+        if isinstance(result, APIResponse):
+            operation.read_content(result.content, result.headers.get("content-type"))
+            self.end_operation(operation)
+        return result
+
+    def _read_circuit(self, operation: Operation) -> None:
+        breaker = self.circuit_breaker
+        if breaker is not None:
+            operation.circuit = breaker.state(operation.endpoint)
+
+    def end_operation(self, operation: Operation) -> None:
+        """Tell every observer the request is over (its duration set now)."""
+        operation.duration = time.perf_counter() - operation.started
+        self._read_circuit(operation)
+        for observer in self.observers:
+            observer.ended(operation)
+
+    def _tell(self, operation: Operation, event: OperationEvent) -> None:
+        for observer in self.observers:
+            observer.event(operation, event)
+
+    def _attempt_ended(
+        self, operation: Operation, record: dict[str, Any], outcome: _Outcome, *, report: bool
+    ) -> None:
+        """Note an attempt's outcome; `report` tells it as an event (only requests that took
+        more than one attempt report each)."""
+        attempt = record["attempt"]
+        operation.attempts = attempt
+        status = record.get("status")
+        operation.status = status
+        operation.request_id = record.get("request_id")
+        if report:
+            exc = outcome.exception
+            self._tell(
+                operation,
+                OperationEvent(
+                    "attempt",
+                    attempt,
+                    seconds=record.get("ms", 0.0) / 1000.0,
+                    status=status,
+                    error_type=type(exc).__name__ if exc is not None and status is None else None,
+                    request_id=operation.request_id,
+                ),
+            )
+
     async def _attempts(
-        self, call: Call, timeouts: Timeouts, attempts: list[dict[str, Any]] | None = None
+        self,
+        call: Call,
+        timeouts: Timeouts,
+        attempts: list[dict[str, Any]] | None = None,
+        operation: Operation | None = None,
     ) -> APIResponse | EventStream | BinaryResponse:
         retry = call.options.retry or self.retry
         attempts = [] if attempts is None else attempts
@@ -257,13 +343,19 @@ class Pipeline:
             record: dict[str, Any] = {"attempt": attempt}
             attempts.append(record)
             try:
-                outcome = await self._attempt(call, timeouts, state, record, endpoint, limits)
+                outcome = await self._attempt(
+                    call, timeouts, state, record, endpoint, limits, operation
+                )
             except (CircuitOpenError, RateLimitError) as exc:
                 # Failed fast before sending (a 429 from the server is an outcome, not raised).
+                if operation is not None and isinstance(exc, CircuitOpenError):
+                    self._tell(operation, circuit_event(exc, attempt))
                 attempts.pop()
                 exc.attempts = tuple(attempts)
                 exc.method, exc.url = call.method, call.url
                 raise
+            if operation is not None:
+                self._attempt_ended(operation, record, outcome, report=attempt > 1)
             if outcome.result is not None:
                 return outcome.result
             wait: float | RetryStop | None = None
@@ -309,6 +401,16 @@ class Pipeline:
                 raise self._error(call, outcome, attempts, stop) from (
                     None if _is_sse_error(cause) or is_local_failure(cause) else cause
                 )
+            if operation is not None:
+                if attempt == 1:
+                    self._attempt_ended(operation, record, outcome, report=True)
+                reason = record.get("status") or record.get("error")
+                self._tell(
+                    operation,
+                    OperationEvent(
+                        "retry_wait", attempt, seconds=delay, reason=str(reason or "") or None
+                    ),
+                )
             if delay > 0:
                 await self.clock.sleep(delay)
 
@@ -320,6 +422,7 @@ class Pipeline:
         record: dict[str, Any],
         endpoint: str,
         limits: _Limits,
+        operation: Operation | None = None,
     ) -> _Outcome:
         breaker = self.circuit_breaker
         trial = False
@@ -339,6 +442,11 @@ class Pipeline:
             if self.rate_limiter is not None:
                 permit = await self._acquire(call, request, limits)
                 record["waited"] = permit.waited
+                if operation is not None and permit.waited:
+                    wait = OperationEvent(
+                        "rate_limit_wait", record["attempt"], seconds=permit.waited
+                    )
+                    self._tell(operation, wait)
             if request is not None:
                 for middleware in self.middleware:
                     replaced = await middleware.on_request(request, state)
@@ -379,13 +487,15 @@ class Pipeline:
                         method=call.method,
                         url=call.url,
                         attempts=record["attempt"],
-                        on_close=permit.release if permit is not None else None,
+                        on_close=self._closer(permit, operation),
                     )
                     permit = None
                     self._log(call, record, failed=False, started=started)
                     return outcome
                 if response.is_success and call.stream:
-                    verdict = await self._open_stream(call, timeouts, state, outcome, permit)
+                    verdict = await self._open_stream(
+                        call, timeouts, state, outcome, permit, operation
+                    )
                     if outcome.result is not None:
                         permit = None  # the stream owns the slot until it closes
                         self._log(call, record, failed=False, started=started)
@@ -461,6 +571,7 @@ class Pipeline:
         state: RequestState,
         outcome: _Outcome,
         permit: RateLimitPermit | None,
+        operation: Operation | None = None,
     ) -> bool:
         """Open the event source and read its first batch, so that a stream that breaks before
         its first event is retried like any failed request. Returns the circuit verdict."""
@@ -491,8 +602,30 @@ class Pipeline:
             observers=self._observers,
             enders=self._enders,
             on_close=permit.release if permit is not None else _nothing,
+            operation=operation,
+            pipeline=self if operation is not None else None,
         )
+        if operation is not None:
+            operation.time_to_first_chunk = time.perf_counter() - operation.started
+            for observer in self.observers:
+                observer.first_chunk(operation)
         return True
+
+    def _closer(
+        self, permit: RateLimitPermit | None, operation: Operation | None
+    ) -> Callable[[], None] | None:
+        """What a binary body calls when it closes: the concurrency slot goes back, and the
+        observers hear that the request is over."""
+        release = permit.release if permit is not None else None
+        if operation is None:
+            return release
+
+        def close() -> None:
+            if release is not None:
+                release()
+            self.end_operation(operation)
+
+        return close
 
     def _error(
         self,

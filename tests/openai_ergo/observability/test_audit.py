@@ -80,7 +80,7 @@ async def test_failed_requests_are_recorded_with_their_error(mock_openai: MockSe
         with pytest.raises(StreamInterruptedError):
             await client.chat("gpt-4o-mini").user("Rivers?").stream().until_done()
         mock_openai.app.require_api_key = True
-        mock_openai.app.api_keys = {"sk-someone-else"}
+        mock_openai.app.api_keys = frozenset({"sk-someone-else"})
         with pytest.raises(AuthenticationError):
             await client.chat("gpt-4o-mini").user("Hi")
     broken, refused = records
@@ -96,7 +96,7 @@ async def test_no_record_ever_holds_the_api_key_even_with_content(mock_openai: M
         await client.chat("gpt-4o-mini").system("Be brief.").user(f"My key is {KEY}, keep it")
         await client.responses("gpt-5-mini").instructions(f"Never say {KEY}").input("Hi")
         mock_openai.app.require_api_key = True
-        mock_openai.app.api_keys = {"sk-someone-else"}
+        mock_openai.app.api_keys = frozenset({"sk-someone-else"})
         with pytest.raises(AuthenticationError):
             await client.chat("gpt-4o-mini").user("Hi")
     dumped = b"\n".join(record.to_json() for record in records).decode()

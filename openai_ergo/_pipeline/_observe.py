@@ -109,6 +109,10 @@ class _Incomplete(msgspec.Struct, kw_only=True):
     reason: str | None = None
 
 
+class _OutputItem(msgspec.Struct, kw_only=True):
+    type: str | None = None
+
+
 class _Facts(msgspec.Struct, kw_only=True):
     """The few fields of an inference result that observers report (unknown ones skipped)."""
 
@@ -118,6 +122,7 @@ class _Facts(msgspec.Struct, kw_only=True):
     choices: list[_Choice] | None = None
     status: str | None = None
     incomplete_details: _Incomplete | None = None
+    output: list[_OutputItem] | None = None
     service_tier: str | None = None
     system_fingerprint: str | None = None
 
@@ -132,7 +137,10 @@ def _finish_reasons(result: Any) -> tuple[str, ...]:
         return tuple(reason for c in choices if (reason := getattr(c, "finish_reason", None)))
     status = getattr(result, "status", None)
     if status == "completed":
-        return ("stop",)
+        # A Responses turn that calls tools, as chat says it with `tool_calls`.
+        output = getattr(result, "output", None) or ()
+        calls = any(getattr(item, "type", None) == "function_call" for item in output)
+        return ("tool_calls",) if calls else ("stop",)
     if status == "incomplete":
         details = getattr(result, "incomplete_details", None)
         return (getattr(details, "reason", None) or "length",)

@@ -102,7 +102,7 @@ async def main() -> None:
     meter_provider = MeterProvider(metric_readers=[reader])
     telemetry = OpenTelemetry(tracer_provider=tracer_provider, meter_provider=meter_provider)
 
-    async with client_or_mock(seed=7) as plain:
+    async with client_or_mock(seed=7, tokens_per_second=400) as plain:
         client = plain.with_options(observers=[telemetry])
         async with client.chat("gpt-4o-mini").user("Say hello in five words.").stream() as stream:
             async for text in stream.text():

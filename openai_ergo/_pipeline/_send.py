@@ -278,10 +278,13 @@ class Pipeline:
             operation.fail(exc, anyio.get_cancelled_exc_class())
             self.end_operation(operation)
             raise
-        self._read_circuit(operation)
         if isinstance(result, APIResponse):
-            operation.read_content(result.content, result.headers.get("content-type"))
+            # The header view, not `result.headers`: that would build httpx's Headers.
+            content_type = result._headers.get("content-type")
+            operation.read_content(result.content, content_type)
             self.end_operation(operation)
+        else:
+            self._read_circuit(operation)
         return result
 
     def _read_circuit(self, operation: Operation) -> None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["OpenTelemetry"]
 
 PROVIDER = "openai"
+AZURE_PROVIDER = "azure.ai.openai"
 _SCOPE = "openai_ergo"
 _VERSION = "0.1.0"
 #: The conventions' advised bucket boundaries.
@@ -57,6 +58,12 @@ _EVENT_NAMES = {
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 
 
+def provider_name(operation: Operation) -> str:
+    """`azure.ai.openai` for Azure OpenAI's routes (`/openai/deployments/...`,
+    `/openai/v1/...`), `openai` for OpenAI and the compatible servers that speak its API."""
+    return AZURE_PROVIDER if operation.path.startswith("/openai/") else PROVIDER
+
+
 def _field(body: Any, name: str) -> Any:
     if isinstance(body, dict):
         return body.get(name)
@@ -78,7 +85,7 @@ def _output_type(body: Any) -> str | None:
 def request_attributes(operation: Operation) -> dict[str, Any]:
     """The span's attributes known before the first attempt."""
     attributes: dict[str, Any] = {
-        "gen_ai.provider.name": PROVIDER,
+        "gen_ai.provider.name": provider_name(operation),
         "server.address": operation.server_address,
     }
     if operation.server_port is not None:
@@ -321,7 +328,7 @@ class OpenTelemetry(Observer):
     def _metric_attributes(self, operation: Operation) -> dict[str, Any]:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": operation.name,
-            "gen_ai.provider.name": PROVIDER,
+            "gen_ai.provider.name": provider_name(operation),
             "server.address": operation.server_address,
         }
         if operation.server_port is not None:

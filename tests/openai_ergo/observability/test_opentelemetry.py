@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -24,7 +25,7 @@ from openai_ergo import (
     Timeouts,
     tool,
 )
-from openai_ergo.mock import Fault, MockServer, Reply, ToolCall
+from openai_ergo.mock import Fault, MockOpenAI, MockServer, Reply, ToolCall
 from openai_ergo.types import ChatCompletionChunk
 from tests.openai_ergo.observability.telemetry import Telemetry, attributes, event_names
 from tests.openai_ergo.pipeline.conftest import FakeClock
@@ -264,6 +265,23 @@ async def test_other_api_calls_get_a_span_named_after_their_route_and_no_genai_m
     assert found["gen_ai.provider.name"] == "openai"
     assert "gen_ai.operation.name" not in found
     assert telemetry.points("gen_ai.client.operation.duration") == []
+
+
+async def test_azure_deployments_are_traced_as_azure_openai(telemetry: Telemetry) -> None:
+    app = MockOpenAI(seed=3, api_keys={"azure-key-0123"})
+    transport = httpx.ASGITransport(app=app)
+    async with Client.azure(
+        "http://mock.openai.azure.com",
+        api_key="azure-key-0123",
+        api_version="2024-10-21",
+        transport=transport,
+        observers=[telemetry.observer()],
+    ) as client:
+        await client.chat("my-chat").user("Hi")
+    found = attributes(telemetry.span("chat my-chat"))
+    assert found["gen_ai.provider.name"] == "azure.ai.openai"
+    assert found["server.address"] == "mock.openai.azure.com"
+    assert found["gen_ai.operation.name"] == "chat"
 
 
 # -- tool loops: a parent span, the turns and tool calls as children -------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,24 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Run each async test once per backend (anyio_mode = "auto" applies it to every one)."""
     return str(request.param)
+
+
+#: In CI a missing prerequisite (the shared data, an extra, a server binary) is a failure: a
+#: skipped test there would pass a build that proved nothing.
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, None]:
+    """Under CI=true, turn every skip into a failure that keeps the skip's reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: a prerequisite is missing, and CI never skips: {reason}"
 
 
 def shared_path(*parts: str) -> Path:

@@ -11,7 +11,7 @@ turn; later turns let the model answer, unless the run keeps it.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 
@@ -97,8 +97,14 @@ def local_spans(
     return tuple(span for span in spans if span is not None)
 
 
-def _activated(spans: Sequence[LocalSpan]) -> ExitStack:
+#: The context of a step no observer traces (reusable: it holds nothing).
+_UNTRACED = nullcontext()
+
+
+def _activated(spans: Sequence[LocalSpan]) -> AbstractContextManager[object]:
     """A context under which `spans` are the current parents."""
+    if not spans:
+        return _UNTRACED
     stack = ExitStack()
     for span in spans:
         stack.enter_context(span.activate())
@@ -218,7 +224,7 @@ class _Loop(Generic[R]):
         self.keep_tool_choice = run.keep_tool_choice
         self.steps: list[ToolStep[R]] = []
 
-    def _traced(self) -> ExitStack:
+    def _traced(self) -> AbstractContextManager[object]:
         """The context every step of the loop runs in: its span the parent of the turns'
         requests and the tool calls (opened on first use)."""
         spans = self._spans

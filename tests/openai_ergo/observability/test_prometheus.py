@@ -99,9 +99,10 @@ async def metrics_client(
 
 
 async def test_scraping_metrics_shows_requests_tokens_cost_and_streams(
-    metrics_client: Client, scraper: Scraper
+    metrics_client: Client, scraper: Scraper, mock_openai: MockServer
 ) -> None:
     model = "gpt-4o-mini"
+    mock_openai.app.tokens_per_second = 100  # paced: the stream is left before its usage came
     reply = await metrics_client.chat(model).user("Hi")
     async with metrics_client.chat(model).user("Count to five").stream() as stream:
         async for _ in stream.text():
@@ -113,7 +114,7 @@ async def test_scraping_metrics_shows_requests_tokens_cost_and_streams(
     assert value(after, "openai_ergo_requests_total", endpoint=CHAT, model=model) == 2
     assert reply.usage is not None
     tokens_in = value(after, "openai_ergo_tokens_total", model=reply.model, type="input")
-    assert tokens_in == reply.usage.prompt_tokens  # the stream left before its usage came
+    assert tokens_in == reply.usage.prompt_tokens
     tokens_out = value(after, "openai_ergo_tokens_total", model=reply.model, type="output")
     assert tokens_out == reply.usage.completion_tokens
     cost = value(after, "openai_ergo_cost_usd_total", model=reply.model)

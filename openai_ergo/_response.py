@@ -28,7 +28,7 @@ from openai_ergo._transport._prepared import HeaderView, header_view
 
 if TYPE_CHECKING:
     from openai_ergo._pipeline._observe import Operation, StreamOutcome
-    from openai_ergo._pipeline._send import Pipeline
+    from openai_ergo._pipeline._observed import ObservedRequests
     from streaming import EventSource, ServerSentEvent
 
 T = TypeVar("T")
@@ -199,7 +199,7 @@ class EventStream(_StreamedHead):
         enders: tuple[Middleware, ...],
         on_close: Callable[[], None],
         operation: Operation | None = None,
-        pipeline: Pipeline | None = None,
+        observed: ObservedRequests | None = None,
     ) -> None:
         self._source = source
         self._pending: list[ServerSentEvent] | None = first_batch
@@ -214,7 +214,7 @@ class EventStream(_StreamedHead):
         self._ended = False
         #: The request as observers see it, until they heard that it ended.
         self._operation = operation
-        self._pipeline = pipeline
+        self._observed = observed
         self._outcome: Callable[[], StreamOutcome] | None = None
         #: The underlying `httpx.Response` (headers arrived, body streaming).
         self.response: httpx.Response = source.response
@@ -302,8 +302,8 @@ class EventStream(_StreamedHead):
 
     def _end_operation(self, outcome: StreamOutcome | None) -> None:
         operation, self._operation = self._operation, None
-        pipeline = self._pipeline
-        if operation is None or pipeline is None:
+        observed = self._observed
+        if operation is None or observed is None:
             return
         error = self._error
         if outcome is not None:
@@ -320,7 +320,7 @@ class EventStream(_StreamedHead):
             operation.fail(error, anyio.get_cancelled_exc_class())
         else:
             operation.closed_early = not done
-        pipeline.end_operation(operation)
+        observed.end(operation)
 
     async def __aenter__(self) -> EventStream:
         return self

@@ -14,7 +14,7 @@ request and per stream.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, final
 
@@ -385,7 +385,3 @@ def circuit_event(error: CircuitOpenError, attempt: int) -> OperationEvent:
     return OperationEvent(
         "circuit_open", attempt, error_type=type(error).__name__, reason=error.endpoint
     )
-
-
-LocalSpans = tuple[LocalSpan, ...]
-SpanFactory = Callable[[str, Mapping[str, Any]], LocalSpans]

@@ -33,7 +33,8 @@ from openai_ergo._pipeline._middleware import (
     event_observers,
     stream_enders,
 )
-from openai_ergo._pipeline._observe import Observer, Operation, OperationEvent, circuit_event
+from openai_ergo._pipeline._observe import Observer, Operation
+from openai_ergo._pipeline._observed import ObservedRequests
 from openai_ergo._pipeline._plain import PlainRequests
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
 from openai_ergo._pipeline._request_id import request_id_of
@@ -160,6 +161,7 @@ class Pipeline:
         self.clock = clock
         #: Who hears about every logical request (empty: nothing is measured at all).
         self.observers = observers
+        self.observed = ObservedRequests(observers, circuit_breaker) if observers else None
         self._observers = event_observers(middleware)
         self._enders = stream_enders(middleware)
         self._targets: dict[str, tuple[httpx.URL, str]] = {}
@@ -254,78 +256,16 @@ class Pipeline:
     async def _send_observed(self, call: Call) -> APIResponse | EventStream | BinaryResponse:
         """`send`, told to the observers: started, each attempt and wait, and the end (for a
         stream or a binary body, when it closes)."""
-        url = call.target
-        operation = Operation(
-            method=call.method,
-            path=call.path,
-            url=call.url,
-            endpoint=call.options.endpoint or endpoint_key(call.method, call.path),
-            server_address=url.host,
-            server_port=url.port or (443 if url.scheme == "https" else 80),
-            model=model_of(call.body) or call.options.deployment,
-            body=call.body,
-            stream=call.stream,
-            tag=call.options.tag,
-        )
-        observers = self.observers
-        for observer in observers:
-            observer.started(operation)
-        for observer in observers:
-            observer.inject(operation, call.headers)
+        observed = self.observed
+        assert observed is not None
+        operation = observed.begin(call, model_of(call.body) or call.options.deployment)
         try:
             result = await self.send(call, operation)
         except BaseException as exc:
-            operation.fail(exc, anyio.get_cancelled_exc_class())
-            self.end_operation(operation)
+            observed.failed(operation, exc)
             raise
-        if isinstance(result, APIResponse):
-            # The header view, not `result.headers`: that would build httpx's Headers.
-            content_type = result._headers.get("content-type")
-            operation.read_content(result.content, content_type)
-            self.end_operation(operation)
-        else:
-            self._read_circuit(operation)
+        observed.returned(operation, result)
         return result
-
-    def _read_circuit(self, operation: Operation) -> None:
-        breaker = self.circuit_breaker
-        if breaker is not None:
-            operation.circuit = breaker.state(operation.endpoint)
-
-    def end_operation(self, operation: Operation) -> None:
-        """Tell every observer the request is over (its duration set now)."""
-        operation.duration = time.perf_counter() - operation.started
-        self._read_circuit(operation)
-        for observer in self.observers:
-            observer.ended(operation)
-
-    def _tell(self, operation: Operation, event: OperationEvent) -> None:
-        for observer in self.observers:
-            observer.event(operation, event)
-
-    def _attempt_ended(
-        self, operation: Operation, record: dict[str, Any], outcome: _Outcome, *, report: bool
-    ) -> None:
-        """Note an attempt's outcome; `report` tells it as an event (only requests that took
-        more than one attempt report each)."""
-        attempt = record["attempt"]
-        operation.attempts = attempt
-        status = record.get("status")
-        operation.status = status
-        operation.request_id = record.get("request_id")
-        if report:
-            exc = outcome.exception
-            self._tell(
-                operation,
-                OperationEvent(
-                    "attempt",
-                    attempt,
-                    seconds=record.get("ms", 0.0) / 1000.0,
-                    status=status,
-                    error_type=type(exc).__name__ if exc is not None and status is None else None,
-                    request_id=operation.request_id,
-                ),
-            )
 
     async def _attempts(
         self,
@@ -352,13 +292,17 @@ class Pipeline:
             except (CircuitOpenError, RateLimitError) as exc:
                 # Failed fast before sending (a 429 from the server is an outcome, not raised).
                 if operation is not None and isinstance(exc, CircuitOpenError):
-                    self._tell(operation, circuit_event(exc, attempt))
+                    assert self.observed is not None
+                    self.observed.refused(operation, exc, attempt)
                 attempts.pop()
                 exc.attempts = tuple(attempts)
                 exc.method, exc.url = call.method, call.url
                 raise
             if operation is not None:
-                self._attempt_ended(operation, record, outcome, report=attempt > 1)
+                assert self.observed is not None
+                self.observed.attempt_ended(
+                    operation, record, outcome.exception, report=attempt > 1
+                )
             if outcome.result is not None:
                 return outcome.result
             wait: float | RetryStop | None = None
@@ -405,15 +349,8 @@ class Pipeline:
                     None if _is_sse_error(cause) or is_local_failure(cause) else cause
                 )
             if operation is not None:
-                if attempt == 1:
-                    self._attempt_ended(operation, record, outcome, report=True)
-                reason = record.get("status") or record.get("error")
-                self._tell(
-                    operation,
-                    OperationEvent(
-                        "retry_wait", attempt, seconds=delay, reason=str(reason or "") or None
-                    ),
-                )
+                assert self.observed is not None
+                self.observed.retrying(operation, record, outcome.exception, delay)
             if delay > 0:
                 await self.clock.sleep(delay)
 
@@ -446,10 +383,8 @@ class Pipeline:
                 permit = await self._acquire(call, request, limits)
                 record["waited"] = permit.waited
                 if operation is not None and permit.waited:
-                    wait = OperationEvent(
-                        "rate_limit_wait", record["attempt"], seconds=permit.waited
-                    )
-                    self._tell(operation, wait)
+                    assert self.observed is not None
+                    self.observed.rate_limited(operation, record["attempt"], permit.waited)
             if request is not None:
                 for middleware in self.middleware:
                     replaced = await middleware.on_request(request, state)
@@ -606,29 +541,21 @@ class Pipeline:
             enders=self._enders,
             on_close=permit.release if permit is not None else _nothing,
             operation=operation,
-            pipeline=self if operation is not None else None,
+            observed=self.observed if operation is not None else None,
         )
         if operation is not None:
-            operation.time_to_first_chunk = time.perf_counter() - operation.started
-            for observer in self.observers:
-                observer.first_chunk(operation)
+            assert self.observed is not None
+            self.observed.first_chunk(operation)
         return True
 
     def _closer(
         self, permit: RateLimitPermit | None, operation: Operation | None
     ) -> Callable[[], None] | None:
-        """What a binary body calls when it closes: the concurrency slot goes back, and the
-        observers hear that the request is over."""
+        """What a binary body calls when it closes."""
         release = permit.release if permit is not None else None
-        if operation is None:
+        if operation is None or self.observed is None:
             return release
-
-        def close() -> None:
-            if release is not None:
-                release()
-            self.end_operation(operation)
-
-        return close
+        return self.observed.closer(release, operation)
 
     def _error(
         self,

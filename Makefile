@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install compile wheel wheel-check test lint format typecheck check demo bench bench-quick codegen codegen-check clean
+.PHONY: install compile wheel wheel-check toolkit-check test lint format typecheck check demo bench bench-quick codegen codegen-check docs clean
 
 # The SSE decoder compiled by mypyc from its own source (docs/performance.md). The build runs in
 # a scratch directory that links the package in, so setuptools never reads our pyproject.toml;
@@ -24,26 +24,49 @@ $(COMPILED_DECODER): streaming/_decoder.py $(STAMP)
 	else echo "note: mypyc could not compile streaming/_decoder.py (log: $$scratch/log);" \
 	  "the decoder runs interpreted"; fi
 
-$(STAMP): pyproject.toml
+# Two distributions from one repository: openai-ergo (.) and the streaming toolkit it depends on,
+# ergo-streaming (packaging/ergo-streaming), both installed editable.
+TOOLKIT := packaging/ergo-streaming
+
+$(STAMP): pyproject.toml $(TOOLKIT)/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e $(TOOLKIT) -e '.[dev]'
 	@touch $(STAMP)
 
-# The release wheel, with the decoder compiled by the hatch-mypyc hook (pyproject.toml).
+# The release wheels: openai-ergo (pure Python) and ergo-streaming, whose wheel carries the
+# decoder compiled by the hatch-mypyc hook ($(TOOLKIT)/pyproject.toml).
 wheel: install
 	rm -rf dist
-	HATCH_BUILD_HOOK_ENABLE_MYPYC=1 $(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	HATCH_BUILD_HOOK_ENABLE_MYPYC=1 $(BIN)/python -m pip wheel --quiet --no-deps -w dist $(TOOLKIT)
 
-# Installs that wheel into a scratch environment and checks it loads the compiled decoder.
+# Installs both wheels into a scratch environment: openai-ergo resolves its toolkit from dist/,
+# and the toolkit loads the compiled decoder.
 wheel-check: wheel
 	@scratch=$$(mktemp -d) && $(PYTHON) -m venv "$$scratch/venv" && \
-	"$$scratch/venv/bin/python" -m pip install --quiet "$(CURDIR)"/dist/openai_ergo-*.whl && \
+	"$$scratch/venv/bin/python" -m pip install --quiet --find-links "$(CURDIR)/dist" \
+	  "$(CURDIR)"/dist/openai_ergo-*.whl && \
 	cd "$$scratch" && "$$scratch/venv/bin/python" -c 'import streaming._decoder as d; \
+	import openai_ergo; \
 	assert d.COMPILED, d.__file__; \
 	assert d.SSEDecoder().feed(b"data: hi\n\n")[0].data == "hi"; \
-	print("the wheel carries the compiled decoder:", d.__file__.rsplit("/", 1)[1])' && \
+	print("the wheels install together; the toolkit carries the compiled decoder:", \
+	d.__file__.rsplit("/", 1)[1])' && \
 	rm -rf "$$scratch"
+
+# The toolkit alone: its wheel (and its test extra) in a scratch environment without
+# openai-ergo, and tests/streaming run there from a copy, so nothing can reach the repository.
+toolkit-check: wheel
+	@scratch=$$(mktemp -d) && $(PYTHON) -m venv "$$scratch/venv" && \
+	"$$scratch/venv/bin/python" -m pip install --quiet "$$(ls "$(CURDIR)"/dist/ergo_streaming-*.whl)[test]" && \
+	mkdir "$$scratch/tests" && cp tests/__init__.py tests/conftest.py "$$scratch/tests/" && \
+	cp -r tests/streaming "$$scratch/tests/" && cp $(TOOLKIT)/pytest.ini "$$scratch/" && \
+	cd "$$scratch" && "$$scratch/venv/bin/python" -c 'import importlib.util as u, streaming._decoder as d; \
+	assert u.find_spec("openai_ergo") is None, "openai_ergo is installed"; \
+	assert d.COMPILED and "site-packages" in d.__file__, d.__file__' && \
+	TESTS_SHARED_DIR="$(CURDIR)/../shared" "$$scratch/venv/bin/python" -m pytest -q tests/streaming && \
+	echo "ergo-streaming passes its tests alone, without openai-ergo" && rm -rf "$$scratch"
 
 test: install compile
 	$(BIN)/python -m pytest
@@ -57,7 +80,7 @@ format: install
 	$(BIN)/ruff format .
 
 typecheck: install
-	$(BIN)/mypy --strict openai_ergo streaming tests benchmarks examples
+	$(BIN)/mypy --strict openai_ergo streaming tests benchmarks examples docs/_hooks
 
 check: lint typecheck test
 
@@ -77,10 +100,18 @@ demo: install compile
 
 bench: install compile
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.third_party_sse
 
 bench-quick: install compile
 	$(BIN)/python -m benchmarks --quick
+	$(BIN)/python -m benchmarks.third_party_sse --quick
+
+# The documentation site, into site/ (docs/documentation-site.md). --strict: a broken link or
+# anchor, or a page missing from the nav, fails the build. Never add -q: a quiet build drops the
+# warnings before --strict counts them. Material's end-of-life notice is said once, in that page.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf site $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
 	rm -f streaming/_decoder*$(EXT_SUFFIX)

@@ -12,6 +12,10 @@ alone.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openai_ergo import ChatBuilder
 
 from benchmarks._rows import OnFirst, Outcome, chat_deltas, count_events
 
@@ -51,6 +55,12 @@ class _ErgoRow:
         else:
             self.client = Client(_API_KEY, base_url=self._base_url, limits=limits)
 
+    def _chat(self, model: str) -> ChatBuilder:
+        # The SDK rows ask for usage themselves and get its chunk; asked for explicitly, our
+        # stream hands it out too (by default it folds it into final()), so every row reads
+        # the same events.
+        return self.client.chat(model).user(_PROMPT).stream_options(include_usage=True)
+
     async def close(self) -> None:
         await self.client.aclose()
 
@@ -59,7 +69,7 @@ class _ErgoRow:
         return Outcome(1, len(completion.choices[0].message.content or ""))
 
     async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        async with self.client.chat(model).user(_PROMPT).stream() as stream:
+        async with self._chat(model).stream() as stream:
             return await chat_deltas(stream, on_first)
 
     async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
@@ -86,7 +96,7 @@ class ErgoTextRow(_ErgoRow):
     """`stream.text()`: only the text deltas, as a chat UI consumes them."""
 
     async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        async with self.client.chat(model).user(_PROMPT).stream() as stream:
+        async with self._chat(model).stream() as stream:
             return await _joined(stream.text(), on_first)
 
     async def responses_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
@@ -108,7 +118,7 @@ class ErgoFinalRow(_ErgoRow):
     """Every typed event, then `stream.final()`: the aggregated object the SDK's helper builds."""
 
     async def chat_stream(self, model: str, on_first: OnFirst = None) -> Outcome:
-        async with self.client.chat(model).user(_PROMPT).stream() as stream:
+        async with self._chat(model).stream() as stream:
             events = await count_events(stream, on_first)
             final = stream.final()
         return Outcome(events, len(final.choices[0].message.content or ""))

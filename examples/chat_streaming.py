@@ -29,7 +29,8 @@ async def main() -> None:
         chat = client.chat("gpt-4o-mini").system("Be terse.")
 
         # 1. The text as it arrives; `final()` is the whole ChatCompletion, usage included (chat
-        #    streams ask for `stream_options.include_usage` by default).
+        #    streams ask for `stream_options.include_usage` by default, and fold its
+        #    choice-less last chunk into `final()`).
         async with chat.user("Count to 5").stream() as stream:
             async for text in stream.text():
                 print(text, end="", flush=True)

@@ -19,6 +19,7 @@ from openai_ergo._errors import (
     ConflictError,
     InternalServerError,
     InvalidRequestError,
+    InvalidWebhookSignatureError,
     NotFoundError,
     OpenAIErgoError,
     OutputParseError,
@@ -37,6 +38,7 @@ from openai_ergo._errors import (
     TruncatedResponseError,
     UnprocessableEntityError,
     WaitTimeoutError,
+    WebhookError,
 )
 from openai_ergo._multipart import FileInput, FileUpload, MultipartBody
 from openai_ergo._pagination import Page, Paginator
@@ -51,6 +53,7 @@ from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
 from openai_ergo._transport import HTTP11Transport
+from openai_ergo._webhooks import Webhooks
 
 if typing.TYPE_CHECKING:
     from openai_ergo.observability import AuditLog, AuditRecord, OpenTelemetry, PrometheusMetrics
@@ -222,6 +225,7 @@ __all__ = [
     "ImagesBuilder",
     "InternalServerError",
     "InvalidRequestError",
+    "InvalidWebhookSignatureError",
     "KeyPool",
     "Middleware",
     "Moderation",
@@ -277,6 +281,8 @@ __all__ = [
     "VectorStoreBuilder",
     "VectorStoreSearch",
     "WaitTimeoutError",
+    "WebhookError",
+    "Webhooks",
     "__version__",
     "audio",
     "file",

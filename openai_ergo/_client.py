@@ -36,6 +36,13 @@ from openai_ergo._pipeline._ratelimit import RateLimiter
 from openai_ergo._pipeline._retry import RetryPolicy
 from openai_ergo._pipeline._send import Call, Pipeline
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
+from openai_ergo._sdk_arguments import (
+    headers_from_sdk,
+    query_from_sdk,
+    retry_from_sdk,
+    timeouts_from_sdk,
+)
+from openai_ergo._webhooks import Webhooks, checked_secret
 
 if TYPE_CHECKING:
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
@@ -95,6 +102,12 @@ class Client(Namespaces, AsyncResource):
     async context manager, or call `aclose()`. One `httpx.AsyncClient` (one connection pool)
     serves every request, and the clients `with_options()` derives from this one.
 
+    The official SDK's constructor arguments work too, mapped onto these: `max_retries`
+    (`retry=`), `timeout` in seconds or an `httpx.Timeout` (`timeouts=`), `default_headers`
+    (`headers=`), `default_query` (query parameters on every request) and `webhook_secret`
+    (else `OPENAI_WEBHOOK_SECRET`; `client.webhooks` verifies deliveries with it). Passing
+    one beside the setting it maps onto is a `ConfigurationError` naming both.
+
     Every operation of the API is a typed method of a namespace named as the official SDK
     names it (`await client.files.retrieve(file_id)`, `client.vector_stores.files.list(...)`;
     docs/api-coverage.md lists them); `client.responses("gpt-5")` and `client.chat("m")` are
@@ -123,6 +136,11 @@ class Client(Namespaces, AsyncResource):
         trust_env: bool = True,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, Any] | None = None,
+        webhook_secret: str | None = None,
         observers: Sequence[Observer] = (),
         _azure: AzureSettings | None = None,
     ) -> None:
@@ -147,8 +165,15 @@ class Client(Namespaces, AsyncResource):
             auth = APIKeyAuth(key, header=header, source=source)
         elif api_key is not None:
             raise ConfigurationError("pass either api_key or auth, not both")
+        # The official SDK's names for settings we have (docs/migrating.md).
+        retry = retry_from_sdk(max_retries, retry)
+        timeouts = timeouts_from_sdk(timeout, timeouts)
+        headers = headers_from_sdk(default_headers, headers)
+        self._default_query = query_from_sdk(default_query)
+        secret, source = setting(webhook_secret, "webhook_secret", "OPENAI_WEBHOOK_SECRET")
+        self._webhook_secret = None if secret is None else checked_secret(secret, source)
         self._azure = _azure
-        default_headers: dict[str, str] = {"User-Agent": f"openai-ergo/{_VERSION}"}
+        client_headers: dict[str, str] = {"User-Agent": f"openai-ergo/{_VERSION}"}
         if _azure is not None:
             self.base_url = _azure.endpoint
         else:
@@ -160,8 +185,8 @@ class Client(Namespaces, AsyncResource):
             ):
                 value, source = setting(value, name, variable)
                 if value:
-                    default_headers[header] = checked_setting(value, source)
-        default_headers.update(headers or {})
+                    client_headers[header] = checked_setting(value, source)
+        client_headers.update(headers or {})
         clock = clock or SYSTEM_CLOCK
         self._http = make_http_client(
             http_client=http_client,
@@ -172,7 +197,7 @@ class Client(Namespaces, AsyncResource):
             verify=verify,
             trust_env=trust_env,
         )
-        self._headers = _merged_headers(self._http, default_headers)
+        self._headers = _merged_headers(self._http, client_headers)
         self._owns_http = True
         self._pipeline = Pipeline(
             http=self._http,
@@ -268,18 +293,27 @@ class Client(Namespaces, AsyncResource):
         rate_limiter: RateLimiter | Literal[False] | None = None,
         circuit_breaker: CircuitBreaker | Literal[False] | None = None,
         middleware: Sequence[Middleware] | None = None,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        default_headers: Mapping[str, str] | None = None,
         observers: Sequence[Observer] | None = None,
     ) -> Client:
         """A client that shares this one's connection pool with some settings changed.
 
         The derived client never closes the pool (closing it is a no-op); the pool lives until
         the client that created it is closed. Unchanged settings — including the rate limiter
-        and circuit breaker state — are shared.
+        and circuit breaker state — are shared. `max_retries`, `timeout` and `default_headers`
+        are the official SDK's names, as in the constructor.
         """
+        retry = retry_from_sdk(max_retries, retry)
+        timeouts = timeouts_from_sdk(timeout, timeouts)
+        headers = headers_from_sdk(default_headers, headers)
         base = self._pipeline
         derived = object.__new__(Client)
         derived._azure = self._azure
         derived.base_url = self.base_url
+        derived._default_query = self._default_query
+        derived._webhook_secret = self._webhook_secret
         derived._headers = _merged_headers(self._headers, headers or {})
         derived._http = self._http
         derived._owns_http = False
@@ -302,6 +336,12 @@ class Client(Namespaces, AsyncResource):
     def http_client(self) -> httpx.AsyncClient:
         """The shared `httpx.AsyncClient` (the connection pool)."""
         return self._http
+
+    @property
+    def webhooks(self) -> Webhooks:
+        """Verify and decode webhook deliveries (`unwrap`, `verify_signature`), with this
+        client's `webhook_secret` unless one is passed."""
+        return Webhooks(self._webhook_secret)
 
     @property
     def is_closed(self) -> bool:
@@ -440,7 +480,11 @@ class Client(Namespaces, AsyncResource):
         call_headers["Accept"] = _ACCEPT[stream]
         if headers:
             call_headers.update(headers)
-        merged_query = {**azure_query, **query} if query else azure_query or None
+        default_query = self._default_query
+        if default_query:
+            merged_query: dict[str, Any] | None = {**azure_query, **default_query, **(query or {})}
+        else:
+            merged_query = {**azure_query, **query} if query else azure_query or None
         target, url_path = self._pipeline.target(url)
         call = Call(
             method=method,

@@ -23,6 +23,7 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "InvalidRequestError",
+    "InvalidWebhookSignatureError",
     "NotFoundError",
     "OpenAIErgoError",
     "OutputParseError",
@@ -41,6 +42,7 @@ __all__ = [
     "TruncatedResponseError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "WebhookError",
 ]
 
 
@@ -341,3 +343,20 @@ class WaitTimeoutError(OpenAIErgoError, TimeoutError):
         self.detail = detail
         self.waited = waited
         self.last = last
+
+
+class WebhookError(OpenAIErgoError, ValueError):
+    """A webhook delivery could not be accepted. `reason` says why in a word or two:
+    `missing header`, `bad timestamp`, `too old`, `too new`, `no match` (the signature
+    checks, as `InvalidWebhookSignatureError`) or `bad payload` (a verified body that is not
+    an event)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class InvalidWebhookSignatureError(WebhookError):
+    """A webhook delivery failed its signature check (the official SDK's name): a header
+    missing, a timestamp outside the tolerance, or no signature that matches. Do not act on
+    it; answer it with a 4xx."""

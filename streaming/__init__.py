@@ -22,7 +22,7 @@ from ._errors import (
 from ._event import ServerSentEvent
 from ._merge import Merged, MergeStatistics, merge
 from ._metrics import MetricsSnapshot, StreamMetrics
-from ._reconnect import ReconnectPolicy
+from ._reconnect import ReconnectAttempt, ReconnectHook, ReconnectPolicy
 from ._source import EventSource, EventSourceStatistics
 from ._tee import Tee, TeeConsumer, TeeInterruptedError, TeeLagError, TeeStatistics, tee
 
@@ -36,7 +36,9 @@ __all__ = [
     "MergeStatistics",
     "Merged",
     "MetricsSnapshot",
+    "ReconnectAttempt",
     "ReconnectError",
+    "ReconnectHook",
     "ReconnectPolicy",
     "RunningValues",
     "SSEDecoder",

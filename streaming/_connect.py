@@ -36,7 +36,7 @@ class _EventSourceConnection:
         idle_timeout: float | None = self._options["idle_timeout"]
         try:
             with anyio.move_on_after(math.inf if deadline is None else deadline) as scope:
-                response = await self._opener.open()
+                response = await self._open(None if deadline is None else started + deadline)
         except httpx.ReadTimeout as exc:
             if idle_timeout is None:
                 raise
@@ -69,6 +69,20 @@ class _EventSourceConnection:
         except BaseException:
             await source.aclose()
             raise
+
+    async def _open(self, deadline_at: float | None) -> httpx.Response | None:
+        opener = self._opener
+        try:
+            return await opener.open()
+        except httpx.TransportError as exc:
+            policy = opener.policy
+            if policy is None or not policy.retry_first_connection:
+                raise
+            # As browsers do: a first connection that fails at the transport is tried again
+            # under the policy (its delays, attempts, hook and the deadline).
+            return await opener.reopen(
+                "", None, deadline_at, self._options["deadline"], exc, what="could not be opened"
+            )
 
     async def __aexit__(
         self,

@@ -11,9 +11,9 @@ under it and the error reaches it as itself, not wrapped in an exception group.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar, final
+from typing import Any, Generic, TypeVar, cast, final, overload
 
 import anyio
 import anyio.abc
@@ -25,6 +25,7 @@ from ._producer import ProducedIterator
 __all__ = ["MergeStatistics", "Merged", "merge"]
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 @final
@@ -51,15 +52,27 @@ class Merged(ProducedIterator, Generic[T]):
     _kind = "a merge"
     _task_name = "streaming.merge"
 
-    def __init__(self, sources: tuple[AsyncIterable[T], ...], *, max_buffer: float) -> None:
+    def __init__(
+        self,
+        sources: tuple[AsyncIterable[Any], ...],
+        *,
+        max_buffer: float,
+        tags: tuple[object, ...] | None = None,
+    ) -> None:
         if not (max_buffer == float("inf") or (isinstance(max_buffer, int) and max_buffer >= 0)):
             raise ValueError(
                 f"merge's max_buffer must be an int >= 0 or math.inf, got {max_buffer!r}"
             )
-        self._iterators: list[tuple[AsyncIterator[T], AsyncIterable[T]]] = [
-            (iterate(source, f"merge's source {index}"), source)
-            for index, source in enumerate(sources)
+        roles = (
+            [f"merge's source {index}" for index in range(len(sources))]
+            if tags is None
+            else [f"merge's source {tag!r}" for tag in tags]
+        )
+        self._iterators: list[tuple[AsyncIterator[Any], AsyncIterable[Any]]] = [
+            (iterate(source, role), source) for source, role in zip(sources, roles, strict=True)
         ]
+        #: With tags, each item goes out as `(tag, item)`: feeds that reuse ids stay apart.
+        self._tags = tags
         self._max_buffer = max_buffer
         self._source_closed = [False] * len(self._iterators)
         # The channel is made on entry: a merge never entered holds nothing that needs closing.
@@ -145,6 +158,7 @@ class Merged(ProducedIterator, Generic[T]):
     async def _forward(self, index: int) -> None:
         iterator = self._iterators[index][0]
         send = self._sends[index]
+        tag = None if self._tags is None else self._tags[index]
         try:
             with send:
                 while True:
@@ -152,6 +166,8 @@ class Merged(ProducedIterator, Generic[T]):
                         item = await iterator.__anext__()
                     except StopAsyncIteration:
                         return
+                    if self._tags is not None:
+                        item = cast(T, (tag, item))
                     try:
                         send.send_nowait(item)
                     except anyio.WouldBlock:
@@ -165,8 +181,25 @@ class Merged(ProducedIterator, Generic[T]):
             await self._close_source(index)
 
 
-def merge(*sources: AsyncIterable[T], max_buffer: float = 0) -> Merged[T]:
+@overload
+def merge(
+    sources: Mapping[K, AsyncIterable[T]], /, *, max_buffer: float = 0
+) -> Merged[tuple[K, T]]: ...
+
+
+@overload
+def merge(*sources: AsyncIterable[T], max_buffer: float = 0) -> Merged[T]: ...
+
+
+def merge(*sources: Any, max_buffer: float = 0) -> Merged[Any]:
     """Interleave several async iterables into one, each item as soon as it is ready.
+
+    Given one mapping of sources instead, each item comes out tagged with its source's key, as a
+    `(key, item)` tuple, so feeds that reuse ids (or carry the same types) stay apart::
+
+        async with merge({"prices": prices, "news": news}) as merged:
+            async for source, event in merged:
+                ...
 
     It runs one task per source, so it needs an owner::
 
@@ -187,4 +220,7 @@ def merge(*sources: AsyncIterable[T], max_buffer: float = 0) -> Merged[T]:
     The first error from any source stops the others, closes every source, and is raised to the
     consumer (after any items already buffered). Leaving the block early closes every source.
     """
+    if len(sources) == 1 and isinstance(sources[0], Mapping):
+        tagged: Mapping[object, AsyncIterable[Any]] = sources[0]
+        return Merged(tuple(tagged.values()), max_buffer=max_buffer, tags=tuple(tagged))
     return Merged(sources, max_buffer=max_buffer)

@@ -316,16 +316,28 @@ class EventSource:
                     chunk = await self._receive_chunk()
             except StopAsyncIteration:
                 chunk = None
+            except IdleTimeoutError as exc:  # our own timer fired
+                if not self._reconnects_on_idle():
+                    raise
+                if await self._reconnect(exc, "went quiet"):
+                    continue
+                return []
             except httpx.TransportError as exc:
                 if exc._request is None:
                     # Read from the transport's stream directly, the error missed the request
                     # context `aiter_bytes()` would have given it; error handlers rely on it.
                     exc.request = self._response.request
                 if isinstance(exc, httpx.ReadTimeout) and self._read_timeout_is_idle:
-                    raise self._idle_timeout_error() from exc
+                    idle = self._idle_timeout_error()
+                    if not self._reconnects_on_idle():
+                        raise idle from exc
+                    idle.__cause__ = exc
+                    if await self._reconnect(idle, "went quiet"):
+                        continue
+                    return []
                 if self._opener is None or self._opener.policy is None:
                     raise
-                if await self._reconnect(exc):
+                if await self._reconnect(exc, "dropped"):
                     continue
                 return []
             if chunk is None:
@@ -335,7 +347,7 @@ class EventSource:
                     opener is not None
                     and opener.policy is not None
                     and opener.policy.reconnect_on_end
-                    and await self._reconnect(None)
+                    and await self._reconnect(None, "ended")
                 ):
                     continue
                 await self._close(drain=False)
@@ -418,7 +430,11 @@ class EventSource:
             timeout=self._idle_timeout or 0.0,
         )
 
-    async def _reconnect(self, error: BaseException | None) -> bool:
+    def _reconnects_on_idle(self) -> bool:
+        opener = self._opener
+        return opener is not None and opener.policy is not None and opener.policy.reconnect_on_idle
+
+    async def _reconnect(self, error: BaseException | None, what: str) -> bool:
         """Replace the dropped response; False when the server said there is nothing more."""
         opener = self._opener
         assert opener is not None
@@ -426,7 +442,12 @@ class EventSource:
         self._chunks = None
         self._decoder.end()
         response = await opener.reopen(
-            self._decoder.last_event_id, self._decoder.retry, self._deadline_at, self._deadline
+            self._decoder.last_event_id,
+            self._decoder.retry,
+            self._deadline_at,
+            self._deadline,
+            error,
+            what=what,
         )
         if response is None:
             self._closed = True

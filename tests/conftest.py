@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-#: The shared folder beside the repository (conformance corpus, OpenAPI spec).
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+#: The shared folder beside the repository (conformance corpus, OpenAPI spec); TESTS_SHARED_DIR
+#: points elsewhere, as when the toolkit's tests run from a scratch copy against its wheel.
+SHARED = Path(
+    os.environ.get("TESTS_SHARED_DIR") or Path(__file__).resolve().parent.parent.parent / "shared"
+)
 
 
 @pytest.fixture(

@@ -1,11 +1,11 @@
 """Docs and examples tell the truth: every example and every Python block in the docs runs.
 
-Each ```python block in README.md and docs/*.md runs as its own program against the embedded mock
-server (OPENAI_BASE_URL points at it, OPENAI_API_KEY is a dummy), so the docs can use `Client()`
-exactly as a user would. Each runs in a fresh directory holding `corporate-ca.pem`, a CA
-certificate made for the run, which stands for the company CA of the docs' TLS example. Each
-program in examples/ runs with no OPENAI_API_KEY at all, which makes it start the mock server
-itself, as it does on a fresh clone.
+Each ```python block in README.md and the Markdown files under docs/ (subfolders too) runs as its
+own program against the embedded mock server (OPENAI_BASE_URL points at it, OPENAI_API_KEY is a
+dummy), so the docs can use `Client()` exactly as a user would. Each runs in a fresh directory
+holding `corporate-ca.pem`, a CA certificate made for the run, which stands for the company CA of
+the docs' TLS example. Each program in examples/ runs with no OPENAI_API_KEY at all, which makes
+it start the mock server itself, as it does on a fresh clone.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ TIMEOUT = 120
 
 def _doc_blocks() -> list[pytest.ParameterSet]:
     blocks = []
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         text = path.read_text(encoding="utf-8")
         for match in FENCE.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
@@ -106,7 +106,7 @@ def test_example_runs_against_the_embedded_mock(path: Path, tmp_path: Path) -> N
 
 def test_every_example_is_in_the_index_and_linked_from_the_docs() -> None:
     index = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
-    docs = " ".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.md"))
+    docs = " ".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").rglob("*.md"))
     names = [p.name for p in sorted((ROOT / "examples").glob("*.py"))]
     assert [n for n in names if f"]({n})" not in index] == [], "missing from examples/README.md"
     unlinked = [n for n in names if f"](../examples/{n})" not in docs]

@@ -45,9 +45,6 @@ class ChatBuilder(RequestBuilder):
 
     def __init__(self, client: Any, model: str) -> None:
         super().__init__(client, model)
-        # Usage arrives in a last chunk only when asked for; `final()` should match the
-        # non-streamed completion, usage included.
-        self._stream_options = {"include_usage": True}
         self._require_finish_reason = True
 
     def _copy(self) -> ChatBuilder:
@@ -223,8 +220,10 @@ class ChatBuilder(RequestBuilder):
     def stream_options(
         self, *, include_usage: bool | None = None, include_obfuscation: bool | None = None
     ) -> ChatBuilder:
-        """Options for streams (sent only when streaming). `include_usage` is on by default
-        so `final().usage` is filled in."""
+        """Options for streams (sent only when streaming). Unless you set `include_usage`,
+        the stream asks for usage itself and folds the usage-only last chunk into `final()`
+        instead of handing it out; `include_usage=True` hands it out, as the official SDK does
+        (a chunk with no choices), and `False` asks for no usage."""
         return self._merge_stream_options(
             include_usage=include_usage, include_obfuscation=include_obfuscation
         )
@@ -282,8 +281,33 @@ class ChatBuilder(RequestBuilder):
 
     def stream(self) -> ChatStream:
         """Stream the completion: `async with builder.stream() as stream:` then iterate chunks,
-        or `stream.text()` for text deltas; `stream.final()` is the `ChatCompletion`."""
-        return ChatStream(self._stream_opener(), require_finish_reason=self._require_finish_reason)
+        or `stream.text()` for text deltas; `stream.final()` is the `ChatCompletion`, usage
+        included.
+
+        Every chunk handed out has a choice, so the official SDK's loop
+        (`chunk.choices[0].delta.content`) runs unchanged: usage is asked for on your behalf
+        and its chunk, which has no choices, is folded into `final()` rather than handed out.
+        Set `stream_options(include_usage=...)` yourself to get that chunk as the SDK gives it.
+        """
+        builder, fold_usage = self, not self._asks_about_usage()
+        if fold_usage:
+            # `final()` should match the non-streamed completion, usage included; usage
+            # arrives only when asked for.
+            builder = self._copy()
+            builder._stream_options = {**self._stream_options, "include_usage": True}
+        return ChatStream(
+            builder._stream_opener(),
+            require_finish_reason=self._require_finish_reason,
+            fold_usage=fold_usage,
+        )
+
+    def _asks_about_usage(self) -> bool:
+        """Whether the caller set `stream_options.include_usage` (with the setter or in
+        `extra_body`), rather than leaving it to the library."""
+        if "include_usage" in self._stream_options:
+            return True
+        extra = self._extra_body.get("stream_options")
+        return isinstance(extra, Mapping) and "include_usage" in extra
 
     def parse(
         self, output_type: type[T], *, name: str | None = None, strict: bool = True

@@ -139,21 +139,29 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
     content deltas (`text(choice=i)` another's), `final()` is the `ChatCompletion` with every
     choice and the usage, `partial` is what has arrived so far. A chunk carrying `error` raises
     `StreamEventError` with `partial` and `events` filled in.
+
+    With `fold_usage` (the library, not the caller, asked for usage), the usage-only chunk
+    that ends the stream is folded into `final()` and not handed out, nor kept in `events`:
+    every chunk the loop sees has a choice, as when the official SDK streams without usage.
     """
 
-    __slots__ = ("_accumulator", "_require_finish_reason", "_saw_done")
+    __slots__ = ("_accumulator", "_fold_usage", "_require_finish_reason", "_saw_done")
 
-    def __init__(self, opener: Opener, *, require_finish_reason: bool = True) -> None:
+    def __init__(
+        self, opener: Opener, *, require_finish_reason: bool = True, fold_usage: bool = False
+    ) -> None:
         super().__init__(opener)
         self._accumulator = ChatCompletionAccumulator()
         self._saw_done = False
         self._require_finish_reason = require_finish_reason
+        self._fold_usage = fold_usage
 
     def _decode(self, batch: list[ServerSentEvent]) -> list[ChatCompletionChunk]:
         accumulator = self._accumulator
         add = accumulator.add
         decoded: list[ChatCompletionChunk] = []
         append = decoded.append
+        fold_usage = self._fold_usage
         try:
             for sse in batch:
                 data = sse.data
@@ -164,6 +172,8 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
                 add(chunk)
                 if accumulator.error is not None:
                     break  # events before the error are handed out; the error ends the stream
+                if fold_usage and not chunk.choices and chunk.usage is not None:
+                    continue  # usage the caller did not ask for: in final(), not the loop
                 append(chunk)
         except DecodeFailure as exc:
             self._reject(sse.data, exc, len(decoded))

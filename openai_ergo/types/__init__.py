@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from openai_ergo.types._webhooks import WebhookEvent, decode_webhook_event
+
 from openai_ergo.types import _generated
 from openai_ergo.types._base import (
     APIObject,
@@ -316,16 +319,25 @@ __all__ = [
     "UnknownVariant",
     "UrlCitation",
     "WebSearchCall",
+    "WebhookEvent",
     "decode",
     "decode_chat_chunk",
     "decode_chat_completion",
     "decode_response",
     "decode_response_event",
+    "decode_webhook_event",
 ]
 __all__ += _generated.__all__
 
+# Webhook events load on first use, with the generated module that defines them.
+_LAZY_WEBHOOKS = frozenset({"WebhookEvent", "decode_webhook_event"})
+
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_WEBHOOKS:
+        from openai_ergo.types import _webhooks
+
+        return getattr(_webhooks, name)
     # A generated type: its module loads now, on first use.
     try:
         return getattr(_generated, name)

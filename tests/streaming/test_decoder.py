@@ -383,6 +383,11 @@ def test_the_compiled_decoder_is_built_from_the_current_source() -> None:
     if not COMPILED:
         pytest.skip("streaming/_decoder.py is not compiled here (`make compile`)")
     source = Path(module.__file__).with_name("_decoder.py")
+    if "site-packages" in Path(module.__file__).parts:
+        # An installed wheel (the toolkit's tests run against one in CI): the wheel was built
+        # from the source it carries, and installing gives both files the install's mtimes.
+        assert source.is_file()
+        return
     assert Path(module.__file__).stat().st_mtime >= source.stat().st_mtime, (
         "the compiled decoder is older than streaming/_decoder.py: run `make compile`"
     )

@@ -199,4 +199,31 @@ def test_merge_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError, match="max_buffer must be an int >= 0"):
         merge(ScriptedSource([1]), max_buffer=-1)
     with pytest.raises(TypeError, match="merge's source 1 must be an async iterable"):
-        merge(ScriptedSource([1]), [2])  # type: ignore[arg-type]
+        merge(ScriptedSource([1]), [2])  # type: ignore[call-overload]
+
+
+async def test_a_mapping_of_sources_tags_each_item_with_its_key() -> None:
+    a, b = ScriptedSource(["x", "y"]), ScriptedSource(["x"])
+    async with merge({"a": a, "b": b}) as merged:
+        items = [item async for item in merged]
+    assert Counter(items) == Counter([("a", "x"), ("a", "y"), ("b", "x")])
+    assert [item for key, item in items if key == "a"] == ["x", "y"]
+    assert a.closed
+    assert b.closed
+
+
+async def test_a_tagged_merge_closes_every_source_after_an_error_and_names_keys() -> None:
+    good, bad = ScriptedSource([1, 2], hang=True), ScriptedSource([9], error=Boom("feed down"))
+    async with merge({1: good, 2: bad}) as merged:
+        with pytest.raises(Boom, match="feed down"):
+            await drain(merged)
+    assert good.closed
+    assert bad.closed
+    with pytest.raises(TypeError, match="merge's source 'prices' must be an async iterable"):
+        merge({"prices": [1, 2]})  # type: ignore[arg-type]
+
+
+async def drain(merged: Merged[tuple[int, int]]) -> None:
+    """Read a merge to its end (or its error)."""
+    async for _ in merged:
+        pass

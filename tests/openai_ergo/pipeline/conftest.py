@@ -44,6 +44,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "OPENAI_ORG_ID",
         "OPENAI_PROJECT_ID",
         "OPENAI_API_VERSION",
+        "OPENAI_WEBHOOK_SECRET",
         "AZURE_OPENAI_ENDPOINT",
         "AZURE_OPENAI_API_KEY",
     ):

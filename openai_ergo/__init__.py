@@ -56,11 +56,13 @@ if TYPE_CHECKING:
     from openai_ergo._pipeline._clock import Clock
     from openai_ergo._pipeline._logging import redact_secrets
     from openai_ergo._pipeline._middleware import Middleware
+    from openai_ergo._pipeline._observe import Observer, Operation, OperationEvent
     from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
     from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo._transport import HTTP11Transport
     from openai_ergo._webhooks import Webhooks
+    from openai_ergo.observability import AuditLog, AuditRecord, OpenTelemetry, PrometheusMetrics
     from openai_ergo.resources import (
         AssistantRunBuilder,
         BatchBuilder,
@@ -180,6 +182,14 @@ _LAZY: dict[str, str] = {
     "ResponseMetadata": "openai_ergo._metadata",
     "Webhooks": "openai_ergo._webhooks",
     "Health": "openai_ergo._health",
+    "Observer": "openai_ergo._pipeline._observe",
+    "Operation": "openai_ergo._pipeline._observe",
+    "OperationEvent": "openai_ergo._pipeline._observe",
+    # The observers (their extras load only when one is made).
+    **dict.fromkeys(
+        ("AuditLog", "AuditRecord", "OpenTelemetry", "PrometheusMetrics"),
+        "openai_ergo.observability",
+    ),
     # Token counting, cost, budgets and the response cache.
     **_LAZY_ACCOUNTING,
     # The builders, streams and tools (and the typed events and decoders they pull in).
@@ -257,6 +267,8 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AssistantRunBuilder",
+    "AuditLog",
+    "AuditRecord",
     "AuthenticationError",
     "BadRequestError",
     "BatchBuilder",
@@ -304,7 +316,11 @@ __all__ = [
     "ModerationsBuilder",
     "MultipartBody",
     "NotFoundError",
+    "Observer",
     "OpenAIErgoError",
+    "OpenTelemetry",
+    "Operation",
+    "OperationEvent",
     "OutputParseError",
     "Page",
     "Paginator",
@@ -312,6 +328,7 @@ __all__ = [
     "PermissionDeniedError",
     "PriceNotFoundError",
     "PriceTable",
+    "PrometheusMetrics",
     "RateLimitError",
     "RateLimitInfo",
     "RateLimitScope",

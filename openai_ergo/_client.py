@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from openai_ergo._pipeline._circuit import CircuitBreaker
     from openai_ergo._pipeline._clock import Clock
     from openai_ergo._pipeline._middleware import Middleware
+    from openai_ergo._pipeline._observe import Observer
     from openai_ergo._pipeline._ratelimit import RateLimiter
     from openai_ergo._pipeline._retry import RetryPolicy
     from openai_ergo._pipeline._send import Call, Pipeline
@@ -93,6 +94,19 @@ def _checked_cache(cache: object) -> ResponseCache | None:
     return cache
 
 
+def _checked_observers(observers: Sequence[Observer]) -> tuple[Observer, ...]:
+    from openai_ergo._pipeline._observe import Observer
+
+    given = tuple(observers)
+    for observer in given:
+        if not isinstance(observer, Observer):
+            raise ConfigurationError(
+                f"observers= takes Observer instances (OpenTelemetry(), PrometheusMetrics(), "
+                f"AuditLog(...) or your own subclass), not {type(observer).__name__}"
+            )
+    return given
+
+
 @final
 class Client(Namespaces, AsyncResource):
     """An async client for the OpenAI API (and Azure OpenAI, and compatible servers).
@@ -101,6 +115,8 @@ class Client(Namespaces, AsyncResource):
     `verify` (an `ssl.SSLContext` for a private CA or a client certificate, or `False`),
     `http2`, `limits`; or your own `transport`, or a whole `http_client` (an
     `httpx.AsyncClient`, closed with this client, as the official SDK does).
+    `observers` hear about every request: `OpenTelemetry()`, `PrometheusMetrics()`,
+    `AuditLog(sink)` (docs/observability.md).
 
     Configuration comes from the arguments or the environment: `OPENAI_API_KEY`,
     `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID` (stripped of surrounding
@@ -151,6 +167,7 @@ class Client(Namespaces, AsyncResource):
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, Any] | None = None,
         webhook_secret: str | None = None,
+        observers: Sequence[Observer] = (),
         _azure: AzureSettings | None = None,
     ) -> None:
         _load_network_stack()
@@ -236,6 +253,7 @@ class Client(Namespaces, AsyncResource):
             timeouts=timeouts or Timeouts(),
             clock=clock,
             cache=_checked_cache(cache),
+            observers=_checked_observers(observers),
         )
 
     @classmethod
@@ -322,6 +340,7 @@ class Client(Namespaces, AsyncResource):
         timeout: float | httpx.Timeout | None = None,
         default_headers: Mapping[str, str] | None = None,
         cache: ResponseCache | Literal[False] | None = None,
+        observers: Sequence[Observer] | None = None,
     ) -> Client:
         """A client that shares this one's connection pool with some settings changed.
 
@@ -357,6 +376,7 @@ class Client(Namespaces, AsyncResource):
             timeouts=timeouts or base.timeouts,
             clock=base.clock,
             cache=base.cache if cache is None else _checked_cache(cache or None),
+            observers=base.observers if observers is None else _checked_observers(observers),
         )
         return derived
 

@@ -75,7 +75,8 @@ class RequestOptions:
     `estimated_tokens` replaces the rate limiter's estimate; `endpoint` names the circuit-breaker
     route when the automatic one (method and path with ids folded) does not fit. `cache=False`
     keeps the request away from the client's `ResponseCache` (neither answered from it nor
-    stored); `tag` names the caller for `UsageTracker` (usage and cost per tag).
+    stored); `tag` names the caller for `UsageTracker` (usage and cost per tag) and for
+    observers (audit records, metrics): it is never sent.
     """
 
     timeouts: Timeouts | None = None

@@ -28,6 +28,8 @@ from openai_ergo._pydantic import is_model, json_decoder
 from openai_ergo._transport._prepared import HeaderView, header_view
 
 if TYPE_CHECKING:
+    from openai_ergo._pipeline._observe import Operation, StreamOutcome
+    from openai_ergo._pipeline._observed import ObservedRequests
     from streaming import EventSource, ServerSentEvent
 
 T = TypeVar("T")
@@ -200,6 +202,8 @@ class EventStream(_StreamedHead):
         observers: tuple[Middleware, ...],
         enders: tuple[Middleware, ...],
         on_close: Callable[[], None],
+        operation: Operation | None = None,
+        observed: ObservedRequests | None = None,
     ) -> None:
         self._source = source
         self._pending: list[ServerSentEvent] | None = first_batch
@@ -211,6 +215,11 @@ class EventStream(_StreamedHead):
         self._index = 0
         self._error: BaseException | None = None
         self._closed = False
+        self._ended = False
+        #: The request as observers see it, until they heard that it ended.
+        self._operation = operation
+        self._observed = observed
+        self._outcome: Callable[[], StreamOutcome] | None = None
         #: The underlying `httpx.Response` (headers arrived, body streaming).
         self.response: httpx.Response = source.response
 
@@ -234,6 +243,7 @@ class EventStream(_StreamedHead):
                 await self.aclose()
                 raise _stream_error(exc, self.request_id) from exc
         if not batch:
+            self._ended = True
             await self.aclose()
             return batch
         if self._observers:
@@ -264,8 +274,9 @@ class EventStream(_StreamedHead):
         if self._closed:
             return
         self._closed = True
-        if not self._enders:
-            # The source shields its own close; nothing else here awaits.
+        if not self._enders and self._operation is None:
+            # The source shields its own close; nothing else here awaits (no middleware hears
+            # the end, and no observer waits for it).
             try:
                 await self._source.aclose()
             finally:
@@ -282,6 +293,48 @@ class EventStream(_StreamedHead):
                     on_close()
                 for middleware in self._enders:
                     await middleware.on_stream_end(self._state, self._error)
+                if self._operation is not None and self._outcome is None:
+                    self._end_operation(None)
+
+    @property
+    def observed(self) -> bool:
+        """Whether observers hear about this stream (`Client(observers=...)`)."""
+        return self._operation is not None
+
+    def report_outcome(self, outcome: Callable[[], StreamOutcome]) -> None:
+        """For a layer that aggregates this stream: `outcome()` tells the observers what the
+        stream amounted to when that layer calls `end_observation()`, which it must do once it
+        closed the stream (the observers then hear the aggregate and the typed error)."""
+        self._outcome = outcome
+
+    def end_observation(self) -> None:
+        """Tell the observers the stream is over, with what `report_outcome` reads
+        (idempotent; a no-op for a stream nobody observes)."""
+        outcome = self._outcome
+        if self._operation is not None and outcome is not None:
+            self._end_operation(outcome())
+
+    def _end_operation(self, outcome: StreamOutcome | None) -> None:
+        operation, self._operation = self._operation, None
+        observed = self._observed
+        if operation is None or observed is None:
+            return
+        error = self._error
+        if outcome is not None:
+            if outcome.result is not None:
+                operation.read_result(outcome.result)
+            error = outcome.error or error
+            operation.events = outcome.events
+            done = outcome.done
+            if (error is not None or not done) and operation.output_tokens is None:
+                operation.estimated_output_tokens = outcome.text_deltas
+        else:
+            done = self._ended
+        if error is not None:
+            operation.fail(error, anyio.get_cancelled_exc_class())
+        else:
+            operation.closed_early = not done
+        observed.end(operation)
 
     async def __aenter__(self) -> EventStream:
         return self

@@ -4,6 +4,7 @@ transport for each attempt, the retry policy between attempts, and errors mapped
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +35,8 @@ from openai_ergo._pipeline._middleware import (
     senders,
     stream_enders,
 )
+from openai_ergo._pipeline._observe import Observer, Operation
+from openai_ergo._pipeline._observed import ObservedRequests
 from openai_ergo._pipeline._plain import PlainRequests
 from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
 from openai_ergo._pipeline._request_id import request_id_of
@@ -152,6 +155,7 @@ class Pipeline:
         timeouts: Timeouts,
         clock: Clock,
         cache: ResponseCache | None = None,
+        observers: tuple[Observer, ...] = (),
     ) -> None:
         self.http = http
         self.auth = auth
@@ -161,6 +165,9 @@ class Pipeline:
         self.retry = retry
         self.timeouts = timeouts
         self.clock = clock
+        #: Who hears about every logical request (empty: nothing is measured at all).
+        self.observers = observers
+        self.observed = ObservedRequests(observers, circuit_breaker) if observers else None
         self._observers = event_observers(middleware)
         self._enders = stream_enders(middleware)
         #: Accounting: middleware that see each logical request before and after it.
@@ -231,10 +238,14 @@ class Pipeline:
         """The secrets the auth may send, for scrubbing text built from responses."""
         return self.auth.secrets() if isinstance(self.auth, SecretHolder) else ()
 
-    async def send(self, call: Call) -> APIResponse | EventStream | BinaryResponse:
+    async def send(
+        self, call: Call, operation: Operation | None = None
+    ) -> APIResponse | EventStream | BinaryResponse:
         """Run one logical request to its result or its typed error: from the response
         cache when it holds the answer, else through the accounting middleware around the
-        attempts."""
+        attempts; told to the observers when there are any."""
+        if operation is None and self.observers:
+            return await self._send_observed(call)
         state: RequestState = {"method": call.method, "path": call.path, "attempt": 0}
         cache = self.cache
         key = None
@@ -247,7 +258,7 @@ class Pipeline:
                 if call.stream:
                     state[RECORDER] = cache._recorder(key)
         if not (self._senders or self._result_observers):
-            result = await self._timed(call, state)
+            result = await self._timed(call, state, operation)
         else:
             state["body"] = call.body
             state["model"] = model_of(call.body) or call.options.deployment
@@ -258,7 +269,7 @@ class Pipeline:
                 # still lets every observer see the end (with the refusal as the error).
                 for middleware in self._senders:
                     await middleware.on_send(state)
-                result = await self._timed(call, state)
+                result = await self._timed(call, state, operation)
             except BaseException as exc:
                 with anyio.CancelScope(shield=True):
                     for middleware in self._result_observers:
@@ -276,17 +287,17 @@ class Pipeline:
         return result
 
     async def _timed(
-        self, call: Call, state: RequestState
+        self, call: Call, state: RequestState, operation: Operation | None
     ) -> APIResponse | EventStream | BinaryResponse:
         timeouts = call.options.timeouts or self.timeouts
         if call.method == "POST" and "idempotency-key" not in call.headers:
             call.headers["Idempotency-Key"] = call.options.idempotency_key or new_idempotency_key()
         if call.stream or timeouts.total is None:
-            return await self._attempts(call, timeouts, state=state)
+            return await self._attempts(call, timeouts, None, operation, state=state)
         attempts: list[dict[str, Any]] = []
         try:
             with anyio.fail_after(timeouts.total):
-                return await self._attempts(call, timeouts, attempts, state=state)
+                return await self._attempts(call, timeouts, attempts, operation, state=state)
         except TimeoutError as exc:
             raise transport_error(
                 TimeoutError(f"the total deadline of {timeouts.total} s passed"),
@@ -297,11 +308,26 @@ class Pipeline:
                 secrets=self.secrets(),
             ) from exc
 
+    async def _send_observed(self, call: Call) -> APIResponse | EventStream | BinaryResponse:
+        """`send`, told to the observers: started, each attempt and wait, and the end (for a
+        stream or a binary body, when it closes)."""
+        observed = self.observed
+        assert observed is not None
+        operation = observed.begin(call, model_of(call.body) or call.options.deployment)
+        try:
+            result = await self.send(call, operation)
+        except BaseException as exc:
+            observed.failed(operation, exc)
+            raise
+        observed.returned(operation, result)
+        return result
+
     async def _attempts(
         self,
         call: Call,
         timeouts: Timeouts,
         attempts: list[dict[str, Any]] | None = None,
+        operation: Operation | None = None,
         *,
         state: RequestState,
     ) -> APIResponse | EventStream | BinaryResponse:
@@ -316,13 +342,23 @@ class Pipeline:
             record: dict[str, Any] = {"attempt": attempt}
             attempts.append(record)
             try:
-                outcome = await self._attempt(call, timeouts, state, record, endpoint, limits)
+                outcome = await self._attempt(
+                    call, timeouts, state, record, endpoint, limits, operation
+                )
             except (CircuitOpenError, RateLimitError) as exc:
                 # Failed fast before sending (a 429 from the server is an outcome, not raised).
+                if operation is not None and isinstance(exc, CircuitOpenError):
+                    assert self.observed is not None
+                    self.observed.refused(operation, exc, attempt)
                 attempts.pop()
                 exc.attempts = tuple(attempts)
                 exc.method, exc.url = call.method, call.url
                 raise
+            if operation is not None:
+                assert self.observed is not None
+                self.observed.attempt_ended(
+                    operation, record, outcome.exception, report=attempt > 1
+                )
             if outcome.result is not None:
                 return outcome.result
             wait: float | RetryStop | None = None
@@ -368,6 +404,9 @@ class Pipeline:
                 raise self._error(call, outcome, attempts, stop) from (
                     None if _is_sse_error(cause) or is_local_failure(cause) else cause
                 )
+            if operation is not None:
+                assert self.observed is not None
+                self.observed.retrying(operation, record, outcome.exception, delay)
             if delay > 0:
                 await self.clock.sleep(delay)
 
@@ -379,6 +418,7 @@ class Pipeline:
         record: dict[str, Any],
         endpoint: str,
         limits: _Limits,
+        operation: Operation | None = None,
     ) -> _Outcome:
         breaker = self.circuit_breaker
         trial = False
@@ -398,6 +438,9 @@ class Pipeline:
             if self.rate_limiter is not None:
                 permit = await self._acquire(call, request, limits)
                 record["waited"] = permit.waited
+                if operation is not None and permit.waited:
+                    assert self.observed is not None
+                    self.observed.rate_limited(operation, record["attempt"], permit.waited)
             if request is not None:
                 for middleware in self.middleware:
                     replaced = await middleware.on_request(request, state)
@@ -438,13 +481,15 @@ class Pipeline:
                         method=call.method,
                         url=call.url,
                         attempts=record["attempt"],
-                        on_close=permit.release if permit is not None else None,
+                        on_close=self._closer(permit, operation),
                     )
                     permit = None
                     self._log(call, record, failed=False, started=started)
                     return outcome
                 if response.is_success and call.stream:
-                    verdict = await self._open_stream(call, timeouts, state, outcome, permit)
+                    verdict = await self._open_stream(
+                        call, timeouts, state, outcome, permit, operation
+                    )
                     if outcome.result is not None:
                         permit = None  # the stream owns the slot until it closes
                         self._log(call, record, failed=False, started=started)
@@ -520,6 +565,7 @@ class Pipeline:
         state: RequestState,
         outcome: _Outcome,
         permit: RateLimitPermit | None,
+        operation: Operation | None = None,
     ) -> bool:
         """Open the event source and read its first batch, so that a stream that breaks before
         its first event is retried like any failed request. Returns the circuit verdict."""
@@ -555,8 +601,22 @@ class Pipeline:
             observers=observers,
             enders=enders,
             on_close=permit.release if permit is not None else _nothing,
+            operation=operation,
+            observed=self.observed if operation is not None else None,
         )
+        if operation is not None:
+            assert self.observed is not None
+            self.observed.first_chunk(operation)
         return True
+
+    def _closer(
+        self, permit: RateLimitPermit | None, operation: Operation | None
+    ) -> Callable[[], None] | None:
+        """What a binary body calls when it closes."""
+        release = permit.release if permit is not None else None
+        if operation is None or self.observed is None:
+            return release
+        return self.observed.closer(release, operation)
 
     def _error(
         self,

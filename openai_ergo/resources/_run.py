@@ -11,6 +11,7 @@ turn; later turns let the model answer, unless the run keeps it.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 
@@ -19,6 +20,7 @@ import msgspec
 from anyio.abc import AsyncResource
 
 from openai_ergo._errors import InvalidRequestError, ToolError
+from openai_ergo._pipeline._observe import LocalSpan, Observer
 from openai_ergo._pydantic import encode_hook
 from openai_ergo.resources._builder import check_bool, check_int
 from openai_ergo.resources._tools import FunctionTool, ToolArgumentsError
@@ -87,10 +89,43 @@ def _encode_output(value: Any) -> str:
     return msgspec.json.encode(value, enc_hook=encode_hook).decode()
 
 
+def local_spans(
+    observers: Sequence[Observer], name: str, attributes: Mapping[str, Any]
+) -> tuple[LocalSpan, ...]:
+    """The spans the observers that trace open for a step the client runs itself."""
+    if not observers:
+        return ()
+    spans = (observer.local_span(name, attributes) for observer in observers)
+    return tuple(span for span in spans if span is not None)
+
+
+#: The context of a step no observer traces (reusable: it holds nothing).
+_UNTRACED = nullcontext()
+
+
+def _activated(spans: Sequence[LocalSpan]) -> AbstractContextManager[object]:
+    """A context under which `spans` are the current parents."""
+    if not spans:
+        return _UNTRACED
+    stack = ExitStack()
+    for span in spans:
+        stack.enter_context(span.activate())
+    return stack
+
+
+def _observers_of(builder: Any) -> tuple[Observer, ...]:
+    client = getattr(builder, "client", None) or getattr(builder, "_client", None)
+    observers: tuple[Observer, ...] = getattr(getattr(client, "_pipeline", None), "observers", ())
+    return observers
+
+
 async def run_calls(
-    tools: dict[str, FunctionTool[..., Any]], calls: Sequence[PendingCall]
+    tools: dict[str, FunctionTool[..., Any]],
+    calls: Sequence[PendingCall],
+    observers: Sequence[Observer] = (),
 ) -> list[ToolCallRecord]:
-    """Run every call concurrently; the records come back in the calls' order."""
+    """Run every call concurrently; the records come back in the calls' order. Observers that
+    trace get an `execute_tool` span for each call."""
     unknown = [call.name for call in calls if call.name not in tools]
     if unknown:
         known = ", ".join(sorted(tools)) or "none"
@@ -102,12 +137,32 @@ async def run_calls(
 
     async def run_one(index: int, call: PendingCall) -> None:
         error: str | None = None
+        spans = local_spans(
+            observers,
+            "execute_tool",
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": call.name,
+                "gen_ai.tool.call.id": call.call_id,
+                "gen_ai.tool.type": "function",
+            },
+        )
+        failure: BaseException | None = None
         try:
-            output = _encode_output(await tools[call.name].invoke(call.arguments))
+            with _activated(spans):
+                output = _encode_output(await tools[call.name].invoke(call.arguments))
         except ToolArgumentsError as exc:
+            failure = exc
             error = output = f"Error: {exc}"
         except Exception as exc:  # the model hears about it and can recover
+            failure = exc
             error = output = f"Error: {call.name} failed: {type(exc).__name__}: {exc}"
+        except BaseException as exc:
+            for span in spans:
+                span.end(exc)
+            raise
+        for span in spans:
+            span.end(failure)
         records[index] = ToolCallRecord(call.call_id, call.name, call.arguments, output, error)
 
     async with anyio.create_task_group() as group:
@@ -149,15 +204,47 @@ class _Loop(Generic[R]):
     """One pass of a `ToolRun`, what the awaited and the streamed loop share: the endpoint's
     steps, the limit on turns, and what happens to the builder between turns."""
 
-    __slots__ = ("_builder", "_loop", "_tools", "keep_tool_choice", "max_steps", "steps")
+    __slots__ = (
+        "_builder",
+        "_loop",
+        "_observers",
+        "_spans",
+        "_tools",
+        "keep_tool_choice",
+        "max_steps",
+        "steps",
+    )
 
     def __init__(self, run: ToolRun[R]) -> None:
         self._builder: Any = run._builder
         self._loop = run._loop
         self._tools: dict[str, FunctionTool[..., Any]] = run._builder.function_tools
+        self._observers = _observers_of(run._builder)
+        #: The loop's own spans (`invoke_agent`), opened on the first turn.
+        self._spans: tuple[LocalSpan, ...] | None = None
         self.max_steps = run.max_steps
         self.keep_tool_choice = run.keep_tool_choice
         self.steps: list[ToolStep[R]] = []
+
+    def _traced(self) -> AbstractContextManager[object]:
+        """The context every step of the loop runs in: its span the parent of the turns'
+        requests and the tool calls (opened on first use)."""
+        spans = self._spans
+        if spans is None:
+            attributes: dict[str, Any] = {
+                "gen_ai.operation.name": "invoke_agent",
+                "openai_ergo.max_steps": self.max_steps,
+            }
+            model = getattr(self._builder, "model", None)
+            if isinstance(model, str):
+                attributes["gen_ai.request.model"] = model
+            spans = self._spans = local_spans(self._observers, "invoke_agent", attributes)
+        return _activated(spans)
+
+    def _end_spans(self, error: BaseException | None) -> None:
+        spans, self._spans = self._spans, ()
+        for span in spans or ():
+            span.end(error)
 
     async def _take_turn(self, result: R) -> bool:
         """Run the calls of the turn that gave `result` and make the next turn's builder.
@@ -169,7 +256,7 @@ class _Loop(Generic[R]):
             return False
         if len(self.steps) + 1 >= self.max_steps:
             raise _too_many(self.max_steps, calls)
-        records = await run_calls(self._tools, calls)
+        records = await run_calls(self._tools, calls, self._observers)
         self.steps.append(ToolStep(result, tuple(records)))
         builder = self._loop.next_turn(self._builder, result, records)
         unforced = None if self.keep_tool_choice else _unforced(builder._fields.get("tool_choice"))
@@ -219,10 +306,17 @@ class ToolRun(Generic[R]):
         state = _Loop(self)
         # The same list as the state's: a loop that raises still shows the turns it took.
         self.steps = state.steps
-        while True:
-            result: R = await state._builder.create()
-            if not await state._take_turn(result):
-                return result
+        try:
+            with state._traced():
+                while True:
+                    result: R = await state._builder.create()
+                    if not await state._take_turn(result):
+                        break
+        except BaseException as exc:
+            state._end_spans(exc)
+            raise
+        state._end_spans(None)
+        return result
 
     def stream(self) -> ToolRunStream[R]:
         """The loop as one stream of events across every turn (`text()` across turns too)."""
@@ -252,6 +346,7 @@ class ToolRunStream(_Loop[R], AsyncResource):
         current = self._current
         if current is not None:
             await current.aclose()
+        self._end_spans(None)
 
     def _turn(self) -> _TypedStream[Any, R]:
         if self._current is None:
@@ -272,12 +367,20 @@ class ToolRunStream(_Loop[R], AsyncResource):
     async def __anext__(self) -> Any:
         if self._done:
             raise StopAsyncIteration
-        while True:
-            try:
-                return await self._turn().__anext__()
-            except StopAsyncIteration:
-                if not await self._advance():
-                    raise
+        try:
+            with self._traced():
+                while True:
+                    try:
+                        return await self._turn().__anext__()
+                    except StopAsyncIteration:
+                        if not await self._advance():
+                            raise
+        except StopAsyncIteration:
+            self._end_spans(None)
+            raise
+        except BaseException as exc:
+            self._end_spans(exc)
+            raise
 
     def text(self) -> _RunText:
         """The text deltas of every turn, as one async iterator of `str`."""
@@ -305,6 +408,18 @@ class _RunText:
         return self
 
     async def __anext__(self) -> str:
+        run = self._run
+        try:
+            with run._traced():
+                return await self._next()
+        except StopAsyncIteration:
+            run._end_spans(None)
+            raise
+        except BaseException as exc:
+            run._end_spans(exc)
+            raise
+
+    async def _next(self) -> str:
         run = self._run
         while not run._done:
             turn = run._turn()

@@ -18,6 +18,7 @@ from anyio.abc import AsyncResource
 
 from openai_ergo._errors import StreamError, StreamInterruptedError, StreamNotFinishedError
 from openai_ergo._metadata import ResponseMetadata
+from openai_ergo._pipeline._observe import StreamOutcome
 from openai_ergo.resources._aggregate import StreamFailure
 from openai_ergo.resources._malformed import malformed_event_error
 
@@ -97,8 +98,21 @@ class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
         opener, self._opener = self._opener, None
         if opener is None:
             raise StreamError("this stream was already closed", events=self._events)
-        self._source = await opener()
-        return self._source
+        source = self._source = await opener()
+        if source.observed:
+            source.report_outcome(self._outcome)
+        return source
+
+    def _outcome(self) -> StreamOutcome:
+        """What the stream amounted to, for observers: the aggregate (final or partial), the
+        error, and for a stream that did not finish whole, the text deltas received (the
+        estimate of its output tokens when the server sent no usage)."""
+        error = self._error or self._pending
+        deltas = 0
+        if error is not None or not self._done:
+            text_of = self._text_of
+            deltas = sum(1 for event in self._events if text_of(event))
+        return StreamOutcome(self._snapshot(), error, self._done, len(self._events), deltas)
 
     async def __aenter__(self: _S) -> _S:
         if self._source is None:
@@ -112,6 +126,7 @@ class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
         source = self._source
         if source is not None:
             await source.aclose()
+            source.end_observation()
 
     def __del__(self) -> None:
         # getattr: the slots are unset when `__init__` did not run to its end. Only an opened,
@@ -267,19 +282,24 @@ class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
         self._done = True
         self._batch = []
         self._index = 0
-        await self.aclose()
+        # The verdict comes before closing, so that observers hear it with the end.
         failure = self._failure()
         if failure is not None:
             self._error = self._failure_error(failure)
-            raise self._error
-        reason = self._cut_short()
-        if reason is not None:
-            # A clean end without the terminal event looks like success on the wire (a proxy
-            # or a server that gave up); passing the part off as the whole would lose nothing
-            # visibly and everything in fact.
-            self._error = StreamInterruptedError(
-                reason, partial=self._snapshot(), events=self._events, request_id=self.request_id
-            )
+        else:
+            reason = self._cut_short()
+            if reason is not None:
+                # A clean end without the terminal event looks like success on the wire (a
+                # proxy or a server that gave up); passing the part off as the whole would
+                # lose nothing visibly and everything in fact.
+                self._error = StreamInterruptedError(
+                    reason,
+                    partial=self._snapshot(),
+                    events=self._events,
+                    request_id=self.request_id,
+                )
+        await self.aclose()
+        if self._error is not None:
             raise self._error
         return False
 

@@ -1,0 +1,252 @@
+"""What observing costs: `python -m benchmarks.observability [--instructions] [--rounds N]`.
+
+Each row is the targets' `ergo_final` row (typed events and `.final()`; awaited chat
+completions) with observers added, against the same row with none, in the same run:
+
+- `plain`: no observers (the client as everyone runs it);
+- `otel`: `OpenTelemetry()` on the OpenTelemetry SDK, spans through a `BatchSpanProcessor` to an
+  exporter that discards them, metrics aggregated by a reader that is never exported: the cost
+  of the spans and histograms themselves, without any network;
+- `otel_api`: `OpenTelemetry()` with only the API installed (its no-op providers): what our
+  instrumentation costs before the SDK's work;
+- `prometheus` and `audit`: `PrometheusMetrics()` on a registry of its own, `AuditLog` into a
+  list.
+
+Two measurements, each row against `plain` as a ratio:
+
+- per event of one long chat stream (`chat_long`, `--events` events): the per-stream cost
+  vanishes and what is left is the cost per event (target: otel at most 5% more);
+- per awaited chat completion (`requests`, `--count` per round; target: otel at most 10% more).
+
+By default every row runs in this one process, interleaved, the order flipped each round, and
+the best round counts (CPU time). `--instructions` runs each row in a fresh interpreter under
+callgrind instead, twice (N and 2N units), and counts instructions per unit: not moved by the
+load of a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from benchmarks._harness import running_server
+from benchmarks._rows_ergo import ErgoFinalRow
+from benchmarks._scenarios import SCENARIOS, warm_up
+
+__all__ = ["ROWS", "TARGETS", "main"]
+
+_ROOT = Path(__file__).resolve().parent.parent
+#: Row name -> what the observer is.
+ROWS = {
+    "plain": "no observers",
+    "otel": "OpenTelemetry, SDK + discarding exporter",
+    "otel_api": "OpenTelemetry, API only (no-op providers)",
+    "prometheus": "PrometheusMetrics",
+    "audit": "AuditLog into a list",
+}
+#: (scenario, row) -> the most it may cost over `plain`, as a ratio.
+TARGETS = {("chat_long", "otel"): 1.05, ("requests", "otel"): 1.10}
+
+
+def _observers(kind: str) -> list[Any]:
+    if kind == "plain":
+        return []
+    if kind == "otel_api":
+        from opentelemetry.metrics import NoOpMeterProvider
+        from opentelemetry.trace import NoOpTracerProvider
+
+        from openai_ergo import OpenTelemetry
+
+        return [
+            OpenTelemetry(tracer_provider=NoOpTracerProvider(), meter_provider=NoOpMeterProvider())
+        ]
+    if kind == "otel":
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+
+        from openai_ergo import OpenTelemetry
+
+        class Discard(SpanExporter):
+            def export(self, spans: Any) -> SpanExportResult:
+                return SpanExportResult.SUCCESS
+
+        tracer_provider = TracerProvider(shutdown_on_exit=False)
+        tracer_provider.add_span_processor(BatchSpanProcessor(Discard(), max_queue_size=65536))
+        meter_provider = MeterProvider(
+            metric_readers=[InMemoryMetricReader()], shutdown_on_exit=False
+        )
+        return [OpenTelemetry(tracer_provider=tracer_provider, meter_provider=meter_provider)]
+    if kind == "prometheus":
+        from prometheus_client import CollectorRegistry
+
+        from openai_ergo import PrometheusMetrics
+
+        return [PrometheusMetrics(registry=CollectorRegistry())]
+    if kind == "audit":
+        from openai_ergo import AuditLog
+
+        kept: list[Any] = []
+        return [AuditLog(kept.append)]
+    raise ValueError(f"unknown row {kind!r}: one of {', '.join(ROWS)}")
+
+
+class ObservedRow(ErgoFinalRow):
+    """`ergo_final` with the row's observers on its client."""
+
+    def __init__(self, kind: str, port: int) -> None:
+        super().__init__(port, max_connections=10)
+        self.kind = kind
+
+    async def open(self) -> None:
+        await super().open()
+        observers = _observers(self.kind)
+        if observers:
+            plain = self.client
+            self.client = plain.with_options(observers=observers)
+            self._plain = plain  # the pool's owner, closed in close()
+
+    async def close(self) -> None:
+        await getattr(self, "_plain", self.client).aclose()
+
+
+def _params(scenario: str, units: int) -> dict[str, int]:
+    if scenario == "chat_long":
+        return {"size": units}
+    return {"count": units, "size": 30}
+
+
+async def _rounds(
+    port: int, rows: list[str], scenario: str, rounds: int, units: int
+) -> dict[str, float]:
+    """Best CPU seconds per unit of each row, rows interleaved in this process."""
+    opened = {name: ObservedRow(name, port) for name in rows}
+    try:
+        for row in opened.values():
+            await row.open()
+            await warm_up(row, scenario)
+            await SCENARIOS[scenario](row, **_params(scenario, max(1, units // 10)))
+        best = {name: float("inf") for name in rows}
+        for round_ in range(rounds):
+            for name in rows if round_ % 2 == 0 else rows[::-1]:
+                started = time.process_time()
+                counted = await SCENARIOS[scenario](opened[name], **_params(scenario, units))
+                per = counted.wire_events if scenario == "chat_long" else counted.units
+                spent = (time.process_time() - started) / per
+                best[name] = min(best[name], spent)
+        return best
+    finally:
+        for row in opened.values():
+            await row.close()
+
+
+def _child(job: dict[str, Any]) -> None:
+    async def run() -> None:
+        row = ObservedRow(job["row"], job["port"])
+        await row.open()
+        try:
+            await warm_up(row, job["scenario"])
+            await SCENARIOS[job["scenario"]](row, **_params(job["scenario"], job["units"]))
+        finally:
+            await row.close()
+
+    anyio.run(run)
+
+
+def _instructions(port: int, row: str, scenario: str, units: int) -> float:
+    totals = []
+    for count in (units, 2 * units):
+        job = {"row": row, "port": port, "scenario": scenario, "units": count}
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "callgrind.out"
+            subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={out}",
+                    sys.executable,
+                    "-m",
+                    "benchmarks.observability",
+                    "--child",
+                    json.dumps(job),
+                ],
+                cwd=_ROOT,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
+                check=True,
+                capture_output=True,
+            )
+            total = next(
+                int(line.split()[1])
+                for line in out.read_text().splitlines()
+                if line.startswith(("summary:", "totals:"))
+            )
+        totals.append(total)
+    return (totals[1] - totals[0]) / units
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.observability", description=__doc__)
+    parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--events", type=int, default=20_000, help="events of the long stream")
+    parser.add_argument("--count", type=int, default=1_000, help="requests per round")
+    parser.add_argument("--scenario", nargs="*", default=["chat_long", "requests"])
+    parser.add_argument("--instructions", action="store_true", help="callgrind, see above")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(json.loads(args.child))
+        return
+    rows = ["plain", *(row for row in args.rows if row != "plain")]
+    verdicts: list[str] = []
+    with running_server(max_seconds=3600) as port:
+        for scenario, units, unit in (
+            ("chat_long", args.events, "event"),
+            ("requests", args.count, "request"),
+        ):
+            if scenario not in args.scenario:
+                continue
+            if args.instructions:
+                # Fewer units under callgrind: the difference of two runs is exact anyway.
+                divisor = 10 if scenario == "requests" else 5
+                per_unit = {
+                    row: _instructions(port, row, scenario, max(1, units // divisor))
+                    for row in rows
+                }
+                shown = "instructions"
+            else:
+                per_unit = anyio.run(_rounds, port, rows, scenario, args.rounds, units)
+                per_unit = {row: seconds * 1e6 for row, seconds in per_unit.items()}
+                shown = "µs CPU, best round"
+            base = per_unit["plain"]
+            print(f"{scenario}: {shown} per {unit}")
+            for row, value in per_unit.items():
+                ratio = value / base
+                print(f"  {row:<11} {value:12,.2f}  {ratio:5.3f}x plain  ({ROWS[row]})")
+                bound = TARGETS.get((scenario, row))
+                if bound is not None:
+                    verdict = "PASS" if ratio <= bound else "MISS"
+                    verdicts.append(
+                        f"  {scenario} {row}/plain = {ratio:.3f} (target <= {bound:.2f}): {verdict}"
+                    )
+    print("targets:")
+    print("\n".join(verdicts))
+
+
+if __name__ == "__main__":
+    main()

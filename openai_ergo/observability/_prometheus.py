@@ -39,6 +39,9 @@ class PrometheusMetrics(Observer):
     `cost(operation)` returns what a request cost in US dollars (or None when it cannot be
     priced): with it, `openai_ergo_cost_usd_total{model}` adds it up. The operation carries
     `model`, `response_model`, `input_tokens` and `output_tokens`, what a price table needs.
+    `cost=True` prices them with the shipped price table (`cost_of`, docs/tokens-and-cost.md):
+    input at the uncached rate, since the operation does not say how much of it the prompt
+    cache served (an upper bound then), and nothing for a model the table does not know.
     Needs `pip install openai-ergo[prometheus]`.
     """
 
@@ -47,7 +50,7 @@ class PrometheusMetrics(Observer):
         *,
         registry: CollectorRegistry | None = None,
         namespace: str = "openai_ergo",
-        cost: CostFunction | None = None,
+        cost: CostFunction | bool | None = None,
         duration_buckets: Sequence[float] = _DURATION_BUCKETS,
         first_chunk_buckets: Sequence[float] = _FIRST_CHUNK_BUCKETS,
     ) -> None:
@@ -64,7 +67,9 @@ class PrometheusMetrics(Observer):
                 "digits and underscores, not starting with a digit"
             )
         self.registry = prom.REGISTRY if registry is None else registry
-        self._cost = cost
+        self._cost: CostFunction | None = (
+            _priced if cost is True else None if cost is False else cost
+        )
         route = ["endpoint", "model"]
         created: list[Any] = []
 
@@ -109,7 +114,7 @@ class PrometheusMetrics(Observer):
         )
         self.cost = (
             make(prom.Counter, "cost_usd", "What requests cost, in US dollars.", ["model"])
-            if cost is not None
+            if self._cost is not None
             else None
         )
         self.streams_in_flight = make(prom.Gauge, "streams_in_flight", "Streams open now.", route)
@@ -173,3 +178,17 @@ class PrometheusMetrics(Observer):
 
     def __repr__(self) -> str:
         return f"PrometheusMetrics(cost={self._cost is not None})"
+
+
+def _priced(operation: Operation) -> float | None:
+    """What `operation` cost by the shipped price table; None when it cannot be priced."""
+    from openai_ergo._accounting._prices import PriceNotFoundError, TokenUsage, cost_of
+
+    model = operation.response_model or operation.model
+    if model is None or (operation.input_tokens is None and operation.output_tokens is None):
+        return None
+    usage = TokenUsage(input=operation.input_tokens or 0, output=operation.output_tokens or 0)
+    try:
+        return float(cost_of(usage, model))
+    except PriceNotFoundError:
+        return None

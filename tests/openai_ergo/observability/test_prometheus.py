@@ -22,6 +22,8 @@ from openai_ergo import (
     RateLimiter,
     RequestOptions,
     RetryPolicy,
+    TokenUsage,
+    cost_of,
 )
 from openai_ergo.mock import Fault, MockServer
 from tests.openai_ergo.pipeline.conftest import FakeClock
@@ -174,3 +176,25 @@ def test_two_collectors_in_one_registry_is_a_configuration_error(
     PrometheusMetrics(registry=registry, namespace="second")
     with pytest.raises(ConfigurationError, match="namespace"):
         PrometheusMetrics(registry=CollectorRegistry(), namespace="not a name")
+
+
+async def test_cost_true_prices_requests_with_the_shipped_price_table(
+    mock_openai: MockServer, registry: CollectorRegistry, scraper: Scraper
+) -> None:
+    async with Client(
+        api_key="sk-test-prometheus",
+        base_url=mock_openai.url,
+        observers=[PrometheusMetrics(registry=registry, cost=True)],
+    ) as client:
+        reply = await client.chat("gpt-4o-mini").user("Hi")
+        await client.chat("no-such-model-anywhere").user("Hi")  # unpriced: adds nothing
+    samples = await scraper.samples()
+    assert reply.usage is not None
+    expected = cost_of(
+        TokenUsage(input=reply.usage.prompt_tokens, output=reply.usage.completion_tokens),
+        reply.model,
+    )
+    assert expected > 0
+    cost = value(samples, "openai_ergo_cost_usd_total", model=reply.model)
+    assert cost == pytest.approx(float(expected))
+    assert value(samples, "openai_ergo_cost_usd_total", model="no-such-model-anywhere") is None

@@ -21,7 +21,17 @@ def test_the_console_script_and_python_m_are_the_same_command() -> None:
     by_module = run_cli("--help")
     assert by_script.returncode == by_module.returncode == 0
     assert by_script.stdout == by_module.stdout
-    for command in ("chat", "ask", "mock", "bench", "codegen", "files", "batch", "models"):
+    for command in (
+        "chat",
+        "ask",
+        "mock",
+        "bench",
+        "codegen",
+        "files",
+        "batch",
+        "models",
+        "tokens",
+    ):
         assert f"\n  {command} " in by_module.stdout
 
 

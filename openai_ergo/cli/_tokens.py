@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from openai_ergo import TokenCounter, TokenUsage, default_prices
+from openai_ergo import InvalidRequestError, TokenCounter, TokenUsage, default_prices
 from openai_ergo.cli._session import UsageProblem
 
 __all__ = ["tokens_app"]
@@ -161,7 +161,10 @@ def _usage(
                 f"--usage: {usage_file} is not a usage object (no input_tokens/output_tokens "
                 "or prompt_tokens/completion_tokens)"
             )
-        usage = TokenUsage.of(data)
+        try:
+            usage = TokenUsage.of(data)
+        except InvalidRequestError as exc:
+            raise UsageProblem(f"--usage: {usage_file}: {exc}") from None
     else:
         if input is None and output is None:
             raise UsageProblem("give the tokens: --input N and --output N, or --usage FILE.json")

@@ -297,6 +297,13 @@ def test_a_file_that_is_not_a_usage_object_is_named(tmp_path: Path) -> None:
     assert f"--usage: {path} is not a usage object" in line
 
 
+def test_a_negative_count_in_a_usage_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "usage.json"
+    path.write_text(json.dumps({"prompt_tokens": -3, "completion_tokens": 1}))
+    line = one_error_line(run_cli("tokens", "cost", "-m", "gpt-4o", "--usage", str(path)))
+    assert line.startswith(f"error: --usage: {path}: TokenUsage.input must be a whole number")
+
+
 def test_debug_adds_the_traceback_and_keeps_status_2() -> None:
     result = run_cli("--debug", "tokens", "cost", "-m", "nope-model", "--input", "1")
     assert result.returncode == 2

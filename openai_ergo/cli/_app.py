@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from openai_ergo import OpenAIErgoError
-from openai_ergo.cli import _chat, _doctor, _files
+from openai_ergo.cli import _chat, _doctor, _files, _tokens
 from openai_ergo.cli._chat import Api
 from openai_ergo.cli._session import (
     INTERRUPTED,
@@ -32,7 +32,7 @@ app = typer.Typer(
     name="openai-ergo",
     help=(
         "Talk to the OpenAI API (or the embedded mock) from a terminal: chat, ask, files, "
-        "batches, models, doctor."
+        "batches, models, tokens, doctor."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -256,6 +256,7 @@ config_app.command("show")(_doctor.config_show)
 app.add_typer(config_app, name="config")
 app.add_typer(_files.files_app, name="files")
 app.add_typer(_files.batch_app, name="batch")
+app.add_typer(_tokens.tokens_app, name="tokens")
 
 
 def _usage_error(exc: Exception) -> tuple[str, int] | None:

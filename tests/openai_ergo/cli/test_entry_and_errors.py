@@ -21,7 +21,17 @@ def test_the_console_script_and_python_m_are_the_same_command() -> None:
     by_module = run_cli("--help")
     assert by_script.returncode == by_module.returncode == 0
     assert by_script.stdout == by_module.stdout
-    for command in ("chat", "ask", "mock", "bench", "codegen", "files", "batch", "models"):
+    for command in (
+        "chat",
+        "ask",
+        "mock",
+        "bench",
+        "codegen",
+        "files",
+        "batch",
+        "models",
+        "tokens",
+    ):
         assert f"\n  {command} " in by_module.stdout
 
 
@@ -70,9 +80,9 @@ def test_a_bad_choice_names_the_option_and_the_value() -> None:
 
 
 def test_an_unknown_command_is_a_usage_error() -> None:
-    result = run_cli("tokens", "count")
+    result = run_cli("tokenz", "count")
     assert result.returncode == 2
-    assert "No such command 'tokens'" in one_error_line(result)
+    assert "No such command 'tokenz'" in one_error_line(result)
 
 
 def test_a_missing_key_names_the_variable(mock_openai: MockServer) -> None:

@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from benchmarks._callgrind import instructions
+
 __all__ = ["PROBES", "Sample", "import_instructions", "import_times", "slowest_imports"]
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -122,31 +124,7 @@ def import_times(
 
 
 def _callgrind(code: str) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        try:
-            subprocess.run(
-                [
-                    "valgrind",
-                    "--tool=callgrind",
-                    f"--callgrind-out-file={out}",
-                    sys.executable,
-                    "-c",
-                    code,
-                ],
-                check=True,
-                cwd=_ROOT,
-                capture_output=True,
-                env={**_ENV, "PYTHONHASHSEED": "0"},
-            )
-        except FileNotFoundError:
-            raise RuntimeError(
-                "counting instructions needs valgrind (Debian: apt-get install valgrind)"
-            ) from None
-        for line in out.read_text().splitlines():
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError("callgrind wrote no instruction total")
+    return instructions(["-c", code], env=_ENV)
 
 
 def import_instructions(

@@ -28,16 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from benchmarks._callgrind import instructions
 from benchmarks._harness import running_server
 from benchmarks._rows_ergo import ErgoFinalRow
 from benchmarks._scenarios import SCENARIOS, warm_up
@@ -171,29 +168,7 @@ def _instructions(port: int, row: str, scenario: str, units: int) -> float:
     totals = []
     for count in (units, 2 * units):
         job = {"row": row, "port": port, "scenario": scenario, "units": count}
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "callgrind.out"
-            subprocess.run(
-                [
-                    "valgrind",
-                    "--tool=callgrind",
-                    f"--callgrind-out-file={out}",
-                    sys.executable,
-                    "-m",
-                    "benchmarks.observability",
-                    "--child",
-                    json.dumps(job),
-                ],
-                cwd=_ROOT,
-                env={**os.environ, "PYTHONHASHSEED": "0"},
-                check=True,
-                capture_output=True,
-            )
-            total = next(
-                int(line.split()[1])
-                for line in out.read_text().splitlines()
-                if line.startswith(("summary:", "totals:"))
-            )
+        total = instructions(["-m", "benchmarks.observability", "--child", json.dumps(job)])
         totals.append(total)
     return (totals[1] - totals[0]) / units
 

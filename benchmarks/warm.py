@@ -21,16 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from benchmarks._callgrind import instructions
 from benchmarks._harness import running_server
 from benchmarks._rows import ClientRow, load_row
 from benchmarks._scenarios import SCENARIOS, warm_up
@@ -85,28 +82,7 @@ def _child(job: dict[str, Any]) -> None:
 
 
 def _callgrind_total(job: dict[str, Any]) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                "-m",
-                "benchmarks.warm",
-                "--child",
-                json.dumps(job),
-            ],
-            cwd=_ROOT,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-            check=True,
-            capture_output=True,
-        )
-        for line in out.read_text().splitlines():
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError("callgrind wrote no instruction total")
+    return instructions(["-m", "benchmarks.warm", "--child", json.dumps(job)])
 
 
 def instructions_per_unit(

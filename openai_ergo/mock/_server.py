@@ -80,6 +80,8 @@ def _uvicorn_server(app: MockOpenAI, on_ready: Callable[[], None], access_log: b
         log_level="warning",
         access_log=access_log,
         timeout_graceful_shutdown=5,
+        # The app sends its own `Date` (see `_wire.http_date`); two would confuse clients.
+        date_header=False,
     )
     return _Server(config)
 

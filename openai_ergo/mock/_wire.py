@@ -12,6 +12,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
+from email.utils import formatdate
 from typing import Any
 
 import msgspec
@@ -152,6 +153,22 @@ def _duration(seconds: float) -> str:
     return f"{rest:.3g}s"
 
 
+_last_date: tuple[int, bytes] = (0, b"")
+
+
+def http_date() -> bytes:
+    """The `Date` header for now, formatted once per second.
+
+    The mock sends its own rather than uvicorn's, which is refreshed by the server loop's ticks and
+    can lag by seconds on a busy machine: clients measure clock skew from it.
+    """
+    global _last_date
+    now = int(time.time())
+    if _last_date[0] != now:
+        _last_date = (now, formatdate(now, usegmt=True).encode())
+    return _last_date[1]
+
+
 def response_headers(
     *,
     content_type: bytes,
@@ -161,6 +178,7 @@ def response_headers(
 ) -> Headers:
     """The headers every OpenAI response carries."""
     headers: Headers = [
+        (b"date", http_date()),
         (b"content-type", content_type),
         (b"x-request-id", request_id.encode()),
         (b"openai-processing-ms", str(processing_ms).encode()),

@@ -22,21 +22,7 @@ from openai_ergo import (
     tool,
 )
 from openai_ergo.mock import MockServer, Reply, ToolCall
-
-WAYS = pytest.mark.parametrize("streamed", [False, True], ids=["awaited", "streamed"])
-
-
-def _client(server: MockServer) -> Client:
-    return Client(api_key="sk-mock", base_url=server.url, rate_limiter=False)
-
-
-async def _parsed(request: Any, *, streamed: bool) -> Any:
-    if streamed:
-        async with request.stream() as stream:
-            async for _ in stream:
-                pass
-        return stream.final()
-    return await request
+from tests.openai_ergo.resources._structured import WAYS, final_of, mock_client
 
 
 class City(pydantic.BaseModel):
@@ -72,11 +58,11 @@ async def test_parse_takes_a_model_sends_a_strict_schema_and_validates_the_answe
     mock_openai: MockServer, streamed: bool
 ) -> None:
     mock_openai.reply_with(WEATHER, WEATHER)
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         responses = client.responses("gpt-5").input("Weather?").parse(Weather)
         chat = client.chat("gpt-4o").user("Weather?").parse(Weather)
-        from_responses = await _parsed(responses, streamed=streamed)
-        from_chat = await _parsed(chat, streamed=streamed)
+        from_responses = await final_of(responses, streamed=streamed)
+        from_chat = await final_of(chat, streamed=streamed)
     expected = Weather(city=City(name="Paris", population=2100000), kind="rain")
     assert from_responses.parsed == expected
     assert from_chat.parsed == expected
@@ -102,8 +88,8 @@ async def test_a_discriminated_union_goes_out_as_any_of_and_comes_back_typed(
     mock_openai: MockServer, streamed: bool
 ) -> None:
     mock_openai.reply_with('{"pet": {"type": "dog", "barks": true}}')
-    async with _client(mock_openai) as client:
-        parsed = await _parsed(
+    async with mock_client(mock_openai) as client:
+        parsed = await final_of(
             client.responses("gpt-5").input("Pet?").parse(Pet), streamed=streamed
         )
     assert parsed.parsed == Pet(pet=Dog(barks=True))
@@ -120,10 +106,10 @@ async def test_an_answer_the_model_refuses_raises_output_parse_error_with_the_te
 ) -> None:
     wrong = '{"city": {"name": "Paris", "population": "many"}, "kind": "snow", "note": null}'
     mock_openai.reply_with(wrong)
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         request = client.chat("gpt-4o").user("Weather?").parse(Weather)
         with pytest.raises(OutputParseError) as caught:
-            await _parsed(request, streamed=streamed)
+            await final_of(request, streamed=streamed)
     assert caught.value.text == wrong
     message = str(caught.value)
     assert "not a valid Weather" in message
@@ -134,7 +120,7 @@ async def test_an_answer_the_model_refuses_raises_output_parse_error_with_the_te
 
 async def test_text_that_is_not_json_raises_output_parse_error(mock_openai: MockServer) -> None:
     mock_openai.reply_with("It rains.")
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         with pytest.raises(OutputParseError) as caught:
             await client.responses("gpt-5").input("Weather?").parse(Weather)
     assert caught.value.text == "It rains."
@@ -223,7 +209,7 @@ async def test_the_tool_loop_runs_a_model_typed_tool_and_sends_its_model_back(
     mock_openai.reply_with(
         Reply(tool_calls=(ToolCall(name="forecast", arguments=arguments),)), "Rain in Oslo."
     )
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         if endpoint == "responses":
             builder: Any = client.responses("gpt-5").input("Oslo?")
         else:
@@ -281,7 +267,7 @@ class StoredFile(pydantic.BaseModel):
 
 
 async def test_paginate_yields_models_across_pages(mock_openai: MockServer) -> None:
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         for index in range(3):
             await client.files.create(
                 file=FileUpload(b"{}\n", filename=f"f{index}.jsonl"), purpose="batch"
@@ -309,7 +295,7 @@ async def test_an_item_its_model_refuses_raises_a_typed_error_naming_the_model(
     class Strict(pydantic.BaseModel):
         id: int
 
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         await client.files.create(file=FileUpload(b"{}\n", filename="a.jsonl"), purpose="batch")
         with pytest.raises(APIResponseValidationError, match="not a valid page of Strict"):
             async for _ in client.paginate("/files", item_type=Strict):
@@ -317,7 +303,7 @@ async def test_an_item_its_model_refuses_raises_a_typed_error_naming_the_model(
 
 
 async def test_api_response_parse_takes_a_model(mock_openai: MockServer) -> None:
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         created = await client.files.create(
             file=FileUpload(b"{}\n", filename="a.jsonl"), purpose="batch"
         )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 import pytest
 
 from openai_ergo import (
-    Client,
     InvalidRequestError,
     ResponseIncompleteError,
     TruncatedOutputError,
@@ -16,21 +13,7 @@ from openai_ergo import (
 )
 from openai_ergo.mock import MockServer
 from openai_ergo.types import Response
-
-WAYS = pytest.mark.parametrize("streamed", [False, True], ids=["awaited", "streamed"])
-
-
-def _client(server: MockServer) -> Client:
-    return Client(api_key="sk-mock", base_url=server.url, rate_limiter=False)
-
-
-async def _parsed(request: Any, *, streamed: bool) -> Any:
-    if streamed:
-        async with request.stream() as stream:
-            async for _ in stream:
-                pass
-        return stream.final()
-    return await request
+from tests.openai_ergo.resources._structured import WAYS, final_of, mock_client
 
 
 class Tally(msgspec.Struct):
@@ -60,11 +43,11 @@ async def test_a_non_strict_format_goes_out_as_non_strict_on_both_endpoints(
 ) -> None:
     text = '{"counts": {"a": 1}}'
     mock_openai.reply_with(text, text)
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         responses = client.responses("gpt-5").input("Count").parse(Tally, strict=False)
         chat = client.chat("gpt-4o").user("Count").parse(Tally, strict=False)
-        assert (await _parsed(responses, streamed=streamed)).parsed == Tally({"a": 1})
-        assert (await _parsed(chat, streamed=streamed)).parsed == Tally({"a": 1})
+        assert (await final_of(responses, streamed=streamed)).parsed == Tally({"a": 1})
+        assert (await final_of(chat, streamed=streamed)).parsed == Tally({"a": 1})
     sent_format = mock_openai.requests[0].json["text"]["format"]
     assert sent_format["strict"] is False
     assert "additionalProperties" in sent_format["schema"]["properties"]["counts"]
@@ -77,8 +60,8 @@ async def test_a_tagged_union_is_sent_strict_and_decoded(
 ) -> None:
     text = '{"pet": {"type": "dog", "barks": true}, "friends": [{"type": "cat", "name": "Tom"}]}'
     mock_openai.reply_with(text)
-    async with _client(mock_openai) as client:
-        parsed = await _parsed(
+    async with mock_client(mock_openai) as client:
+        parsed = await final_of(
             client.responses("gpt-5").input("Pet?").parse(Pet), streamed=streamed
         )
     assert parsed.parsed == Pet(Dog(True), [Cat("Tom")])
@@ -97,7 +80,7 @@ async def test_a_schema_strict_mode_cannot_take_names_the_place_at_fault(
         inner: Tally
         point: tuple[int, int]
 
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         builder = client.chat("gpt-4o").user("Go")
         with pytest.raises(InvalidRequestError, match=r"\$\.point is a tuple"):
             builder.parse(Pair)
@@ -124,10 +107,10 @@ async def test_output_cut_short_is_a_truncated_output_error_both_ways(
     mock_openai: MockServer, endpoint: str, streamed: bool
 ) -> None:
     mock_openai.reply_with(LONG)
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         request = CUT_SHORT[endpoint](client).parse(Words)
         with pytest.raises(TruncatedOutputError) as caught:
-            await _parsed(request, streamed=streamed)
+            await final_of(request, streamed=streamed)
     error = caught.value
     assert error.text
     assert LONG.startswith(error.text)
@@ -147,7 +130,7 @@ async def test_output_cut_short_is_a_truncated_output_error_both_ways(
 
 async def test_extra_body_cannot_replace_the_format_parse_sets(mock_openai: MockServer) -> None:
     mine = {"type": "json_object"}
-    async with _client(mock_openai) as client:
+    async with mock_client(mock_openai) as client:
         responses = client.responses("gpt-5").input("Words")
         with pytest.raises(InvalidRequestError) as caught:
             responses.extra_body({"text": {"format": mine}}).parse(Words)

@@ -13,12 +13,13 @@ import functools
 import re
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import msgspec
 
+from openai_ergo._config import RequestOptions
 from openai_ergo._errors import InvalidRequestError
 from openai_ergo._metadata import RawResponse
 from openai_ergo._namespaces._owner import no_such as _no_such
@@ -197,7 +198,7 @@ class Namespace:
             query=query,
             item_type=op.result,
             headers=headers,
-            options=args.get("options"),
+            options=_options(args),
         )
 
     async def _call(self, op: Operation, args: Mapping[str, Any]) -> Any:
@@ -216,7 +217,7 @@ class Namespace:
                 query=query or None,
                 headers=headers or None,
                 stream="bytes",
-                options=args.get("options"),
+                options=_options(args),
             )
         response = await self._client.request(
             op.method,
@@ -224,7 +225,7 @@ class Namespace:
             body=body,
             query=query or None,
             headers=headers or None,
-            options=args.get("options"),
+            options=_options(args),
         )
         parse = _parser(op)
         if self._raw:
@@ -254,7 +255,7 @@ class Namespace:
                 query=query or None,
                 headers=headers or None,
                 stream=True,
-                options=args.get("options"),
+                options=_options(args),
             )
 
         handle = _stream_handle(streaming, open_stream)
@@ -421,3 +422,16 @@ def _json_parser(kind: Any) -> Callable[[APIResponse], Any]:
         return response.decode(functools.partial(decode, type=kind), name)
 
     return parse
+
+
+def _options(args: Mapping[str, Any]) -> RequestOptions | None:
+    """The call's `options`, with the SDK's per-call `timeout=` folded into its `timeouts` (both
+    given is a `ConfigurationError` naming them, as on the constructor)."""
+    options: RequestOptions | None = args.get("options")
+    timeout = args.get("timeout")
+    if timeout is None:
+        return options
+    from openai_ergo._sdk_arguments import timeouts_from_sdk
+
+    timeouts = timeouts_from_sdk(timeout, options.timeouts if options is not None else None)
+    return replace(options, timeouts=timeouts) if options else RequestOptions(timeouts=timeouts)

@@ -8,7 +8,8 @@ What an operation becomes (its SDK name `vector_stores.files.list` says where it
   positional-only, everything else keyword-only; required ones without a default, optional ones
   `None` (not sent); the fields of a JSON body Struct as keyword arguments (a body of another
   type is one `body=` argument; a multipart body's file fields take a `FileInput`); then
-  `extra_headers`, `extra_query`, `extra_body` and `options`. Its body is one line:
+  `extra_headers`, `extra_query`, `extra_body`, the SDK's per-call `timeout` and `options`. Its
+  body is one line:
   `self._call(_OPERATION, locals())` (`openai_ergo/_namespaces/_base.py`).
 - Results: the JSON result's type; a streamed `BinaryResponse` for a binary body (raw or not:
   it carries the headers itself); `Paginator[Item]` for a `GET` whose result is a cursor page
@@ -66,7 +67,7 @@ _CALLABLE = {
     "files": ("openai_ergo._namespaces._files", "FilesCall"),
 }
 #: Keyword arguments every method takes after its own.
-_EXTRAS = ("extra_headers", "extra_query", "extra_body", "options")
+_EXTRAS = ("extra_headers", "extra_query", "extra_body", "timeout", "options")
 _RESERVED = frozenset({"self", "body", *_EXTRAS})
 #: The body fields that switch an operation to streaming: field -> (the value that streams,
 #: the annotation of a call that streams, the annotation of one that does not).
@@ -229,14 +230,14 @@ class _Module:
         if self.type_only:
             imports.typing |= {"TYPE_CHECKING", "Literal", "overload"}
             imports.add(_BASE, "Streaming")
-        if self.param_names:
-            imports.typing.add("TYPE_CHECKING")
+        # `timeout=` takes an `httpx.Timeout`, as in the SDK: named for the type checker only, so
+        # the namespace modules do not import httpx.
+        imports.typing.add("TYPE_CHECKING")
         head = self.imports.lines()
         typing_line = next(i for i, line in enumerate(head) if line.startswith("from typing"))
         abc = "Mapping, Sequence" if self.sequence else "Mapping"
         head.insert(typing_line, f"from collections.abc import {abc}")
-        if self.type_only or self.param_names:
-            head += ["", "if TYPE_CHECKING:"]
+        head += ["", "if TYPE_CHECKING:", "    import httpx", ""]
         if self.type_only:
             names = ", ".join(sorted(self.type_only))
             head.append(f"    from openai_ergo.resources import {names}")
@@ -383,6 +384,7 @@ class _Module:
             "extra_headers: Mapping[str, str] | None = None",
             "extra_query: Mapping[str, Any] | None = None",
             "extra_body: Mapping[str, Any] | None = None",
+            "timeout: float | httpx.Timeout | None = None",
             "options: RequestOptions | None = None",
         ]
         item = _page_item(op, self.model)

@@ -33,6 +33,8 @@ from openai_ergo.types._generated.audio import (
 from openai_ergo.types._generated.shared import VoiceIdsOrCustomVoice
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.resources import TypedEventStream
     from openai_ergo.types._generated.params import VadConfigParam, VoiceIdsOrCustomVoiceParam
 
@@ -159,6 +161,7 @@ class AudioSpeechNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[CreateSpeechResponseStreamEvent]: ...
 
@@ -176,6 +179,7 @@ class AudioSpeechNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse: ...
 
@@ -193,6 +197,7 @@ class AudioSpeechNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse | TypedEventStream[CreateSpeechResponseStreamEvent]: ...
 
@@ -210,6 +215,7 @@ class AudioSpeechNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse | TypedEventStream[CreateSpeechResponseStreamEvent]:
         """Generates audio from the input text."""
@@ -235,6 +241,7 @@ class AudioSpeechRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[CreateSpeechResponseStreamEvent]: ...
 
@@ -252,6 +259,7 @@ class AudioSpeechRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse: ...
 
@@ -269,6 +277,7 @@ class AudioSpeechRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse | TypedEventStream[CreateSpeechResponseStreamEvent]: ...
 
@@ -286,6 +295,7 @@ class AudioSpeechRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse | TypedEventStream[CreateSpeechResponseStreamEvent]:
         """Generates audio from the input text."""
@@ -323,6 +333,7 @@ class AudioTranscriptionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[CreateTranscriptionResponseStreamEvent]: ...
 
@@ -347,6 +358,7 @@ class AudioTranscriptionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateTranscriptionResponse: ...
 
@@ -371,6 +383,7 @@ class AudioTranscriptionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateTranscriptionResponse | TypedEventStream[CreateTranscriptionResponseStreamEvent]: ...
 
@@ -395,6 +408,7 @@ class AudioTranscriptionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateTranscriptionResponse | TypedEventStream[CreateTranscriptionResponseStreamEvent]:
         """Transcribes audio into the input language."""
@@ -427,6 +441,7 @@ class AudioTranscriptionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[CreateTranscriptionResponseStreamEvent]: ...
 
@@ -451,6 +466,7 @@ class AudioTranscriptionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[CreateTranscriptionResponse]: ...
 
@@ -475,6 +491,7 @@ class AudioTranscriptionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> (
         RawResponse[CreateTranscriptionResponse]
@@ -502,6 +519,7 @@ class AudioTranscriptionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> (
         RawResponse[CreateTranscriptionResponse]
@@ -533,6 +551,7 @@ class AudioTranslationsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateTranslationResponse:
         """Translates audio into English."""
@@ -556,6 +575,7 @@ class AudioTranslationsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[CreateTranslationResponse]:
         """Translates audio into English."""
@@ -581,6 +601,7 @@ class AudioVoiceConsentsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VoiceConsentResource]:
         """Returns a list of voice consent recordings."""
@@ -596,6 +617,7 @@ class AudioVoiceConsentsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VoiceConsentResource:
         """Upload a voice consent recording."""
@@ -610,6 +632,7 @@ class AudioVoiceConsentsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VoiceConsentResource:
         """Retrieves a voice consent recording."""
@@ -625,6 +648,7 @@ class AudioVoiceConsentsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VoiceConsentResource:
         """Updates a voice consent recording (metadata only)."""
@@ -639,6 +663,7 @@ class AudioVoiceConsentsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VoiceConsentDeletedResource:
         """Deletes a voice consent recording."""
@@ -659,6 +684,7 @@ class AudioVoiceConsentsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VoiceConsentResource]:
         """Returns a list of voice consent recordings."""
@@ -674,6 +700,7 @@ class AudioVoiceConsentsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VoiceConsentResource]:
         """Upload a voice consent recording."""
@@ -688,6 +715,7 @@ class AudioVoiceConsentsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VoiceConsentResource]:
         """Retrieves a voice consent recording."""
@@ -703,6 +731,7 @@ class AudioVoiceConsentsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VoiceConsentResource]:
         """Updates a voice consent recording (metadata only)."""
@@ -717,6 +746,7 @@ class AudioVoiceConsentsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VoiceConsentDeletedResource]:
         """Deletes a voice consent recording."""
@@ -743,6 +773,7 @@ class AudioVoicesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VoiceResource:
         """Creates a custom voice."""
@@ -764,6 +795,7 @@ class AudioVoicesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VoiceResource]:
         """Creates a custom voice."""

@@ -14,6 +14,8 @@ from openai_ergo.types._generated.batch import Batch, BatchFileExpirationAfter, 
 from openai_ergo.types._generated.shared import Metadata
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import BatchFileExpirationAfterParam
 
 _BATCHES_LIST = Operation(
@@ -69,6 +71,7 @@ class BatchesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Batch]:
         """List your organization's batches."""
@@ -88,6 +91,7 @@ class BatchesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Batch:
         """Creates and executes a batch from an uploaded file of requests"""
@@ -102,6 +106,7 @@ class BatchesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Batch:
         """Retrieves a batch."""
@@ -116,6 +121,7 @@ class BatchesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Batch:
         """Cancels an in-progress batch. The batch will be in status `cancelling` for up to 10
@@ -138,6 +144,7 @@ class BatchesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Batch]:
         """List your organization's batches."""
@@ -157,6 +164,7 @@ class BatchesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Batch]:
         """Creates and executes a batch from an uploaded file of requests"""
@@ -171,6 +179,7 @@ class BatchesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Batch]:
         """Retrieves a batch."""
@@ -185,6 +194,7 @@ class BatchesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Batch]:
         """Cancels an in-progress batch. The batch will be in status `cancelling` for up to 10

@@ -101,6 +101,8 @@ from openai_ergo.types._generated.threads import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.resources import TypedEventStream
     from openai_ergo.types._generated.params import (
         AssistantToolsCodeParam,
@@ -625,6 +627,7 @@ class BetaAssistantsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssistantObject]:
         """Deprecated. Returns a list of assistants."""
@@ -669,6 +672,7 @@ class BetaAssistantsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AssistantObject:
         """Deprecated. Create an assistant with a model and instructions."""
@@ -683,6 +687,7 @@ class BetaAssistantsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AssistantObject:
         """Deprecated. Retrieves an assistant."""
@@ -729,6 +734,7 @@ class BetaAssistantsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AssistantObject:
         """Deprecated. Modifies an assistant."""
@@ -743,6 +749,7 @@ class BetaAssistantsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteAssistantResponse:
         """Deprecated. Delete an assistant."""
@@ -765,6 +772,7 @@ class BetaAssistantsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssistantObject]:
         """Deprecated. Returns a list of assistants."""
@@ -809,6 +817,7 @@ class BetaAssistantsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AssistantObject]:
         """Deprecated. Create an assistant with a model and instructions."""
@@ -823,6 +832,7 @@ class BetaAssistantsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AssistantObject]:
         """Deprecated. Retrieves an assistant."""
@@ -869,6 +879,7 @@ class BetaAssistantsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AssistantObject]:
         """Deprecated. Modifies an assistant."""
@@ -883,6 +894,7 @@ class BetaAssistantsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteAssistantResponse]:
         """Deprecated. Delete an assistant."""
@@ -913,6 +925,7 @@ class BetaThreadsMessagesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[MessageObject]:
         """Returns a list of messages for a given thread."""
@@ -944,6 +957,7 @@ class BetaThreadsMessagesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> MessageObject:
         """Create a message."""
@@ -959,6 +973,7 @@ class BetaThreadsMessagesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> MessageObject:
         """Retrieve a message."""
@@ -975,6 +990,7 @@ class BetaThreadsMessagesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> MessageObject:
         """Modifies a message."""
@@ -990,6 +1006,7 @@ class BetaThreadsMessagesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteMessageResponse:
         """Deletes a message."""
@@ -1015,6 +1032,7 @@ class BetaThreadsMessagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[MessageObject]:
         """Returns a list of messages for a given thread."""
@@ -1046,6 +1064,7 @@ class BetaThreadsMessagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[MessageObject]:
         """Create a message."""
@@ -1061,6 +1080,7 @@ class BetaThreadsMessagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[MessageObject]:
         """Retrieve a message."""
@@ -1077,6 +1097,7 @@ class BetaThreadsMessagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[MessageObject]:
         """Modifies a message."""
@@ -1092,6 +1113,7 @@ class BetaThreadsMessagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteMessageResponse]:
         """Deletes a message."""
@@ -1123,6 +1145,7 @@ class BetaThreadsRunsStepsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[RunStepObject]:
         """Returns a list of run steps belonging to a run."""
@@ -1140,6 +1163,7 @@ class BetaThreadsRunsStepsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunStepObject:
         """Retrieves a run step."""
@@ -1166,6 +1190,7 @@ class BetaThreadsRunsStepsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[RunStepObject]:
         """Returns a list of run steps belonging to a run."""
@@ -1183,6 +1208,7 @@ class BetaThreadsRunsStepsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunStepObject]:
         """Retrieves a run step."""
@@ -1217,6 +1243,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[RunObject]:
         """Returns a list of runs belonging to a thread."""
@@ -1270,6 +1297,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[AssistantStreamEvent]: ...
 
@@ -1321,6 +1349,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject: ...
 
@@ -1372,6 +1401,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
 
@@ -1423,6 +1453,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """Create a run."""
@@ -1438,6 +1469,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject:
         """Retrieves a run."""
@@ -1454,6 +1486,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject:
         """Modifies a run."""
@@ -1469,6 +1502,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject:
         """Cancels a run that is `in_progress`."""
@@ -1491,6 +1525,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[AssistantStreamEvent]: ...
 
@@ -1511,6 +1546,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject: ...
 
@@ -1531,6 +1567,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
 
@@ -1551,6 +1588,7 @@ class BetaThreadsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """When a run has the `status: "requires_action"` and `required_action.type` is
@@ -1582,6 +1620,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[RunObject]:
         """Returns a list of runs belonging to a thread."""
@@ -1635,6 +1674,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[AssistantStreamEvent]: ...
 
@@ -1686,6 +1726,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject]: ...
 
@@ -1737,6 +1778,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
 
@@ -1788,6 +1830,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """Create a run."""
@@ -1803,6 +1846,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject]:
         """Retrieves a run."""
@@ -1819,6 +1863,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject]:
         """Modifies a run."""
@@ -1834,6 +1879,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject]:
         """Cancels a run that is `in_progress`."""
@@ -1856,6 +1902,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[AssistantStreamEvent]: ...
 
@@ -1876,6 +1923,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject]: ...
 
@@ -1896,6 +1944,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
 
@@ -1916,6 +1965,7 @@ class BetaThreadsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """When a run has the `status: "requires_action"` and `required_action.type` is
@@ -1956,6 +2006,7 @@ class BetaThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ThreadObject:
         """Create a thread."""
@@ -2007,6 +2058,7 @@ class BetaThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[AssistantStreamEvent]: ...
 
@@ -2056,6 +2108,7 @@ class BetaThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject: ...
 
@@ -2105,6 +2158,7 @@ class BetaThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject | TypedEventStream[AssistantStreamEvent]: ...
 
@@ -2154,6 +2208,7 @@ class BetaThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunObject | TypedEventStream[AssistantStreamEvent]:
         """Create a thread and run it in one request."""
@@ -2168,6 +2223,7 @@ class BetaThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ThreadObject:
         """Retrieves a thread."""
@@ -2186,6 +2242,7 @@ class BetaThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ThreadObject:
         """Modifies a thread."""
@@ -2200,6 +2257,7 @@ class BetaThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteThreadResponse:
         """Delete a thread."""
@@ -2233,6 +2291,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ThreadObject]:
         """Create a thread."""
@@ -2284,6 +2343,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[AssistantStreamEvent]: ...
 
@@ -2333,6 +2393,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject]: ...
 
@@ -2382,6 +2443,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]: ...
 
@@ -2431,6 +2493,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunObject] | TypedEventStream[AssistantStreamEvent]:
         """Create a thread and run it in one request."""
@@ -2445,6 +2508,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ThreadObject]:
         """Retrieves a thread."""
@@ -2463,6 +2527,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ThreadObject]:
         """Modifies a thread."""
@@ -2477,6 +2542,7 @@ class BetaThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteThreadResponse]:
         """Delete a thread."""
@@ -2502,6 +2568,7 @@ class BetaChatkitSessionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatSessionResource:
         """Cancel an active ChatKit session and return its most recent metadata."""
@@ -2521,6 +2588,7 @@ class BetaChatkitSessionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatSessionResource:
         """Create a ChatKit session."""
@@ -2541,6 +2609,7 @@ class BetaChatkitSessionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ChatSessionResource]:
         """Cancel an active ChatKit session and return its most recent metadata."""
@@ -2560,6 +2629,7 @@ class BetaChatkitSessionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ChatSessionResource]:
         """Create a ChatKit session."""
@@ -2589,6 +2659,7 @@ class BetaChatkitThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ThreadItem]:
         """List items that belong to a ChatKit thread."""
@@ -2603,6 +2674,7 @@ class BetaChatkitThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ThreadResource:
         """Retrieve a ChatKit thread by its identifier."""
@@ -2617,6 +2689,7 @@ class BetaChatkitThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeletedThreadResource:
         """Delete a ChatKit thread along with its items and stored attachments."""
@@ -2634,6 +2707,7 @@ class BetaChatkitThreadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ThreadResource]:
         """List ChatKit threads with optional pagination and user filters."""
@@ -2658,6 +2732,7 @@ class BetaChatkitThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ThreadItem]:
         """List items that belong to a ChatKit thread."""
@@ -2672,6 +2747,7 @@ class BetaChatkitThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ThreadResource]:
         """Retrieve a ChatKit thread by its identifier."""
@@ -2686,6 +2762,7 @@ class BetaChatkitThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeletedThreadResource]:
         """Delete a ChatKit thread along with its items and stored attachments."""
@@ -2703,6 +2780,7 @@ class BetaChatkitThreadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ThreadResource]:
         """List ChatKit threads with optional pagination and user filters."""
@@ -2770,6 +2848,7 @@ class BetaResponsesInputItemsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[BetaItemResource]:
         """Returns a list of input items for a given response."""
@@ -2795,6 +2874,7 @@ class BetaResponsesInputItemsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[BetaItemResource]:
         """Returns a list of input items for a given response."""
@@ -2831,6 +2911,7 @@ class BetaResponsesInputTokensNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BetaTokenCountsResource:
         """Returns input token counts of the request."""
@@ -2862,6 +2943,7 @@ class BetaResponsesInputTokensRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[BetaTokenCountsResource]:
         """Returns input token counts of the request."""
@@ -2932,6 +3014,7 @@ class BetaResponsesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[BetaResponseStreamEvent]: ...
 
@@ -2979,6 +3062,7 @@ class BetaResponsesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BetaResponse: ...
 
@@ -3026,6 +3110,7 @@ class BetaResponsesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BetaResponse | TypedEventStream[BetaResponseStreamEvent]: ...
 
@@ -3073,6 +3158,7 @@ class BetaResponsesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BetaResponse | TypedEventStream[BetaResponseStreamEvent]:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
@@ -3094,6 +3180,7 @@ class BetaResponsesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BetaResponse:
         """Retrieves a model response with the given ID."""
@@ -3109,6 +3196,7 @@ class BetaResponsesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> None:
         """Deletes a model response with the given ID."""
@@ -3124,6 +3212,7 @@ class BetaResponsesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BetaResponse:
         """Cancels a model response with the given ID. Only responses created with the `background`
@@ -3148,6 +3237,7 @@ class BetaResponsesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BetaCompactResource:
         """Compact a conversation. Returns a compacted response object."""
@@ -3213,6 +3303,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[BetaResponseStreamEvent]: ...
 
@@ -3260,6 +3351,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[BetaResponse]: ...
 
@@ -3307,6 +3399,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[BetaResponse] | TypedEventStream[BetaResponseStreamEvent]: ...
 
@@ -3354,6 +3447,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[BetaResponse] | TypedEventStream[BetaResponseStreamEvent]:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
@@ -3375,6 +3469,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[BetaResponse]:
         """Retrieves a model response with the given ID."""
@@ -3390,6 +3485,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[None]:
         """Deletes a model response with the given ID."""
@@ -3405,6 +3501,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[BetaResponse]:
         """Cancels a model response with the given ID. Only responses created with the `background`
@@ -3429,6 +3526,7 @@ class BetaResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[BetaCompactResource]:
         """Compact a conversation. Returns a compacted response object."""

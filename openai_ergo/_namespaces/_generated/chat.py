@@ -47,6 +47,8 @@ from openai_ergo.types._generated.shared import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.resources import ChatStream
     from openai_ergo.types._generated.params import (
         ChatCompletionAllowedToolsChoiceParam,
@@ -179,6 +181,7 @@ class ChatCompletionsMessagesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ChatCompletionMessageListDataItem]:
         """Get the messages in a stored chat completion. Only Chat Completions that have been
@@ -203,6 +206,7 @@ class ChatCompletionsMessagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ChatCompletionMessageListDataItem]:
         """Get the messages in a stored chat completion. Only Chat Completions that have been
@@ -237,6 +241,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ChatCompletion]:
         """List stored Chat Completions. Only Chat Completions that have been stored with the
@@ -322,6 +327,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatStream: ...
 
@@ -404,6 +410,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatCompletion: ...
 
@@ -486,6 +493,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatCompletion | ChatStream: ...
 
@@ -568,6 +576,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatCompletion | ChatStream:
         """**Starting a new project?** We recommend trying Responses to take advantage of the latest
@@ -583,6 +592,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatCompletion:
         """Get a stored chat completion. Only Chat Completions that have been created with the
@@ -599,6 +609,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatCompletion:
         """Modify a stored chat completion. Only Chat Completions that have been created with the
@@ -615,6 +626,7 @@ class ChatCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatCompletionDeleted:
         """Delete a stored chat completion. Only Chat Completions that have been created with the
@@ -644,6 +656,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ChatCompletion]:
         """List stored Chat Completions. Only Chat Completions that have been stored with the
@@ -729,6 +742,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ChatStream: ...
 
@@ -811,6 +825,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ChatCompletion]: ...
 
@@ -893,6 +908,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ChatCompletion] | ChatStream: ...
 
@@ -975,6 +991,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ChatCompletion] | ChatStream:
         """**Starting a new project?** We recommend trying Responses to take advantage of the latest
@@ -990,6 +1007,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ChatCompletion]:
         """Get a stored chat completion. Only Chat Completions that have been created with the
@@ -1006,6 +1024,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ChatCompletion]:
         """Modify a stored chat completion. Only Chat Completions that have been created with the
@@ -1022,6 +1041,7 @@ class ChatCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ChatCompletionDeleted]:
         """Delete a stored chat completion. Only Chat Completions that have been created with the

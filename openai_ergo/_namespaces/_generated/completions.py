@@ -16,6 +16,8 @@ from openai_ergo.types._generated.completions import (
 from openai_ergo.types._generated.shared import ChatCompletionStreamOptions, StopConfiguration
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.resources import TypedEventStream
     from openai_ergo.types._generated.params import ChatCompletionStreamOptionsParam
 
@@ -85,6 +87,7 @@ class CompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[CreateCompletionResponse]: ...
 
@@ -115,6 +118,7 @@ class CompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateCompletionResponse: ...
 
@@ -145,6 +149,7 @@ class CompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateCompletionResponse | TypedEventStream[CreateCompletionResponse]: ...
 
@@ -175,6 +180,7 @@ class CompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateCompletionResponse | TypedEventStream[CreateCompletionResponse]:
         """Creates a completion for the provided prompt and parameters."""
@@ -213,6 +219,7 @@ class CompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[CreateCompletionResponse]: ...
 
@@ -243,6 +250,7 @@ class CompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[CreateCompletionResponse]: ...
 
@@ -273,6 +281,7 @@ class CompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[CreateCompletionResponse] | TypedEventStream[CreateCompletionResponse]: ...
 
@@ -303,6 +312,7 @@ class CompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[CreateCompletionResponse] | TypedEventStream[CreateCompletionResponse]:
         """Creates a completion for the provided prompt and parameters."""

@@ -27,6 +27,8 @@ from openai_ergo.types._generated.shared import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import (
         ContainerNetworkPolicyAllowlistParamDict,
         ContainerNetworkPolicyDisabledParamDict,
@@ -142,6 +144,7 @@ class ContainersFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ContainerFileResource]:
         """List Container files"""
@@ -158,6 +161,7 @@ class ContainersFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ContainerFileResource:
         """Create a Container File"""
@@ -173,6 +177,7 @@ class ContainersFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ContainerFileResource:
         """Retrieve Container File"""
@@ -188,6 +193,7 @@ class ContainersFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> None:
         """Delete Container File"""
@@ -203,6 +209,7 @@ class ContainersFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse:
         """Retrieve Container File Content"""
@@ -226,6 +233,7 @@ class ContainersFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ContainerFileResource]:
         """List Container files"""
@@ -242,6 +250,7 @@ class ContainersFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ContainerFileResource]:
         """Create a Container File"""
@@ -257,6 +266,7 @@ class ContainersFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ContainerFileResource]:
         """Retrieve Container File"""
@@ -272,6 +282,7 @@ class ContainersFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[None]:
         """Delete Container File"""
@@ -287,6 +298,7 @@ class ContainersFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse:
         """Retrieve Container File Content"""
@@ -319,6 +331,7 @@ class ContainersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ContainerResource]:
         """List Containers"""
@@ -353,6 +366,7 @@ class ContainersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ContainerResource:
         """Create Container"""
@@ -367,6 +381,7 @@ class ContainersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ContainerResource:
         """Retrieve Container"""
@@ -381,6 +396,7 @@ class ContainersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> None:
         """Delete Container"""
@@ -408,6 +424,7 @@ class ContainersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ContainerResource]:
         """List Containers"""
@@ -442,6 +459,7 @@ class ContainersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ContainerResource]:
         """Create Container"""
@@ -456,6 +474,7 @@ class ContainersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ContainerResource]:
         """Retrieve Container"""
@@ -470,6 +489,7 @@ class ContainersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[None]:
         """Delete Container"""

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._multipart import FileInput
@@ -14,6 +14,10 @@ from openai_ergo.types._generated.content_provenance_checks import (
     CreateContentProvenanceBody,
     ProvenanceResource,
 )
+
+if TYPE_CHECKING:
+    import httpx
+
 
 _CONTENT_PROVENANCE_CHECKS_CREATE = Operation(
     method="POST",
@@ -43,6 +47,7 @@ class ContentProvenanceChecksNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProvenanceResource:
         """Check whether an image or audio file contains known OpenAI provenance signals. Learn more
@@ -63,6 +68,7 @@ class ContentProvenanceChecksRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProvenanceResource]:
         """Check whether an image or audio file contains known OpenAI provenance signals. Learn more

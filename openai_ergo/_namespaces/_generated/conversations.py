@@ -24,6 +24,8 @@ from openai_ergo.types._generated.conversations import (
 from openai_ergo.types._generated.shared import IncludeEnum, InputItem, Metadata
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import InputItemParam
 
 _CONVERSATIONS_ITEMS_LIST = Operation(
@@ -119,6 +121,7 @@ class ConversationsItemsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ConversationItem]:
         """List all items for a conversation with the given ID."""
@@ -135,6 +138,7 @@ class ConversationsItemsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ConversationItemList:
         """Create items in a conversation with the given ID."""
@@ -151,6 +155,7 @@ class ConversationsItemsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ConversationItem:
         """Get a single item from a conversation with the given IDs."""
@@ -166,6 +171,7 @@ class ConversationsItemsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ConversationResource:
         """Delete an item from a conversation with the given IDs."""
@@ -190,6 +196,7 @@ class ConversationsItemsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ConversationItem]:
         """List all items for a conversation with the given ID."""
@@ -206,6 +213,7 @@ class ConversationsItemsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ConversationItemList]:
         """Create items in a conversation with the given ID."""
@@ -222,6 +230,7 @@ class ConversationsItemsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ConversationItem]:
         """Get a single item from a conversation with the given IDs."""
@@ -237,6 +246,7 @@ class ConversationsItemsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ConversationResource]:
         """Delete an item from a conversation with the given IDs."""
@@ -267,6 +277,7 @@ class ConversationsNamespace(ConversationsStart):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ConversationResource:
         """Create a conversation."""
@@ -281,6 +292,7 @@ class ConversationsNamespace(ConversationsStart):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ConversationResource:
         """Get a conversation"""
@@ -296,6 +308,7 @@ class ConversationsNamespace(ConversationsStart):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ConversationResource:
         """Update a conversation"""
@@ -310,6 +323,7 @@ class ConversationsNamespace(ConversationsStart):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeletedConversationResource:
         """Delete a conversation. Items in the conversation will not be deleted."""
@@ -335,6 +349,7 @@ class ConversationsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ConversationResource]:
         """Create a conversation."""
@@ -349,6 +364,7 @@ class ConversationsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ConversationResource]:
         """Get a conversation"""
@@ -364,6 +380,7 @@ class ConversationsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ConversationResource]:
         """Update a conversation"""
@@ -378,6 +395,7 @@ class ConversationsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeletedConversationResource]:
         """Delete a conversation. Items in the conversation will not be deleted."""

@@ -5,12 +5,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._namespaces._builders import EmbeddingsCall
 from openai_ergo.types._generated.embeddings import CreateEmbeddingRequest, CreateEmbeddingResponse
+
+if TYPE_CHECKING:
+    import httpx
+
 
 _EMBEDDINGS_CREATE = Operation(
     method="POST",
@@ -49,6 +53,7 @@ class EmbeddingsNamespace(EmbeddingsCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateEmbeddingResponse:
         """Creates an embedding vector representing the input text."""
@@ -72,6 +77,7 @@ class EmbeddingsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[CreateEmbeddingResponse]:
         """Creates an embedding vector representing the input text."""

@@ -34,6 +34,8 @@ from openai_ergo.types._generated.evals import (
 from openai_ergo.types._generated.shared import Metadata
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import (
         CreateEvalCompletionsRunDataSourceParam,
         CreateEvalCustomDataSourceConfigParam,
@@ -192,6 +194,7 @@ class EvalsRunsOutputItemsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[EvalRunOutputItem]:
         """Get a list of output items for an evaluation run."""
@@ -208,6 +211,7 @@ class EvalsRunsOutputItemsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> EvalRunOutputItem:
         """Get an evaluation run output item by ID."""
@@ -233,6 +237,7 @@ class EvalsRunsOutputItemsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[EvalRunOutputItem]:
         """Get a list of output items for an evaluation run."""
@@ -249,6 +254,7 @@ class EvalsRunsOutputItemsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[EvalRunOutputItem]:
         """Get an evaluation run output item by ID."""
@@ -283,6 +289,7 @@ class EvalsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[EvalRun]:
         """Get a list of runs for an evaluation."""
@@ -307,6 +314,7 @@ class EvalsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> EvalRun:
         """Kicks off a new run for a given evaluation, specifying the data source, and what model
@@ -324,6 +332,7 @@ class EvalsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> EvalRun:
         """Get an evaluation run by ID."""
@@ -339,6 +348,7 @@ class EvalsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> EvalRun:
         """Cancel an ongoing evaluation run."""
@@ -354,6 +364,7 @@ class EvalsRunsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteEvalRunResponse:
         """Delete an eval run."""
@@ -383,6 +394,7 @@ class EvalsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[EvalRun]:
         """Get a list of runs for an evaluation."""
@@ -407,6 +419,7 @@ class EvalsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[EvalRun]:
         """Kicks off a new run for a given evaluation, specifying the data source, and what model
@@ -424,6 +437,7 @@ class EvalsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[EvalRun]:
         """Get an evaluation run by ID."""
@@ -439,6 +453,7 @@ class EvalsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[EvalRun]:
         """Cancel an ongoing evaluation run."""
@@ -454,6 +469,7 @@ class EvalsRunsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteEvalRunResponse]:
         """Delete an eval run."""
@@ -486,6 +502,7 @@ class EvalsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Eval]:
         """List evaluations for a project."""
@@ -522,6 +539,7 @@ class EvalsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Eval:
         """Create the structure of an evaluation that can be used to test a model's performance. An
@@ -539,6 +557,7 @@ class EvalsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Eval:
         """Get an evaluation by ID."""
@@ -555,6 +574,7 @@ class EvalsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Eval:
         """Update certain properties of an evaluation."""
@@ -569,6 +589,7 @@ class EvalsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteEvalResponse:
         """Delete an evaluation."""
@@ -596,6 +617,7 @@ class EvalsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Eval]:
         """List evaluations for a project."""
@@ -632,6 +654,7 @@ class EvalsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Eval]:
         """Create the structure of an evaluation that can be used to test a model's performance. An
@@ -649,6 +672,7 @@ class EvalsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Eval]:
         """Get an evaluation by ID."""
@@ -665,6 +689,7 @@ class EvalsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Eval]:
         """Update certain properties of an evaluation."""
@@ -679,6 +704,7 @@ class EvalsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteEvalResponse]:
         """Delete an evaluation."""

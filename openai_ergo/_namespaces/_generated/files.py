@@ -17,6 +17,8 @@ from openai_ergo.types._generated.files import CreateFileRequest, DeleteFileResp
 from openai_ergo.types._generated.shared import FileExpirationAfter
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import FileExpirationAfterParam
 
 _FILES_LIST = Operation(
@@ -80,6 +82,7 @@ class FilesNamespace(FilesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[OpenAIFile]:
         """Returns a list of files."""
@@ -95,6 +98,7 @@ class FilesNamespace(FilesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OpenAIFile:
         """Upload a file that can be used across various endpoints. Individual files can be up to
@@ -112,6 +116,7 @@ class FilesNamespace(FilesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OpenAIFile:
         """Returns information about a specific file."""
@@ -126,6 +131,7 @@ class FilesNamespace(FilesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteFileResponse:
         """Delete a file and remove it from all vector stores."""
@@ -140,6 +146,7 @@ class FilesNamespace(FilesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse:
         """Returns a response containing the contents of the specified file."""
@@ -162,6 +169,7 @@ class FilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[OpenAIFile]:
         """Returns a list of files."""
@@ -177,6 +185,7 @@ class FilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OpenAIFile]:
         """Upload a file that can be used across various endpoints. Individual files can be up to
@@ -194,6 +203,7 @@ class FilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OpenAIFile]:
         """Returns information about a specific file."""
@@ -208,6 +218,7 @@ class FilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteFileResponse]:
         """Delete a file and remove it from all vector stores."""
@@ -222,6 +233,7 @@ class FilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse:
         """Returns a response containing the contents of the specified file."""

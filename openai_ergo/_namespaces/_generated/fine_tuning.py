@@ -39,6 +39,8 @@ from openai_ergo.types._generated.shared import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import (
         CreateFineTuningJobRequestHyperparametersParam,
         CreateFineTuningJobRequestIntegrationsItemParam,
@@ -195,6 +197,7 @@ class FineTuningAlphaGradersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RunGraderResponse:
         """Run a grader."""
@@ -219,6 +222,7 @@ class FineTuningAlphaGradersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ValidateGraderResponse:
         """Validate a grader."""
@@ -251,6 +255,7 @@ class FineTuningAlphaGradersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RunGraderResponse]:
         """Run a grader."""
@@ -275,6 +280,7 @@ class FineTuningAlphaGradersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ValidateGraderResponse]:
         """Validate a grader."""
@@ -331,6 +337,7 @@ class FineTuningCheckpointsPermissionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[FineTuningCheckpointPermission]:
         """**NOTE:** This endpoint requires an admin API key."""
@@ -346,6 +353,7 @@ class FineTuningCheckpointsPermissionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ListFineTuningCheckpointPermissionResponse:
         """**NOTE:** Calling this endpoint requires an admin API key."""
@@ -361,6 +369,7 @@ class FineTuningCheckpointsPermissionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteFineTuningCheckpointPermissionResponse:
         """**NOTE:** This endpoint requires an admin API key."""
@@ -386,6 +395,7 @@ class FineTuningCheckpointsPermissionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[FineTuningCheckpointPermission]:
         """**NOTE:** This endpoint requires an admin API key."""
@@ -401,6 +411,7 @@ class FineTuningCheckpointsPermissionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ListFineTuningCheckpointPermissionResponse]:
         """**NOTE:** Calling this endpoint requires an admin API key."""
@@ -416,6 +427,7 @@ class FineTuningCheckpointsPermissionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteFineTuningCheckpointPermissionResponse]:
         """**NOTE:** This endpoint requires an admin API key."""
@@ -470,6 +482,7 @@ class FineTuningJobsCheckpointsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[FineTuningJobCheckpoint]:
         """List checkpoints for a fine-tuning job."""
@@ -492,6 +505,7 @@ class FineTuningJobsCheckpointsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[FineTuningJobCheckpoint]:
         """List checkpoints for a fine-tuning job."""
@@ -523,6 +537,7 @@ class FineTuningJobsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[FineTuningJob]:
         """List your organization's fine-tuning jobs"""
@@ -554,6 +569,7 @@ class FineTuningJobsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> FineTuningJob:
         """Creates a fine-tuning job which begins the process of creating a new model from a given
@@ -569,6 +585,7 @@ class FineTuningJobsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> FineTuningJob:
         """Get info about a fine-tuning job."""
@@ -583,6 +600,7 @@ class FineTuningJobsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> FineTuningJob:
         """Immediately cancel a fine-tune job."""
@@ -599,6 +617,7 @@ class FineTuningJobsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[FineTuningJobEvent]:
         """Get status updates for a fine-tuning job."""
@@ -613,6 +632,7 @@ class FineTuningJobsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> FineTuningJob:
         """Pause a fine-tune job."""
@@ -627,6 +647,7 @@ class FineTuningJobsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> FineTuningJob:
         """Resume a fine-tune job."""
@@ -653,6 +674,7 @@ class FineTuningJobsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[FineTuningJob]:
         """List your organization's fine-tuning jobs"""
@@ -684,6 +706,7 @@ class FineTuningJobsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[FineTuningJob]:
         """Creates a fine-tuning job which begins the process of creating a new model from a given
@@ -699,6 +722,7 @@ class FineTuningJobsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[FineTuningJob]:
         """Get info about a fine-tuning job."""
@@ -713,6 +737,7 @@ class FineTuningJobsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[FineTuningJob]:
         """Immediately cancel a fine-tune job."""
@@ -729,6 +754,7 @@ class FineTuningJobsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[FineTuningJobEvent]:
         """Get status updates for a fine-tuning job."""
@@ -743,6 +769,7 @@ class FineTuningJobsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[FineTuningJob]:
         """Pause a fine-tune job."""
@@ -757,6 +784,7 @@ class FineTuningJobsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[FineTuningJob]:
         """Resume a fine-tune job."""

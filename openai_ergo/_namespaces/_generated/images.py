@@ -23,6 +23,8 @@ from openai_ergo.types._generated.images import (
 from openai_ergo.types._generated.shared import InputFidelity
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.resources import TypedEventStream
 
 _IMAGES_EDIT = Operation(
@@ -122,6 +124,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[ImageEditStreamEvent]: ...
 
@@ -147,6 +150,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ImagesResponse: ...
 
@@ -172,6 +176,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ImagesResponse | TypedEventStream[ImageEditStreamEvent]: ...
 
@@ -197,6 +202,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ImagesResponse | TypedEventStream[ImageEditStreamEvent]:
         """Creates an edited or extended image given one or more source images and a prompt. This
@@ -225,6 +231,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[ImageGenStreamEvent]: ...
 
@@ -249,6 +256,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ImagesResponse: ...
 
@@ -273,6 +281,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ImagesResponse | TypedEventStream[ImageGenStreamEvent]: ...
 
@@ -297,6 +306,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ImagesResponse | TypedEventStream[ImageGenStreamEvent]:
         """Creates an image given a prompt. Learn more."""
@@ -315,6 +325,7 @@ class ImagesNamespace(ImagesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ImagesResponse:
         """Creates a variation of a given image. This endpoint only supports `dall-e-2`."""
@@ -348,6 +359,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[ImageEditStreamEvent]: ...
 
@@ -373,6 +385,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ImagesResponse]: ...
 
@@ -398,6 +411,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ImagesResponse] | TypedEventStream[ImageEditStreamEvent]: ...
 
@@ -423,6 +437,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ImagesResponse] | TypedEventStream[ImageEditStreamEvent]:
         """Creates an edited or extended image given one or more source images and a prompt. This
@@ -451,6 +466,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TypedEventStream[ImageGenStreamEvent]: ...
 
@@ -475,6 +491,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ImagesResponse]: ...
 
@@ -499,6 +516,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ImagesResponse] | TypedEventStream[ImageGenStreamEvent]: ...
 
@@ -523,6 +541,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ImagesResponse] | TypedEventStream[ImageGenStreamEvent]:
         """Creates an image given a prompt. Learn more."""
@@ -541,6 +560,7 @@ class ImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ImagesResponse]:
         """Creates a variation of a given image. This endpoint only supports `dall-e-2`."""

@@ -5,12 +5,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
 from openai_ergo._pagination import Paginator
 from openai_ergo.types._generated.models import DeleteModelResponse, Model
+
+if TYPE_CHECKING:
+    import httpx
+
 
 _MODELS_LIST = Operation(
     method="GET",
@@ -49,6 +53,7 @@ class ModelsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Model]:
         """Lists the currently available models, and provides basic information about each one such
@@ -64,6 +69,7 @@ class ModelsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Model:
         """Retrieves a model instance, providing basic information about the model such as the owner
@@ -79,6 +85,7 @@ class ModelsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteModelResponse:
         """Delete a fine-tuned model. You must have the Owner role in your organization to delete a
@@ -98,6 +105,7 @@ class ModelsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Model]:
         """Lists the currently available models, and provides basic information about each one such
@@ -113,6 +121,7 @@ class ModelsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Model]:
         """Retrieves a model instance, providing basic information about the model such as the owner
@@ -128,6 +137,7 @@ class ModelsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteModelResponse]:
         """Delete a fine-tuned model. You must have the Owner role in your organization to delete a

@@ -18,6 +18,8 @@ from openai_ergo.types._generated.moderations import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import (
         CreateModerationRequestInputVariant3ItemImageUrlParam,
         CreateModerationRequestInputVariant3ItemTextParam,
@@ -60,6 +62,7 @@ class ModerationsNamespace(ModerationsCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CreateModerationResponse:
         """Classifies if text and/or image inputs are potentially harmful. Learn more in the
@@ -90,6 +93,7 @@ class ModerationsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[CreateModerationResponse]:
         """Classifies if text and/or image inputs are potentially harmful. Learn more in the

@@ -106,6 +106,8 @@ from openai_ergo.types._generated.audit_logs import (
 from openai_ergo.types._generated.usage import UsageTimeBucket
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import (
         HostedToolPermissionUpdateParam,
         InviteRequestProjectsItemParam,
@@ -1135,6 +1137,7 @@ class OrganizationAdminApiKeysNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AdminApiKey]:
         """List organization API keys"""
@@ -1149,6 +1152,7 @@ class OrganizationAdminApiKeysNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AdminApiKeyCreateResponse:
         """Create an organization admin API key"""
@@ -1163,6 +1167,7 @@ class OrganizationAdminApiKeysNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AdminApiKey:
         """Retrieve a single organization API key"""
@@ -1177,6 +1182,7 @@ class OrganizationAdminApiKeysNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AdminApiKeysDeleteResponse:
         """Delete an organization admin API key"""
@@ -1198,6 +1204,7 @@ class OrganizationAdminApiKeysRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AdminApiKey]:
         """List organization API keys"""
@@ -1212,6 +1219,7 @@ class OrganizationAdminApiKeysRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AdminApiKeyCreateResponse]:
         """Create an organization admin API key"""
@@ -1226,6 +1234,7 @@ class OrganizationAdminApiKeysRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AdminApiKey]:
         """Retrieve a single organization API key"""
@@ -1240,6 +1249,7 @@ class OrganizationAdminApiKeysRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AdminApiKeysDeleteResponse]:
         """Delete an organization admin API key"""
@@ -1273,6 +1283,7 @@ class OrganizationAuditLogsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AuditLog]:
         """List user actions and configuration changes within this organization."""
@@ -1301,6 +1312,7 @@ class OrganizationAuditLogsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AuditLog]:
         """List user actions and configuration changes within this organization."""
@@ -1327,6 +1339,7 @@ class OrganizationCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[OrganizationCertificate]:
         """List uploaded certificates for this organization."""
@@ -1341,6 +1354,7 @@ class OrganizationCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Certificate:
         """Upload a certificate to the organization. This does **not** automatically activate the
@@ -1355,6 +1369,7 @@ class OrganizationCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationCertificateActivationResponse:
         """Activate certificates at the organization level."""
@@ -1368,6 +1383,7 @@ class OrganizationCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationCertificateDeactivationResponse:
         """Deactivate certificates at the organization level."""
@@ -1383,6 +1399,7 @@ class OrganizationCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Certificate:
         """Get a certificate that has been uploaded to the organization."""
@@ -1398,6 +1415,7 @@ class OrganizationCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Certificate:
         """Modify a certificate. Note that only the name can be modified."""
@@ -1412,6 +1430,7 @@ class OrganizationCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteCertificateResponse:
         """Delete a certificate from the organization."""
@@ -1433,6 +1452,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[OrganizationCertificate]:
         """List uploaded certificates for this organization."""
@@ -1447,6 +1467,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Certificate]:
         """Upload a certificate to the organization. This does **not** automatically activate the
@@ -1461,6 +1482,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationCertificateActivationResponse]:
         """Activate certificates at the organization level."""
@@ -1474,6 +1496,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationCertificateDeactivationResponse]:
         """Deactivate certificates at the organization level."""
@@ -1489,6 +1512,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Certificate]:
         """Get a certificate that has been uploaded to the organization."""
@@ -1504,6 +1528,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Certificate]:
         """Modify a certificate. Note that only the name can be modified."""
@@ -1518,6 +1543,7 @@ class OrganizationCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteCertificateResponse]:
         """Delete a certificate from the organization."""
@@ -1549,6 +1575,7 @@ class OrganizationCostsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get costs details for the organization."""
@@ -1575,6 +1602,7 @@ class OrganizationCostsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get costs details for the organization."""
@@ -1598,6 +1626,7 @@ class OrganizationDataRetentionNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationDataRetention:
         """Retrieves organization data retention controls."""
@@ -1611,6 +1640,7 @@ class OrganizationDataRetentionNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationDataRetention:
         """Updates organization data retention controls."""
@@ -1629,6 +1659,7 @@ class OrganizationDataRetentionRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationDataRetention]:
         """Retrieves organization data retention controls."""
@@ -1642,6 +1673,7 @@ class OrganizationDataRetentionRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationDataRetention]:
         """Updates organization data retention controls."""
@@ -1670,6 +1702,7 @@ class OrganizationGroupsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssignedRoleDetails]:
         """Lists the organization roles assigned to a group within the organization."""
@@ -1685,6 +1718,7 @@ class OrganizationGroupsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupRoleAssignment:
         """Assigns an organization role to a group within the organization."""
@@ -1700,6 +1734,7 @@ class OrganizationGroupsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AssignedRoleDetails:
         """Retrieves an organization role assigned to a group."""
@@ -1715,6 +1750,7 @@ class OrganizationGroupsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeletedRoleAssignmentResource:
         """Unassigns an organization role from a group within the organization."""
@@ -1738,6 +1774,7 @@ class OrganizationGroupsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssignedRoleDetails]:
         """Lists the organization roles assigned to a group within the organization."""
@@ -1753,6 +1790,7 @@ class OrganizationGroupsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupRoleAssignment]:
         """Assigns an organization role to a group within the organization."""
@@ -1768,6 +1806,7 @@ class OrganizationGroupsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AssignedRoleDetails]:
         """Retrieves an organization role assigned to a group."""
@@ -1783,6 +1822,7 @@ class OrganizationGroupsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeletedRoleAssignmentResource]:
         """Unassigns an organization role from a group within the organization."""
@@ -1811,6 +1851,7 @@ class OrganizationGroupsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[GroupUser]:
         """Lists the users assigned to a group."""
@@ -1826,6 +1867,7 @@ class OrganizationGroupsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupUserAssignment:
         """Adds a user to a group."""
@@ -1841,6 +1883,7 @@ class OrganizationGroupsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupMemberUser:
         """Retrieves a user in a group."""
@@ -1856,6 +1899,7 @@ class OrganizationGroupsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupUserDeletedResource:
         """Removes a user from a group."""
@@ -1879,6 +1923,7 @@ class OrganizationGroupsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[GroupUser]:
         """Lists the users assigned to a group."""
@@ -1894,6 +1939,7 @@ class OrganizationGroupsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupUserAssignment]:
         """Adds a user to a group."""
@@ -1909,6 +1955,7 @@ class OrganizationGroupsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupMemberUser]:
         """Retrieves a user in a group."""
@@ -1924,6 +1971,7 @@ class OrganizationGroupsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupUserDeletedResource]:
         """Removes a user from a group."""
@@ -1960,6 +2008,7 @@ class OrganizationGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[GroupResponse]:
         """Lists all groups in the organization."""
@@ -1973,6 +2022,7 @@ class OrganizationGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupResponse:
         """Creates a new group in the organization."""
@@ -1987,6 +2037,7 @@ class OrganizationGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupResponse:
         """Retrieves a group."""
@@ -2002,6 +2053,7 @@ class OrganizationGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupResourceWithSuccess:
         """Updates a group's information."""
@@ -2016,6 +2068,7 @@ class OrganizationGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupDeletedResource:
         """Deletes a group from the organization."""
@@ -2047,6 +2100,7 @@ class OrganizationGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[GroupResponse]:
         """Lists all groups in the organization."""
@@ -2060,6 +2114,7 @@ class OrganizationGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupResponse]:
         """Creates a new group in the organization."""
@@ -2074,6 +2129,7 @@ class OrganizationGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupResponse]:
         """Retrieves a group."""
@@ -2089,6 +2145,7 @@ class OrganizationGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupResourceWithSuccess]:
         """Updates a group's information."""
@@ -2103,6 +2160,7 @@ class OrganizationGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupDeletedResource]:
         """Deletes a group from the organization."""
@@ -2128,6 +2186,7 @@ class OrganizationInvitesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Invite]:
         """Returns a list of invites in the organization."""
@@ -2145,6 +2204,7 @@ class OrganizationInvitesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Invite:
         """Create an invite for a user to the organization. The invite must be accepted by the user
@@ -2160,6 +2220,7 @@ class OrganizationInvitesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Invite:
         """Retrieves an invite."""
@@ -2174,6 +2235,7 @@ class OrganizationInvitesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> InviteDeleteResponse:
         """Delete an invite. If the invite has already been accepted, it cannot be deleted."""
@@ -2194,6 +2256,7 @@ class OrganizationInvitesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Invite]:
         """Returns a list of invites in the organization."""
@@ -2211,6 +2274,7 @@ class OrganizationInvitesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Invite]:
         """Create an invite for a user to the organization. The invite must be accepted by the user
@@ -2226,6 +2290,7 @@ class OrganizationInvitesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Invite]:
         """Retrieves an invite."""
@@ -2240,6 +2305,7 @@ class OrganizationInvitesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[InviteDeleteResponse]:
         """Delete an invite. If the invite has already been accepted, it cannot be deleted."""
@@ -2268,6 +2334,7 @@ class OrganizationProjectsApiKeysNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectApiKey]:
         """Returns a list of API keys in the project."""
@@ -2283,6 +2350,7 @@ class OrganizationProjectsApiKeysNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectApiKey:
         """Retrieves an API key in the project."""
@@ -2298,6 +2366,7 @@ class OrganizationProjectsApiKeysNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectApiKeyDeleteResponse:
         """Deletes an API key from the project."""
@@ -2321,6 +2390,7 @@ class OrganizationProjectsApiKeysRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectApiKey]:
         """Returns a list of API keys in the project."""
@@ -2336,6 +2406,7 @@ class OrganizationProjectsApiKeysRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectApiKey]:
         """Retrieves an API key in the project."""
@@ -2351,6 +2422,7 @@ class OrganizationProjectsApiKeysRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectApiKeyDeleteResponse]:
         """Deletes an API key from the project."""
@@ -2379,6 +2451,7 @@ class OrganizationProjectsCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[OrganizationProjectCertificate]:
         """List certificates for this project."""
@@ -2394,6 +2467,7 @@ class OrganizationProjectsCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationProjectCertificateActivationResponse:
         """Activate certificates at the project level."""
@@ -2409,6 +2483,7 @@ class OrganizationProjectsCertificatesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationProjectCertificateDeactivationResponse:
         """Deactivate certificates at the project level. You can atomically and idempotently
@@ -2434,6 +2509,7 @@ class OrganizationProjectsCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[OrganizationProjectCertificate]:
         """List certificates for this project."""
@@ -2449,6 +2525,7 @@ class OrganizationProjectsCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationProjectCertificateActivationResponse]:
         """Activate certificates at the project level."""
@@ -2464,6 +2541,7 @@ class OrganizationProjectsCertificatesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationProjectCertificateDeactivationResponse]:
         """Deactivate certificates at the project level. You can atomically and idempotently
@@ -2490,6 +2568,7 @@ class OrganizationProjectsDataRetentionNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectDataRetention:
         """Retrieves project data retention controls."""
@@ -2505,6 +2584,7 @@ class OrganizationProjectsDataRetentionNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectDataRetention:
         """Updates project data retention controls."""
@@ -2526,6 +2606,7 @@ class OrganizationProjectsDataRetentionRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectDataRetention]:
         """Retrieves project data retention controls."""
@@ -2541,6 +2622,7 @@ class OrganizationProjectsDataRetentionRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectDataRetention]:
         """Updates project data retention controls."""
@@ -2569,6 +2651,7 @@ class OrganizationProjectsGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectGroup]:
         """Lists the groups that have access to a project."""
@@ -2585,6 +2668,7 @@ class OrganizationProjectsGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectGroup:
         """Grants a group access to a project."""
@@ -2601,6 +2685,7 @@ class OrganizationProjectsGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectGroup:
         """Retrieves a project's group."""
@@ -2616,6 +2701,7 @@ class OrganizationProjectsGroupsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectGroupDeletedResource:
         """Revokes a group's access to a project."""
@@ -2639,6 +2725,7 @@ class OrganizationProjectsGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectGroup]:
         """Lists the groups that have access to a project."""
@@ -2655,6 +2742,7 @@ class OrganizationProjectsGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectGroup]:
         """Grants a group access to a project."""
@@ -2671,6 +2759,7 @@ class OrganizationProjectsGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectGroup]:
         """Retrieves a project's group."""
@@ -2686,6 +2775,7 @@ class OrganizationProjectsGroupsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectGroupDeletedResource]:
         """Revokes a group's access to a project."""
@@ -2711,6 +2801,7 @@ class OrganizationProjectsHostedToolPermissionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectHostedToolPermissions:
         """Returns hosted tool permissions for a project."""
@@ -2734,6 +2825,7 @@ class OrganizationProjectsHostedToolPermissionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectHostedToolPermissions:
         """Updates hosted tool permissions for a project."""
@@ -2755,6 +2847,7 @@ class OrganizationProjectsHostedToolPermissionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectHostedToolPermissions]:
         """Returns hosted tool permissions for a project."""
@@ -2778,6 +2871,7 @@ class OrganizationProjectsHostedToolPermissionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectHostedToolPermissions]:
         """Updates hosted tool permissions for a project."""
@@ -2803,6 +2897,7 @@ class OrganizationProjectsModelPermissionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectModelPermissions:
         """Returns model permissions for a project."""
@@ -2819,6 +2914,7 @@ class OrganizationProjectsModelPermissionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectModelPermissions:
         """Updates model permissions for a project."""
@@ -2833,6 +2929,7 @@ class OrganizationProjectsModelPermissionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectModelPermissionsDeleteResponse:
         """Deletes model permissions for a project."""
@@ -2854,6 +2951,7 @@ class OrganizationProjectsModelPermissionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectModelPermissions]:
         """Returns model permissions for a project."""
@@ -2870,6 +2968,7 @@ class OrganizationProjectsModelPermissionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectModelPermissions]:
         """Updates model permissions for a project."""
@@ -2884,6 +2983,7 @@ class OrganizationProjectsModelPermissionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectModelPermissionsDeleteResponse]:
         """Deletes model permissions for a project."""
@@ -2912,6 +3012,7 @@ class OrganizationProjectsRateLimitsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectRateLimit]:
         """Returns the rate limits per model for a project."""
@@ -2933,6 +3034,7 @@ class OrganizationProjectsRateLimitsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectRateLimit:
         """Updates a project rate limit."""
@@ -2957,6 +3059,7 @@ class OrganizationProjectsRateLimitsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectRateLimit]:
         """Returns the rate limits per model for a project."""
@@ -2978,6 +3081,7 @@ class OrganizationProjectsRateLimitsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectRateLimit]:
         """Updates a project rate limit."""
@@ -3006,6 +3110,7 @@ class OrganizationProjectsServiceAccountsApiKeysNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ServiceAccountApiKeyBody:
         """Creates an API key for a service account in the project."""
@@ -3030,6 +3135,7 @@ class OrganizationProjectsServiceAccountsApiKeysRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ServiceAccountApiKeyBody]:
         """Creates an API key for a service account in the project."""
@@ -3062,6 +3168,7 @@ class OrganizationProjectsServiceAccountsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectServiceAccount]:
         """Returns a list of service accounts in the project."""
@@ -3078,6 +3185,7 @@ class OrganizationProjectsServiceAccountsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectServiceAccountCreateResponse:
         """Creates a new service account in the project. By default, this also returns an unredacted
@@ -3094,6 +3202,7 @@ class OrganizationProjectsServiceAccountsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectServiceAccount:
         """Retrieves a service account in the project."""
@@ -3111,6 +3220,7 @@ class OrganizationProjectsServiceAccountsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectServiceAccount:
         """Updates a service account in the project."""
@@ -3126,6 +3236,7 @@ class OrganizationProjectsServiceAccountsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectServiceAccountDeleteResponse:
         """Deletes a service account from the project."""
@@ -3154,6 +3265,7 @@ class OrganizationProjectsServiceAccountsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectServiceAccount]:
         """Returns a list of service accounts in the project."""
@@ -3170,6 +3282,7 @@ class OrganizationProjectsServiceAccountsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectServiceAccountCreateResponse]:
         """Creates a new service account in the project. By default, this also returns an unredacted
@@ -3186,6 +3299,7 @@ class OrganizationProjectsServiceAccountsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectServiceAccount]:
         """Retrieves a service account in the project."""
@@ -3203,6 +3317,7 @@ class OrganizationProjectsServiceAccountsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectServiceAccount]:
         """Updates a service account in the project."""
@@ -3218,6 +3333,7 @@ class OrganizationProjectsServiceAccountsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectServiceAccountDeleteResponse]:
         """Deletes a service account from the project."""
@@ -3247,6 +3363,7 @@ class OrganizationProjectsSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectSpendAlert]:
         """Lists project spend alerts."""
@@ -3265,6 +3382,7 @@ class OrganizationProjectsSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectSpendAlert:
         """Creates a project spend alert."""
@@ -3280,6 +3398,7 @@ class OrganizationProjectsSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectSpendAlert:
         """Retrieves a project spend alert."""
@@ -3299,6 +3418,7 @@ class OrganizationProjectsSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectSpendAlert:
         """Updates a project spend alert."""
@@ -3314,6 +3434,7 @@ class OrganizationProjectsSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectSpendAlertDeletedResource:
         """Deletes a project spend alert."""
@@ -3339,6 +3460,7 @@ class OrganizationProjectsSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectSpendAlert]:
         """Lists project spend alerts."""
@@ -3357,6 +3479,7 @@ class OrganizationProjectsSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectSpendAlert]:
         """Creates a project spend alert."""
@@ -3372,6 +3495,7 @@ class OrganizationProjectsSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectSpendAlert]:
         """Retrieves a project spend alert."""
@@ -3391,6 +3515,7 @@ class OrganizationProjectsSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectSpendAlert]:
         """Updates a project spend alert."""
@@ -3406,6 +3531,7 @@ class OrganizationProjectsSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectSpendAlertDeletedResource]:
         """Deletes a project spend alert."""
@@ -3433,6 +3559,7 @@ class OrganizationProjectsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectUser]:
         """Returns a list of users in the project."""
@@ -3450,6 +3577,7 @@ class OrganizationProjectsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectUser:
         """Adds a user to the project. Users must already be members of the organization to be added
@@ -3466,6 +3594,7 @@ class OrganizationProjectsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectUser:
         """Retrieves a user in the project."""
@@ -3482,6 +3611,7 @@ class OrganizationProjectsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectUser:
         """Modifies a user's role in the project."""
@@ -3497,6 +3627,7 @@ class OrganizationProjectsUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectUserDeleteResponse:
         """Deletes a user from the project."""
@@ -3519,6 +3650,7 @@ class OrganizationProjectsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ProjectUser]:
         """Returns a list of users in the project."""
@@ -3536,6 +3668,7 @@ class OrganizationProjectsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectUser]:
         """Adds a user to the project. Users must already be members of the organization to be added
@@ -3552,6 +3685,7 @@ class OrganizationProjectsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectUser]:
         """Retrieves a user in the project."""
@@ -3568,6 +3702,7 @@ class OrganizationProjectsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectUser]:
         """Modifies a user's role in the project."""
@@ -3583,6 +3718,7 @@ class OrganizationProjectsUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectUserDeleteResponse]:
         """Deletes a user from the project."""
@@ -3608,6 +3744,7 @@ class OrganizationProjectsSpendLimitNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectSpendLimitResource:
         """Get a project's hard spend limit."""
@@ -3625,6 +3762,7 @@ class OrganizationProjectsSpendLimitNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectSpendLimitResource:
         """Create or replace a project's hard spend limit."""
@@ -3639,6 +3777,7 @@ class OrganizationProjectsSpendLimitNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ProjectSpendLimitDeletedResource:
         """Delete a project's hard spend limit."""
@@ -3660,6 +3799,7 @@ class OrganizationProjectsSpendLimitRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectSpendLimitResource]:
         """Get a project's hard spend limit."""
@@ -3677,6 +3817,7 @@ class OrganizationProjectsSpendLimitRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectSpendLimitResource]:
         """Create or replace a project's hard spend limit."""
@@ -3691,6 +3832,7 @@ class OrganizationProjectsSpendLimitRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[ProjectSpendLimitDeletedResource]:
         """Delete a project's hard spend limit."""
@@ -3772,6 +3914,7 @@ class OrganizationProjectsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Project]:
         """Returns a list of projects."""
@@ -3787,6 +3930,7 @@ class OrganizationProjectsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Project:
         """Create a new project in the organization. Projects can be created and archived, but
@@ -3802,6 +3946,7 @@ class OrganizationProjectsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Project:
         """Retrieves a project."""
@@ -3818,6 +3963,7 @@ class OrganizationProjectsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Project:
         """Modifies a project in the organization."""
@@ -3832,6 +3978,7 @@ class OrganizationProjectsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Project:
         """Archives a project in the organization. Archived projects cannot be used or updated."""
@@ -3908,6 +4055,7 @@ class OrganizationProjectsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Project]:
         """Returns a list of projects."""
@@ -3923,6 +4071,7 @@ class OrganizationProjectsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Project]:
         """Create a new project in the organization. Projects can be created and archived, but
@@ -3938,6 +4087,7 @@ class OrganizationProjectsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Project]:
         """Retrieves a project."""
@@ -3954,6 +4104,7 @@ class OrganizationProjectsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Project]:
         """Modifies a project in the organization."""
@@ -3968,6 +4119,7 @@ class OrganizationProjectsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Project]:
         """Archives a project in the organization. Archived projects cannot be used or updated."""
@@ -3994,6 +4146,7 @@ class OrganizationRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Role]:
         """Lists the roles configured for the organization."""
@@ -4009,6 +4162,7 @@ class OrganizationRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Role:
         """Creates a custom role for the organization."""
@@ -4023,6 +4177,7 @@ class OrganizationRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Role:
         """Retrieves an organization role."""
@@ -4040,6 +4195,7 @@ class OrganizationRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Role:
         """Updates an existing organization role."""
@@ -4054,6 +4210,7 @@ class OrganizationRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RoleDeletedResource:
         """Deletes a custom role from the organization."""
@@ -4075,6 +4232,7 @@ class OrganizationRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Role]:
         """Lists the roles configured for the organization."""
@@ -4090,6 +4248,7 @@ class OrganizationRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Role]:
         """Creates a custom role for the organization."""
@@ -4104,6 +4263,7 @@ class OrganizationRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Role]:
         """Retrieves an organization role."""
@@ -4121,6 +4281,7 @@ class OrganizationRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Role]:
         """Updates an existing organization role."""
@@ -4135,6 +4296,7 @@ class OrganizationRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RoleDeletedResource]:
         """Deletes a custom role from the organization."""
@@ -4162,6 +4324,7 @@ class OrganizationSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[OrganizationSpendAlert]:
         """Lists organization spend alerts."""
@@ -4178,6 +4341,7 @@ class OrganizationSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationSpendAlert:
         """Creates an organization spend alert."""
@@ -4192,6 +4356,7 @@ class OrganizationSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationSpendAlert:
         """Retrieves an organization spend alert."""
@@ -4210,6 +4375,7 @@ class OrganizationSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationSpendAlert:
         """Updates an organization spend alert."""
@@ -4224,6 +4390,7 @@ class OrganizationSpendAlertsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationSpendAlertDeletedResource:
         """Deletes an organization spend alert."""
@@ -4246,6 +4413,7 @@ class OrganizationSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[OrganizationSpendAlert]:
         """Lists organization spend alerts."""
@@ -4262,6 +4430,7 @@ class OrganizationSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationSpendAlert]:
         """Creates an organization spend alert."""
@@ -4276,6 +4445,7 @@ class OrganizationSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationSpendAlert]:
         """Retrieves an organization spend alert."""
@@ -4294,6 +4464,7 @@ class OrganizationSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationSpendAlert]:
         """Updates an organization spend alert."""
@@ -4308,6 +4479,7 @@ class OrganizationSpendAlertsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationSpendAlertDeletedResource]:
         """Deletes an organization spend alert."""
@@ -4341,6 +4513,7 @@ class OrganizationUsageAudioSpeechesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get audio speeches usage details for the organization."""
@@ -4370,6 +4543,7 @@ class OrganizationUsageAudioSpeechesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get audio speeches usage details for the organization."""
@@ -4403,6 +4577,7 @@ class OrganizationUsageAudioTranscriptionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get audio transcriptions usage details for the organization."""
@@ -4432,6 +4607,7 @@ class OrganizationUsageAudioTranscriptionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get audio transcriptions usage details for the organization."""
@@ -4462,6 +4638,7 @@ class OrganizationUsageCodeInterpreterSessionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get code interpreter sessions usage details for the organization."""
@@ -4488,6 +4665,7 @@ class OrganizationUsageCodeInterpreterSessionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get code interpreter sessions usage details for the organization."""
@@ -4522,6 +4700,7 @@ class OrganizationUsageCompletionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get completions usage details for the organization."""
@@ -4551,6 +4730,7 @@ class OrganizationUsageCompletionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get completions usage details for the organization."""
@@ -4584,6 +4764,7 @@ class OrganizationUsageEmbeddingsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get embeddings usage details for the organization."""
@@ -4612,6 +4793,7 @@ class OrganizationUsageEmbeddingsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get embeddings usage details for the organization."""
@@ -4645,6 +4827,7 @@ class OrganizationUsageFileSearchCallsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get file search calls usage details for the organization."""
@@ -4674,6 +4857,7 @@ class OrganizationUsageFileSearchCallsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get file search calls usage details for the organization."""
@@ -4709,6 +4893,7 @@ class OrganizationUsageImagesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get images usage details for the organization."""
@@ -4739,6 +4924,7 @@ class OrganizationUsageImagesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get images usage details for the organization."""
@@ -4772,6 +4958,7 @@ class OrganizationUsageModerationsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get moderations usage details for the organization."""
@@ -4800,6 +4987,7 @@ class OrganizationUsageModerationsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get moderations usage details for the organization."""
@@ -4830,6 +5018,7 @@ class OrganizationUsageVectorStoresNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get vector stores usage details for the organization."""
@@ -4855,6 +5044,7 @@ class OrganizationUsageVectorStoresRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get vector stores usage details for the organization."""
@@ -4889,6 +5079,7 @@ class OrganizationUsageWebSearchCallsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get web search calls usage details for the organization."""
@@ -4919,6 +5110,7 @@ class OrganizationUsageWebSearchCallsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[UsageTimeBucket]:
         """Get web search calls usage details for the organization."""
@@ -5064,6 +5256,7 @@ class OrganizationUsersRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssignedRoleDetails]:
         """Lists the organization roles assigned to a user within the organization."""
@@ -5079,6 +5272,7 @@ class OrganizationUsersRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> UserRoleAssignment:
         """Assigns an organization role to a user within the organization."""
@@ -5094,6 +5288,7 @@ class OrganizationUsersRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AssignedRoleDetails:
         """Retrieves an organization role assigned to a user."""
@@ -5109,6 +5304,7 @@ class OrganizationUsersRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeletedRoleAssignmentResource:
         """Unassigns an organization role from a user within the organization."""
@@ -5132,6 +5328,7 @@ class OrganizationUsersRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssignedRoleDetails]:
         """Lists the organization roles assigned to a user within the organization."""
@@ -5147,6 +5344,7 @@ class OrganizationUsersRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[UserRoleAssignment]:
         """Assigns an organization role to a user within the organization."""
@@ -5162,6 +5360,7 @@ class OrganizationUsersRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AssignedRoleDetails]:
         """Retrieves an organization role assigned to a user."""
@@ -5177,6 +5376,7 @@ class OrganizationUsersRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeletedRoleAssignmentResource]:
         """Unassigns an organization role from a user within the organization."""
@@ -5208,6 +5408,7 @@ class OrganizationUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[User]:
         """Lists all of the users in the organization."""
@@ -5222,6 +5423,7 @@ class OrganizationUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> User:
         """Retrieves a user by their identifier."""
@@ -5240,6 +5442,7 @@ class OrganizationUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> User:
         """Modifies a user's role in the organization."""
@@ -5254,6 +5457,7 @@ class OrganizationUsersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> UserDeleteResponse:
         """Deletes a user from the organization."""
@@ -5280,6 +5484,7 @@ class OrganizationUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[User]:
         """Lists all of the users in the organization."""
@@ -5294,6 +5499,7 @@ class OrganizationUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[User]:
         """Retrieves a user by their identifier."""
@@ -5312,6 +5518,7 @@ class OrganizationUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[User]:
         """Modifies a user's role in the organization."""
@@ -5326,6 +5533,7 @@ class OrganizationUsersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[UserDeleteResponse]:
         """Deletes a user from the organization."""
@@ -5349,6 +5557,7 @@ class OrganizationSpendLimitNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationSpendLimitResource:
         """Get the organization's hard spend limit."""
@@ -5364,6 +5573,7 @@ class OrganizationSpendLimitNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationSpendLimitResource:
         """Create or replace the organization's hard spend limit."""
@@ -5376,6 +5586,7 @@ class OrganizationSpendLimitNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> OrganizationSpendLimitDeletedResource:
         """Delete the organization's hard spend limit."""
@@ -5394,6 +5605,7 @@ class OrganizationSpendLimitRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationSpendLimitResource]:
         """Get the organization's hard spend limit."""
@@ -5409,6 +5621,7 @@ class OrganizationSpendLimitRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationSpendLimitResource]:
         """Create or replace the organization's hard spend limit."""
@@ -5421,6 +5634,7 @@ class OrganizationSpendLimitRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[OrganizationSpendLimitDeletedResource]:
         """Delete the organization's hard spend limit."""

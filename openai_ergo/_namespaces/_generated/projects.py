@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
@@ -21,6 +21,10 @@ from openai_ergo.types._generated.administration import (
     RoleDeletedResource,
     UserRoleAssignment,
 )
+
+if TYPE_CHECKING:
+    import httpx
+
 
 _PROJECTS_GROUPS_ROLES_LIST = Operation(
     method="GET",
@@ -184,6 +188,7 @@ class ProjectsGroupsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssignedRoleDetails]:
         """Lists the project roles assigned to a group within a project."""
@@ -200,6 +205,7 @@ class ProjectsGroupsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> GroupRoleAssignment:
         """Assigns a project role to a group within a project."""
@@ -216,6 +222,7 @@ class ProjectsGroupsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AssignedRoleDetails:
         """Retrieves a project role assigned to a group."""
@@ -232,6 +239,7 @@ class ProjectsGroupsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeletedRoleAssignmentResource:
         """Unassigns a project role from a group within a project."""
@@ -256,6 +264,7 @@ class ProjectsGroupsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssignedRoleDetails]:
         """Lists the project roles assigned to a group within a project."""
@@ -272,6 +281,7 @@ class ProjectsGroupsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[GroupRoleAssignment]:
         """Assigns a project role to a group within a project."""
@@ -288,6 +298,7 @@ class ProjectsGroupsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AssignedRoleDetails]:
         """Retrieves a project role assigned to a group."""
@@ -304,6 +315,7 @@ class ProjectsGroupsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeletedRoleAssignmentResource]:
         """Unassigns a project role from a group within a project."""
@@ -359,6 +371,7 @@ class ProjectsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Role]:
         """Lists the roles configured for a project."""
@@ -376,6 +389,7 @@ class ProjectsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Role:
         """Creates a custom role for a project."""
@@ -391,6 +405,7 @@ class ProjectsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Role:
         """Retrieves a project role."""
@@ -409,6 +424,7 @@ class ProjectsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Role:
         """Updates an existing project role."""
@@ -424,6 +440,7 @@ class ProjectsRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RoleDeletedResource:
         """Deletes a custom role from a project."""
@@ -447,6 +464,7 @@ class ProjectsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[Role]:
         """Lists the roles configured for a project."""
@@ -464,6 +482,7 @@ class ProjectsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Role]:
         """Creates a custom role for a project."""
@@ -479,6 +498,7 @@ class ProjectsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Role]:
         """Retrieves a project role."""
@@ -497,6 +517,7 @@ class ProjectsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Role]:
         """Updates an existing project role."""
@@ -512,6 +533,7 @@ class ProjectsRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RoleDeletedResource]:
         """Deletes a custom role from a project."""
@@ -541,6 +563,7 @@ class ProjectsUsersRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssignedRoleDetails]:
         """Lists the project roles assigned to a user within a project."""
@@ -557,6 +580,7 @@ class ProjectsUsersRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> UserRoleAssignment:
         """Assigns a project role to a user within a project."""
@@ -573,6 +597,7 @@ class ProjectsUsersRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> AssignedRoleDetails:
         """Retrieves a project role assigned to a user."""
@@ -589,6 +614,7 @@ class ProjectsUsersRolesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeletedRoleAssignmentResource:
         """Unassigns a project role from a user within a project."""
@@ -613,6 +639,7 @@ class ProjectsUsersRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[AssignedRoleDetails]:
         """Lists the project roles assigned to a user within a project."""
@@ -629,6 +656,7 @@ class ProjectsUsersRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[UserRoleAssignment]:
         """Assigns a project role to a user within a project."""
@@ -645,6 +673,7 @@ class ProjectsUsersRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[AssignedRoleDetails]:
         """Retrieves a project role assigned to a user."""
@@ -661,6 +690,7 @@ class ProjectsUsersRolesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeletedRoleAssignmentResource]:
         """Unassigns a project role from a user within a project."""

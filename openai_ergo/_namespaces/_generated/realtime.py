@@ -50,6 +50,8 @@ from openai_ergo.types._generated.shared import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import (
         AudioTranscriptionParam,
         MCPToolParam,
@@ -202,6 +204,7 @@ class RealtimeCallsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> str:
         """Create a new Realtime API call over WebRTC and receive the SDP answer needed to complete
@@ -249,6 +252,7 @@ class RealtimeCallsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> None:
         """Accept an incoming SIP call and configure the realtime session that will handle it."""
@@ -263,6 +267,7 @@ class RealtimeCallsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> None:
         """End an active Realtime API call, whether it was initiated over SIP or WebRTC."""
@@ -278,6 +283,7 @@ class RealtimeCallsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> None:
         """Transfer an active SIP call to a new destination using the SIP REFER verb."""
@@ -293,6 +299,7 @@ class RealtimeCallsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> None:
         """Decline an incoming SIP call by returning a SIP status code to the caller."""
@@ -315,6 +322,7 @@ class RealtimeCallsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[str]:
         """Create a new Realtime API call over WebRTC and receive the SDP answer needed to complete
@@ -362,6 +370,7 @@ class RealtimeCallsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[None]:
         """Accept an incoming SIP call and configure the realtime session that will handle it."""
@@ -376,6 +385,7 @@ class RealtimeCallsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[None]:
         """End an active Realtime API call, whether it was initiated over SIP or WebRTC."""
@@ -391,6 +401,7 @@ class RealtimeCallsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[None]:
         """Transfer an active SIP call to a new destination using the SIP REFER verb."""
@@ -406,6 +417,7 @@ class RealtimeCallsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[None]:
         """Decline an incoming SIP call by returning a SIP status code to the caller."""
@@ -441,6 +453,7 @@ class RealtimeClientSecretsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RealtimeCreateClientSecretResponse:
         """Create a Realtime client secret with an associated session configuration."""
@@ -471,6 +484,7 @@ class RealtimeClientSecretsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RealtimeCreateClientSecretResponse]:
         """Create a Realtime client secret with an associated session configuration."""
@@ -532,6 +546,7 @@ class RealtimeSessionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RealtimeSessionCreateResponse:
         """Create an ephemeral API token for use in client-side applications with the Realtime API.
@@ -589,6 +604,7 @@ class RealtimeSessionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RealtimeSessionCreateResponse]:
         """Create an ephemeral API token for use in client-side applications with the Realtime API.
@@ -626,6 +642,7 @@ class RealtimeTranscriptionSessionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RealtimeTranscriptionSessionCreateResponse:
         """Create an ephemeral API token for use in client-side applications with the Realtime API
@@ -659,6 +676,7 @@ class RealtimeTranscriptionSessionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RealtimeTranscriptionSessionCreateResponse]:
         """Create an ephemeral API token for use in client-side applications with the Realtime API
@@ -692,6 +710,7 @@ class RealtimeTranslationsClientSecretsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RealtimeTranslationClientSecretCreateResponse:
         """Create a Realtime translation client secret with an associated translation session
@@ -720,6 +739,7 @@ class RealtimeTranslationsClientSecretsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[RealtimeTranslationClientSecretCreateResponse]:
         """Create a Realtime translation client secret with an associated translation session

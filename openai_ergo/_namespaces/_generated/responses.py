@@ -46,6 +46,8 @@ from openai_ergo.types._response_stream import ResponseStreamEvent
 from openai_ergo.types._responses import Response
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.resources import ResponseStream
     from openai_ergo.types._generated.params import (
         ContextManagementParamDict,
@@ -199,6 +201,7 @@ class ResponsesInputItemsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ItemResource]:
         """Returns a list of input items for a given response."""
@@ -223,6 +226,7 @@ class ResponsesInputItemsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[ItemResource]:
         """Returns a list of input items for a given response."""
@@ -258,6 +262,7 @@ class ResponsesInputTokensNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> TokenCountsResource:
         """Returns input token counts of the request."""
@@ -288,6 +293,7 @@ class ResponsesInputTokensRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[TokenCountsResource]:
         """Returns input token counts of the request."""
@@ -354,6 +360,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ResponseStream: ...
 
@@ -397,6 +404,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Response: ...
 
@@ -440,6 +448,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Response | ResponseStream: ...
 
@@ -483,6 +492,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Response | ResponseStream:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
@@ -503,6 +513,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Response:
         """Retrieves a model response with the given ID."""
@@ -517,6 +528,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> None:
         """Deletes a model response with the given ID."""
@@ -531,6 +543,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Response:
         """Cancels a model response with the given ID. Only responses created with the `background`
@@ -552,6 +565,7 @@ class ResponsesNamespace(ResponsesCall):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> CompactResource:
         """Compact a conversation. Returns a compacted response object."""
@@ -613,6 +627,7 @@ class ResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> ResponseStream: ...
 
@@ -656,6 +671,7 @@ class ResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Response]: ...
 
@@ -699,6 +715,7 @@ class ResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Response] | ResponseStream: ...
 
@@ -742,6 +759,7 @@ class ResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Response] | ResponseStream:
         """Creates a model response. Provide text or image inputs to generate text or JSON outputs.
@@ -762,6 +780,7 @@ class ResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Response]:
         """Retrieves a model response with the given ID."""
@@ -776,6 +795,7 @@ class ResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[None]:
         """Deletes a model response with the given ID."""
@@ -790,6 +810,7 @@ class ResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Response]:
         """Cancels a model response with the given ID. Only responses created with the `background`
@@ -811,6 +832,7 @@ class ResponsesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[CompactResource]:
         """Compact a conversation. Returns a compacted response object."""

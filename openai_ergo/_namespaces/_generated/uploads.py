@@ -20,6 +20,8 @@ from openai_ergo.types._generated.uploads import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import FileExpirationAfterParam
 
 _UPLOADS_PARTS_CREATE = Operation(
@@ -80,6 +82,7 @@ class UploadsPartsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> UploadPart:
         """Adds a Part to an Upload object. A Part represents a chunk of bytes from the file you are
@@ -102,6 +105,7 @@ class UploadsPartsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[UploadPart]:
         """Adds a Part to an Upload object. A Part represents a chunk of bytes from the file you are
@@ -136,6 +140,7 @@ class UploadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Upload:
         """Creates an intermediate Upload object that you can add Parts to. Currently, an Upload can
@@ -151,6 +156,7 @@ class UploadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Upload:
         """Cancels the Upload. No Parts may be added after an Upload is cancelled."""
@@ -167,6 +173,7 @@ class UploadsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Upload:
         """Completes the Upload."""
@@ -195,6 +202,7 @@ class UploadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Upload]:
         """Creates an intermediate Upload object that you can add Parts to. Currently, an Upload can
@@ -210,6 +218,7 @@ class UploadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Upload]:
         """Cancels the Upload. No Parts may be added after an Upload is cancelled."""
@@ -226,6 +235,7 @@ class UploadsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[Upload]:
         """Completes the Upload."""

@@ -34,6 +34,8 @@ from openai_ergo.types._generated.vector_stores import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from openai_ergo.types._generated.params import (
         AutoChunkingStrategyRequestParamDict,
         ChunkingStrategyRequestParamDict,
@@ -234,6 +236,7 @@ class VectorStoresFileBatchesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreFileBatchObject:
         """Create a vector store file batch."""
@@ -249,6 +252,7 @@ class VectorStoresFileBatchesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreFileBatchObject:
         """Retrieves a vector store file batch."""
@@ -264,6 +268,7 @@ class VectorStoresFileBatchesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreFileBatchObject:
         """Cancel a vector store file batch. This attempts to cancel the processing of files in this
@@ -285,6 +290,7 @@ class VectorStoresFileBatchesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VectorStoreFileObject]:
         """Returns a list of vector store files in a batch."""
@@ -306,6 +312,7 @@ class VectorStoresFileBatchesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreFileBatchObject]:
         """Create a vector store file batch."""
@@ -321,6 +328,7 @@ class VectorStoresFileBatchesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreFileBatchObject]:
         """Retrieves a vector store file batch."""
@@ -336,6 +344,7 @@ class VectorStoresFileBatchesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreFileBatchObject]:
         """Cancel a vector store file batch. This attempts to cancel the processing of files in this
@@ -357,6 +366,7 @@ class VectorStoresFileBatchesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VectorStoreFileObject]:
         """Returns a list of vector store files in a batch."""
@@ -387,6 +397,7 @@ class VectorStoresFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VectorStoreFileObject]:
         """Returns a list of vector store files."""
@@ -406,6 +417,7 @@ class VectorStoresFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreFileObject:
         """Create a vector store file by attaching a File to a vector store."""
@@ -421,6 +433,7 @@ class VectorStoresFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreFileObject:
         """Retrieves a vector store file."""
@@ -437,6 +450,7 @@ class VectorStoresFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreFileObject:
         """Update attributes on a vector store file."""
@@ -452,6 +466,7 @@ class VectorStoresFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteVectorStoreFileResponse:
         """Delete a vector store file. This will remove the file from the vector store but the file
@@ -468,6 +483,7 @@ class VectorStoresFilesNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VectorStoreFileContentResponseDataItem]:
         """Retrieve the parsed contents of a vector store file."""
@@ -493,6 +509,7 @@ class VectorStoresFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VectorStoreFileObject]:
         """Returns a list of vector store files."""
@@ -512,6 +529,7 @@ class VectorStoresFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreFileObject]:
         """Create a vector store file by attaching a File to a vector store."""
@@ -527,6 +545,7 @@ class VectorStoresFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreFileObject]:
         """Retrieves a vector store file."""
@@ -543,6 +562,7 @@ class VectorStoresFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreFileObject]:
         """Update attributes on a vector store file."""
@@ -558,6 +578,7 @@ class VectorStoresFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteVectorStoreFileResponse]:
         """Delete a vector store file. This will remove the file from the vector store but the file
@@ -574,6 +595,7 @@ class VectorStoresFilesRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VectorStoreFileContentResponseDataItem]:
         """Retrieve the parsed contents of a vector store file."""
@@ -611,6 +633,7 @@ class VectorStoresNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VectorStoreObject]:
         """Returns a list of vector stores."""
@@ -635,6 +658,7 @@ class VectorStoresNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreObject:
         """Create a vector store."""
@@ -649,6 +673,7 @@ class VectorStoresNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreObject:
         """Retrieves a vector store."""
@@ -666,6 +691,7 @@ class VectorStoresNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreObject:
         """Modifies a vector store."""
@@ -680,6 +706,7 @@ class VectorStoresNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeleteVectorStoreResponse:
         """Delete a vector store."""
@@ -705,6 +732,7 @@ class VectorStoresNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VectorStoreSearchResultsPage:
         """Search a vector store for relevant chunks based on a query and file attributes filter."""
@@ -737,6 +765,7 @@ class VectorStoresRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VectorStoreObject]:
         """Returns a list of vector stores."""
@@ -761,6 +790,7 @@ class VectorStoresRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreObject]:
         """Create a vector store."""
@@ -775,6 +805,7 @@ class VectorStoresRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreObject]:
         """Retrieves a vector store."""
@@ -792,6 +823,7 @@ class VectorStoresRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreObject]:
         """Modifies a vector store."""
@@ -806,6 +838,7 @@ class VectorStoresRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeleteVectorStoreResponse]:
         """Delete a vector store."""
@@ -831,6 +864,7 @@ class VectorStoresRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VectorStoreSearchResultsPage]:
         """Search a vector store for relevant chunks based on a query and file attributes filter."""

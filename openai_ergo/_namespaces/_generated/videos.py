@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._multipart import FileInput
@@ -29,6 +29,10 @@ from openai_ergo.types._generated.videos import (
     VideoSeconds,
     VideoSize,
 )
+
+if TYPE_CHECKING:
+    import httpx
+
 
 _VIDEOS_CHARACTERS_CREATE = Operation(
     method="POST",
@@ -131,6 +135,7 @@ class VideosCharactersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VideoCharacterResource:
         """Deprecated. Create a character from an uploaded video."""
@@ -145,6 +150,7 @@ class VideosCharactersNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VideoCharacterResource:
         """Deprecated. Fetch a character."""
@@ -165,6 +171,7 @@ class VideosCharactersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VideoCharacterResource]:
         """Deprecated. Create a character from an uploaded video."""
@@ -179,6 +186,7 @@ class VideosCharactersRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VideoCharacterResource]:
         """Deprecated. Fetch a character."""
@@ -204,6 +212,7 @@ class VideosEditsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VideoResource:
         """Deprecated. Create a new video generation job by editing a source video or existing
@@ -225,6 +234,7 @@ class VideosEditsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VideoResource]:
         """Deprecated. Create a new video generation job by editing a source video or existing
@@ -252,6 +262,7 @@ class VideosExtensionsNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VideoResource:
         """Deprecated. Create an extension of a completed video."""
@@ -273,6 +284,7 @@ class VideosExtensionsRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VideoResource]:
         """Deprecated. Create an extension of a completed video."""
@@ -314,6 +326,7 @@ class VideosNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VideoResource]:
         """Deprecated. List recently generated videos for the current project."""
@@ -331,6 +344,7 @@ class VideosNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VideoResource:
         """Deprecated. Create a new video generation job from a prompt and optional reference
@@ -346,6 +360,7 @@ class VideosNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VideoResource:
         """Deprecated. Fetch the latest metadata for a generated video."""
@@ -360,6 +375,7 @@ class VideosNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> DeletedVideoResource:
         """Deprecated. Permanently delete a completed or failed video and its stored assets."""
@@ -375,6 +391,7 @@ class VideosNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse:
         """Deprecated. Download the generated video bytes or a derived preview asset."""
@@ -390,6 +407,7 @@ class VideosNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> VideoResource:
         """Deprecated. Create a remix of a completed video using a refreshed prompt."""
@@ -426,6 +444,7 @@ class VideosRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> Paginator[VideoResource]:
         """Deprecated. List recently generated videos for the current project."""
@@ -443,6 +462,7 @@ class VideosRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VideoResource]:
         """Deprecated. Create a new video generation job from a prompt and optional reference
@@ -458,6 +478,7 @@ class VideosRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VideoResource]:
         """Deprecated. Fetch the latest metadata for a generated video."""
@@ -472,6 +493,7 @@ class VideosRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[DeletedVideoResource]:
         """Deprecated. Permanently delete a completed or failed video and its stored assets."""
@@ -487,6 +509,7 @@ class VideosRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> BinaryResponse:
         """Deprecated. Download the generated video bytes or a derived preview asset."""
@@ -502,6 +525,7 @@ class VideosRawNamespace(Namespace):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
         options: RequestOptions | None = None,
     ) -> RawResponse[VideoResource]:
         """Deprecated. Create a remix of a completed video using a refreshed prompt."""

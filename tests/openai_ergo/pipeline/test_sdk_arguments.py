@@ -16,6 +16,7 @@ from openai_ergo import (
     Client,
     ConfigurationError,
     InternalServerError,
+    RequestOptions,
     RetryPolicy,
     StreamIdleTimeoutError,
     Timeouts,
@@ -106,6 +107,29 @@ async def test_an_httpx_timeout_bounds_each_phase_as_it_says() -> None:
         with pytest.raises(APITimeoutError):
             await client.request("GET", "/models")
         assert time.monotonic() - started < 5.0
+
+
+async def test_a_typed_call_takes_the_sdks_per_call_timeout() -> None:
+    silent = Reply(events=[], hang=True)
+    async with (
+        scripted_server(silent) as server,
+        Client(KEY, base_url=server.url, max_retries=0) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            await client.models.retrieve("gpt-4o-mini", timeout=0.2)
+        # The client's own read timeout is far longer: the call's 0.2 s is what fired.
+        assert time.monotonic() - started < 5.0
+        with pytest.raises(APITimeoutError):
+            async for _ in client.files.list(timeout=httpx.Timeout(30.0, read=0.2)):
+                pass
+        assert time.monotonic() - started < 10.0
+        with pytest.raises(ConfigurationError, match=r"timeout= .* timeouts="):
+            await client.models.retrieve(
+                "gpt-4o-mini", timeout=1.0, options=RequestOptions(timeouts=Timeouts())
+            )
+        with pytest.raises(ConfigurationError, match=r"timeout= takes seconds"):
+            await client.models.retrieve("gpt-4o-mini", timeout=-1)
 
 
 async def test_default_headers_and_default_query_go_with_every_request() -> None:

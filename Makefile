@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The suite runs on this many pytest-xdist workers (it mostly waits on sockets and subprocesses).
+TEST_WORKERS ?= 2
 
 .PHONY: install compile wheel wheel-check toolkit-check test lint format typecheck check demo bench bench-quick codegen codegen-check docs clean
 
@@ -69,7 +71,7 @@ toolkit-check: wheel
 	echo "ergo-streaming passes its tests alone, without openai-ergo" && rm -rf "$$scratch"
 
 test: install compile
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .

@@ -605,7 +605,9 @@ class WebSocketStream:
         socket, self._socket = self._socket, None
         if socket is not None:
             with anyio.CancelScope(shield=True):
-                await socket.aclose()
+                # A socket the server broke is closed all the same.
+                with contextlib.suppress(anyio.BrokenResourceError):
+                    await socket.aclose()
 
 
 async def read_socket(socket: anyio.abc.ByteStream) -> bytes | None:

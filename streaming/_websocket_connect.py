@@ -122,12 +122,16 @@ async def _connect(
                 import ssl
 
                 ssl_context = ssl.create_default_context()
+            # No TLS close_notify exchange: the WebSocket's own close frames already say where
+            # the data ends (as HTTP's framing does, which is why HTTP clients skip it too), and
+            # servers often close TCP first.
             return await anyio.connect_tcp(
                 target.host,
                 target.port,
                 tls=True,
                 ssl_context=ssl_context,
                 tls_hostname=target.host,
+                tls_standard_compatible=False,
             )
     except TimeoutError as exc:
         if deadline is not None and deadline <= bound:

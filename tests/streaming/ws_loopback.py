@@ -16,12 +16,14 @@ handler that drives it message by message:
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
 import anyio.abc
+from anyio.streams.tls import TLSListener
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import (
@@ -102,6 +104,7 @@ class Peer:
         data += self._connection.send(RejectData(data=body, body_finished=True))
         await self._stream.send(data)
         await self._stream.aclose()
+        self.disconnected = True
 
     async def send(self, message: str | bytes) -> None:
         """One message; waits (TCP backpressure) while the client is not reading."""
@@ -214,13 +217,19 @@ class WebSocketServer:
 
 
 @asynccontextmanager
-async def ws_server(handler: Handler) -> AsyncIterator[WebSocketServer]:
-    """Serve `handler` on 127.0.0.1 (a free port) for the duration of the block."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+async def ws_server(
+    handler: Handler, *, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[WebSocketServer]:
+    """Serve `handler` on 127.0.0.1 (a free port) for the duration of the block; over TLS
+    with `ssl_context` (the URL still says ws://: the test picks the scheme)."""
+    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+    listener: anyio.abc.Listener[anyio.abc.ByteStream] = tcp
+    if ssl_context is not None:
+        listener = TLSListener(tcp, ssl_context, standard_compatible=False)
     server = WebSocketServer(url=f"ws://127.0.0.1:{port}")
 
-    async def serve(stream: anyio.abc.SocketStream) -> None:
+    async def serve(stream: anyio.abc.ByteStream) -> None:
         server.connections += 1
         server.open_connections += 1
         peer = Peer(stream, server)

@@ -294,20 +294,24 @@ class WebSocketStream:
         self._closed = True
         cancelled = anyio.current_effective_deadline() == -math.inf
         group = self._task_group
-        with anyio.CancelScope(shield=True):
+        try:
             if group is not None:
+                # Exited first and outside any scope of ours: its cancel scope was entered
+                # before them. The read-ahead task never raises, so this only waits for it.
                 self._task_group = None
                 group.cancel_scope.cancel()
                 await group.__aexit__(None, None, None)
+        finally:
             if self._prefetched is not None:
                 self._prefetched.close()
-            if cancelled:
-                await self._close_now(code, reason)
-                return
-            with anyio.move_on_after(self._close_timeout):
-                await self._send_close(code, reason)
-                await self._await_server_close()
-            await self._release()
+            with anyio.CancelScope(shield=True):
+                if cancelled:
+                    await self._close_now(code, reason)
+                else:
+                    with anyio.move_on_after(self._close_timeout):
+                        await self._send_close(code, reason)
+                        await self._await_server_close()
+                    await self._release()
 
     async def __aenter__(self) -> WebSocketStream:
         if self._prefetch and self._task_group is None:

@@ -16,6 +16,7 @@ handler that drives it message by message:
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -64,6 +65,8 @@ class Peer:
         self.disconnected = False
         self._parts: list[str | bytes] = []
         self.answer_pings = True
+        #: A sending task and a reading task (answering pings, the close) may share a peer.
+        self._send_lock = anyio.Lock()
 
     @property
     def headers(self) -> dict[str, str]:
@@ -93,7 +96,7 @@ class Peer:
         for message in then:
             data += self._connection.send(_message(message))
             self.messages_sent += 1
-        await self._stream.send(data)
+        await self._write(data)
 
     async def reject(self, status: int, body: bytes = b"") -> None:
         """Refuse the upgrade with a plain HTTP response."""
@@ -102,7 +105,7 @@ class Peer:
             RejectConnection(status_code=status, headers=headers, has_body=True)
         )
         data += self._connection.send(RejectData(data=body, body_finished=True))
-        await self._stream.send(data)
+        await self._write(data)
         await self._stream.aclose()
         self.disconnected = True
 
@@ -110,7 +113,7 @@ class Peer:
         """One message; waits (TCP backpressure) while the client is not reading."""
         if not self.accepted:
             await self.accept()
-        await self._stream.send(self._connection.send(_message(message)))
+        await self._write(self._connection.send(_message(message)))
         self.messages_sent += 1
 
     def frame(self, event: TextMessage | BytesMessage | Ping | CloseConnection) -> bytes:
@@ -119,11 +122,11 @@ class Peer:
 
     async def send_raw(self, data: bytes) -> None:
         """Bytes as they are, such as half a frame."""
-        await self._stream.send(data)
+        await self._write(data)
 
     async def ping(self, payload: bytes = b"") -> None:
         """A ping: the client answers it when it reads."""
-        await self._stream.send(self._connection.send(Ping(payload=payload)))
+        await self._write(self._connection.send(Ping(payload=payload)))
 
     async def receive(self) -> str | bytes | None:
         """The next message from the client; None once it closed (the close is answered)."""
@@ -147,13 +150,15 @@ class Peer:
                 elif isinstance(event, Ping):
                     self.pings_received += 1
                     if self.answer_pings:
-                        await self._stream.send(self._connection.send(event.response()))
+                        await self._write(self._connection.send(event.response()))
                 elif isinstance(event, Pong):
                     self.pongs_received += 1
                 elif isinstance(event, CloseConnection):
                     self.close_received = (event.code, event.reason or "")
                     if self._connection.state is ConnectionState.REMOTE_CLOSING:
-                        await self._stream.send(self._connection.send(event.response()))
+                        # A client that leaves without waiting has hung up already.
+                        with contextlib.suppress(anyio.BrokenResourceError):
+                            await self._write(self._connection.send(event.response()))
                     await self._stream.aclose()
                     self.disconnected = True
                     return None
@@ -170,7 +175,7 @@ class Peer:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame and wait for the client's answer (or its hang-up)."""
-        await self._stream.send(self._connection.send(CloseConnection(code=code, reason=reason)))
+        await self._write(self._connection.send(CloseConnection(code=code, reason=reason)))
         while self._connection.state is not ConnectionState.CLOSED:
             data = await self._read()
             if data is None:
@@ -186,6 +191,10 @@ class Peer:
         """Hang up the TCP connection at once, without a close frame."""
         await self._stream.aclose()
         self.disconnected = True
+
+    async def _write(self, data: bytes) -> None:
+        async with self._send_lock:
+            await self._stream.send(data)
 
     async def _read(self) -> bytes | None:
         try:

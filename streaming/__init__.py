@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._asgi import SSEResponse
 from ._batch import Batches, BatchStatistics, batched
 from ._compose import RunningValues, TextAccumulator, accumulate, collect_text
 from ._connect import connect_sse
 from ._decoder import SSEDecoder
+from ._encoder import encode_sse, encode_sse_comment
 from ._errors import (
     DeadlineExceededError,
     IdleTimeoutError,
@@ -36,12 +38,14 @@ from ._source import EventSource, EventSourceStatistics
 from ._tee import Tee, TeeConsumer, TeeInterruptedError, TeeLagError, TeeStatistics, tee
 
 if TYPE_CHECKING:
+    from ._asgi_starlette import StarletteSSEResponse
     from ._websocket import WebSocketStatistics, WebSocketStream
     from ._websocket_connect import connect_websocket
 
-#: Loaded on first use: they need wsproto, the `websocket` extra, which `import streaming` must
-#: not require (or load).
+#: Loaded on first use: they need wsproto (the `websocket` extra) or Starlette, which
+#: `import streaming` must not require, or load.
 _LAZY = {
+    "StarletteSSEResponse": "._asgi_starlette",
     "WebSocketStatistics": "._websocket",
     "WebSocketStream": "._websocket",
     "connect_websocket": "._websocket_connect",
@@ -57,13 +61,19 @@ def __getattr__(name: str) -> Any:
     try:
         module = importlib.import_module(module_name, __name__)
     except ModuleNotFoundError as exc:
-        if exc.name != "wsproto":
-            raise
-        raise ModuleNotFoundError(
-            f"streaming.{name} needs wsproto: install ergo-streaming[websocket] "
-            "(or openai-ergo[realtime])",
-            name="wsproto",
-        ) from exc
+        if exc.name == "wsproto":
+            raise ModuleNotFoundError(
+                f"streaming.{name} needs wsproto: install ergo-streaming[websocket] "
+                "(or openai-ergo[realtime])",
+                name="wsproto",
+            ) from exc
+        if exc.name == "starlette":
+            raise ModuleNotFoundError(
+                f"streaming.{name} is for Starlette and FastAPI apps, and needs Starlette: "
+                "install it (FastAPI brings it), or use SSEResponse, which needs nothing",
+                name="starlette",
+            ) from exc
+        raise
     value = getattr(module, name)
     globals()[name] = value
     return value
@@ -92,7 +102,9 @@ __all__ = [
     "SSEDecoder",
     "SSEError",
     "SSELimitError",
+    "SSEResponse",
     "ServerSentEvent",
+    "StarletteSSEResponse",
     "StreamMetrics",
     "StreamTimeoutError",
     "StreamingError",
@@ -113,6 +125,8 @@ __all__ = [
     "collect_text",
     "connect_sse",
     "connect_websocket",
+    "encode_sse",
+    "encode_sse_comment",
     "merge",
     "tee",
 ]

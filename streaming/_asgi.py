@@ -122,26 +122,18 @@ class SSEResponse(Generic[T]):
         if self._used:
             raise RuntimeError("an SSEResponse relays its source once: make one per request")
         self._used = True
-        lock = anyio.Lock()
-        last_sent = [anyio.current_time()]
         failure: list[Exception] = []
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": self.status_code,
-                    "headers": self._headers,
-                }
-            )
             async with anyio.create_task_group() as group:
-                group.start_soon(self._watch_disconnect, receive, group.cancel_scope)
-                if self._heartbeat is not None:
-                    group.start_soon(self._beat, send, lock, last_sent, self._heartbeat)
-                await self._relay(send, lock, last_sent, failure)
+                writer = _Writer(send, group.cancel_scope, self)
+                start = {"type": "http.response.start", "status": self.status_code}
+                start["headers"] = self._headers
+                if await writer.write(start):
+                    group.start_soon(self._watch_disconnect, receive, group.cancel_scope)
+                    if self._heartbeat is not None:
+                        group.start_soon(self._beat, writer, self._heartbeat)
+                    await self._relay(writer, failure)
                 group.cancel_scope.cancel()
-        except OSError:
-            # The server could not write: the client is gone (uvicorn's ClientDisconnected).
-            self.outcome = "disconnected"
         finally:
             await close_source(self._iterator, self._source)
         if failure:
@@ -149,46 +141,45 @@ class SSEResponse(Generic[T]):
             # than wrapped in an exception group.
             raise failure[0]
 
-    async def _relay(
-        self, send: Send, lock: anyio.Lock, last_sent: list[float], failure: list[Exception]
-    ) -> None:
+    async def _relay(self, writer: _Writer, failure: list[Exception]) -> None:
         serializer = self._serializer
         iterator = self._iterator
-        body: Message = {"type": "http.response.body", "body": b"", "more_body": True}
-        try:
-            async for item in iterator:
-                chunk = _encode(item if serializer is None else serializer(item))
-                async with lock:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                last_sent[0] = anyio.current_time()
-                self.events_sent += 1
-        except Exception as error:
-            self.outcome = "failed"
-            if self._on_error is None:
-                failure.append(error)
-                return
-            reply = self._on_error(error)
-            if reply is not None:
-                body["body"] = _encode(reply)
-        else:
-            self.outcome = "completed"
-        body["more_body"] = False
-        async with lock:
-            await send(body)
-
-    async def _beat(
-        self, send: Send, lock: anyio.Lock, last_sent: list[float], every: float
-    ) -> None:
-        comment = encode_sse_comment("ping")
+        end: Message = {"type": "http.response.body", "body": b"", "more_body": False}
         while True:
-            due = last_sent[0] + every
+            try:
+                item = await iterator.__anext__()
+                chunk = _encode(item if serializer is None else serializer(item))
+            except StopAsyncIteration:
+                self.outcome = "completed"
+                break
+            except Exception as error:
+                self.outcome = "failed"
+                if self._on_error is None:
+                    failure.append(error)
+                    return
+                reply = self._on_error(error)
+                if reply is not None:
+                    end["body"] = _encode(reply)
+                break
+            body = {"type": "http.response.body", "body": chunk, "more_body": True}
+            if not await writer.write(body):
+                return
+            self.events_sent += 1
+        await writer.write(end)
+
+    async def _beat(self, writer: _Writer, every: float) -> None:
+        comment: Message = {
+            "type": "http.response.body",
+            "body": encode_sse_comment("ping"),
+            "more_body": True,
+        }
+        while True:
+            due = writer.last_sent + every
             now = anyio.current_time()
             if now < due:
                 await anyio.sleep(due - now)
-                continue
-            async with lock:
-                await send({"type": "http.response.body", "body": comment, "more_body": True})
-            last_sent[0] = anyio.current_time()
+            elif not await writer.write(comment):
+                return
 
     async def _watch_disconnect(self, receive: Receive, scope: anyio.CancelScope) -> None:
         while True:
@@ -197,3 +188,31 @@ class SSEResponse(Generic[T]):
                 self.outcome = "disconnected"
                 scope.cancel()
                 return
+
+
+@final
+class _Writer:
+    """The response's one way to `send`: one message at a time (the relay and the heartbeat
+    share it), and a server that cannot write any more is a disconnect."""
+
+    __slots__ = ("_lock", "_response", "_scope", "_send", "last_sent")
+
+    def __init__(self, send: Send, scope: anyio.CancelScope, response: SSEResponse[Any]) -> None:
+        self._send = send
+        self._scope = scope
+        self._response = response
+        self._lock = anyio.Lock()
+        self.last_sent = anyio.current_time()
+
+    async def write(self, message: Message) -> bool:
+        """Send `message`; False (and the relay cancelled) when the client is gone."""
+        async with self._lock:
+            try:
+                await self._send(message)
+            except OSError:
+                # uvicorn's ClientDisconnected, and a socket error from any other server.
+                self._response.outcome = "disconnected"
+                self._scope.cancel()
+                return False
+        self.last_sent = anyio.current_time()
+        return True

@@ -8,7 +8,7 @@ is loaded on first use, and needs Starlette (which FastAPI brings); `SSEResponse
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Mapping
-from typing import Generic, TypeVar
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response
@@ -18,22 +18,24 @@ from ._asgi import DEFAULT_HEARTBEAT, Encodable, SSEResponse
 
 __all__ = ["StarletteSSEResponse"]
 
-T = TypeVar("T")
 
-
-class StarletteSSEResponse(Response, Generic[T]):
+class StarletteSSEResponse(Response):
     """`SSEResponse` (same arguments, same behaviour) as a `starlette.responses.Response`: what
     a FastAPI endpoint returns to relay a stream. `relay` is the `SSEResponse` doing the work;
-    `background` runs after the stream ends, as Starlette's responses do."""
+    `background` runs after the stream ends, as Starlette's responses do.
+
+    Not generic, unlike `SSEResponse`: FastAPI reads an endpoint's return annotation, and takes
+    `-> StarletteSSEResponse` for a response class only when it is a plain class.
+    """
 
     media_type = "text/event-stream"
 
     def __init__(
         self,
-        source: AsyncIterable[T],
+        source: AsyncIterable[Any],
         /,
         *,
-        serializer: Callable[[T], Encodable] | None = None,
+        serializer: Callable[[Any], Encodable] | None = None,
         heartbeat: float | None = DEFAULT_HEARTBEAT,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
@@ -41,7 +43,7 @@ class StarletteSSEResponse(Response, Generic[T]):
         background: BackgroundTask | None = None,
     ) -> None:
         # Response.__init__ is not called: it renders a body, and this response has none.
-        self.relay: SSEResponse[T] = SSEResponse(
+        self.relay: SSEResponse[Any] = SSEResponse(
             source,
             serializer=serializer,
             heartbeat=heartbeat,

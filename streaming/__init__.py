@@ -8,7 +8,7 @@ nothing from `openai_ergo`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing
 
 from ._asgi import SSEResponse
 from ._batch import Batches, BatchStatistics, batched
@@ -37,7 +37,7 @@ from ._reconnect import ReconnectAttempt, ReconnectHook, ReconnectPolicy
 from ._source import EventSource, EventSourceStatistics
 from ._tee import Tee, TeeConsumer, TeeInterruptedError, TeeLagError, TeeStatistics, tee
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from ._asgi_starlette import StarletteSSEResponse
     from ._websocket import WebSocketStatistics, WebSocketStream
     from ._websocket_connect import connect_websocket
@@ -52,7 +52,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'streaming' has no attribute {name!r}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+import subprocess
+import sys
 
 import anyio
 import anyio.lowlevel
@@ -340,3 +342,34 @@ async def test_leaving_after_the_last_message_completes_the_servers_close() -> N
     # Leaving the block read the server's close and answered it with the same code.
     assert [int(close.code) for close in closes] == [1000]
     assert ws.close_code == 1000
+
+
+def _run_python(code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_import_streaming_loads_neither_wsproto_nor_starlette() -> None:
+    code = (
+        "import sys, streaming\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('wsproto', 'starlette')))"
+    )
+    assert _run_python(code) == "[]"
+
+
+def test_without_wsproto_the_websocket_names_say_which_extra_to_install() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['wsproto'] = None  # as if it were not installed\n"
+        "import streaming\n"
+        "try:\n"
+        "    streaming.connect_websocket\n"
+        "except ModuleNotFoundError as error:\n"
+        "    print(error.name, '|', error)\n"
+    )
+    assert _run_python(code) == (
+        "wsproto | streaming.connect_websocket needs wsproto: install "
+        "ergo-streaming[websocket] (or openai-ergo[realtime])"
+    )

@@ -284,6 +284,15 @@ class WebSocketStream:
                     reason=self._close_reason,
                     by_server=self._close_code is None or self._closed_by_server,
                 ) from exc
+            except BaseException:
+                # Cancelled (or failed) mid-write: the server may hold half a frame, and no
+                # frame can follow it. On asyncio the bytes were all buffered, on trio maybe
+                # not; the connection is given up on both, so both behave alike.
+                self._ended = True
+                if self._close_code is None:
+                    self._close_code = _ABNORMAL_CLOSURE
+                await self._release()
+                raise
             self._messages_sent += 1
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
@@ -292,6 +301,7 @@ class WebSocketStream:
         if self._closed:
             return
         self._closed = True
+        self._ended = True
         cancelled = anyio.current_effective_deadline() == -math.inf
         group = self._task_group
         try:
@@ -314,6 +324,8 @@ class WebSocketStream:
                     await self._release()
 
     async def __aenter__(self) -> WebSocketStream:
+        if self._closed:
+            raise RuntimeError(f"the WebSocket {self._target.described} is closed already")
         if self._prefetch and self._task_group is None:
             sender, receiver = anyio.create_memory_object_stream[list[WebSocketMessage]](
                 self._prefetch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, final
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ["connect_websocket"]
 
+#: An HTTP header name (RFC 9110 "token").
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: How much of a refused upgrade's body is read to explain the error.
 _BODY_EXCERPT_SIZE = 4096
 
@@ -278,6 +281,12 @@ def connect_websocket(
         ):
             # The value is not shown: headers carry credentials.
             raise TypeError("WebSocket headers are str names and str values")
+        name, header_value = pair
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(f"{name!r} is not a valid HTTP header name")
+        if any(character in header_value for character in "\r\n\0"):
+            # Named, never shown: the value may be a key.
+            raise ValueError(f"the value of the {name} header holds a line break or NUL")
     options: dict[str, object] = {
         "headers": pairs,
         "subprotocols": list(subprotocols),

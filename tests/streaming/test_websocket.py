@@ -337,8 +337,10 @@ async def test_leaving_after_the_last_message_completes_the_servers_close() -> N
         if peer.close_received is not None:
             closes.append(CloseConnection(code=peer.close_received[0]))
 
-    async with ws_server(handler) as server, connect_websocket(server.url) as ws:
-        assert await ws.receive() == "last"
+    async with ws_server(handler) as server:
+        async with connect_websocket(server.url) as ws:
+            assert await ws.receive() == "last"
+        await server.all_closed()
     # Leaving the block read the server's close and answered it with the same code.
     assert [int(close.code) for close in closes] == [1000]
     assert ws.close_code == 1000
@@ -373,3 +375,47 @@ def test_without_wsproto_the_websocket_names_say_which_extra_to_install() -> Non
         "wsproto | streaming.connect_websocket needs wsproto: install "
         "ergo-streaming[websocket] (or openai-ergo[realtime])"
     )
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"Authorization": "Bearer sk-x\r\nX-Evil: 1"}, "Authorization header holds a line break"),
+        ({"Bad Name": "v"}, "not a valid HTTP header name"),
+    ],
+)
+def test_a_header_that_would_break_the_request_is_refused_without_its_value(
+    headers: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        connect_websocket("ws://example.test/", headers=headers)
+    assert "sk-x" not in str(caught.value)
+
+
+async def test_after_aclose_the_stream_says_it_closed_normally() -> None:
+    async with ws_server(_echo) as server, connect_websocket(server.url) as ws:
+        await ws.aclose()
+        await ws.aclose()  # idempotent
+        assert [message async for message in ws] == []
+        with pytest.raises(WebSocketClosedError) as caught:
+            await ws.receive()
+        assert caught.value.code == 1000
+        assert not caught.value.by_server
+    assert server.peers[0].close_received == (1000, "")
+
+
+async def test_a_send_cancelled_while_the_server_does_not_read_gives_the_connection_up() -> None:
+    async def never_reads(peer: Peer) -> None:
+        await peer.accept()
+        await anyio.sleep_forever()
+
+    async with ws_server(never_reads) as server, connect_websocket(server.url) as ws:
+        with anyio.move_on_after(0.5) as scope:
+            while True:  # fills the socket buffers until a send blocks
+                await ws.send("x" * 65536)
+        assert scope.cancelled_caught
+        # Half a frame may be on its way: nothing can follow it on this connection.
+        with pytest.raises(WebSocketClosedError) as caught:
+            await ws.send("next")
+        assert caught.value.code == 1006
+        assert server.connections == 1

@@ -103,9 +103,7 @@ async def test_a_read_cancelled_mid_message_closes_the_connection() -> None:
             await ws.receive()
         with pytest.raises(WebSocketClosedError):
             await ws.send("too late")
-    with anyio.fail_after(5):
-        while server.open_connections:
-            await server.connection_closed.wait()
+        await server.all_closed()
     assert server.peers[0].close_received == (1001, "")
 
 
@@ -132,9 +130,7 @@ async def test_cancelling_the_task_around_the_stream_closes_it_shielded(prefetch
                     received.append(message)
         assert received
         assert ws.close_code == 1001
-        with anyio.fail_after(5):
-            while server.open_connections:
-                await server.connection_closed.wait()
+        await server.all_closed()
         assert server.peers[0].close_received == (1001, "")
 
 
@@ -160,9 +156,7 @@ async def test_break_then_leaving_the_block_closes_cleanly_with_1000() -> None:
         # The close handshake completed within close_timeout: the server's answer was read
         # (the messages in flight before it were discarded), then the socket was closed.
         assert ws.close_code == 1000
-        with anyio.fail_after(5):
-            while server.open_connections:
-                await server.connection_closed.wait()
+        await server.all_closed()
         assert server.peers[0].close_received == (1000, "")
 
 
@@ -221,9 +215,7 @@ async def test_a_stream_dropped_unclosed_warns_and_its_socket_is_closed() -> Non
             "being closed now: use `async with connect_websocket(...)` or "
             "`await stream.aclose()`"
         ]
-        with anyio.fail_after(5):
-            while server.open_connections:
-                await server.connection_closed.wait()
+        await server.all_closed()
         with warnings.catch_warnings(record=True) as late:
             warnings.simplefilter("always")
             for _ in range(10):

@@ -42,6 +42,8 @@ from wsproto.events import (
 __all__ = ["Peer", "WebSocketServer", "ws_server"]
 
 _READ_SIZE = 65536
+#: How long leaving `ws_server` waits for the handlers to finish before cancelling them.
+_SETTLE_TIMEOUT = 0.5
 
 
 class Peer:
@@ -224,6 +226,13 @@ class WebSocketServer:
     #: Set each time a connection ends on the server's side.
     connection_closed: anyio.Event = field(default_factory=anyio.Event)
 
+    async def all_closed(self) -> None:
+        """Wait until every handler has finished (the client closed and the server saw it);
+        fails after 5 s."""
+        with anyio.fail_after(5):
+            while self.open_connections:
+                await self.connection_closed.wait()
+
 
 @asynccontextmanager
 async def ws_server(
@@ -263,4 +272,10 @@ async def ws_server(
         try:
             yield server
         finally:
+            # Handlers that are still reading see the client's close or hang-up in a moment:
+            # let them record it, so what a test asserts after the block is settled. One that
+            # sleeps on purpose is cut short after a bound.
+            with anyio.move_on_after(_SETTLE_TIMEOUT, shield=True):
+                while server.open_connections:
+                    await server.connection_closed.wait()
             group.cancel_scope.cancel()

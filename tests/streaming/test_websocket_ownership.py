@@ -222,3 +222,23 @@ async def test_a_stream_dropped_unclosed_warns_and_its_socket_is_closed() -> Non
                 await anyio.lowlevel.checkpoint()
             gc.collect()
         assert [str(w.message) for w in late] == []
+
+
+async def test_with_prefetch_a_close_code_still_comes_after_the_messages_before_it() -> None:
+    async def three_then_close(peer: Peer) -> None:
+        for i in range(3):
+            await peer.send(f"m{i}")
+        await peer.close(4002, "over quota")
+
+    async with ws_server(three_then_close) as server:
+        received: list[str | bytes] = []
+        with pytest.raises(WebSocketClosedError) as caught:
+            await _read_all(server.url, received, prefetch=4)
+    assert received == ["m0", "m1", "m2"]
+    assert (caught.value.code, caught.value.reason) == (4002, "over quota")
+
+
+async def _read_all(url: str, into: list[str | bytes], **options: Any) -> None:
+    async with connect_websocket(url, **options) as ws:
+        async for message in ws:
+            into.append(message)

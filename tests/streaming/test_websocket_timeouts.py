@@ -150,3 +150,15 @@ async def test_a_connection_that_does_not_answer_a_ping_is_dead() -> None:
     assert 0.3 <= waited < 0.3 + LATE
     assert caught.value.timeout == 0.2
     assert ws.statistics().pings_sent == 1
+
+
+async def test_the_deadline_bounds_the_upgrade_too() -> None:
+    async def never_answers(peer: Peer) -> None:
+        await anyio.sleep_forever()
+
+    async with ws_server(never_answers) as server:
+        started = anyio.current_time()
+        with pytest.raises(DeadlineExceededError, match="did not answer within its deadline"):
+            async with connect_websocket(server.url, deadline=0.2, idle_timeout=30):
+                pass
+        assert 0.2 <= anyio.current_time() - started < 0.2 + LATE

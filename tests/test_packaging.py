@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +26,33 @@ def test_openai_ergo_depends_on_the_toolkit_at_its_own_version() -> None:
 def test_the_toolkit_ships_the_repositorys_streaming_package() -> None:
     assert (TOOLKIT / "streaming").resolve() == ROOT / "streaming"
     assert (TOOLKIT / "LICENSE").resolve() == ROOT / "LICENSE"
-    # anyio and httpx only: everything else it needs at run time is the standard library.
+    # Exactly what its modules import when loaded: a module missing here breaks
+    # `import streaming` from its wheel alone; optional extras are imported on first use.
     dependencies = re.search(
         r"^dependencies = \[(.*?)\]", (TOOLKIT / "pyproject.toml").read_text(), re.M | re.S
     )
     assert dependencies is not None
     names = re.findall(r'"([A-Za-z0-9_.-]+)', dependencies.group(1))
-    assert names == ["anyio", "httpx"]
+    assert sorted(names) == sorted(_imported_at_load(ROOT / "streaming"))
+
+
+def _imported_at_load(package: Path) -> set[str]:
+    """The third-party top-level modules `import package` loads: the module-level imports
+    (outside functions and `if TYPE_CHECKING:` blocks) of `__init__.py` and of every package
+    module it reaches that way. Modules the package loads on first use are not reached."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    todo = ["__init__"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in ast.parse((package / f"{name}.py").read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                todo.append(node.module)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found - set(sys.stdlib_module_names) - {"__future__", package.name}

@@ -11,11 +11,16 @@ if TYPE_CHECKING:
 __all__ = [
     "DeadlineExceededError",
     "IdleTimeoutError",
+    "PongTimeoutError",
     "ReconnectError",
     "SSEError",
     "SSELimitError",
     "StreamTimeoutError",
     "StreamingError",
+    "WebSocketClosedError",
+    "WebSocketConnectError",
+    "WebSocketHandshakeError",
+    "WebSocketLimitError",
 ]
 
 _EXCERPT_IN_MESSAGE = 200
@@ -101,7 +106,18 @@ class StreamTimeoutError(StreamingError, TimeoutError):
 
 @final
 class IdleTimeoutError(StreamTimeoutError):
-    """No bytes at all (not even a comment) arrived for `idle_timeout` seconds."""
+    """The stream went quiet for `idle_timeout` seconds.
+
+    On an event stream: no bytes at all (not even a comment) arrived. On a WebSocket: no message
+    data arrived while a message was awaited (pings and pongs do not count: servers send them on
+    their own, which would hide an application that hangs).
+    """
+
+
+@final
+class PongTimeoutError(StreamTimeoutError):
+    """A WebSocket sent a ping after `ping_interval` seconds of silence, and nothing at all came
+    back within `pong_timeout` seconds: the connection is presumed dead."""
 
 
 @final
@@ -121,3 +137,101 @@ class ReconnectError(StreamingError):
         super().__init__(message)
         self.attempts = attempts
         self.last_event_id = last_event_id
+
+
+@final
+class WebSocketConnectError(StreamingError, ConnectionError):
+    """A WebSocket connection could not be opened: the name did not resolve, the connection was
+    refused or timed out, or TLS failed. `url` is the address without its query string; the
+    cause is chained as `__cause__`."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+@final
+class WebSocketHandshakeError(StreamingError):
+    """The server answered the WebSocket upgrade with a plain HTTP response.
+
+    Carries the `status_code`, the response `headers` (names lower-cased), `body` (an excerpt of
+    at most a few KiB, decoded as UTF-8) and `url` (without its query string, which may carry
+    credentials).
+    """
+
+    def __init__(
+        self, *, status_code: int, headers: dict[str, str], body: str = "", url: str = ""
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.body = body
+        self.url = url
+        excerpt = " ".join(body.split())
+        if len(excerpt) > _EXCERPT_IN_MESSAGE:
+            excerpt = excerpt[:_EXCERPT_IN_MESSAGE] + "…"
+        said = f"; the body says: {excerpt}" if excerpt else ""
+        super().__init__(
+            f"{url or 'the server'} refused the WebSocket upgrade with HTTP {status_code}{said}"
+        )
+
+
+#: Close codes that end a WebSocket's messages cleanly, as the websockets library reads them:
+#: normal closure, going away, and a close frame without a code.
+NORMAL_CLOSE_CODES = frozenset({1000, 1001, 1005})
+
+_CLOSE_CODE_NAMES = {
+    1000: "normal closure",
+    1001: "going away",
+    1002: "protocol error",
+    1003: "unsupported data",
+    1005: "no status code",
+    1006: "the connection dropped without a close frame",
+    1007: "invalid message data",
+    1008: "policy violation",
+    1009: "message too big",
+    1010: "mandatory extension",
+    1011: "internal error",
+    1012: "service restart",
+    1013: "try again later",
+    1014: "bad gateway",
+    1015: "TLS handshake failure",
+}
+
+
+@final
+class WebSocketClosedError(StreamingError):
+    """A WebSocket closed with a code that is not a normal closure, or dropped without a close
+    frame (`code` 1006). Also raised by a send on a closed connection.
+
+    `code` and `reason` are what the close frame said (`reason` is `""` when it said nothing);
+    `by_server` tells who closed. Messages that arrived complete before the close were all
+    handed over before this error.
+    """
+
+    def __init__(self, *, code: int, reason: str = "", by_server: bool = True) -> None:
+        self.code = code
+        self.reason = reason
+        self.by_server = by_server
+        name = _CLOSE_CODE_NAMES.get(code, "an application-defined code")
+        who = "the server" if by_server else "this side"
+        said = f": {reason}" if reason else ""
+        super().__init__(f"the WebSocket was closed by {who} with code {code} ({name}){said}")
+
+
+@final
+class WebSocketLimitError(StreamingError, ValueError):
+    """A WebSocket message grew past `max_message_size`.
+
+    `limit` names the option, `value` is its value in bytes and `size` the size reached when the
+    connection was closed (with code 1009, "message too big"). The messages completed before it
+    were handed over first.
+    """
+
+    def __init__(self, *, limit: str, value: int, size: int) -> None:
+        self.limit = limit
+        self.value = value
+        self.size = size
+        super().__init__(
+            f"a WebSocket message reached {size} bytes, over {limit}={value}; raise {limit} if "
+            "the server's messages are legitimately this large"
+        )

@@ -1,0 +1,634 @@
+"""`WebSocketStream`: the messages of one WebSocket connection, pulled, timed and owned.
+
+The protocol is wsproto's (sans-IO: it turns bytes into events and events into bytes); the I/O
+is ours, over an anyio byte stream, so it runs on asyncio and trio alike and reading stays pull:
+nothing is read from the socket until the consumer asks for a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Union, final
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from wsproto import WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.utilities import LocalProtocolError
+
+from ._errors import (
+    NORMAL_CLOSE_CODES,
+    DeadlineExceededError,
+    IdleTimeoutError,
+    PongTimeoutError,
+    WebSocketClosedError,
+    WebSocketLimitError,
+)
+from ._finalizer import close_soon
+from ._websocket_url import WebSocketTarget
+
+__all__ = ["WebSocketMessage", "WebSocketStatistics", "WebSocketStream", "read_socket"]
+
+#: A message as it is handed over: text frames as `str`, binary frames as `bytes`.
+WebSocketMessage = Union[str, bytes]  # noqa: UP007 (a runtime alias, read on Python 3.10 too)
+
+#: 16 MiB: a Realtime `session.updated` or `response.done` can carry long instructions and
+#: transcripts, and base64 audio deltas are a few KiB each.
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+DEFAULT_CLOSE_TIMEOUT = 1.0
+_READ_SIZE = 65536
+#: Close code sent when a message is over the bound (RFC 6455: "message too big").
+_MESSAGE_TOO_BIG = 1009
+_ABNORMAL_CLOSURE = 1006
+#: Close code sent when this side leaves on an error, a timeout or a cancellation.
+_GOING_AWAY = 1001
+
+
+@final
+@dataclass(frozen=True)
+class WebSocketStatistics:
+    """A snapshot of a `WebSocketStream`: what is buffered and what went through it."""
+
+    #: Messages received but not yet handed to the consumer.
+    messages_buffered: int
+    #: The read-ahead bound (`prefetch`); 0 when nothing is read before it is asked for.
+    max_buffered: int
+    #: True while the read-ahead task waits for room: the server is being held back.
+    prefetch_waiting: bool
+    #: Messages received so far.
+    messages_read: int
+    #: Bytes received from the socket so far, framing included.
+    bytes_read: int
+    #: Messages sent so far.
+    messages_sent: int
+    #: Pings received and answered with a pong.
+    pings_answered: int
+    #: Pings this side sent after a silence (`ping_interval`).
+    pings_sent: int
+
+
+@final
+class WebSocketStream:
+    """The messages of an open WebSocket connection, and the way to send on it.
+
+    Made by `connect_websocket(url, ...)`, entered with `async with`. An async iterator of
+    messages (`str` for text frames, `bytes` for binary ones); `await next_batch()` returns every
+    message one read completed. Reading is pull: nothing is read from the socket until the
+    consumer asks, so a slow consumer slows the server through TCP. `prefetch=N` reads ahead at
+    most N messages in a task owned by the `async with` block.
+
+    `idle_timeout` raises `IdleTimeoutError` when no message data arrives for that many seconds
+    while a message is awaited, and `deadline` raises `DeadlineExceededError` that many seconds
+    after the connection was opened (the handshake included). Pings from the server are answered
+    while reading; with `ping_interval`, a silence that long while a message is awaited sends a
+    ping, and nothing back within `pong_timeout` raises `PongTimeoutError`.
+
+    A close with code 1000, 1001 or none ends the iteration; any other code, or a connection
+    that drops without a close frame (1006), raises `WebSocketClosedError` after the messages
+    that came before it. A message over `max_message_size` bytes closes the connection with
+    1009 and raises `WebSocketLimitError`. Leaving the block, `break` then leaving it,
+    `aclose()`, an exception or a cancellation send a close frame and close the socket;
+    `aclose()` finishes even when cancelled. A stream dropped unclosed warns `ResourceWarning`.
+    """
+
+    # Defaults `__del__` can read even when the constructor stopped early.
+    _socket: anyio.abc.ByteStream | None = None
+    _closed = True
+
+    def __init__(
+        self,
+        socket: anyio.abc.ByteStream,
+        connection: WSConnection,
+        target: WebSocketTarget,
+        *,
+        subprotocol: str | None,
+        headers: dict[str, str],
+        idle_timeout: float | None,
+        deadline_at: float | None,
+        deadline: float | None,
+        prefetch: int,
+        max_message_size: int,
+        ping_interval: float | None,
+        pong_timeout: float,
+        close_timeout: float,
+    ) -> None:
+        self._socket = socket
+        self._connection = connection
+        self._target = target
+        self._subprotocol = subprotocol
+        self._headers = headers
+        self._idle_timeout = idle_timeout
+        self._deadline_at = deadline_at
+        self._deadline = deadline
+        self._prefetch = prefetch
+        self._max_message_size = max_message_size
+        self._ping_interval = ping_interval
+        self._pong_timeout = pong_timeout
+        self._close_timeout = close_timeout
+        self._timed = idle_timeout is not None or deadline_at is not None or bool(ping_interval)
+        self._send_lock = anyio.Lock()
+        #: The pieces of a message that spans frames or reads (one of the two at a time).
+        self._text_parts: list[str] = []
+        self._bytes_parts: list[bytes] = []
+        self._size = 0
+        self._pending: list[WebSocketMessage] = []
+        self._position = 0
+        self._out = bytearray()
+        self._deferred_error: BaseException | None = None
+        self._ended = False
+        self._closed = False
+        self._close_code: int | None = None
+        self._close_reason = ""
+        self._closed_by_server = False
+        self._last_received = anyio.current_time()
+        self._ping_sent_at: float | None = None
+        self._messages_read = 0
+        self._bytes_read = 0
+        self._messages_sent = 0
+        self._pings_answered = 0
+        self._pings_sent = 0
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._prefetched: MemoryObjectReceiveStream[list[WebSocketMessage]] | None = None
+        self._prefetch_buffered = 0
+        self._room: anyio.Event | None = None
+        self._prefetch_error: BaseException | None = None
+
+    # -- public surface -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The address, without its query string (which may carry credentials)."""
+        return self._target.described
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose among those offered, or None."""
+        return self._subprotocol
+
+    @property
+    def response_headers(self) -> Mapping[str, str]:
+        """The headers of the server's handshake answer (names lower-cased)."""
+        return self._headers
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code once the connection is closed (by either side), else None."""
+        return self._close_code
+
+    @property
+    def close_reason(self) -> str:
+        """The reason the close frame gave ("" when none, or while open)."""
+        return self._close_reason
+
+    def statistics(self) -> WebSocketStatistics:
+        """What is buffered now, and how many messages and bytes went through."""
+        buffered = len(self._pending) - self._position
+        waiting = False
+        if self._prefetched is not None:
+            buffered += self._prefetch_buffered
+            waiting = self._room is not None
+        return WebSocketStatistics(
+            messages_buffered=buffered,
+            max_buffered=self._prefetch,
+            prefetch_waiting=waiting,
+            messages_read=self._messages_read,
+            bytes_read=self._bytes_read,
+            messages_sent=self._messages_sent,
+            pings_answered=self._pings_answered,
+            pings_sent=self._pings_sent,
+        )
+
+    def __aiter__(self) -> WebSocketStream:
+        return self
+
+    async def __anext__(self) -> WebSocketMessage:
+        pending = self._pending
+        position = self._position
+        if position < len(pending):
+            self._position = position + 1
+            return pending[position]
+        batch = await self.next_batch()
+        if not batch:
+            raise StopAsyncIteration
+        self._pending = batch
+        self._position = 1
+        return batch[0]
+
+    async def receive(self) -> WebSocketMessage:
+        """The next message; raises `WebSocketClosedError` (code 1000 for a normal closure)
+        when there is none, because the connection closed."""
+        try:
+            return await self.__anext__()
+        except StopAsyncIteration:
+            raise WebSocketClosedError(
+                code=self._close_code or 1000,
+                reason=self._close_reason,
+                by_server=self._closed_by_server,
+            ) from None
+
+    async def next_batch(self) -> list[WebSocketMessage]:
+        """Every message the next read completed, in order; an empty list only at the end.
+
+        Messages already received but not yet iterated come first.
+        """
+        if self._position < len(self._pending):
+            rest = self._pending[self._position :]
+            self._pending = []
+            self._position = 0
+            return rest
+        if self._deferred_error is not None and not self._prefetch:
+            error, self._deferred_error = self._deferred_error, None
+            raise error
+        if self._ended and not self._prefetch:
+            return []
+        try:
+            if self._prefetch:
+                return await self._receive_prefetched()
+            return await self._read_batch()
+        except BaseException:
+            # As an EventSource does: a failed or cancelled read closes the connection. A read
+            # cancelled mid-frame could resume on some backends, but a pong cut in half cannot.
+            await self._close_now(_GOING_AWAY if self._close_code is None else None)
+            raise
+
+    async def send(self, message: str | bytes) -> None:
+        """Send one message: a text frame for `str`, a binary frame for `bytes`.
+
+        Waits while the socket's send buffer is full (the server is not reading). Safe to call
+        from several tasks at once; raises `WebSocketClosedError` once the connection closed.
+        """
+        if isinstance(message, str):
+            event: TextMessage | BytesMessage = TextMessage(data=message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            event = BytesMessage(data=bytes(message))
+        else:
+            raise TypeError(
+                f"a WebSocket message is str (text) or bytes (binary), not {type(message).__name__}"
+            )
+        async with self._send_lock:
+            if self._connection.state is not ConnectionState.OPEN or self._socket is None:
+                raise self._closed_error()
+            data = self._connection.send(event)
+            try:
+                await self._socket.send(data)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                raise WebSocketClosedError(
+                    code=self._close_code or _ABNORMAL_CLOSURE,
+                    reason=self._close_reason,
+                    by_server=self._close_code is None or self._closed_by_server,
+                ) from exc
+            except BaseException:
+                # Cancelled (or failed) mid-write: the server may hold half a frame, and no
+                # frame can follow it. On asyncio the bytes were all buffered, on trio maybe
+                # not; the connection is given up on both, so both behave alike.
+                self._ended = True
+                if self._close_code is None:
+                    self._close_code = _ABNORMAL_CLOSURE
+                await self._release()
+                raise
+            self._messages_sent += 1
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame (`code`, `reason`), wait up to `close_timeout` for the server's,
+        and close the socket. Idempotent; finishes even when cancelled (then without waiting)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._ended = True
+        cancelled = anyio.current_effective_deadline() == -math.inf
+        group = self._task_group
+        try:
+            if group is not None:
+                # Exited first and outside any scope of ours: its cancel scope was entered
+                # before them. The read-ahead task never raises, so this only waits for it.
+                self._task_group = None
+                group.cancel_scope.cancel()
+                await group.__aexit__(None, None, None)
+        finally:
+            if self._prefetched is not None:
+                self._prefetched.close()
+            with anyio.CancelScope(shield=True):
+                if cancelled:
+                    await self._close_now(code, reason)
+                else:
+                    with anyio.move_on_after(self._close_timeout):
+                        await self._send_close(code, reason)
+                        await self._await_server_close()
+                    await self._release()
+
+    async def __aenter__(self) -> WebSocketStream:
+        if self._closed:
+            raise RuntimeError(f"the WebSocket {self._target.described} is closed already")
+        if self._prefetch and self._task_group is None:
+            sender, receiver = anyio.create_memory_object_stream[list[WebSocketMessage]](
+                self._prefetch
+            )
+            self._prefetched = receiver
+            group = anyio.create_task_group()
+            await group.__aenter__()
+            self._task_group = group
+            group.start_soon(self._prefetch_messages, sender)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose(1000 if exc_type is None else _GOING_AWAY)
+
+    def __del__(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        socket = self._socket
+        if socket is None:
+            return
+        closing = close_soon(socket.aclose)
+        # Last: under `-W error` this raises, and the close above must be on its way.
+        warnings.warn(
+            f"a WebSocketStream for {self._target.described} was never closed"
+            + (", so its socket is being closed now" if closing else "")
+            + ": use `async with connect_websocket(...)` or `await stream.aclose()`",
+            ResourceWarning,
+            stacklevel=2,
+        )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def _read_batch(self) -> list[WebSocketMessage]:
+        idle_timeout = self._idle_timeout
+        idle_at = math.inf if idle_timeout is None else anyio.current_time() + idle_timeout
+        messages: list[WebSocketMessage] = []
+        while True:
+            progressed = self._take_events(messages)
+            if self._out:
+                await self._flush()
+            if messages:
+                self._messages_read += len(messages)
+                return messages
+            if self._deferred_error is not None:
+                error, self._deferred_error = self._deferred_error, None
+                raise error
+            if self._ended:
+                return []
+            if progressed and idle_timeout is not None:
+                idle_at = anyio.current_time() + idle_timeout
+            data = await self._receive(idle_at)
+            if data is None:
+                # The socket ended without a close frame: wsproto reports it as a close with
+                # code 1006, which the next turn hands over as an error.
+                self._connection.receive_data(None)
+                await self._release()
+                continue
+            self._bytes_read += len(data)
+            self._connection.receive_data(data)
+
+    def _take_events(self, messages: list[WebSocketMessage]) -> bool:
+        """Turn wsproto's events into messages; True when message data arrived."""
+        progressed = False
+        for event in self._connection.events():
+            if isinstance(event, TextMessage):
+                progressed = True
+                text = event.data
+                self._size += len(text) if text.isascii() else len(text.encode())
+                if self._size > self._max_message_size:
+                    self._refuse_message()
+                    return progressed
+                if not event.message_finished:
+                    self._text_parts.append(text)
+                    continue
+                if self._text_parts:
+                    self._text_parts.append(text)
+                    text = "".join(self._text_parts)
+                    self._text_parts = []
+                self._size = 0
+                messages.append(text)
+            elif isinstance(event, BytesMessage):
+                progressed = True
+                payload = event.data
+                self._size += len(payload)
+                if self._size > self._max_message_size:
+                    self._refuse_message()
+                    return progressed
+                if not event.message_finished:
+                    self._bytes_parts.append(bytes(payload))
+                    continue
+                if self._bytes_parts:
+                    self._bytes_parts.append(bytes(payload))
+                    payload = b"".join(self._bytes_parts)
+                    self._bytes_parts = []
+                self._size = 0
+                messages.append(payload if type(payload) is bytes else bytes(payload))
+            elif isinstance(event, Ping):
+                self._pings_answered += 1
+                self._out += self._connection.send(event.response())
+            elif isinstance(event, Pong):
+                self._ping_sent_at = None
+            elif isinstance(event, CloseConnection):
+                self._on_close(event)
+        return progressed
+
+    def _on_close(self, event: CloseConnection) -> None:
+        self._ended = True
+        self._close_code = int(event.code)
+        self._close_reason = event.reason or ""
+        self._closed_by_server = True
+        if self._connection.state is ConnectionState.REMOTE_CLOSING:
+            self._out += self._connection.send(event.response())
+        elif self._connection.state is ConnectionState.OPEN:
+            # wsproto's own verdict on bad bytes (1002, 1007): it closes, we say so.
+            self._closed_by_server = False
+            self._out += self._connection.send(CloseConnection(event.code, event.reason))
+        if event.code not in NORMAL_CLOSE_CODES:
+            self._deferred_error = WebSocketClosedError(
+                code=int(event.code), reason=self._close_reason, by_server=self._closed_by_server
+            )
+
+    def _refuse_message(self) -> None:
+        size, self._size = self._size, 0
+        self._text_parts = []
+        self._bytes_parts = []
+        self._ended = True
+        self._close_code = _MESSAGE_TOO_BIG
+        self._close_reason = "message too big"
+        if self._connection.state is ConnectionState.OPEN:
+            self._out += self._connection.send(
+                CloseConnection(_MESSAGE_TOO_BIG, self._close_reason)
+            )
+        self._deferred_error = WebSocketLimitError(
+            limit="max_message_size", value=self._max_message_size, size=size
+        )
+
+    async def _receive(self, idle_at: float) -> bytes | None:
+        """One read from the socket (None at its end), within the stream's time bounds."""
+        socket = self._socket
+        if socket is None:
+            return None
+        while True:
+            if not self._timed:
+                return await read_socket(socket)
+            now = anyio.current_time()
+            deadline_at = math.inf if self._deadline_at is None else self._deadline_at
+            ping_at = math.inf
+            if self._ping_interval:
+                ping_sent_at = self._ping_sent_at
+                ping_at = (
+                    self._last_received + self._ping_interval
+                    if ping_sent_at is None
+                    else ping_sent_at + self._pong_timeout
+                )
+            wake = min(idle_at, deadline_at, ping_at)
+            with anyio.move_on_after(wake - now):
+                data = await read_socket(socket)
+                self._last_received = anyio.current_time()
+                self._ping_sent_at = None
+                return data
+            if deadline_at <= wake:
+                raise DeadlineExceededError(
+                    f"the WebSocket {self._target.described} was still open after its deadline "
+                    f"of {self._deadline} s",
+                    timeout=self._deadline or 0.0,
+                )
+            if idle_at <= wake:
+                raise IdleTimeoutError(
+                    f"the WebSocket {self._target.described} sent no message for "
+                    f"{self._idle_timeout} s (idle_timeout)",
+                    timeout=self._idle_timeout or 0.0,
+                )
+            if self._ping_sent_at is not None:
+                raise PongTimeoutError(
+                    f"the WebSocket {self._target.described} did not answer a ping within "
+                    f"{self._pong_timeout} s (pong_timeout)",
+                    timeout=self._pong_timeout,
+                )
+            self._ping_sent_at = anyio.current_time()
+            self._pings_sent += 1
+            self._out += self._connection.send(Ping())
+            await self._flush()
+
+    async def _flush(self) -> None:
+        data = bytes(self._out)
+        self._out.clear()
+        socket = self._socket
+        if socket is None:
+            return
+        async with self._send_lock:
+            # A broken socket is not this send's news: the read that comes next sees the
+            # socket's end and says so.
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await socket.send(data)
+
+    # -- read-ahead -----------------------------------------------------------------------------
+
+    async def _prefetch_messages(
+        self, sender: MemoryObjectSendStream[list[WebSocketMessage]]
+    ) -> None:
+        with sender:
+            try:
+                while True:
+                    while self._prefetch_buffered >= self._prefetch:
+                        # Full: stop reading, so TCP holds the server back.
+                        self._room = anyio.Event()
+                        await self._room.wait()
+                    messages = await self._read_batch()
+                    if not messages:
+                        return
+                    self._prefetch_buffered += len(messages)
+                    await sender.send(messages)
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:
+                # Handed to the consumer in order, after the messages read before it.
+                self._prefetch_error = exc
+
+    async def _receive_prefetched(self) -> list[WebSocketMessage]:
+        receiver = self._prefetched
+        if receiver is None:
+            raise RuntimeError(
+                "a WebSocketStream with prefetch > 0 reads ahead in a task, which needs an "
+                "owner: use it as `async with connect_websocket(...) as stream:`"
+            )
+        try:
+            batch = await receiver.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            error, self._prefetch_error = self._prefetch_error, None
+            if error is not None:
+                raise error from None
+            return []
+        while True:
+            try:
+                batch += receiver.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+        self._prefetch_buffered -= len(batch)
+        room = self._room
+        if room is not None and self._prefetch_buffered < self._prefetch:
+            self._room = None
+            room.set()
+        return batch
+
+    # -- closing --------------------------------------------------------------------------------
+
+    def _closed_error(self) -> WebSocketClosedError:
+        return WebSocketClosedError(
+            code=self._close_code or 1000,
+            reason=self._close_reason,
+            by_server=self._closed_by_server,
+        )
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        if self._connection.state is ConnectionState.OPEN:
+            self._close_code = code
+            self._close_reason = reason
+            with contextlib.suppress(LocalProtocolError):
+                self._out += self._connection.send(CloseConnection(code, reason or None))
+        if self._out:
+            await self._flush()
+
+    async def _await_server_close(self) -> None:
+        """Read on, discarding messages, until the server's close frame or the socket's end."""
+        socket = self._socket
+        connection = self._connection
+        while socket is not None and connection.state is ConnectionState.LOCAL_CLOSING:
+            data = await read_socket(socket)
+            connection.receive_data(data)
+            for event in connection.events():
+                if isinstance(event, Ping):
+                    pass  # too late to answer: we are closing
+            if data is None:
+                return
+
+    async def _close_now(self, code: int | None, reason: str = "") -> None:
+        """Send a close frame if none went yet (bounded, never waiting for an answer), and
+        close the socket: the path of errors and cancellation."""
+        self._ended = True
+        with anyio.CancelScope(shield=True):
+            if code is not None and self._socket is not None:
+                with anyio.move_on_after(self._close_timeout):
+                    await self._send_close(code, reason)
+            await self._release()
+
+    async def _release(self) -> None:
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            with anyio.CancelScope(shield=True):
+                # A socket the server broke is closed all the same.
+                with contextlib.suppress(anyio.BrokenResourceError):
+                    await socket.aclose()
+
+
+async def read_socket(socket: anyio.abc.ByteStream) -> bytes | None:
+    """One read of at most 64 KiB; None when the socket ended, broke or was closed."""
+    try:
+        return await socket.receive(_READ_SIZE)
+    except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        return None

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         EmbeddingsBuilder,
         ImagesBuilder,
         ModerationsBuilder,
+        RealtimeBuilder,
         ResponsesBuilder,
     )
 
@@ -27,6 +28,7 @@ __all__ = [
     "EmbeddingsCall",
     "ImagesCall",
     "ModerationsCall",
+    "RealtimeCall",
     "ResponsesCall",
 ]
 
@@ -41,6 +43,19 @@ class ResponsesCall(Namespace):
         from openai_ergo.resources import ResponsesBuilder
 
         return ResponsesBuilder(self._client, model)
+
+
+class RealtimeCall(Namespace):
+    """`client.realtime`: called with a model, the Realtime session builder
+    (`client.realtime("gpt-realtime").instructions(...).connect()`)."""
+
+    __slots__ = ()
+
+    def __call__(self, model: str) -> RealtimeBuilder:
+        """A Realtime session builder for `model` (on Azure: the deployment)."""
+        from openai_ergo.resources import RealtimeBuilder
+
+        return RealtimeBuilder(self._client, model)
 
 
 class ChatCall(Namespace):

@@ -638,8 +638,8 @@ class RealtimeResponse:
     ) -> None:
         session = self._session
         session._active = None
-        if self._done or session._closed:
-            return
+        if self._done or session._closed or session._stream.close_code is not None:
+            return  # ended, or nothing left to cancel it on
         if exc_type is None or exc_type is GeneratorExit:
             # Left early (a `break`): the response is cancelled and read to its end, so the
             # session is ready for the next one.

@@ -170,6 +170,9 @@ class RealtimeSession:
         self._active: RealtimeResponse | None = None
         self._last_committed: str | None = None
         self._closed = False
+        #: Client event ids whose `error` answer nobody waits for (a late cancel's).
+        self._unheeded: set[str] = set()
+        self._cancels = 0
         #: The transcripts of the audio the session heard, by the item it became.
         self.input_transcripts: dict[str, str] = {}
 
@@ -203,6 +206,19 @@ class RealtimeSession:
         return await self._receive(response)
 
     async def _receive(self, response: RealtimeResponse | None) -> RealtimeServerEvent | None:
+        while True:
+            event = await self._receive_one(response)
+            if (
+                isinstance(event, RealtimeServerEventError)
+                and event.error is not None
+                and event.error.event_id in self._unheeded
+            ):
+                # The refusal of a cancel sent as a response was ending anyway: expected.
+                self._unheeded.discard(event.error.event_id)
+                continue
+            return event
+
+    async def _receive_one(self, response: RealtimeResponse | None) -> RealtimeServerEvent | None:
         from streaming import (
             StreamingError,
             StreamTimeoutError,
@@ -643,13 +659,20 @@ class RealtimeResponse:
         if exc_type is None or exc_type is GeneratorExit:
             # Left early (a `break`): the response is cancelled and read to its end, so the
             # session is ready for the next one.
+            self._cancelled = True  # a cancelled response runs no more tools
+            # Named, so that its refusal (when the response ended before the cancel arrived)
+            # is recognised, and not taken for the next response's error.
+            session._cancels += 1
+            cancel_id = f"cancel_{session._cancels}"
+            session._unheeded.add(cancel_id)
             with anyio.move_on_after(_CANCEL_DRAIN_TIMEOUT) as scope:
-                self._cancelled = True  # a cancelled response runs no more tools
-                await session.cancel_response()
+                await session._send(wire.realtime_cancel_response(event_id=cancel_id))
                 try:
                     while await self._next() is not None:
                         pass
                 except RealtimeEventError:
-                    pass  # nothing left to cancel: the response had ended on the server
+                    pass  # it failed as it ended: it is over either way
             if scope.cancelled_caught:
                 await session._close(going_away=True)
+            elif self.status == "cancelled":
+                session._unheeded.discard(cancel_id)  # it was heeded: no refusal comes

@@ -433,3 +433,20 @@ async def test_no_secret_in_a_repr(client: Client) -> None:
         shown = " ".join(map(repr, (builder, session, response, builder.connect())))
     assert "sk-mock" not in shown
     assert "gpt-realtime" in shown
+
+
+async def test_a_response_left_after_it_ended_on_the_server_leaves_no_error_behind(
+    server: MockServer, client: Client
+) -> None:
+    server.reply_with(Reply("One two three four five six."), Reply("Next."))
+    async with client.realtime("gpt-realtime").modalities("text").connect() as session:
+        async with session.respond("Count.") as response:
+            async for _ in response.text():
+                # The whole answer is on its way before the cancel goes out: the server
+                # refuses the cancel, and that refusal is not the next response's error.
+                await anyio.sleep(0.2)
+                break
+        async with session.respond("Again.") as second:
+            await second.until_done()
+    assert response.status == "completed"
+    assert second.transcript == "Next."

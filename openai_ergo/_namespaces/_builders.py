@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         RealtimeBuilder,
         ResponsesBuilder,
     )
+    from openai_ergo.resources._responses_socket import ResponsesSocketConnection
 
 __all__ = [
     "ChatCall",
@@ -43,6 +44,28 @@ class ResponsesCall(Namespace):
         from openai_ergo.resources import ResponsesBuilder
 
         return ResponsesBuilder(self._client, model)
+
+    def connect(
+        self,
+        *,
+        idle_timeout: float | None = None,
+        deadline: float | None = None,
+        connect_timeout: float | None = 10.0,
+        ping_interval: float | None = 20.0,
+    ) -> ResponsesSocketConnection:
+        """A persistent WebSocket connection to the Responses API: `async with
+        client.responses.connect() as socket:`, then `await socket.create(builder)` or
+        `async with socket.stream(builder) as stream:`, as many as needed, one after the other.
+        `idle_timeout` bounds each wait for an event, `deadline` the connection's life."""
+        from openai_ergo.resources._responses_socket import ResponsesSocketConnection
+
+        options = {
+            "idle_timeout": idle_timeout,
+            "deadline": deadline,
+            "connect_timeout": connect_timeout,
+            "ping_interval": ping_interval,
+        }
+        return ResponsesSocketConnection(self._client, options)
 
 
 class RealtimeCall(Namespace):

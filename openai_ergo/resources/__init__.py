@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         RealtimeToolCall,
     )
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
+from openai_ergo.resources._responses_socket import ResponsesSocket, ResponsesSocketConnection
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
 from openai_ergo.resources._streams import (
     ChatStream,
@@ -123,6 +124,8 @@ __all__ = [
     "ResponseStream",
     "ResponsesBuilder",
     "ResponsesParse",
+    "ResponsesSocket",
+    "ResponsesSocketConnection",
     "RunStream",
     "SpeechBuilder",
     "SpeechStream",

@@ -111,11 +111,10 @@ class WSClient:
             data = await self.stream.receive()
         except (anyio.EndOfStream, anyio.BrokenResourceError):
             data = None
-        self.ws.receive_data(data)
-        events = list(self.ws.events())
-        if data is None and not events:
+        if data is None:
             raise Dropped
-        return events
+        self.ws.receive_data(data)
+        return list(self.ws.events())
 
     async def send(self, event: dict[str, Any] | str) -> None:
         """Send one text message (a dict is sent as JSON)."""

@@ -12,7 +12,11 @@ import httpx
 import pytest
 
 from openai_ergo.mock import Fault, MockServer, serve
-from openai_ergo.types import decode_response_event, realtime_create_response
+from openai_ergo.types import (
+    decode_response_event,
+    realtime_create_response,
+    realtime_session_update,
+)
 from tests.openai_ergo.mock.sse import frames
 from tests.openai_ergo.mock.wsclient import Dropped, Refused, WSClient
 
@@ -198,3 +202,21 @@ async def test_status_faults_refuse_the_handshake(
     if status == 429:
         assert refused.value.headers["retry-after"] == "2"
         assert refused.value.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+async def test_an_error_event_outside_a_response_is_a_server_error_event(
+    server: MockServer,
+) -> None:
+    headers = {**BEARER, "x-mock-fault": "error_event; after=1; code=server_error"}
+    async with await WSClient.connect(
+        server.port, "/v1/realtime?model=gpt-realtime", headers=headers
+    ) as ws:
+        assert (await ws.recv())["type"] == "session.created"
+        await ws.send(realtime_session_update({"instructions": "Be brief."}))
+        error = await ws.recv()
+        # Struck once: the session goes on, and the next answer is whole.
+        await ws.send(realtime_create_response({"output_modalities": ["text"]}))
+        answer = await ws.until("response.done")
+    assert error["type"] == "error"
+    assert error["error"]["type"] == "server_error"
+    assert answer[-1]["response"]["status"] == "completed"

@@ -104,6 +104,9 @@ class MockOpenAI:
 
     Per-request control headers: `x-mock-fault` (see `Fault.parse`), `x-mock-seed`,
     `x-mock-tokens-per-second`, `x-mock-reply-tokens`.
+
+    Over WebSocket it serves the Realtime API (`/v1/realtime?model=...`) and the Responses
+    WebSocket mode (`/v1/responses`), with the same key checks, replies, pace and faults.
     """
 
     def __init__(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -286,11 +286,19 @@ class RealtimeSession:
         """Greet with `session.created`, then answer client events until the client leaves."""
 
         async def reader(group: TaskGroup) -> None:
-            await self.send({"type": "session.created", "session": self.session})
+            await self._struck(self.send({"type": "session.created", "session": self.session}))
             while (message := await self.socket.receive()) is not None:
-                await self.handle(message, group)
+                await self._struck(self.handle(message, group))
 
         await self.socket.serve(reader)
+
+    async def _struck(self, work: Awaitable[None]) -> None:
+        """Run `work`; an `error_event` fault that strikes outside a response is the API's
+        `server_error` event, and the session goes on."""
+        try:
+            await work
+        except FaultStrikes as exc:
+            await self.error(exc.message, code=exc.code, kind="server_error")
 
     async def send(self, payload: dict[str, Any], *, token: bool = False) -> None:
         """Send a server event with its `event_id`."""

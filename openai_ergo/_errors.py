@@ -34,6 +34,8 @@ __all__ = [
     "OutputParseError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RealtimeClosedError",
+    "RealtimeEventError",
     "RefusalError",
     "ResponseFailedError",
     "ResponseIncompleteError",
@@ -392,3 +394,28 @@ class BudgetExceededError(OpenAIErgoError):
         self.estimate = estimate
         self.resets_at = resets_at
         self.model = model
+
+
+# -- WebSocket sessions (the Realtime API, Responses over WebSocket) ------------------------------
+
+
+class RealtimeEventError(StreamEventError):
+    """The server sent an `error` event on a WebSocket session (a refused client event, a
+    response that failed). `event` is the typed event as it arrived (`error.type`, `code`,
+    `param`, and `event_id`: the client event it answers); `events` the events the response
+    in progress had received. The session stays open: the API goes on after most errors."""
+
+    def __init__(self, message: str, *, event: Any, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.event = event
+
+
+class RealtimeClosedError(StreamInterruptedError):
+    """A WebSocket session's connection closed with a code that is not a normal closure, or
+    dropped without a close frame (`code` 1006). `code` and `reason` are the close frame's;
+    `events` and `partial` keep what the response in progress had received (its text so far)."""
+
+    def __init__(self, message: str, *, code: int, reason: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.code = code
+        self.reason = reason

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
         EmbeddingsBuilder,
         ImagesBuilder,
         ModerationsBuilder,
+        RealtimeBuilder,
         ResponsesBuilder,
     )
+    from openai_ergo.resources._responses_socket import ResponsesSocketConnection
 
 __all__ = [
     "ChatCall",
@@ -27,6 +29,7 @@ __all__ = [
     "EmbeddingsCall",
     "ImagesCall",
     "ModerationsCall",
+    "RealtimeCall",
     "ResponsesCall",
 ]
 
@@ -41,6 +44,41 @@ class ResponsesCall(Namespace):
         from openai_ergo.resources import ResponsesBuilder
 
         return ResponsesBuilder(self._client, model)
+
+    def connect(
+        self,
+        *,
+        idle_timeout: float | None = None,
+        deadline: float | None = None,
+        connect_timeout: float | None = 10.0,
+        ping_interval: float | None = 20.0,
+    ) -> ResponsesSocketConnection:
+        """A persistent WebSocket connection to the Responses API: `async with
+        client.responses.connect() as socket:`, then `await socket.create(builder)` or
+        `async with socket.stream(builder) as stream:`, as many as needed, one after the other.
+        `idle_timeout` bounds each wait for an event, `deadline` the connection's life."""
+        from openai_ergo.resources._responses_socket import ResponsesSocketConnection
+
+        options = {
+            "idle_timeout": idle_timeout,
+            "deadline": deadline,
+            "connect_timeout": connect_timeout,
+            "ping_interval": ping_interval,
+        }
+        return ResponsesSocketConnection(self._client, options)
+
+
+class RealtimeCall(Namespace):
+    """`client.realtime`: called with a model, the Realtime session builder
+    (`client.realtime("gpt-realtime").instructions(...).connect()`)."""
+
+    __slots__ = ()
+
+    def __call__(self, model: str) -> RealtimeBuilder:
+        """A Realtime session builder for `model` (on Azure: the deployment)."""
+        from openai_ergo.resources import RealtimeBuilder
+
+        return RealtimeBuilder(self._client, model)
 
 
 class ChatCall(Namespace):

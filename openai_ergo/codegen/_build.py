@@ -55,6 +55,15 @@ UNLISTED_STREAMS = {
     "createThreadAndRun": "AssistantStreamEvent",
     "submitToolOuputsToRun": "AssistantStreamEvent",
 }
+#: Unions the official SDK reads that the spec leaves out: the Realtime API's beta protocol
+#: (`OpenAI-Beta: realtime=v1`) defines each of its events but no union of them. Each is made of
+#: the component schemas whose names start with its own, tagged on `type` like the GA unions.
+UNLISTED_UNIONS = {
+    "RealtimeBetaServerEvent": "A realtime server event of the beta protocol "
+    "(`OpenAI-Beta: realtime=v1`).",
+    "RealtimeBetaClientEvent": "A realtime client event of the beta protocol "
+    "(`OpenAI-Beta: realtime=v1`).",
+}
 SHARED_MODULE = "shared"
 UNUSED_MODULE = "standalone"
 
@@ -108,10 +117,26 @@ def const_value(schema: Schema) -> str | None:
     return None
 
 
+def _with_unlisted_unions(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
+    """The spec's schemas and the `UNLISTED_UNIONS` it does not define itself."""
+    out = dict(schemas)
+    for name, description in UNLISTED_UNIONS.items():
+        members = [other for other in schemas if other.startswith(name) and other != name]
+        if name not in schemas and members:
+            out[name] = {
+                "description": description,
+                "discriminator": {"propertyName": "type"},
+                "anyOf": [{"$ref": _REF_PREFIX + member} for member in members],
+            }
+    return out
+
+
 class _Builder:
     def __init__(self, spec: Schema) -> None:
         self.spec = spec
-        self.schemas: dict[str, Schema] = spec.get("components", {}).get("schemas", {})
+        self.schemas: dict[str, Schema] = _with_unlisted_unions(
+            spec.get("components", {}).get("schemas", {})
+        )
         self.definitions: dict[str, Definition] = {}
         self.schema_names = {name: pascal(name) for name in self.schemas}
         self.skipped: dict[str, str] = {}

@@ -65,6 +65,7 @@ _CALLABLE = {
     "moderations": ("openai_ergo._namespaces._builders", "ModerationsCall"),
     "conversations": ("openai_ergo._namespaces._builders", "ConversationsStart"),
     "files": ("openai_ergo._namespaces._files", "FilesCall"),
+    "realtime": ("openai_ergo._namespaces._builders", "RealtimeCall"),
 }
 #: Keyword arguments every method takes after its own.
 _EXTRAS = ("extra_headers", "extra_query", "extra_body", "timeout", "options")

@@ -30,6 +30,7 @@ from openai_ergo.mock import _images as images
 from openai_ergo.mock import _runs as runs
 from openai_ergo.mock import _vector_stores as vector_stores
 from openai_ergo.mock import _voices as voices
+from openai_ergo.mock import _websockets as websockets
 from openai_ergo.mock._catalog import DEFAULT_MODELS, known_model, model_list, model_object
 from openai_ergo.mock._chat import chat_body, chat_error_frames, chat_frames
 from openai_ergo.mock._endpoints import (
@@ -66,7 +67,7 @@ from openai_ergo.mock._responses import (
 )
 from openai_ergo.mock._routes import Call, Match, RouteTable, openai_path
 from openai_ergo.mock._store import MockClock, Query
-from openai_ergo.mock._stored import Store
+from openai_ergo.mock._stored import Store, StoredResponse
 from openai_ergo.mock._validation import RequestSchema
 from openai_ergo.mock._wire import (
     SSE_CONTENT_TYPE,
@@ -103,6 +104,9 @@ class MockOpenAI:
 
     Per-request control headers: `x-mock-fault` (see `Fault.parse`), `x-mock-seed`,
     `x-mock-tokens-per-second`, `x-mock-reply-tokens`.
+
+    Over WebSocket it serves the Realtime API (`/v1/realtime?model=...`) and the Responses
+    WebSocket mode (`/v1/responses`), with the same key checks, replies, pace and faults.
     """
 
     def __init__(
@@ -164,6 +168,9 @@ class MockOpenAI:
         self.images = images.new_images()
         #: Voice consent recordings and custom voices.
         self.voices = voices.Voices()
+        #: Ephemeral client secrets issued for the Realtime API: value -> (expiry on `clock`,
+        #: the session settings a connection made with it starts from).
+        self.client_secrets: dict[str, tuple[float, dict[str, Any]]] = {}
         #: Every request received, oldest first.
         self.requests: list[RecordedRequest] = []
         self._faults = FaultQueue()
@@ -221,6 +228,7 @@ class MockOpenAI:
         self.fine_tuning_jobs.clear()
         self.images.clear()
         self.voices.clear()
+        self.client_secrets.clear()
         self._faults.clear()
 
     def close(self) -> None:
@@ -270,6 +278,9 @@ class MockOpenAI:
         """Serve one ASGI connection scope."""
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+            return
+        if scope["type"] == "websocket":
+            await websockets.serve(self, scope, receive, send)
             return
         if scope["type"] != "http":
             return
@@ -379,7 +390,9 @@ class MockOpenAI:
 
     def _authorize(self, headers: Mapping[str, str]) -> None:
         bearer = headers.get("authorization", "")
-        key = bearer[7:] if bearer.startswith("Bearer ") else headers.get("api-key")
+        self._check_key(bearer[7:] if bearer.startswith("Bearer ") else headers.get("api-key"))
+
+    def _check_key(self, key: str | None) -> None:
         if not key and (self.require_api_key or self.api_keys is not None):
             raise BadRequest(
                 "You didn't provide an API key. You need to provide your API key in an "
@@ -406,13 +419,23 @@ class MockOpenAI:
     # -- handlers: each answers one route; a returned value is sent as the JSON body ------------
 
     async def _responses(self, call: Call) -> Any:
-        seed, reply_tokens = self._limits(call.request.headers)
         body = call.request.json
-        stored = body.get("store", True) is not False
-        if body.get("background") is True and not stored:
+        if body.get("background") is True and body.get("store", True) is False:
             raise BadRequest(
                 "Background mode requires store=true.", param="background", code="invalid_value"
             )
+        turn, stream, record = self._plan_response(call.request)
+        if record.background and not stream:
+            return record.render(self.clock.time(), self.background_seconds)
+        await self._send_response(call, turn, stream)
+        return None
+
+    def _plan_response(self, request: RecordedRequest) -> tuple[ResponseTurn, bool, StoredResponse]:
+        """A Responses request's answer (kept in the store) and whether it streams: what
+        `POST /v1/responses` and the Responses WebSocket mode share."""
+        seed, reply_tokens = self._limits(request.headers)
+        body = request.json
+        stored = body.get("store", True) is not False
         # Only a follow-up pays for the store lookup.
         history = (
             self.store.history(body)
@@ -423,17 +446,13 @@ class MockOpenAI:
         searcher = file_search.searcher(self, body) if body.get("tools") else None
         turn, stream = responses_turn(
             self._policy,
-            call.request,
+            request,
             seed=seed,
             reply_tokens=reply_tokens,
             history=history,
             searcher=searcher,
         )
-        record = self.store.keep_response(turn, history, stored=stored)
-        if record.background and not stream:
-            return record.render(self.clock.time(), self.background_seconds)
-        await self._send_response(call, turn, stream)
-        return None
+        return turn, stream, self.store.keep_response(turn, history, stored=stored)
 
     async def _send_response(self, call: Call, turn: ResponseTurn, stream: bool) -> None:
         if stream:
@@ -774,6 +793,7 @@ _HANDWRITTEN: tuple[tuple[str, str, _Handler], ...] = (
     ("POST", "/v1/audio/voice_consents/{consent_id}", voices.update_consent),
     ("DELETE", "/v1/audio/voice_consents/{consent_id}", voices.delete_consent),
     ("POST", "/v1/audio/voices", voices.create_voice),
+    ("POST", "/v1/realtime/client_secrets", websockets.create_client_secret),
 )
 
 

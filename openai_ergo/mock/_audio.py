@@ -44,7 +44,7 @@ from openai_ergo.mock._wire import encode_json, error_event_frames, sse_frame
 if TYPE_CHECKING:
     from openai_ergo.mock._app import MockOpenAI
 
-__all__ = ["RATE", "is_audio", "speech_samples", "wav_header"]
+__all__ = ["RATE", "hear_pcm", "is_audio", "speech_samples", "spoken_pieces", "wav_header"]
 
 #: Samples a second, as the service's `pcm` and `wav` speech.
 RATE = 24_000
@@ -133,6 +133,29 @@ def speech_samples(text: str, speed: float = 1.0) -> Iterator[bytes]:
     blocks = _tone_blocks(text, speed)
     while batch := b"".join(itertools.islice(blocks, 32)):
         yield batch
+
+
+def spoken_pieces(pieces: list[str]) -> Iterator[bytes]:
+    """The PCM of `speech_samples("".join(pieces))`, cut where the pieces meet: first the
+    header, then one chunk per piece (how a realtime answer's audio keeps pace with its
+    transcript's deltas)."""
+    data = "".join(pieces).encode("utf-8")
+    tones = _tones(_WINDOW)
+    header = _MAGIC + struct.pack(">HI", _WINDOW, len(data))
+    yield b"".join(tones[byte >> 4] + tones[byte & 15] for byte in header)
+    for piece in pieces:
+        yield b"".join(tones[byte >> 4] + tones[byte & 15] for byte in piece.encode("utf-8"))
+
+
+def hear_pcm(pcm: bytes) -> str:
+    """The transcript of raw 24 kHz 16-bit mono PCM (a realtime session's input audio): the
+    text the mock spoke in it, else words drawn from its bytes, about 150 a minute."""
+    spoken = _spoken_text(io.BytesIO(pcm), 0, len(pcm)) if pcm else None
+    if spoken is not None:
+        return spoken.text
+    key = int.from_bytes(hashlib.blake2b(pcm, digest_size=8).digest(), "big")
+    words = min(_MAX_WORDS, max(1, round(len(pcm) / (2 * RATE) * _WORDS_A_SECOND)))
+    return "".join(generated_tokens(key, words)).strip()
 
 
 def _speech_length(text: str, speed: float) -> int:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: A frame and whether it carries a token (pacing applies to those).
 Frame = tuple[bytes, bool]
+#: An event's payload and whether it carries a token: what a frame is made of, on any wire.
+Event = tuple[dict[str, Any], bool]
 
 
 @dataclass
@@ -171,13 +173,20 @@ def response_body(turn: ResponseTurn) -> bytes:
 
 def response_frames(turn: ResponseTurn) -> Iterator[Frame]:
     """The streamed answer, one SSE frame at a time (a generator: long streams stay cheap)."""
+    for payload, is_token in response_events(turn):
+        yield sse_frame(payload, payload["type"]), is_token
+
+
+def response_events(turn: ResponseTurn) -> Iterator[Event]:
+    """The streamed answer's events, one payload at a time: the SSE stream's frames and the
+    Responses WebSocket mode's messages both carry these."""
     seq = 0
 
-    def event(payload: dict[str, Any]) -> bytes:
+    def event(payload: dict[str, Any]) -> dict[str, Any]:
         nonlocal seq
         payload["sequence_number"] = seq
         seq += 1
-        return sse_frame(payload, payload["type"])
+        return payload
 
     yield event({"type": "response.created", "response": turn.response(final=False)}), False
     yield event({"type": "response.in_progress", "response": turn.response(final=False)}), False
@@ -283,7 +292,9 @@ def response_frames(turn: ResponseTurn) -> Iterator[Frame]:
     yield event({"type": final_type, "response": turn.response(final=True)}), False
 
 
-def _search_frames(search: SearchCall, event: Callable[[dict[str, Any]], bytes]) -> Iterator[Frame]:
+def _search_frames(
+    search: SearchCall, event: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Iterator[Event]:
     """The file search call's item and its progress events, as the API streams them."""
     where = {"output_index": 0, "item_id": search.id}
     added = {"type": "response.output_item.added", "output_index": 0,
@@ -299,7 +310,17 @@ def _search_frames(search: SearchCall, event: Callable[[dict[str, Any]], bytes])
 def response_error_frames(
     turn: ResponseTurn, sequence_number: int, code: str, message: str
 ) -> list[bytes]:
-    """An `error` event, then `response.failed`, as the API ends a stream that broke.
+    """An `error` event, then `response.failed`, as the API ends a stream that broke."""
+    return [
+        sse_frame(payload, payload["type"])
+        for payload in response_error_events(turn, sequence_number, code, message)
+    ]
+
+
+def response_error_events(
+    turn: ResponseTurn, sequence_number: int, code: str, message: str
+) -> list[dict[str, Any]]:
+    """The payloads of `response_error_frames`.
 
     The error's fields sit at the top level (the spec's `ResponseErrorEvent`) and, as the live
     API also sends them, nested under `error`: readers of either shape understand it.
@@ -310,19 +331,13 @@ def response_error_frames(
         "error": {"code": code, "message": message},
     }
     return [
-        sse_frame(
-            {
-                "type": "error",
-                "sequence_number": sequence_number,
-                "code": code,
-                "message": message,
-                "param": None,
-                "error": error,
-            },
-            "error",
-        ),
-        sse_frame(
-            {"type": "response.failed", "sequence_number": sequence_number + 1, "response": failed},
-            "response.failed",
-        ),
+        {
+            "type": "error",
+            "sequence_number": sequence_number,
+            "code": code,
+            "message": message,
+            "param": None,
+            "error": error,
+        },
+        {"type": "response.failed", "sequence_number": sequence_number + 1, "response": failed},
     ]

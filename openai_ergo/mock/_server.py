@@ -75,6 +75,9 @@ def _uvicorn_server(app: MockOpenAI, on_ready: Callable[[], None], access_log: b
     config = uvicorn.Config(
         app,
         lifespan="off",
+        # WebSocket connections (the Realtime API, the Responses WebSocket mode) on wsproto,
+        # the project's one WebSocket library.
+        ws="wsproto",
         # None keeps uvicorn from reconfiguring the host application's logging.
         log_config=None,
         log_level="warning",

@@ -8,6 +8,8 @@ event streams) are what the typed methods return for `stream=True`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from openai_ergo._errors import WaitTimeoutError
 from openai_ergo.resources._aggregate import (
     ChatCompletionAccumulator,
@@ -48,7 +50,18 @@ from openai_ergo.resources._history import ChatHistory
 from openai_ergo.resources._images import GeneratedImage, Images, ImagesBuilder, ImageStream
 from openai_ergo.resources._inputs import AudioInput, FileInput, ImageInput, audio, file, image
 from openai_ergo.resources._moderations import Moderation, ModerationsBuilder
+from openai_ergo.resources._realtime import RealtimeBuilder, RealtimeConnection
+
+# Not imported here: a session decodes into the generated Realtime events, a module that costs
+# more than the rest of this package; it loads when a session opens (or the name is read).
+if TYPE_CHECKING:
+    from openai_ergo.resources._realtime_session import (
+        RealtimeResponse,
+        RealtimeSession,
+        RealtimeToolCall,
+    )
 from openai_ergo.resources._responses import ResponsesBuilder, ResponsesParse
+from openai_ergo.resources._responses_socket import ResponsesSocket, ResponsesSocketConnection
 from openai_ergo.resources._run import ToolCallRecord, ToolRun, ToolRunStream, ToolStep
 from openai_ergo.resources._streams import (
     ChatStream,
@@ -101,11 +114,18 @@ __all__ = [
     "OutputFormat",
     "Parsed",
     "ParsedStream",
+    "RealtimeBuilder",
+    "RealtimeConnection",
+    "RealtimeResponse",
+    "RealtimeSession",
+    "RealtimeToolCall",
     "RequestBuilder",
     "ResponseAccumulator",
     "ResponseStream",
     "ResponsesBuilder",
     "ResponsesParse",
+    "ResponsesSocket",
+    "ResponsesSocketConnection",
     "RunStream",
     "SpeechBuilder",
     "SpeechStream",
@@ -136,3 +156,16 @@ __all__ = [
     "register_batch_endpoint",
     "tool",
 ]
+
+
+_REALTIME_SESSION = frozenset({"RealtimeResponse", "RealtimeSession", "RealtimeToolCall"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REALTIME_SESSION:
+        from openai_ergo.resources import _realtime_session
+
+        value = getattr(_realtime_session, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'openai_ergo.resources' has no attribute {name!r}")

@@ -16,6 +16,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from openai_ergo.types._realtime import (
+        decode_realtime_beta_event,
+        decode_realtime_event,
+        realtime_append_audio,
+        realtime_cancel_response,
+        realtime_clear_audio,
+        realtime_commit_audio,
+        realtime_create_item,
+        realtime_create_response,
+        realtime_delete_item,
+        realtime_session_update,
+        realtime_truncate,
+    )
     from openai_ergo.types._webhooks import WebhookEvent, decode_webhook_event
 
 from openai_ergo.types import _generated
@@ -323,9 +336,20 @@ __all__ = [
     "decode",
     "decode_chat_chunk",
     "decode_chat_completion",
+    "decode_realtime_beta_event",
+    "decode_realtime_event",
     "decode_response",
     "decode_response_event",
     "decode_webhook_event",
+    "realtime_append_audio",
+    "realtime_cancel_response",
+    "realtime_clear_audio",
+    "realtime_commit_audio",
+    "realtime_create_item",
+    "realtime_create_response",
+    "realtime_delete_item",
+    "realtime_session_update",
+    "realtime_truncate",
 ]
 __all__ += _generated.__all__
 
@@ -333,11 +357,34 @@ __all__ += _generated.__all__
 _LAZY_WEBHOOKS = frozenset({"WebhookEvent", "decode_webhook_event"})
 
 
+# The Realtime decoders and client-event encoders load on first use, with the generated
+# modules their events live in.
+_LAZY_REALTIME = frozenset(
+    {
+        "decode_realtime_beta_event",
+        "decode_realtime_event",
+        "realtime_append_audio",
+        "realtime_cancel_response",
+        "realtime_clear_audio",
+        "realtime_commit_audio",
+        "realtime_create_item",
+        "realtime_create_response",
+        "realtime_delete_item",
+        "realtime_session_update",
+        "realtime_truncate",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY_WEBHOOKS:
         from openai_ergo.types import _webhooks
 
         return getattr(_webhooks, name)
+    if name in _LAZY_REALTIME:
+        from openai_ergo.types import _realtime
+
+        return getattr(_realtime, name)
     # A generated type: its module loads now, on first use.
     try:
         return getattr(_generated, name)

@@ -152,6 +152,18 @@ def _hand_written_fallbacks() -> dict[frozenset[Any], type[UnknownObject]]:
     }
 
 
+#: A Struct class's fields, read once: `msgspec.structs.fields` evaluates the class's annotations
+#: on every call (milliseconds for a realtime item), and the lenient path asks per object.
+_FIELDS: dict[Any, tuple[msgspec.structs.FieldInfo, ...]] = {}
+
+
+def _fields(kind: Any) -> tuple[msgspec.structs.FieldInfo, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = msgspec.structs.fields(kind)
+    return found
+
+
 def _lenient(value: Any, kind: Any, path: str) -> Any:
     """Convert decoded JSON to `kind` as msgspec would, but with objects of unknown tags kept."""
     origin = _origin(kind)
@@ -160,7 +172,7 @@ def _lenient(value: Any, kind: Any, path: str) -> Any:
         return _lenient_union(value, (kind,), path)
     if isinstance(kind, type) and issubclass(kind, msgspec.Struct) and isinstance(value, dict):
         fields = {}
-        for info in msgspec.structs.fields(kind):
+        for info in _fields(kind):
             if info.encode_name in value:
                 fields[info.name] = _lenient(
                     value[info.encode_name], info.type, f"{path}.{info.encode_name}"
@@ -231,7 +243,7 @@ def _best_fit(value: dict[str, Any], candidates: list[type[Any]], path: str) -> 
             decoded = _lenient(value, candidate, path)
         except msgspec.ValidationError:
             continue
-        known = sum(f.encode_name in value for f in msgspec.structs.fields(candidate))
+        known = sum(f.encode_name in value for f in _fields(candidate))
         scored.append((_misfits(decoded, value), -known, order, decoded))
     if not scored:
         # None fits: the first one's error names the field.
@@ -246,7 +258,7 @@ def _misfits(value: Any, raw: Any) -> int:
     if isinstance(value, msgspec.Struct) and isinstance(raw, dict):
         config = value.__struct_config__
         count = int(config.tag_field in raw and raw[config.tag_field] != config.tag)
-        for info in msgspec.structs.fields(value):
+        for info in _fields(type(value)):
             if info.encode_name in raw:
                 count += _misfits(getattr(value, info.name), raw[info.encode_name])
         return count

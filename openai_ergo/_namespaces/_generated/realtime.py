@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai_ergo._config import RequestOptions
 from openai_ergo._namespaces._base import Namespace, Operation, RawResponse, checked
+from openai_ergo._namespaces._builders import RealtimeCall
 from openai_ergo.types._generated.realtime import (
     AudioTranscription,
     RealtimeCallCreateRequest,
@@ -774,7 +775,7 @@ class RealtimeTranslationsRawNamespace(Namespace):
         return RealtimeTranslationsClientSecretsRawNamespace(self._client, raw=self._raw)
 
 
-class RealtimeNamespace(Namespace):
+class RealtimeNamespace(RealtimeCall):
     """The typed methods of `client.realtime` (the API)."""
 
     __slots__ = ()

@@ -285,6 +285,7 @@ __all__ = [
     "ProgramOutputStatus",
     "PromptCacheOptions",
     "ProvenanceCheckObject",
+    "RealtimeBetaClientEvent",
     "RealtimeBetaClientEventConversationItemCreate",
     "RealtimeBetaClientEventConversationItemDelete",
     "RealtimeBetaClientEventConversationItemRetrieve",
@@ -306,6 +307,7 @@ __all__ = [
     "RealtimeBetaResponseUsageInputTokenDetails",
     "RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails",
     "RealtimeBetaResponseUsageOutputTokenDetails",
+    "RealtimeBetaServerEvent",
     "RealtimeBetaServerEventConversationItemCreated",
     "RealtimeBetaServerEventConversationItemDeleted",
     "RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted",
@@ -8108,6 +8110,68 @@ ProgramOutputStatus: TypeAlias = str
 
 ProvenanceCheckObject: TypeAlias = str
 """The `ProvenanceCheckObject` schema."""
+
+RealtimeBetaClientEvent: TypeAlias = (
+    RealtimeBetaClientEventConversationItemCreate
+    | RealtimeBetaClientEventConversationItemDelete
+    | RealtimeBetaClientEventConversationItemRetrieve
+    | RealtimeBetaClientEventConversationItemTruncate
+    | RealtimeBetaClientEventInputAudioBufferAppend
+    | RealtimeBetaClientEventInputAudioBufferClear
+    | RealtimeBetaClientEventInputAudioBufferCommit
+    | RealtimeBetaClientEventOutputAudioBufferClear
+    | RealtimeBetaClientEventResponseCancel
+    | RealtimeBetaClientEventResponseCreate
+    | RealtimeBetaClientEventSessionUpdate
+    | RealtimeBetaClientEventTranscriptionSessionUpdate
+    | UnknownTypeVariant
+)
+"""A realtime client event of the beta protocol (`OpenAI-Beta: realtime=v1`)."""
+
+RealtimeBetaServerEvent: TypeAlias = (
+    RealtimeBetaServerEventConversationItemCreated
+    | RealtimeBetaServerEventConversationItemDeleted
+    | RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted
+    | RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta
+    | RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed
+    | RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment
+    | RealtimeBetaServerEventConversationItemRetrieved
+    | RealtimeBetaServerEventConversationItemTruncated
+    | RealtimeBetaServerEventError
+    | RealtimeBetaServerEventInputAudioBufferCleared
+    | RealtimeBetaServerEventInputAudioBufferCommitted
+    | RealtimeBetaServerEventInputAudioBufferSpeechStarted
+    | RealtimeBetaServerEventInputAudioBufferSpeechStopped
+    | RealtimeBetaServerEventMCPListToolsCompleted
+    | RealtimeBetaServerEventMCPListToolsFailed
+    | RealtimeBetaServerEventMCPListToolsInProgress
+    | RealtimeBetaServerEventRateLimitsUpdated
+    | RealtimeBetaServerEventResponseAudioDelta
+    | RealtimeBetaServerEventResponseAudioDone
+    | RealtimeBetaServerEventResponseAudioTranscriptDelta
+    | RealtimeBetaServerEventResponseAudioTranscriptDone
+    | RealtimeBetaServerEventResponseContentPartAdded
+    | RealtimeBetaServerEventResponseContentPartDone
+    | RealtimeBetaServerEventResponseCreated
+    | RealtimeBetaServerEventResponseDone
+    | RealtimeBetaServerEventResponseFunctionCallArgumentsDelta
+    | RealtimeBetaServerEventResponseFunctionCallArgumentsDone
+    | RealtimeBetaServerEventResponseMCPCallArgumentsDelta
+    | RealtimeBetaServerEventResponseMCPCallArgumentsDone
+    | RealtimeBetaServerEventResponseMCPCallCompleted
+    | RealtimeBetaServerEventResponseMCPCallFailed
+    | RealtimeBetaServerEventResponseMCPCallInProgress
+    | RealtimeBetaServerEventResponseOutputItemAdded
+    | RealtimeBetaServerEventResponseOutputItemDone
+    | RealtimeBetaServerEventResponseTextDelta
+    | RealtimeBetaServerEventResponseTextDone
+    | RealtimeBetaServerEventSessionCreated
+    | RealtimeBetaServerEventSessionUpdated
+    | RealtimeBetaServerEventTranscriptionSessionCreated
+    | RealtimeBetaServerEventTranscriptionSessionUpdated
+    | UnknownTypeVariant
+)
+"""A realtime server event of the beta protocol (`OpenAI-Beta: realtime=v1`)."""
 
 RealtimeClientEvent: TypeAlias = (
     RealtimeClientEventConversationItemCreate

@@ -69,6 +69,8 @@ toolkit-check: wheel
 	echo "ergo-streaming passes its tests alone, without openai-ergo" && rm -rf "$$scratch"
 
 test: install compile
+	@command -v redis-server >/dev/null || echo "note: redis-server is not installed, so the" \
+	  "Redis tests skip (CI=true fails them): apt-get install -y redis-server"
 	$(BIN)/python -m pytest
 
 lint: install

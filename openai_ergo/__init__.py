@@ -22,6 +22,8 @@ from openai_ergo._errors import (
     OutputParseError,
     PermissionDeniedError,
     RateLimitError,
+    RedisCommandError,
+    RedisUnavailableError,
     RefusalError,
     ResponseFailedError,
     ResponseIncompleteError,
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from openai_ergo._pipeline._observe import Observer, Operation, OperationEvent
     from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
     from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
+    from openai_ergo._redis._connection import RedisConnection
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo._transport import HTTP11Transport
     from openai_ergo._webhooks import Webhooks
@@ -172,6 +175,8 @@ _LAZY: dict[str, str] = {
     "Middleware": "openai_ergo._pipeline._middleware",
     "RateLimiter": "openai_ergo._pipeline._ratelimit",
     "RateLimitInfo": "openai_ergo._pipeline._ratelimit",
+    # Limits and state shared through Redis (coredis loads when a connection opens).
+    "RedisConnection": "openai_ergo._redis._connection",
     "RetryPolicy": "openai_ergo._pipeline._retry",
     "RetryStop": "openai_ergo._pipeline._retry",
     "APIResponse": "openai_ergo._response",
@@ -335,6 +340,9 @@ __all__ = [
     "RateLimiter",
     "RawResponse",
     "Reconciliation",
+    "RedisCommandError",
+    "RedisConnection",
+    "RedisUnavailableError",
     "RefusalError",
     "RequestOptions",
     "ResponseCache",

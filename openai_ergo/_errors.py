@@ -34,6 +34,8 @@ __all__ = [
     "OutputParseError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedisCommandError",
+    "RedisUnavailableError",
     "RefusalError",
     "ResponseFailedError",
     "ResponseIncompleteError",
@@ -392,3 +394,24 @@ class BudgetExceededError(OpenAIErgoError):
         self.estimate = estimate
         self.resets_at = resets_at
         self.model = model
+
+
+class RedisUnavailableError(OpenAIErgoError):
+    """Redis (shared limits and state) did not answer in time or could not be reached.
+
+    `url` is the server's URL with any password masked. Limiters and stores built on Redis
+    catch it and go on locally; it reaches the caller only where no fallback was configured.
+    """
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class RedisCommandError(OpenAIErgoError):
+    """Redis answered a command with an error (a key of the wrong type, a script that failed):
+    the server is up, so this is no outage. `url` has any password masked."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
     from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
     from openai_ergo._redis._connection import RedisConnection
+    from openai_ergo._redis._ratelimit import RedisRateLimiter
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo._transport import HTTP11Transport
     from openai_ergo._webhooks import Webhooks
@@ -177,6 +178,7 @@ _LAZY: dict[str, str] = {
     "RateLimitInfo": "openai_ergo._pipeline._ratelimit",
     # Limits and state shared through Redis (coredis loads when a connection opens).
     "RedisConnection": "openai_ergo._redis._connection",
+    "RedisRateLimiter": "openai_ergo._redis._ratelimit",
     "RetryPolicy": "openai_ergo._pipeline._retry",
     "RetryStop": "openai_ergo._pipeline._retry",
     "APIResponse": "openai_ergo._response",
@@ -342,6 +344,7 @@ __all__ = [
     "Reconciliation",
     "RedisCommandError",
     "RedisConnection",
+    "RedisRateLimiter",
     "RedisUnavailableError",
     "RefusalError",
     "RequestOptions",

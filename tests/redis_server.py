@@ -34,19 +34,29 @@ def free_port() -> int:
 class RedisServer:
     """One `redis-server` process: `start()`, `stop()`, `start()` again on the same port."""
 
-    def __init__(self, directory: Path, *, binary: str | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        binary: str | None = None,
+        port: int = 0,
+        password: str | None = None,
+    ) -> None:
         found = binary or redis_server_binary()
         if found is None:
             raise FileNotFoundError(f"redis-server is not installed: {INSTALL_HINT}")
         self.binary = found
         self.directory = directory
         self.port = port or free_port()
+        #: What clients must AUTH with (`requirepass`), or None.
+        self.password = password
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        """The server's `redis://` URL."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The server's `redis://` URL (with its password)."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     @property
     def pid(self) -> int | None:
@@ -63,7 +73,8 @@ class RedisServer:
         if self.running:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        options = {
+        options = {"requirepass": self.password} if self.password else {}
+        options |= {
             "port": str(self.port),
             "bind": "127.0.0.1",
             "save": "",
@@ -94,8 +105,9 @@ class RedisServer:
     def _answers_ping(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+                auth = b"AUTH %s\r\n" % self.password.encode() if self.password else b""
+                sock.sendall(auth + b"PING\r\n")
+                return b"+PONG" in sock.recv(32)
         except OSError:
             return False
 

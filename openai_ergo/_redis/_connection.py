@@ -9,7 +9,9 @@ first call after that interval tries Redis again; when it answers, the recovery 
 
 Lua scripts are registered once (`RedisConnection.script`) and run with EVALSHA; a server that
 does not know the script (restarted, or flushed with SCRIPT FLUSH) answers NOSCRIPT, and the
-script is then sent whole with EVAL, which also caches it again.
+script is then sent whole with EVAL, which also caches it again. Scripts run on the connection's
+own lean socket (`_resp.ScriptLane`): they are on every request's path, and coredis's
+per-command machinery would cost more CPU than the whole admission may.
 
 coredis is imported when the first connection is made: `import openai_ergo` never loads it.
 """
@@ -27,6 +29,7 @@ import anyio
 
 from openai_ergo._errors import ConfigurationError, RedisCommandError, RedisUnavailableError
 from openai_ergo._pipeline._logging import log_event
+from openai_ergo._redis._resp import ProtocolError, ReplyError, ScriptLane, script_args
 
 if TYPE_CHECKING:
     import coredis
@@ -98,6 +101,17 @@ def _closing_connection_class(base: type[Any]) -> type[Any]:
     return made
 
 
+#: What a call raises when Redis refused the command, and when it could not be reached (the
+#: coredis classes join once coredis is loaded, when the first connection opens).
+_REFUSED: tuple[type[BaseException], ...] = (ReplyError,)
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    ProtocolError,
+    anyio.EndOfStream,
+    anyio.BrokenResourceError,
+)
+
+
 @final
 class RedisScript:
     """A Lua script registered on a `RedisConnection`: call it with keys and arguments.
@@ -121,22 +135,23 @@ class RedisScript:
         *,
         limit: float | None = None,
     ) -> Any:
-        """Run the script atomically on the server; its reply, as coredis decodes it. `limit`
-        replaces the connection's timeout for this call."""
-        return await self._connection.run(self._run(keys, args), limit=limit)
+        """Run the script atomically on the server; its reply (RESP2: bytes, integers, lists,
+        None). `limit` replaces the connection's timeout for this call."""
+        connection = self._connection
+        lane = connection._lane
+        if lane is None:
+            raise connection._not_open()
+        tail = script_args(keys, args)
 
-    def _run(
-        self, keys: Sequence[str], args: Sequence[ScriptArg]
-    ) -> Callable[[coredis.Redis[bytes]], Awaitable[Any]]:
-        no_script: type[Exception] = _import_coredis().exceptions.NoScriptError
-
-        async def run(client: coredis.Redis[bytes]) -> Any:
+        async def run() -> Any:
             try:
-                return await client.evalsha(self.sha, keys=list(keys), args=list(args))
-            except no_script:
-                return await client.eval(self.source, keys=list(keys), args=list(args))
+                return await lane.call("EVALSHA", self.sha, *tail)
+            except ReplyError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                return await lane.call("EVAL", self.source, *tail)
 
-        return run
+        return await connection._guarded(run, limit)
 
     def __repr__(self) -> str:
         return f"RedisScript(sha={self.sha[:12]}…)"
@@ -178,6 +193,7 @@ class RedisConnection:
         self.retry_interval = retry_interval
         self.prefix = prefix
         self._client: coredis.Redis[bytes] | None = None
+        self._lane: ScriptLane | None = None
         self._opened = False
         self._closed = False
         #: Monotonic time the current outage was detected, or None while Redis answers.
@@ -206,7 +222,12 @@ class RedisConnection:
         pool.connection_class = _closing_connection_class(pool.connection_class)
         # Entering connects nothing yet: a Redis that is down at start is an outage like any.
         await client.__aenter__()
+        global _REFUSED, _UNREACHABLE
+        if coredis.exceptions.RedisError not in _UNREACHABLE:
+            _REFUSED = (coredis.exceptions.ResponseError, ReplyError)
+            _UNREACHABLE = (coredis.exceptions.RedisError, *_UNREACHABLE)
         self._client = client
+        self._lane = ScriptLane(self._url)
         self._opened = True
         return self
 
@@ -222,7 +243,10 @@ class RedisConnection:
         """Close the connection (idempotent). Call it from the task that opened it: coredis
         runs its connections in a task group entered there."""
         client, self._client = self._client, None
+        lane, self._lane = self._lane, None
         self._closed = True
+        if lane is not None:
+            await lane.aclose()
         if client is not None:
             # No shield here: the client's task group was entered outside any scope of ours,
             # and a cancelled exit still cancels and awaits its tasks.
@@ -249,9 +273,12 @@ class RedisConnection:
     def client(self) -> coredis.Redis[bytes]:
         """The coredis client, for calls `run()` wraps; raises when the connection is not open."""
         if self._client is None:
-            state = "closed" if self._closed else "not open yet (use `async with`)"
-            raise RuntimeError(f"RedisConnection to {self.url} is {state}")
+            raise self._not_open()
         return self._client
+
+    def _not_open(self) -> RuntimeError:
+        state = "closed" if self._closed else "not open yet (use `async with`)"
+        return RuntimeError(f"RedisConnection to {self.url} is {state}")
 
     def key(self, *parts: str) -> str:
         """A key under this connection's prefix: `prefix:part:part`."""
@@ -274,6 +301,11 @@ class RedisConnection:
         an error (a script's bug, a key of the wrong type): that is no outage.
         """
         client = self.client
+        return await self._guarded(lambda: call(client), limit)
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]], limit: float | None) -> T:
+        """`call()` under the timeout, failing fast inside an outage's retry interval, its
+        failures sorted into outages and refused commands."""
         if self._down_since is not None and time.monotonic() < self._retry_at:
             raise RedisUnavailableError(
                 f"Redis at {self.url} is unavailable (since "
@@ -281,22 +313,26 @@ class RedisConnection:
                 f"{self._retry_at - time.monotonic():.1f} s",
                 url=self.url,
             )
-        coredis = _import_coredis()
         limit = self.timeout if limit is None else limit
         self._calls += 1
         try:
-            with anyio.fail_after(limit):
-                result = await call(client)
+            # What `anyio.fail_after` does, without its two generator-based context managers:
+            # this runs on every request's path.
+            with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
+                result = await call()
+            if scope.cancelled_caught:
+                raise TimeoutError
         except TimeoutError as exc:
             raise self._failed(f"no answer within {limit:g} s") from exc
-        except coredis.exceptions.ResponseError as exc:
+        except _REFUSED as exc:
             self._recovered()  # it answered
             raise RedisCommandError(
                 f"Redis at {self.url} refused a command: {exc}", url=self.url
             ) from exc
-        except (coredis.exceptions.RedisError, OSError) as exc:
+        except _UNREACHABLE as exc:
             raise self._failed(f"{type(exc).__name__}: {exc}") from exc
-        self._recovered()
+        if self._down_since is not None:
+            self._recovered()
         return result
 
     def _failed(self, reason: str) -> RedisUnavailableError:

@@ -22,7 +22,7 @@ import itertools
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
@@ -149,6 +149,10 @@ class RedisRateLimiter:
             learn_from_headers=learn_from_headers,
             max_wait=max_wait,
         )
+        # The admission's arguments that never change, as Redis reads them.
+        fixed = (requests_per_minute or 0, tokens_per_minute or 0, max_concurrency or 0, lease)
+        self._limits = tuple(f"{value:.17g}" for value in fixed)
+        self._keys: dict[RateLimitScope, tuple[str, ...]] = {}
         self._admit = redis.script(ADMIT)
         self._renew = redis.script(RENEW)
         self._slots = redis.key("rl", name, "slots")
@@ -240,6 +244,18 @@ class RedisRateLimiter:
     def _bucket_key(self, scope: RateLimitScope, kind: str) -> str:
         return self.redis.key("rl", self.name, "learned", _scope_id(scope), kind)
 
+    def _scope_keys(self, scope: RateLimitScope) -> tuple[str, ...]:
+        """The admission's fixed keys for `scope`: slots, both TATs, both learned buckets."""
+        keys = self._keys.get(scope)
+        if keys is None:
+            keys = self._keys[scope] = (
+                self._slots,
+                *self._tats,
+                self._bucket_key(scope, "requests"),
+                self._bucket_key(scope, "tokens"),
+            )
+        return keys
+
     async def acquire(
         self,
         tokens: int = 1,
@@ -322,29 +338,23 @@ class RedisRateLimiter:
     async def _run_admit(
         self, tokens: int, scope: RateLimitScope, limit: float | None, exempt: bool, lease_id: str
     ) -> Any:
-        released, self._released = self._released, []
-        learned, self._learned = self._learned, {}
-        keys = [
-            self._slots,
-            *self._tats,
-            self._bucket_key(scope, "requests"),
-            self._bucket_key(scope, "tokens"),
-            *learned,
-        ]
+        keys: Sequence[str] = self._scope_keys(scope)
         args: list[str | int | float] = [
             tokens,
-            self.requests_per_minute or 0,
-            self.tokens_per_minute or 0,
-            self.max_concurrency or 0,
-            self.lease,
+            *self._limits,
             lease_id,
             1 if exempt else 0,
             -1 if limit is None else limit,
-            len(released),
-            len(learned),
-            *released,
-            *(value for values in learned.values() for value in values),
         ]
+        released = self._released
+        learned = self._learned
+        if released or learned:
+            self._released, self._learned = [], {}
+            keys = [*keys, *learned]
+            args += [len(released), len(learned), *released]
+            args += [value for values in learned.values() for value in values]
+        else:
+            args += (0, 0)
         self._round_trips += 1
         try:
             return await self._admit(keys, args)

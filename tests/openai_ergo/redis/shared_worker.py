@@ -40,7 +40,10 @@ async def main(config: dict[str, Any]) -> None:
     rpm = config["requests_per_minute"]
     with capture_logs() as logs:
         async with (
-            RedisConnection(config["redis"], retry_interval=0.25) as redis,
+            # A busy CI machine may stall a call for a moment: no outage but a real one here.
+            RedisConnection(
+                config["redis"], timeout=config.get("timeout", 2.0), retry_interval=0.25
+            ) as redis,
             RedisRateLimiter(
                 redis,
                 name=config.get("name", "workers"),

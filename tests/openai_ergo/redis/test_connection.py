@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import anyio
 import pytest
@@ -143,3 +144,23 @@ async def test_calls_after_close_say_so(redis_url: str) -> None:
         pass
     with pytest.raises(RuntimeError, match="closed"):
         await redis.run(lambda r: r.ping())
+
+
+async def test_scripts_authenticate_and_select_the_database(tmp_path: Path) -> None:
+    secret = "lane-pass-7"
+    try:
+        server = RedisServer(tmp_path / "redis", password=secret)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    with server:
+        url = server.url.replace("/0", "/3")
+        async with RedisConnection(url) as redis:
+            bump = redis.script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+            assert await bump(["counter"], [7]) == 7
+            # The script wrote to database 3, as coredis reads it there.
+            assert await redis.run(lambda r: r.get("counter")) == b"7"
+            assert await redis.run(lambda r: r.dbsize()) == 1
+        async with RedisConnection(url.replace(secret, "wrong")) as redis:
+            with pytest.raises(RedisCommandError) as raised:
+                await redis.script("return 1")()
+            assert "wrong" not in str(raised.value)

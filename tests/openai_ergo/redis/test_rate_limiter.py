@@ -38,7 +38,8 @@ async def limiters(url: str, count: int, **options: Any) -> AsyncIterator[list[R
     async with AsyncExitStack() as stack:
         made = []
         for _ in range(count):
-            redis = await stack.enter_async_context(RedisConnection(url))
+            # A generous timeout: a busy CI machine must not look like an outage here.
+            redis = await stack.enter_async_context(RedisConnection(url, timeout=2.0))
             made.append(await stack.enter_async_context(RedisRateLimiter(redis, **options)))
         yield made
 
@@ -74,7 +75,7 @@ async def test_requests_per_minute_is_one_budget_for_every_process(redis_url: st
 
 async def test_limiters_of_other_names_do_not_share(redis_url: str) -> None:
     async with (
-        RedisConnection(redis_url) as redis,
+        RedisConnection(redis_url, timeout=2.0) as redis,
         RedisRateLimiter(redis, name="batch", requests_per_minute=60) as batch,
         RedisRateLimiter(redis, name="chat", requests_per_minute=60) as chat,
     ):
@@ -250,7 +251,7 @@ async def test_a_given_fallback_is_used_during_an_outage(own_redis_server: Redis
 async def test_a_client_paced_by_the_shared_limiter(redis_url: str) -> None:
     async with (
         MockServer() as server,
-        RedisConnection(redis_url) as redis,
+        RedisConnection(redis_url, timeout=2.0) as redis,
         RedisRateLimiter(redis, requests_per_minute=6000, max_concurrency=4) as limiter,
         Client(api_key="sk-mock", base_url=server.url, rate_limiter=limiter) as client,
     ):

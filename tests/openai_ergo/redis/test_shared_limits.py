@@ -166,7 +166,7 @@ def test_four_processes_share_600_rpm_with_no_429_at_the_limit(redis_url: str) -
 
 
 def test_the_slots_of_a_killed_process_come_back_after_the_lease(redis_url: str) -> None:
-    lease = 1.5
+    lease = 2.0
     with (
         enforcing_server(EnforcedLimit(rpm=60_000, burst=1000)) as url,
         workers(
@@ -178,6 +178,7 @@ def test_the_slots_of_a_killed_process_come_back_after_the_lease(redis_url: str)
                 requests_per_minute=60_000,
                 max_concurrency=2,
                 lease=lease,
+                timeout=0.5,
                 hold=2,
                 name="crash",
             )
@@ -188,7 +189,7 @@ def test_the_slots_of_a_killed_process_come_back_after_the_lease(redis_url: str)
 
         async def take_a_slot() -> tuple[bool, float]:
             async with (
-                RedisConnection(redis_url) as redis,
+                RedisConnection(redis_url, timeout=0.5) as redis,
                 RedisRateLimiter(redis, name="crash", max_concurrency=2, lease=lease) as limiter,
             ):
                 # Longer than a lease: the holder renews its leases, so no slot frees.

@@ -107,6 +107,7 @@ bench: install compile
 bench-quick: install compile
 	$(BIN)/python -m benchmarks --quick
 	$(BIN)/python -m benchmarks.third_party_sse --quick
+	$(BIN)/python -m benchmarks.redis_admission --quick
 
 # The documentation site, into site/ (docs/documentation-site.md). --strict: a broken link or
 # anchor, or a page missing from the nav, fails the build. Never add -q: a quiet build drops the

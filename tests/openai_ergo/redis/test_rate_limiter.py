@@ -292,3 +292,26 @@ async def test_a_limiter_must_be_opened(redis_url: str) -> None:
         with pytest.raises(RuntimeError, match="closed"):
             await limiter.acquire()
         assert "password" not in repr(limiter)
+
+
+async def test_an_exempt_request_waits_for_nothing_but_is_counted(redis_url: str) -> None:
+    async with limiters(redis_url, 2, requests_per_minute=60) as (a, b):
+        await a.acquire()
+        assert (await b.acquire(exempt=True)).waited == 0  # the retry of an answered 429
+        with capture_logs() as logs:
+            await _started_waiting(a)
+        [(_, seconds)] = _waits(logs)
+        assert 1.9 < seconds <= 2.0  # behind both
+
+
+async def test_a_cancelled_wait_gives_its_slot_back(redis_url: str) -> None:
+    async with limiters(redis_url, 2, requests_per_minute=60, max_concurrency=1) as (a, b):
+        (await a.acquire()).release()
+        with anyio.move_on_after(0.1) as scope:
+            await a.acquire()  # has the slot, then waits a second for its turn
+        assert scope.cancelled_caught
+        assert a.statistics()["in_flight"] == 0
+        with anyio.fail_after(3):
+            permit = await b.acquire()  # the slot came back: only the pacing holds B
+        assert permit.waited > 0
+        permit.release()

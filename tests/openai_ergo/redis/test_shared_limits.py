@@ -29,7 +29,7 @@ import anyio
 import anyio.from_thread
 import pytest
 
-from openai_ergo import RedisConnection, RedisRateLimiter
+from openai_ergo import Client, RateLimiter, RateLimitError, RedisConnection, RedisRateLimiter
 from tests.openai_ergo.pipeline.scripted import Recorded, Reply, error_body, scripted_server
 from tests.redis_server import RedisServer
 
@@ -163,6 +163,33 @@ def test_four_processes_share_600_rpm_with_no_429_at_the_limit(redis_url: str) -
     arrivals = limit.arrivals
     per_minute = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) * 60
     assert abs(per_minute - RPM) / RPM < 0.05, f"{per_minute:.0f} requests a minute"
+
+
+async def test_without_sharing_the_same_workers_are_refused_at_once() -> None:
+    """The control: each worker keeping 600 RPM by itself sends four times the limit."""
+    limit = EnforcedLimit(rpm=RPM, burst=20)
+    statuses: list[int] = []
+    async with scripted_server() as server:
+        server.handler = limit
+
+        async def worker() -> None:
+            limiter = RateLimiter(requests_per_minute=RPM)
+            async with Client(
+                api_key="sk-worker", base_url=server.url, rate_limiter=limiter, max_retries=0
+            ) as client:
+                for _ in range(12):
+                    try:
+                        await client.request("POST", "/chat/completions", body={"model": "m"})
+                        statuses.append(200)
+                    except RateLimitError as exc:
+                        statuses.append(exc.status_code)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(worker)
+    # 48 requests in about 1.1 s, against 20 at once and 10 a second.
+    assert statuses.count(429) >= 10
+    assert limit.refused == statuses.count(429)
 
 
 def test_the_slots_of_a_killed_process_come_back_after_the_lease(redis_url: str) -> None:

@@ -71,6 +71,8 @@ toolkit-check: wheel
 	echo "ergo-streaming passes its tests alone, without openai-ergo" && rm -rf "$$scratch"
 
 test: install compile
+	@command -v redis-server >/dev/null || echo "note: redis-server is not installed, so the" \
+	  "Redis tests skip (CI=true fails them): apt-get install -y redis-server"
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
@@ -109,6 +111,7 @@ bench-quick: install compile
 	$(BIN)/python -m benchmarks --quick
 	$(BIN)/python -m benchmarks.third_party_sse --quick
 	$(BIN)/python -m benchmarks.realtime --quick
+	$(BIN)/python -m benchmarks.redis_admission --quick
 
 # The documentation site, into site/ (docs/documentation-site.md). --strict: a broken link or
 # anchor, or a page missing from the nav, fails the build. Never add -q: a quiet build drops the

@@ -24,6 +24,8 @@ from openai_ergo._errors import (
     RateLimitError,
     RealtimeClosedError,
     RealtimeEventError,
+    RedisCommandError,
+    RedisUnavailableError,
     RefusalError,
     ResponseFailedError,
     ResponseIncompleteError,
@@ -61,6 +63,8 @@ if TYPE_CHECKING:
     from openai_ergo._pipeline._observe import Observer, Operation, OperationEvent
     from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
     from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
+    from openai_ergo._redis._connection import RedisConnection
+    from openai_ergo._redis._ratelimit import RedisRateLimiter
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo._transport import HTTP11Transport
     from openai_ergo._webhooks import Webhooks
@@ -174,6 +178,9 @@ _LAZY: dict[str, str] = {
     "Middleware": "openai_ergo._pipeline._middleware",
     "RateLimiter": "openai_ergo._pipeline._ratelimit",
     "RateLimitInfo": "openai_ergo._pipeline._ratelimit",
+    # Limits and state shared through Redis (coredis loads when a connection opens).
+    "RedisConnection": "openai_ergo._redis._connection",
+    "RedisRateLimiter": "openai_ergo._redis._ratelimit",
     "RetryPolicy": "openai_ergo._pipeline._retry",
     "RetryStop": "openai_ergo._pipeline._retry",
     "APIResponse": "openai_ergo._response",
@@ -348,6 +355,10 @@ __all__ = [
     "RealtimeSession",
     "RealtimeToolCall",
     "Reconciliation",
+    "RedisCommandError",
+    "RedisConnection",
+    "RedisRateLimiter",
+    "RedisUnavailableError",
     "RefusalError",
     "RequestOptions",
     "ResponseCache",

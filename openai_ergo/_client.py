@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from openai_ergo._pipeline._ratelimit import RateLimiter
     from openai_ergo._pipeline._retry import RetryPolicy
     from openai_ergo._pipeline._send import Call, Pipeline
+    from openai_ergo._redis._ratelimit import RedisRateLimiter
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
     from openai_ergo.resources._assistants import AssistantRunBuilder
@@ -150,7 +151,7 @@ class Client(Namespaces, AsyncResource):
         headers: Mapping[str, str] | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | Literal[False] | None = None,
+        rate_limiter: RateLimiter | RedisRateLimiter | Literal[False] | None = None,
         circuit_breaker: CircuitBreaker | Literal[False] | None = None,
         middleware: Sequence[Middleware] = (),
         cache: ResponseCache | None = None,
@@ -333,7 +334,7 @@ class Client(Namespaces, AsyncResource):
         headers: Mapping[str, str] | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | Literal[False] | None = None,
+        rate_limiter: RateLimiter | RedisRateLimiter | Literal[False] | None = None,
         circuit_breaker: CircuitBreaker | Literal[False] | None = None,
         middleware: Sequence[Middleware] | None = None,
         max_retries: int | None = None,
@@ -413,9 +414,11 @@ class Client(Namespaces, AsyncResource):
         )
 
     @property
-    def rate_limiter(self) -> RateLimiter | None:
+    def rate_limiter(self) -> RateLimiter | RedisRateLimiter | None:
         """The client-side rate limiter, if any."""
-        return self._pipeline.rate_limiter
+        # One of the two the constructor takes; the pipeline knows it by its protocol.
+        limiter: RateLimiter | RedisRateLimiter | None = self._pipeline.rate_limiter  # type: ignore[assignment]
+        return limiter
 
     @property
     def cache(self) -> ResponseCache | None:

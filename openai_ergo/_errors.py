@@ -36,6 +36,8 @@ __all__ = [
     "RateLimitError",
     "RealtimeClosedError",
     "RealtimeEventError",
+    "RedisCommandError",
+    "RedisUnavailableError",
     "RefusalError",
     "ResponseFailedError",
     "ResponseIncompleteError",
@@ -419,3 +421,27 @@ class RealtimeClosedError(StreamInterruptedError):
         super().__init__(message, **kwargs)
         self.code = code
         self.reason = reason
+
+
+# -- Redis (shared limits and state) ----------------------------------------------------------
+
+
+class RedisUnavailableError(OpenAIErgoError):
+    """Redis (shared limits and state) did not answer in time or could not be reached.
+
+    `url` is the server's URL with any password masked. Limiters and stores built on Redis
+    catch it and go on locally; it reaches the caller only where no fallback was configured.
+    """
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class RedisCommandError(OpenAIErgoError):
+    """Redis answered a command with an error (a key of the wrong type, a script that failed):
+    the server is up, so this is no outage. `url` has any password masked."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url

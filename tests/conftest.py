@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.redis_server import RedisServer
 
 #: The shared folder beside the repository (conformance corpus, OpenAPI spec); TESTS_SHARED_DIR
 #: points elsewhere, as when the toolkit's tests run from a scratch copy against its wheel.
@@ -51,3 +55,44 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared conformance data lives beside the repository")
     return path
+
+
+# -- Redis: a real redis-server per test session (each pytest-xdist worker starts its own) -----
+
+
+def _redis_server_or_skip(directory: Path) -> RedisServer:
+    from tests.redis_server import INSTALL_HINT, RedisServer, redis_server_binary
+
+    if redis_server_binary() is None:
+        pytest.skip(f"redis-server is not installed: run `{INSTALL_HINT}` (CI installs it)")
+    return RedisServer(directory)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One `redis-server` for the session, on a free loopback port; killed at the end."""
+    server = _redis_server_or_skip(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test: its `redis://` URL."""
+    redis_server.start()  # a test that stopped it must not break the next one
+    redis_server.flush()
+    return redis_server.url
+
+
+@pytest.fixture
+def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A `redis-server` of this test's own, which it may stop and start again (outages)."""
+    server = _redis_server_or_skip(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

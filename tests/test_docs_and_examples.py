@@ -4,8 +4,9 @@ Each ```python block in README.md and the Markdown files under docs/ (subfolders
 own program against the embedded mock server (OPENAI_BASE_URL points at it, OPENAI_API_KEY is a
 dummy), so the docs can use `Client()` exactly as a user would. Each runs in a fresh directory
 holding `corporate-ca.pem`, a CA certificate made for the run, which stands for the company CA of
-the docs' TLS example. Each program in examples/ runs with no OPENAI_API_KEY at all, which makes
-it start the mock server itself, as it does on a fresh clone.
+the docs' TLS example. A block that reads `REDIS_URL` gets a real `redis-server` there, emptied
+for it (the `redis_url` fixture). Each program in examples/ runs with no OPENAI_API_KEY at all,
+which makes it start the mock server itself, as it does on a fresh clone.
 """
 
 from __future__ import annotations
@@ -89,9 +90,13 @@ def corporate_ca() -> bytes:
 
 
 @pytest.mark.parametrize("code", _doc_blocks())
-def test_doc_block_runs(code: str, mock_url: str, corporate_ca: bytes, tmp_path: Path) -> None:
+def test_doc_block_runs(
+    code: str, mock_url: str, corporate_ca: bytes, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     (tmp_path / "corporate-ca.pem").write_bytes(corporate_ca)
     env = _clean_env() | {"OPENAI_BASE_URL": mock_url, "OPENAI_API_KEY": "sk-mock-docs"}
+    if "REDIS_URL" in code:
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
     result = _run([sys.executable, "-c", code], env, tmp_path)
     assert result.returncode == 0, result.stderr
 

@@ -32,6 +32,9 @@ HEAVY = (
     "openai_ergo.mock",
     "openai_ergo.resources",
     "openai_ergo.types",
+    # The Redis client (the `redis` extra) and the client's Redis layer.
+    "coredis",
+    "openai_ergo._redis",
 )
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, final
+from typing import Any, Protocol, final
 
 import anyio
 
@@ -153,6 +153,42 @@ def estimate_tokens(body: object, encoded: bytes | None) -> int:
 WAIT_EVENT = "openai_ergo.rate_limit.wait"
 
 
+class RateLimiting(Protocol):
+    """What the pipeline asks of a rate limiter: `RateLimiter` in one process,
+    `RedisRateLimiter` across processes."""
+
+    @property
+    def counts_tokens(self) -> bool:
+        """Whether requests must be costed in tokens."""
+        ...
+
+    async def acquire(
+        self,
+        tokens: int = 1,
+        *,
+        scope: RateLimitScope = ...,
+        max_wait: float | None = None,
+        exempt: bool = False,
+        request: str | None = None,
+    ) -> RateLimitPermit:
+        """Wait until a request costing `tokens` may start in `scope`."""
+        ...
+
+    def observe(
+        self,
+        headers: Mapping[str, str],
+        *,
+        scope: RateLimitScope = ...,
+        permit: RateLimitPermit | None = None,
+    ) -> None:
+        """Learn the server's budgets from a response's headers."""
+        ...
+
+    def statistics(self) -> dict[str, Any]:
+        """Counters for dashboards."""
+        ...
+
+
 @dataclass(slots=True)
 class _ScopeState:
     """What the limiter knows and counted for one scope."""
@@ -183,7 +219,7 @@ class RateLimitPermit:
     """What `RateLimiter.acquire` hands back: how long it waited, and the concurrency slot to
     give back with `release()` (idempotent) when the request or its stream is done."""
 
-    __slots__ = ("_booked", "_semaphore", "ticket", "waited")
+    __slots__ = ("_booked", "_on_release", "_semaphore", "ticket", "waited")
 
     def __init__(
         self,
@@ -191,9 +227,13 @@ class RateLimitPermit:
         waited: float,
         ticket: int = -1,
         booked: tuple[tuple[Bucket, float], ...] = (),
+        *,
+        on_release: Callable[[RateLimitPermit], None] | None = None,
     ) -> None:
         self._semaphore = semaphore
         self._booked = booked
+        # Another limiter's hook (the Redis one gives its lease back through it).
+        self._on_release = on_release
         #: Seconds spent waiting for the limits (simulated seconds with a fake clock).
         self.waited = waited
         #: The reservation's number, in booking order.
@@ -211,6 +251,9 @@ class RateLimitPermit:
         semaphore, self._semaphore = self._semaphore, None
         if semaphore is not None:
             semaphore.release()
+        on_release, self._on_release = self._on_release, None
+        if on_release is not None:
+            on_release(self)
 
 
 @dataclass(slots=True)

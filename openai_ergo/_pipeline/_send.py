@@ -38,7 +38,7 @@ from openai_ergo._pipeline._middleware import (
 from openai_ergo._pipeline._observe import Observer, Operation
 from openai_ergo._pipeline._observed import ObservedRequests
 from openai_ergo._pipeline._plain import PlainRequests
-from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitPermit, estimate_tokens
+from openai_ergo._pipeline._ratelimit import RateLimiting, RateLimitPermit, estimate_tokens
 from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop, parse_retry_after
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
@@ -149,7 +149,7 @@ class Pipeline:
         http: httpx.AsyncClient,
         auth: httpx.Auth,
         middleware: tuple[Middleware, ...],
-        rate_limiter: RateLimiter | None,
+        rate_limiter: RateLimiting | None,
         circuit_breaker: CircuitBreaker | None,
         retry: RetryPolicy,
         timeouts: Timeouts,

@@ -105,7 +105,9 @@ async def test_a_hit_is_shared_between_clients_on_their_own_connections(
         assert len(mock_openai.requests) == sent + 1  # only the first stream went out
         assert second.statistics().hits == 2
         assert first.statistics().stored == 2
-        assert replay.final().choices[0].message.content == stream.final().choices[0].message.content
+        assert (
+            replay.final().choices[0].message.content == stream.final().choices[0].message.content
+        )
 
 
 _OTHER_PROCESS = textwrap.dedent(

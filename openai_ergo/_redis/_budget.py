@@ -80,7 +80,8 @@ end
 return {admitted, tostring(spent), tostring(reserved)}
 """
 
-# KEYS: window hash, holds hash, leases sorted set. ARGV: hold id ('' for none), cost.
+# KEYS: window hash, holds hash, leases sorted set.
+# ARGV: hold id ('' for none), cost, keys' ttl in s (0: none).
 _SETTLE = """
 if ARGV[1] ~= '' then
   local held = redis.call('HGET', KEYS[2], ARGV[1])
@@ -91,7 +92,11 @@ if ARGV[1] ~= '' then
   end
 end
 local cost = tonumber(ARGV[2])
-if cost > 0 then redis.call('HINCRBY', KEYS[1], 'spent', cost) end
+if cost > 0 then
+  redis.call('HINCRBY', KEYS[1], 'spent', cost)
+  local ttl = tonumber(ARGV[3])
+  if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+end
 return 1
 """
 
@@ -296,8 +301,9 @@ class RedisBudget(Middleware):
         state[_HOLD] = (self._keys(start), start, "")
 
     async def _settle(self, keys: list[str], start: float, hold: str, cost: int) -> None:
+        _, end = _window(self.period, start) if start != float("-inf") else (start, None)
         try:
-            await self._settle_script(keys, [hold, cost])
+            await self._settle_script(keys, [hold, cost, self._ttl(end)])
         except RedisUnavailableError:
             # The hold runs out with its lease; the spending waits for the next check.
             self._add_pending(start, cost)

@@ -117,6 +117,9 @@ async def test_a_refusal_names_the_shared_budget_and_sends_nothing(
         checker = RedisBudget(two, limit="0.001", period=timedelta(minutes=10), name="team")
         other = RedisBudget(two, limit="0.001", period=timedelta(minutes=10), name="other")
         await spender.charge(TokenUsage(output=500), "gpt-4o")  # $0.005: past the limit
+        (window,) = await one.run(lambda r: r.keys("openai-ergo:budget:team:*"))
+        # The window's spending outlives the ten-minute window by a day, then Redis drops it.
+        assert 86400 < await one.run(lambda r: r.ttl(window)) <= 86400 + 600
         async with _client(mock_openai, checker, other) as client:
             with pytest.raises(BudgetExceededError, match="shared") as caught:
                 await client.responses("gpt-5-mini").input("Hi").max_output_tokens(16)

@@ -138,8 +138,9 @@ class APIKeyAuth(httpx.Auth, SecretHolder):
 
 
 def key_fingerprint(secret: str) -> str:
-    """A key's name where it is shared (Redis): a salted SHA-256 digest, from which the key
-    cannot be recovered, the same in every process."""
+    """A key's name where it is shared (Redis): the first 128 bits of a SHA-256 digest of the
+    key under a fixed prefix, the same in every process. An API key carries far more entropy
+    than anyone could search, so the key cannot be recovered from it."""
     digest = hashlib.sha256(b"openai-ergo key fingerprint\0" + secret.encode())
     return digest.hexdigest()[:32]
 

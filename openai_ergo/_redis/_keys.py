@@ -1,6 +1,6 @@
 """`RedisKeyCooldowns`: a `KeyPool`'s revoked and cooling keys, known to every process.
 
-A key is named in Redis only by its fingerprint (a salted SHA-256 digest, `key_fingerprint`),
+A key is named in Redis only by its fingerprint (a SHA-256 digest, `key_fingerprint`),
 never by its value: `prefix:keys:<fingerprint>:revoked` marks a key answered with 401 (kept
 `revoked_ttl` seconds), and `prefix:keys:<fingerprint>:cooling` a key answered with 429, with a
 Redis expiry as long as its cool-down, so no clock but Redis's decides when it is over. A pool

@@ -54,7 +54,8 @@ async def connections(url: str, count: int, **options: Any) -> AsyncIterator[lis
     """`count` connections, one per process they stand for."""
     async with AsyncExitStack() as stack:
         yield [
-            await stack.enter_async_context(RedisConnection(url, **options)) for _ in range(count)
+            await stack.enter_async_context(RedisConnection(url, **({"timeout": 5.0} | options)))
+            for _ in range(count)
         ]
 
 
@@ -134,7 +135,7 @@ async def test_a_refusal_names_the_shared_budget_and_sends_nothing(
 async def test_a_stream_that_broke_off_is_charged_its_partial_usage(
     redis_url: str, mock_openai: MockServer
 ) -> None:
-    async with RedisConnection(redis_url) as redis:
+    async with RedisConnection(redis_url, timeout=5) as redis:
         budget = RedisBudget(redis, limit="5", period="day")
         tracker = RedisUsageTracker(redis)
         local = UsageTracker()
@@ -157,14 +158,14 @@ async def test_a_stream_that_broke_off_is_charged_its_partial_usage(
 
 
 async def test_a_reservation_of_a_process_that_died_runs_out(redis_url: str) -> None:
-    async with connections(redis_url, 2) as (one, two):
-        dying = RedisBudget(one, limit="1", period="day", reservation_ttl=0.5)
-        alive = RedisBudget(two, limit="1", period="day", reservation_ttl=0.5)
+    async with connections(redis_url, 2, timeout=1.0) as (one, two):
+        dying = RedisBudget(one, limit="1", period="day", reservation_ttl=1.5)
+        alive = RedisBudget(two, limit="1", period="day", reservation_ttl=1.5)
         state: dict[str, Any] = {"model": "gpt-5-mini", "body": SMALL}
         await dying.on_send(state)  # reserved, and never settled: the process "died"
         estimate = dying.estimate(SMALL, "gpt-5-mini")
         assert (await alive.read())["reserved"] >= estimate
-        await anyio.sleep(0.6)
+        await anyio.sleep(1.6)
         await alive.on_send({"model": "gpt-5-mini", "body": SMALL})  # the check expires holds
         assert (await alive.read())["reserved"] <= estimate + Decimal("0.000000001")
 
@@ -172,12 +173,12 @@ async def test_a_reservation_of_a_process_that_died_runs_out(redis_url: str) -> 
 async def test_closed_by_default_an_outage_refuses_and_sends_nothing(
     own_redis_server: RedisServer, mock_openai: MockServer
 ) -> None:
-    async with RedisConnection(own_redis_server.url, retry_interval=0.1) as redis:
+    async with RedisConnection(own_redis_server.url, timeout=5, retry_interval=0.1) as redis:
         budget = RedisBudget(redis, limit="1")
         assert budget.on_outage == "closed"
         own_redis_server.stop()
         async with _client(mock_openai, budget) as client:
-            with anyio.fail_after(5), pytest.raises(RedisUnavailableError, match="not sent"):
+            with anyio.fail_after(20), pytest.raises(RedisUnavailableError, match="not sent"):
                 await client.responses("gpt-5-mini").input("Hi")
         assert mock_openai.requests == []
         assert budget.statistics()["outage_requests"] == 1
@@ -186,13 +187,13 @@ async def test_closed_by_default_an_outage_refuses_and_sends_nothing(
 async def test_local_and_open_outages_go_on_and_their_spending_joins_later(
     own_redis_server: RedisServer, mock_openai: MockServer
 ) -> None:
-    async with RedisConnection(own_redis_server.url, retry_interval=0.1) as redis:
+    async with RedisConnection(own_redis_server.url, timeout=5, retry_interval=0.1) as redis:
         local = RedisBudget(redis, limit="1", on_outage="local", outage_limit="0.0005")
         opened = RedisBudget(redis, limit="1", on_outage="open", name="opened")
         tracker = RedisUsageTracker(redis, name="outage")
         own_redis_server.stop()
         async with _client(mock_openai, local, tracker) as a, _client(mock_openai, opened) as b:
-            with anyio.fail_after(10):
+            with anyio.fail_after(20):
                 spent = await a.responses("gpt-5-mini").input("Hi").max_output_tokens(50)
                 # The local budget (this process's share while Redis is away) refuses.
                 with pytest.raises(BudgetExceededError):
@@ -257,12 +258,12 @@ async def test_usage_is_added_up_across_processes_and_exported(
 
 
 async def test_reading_usage_while_redis_is_away_says_so(own_redis_server: RedisServer) -> None:
-    async with RedisConnection(own_redis_server.url) as redis:
+    async with RedisConnection(own_redis_server.url, timeout=5) as redis:
         tracker = RedisUsageTracker(redis)
         await tracker.record(TokenUsage(input=3, output=4), "gpt-5-mini", tag="t")
         own_redis_server.stop()
         await tracker.record(TokenUsage(input=1), "gpt-5-mini", tag="t")  # kept, no error
-        with anyio.fail_after(5), pytest.raises(RedisUnavailableError):
+        with anyio.fail_after(20), pytest.raises(RedisUnavailableError):
             await tracker.rows()
 
 

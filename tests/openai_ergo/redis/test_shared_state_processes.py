@@ -63,7 +63,9 @@ _WORKER = textwrap.dedent(
 
 
 def test_processes_racing_for_one_budget_reserve_exactly_what_it_allows(redis_url: str) -> None:
-    estimate = RedisBudget(RedisConnection(redis_url), limit=1).estimate(BODY, "gpt-5-mini")
+    estimate = RedisBudget(RedisConnection(redis_url, timeout=5), limit=1).estimate(
+        BODY, "gpt-5-mini"
+    )
     nano = math.ceil(estimate * 1_000_000_000)
     allowed = 60
     limit = Decimal(nano * allowed + nano // 2) / 1_000_000_000
@@ -98,7 +100,7 @@ def _client(server: MockServer, **options: Any) -> Client:
 async def test_each_piece_costs_the_round_trips_it_claims(
     redis_url: str, mock_openai: MockServer
 ) -> None:
-    async with RedisConnection(redis_url) as redis:
+    async with RedisConnection(redis_url, timeout=5) as redis:
         budget = RedisBudget(redis, limit=5)
         usage = RedisUsageTracker(redis)
         async with _client(mock_openai, middleware=[budget, usage]) as client:

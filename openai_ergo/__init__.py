@@ -63,8 +63,12 @@ if TYPE_CHECKING:
     from openai_ergo._pipeline._observe import Observer, Operation, OperationEvent
     from openai_ergo._pipeline._ratelimit import RateLimiter, RateLimitInfo
     from openai_ergo._pipeline._retry import RetryPolicy, RetryStop
+    from openai_ergo._redis._budget import RedisBudget
+    from openai_ergo._redis._cache import RedisCacheBackend
     from openai_ergo._redis._connection import RedisConnection
+    from openai_ergo._redis._keys import RedisKeyCooldowns
     from openai_ergo._redis._ratelimit import RedisRateLimiter
+    from openai_ergo._redis._usage import RedisUsageTracker
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo._transport import HTTP11Transport
     from openai_ergo._webhooks import Webhooks
@@ -181,6 +185,11 @@ _LAZY: dict[str, str] = {
     # Limits and state shared through Redis (coredis loads when a connection opens).
     "RedisConnection": "openai_ergo._redis._connection",
     "RedisRateLimiter": "openai_ergo._redis._ratelimit",
+    # Cache, budget, usage and key cool-downs shared through Redis.
+    "RedisBudget": "openai_ergo._redis._budget",
+    "RedisCacheBackend": "openai_ergo._redis._cache",
+    "RedisKeyCooldowns": "openai_ergo._redis._keys",
+    "RedisUsageTracker": "openai_ergo._redis._usage",
     "RetryPolicy": "openai_ergo._pipeline._retry",
     "RetryStop": "openai_ergo._pipeline._retry",
     "APIResponse": "openai_ergo._response",
@@ -355,10 +364,14 @@ __all__ = [
     "RealtimeSession",
     "RealtimeToolCall",
     "Reconciliation",
+    "RedisBudget",
+    "RedisCacheBackend",
     "RedisCommandError",
     "RedisConnection",
+    "RedisKeyCooldowns",
     "RedisRateLimiter",
     "RedisUnavailableError",
+    "RedisUsageTracker",
     "RefusalError",
     "RequestOptions",
     "ResponseCache",

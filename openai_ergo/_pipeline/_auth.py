@@ -6,11 +6,12 @@ every attempt, so a retry picks up a rotated key or a refreshed token. No repr s
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import final
+from typing import Protocol, final, runtime_checkable
 
 import anyio
 import httpx
@@ -136,6 +137,35 @@ class APIKeyAuth(httpx.Auth, SecretHolder):
         return f"APIKeyAuth({mask(self._key)!r}, header={self._header!r})"
 
 
+def key_fingerprint(secret: str) -> str:
+    """A key's name where it is shared (Redis): the first 128 bits of a SHA-256 digest of the
+    key under a fixed prefix, the same in every process. An API key carries far more entropy
+    than anyone could search, so the key cannot be recovered from it."""
+    digest = hashlib.sha256(b"openai-ergo key fingerprint\0" + secret.encode())
+    return digest.hexdigest()[:32]
+
+
+@runtime_checkable
+class SharedKeyStates(Protocol):
+    """Where a `KeyPool` shares what it learns about its keys with other processes (Redis's
+    `RedisKeyCooldowns`). Keys travel only as `key_fingerprint`s. An implementation never
+    raises for an outage: it answers None (nothing learned) and forgets what it could not
+    tell; the pool goes on with what it knows itself."""
+
+    async def pull(self, fingerprints: Sequence[str]) -> dict[str, tuple[bool, float]] | None:
+        """What every process knows of these keys: fingerprint -> (revoked, seconds of
+        cool-down left)."""
+        ...
+
+    async def revoke(self, fingerprint: str) -> None:
+        """Tell every process that the key was answered with 401."""
+        ...
+
+    async def cool(self, fingerprint: str, seconds: float) -> None:
+        """Tell every process that the key cools down for `seconds` (after a 429)."""
+        ...
+
+
 @dataclass(slots=True)
 class _KeyState:
     label: str
@@ -155,6 +185,10 @@ class KeyPool(httpx.Auth, SecretHolder):
     requests are in flight: new requests use the new set, and a request in flight whose old key
     is refused with 401 is sent again at once with a new one, so a rotation drops no request.
     Each key is its own rate-limit scope: `choose()` names the key the next request will use.
+
+    With `shared` (a `RedisKeyCooldowns`), revocations and cool-downs reach every process: a
+    401 or 429 is told to the others at once, and the pool reads what the others saw at most
+    every `refresh_interval` seconds, before a request. Keys are shared only as fingerprints.
     """
 
     def __init__(
@@ -164,13 +198,29 @@ class KeyPool(httpx.Auth, SecretHolder):
         cooldown: float = 20.0,
         header: str = "Authorization",
         clock: Clock | None = None,
+        shared: SharedKeyStates | None = None,
+        refresh_interval: float = 1.0,
     ) -> None:
+        if shared is not None and not isinstance(shared, SharedKeyStates):
+            raise ConfigurationError(
+                f"KeyPool(shared=...) takes a RedisKeyCooldowns (pull, revoke, cool), not "
+                f"{type(shared).__name__}"
+            )
+        if isinstance(refresh_interval, bool) or not refresh_interval >= 0:
+            raise ConfigurationError(
+                f"KeyPool(refresh_interval={refresh_interval!r}): must be seconds >= 0"
+            )
         self._header = header
         self.cooldown = cooldown
         self._clock: Clock = clock or SYSTEM_CLOCK
         self._keys: list[str] = []
         self._states: dict[str, _KeyState] = {}
         self._cursor = 0
+        #: Where revocations and cool-downs are shared with other processes, if anywhere.
+        self.shared = shared
+        self.refresh_interval = refresh_interval
+        self._pulled_at = float("-inf")
+        self._fingerprints: dict[str, str] = {}
         self.replace(keys)
 
     def replace(self, keys: Iterable[str]) -> None:
@@ -192,6 +242,9 @@ class KeyPool(httpx.Auth, SecretHolder):
         self._labels = {state.label: key for key, state in states.items()}
         self._keys = new_keys
         self._cursor %= len(new_keys)
+        if self.shared is not None:
+            self._fingerprints = {key: key_fingerprint(key) for key in new_keys}
+            self._pulled_at = float("-inf")  # learn the new keys' state before using them
 
     @property
     def available(self) -> int:
@@ -267,6 +320,67 @@ class KeyPool(httpx.Auth, SecretHolder):
                 wait = parse_retry_after(response.headers, now_epoch=time.time())
                 state.cooling_until = self._clock.now() + (wait if wait else self.cooldown)
             return
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """`auth_flow`, after learning what other processes saw of the keys (with `shared`),
+        and telling them what this request's answers taught."""
+        shared = self.shared
+        if shared is not None:
+            await self._pull(shared, request)
+        flow = self.auth_flow(request)
+        sent = next(flow)
+        while True:
+            key = self._labels.get(sent.extensions.get(KEY_LABEL, ""))
+            response = yield sent
+            try:
+                following: httpx.Request | None = flow.send(response)
+            except StopIteration:
+                following = None
+            if shared is not None and key is not None:
+                await self._push(shared, key, response.status_code)
+            if following is None:
+                return
+            sent = following
+
+    async def _pull(self, shared: SharedKeyStates, request: httpx.Request) -> None:
+        now = self._clock.now()
+        if now - self._pulled_at < self.refresh_interval:
+            return
+        self._pulled_at = now  # concurrent requests do not ask again meanwhile
+        fingerprints = self._fingerprints
+        known = await shared.pull(list(fingerprints.values()))
+        if not known:
+            return
+        now = self._clock.now()
+        for key, fingerprint in fingerprints.items():
+            state = self._states.get(key)
+            seen = known.get(fingerprint)
+            if state is None or seen is None:
+                continue
+            revoked, cooling = seen
+            state.revoked = state.revoked or revoked
+            if cooling > 0:
+                state.cooling_until = max(state.cooling_until, now + cooling)
+        # The key chosen before (for its rate-limit scope) may be one another process saw
+        # fail: the flow then picks a ready one.
+        chosen = self._labels.get(request.extensions.get(KEY_LABEL, ""))
+        state = self._states.get(chosen) if chosen is not None else None
+        if state is not None and (state.revoked or state.cooling_until > now):
+            del request.extensions[KEY_LABEL]
+
+    async def _push(self, shared: SharedKeyStates, key: str, status: int) -> None:
+        state = self._states.get(key)
+        fingerprint = self._fingerprints.get(key)
+        if state is None or fingerprint is None:
+            return
+        if status == 401 and state.revoked:
+            await shared.revoke(fingerprint)
+        elif status == 429:
+            left = state.cooling_until - self._clock.now()
+            if left > 0:
+                await shared.cool(fingerprint, left)
 
     def secrets(self) -> tuple[str, ...]:
         """Every key in the pool."""

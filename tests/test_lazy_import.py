@@ -132,3 +132,22 @@ def test_every_lazy_name_resolves_to_where_it_is_defined_once() -> None:
     star: dict[str, object] = {}
     exec("from openai_ergo import *", star)
     assert set(openai_ergo.__all__) <= star.keys()
+
+
+def test_every_lazy_name_is_imported_for_type_checkers_and_the_docs() -> None:
+    # Type checkers and the API reference (mkdocstrings reads the source) see a lazy name only
+    # through the package's `if TYPE_CHECKING:` imports.
+    import ast
+    from pathlib import Path
+
+    import openai_ergo
+
+    source = Path(openai_ergo.__file__).read_text(encoding="utf-8")
+    declared: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in ast.walk(node):
+                if isinstance(statement, ast.ImportFrom):
+                    declared.update(alias.asname or alias.name for alias in statement.names)
+    missing = sorted(set(openai_ergo._LAZY) - declared)
+    assert not missing, f"lazy names missing from the TYPE_CHECKING imports: {missing}"

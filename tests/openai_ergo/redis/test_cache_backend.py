@@ -171,9 +171,12 @@ async def test_an_outage_is_a_miss_or_goes_to_the_fallback_then_redis_again(
         stats = cache.statistics()
         assert (stats.hits, stats.misses, stats.errors) == (0, 2, 0)
         own_redis_server.start()
-        await anyio.sleep(0.15)
-        await plain.set("k", b"back", ttl=60)
-        assert await plain.get("k") == b"back"
+        # Recovery is automatic: the connection tries Redis again every `retry_interval`, so
+        # the cache writes reach it again soon (on a loaded machine, not on the first try).
+        with anyio.fail_after(10):
+            while await plain.get("k") != b"back":
+                await plain.set("k", b"back", ttl=60)
+                await anyio.sleep(0.05)
         assert await backed.get("k") is None  # Redis answers again: the fallback rests
         assert redis.available
 

@@ -44,6 +44,7 @@ class ResponseParser:
         "head_complete",
         "headers",
         "http_version",
+        "index",
         "keep_alive",
         "on_body",
         "reason",
@@ -60,6 +61,9 @@ class ResponseParser:
         self.status = 0
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
+        #: The head's headers by lower-case name (repeated ones joined with ", "), built once
+        #: with the framing checks: the pipeline's few lookups then decode only what they read.
+        self.index: dict[bytes, bytes] = {}
         self.http_version = b"HTTP/1.1"
         self.head_complete = False
         self.complete = False
@@ -111,8 +115,13 @@ class ResponseParser:
         self.http_version = _HTTP_VERSIONS.get(version) or b"HTTP/" + version.encode()
         chunked = False
         has_length = False
+        index = self.index
         for name, value in self.headers:
             lower = name.lower()
+            if lower in index:
+                index[lower] += b", " + value
+            else:
+                index[lower] = value
             if lower == b"transfer-encoding":
                 if value.strip().lower() != b"chunked" or chunked:
                     raise httpx.RemoteProtocolError(

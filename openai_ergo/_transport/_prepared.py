@@ -113,8 +113,10 @@ class PlainResponse(httpx.Response):
         extensions: dict[str, Any],
         build_request: Callable[[], httpx.Request],
         timeouts: Mapping[str, Any],
+        header_index: Mapping[bytes, bytes] | None = None,
     ) -> None:
         self._raw_headers = raw_headers
+        self._header_index = header_index
         self._timeouts = timeouts
         self._build_request: Callable[[], httpx.Request] | None = build_request
         self._built_request: httpx.Request | None = None
@@ -181,7 +183,7 @@ class PlainResponse(httpx.Response):
             return self._built_headers
         view = self._view
         if view is None:
-            view = self._view = HeaderView(self._raw_headers)
+            view = self._view = HeaderView(self._raw_headers, self._header_index)
         return view
 
 
@@ -195,12 +197,19 @@ def header_view(response: httpx.Response) -> httpx.Headers | HeaderView:
 
 class HeaderView(Mapping[str, str]):
     """Case-insensitive lookups over a raw header list, as `httpx.Headers` answers them
-    (repeated headers joined with ", ") for heads that are all ASCII; `raw` is the list."""
+    (repeated headers joined with ", ") for heads that are all ASCII; `raw` is the list.
 
-    __slots__ = ("_index", "raw")
+    With `index` (the parser's lower-case names to their joined values) a lookup by name
+    decodes only the value it reads; a value that is not ASCII is read as httpx decodes it.
+    """
 
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+    __slots__ = ("_by_name", "_index", "raw")
+
+    def __init__(
+        self, raw: list[tuple[bytes, bytes]], index: Mapping[bytes, bytes] | None = None
+    ) -> None:
         self.raw = raw
+        self._by_name = index
         self._index: Mapping[str, str] | None = None
 
     def _lookup(self) -> Mapping[str, str]:
@@ -220,17 +229,35 @@ class HeaderView(Mapping[str, str]):
         return index
 
     def __getitem__(self, key: str) -> str:
-        return self._lookup()[key.lower()]
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value  # type: ignore[no-any-return]
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of header `key` (any case), or `default`."""
+        by_name = self._by_name
+        if by_name is not None and key.isascii():
+            value = by_name.get(key.lower().encode("ascii"))
+            if value is None:
+                return default
+            if value.isascii():
+                return value.decode("ascii")
         return self._lookup().get(key.lower(), default)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._lookup()
+        if not isinstance(key, str):
+            return False
+        by_name = self._by_name
+        if by_name is not None and key.isascii():
+            return key.lower().encode("ascii") in by_name
+        return key.lower() in self._lookup()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._lookup())
 
     def __len__(self) -> int:
         return len(self._lookup())
+
+
+_MISSING: Any = object()

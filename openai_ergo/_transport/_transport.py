@@ -217,6 +217,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
                 extensions=extensions,
                 build_request=prepared.build,
                 timeouts=prepared.timeouts,
+                header_index=parser.index,
             )
             body.response = response
             return response

@@ -6,16 +6,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
 
-from openai_ergo._config import RequestOptions, Timeouts, model_of
+from openai_ergo._config import Timeouts, model_of
 from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoError, RateLimitError
 from openai_ergo._multipart import MultipartBody
 from openai_ergo._pipeline._auth import KEY_LABEL, KeyPool, SecretHolder
 from openai_ergo._pipeline._buckets import RateLimitScope
+from openai_ergo._pipeline._call import Call
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
 from openai_ergo._pipeline._direct import DirectSender, TimedStream
@@ -63,24 +64,6 @@ def _is_sse_error(exc: BaseException | None) -> bool:
     from streaming import SSEError
 
     return isinstance(exc, SSEError)
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """Everything one logical request needs, resolved by the client."""
-
-    method: str
-    path: str
-    url: str
-    #: `url` parsed (parsing costs more than the rest of building a request).
-    target: httpx.URL
-    content: bytes | MultipartBody | None
-    headers: httpx.Headers
-    query: dict[str, Any] | None
-    #: True for an event stream, "bytes" for a streamed binary body.
-    stream: bool | Literal["bytes"]
-    body: Any
-    options: RequestOptions
 
 
 @dataclass(slots=True)
@@ -215,7 +198,7 @@ class Pipeline:
         request = httpx.Request(
             call.method,
             call.target,
-            headers=call.headers,
+            headers=call.headers.httpx(),
             params=call.query,
             extensions={"timeout": timeout},
             **body,
@@ -291,7 +274,9 @@ class Pipeline:
     ) -> APIResponse | EventStream | BinaryResponse:
         timeouts = call.options.timeouts or self.timeouts
         if call.method == "POST" and "idempotency-key" not in call.headers:
-            call.headers["Idempotency-Key"] = call.options.idempotency_key or new_idempotency_key()
+            call.headers.set(
+                "Idempotency-Key", call.options.idempotency_key or new_idempotency_key()
+            )
         if call.stream or timeouts.total is None:
             return await self._attempts(call, timeouts, None, operation, state=state)
         attempts: list[dict[str, Any]] = []

@@ -540,8 +540,8 @@ class Client(Namespaces, AsyncResource):
                 call_headers.set("Content-Length", str(length))
         else:
             content = bytes(body) if isinstance(body, bytes | bytearray) else _encode(body)
-            call_headers.set("Content-Type", "application/json")
-        call_headers.set("Accept", _ACCEPT[stream])
+            call_headers.set_ascii(b"content-type", "Content-Type", "application/json")
+        call_headers.set_ascii(b"accept", "Accept", _ACCEPT[stream])
         if headers:
             call_headers.update(headers)
         default_query = self._default_query

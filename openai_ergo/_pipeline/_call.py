@@ -90,6 +90,18 @@ class CallHeaders:
                 return
         self.httpx()[name] = value
 
+    def set_ascii(self, lower: bytes, name: str, value: str) -> None:
+        """`set` for a name and value the caller knows are ASCII `str` (the client's own
+        Content-Type, Accept and generated Idempotency-Key), `lower` the name's lower-case
+        bytes."""
+        if self.built is None and self.base.simple:
+            if lower in self.own or lower not in self.base.lower_names:
+                self.own[lower] = (name, value)
+            else:
+                self.replaced[lower] = (name, value)
+            return
+        self.httpx()[name] = value
+
     def update(self, headers: Mapping[str, str]) -> None:
         """Merge `headers` as `httpx.Headers.update` does (each one already there moves
         last). Names that differ only in case stay apart there: such a mapping takes

@@ -225,6 +225,12 @@ class ConnectionPool:
         if self._expiry is None or not self._idle_count:
             return
         deadline = (self._clock() if now is None else now) - self._expiry
+        for idle in self._idle.values():
+            # Each list is in release order: its first connection is its oldest.
+            if idle and idle[0].idle_since <= deadline:
+                break
+        else:
+            return
         for origin, idle in list(self._idle.items()):
             keep = [c for c in idle if c.idle_since > deadline]
             if len(keep) != len(idle):

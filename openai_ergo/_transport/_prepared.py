@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import httpx
@@ -252,6 +253,21 @@ class HeaderView(Mapping[str, str]):
         if by_name is not None and key.isascii():
             return key.lower().encode("ascii") in by_name
         return key.lower() in self._lookup()
+
+    def present(self, names: AbstractSet[bytes]) -> dict[str, str]:
+        """Those of `names` (lower-case bytes) the head has, by name (`str`), with their
+        values: one set intersection with the parser's index, however many are asked for."""
+        by_name = self._by_name
+        if by_name is None:
+            lookup = self._lookup()
+            texts = (name.decode("ascii") for name in names)
+            return {text: lookup[text] for text in texts if text in lookup}
+        found: dict[str, str] = {}
+        for name in by_name.keys() & names:
+            value = by_name[name]
+            text = name.decode("ascii")
+            found[text] = value.decode("ascii") if value.isascii() else self._lookup()[text]
+        return found
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._lookup())

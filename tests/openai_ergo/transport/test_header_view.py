@@ -43,6 +43,9 @@ def test_lookups_by_name_equal_httpx_headers(head: bytes, indexed: bool) -> None
             with pytest.raises(KeyError):
                 view[name]
     assert dict(view) == dict(expected)
+    lower = [name.lower() for name in NAMES]
+    asked = {name.encode() for name in lower}
+    assert view.present(asked) == {n: expected[n] for n in lower if n in expected}
     not_a_name: object = 3
     assert not_a_name not in view
     assert view.get("ümlaut") is None

@@ -570,19 +570,21 @@ class Pipeline:
     ) -> bool:
         """Open the event source and read its first batch, so that a stream that breaks before
         its first event is retried like any failed request. Returns the circuit verdict."""
-        from streaming import EventSource, SSEError, StreamingError
+        # Loaded with the first stream, not with the client; a plain import, since importing
+        # names from a package runs a Python step per stream.
+        import streaming
 
         assert outcome.response is not None
-        source: EventSource = EventSource(
+        source: EventSource = streaming.EventSource(
             outcome.response, idle_timeout=timeouts.stream_idle, deadline=timeouts.stream_total
         )
         try:
             first = await source.next_batch()
-        except SSEError as exc:  # a 2xx that is not an event stream: retrying will not help
+        except streaming.SSEError as exc:  # a 2xx that is not an event stream: retrying won't help
             await source.aclose()
             outcome.exception = exc
             return True
-        except (StreamingError, httpx.HTTPError) as exc:
+        except (streaming.StreamingError, httpx.HTTPError) as exc:
             await source.aclose()
             outcome.exception = exc
             outcome.retryable = True

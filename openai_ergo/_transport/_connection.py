@@ -187,20 +187,17 @@ class HTTP11Connection:
     ) -> ResponseParser:
         parser = ResponseParser(is_head_request=method == "HEAD")
         try:
-            await self._read_head(parser, read_timeout)
+            while not parser.head_complete:
+                data = await self.receive(read_timeout)
+                if data:
+                    parser.feed(data)
+                else:
+                    parser.eof()
         except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
             if reused and not parser.received_any:
                 raise StaleConnectionError(exc) from exc
             raise
         return parser
-
-    async def _read_head(self, parser: ResponseParser, read_timeout: float | None) -> None:
-        while not parser.head_complete:
-            data = await self.receive(read_timeout)
-            if data:
-                parser.feed(data)
-            else:
-                parser.eof()
 
 
 async def _write_request(

@@ -129,8 +129,20 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
     async def send_prepared(self, prepared: PreparedRequest) -> httpx.Response:
         """Send a request already encoded (the caller checked `sends_itself`): a
         `PlainResponse`, whose `request` is `prepared.build()` when something reads it."""
+        url = prepared.url
+        scheme = url.scheme
+        origin = Origin(scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[scheme])
         try:
-            return await self._exchange(prepared.url, prepared, prepared.idempotent)
+            try:
+                return await self._send(prepared, origin, fresh=False)
+            except StaleConnectionError as stale:
+                if not prepared.idempotent:
+                    raise stale.error from None
+            # As `_exchange`: the kept-alive connection was closed under us, once more.
+            try:
+                return await self._send(prepared, origin, fresh=True)
+            except StaleConnectionError as stale:
+                raise stale.error from None
         except httpx.RequestError as exc:
             exc.request = prepared.build()
             raise

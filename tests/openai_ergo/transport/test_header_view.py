@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from openai_ergo._transport._parser import ResponseParser
-from openai_ergo._transport._prepared import HeaderView
+from openai_ergo._transport._prepared import HeaderView, PlainResponse
 
 HEADS = [
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Dup: a\r\nx-dup: b\r\n"
@@ -55,3 +55,27 @@ def test_the_parser_indexes_repeated_headers_joined_and_trailing_space_stripped(
     parser = parsed(HEADS[2])
     assert parser.index[b"x-other"] == b"plain"
     assert parsed(HEADS[0]).index[b"x-dup"] == b"a, b"
+
+
+async def test_a_plain_response_has_every_attribute_httpx_sets_with_the_same_values() -> None:
+    stream = httpx.ByteStream(b"{}")
+    extensions: dict[str, object] = {"http_version": b"HTTP/1.1"}
+    parser = parsed(HEADS[0])
+    plain = PlainResponse(
+        200,
+        parser.headers,
+        stream=stream,
+        extensions=extensions,
+        build_request=lambda: httpx.Request("GET", "http://a.test/"),
+        timeouts={},
+        header_index=parser.index,
+    )
+    reference = httpx.Response(200, stream=stream, extensions=extensions)
+    lazy = {"headers", "_request"}
+    for name, value in vars(reference).items():
+        if name not in lazy:
+            assert getattr(plain, name) == value, name
+    assert plain.headers.multi_items() == httpx.Headers(parser.headers).multi_items()
+    assert plain.request.url == "http://a.test/"
+    assert await plain.aread() == b"{}"
+    assert plain.json() == {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -23,6 +24,7 @@ import httpx
 from openai_ergo._pipeline._auth import APIKeyAuth
 from openai_ergo._pipeline._middleware import Middleware
 from openai_ergo._transport import HTTP11Transport
+from openai_ergo._transport._network import Origin
 from openai_ergo._transport._prepared import HeadEncoder, PreparedRequest
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRA
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 #: Request lines and Host lines kept per client (a handful of endpoints, over and over).
 _MAX_TARGETS = 256
+#: A request line, its Host line and the origin the transport connects it to.
+_Target = tuple[bytes, bytes, Origin]
 
 
 class PlainRequests:
@@ -69,8 +73,9 @@ class PlainRequests:
         self._lines: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
         #: A call's own headers (name and value as set) -> their checked line.
         self._own_lines: dict[tuple[str, str], bytes] = {}
-        #: (method, url) -> request line and Host line, or None when httpx's transport sends it.
-        self._targets: dict[tuple[str, str], tuple[bytes, bytes] | None] = {}
+        #: (method, url) -> request line, Host line and origin, or None when httpx's transport
+        #: sends it.
+        self._targets: dict[tuple[str, str], _Target | None] = {}
 
     @classmethod
     def for_client(
@@ -103,7 +108,7 @@ class PlainRequests:
         if content is not None and not isinstance(content, bytes):
             return None
         hooks = http.event_hooks
-        if hooks["request"] or hooks["response"] or http.cookies.jar:
+        if hooks["request"] or hooks["response"] or _holds_cookies(http.cookies.jar):
             return None
         method = call.method
         if call.query is None:
@@ -114,7 +119,7 @@ class PlainRequests:
             target = self._target_lines(method, url)
         if target is None:
             return None
-        request_line, host_line = target
+        request_line, host_line, origin = target
         auth_lower = self._auth_lower
         idempotent = method in _IDEMPOTENT_METHODS
         parts = [request_line, host_line]
@@ -161,6 +166,7 @@ class PlainRequests:
             idempotent=idempotent,
             timeouts=timeouts,
             build=functools.partial(self._request, call, url, timeouts),
+            origin=origin,
         )
 
     def _client_lines(
@@ -248,7 +254,7 @@ class PlainRequests:
         request.read()
         return request
 
-    def _target(self, method: str, key: str, url: httpx.URL) -> tuple[bytes, bytes] | None:
+    def _target(self, method: str, key: str, url: httpx.URL) -> _Target | None:
         targets = self._targets
         try:
             return targets[method, key]
@@ -260,7 +266,7 @@ class PlainRequests:
         targets[method, key] = lines
         return lines
 
-    def _target_lines(self, method: str, url: httpx.URL) -> tuple[bytes, bytes] | None:
+    def _target_lines(self, method: str, url: httpx.URL) -> _Target | None:
         if not self._transport.sends_itself(url, method) or not url.host:
             return None
         # The method and path as the transport checks them: a bad one takes httpx's path,
@@ -273,4 +279,14 @@ class PlainRequests:
             host_line = self._encoder.line(b"Host", url.netloc)
         except httpx.LocalProtocolError:
             return None
-        return b"%b %b HTTP/1.1\r\n" % (encoded, path), host_line
+        request_line = b"%b %b HTTP/1.1\r\n" % (encoded, path)
+        return request_line, host_line, self._transport.origin_of(url)
+
+
+def _holds_cookies(jar: CookieJar) -> bool:
+    """Whether the client's jar holds a cookie. `len(jar)` walks every cookie through two
+    generators; the jar's own table (a stdlib attribute since Python 2) answers at once, and
+    a jar without it is asked the public way. A jar whose cookies were all cleared may keep
+    empty entries there: its requests then take httpx's path, which is only slower."""
+    table = getattr(jar, "_cookies", None)
+    return bool(jar) if table is None else bool(table)

@@ -167,13 +167,16 @@ class HTTP11Connection:
     ) -> ResponseParser:
         """`request` for a request already encoded (head and body bytes)."""
         reused = self._start()
-        with contextlib.suppress(httpx.WriteError):
-            head, body = prepared.head, prepared.body
+        # As `request` (a failed write is not the error yet), without a context manager.
+        head, body = prepared.head, prepared.body
+        try:
             if len(body) <= _COALESCE_LIMIT:
                 await self.send(head + body, write_timeout)
             else:
                 await self.send(head, write_timeout)
                 await self.send(body, write_timeout)
+        except httpx.WriteError:
+            pass
         return await self._response_head(prepared.method, reused, read_timeout)
 
     def _start(self) -> bool:

@@ -16,9 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from openai_ergo._transport._network import Origin
 
 __all__ = ["HeadEncoder", "HeaderView", "PlainResponse", "PreparedRequest", "header_view"]
 
@@ -75,7 +78,7 @@ class PreparedRequest:
     needs besides: where to, the timeouts, whether it may be sent twice, and how to build the
     `httpx.Request` it stands for when an error or a reader asks for it."""
 
-    __slots__ = ("body", "build", "head", "idempotent", "method", "timeouts", "url")
+    __slots__ = ("body", "build", "head", "idempotent", "method", "origin", "timeouts", "url")
 
     def __init__(
         self,
@@ -87,8 +90,11 @@ class PreparedRequest:
         idempotent: bool,
         timeouts: Mapping[str, Any],
         build: Callable[[], httpx.Request],
+        origin: Origin | None = None,
     ) -> None:
         self.method = method
+        #: The transport's `origin_of(url)`, when the caller kept it.
+        self.origin = origin
         self.url = url
         self.head = head
         self.body = body

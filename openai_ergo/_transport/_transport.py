@@ -126,12 +126,17 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         itself, not handed to httpx's: the condition for `send_prepared`."""
         return self._route_url(url, method, upgrade=False) is None
 
+    def origin_of(self, url: httpx.URL) -> Origin:
+        """Where a request to `url` connects (without SNI override): its pool key."""
+        scheme = url.scheme
+        # The ASCII (IDNA 2008) form httpx computed, as `_exchange` reads it.
+        return Origin(scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[scheme])
+
     async def send_prepared(self, prepared: PreparedRequest) -> httpx.Response:
         """Send a request already encoded (the caller checked `sends_itself`): a
-        `PlainResponse`, whose `request` is `prepared.build()` when something reads it."""
-        url = prepared.url
-        scheme = url.scheme
-        origin = Origin(scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[scheme])
+        `PlainResponse`, whose `request` is `prepared.build()` when something reads it.
+        `prepared.origin`, when the caller kept it from `origin_of`, saves reading the URL."""
+        origin = prepared.origin or self.origin_of(prepared.url)
         try:
             try:
                 return await self._send(prepared, origin, fresh=False)

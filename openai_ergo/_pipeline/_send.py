@@ -527,7 +527,8 @@ class Pipeline:
             outcome.retryable = retry.should_retry_status(status, headers)
             return outcome
         finally:
-            record.setdefault("ms", round((time.perf_counter() - started) * 1000.0, 1))
+            if "ms" not in record:  # a logged attempt has it already
+                record["ms"] = round((time.perf_counter() - started) * 1000.0, 1)
             if permit is not None:
                 permit.release()
             if breaker is not None:

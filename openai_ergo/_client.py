@@ -33,13 +33,14 @@ if TYPE_CHECKING:
     from openai_ergo._health import Health
     from openai_ergo._multipart import MultipartBody
     from openai_ergo._pagination import Paginator
+    from openai_ergo._pipeline._call import Call, CallHeaders, HeaderBase
     from openai_ergo._pipeline._circuit import CircuitBreaker
     from openai_ergo._pipeline._clock import Clock
     from openai_ergo._pipeline._middleware import Middleware
     from openai_ergo._pipeline._observe import Observer
     from openai_ergo._pipeline._ratelimit import RateLimiter
     from openai_ergo._pipeline._retry import RetryPolicy
-    from openai_ergo._pipeline._send import Call, Pipeline
+    from openai_ergo._pipeline._send import Pipeline
     from openai_ergo._redis._ratelimit import RedisRateLimiter
     from openai_ergo._response import APIResponse, BinaryResponse, EventStream
     from openai_ergo.resources import SpeechBuilder, TranscriptionBuilder
@@ -64,22 +65,23 @@ def _load_network_stack() -> None:
     """Import httpx, the transport and the request pipeline: the first `Client` pays for them,
     not `import openai_ergo` nor reading `openai_ergo.Client` (docs/design.md, "Decision:
     import cost"). What `request` uses becomes a module global, as cheap to reach as before."""
-    global _encode, Call, MultipartBody, Pipeline
+    global _encode, Call, CallHeaders, MultipartBody, Pipeline
     from msgspec.json import encode as _encode
 
     from openai_ergo._multipart import MultipartBody
-    from openai_ergo._pipeline._send import Call, Pipeline
+    from openai_ergo._pipeline._call import Call, CallHeaders
+    from openai_ergo._pipeline._send import Pipeline
 
 
-def _merged_headers(
-    base: httpx.AsyncClient | httpx.Headers, extra: Mapping[str, str]
-) -> httpx.Headers:
+def _merged_headers(base: httpx.AsyncClient | HeaderBase, extra: Mapping[str, str]) -> HeaderBase:
     import httpx
 
-    # Merged once here, so each request copies one list instead of merging two header sets.
-    merged = httpx.Headers(base.headers if isinstance(base, httpx.AsyncClient) else base)
+    from openai_ergo._pipeline._call import HeaderBase
+
+    # Merged once here, so each request adds its own few to one shared list.
+    merged = httpx.Headers(base.headers)
     merged.update(extra)
-    return merged
+    return HeaderBase(merged)
 
 
 def _checked_cache(cache: object) -> ResponseCache | None:
@@ -526,23 +528,23 @@ class Client(Namespaces, AsyncResource):
         options = options or _NO_OPTIONS
         method = method.upper()
         url, azure_query = self._url(path, body, options)
-        call_headers = self._headers.copy()
+        call_headers = CallHeaders(self._headers)
         content: bytes | MultipartBody | None
         if body is None:
             content = None
         elif isinstance(body, MultipartBody):
             # Streamed as the transport asks for it; chunked when a file's size is unknown.
             content = body
-            call_headers["Content-Type"] = body.content_type
+            call_headers.set("Content-Type", body.content_type)
             length = body.content_length
             if length is None:
-                call_headers["Transfer-Encoding"] = "chunked"
+                call_headers.set("Transfer-Encoding", "chunked")
             else:
-                call_headers["Content-Length"] = str(length)
+                call_headers.set("Content-Length", str(length))
         else:
             content = bytes(body) if isinstance(body, bytes | bytearray) else _encode(body)
-            call_headers["Content-Type"] = "application/json"
-        call_headers["Accept"] = _ACCEPT[stream]
+            call_headers.set_ascii(b"content-type", "Content-Type", "application/json")
+        call_headers.set_ascii(b"accept", "Accept", _ACCEPT[stream])
         if headers:
             call_headers.update(headers)
         default_query = self._default_query

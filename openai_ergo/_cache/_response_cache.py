@@ -33,7 +33,7 @@ from openai_ergo._response import APIResponse, EventStream
 
 if TYPE_CHECKING:
     from openai_ergo._cache._semantic import SemanticMatcher
-    from openai_ergo._pipeline._send import Call
+    from openai_ergo._pipeline._call import Call
     from streaming import EventSource, ServerSentEvent
 
 __all__ = ["CacheStatistics", "ResponseCache"]

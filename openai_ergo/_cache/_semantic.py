@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from openai_ergo._cache._entries import Entry
     from openai_ergo._cache._response_cache import ResponseCache
     from openai_ergo._client import Client
-    from openai_ergo._pipeline._send import Call
+    from openai_ergo._pipeline._call import Call
 
 __all__ = ["SemanticMatcher"]
 

@@ -97,6 +97,13 @@ def redact_secrets(
     return event_dict
 
 
+def logging_configured() -> bool:
+    """Whether `log_event` would emit anything (the application configured structlog): a
+    caller checks it before gathering what an event would say."""
+    structlog = sys.modules.get("structlog")
+    return structlog is not None and bool(structlog.is_configured())
+
+
 def log_event(event: str, secrets: Iterable[str], /, *, failed: bool, **fields: Any) -> None:
     """Emit one event (warning when `failed`) once the application configured structlog;
     every field is scrubbed first."""

@@ -19,7 +19,7 @@ from openai_ergo._response import APIResponse
 
 if TYPE_CHECKING:
     from openai_ergo._errors import CircuitOpenError
-    from openai_ergo._pipeline._send import Call
+    from openai_ergo._pipeline._call import Call
     from openai_ergo._response import BinaryResponse, EventStream
 
 __all__ = ["ObservedRequests"]
@@ -53,7 +53,7 @@ class ObservedRequests:
         for observer in self.observers:
             observer.started(operation)
         for observer in self.observers:
-            observer.inject(operation, call.headers)
+            observer.inject(operation, call.headers.httpx())
         return operation
 
     def returned(

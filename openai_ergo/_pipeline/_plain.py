@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -23,10 +24,11 @@ import httpx
 from openai_ergo._pipeline._auth import APIKeyAuth
 from openai_ergo._pipeline._middleware import Middleware
 from openai_ergo._transport import HTTP11Transport
+from openai_ergo._transport._network import Origin
 from openai_ergo._transport._prepared import HeadEncoder, PreparedRequest
 
 if TYPE_CHECKING:
-    from openai_ergo._pipeline._send import Call
+    from openai_ergo._pipeline._call import Call, HeaderBase
 
 __all__ = ["PlainRequests"]
 
@@ -37,6 +39,8 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRA
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 #: Request lines and Host lines kept per client (a handful of endpoints, over and over).
 _MAX_TARGETS = 256
+#: A request line, its Host line and the origin the transport connects it to.
+_Target = tuple[bytes, bytes, Origin]
 
 
 class PlainRequests:
@@ -50,6 +54,7 @@ class PlainRequests:
         "_encoder",
         "_http",
         "_lines",
+        "_own_lines",
         "_targets",
         "_transport",
     )
@@ -66,8 +71,11 @@ class PlainRequests:
         name, _, value = line[:-2].partition(b": ")
         self._auth_pair = (name, value)
         self._lines: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
-        #: (method, url) -> request line and Host line, or None when httpx's transport sends it.
-        self._targets: dict[tuple[str, str], tuple[bytes, bytes] | None] = {}
+        #: A call's own headers (name and value as set) -> their checked line.
+        self._own_lines: dict[tuple[str, str], bytes] = {}
+        #: (method, url) -> request line, Host line and origin, or None when httpx's transport
+        #: sends it.
+        self._targets: dict[tuple[str, str], _Target | None] = {}
 
     @classmethod
     def for_client(
@@ -100,7 +108,7 @@ class PlainRequests:
         if content is not None and not isinstance(content, bytes):
             return None
         hooks = http.event_hooks
-        if hooks["request"] or hooks["response"] or http.cookies.jar:
+        if hooks["request"] or hooks["response"] or _holds_cookies(http.cookies.jar):
             return None
         method = call.method
         if call.query is None:
@@ -111,34 +119,42 @@ class PlainRequests:
             target = self._target_lines(method, url)
         if target is None:
             return None
-        request_line, host_line = target
-        lines = self._lines
-        encoder = self._encoder
+        request_line, host_line, origin = target
         auth_lower = self._auth_lower
         idempotent = method in _IDEMPOTENT_METHODS
         parts = [request_line, host_line]
         if not content and method in _BODY_METHODS:
             parts.append(b"Content-Length: 0\r\n")
-        for name, value in call.headers.raw:
-            key = (name, value)
-            entry = lines.get(key)
-            if entry is None:
-                lower = name.lower()
-                try:
-                    entry = (encoder.line(name, value), lower)
-                except httpx.LocalProtocolError:
-                    # httpx's path raises the transport's own error, with the request.
-                    return None
-                if lower != b"idempotency-key":
-                    if len(lines) >= _MAX_TARGETS * 2:
-                        lines.clear()
-                    lines[key] = entry
-            line, lower = entry
-            if lower in _HTTPX_DECIDES or lower == auth_lower:
+        headers = call.headers
+        if headers.built is None:
+            # The client's lines, encoded once, then the call's own few.
+            client_lines = self._client_lines(headers.base, headers.replaced)
+            if client_lines is None:
                 return None
-            if lower == b"idempotency-key":
-                idempotent = True
-            parts.append(line)
+            lines, idempotent_key = client_lines
+            parts.append(lines)
+            idempotent = idempotent or idempotent_key
+            own_lines = self._own_lines
+            for lower, pair in headers.own.items():
+                if lower in _HTTPX_DECIDES or lower == auth_lower:
+                    return None
+                line = own_lines.get(pair)
+                if line is None:
+                    try:
+                        line = self._encoder.line(pair[0].encode("ascii"), pair[1].encode("ascii"))
+                    except httpx.LocalProtocolError:
+                        return None
+                    if lower == b"idempotency-key":
+                        idempotent = True
+                    else:
+                        if len(own_lines) >= _MAX_TARGETS:
+                            own_lines.clear()
+                        own_lines[pair] = line
+                parts.append(line)
+        elif not self._add_lines(headers.built.raw, parts):
+            return None
+        else:
+            idempotent = idempotent or "idempotency-key" in headers.built
         if content:
             parts.append(b"Content-Length: %d\r\n" % len(content))
         parts.append(self._auth_line)
@@ -150,7 +166,70 @@ class PlainRequests:
             idempotent=idempotent,
             timeouts=timeouts,
             build=functools.partial(self._request, call, url, timeouts),
+            origin=origin,
         )
+
+    def _client_lines(
+        self, base: HeaderBase, replaced: Mapping[bytes, tuple[str, str] | None]
+    ) -> tuple[bytes, bool] | None:
+        """A client's own header lines with the call's replacements, encoded and checked once
+        per set of replacements (kept on `base`: a client's calls replace the same few, the
+        Accept header mostly), and whether they carry an Idempotency-Key; None when one of
+        them makes the request take httpx's path."""
+        kept = base.plain
+        if kept is None or kept[0] is not self:
+            kept = base.plain = (self, {})
+        known = kept[1]
+        key = tuple(replaced.items()) if replaced else ()
+        try:
+            result: tuple[bytes, bool] | None = known[key]
+            return result
+        except KeyError:
+            pass
+        pairs: list[tuple[bytes, bytes]] = []
+        for name, value in base.headers.raw:
+            lower = name.lower()
+            if lower in replaced:
+                pair = replaced[lower]
+                if pair is None:
+                    continue
+                name, value = pair[0].encode("ascii"), pair[1].encode("ascii")
+            pairs.append((name, value))
+        parts: list[bytes] = []
+        result = None
+        if self._add_lines(pairs, parts):
+            idempotent = any(name.lower() == b"idempotency-key" for name, _ in pairs)
+            result = (b"".join(parts), idempotent)
+        if len(known) >= _MAX_TARGETS:
+            known.clear()
+        known[key] = result
+        return result
+
+    def _add_lines(self, raw: list[tuple[bytes, bytes]], parts: list[bytes]) -> bool:
+        """Append the checked line of each header to `parts`; False when one of them makes
+        the request take httpx's path (a header httpx acts on, the auth's own, a bad line)."""
+        lines = self._lines
+        encoder = self._encoder
+        auth_lower = self._auth_lower
+        for name, value in raw:
+            key = (name, value)
+            entry = lines.get(key)
+            if entry is None:
+                lower = name.lower()
+                try:
+                    entry = (encoder.line(name, value), lower)
+                except httpx.LocalProtocolError:
+                    # httpx's path raises the transport's own error, with the request.
+                    return False
+                if lower != b"idempotency-key":
+                    if len(lines) >= _MAX_TARGETS * 2:
+                        lines.clear()
+                    lines[key] = entry
+            line, lower = entry
+            if lower in _HTTPX_DECIDES or lower == auth_lower:
+                return False
+            parts.append(line)
+        return True
 
     def _request(self, call: Call, url: httpx.URL, timeouts: Mapping[str, Any]) -> httpx.Request:
         """The `httpx.Request` httpx's path would have sent (the same headers, in the same
@@ -161,7 +240,7 @@ class PlainRequests:
         pairs = [(b"Host", url.netloc)]
         if not content and call.method in _BODY_METHODS:
             pairs.append((b"Content-Length", b"0"))
-        pairs += call.headers.raw
+        pairs += call.headers.httpx().raw
         if content:
             pairs.append((b"Content-Length", b"%d" % len(content)))
         pairs.append(self._auth_pair)
@@ -175,7 +254,7 @@ class PlainRequests:
         request.read()
         return request
 
-    def _target(self, method: str, key: str, url: httpx.URL) -> tuple[bytes, bytes] | None:
+    def _target(self, method: str, key: str, url: httpx.URL) -> _Target | None:
         targets = self._targets
         try:
             return targets[method, key]
@@ -187,7 +266,7 @@ class PlainRequests:
         targets[method, key] = lines
         return lines
 
-    def _target_lines(self, method: str, url: httpx.URL) -> tuple[bytes, bytes] | None:
+    def _target_lines(self, method: str, url: httpx.URL) -> _Target | None:
         if not self._transport.sends_itself(url, method) or not url.host:
             return None
         # The method and path as the transport checks them: a bad one takes httpx's path,
@@ -200,4 +279,14 @@ class PlainRequests:
             host_line = self._encoder.line(b"Host", url.netloc)
         except httpx.LocalProtocolError:
             return None
-        return b"%b %b HTTP/1.1\r\n" % (encoded, path), host_line
+        request_line = b"%b %b HTTP/1.1\r\n" % (encoded, path)
+        return request_line, host_line, self._transport.origin_of(url)
+
+
+def _holds_cookies(jar: CookieJar) -> bool:
+    """Whether the client's jar holds a cookie. `len(jar)` walks every cookie through two
+    generators; the jar's own table (a stdlib attribute since Python 2) answers at once, and
+    a jar without it is asked the public way. A jar whose cookies were all cleared may keep
+    empty entries there: its requests then take httpx's path, which is only slower."""
+    table = getattr(jar, "_cookies", None)
+    return bool(jar) if table is None else bool(table)

@@ -62,9 +62,17 @@ _BUDGET_HEADERS = tuple(
 )
 
 
+_BUDGET_NAMES = frozenset(name.encode("ascii") for names in _BUDGET_HEADERS for name in names[1:])
+
+
 def _budget_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The `x-ratelimit-*` headers, names lower-cased. One pass over httpx's raw list: this
-    runs on every response, and six lookups by name cost more than twice as much."""
+    runs on every response, and six lookups by name cost more than twice as much there; a
+    head the transport indexed by name answers the six lookups at once (`present`)."""
+    present = getattr(headers, "present", None)
+    if present is not None:
+        found: dict[str, str] = present(_BUDGET_NAMES)
+        return found
     raw = getattr(headers, "raw", None)
     if raw is None:
         return {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
@@ -408,6 +416,18 @@ class RateLimiter:
         `request` names it in errors. Raises `RateLimitError` when the wait would be too long.
         """
         semaphore = self._semaphore
+        if (
+            semaphore is None
+            and self.requests_per_minute is None
+            and self.tokens_per_minute is None
+        ):
+            state = self._state(scope)
+            if state.requests is None and state.tokens is None:
+                # Nothing paces this request (no configured limit, no budget learned for its
+                # scope): admitted now with nothing booked, as `_reserve` would admit it.
+                state.admitted += 1
+                self._admitted += 1
+                return RateLimitPermit(None, 0.0, next(self._tickets))
         if semaphore is not None:
             before = self.clock.now()
             await semaphore.acquire()

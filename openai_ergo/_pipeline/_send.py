@@ -4,18 +4,19 @@ transport for each attempt, the retry policy between attempts, and errors mapped
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
 
-from openai_ergo._config import RequestOptions, Timeouts, model_of
+from openai_ergo._config import Timeouts, model_of
 from openai_ergo._errors import APIStatusError, CircuitOpenError, OpenAIErgoError, RateLimitError
 from openai_ergo._multipart import MultipartBody
 from openai_ergo._pipeline._auth import KEY_LABEL, KeyPool, SecretHolder
 from openai_ergo._pipeline._buckets import RateLimitScope
+from openai_ergo._pipeline._call import Call
 from openai_ergo._pipeline._circuit import CircuitBreaker, endpoint_key
 from openai_ergo._pipeline._clock import Clock
 from openai_ergo._pipeline._direct import DirectSender, TimedStream
@@ -26,7 +27,7 @@ from openai_ergo._pipeline._errors_map import (
     transport_error,
 )
 from openai_ergo._pipeline._idempotency import new_idempotency_key
-from openai_ergo._pipeline._logging import log_event, redact_value
+from openai_ergo._pipeline._logging import log_event, logging_configured, redact_value
 from openai_ergo._pipeline._middleware import (
     Middleware,
     RequestState,
@@ -65,24 +66,6 @@ def _is_sse_error(exc: BaseException | None) -> bool:
     return isinstance(exc, SSEError)
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """Everything one logical request needs, resolved by the client."""
-
-    method: str
-    path: str
-    url: str
-    #: `url` parsed (parsing costs more than the rest of building a request).
-    target: httpx.URL
-    content: bytes | MultipartBody | None
-    headers: httpx.Headers
-    query: dict[str, Any] | None
-    #: True for an event stream, "bytes" for a streamed binary body.
-    stream: bool | Literal["bytes"]
-    body: Any
-    options: RequestOptions
-
-
 @dataclass(slots=True)
 class _Limits:
     """What the rate limiter needs across the attempts of one request."""
@@ -95,13 +78,16 @@ class _Limits:
     #: `Retry-After` already covers.
     last: RateLimitScope | None = None
     exempt: RateLimitScope | None = None
+    #: The scope `scope()` made last (one object per key, not one per question).
+    made: RateLimitScope | None = None
 
     def scope(self, key: object) -> RateLimitScope:
         """The scope for this request on the key labelled `key` (none without a key pool)."""
         label = key if isinstance(key, str) and key else None
-        if self.last is None or self.last.key != label:
-            return RateLimitScope(self.model, label)
-        return self.last
+        made = self.made
+        if made is None or made.key != label:
+            made = self.made = RateLimitScope(self.model, label)
+        return made
 
 
 @dataclass(slots=True)
@@ -115,15 +101,24 @@ class _Outcome:
     retryable: bool = False
 
 
-async def _read_all(response: httpx.Response) -> bytes:
+async def _read_all(response: httpx.Response, headers: Mapping[str, str]) -> bytes:
     """The whole body. Without a content coding to undo, straight from the transport's stream:
     `aread()` steps two generator layers per block and a decoder chain that would pass the
-    bytes through unchanged."""
+    bytes through unchanged. A transport stream that says it is `finished` after a block has
+    given its connection back, so no step is taken only to hear it end."""
     stream = response.stream
-    if isinstance(stream, TimedStream) and header_view(response).get(
+    if isinstance(stream, TimedStream) and headers.get(
         "content-encoding", "identity"
     ).strip().lower() in ("", "identity"):
-        chunks = [chunk async for chunk in stream]
+        iterator = stream.__aiter__()
+        chunks = []
+        while True:
+            try:
+                chunks.append(await iterator.__anext__())
+            except StopAsyncIteration:
+                break
+            if getattr(iterator, "finished", False) is True:
+                break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     return await response.aread()
 
@@ -215,7 +210,7 @@ class Pipeline:
         request = httpx.Request(
             call.method,
             call.target,
-            headers=call.headers,
+            headers=call.headers.httpx(),
             params=call.query,
             extensions={"timeout": timeout},
             **body,
@@ -291,7 +286,11 @@ class Pipeline:
     ) -> APIResponse | EventStream | BinaryResponse:
         timeouts = call.options.timeouts or self.timeouts
         if call.method == "POST" and "idempotency-key" not in call.headers:
-            call.headers["Idempotency-Key"] = call.options.idempotency_key or new_idempotency_key()
+            key = call.options.idempotency_key
+            if not key:
+                call.headers.set_ascii(b"idempotency-key", "Idempotency-Key", new_idempotency_key())
+            else:
+                call.headers.set("Idempotency-Key", key)
         if call.stream or timeouts.total is None:
             return await self._attempts(call, timeouts, None, operation, state=state)
         attempts: list[dict[str, Any]] = []
@@ -463,7 +462,9 @@ class Pipeline:
                 return outcome
             outcome.response = response
             headers = header_view(response)
-            record["status"] = response.status_code
+            status = response.status_code
+            success = 200 <= status < 300
+            record["status"] = status
             record["request_id"] = request_id_of(headers)
             try:
                 for middleware in self.middleware:
@@ -472,7 +473,7 @@ class Pipeline:
                     label = request.extensions.get(KEY_LABEL) if request is not None else None
                     limits.last = limits.scope(label)
                     self.rate_limiter.observe(headers, scope=limits.last, permit=permit)
-                if response.is_success and call.stream == "bytes":
+                if success and call.stream == "bytes":
                     # The body is the caller's to read, chunk by chunk: the handle owns the
                     # connection and the concurrency slot until it closes.
                     verdict = True
@@ -486,7 +487,7 @@ class Pipeline:
                     permit = None
                     self._log(call, record, failed=False, started=started)
                     return outcome
-                if response.is_success and call.stream:
+                if success and call.stream:
                     verdict = await self._open_stream(
                         call, timeouts, state, outcome, permit, operation
                     )
@@ -494,7 +495,7 @@ class Pipeline:
                         permit = None  # the stream owns the slot until it closes
                         self._log(call, record, failed=False, started=started)
                     return outcome
-                outcome.content = await _read_all(response)
+                outcome.content = await _read_all(response, headers)
             except httpx.HTTPError as exc:
                 verdict = _http_failure(outcome, record, exc)
                 return outcome
@@ -508,8 +509,7 @@ class Pipeline:
                     else:
                         with anyio.CancelScope(shield=True):
                             await response.aclose()
-            status = response.status_code
-            if response.is_success:
+            if success:
                 verdict = True
                 outcome.result = APIResponse(
                     status_code=status,
@@ -527,7 +527,8 @@ class Pipeline:
             outcome.retryable = retry.should_retry_status(status, headers)
             return outcome
         finally:
-            record.setdefault("ms", round((time.perf_counter() - started) * 1000.0, 1))
+            if "ms" not in record:  # a logged attempt has it already
+                record["ms"] = round((time.perf_counter() - started) * 1000.0, 1)
             if permit is not None:
                 permit.release()
             if breaker is not None:
@@ -549,7 +550,8 @@ class Pipeline:
             limits.tokens = call.options.estimated_tokens or estimate_tokens(
                 call.body, call.content if isinstance(call.content, bytes) else None
             )
-        exempt, limits.exempt = limits.exempt == scope, None
+        exempt = limits.exempt is not None and limits.exempt == scope
+        limits.exempt = None
         return await limiter.acquire(
             limits.tokens or 1,
             scope=scope,
@@ -569,19 +571,21 @@ class Pipeline:
     ) -> bool:
         """Open the event source and read its first batch, so that a stream that breaks before
         its first event is retried like any failed request. Returns the circuit verdict."""
-        from streaming import EventSource, SSEError, StreamingError
+        # Loaded with the first stream, not with the client; a plain import, since importing
+        # names from a package runs a Python step per stream.
+        import streaming
 
         assert outcome.response is not None
-        source: EventSource = EventSource(
+        source: EventSource = streaming.EventSource(
             outcome.response, idle_timeout=timeouts.stream_idle, deadline=timeouts.stream_total
         )
         try:
             first = await source.next_batch()
-        except SSEError as exc:  # a 2xx that is not an event stream: retrying will not help
+        except streaming.SSEError as exc:  # a 2xx that is not an event stream: retrying won't help
             await source.aclose()
             outcome.exception = exc
             return True
-        except (StreamingError, httpx.HTTPError) as exc:
+        except (streaming.StreamingError, httpx.HTTPError) as exc:
             await source.aclose()
             outcome.exception = exc
             outcome.retryable = True
@@ -668,6 +672,8 @@ class Pipeline:
     ) -> None:
         if started is not None:
             record["ms"] = round((time.perf_counter() - started) * 1000.0, 1)
+        if not logging_configured():
+            return
         log_event(
             LOG_EVENT,
             self.secrets(),

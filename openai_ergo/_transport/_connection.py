@@ -167,13 +167,16 @@ class HTTP11Connection:
     ) -> ResponseParser:
         """`request` for a request already encoded (head and body bytes)."""
         reused = self._start()
-        with contextlib.suppress(httpx.WriteError):
-            head, body = prepared.head, prepared.body
+        # As `request` (a failed write is not the error yet), without a context manager.
+        head, body = prepared.head, prepared.body
+        try:
             if len(body) <= _COALESCE_LIMIT:
                 await self.send(head + body, write_timeout)
             else:
                 await self.send(head, write_timeout)
                 await self.send(body, write_timeout)
+        except httpx.WriteError:
+            pass
         return await self._response_head(prepared.method, reused, read_timeout)
 
     def _start(self) -> bool:
@@ -187,20 +190,17 @@ class HTTP11Connection:
     ) -> ResponseParser:
         parser = ResponseParser(is_head_request=method == "HEAD")
         try:
-            await self._read_head(parser, read_timeout)
+            while not parser.head_complete:
+                data = await self.receive(read_timeout)
+                if data:
+                    parser.feed(data)
+                else:
+                    parser.eof()
         except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
             if reused and not parser.received_any:
                 raise StaleConnectionError(exc) from exc
             raise
         return parser
-
-    async def _read_head(self, parser: ResponseParser, read_timeout: float | None) -> None:
-        while not parser.head_complete:
-            data = await self.receive(read_timeout)
-            if data:
-                parser.feed(data)
-            else:
-                parser.eof()
 
 
 async def _write_request(

@@ -44,6 +44,7 @@ class ResponseParser:
         "head_complete",
         "headers",
         "http_version",
+        "index",
         "keep_alive",
         "on_body",
         "reason",
@@ -60,6 +61,9 @@ class ResponseParser:
         self.status = 0
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
+        #: The head's headers by lower-case name (repeated ones joined with ", "), built once
+        #: with the framing checks: the pipeline's few lookups then decode only what they read.
+        self.index: dict[bytes, bytes] = {}
         self.http_version = b"HTTP/1.1"
         self.head_complete = False
         self.complete = False
@@ -109,19 +113,18 @@ class ResponseParser:
         self.status = status
         version = self._parser.get_http_version()
         self.http_version = _HTTP_VERSIONS.get(version) or b"HTTP/" + version.encode()
-        chunked = False
-        has_length = False
-        for name, value in self.headers:
-            lower = name.lower()
-            if lower == b"transfer-encoding":
-                if value.strip().lower() != b"chunked" or chunked:
-                    raise httpx.RemoteProtocolError(
-                        "only Transfer-Encoding: chunked is supported, the server sent "
-                        f"{value.decode('latin-1')!r}"
-                    )
-                chunked = True
-            elif lower == b"content-length":
-                has_length = True
+        headers = self.headers
+        # One comprehension for the common head, where every name appears once; the framing
+        # headers are then two lookups.
+        index = self.index = {name.lower(): value for name, value in headers}
+        if len(index) == len(headers):
+            transfer_encoding = index.get(b"transfer-encoding")
+            chunked = transfer_encoding is not None
+            if transfer_encoding is not None and transfer_encoding.strip().lower() != b"chunked":
+                raise _unsupported_coding(transfer_encoding)
+            has_length = b"content-length" in index
+        else:
+            chunked, has_length = self._repeated_names()
         self._framed = chunked or has_length or status in (204, 304) or self._is_head_request
         self.keep_alive = self._parser.should_keep_alive()
         self.head_complete = True
@@ -129,6 +132,27 @@ class ResponseParser:
             # A response to HEAD has no body whatever its Content-Length says.
             self.complete = True
             self.reusable = self.keep_alive
+
+    def _repeated_names(self) -> tuple[bool, bool]:
+        """The index and framing of a head that repeats a name: repeated values joined with
+        ", " (as httpx reads them), and one Transfer-Encoding at most."""
+        index: dict[bytes, bytes] = {}
+        chunked = False
+        has_length = False
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower in index:
+                index[lower] += b", " + value
+            else:
+                index[lower] = value
+            if lower == b"transfer-encoding":
+                if value.strip().lower() != b"chunked" or chunked:
+                    raise _unsupported_coding(value)
+                chunked = True
+            elif lower == b"content-length":
+                has_length = True
+        self.index = index
+        return chunked, has_length
 
     def on_message_complete(self) -> None:
         """End of an interim response (keep going) or of the response (done)."""
@@ -197,3 +221,9 @@ class ResponseParser:
             "peer closed connection without sending complete message body "
             "(the response was cut short)"
         )
+
+
+def _unsupported_coding(value: bytes) -> httpx.RemoteProtocolError:
+    return httpx.RemoteProtocolError(
+        f"only Transfer-Encoding: chunked is supported, the server sent {value.decode('latin-1')!r}"
+    )

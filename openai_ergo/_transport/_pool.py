@@ -140,8 +140,10 @@ class ConnectionPool:
     ) -> tuple[HTTP11Connection | None, bool]:
         """Without awaiting: an idle connection, or a reserved slot for a new one, or neither.
         Connections to drop (abandoned, expired, closed by the peer, evicted) go to `to_close`."""
-        self._take_abandoned(to_close)
-        self._expire(to_close)
+        if self._abandoned:
+            self._take_abandoned(to_close)
+        if self._idle_count:
+            self._expire(to_close)
         idle = self._idle.get(origin)
         while idle and not fresh:
             connection = idle.pop()
@@ -163,24 +165,33 @@ class ConnectionPool:
         """Take back a connection whose response ended cleanly, to keep it alive."""
         self._busy.discard(connection)
         to_close: list[HTTP11Connection] = []
-        self._take_abandoned(to_close)
+        if self._abandoned:
+            self._take_abandoned(to_close)
         if self._closed or connection.closed or self._max_keepalive == 0:
             to_close.append(connection)
             self._wake_one()
             await _close_all(to_close)
             return
         now = connection.idle_since = self._clock()
-        self._idle.setdefault(connection.origin, []).append(connection)
+        idle = self._idle.get(connection.origin)
+        if idle is None:
+            self._idle[connection.origin] = [connection]
+        else:
+            idle.append(connection)
         self._idle_count += 1
-        self._expire(to_close, now)
+        if self._idle_count > 1 or self._expiry == 0:
+            # Alone in the pool, the connection released now is due only with no expiry time.
+            self._expire(to_close, now)
         if self._max_keepalive is not None:
             while self._idle_count > self._max_keepalive:
                 oldest = self._oldest_idle()
                 assert oldest is not None
                 self._remove_idle(oldest)
                 to_close.append(oldest)
-        self._wake_one()
-        await _close_all(to_close)
+        if self._waiters:
+            self._waiters.popleft().set()
+        if to_close:
+            await _close_all(to_close)
 
     async def discard(self, connection: HTTP11Connection) -> None:
         """Close a connection that must not be reused, and free its slot."""
@@ -225,6 +236,12 @@ class ConnectionPool:
         if self._expiry is None or not self._idle_count:
             return
         deadline = (self._clock() if now is None else now) - self._expiry
+        for idle in self._idle.values():
+            # Each list is in release order: its first connection is its oldest.
+            if idle and idle[0].idle_since <= deadline:
+                break
+        else:
+            return
         for origin, idle in list(self._idle.items()):
             keep = [c for c in idle if c.idle_since > deadline]
             if len(keep) != len(idle):

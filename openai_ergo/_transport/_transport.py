@@ -126,11 +126,28 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         itself, not handed to httpx's: the condition for `send_prepared`."""
         return self._route_url(url, method, upgrade=False) is None
 
+    def origin_of(self, url: httpx.URL) -> Origin:
+        """Where a request to `url` connects (without SNI override): its pool key."""
+        scheme = url.scheme
+        # The ASCII (IDNA 2008) form httpx computed, as `_exchange` reads it.
+        return Origin(scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[scheme])
+
     async def send_prepared(self, prepared: PreparedRequest) -> httpx.Response:
         """Send a request already encoded (the caller checked `sends_itself`): a
-        `PlainResponse`, whose `request` is `prepared.build()` when something reads it."""
+        `PlainResponse`, whose `request` is `prepared.build()` when something reads it.
+        `prepared.origin`, when the caller kept it from `origin_of`, saves reading the URL."""
+        origin = prepared.origin or self.origin_of(prepared.url)
         try:
-            return await self._exchange(prepared.url, prepared, prepared.idempotent)
+            try:
+                return await self._send(prepared, origin, fresh=False)
+            except StaleConnectionError as stale:
+                if not prepared.idempotent:
+                    raise stale.error from None
+            # As `_exchange`: the kept-alive connection was closed under us, once more.
+            try:
+                return await self._send(prepared, origin, fresh=True)
+            except StaleConnectionError as stale:
+                raise stale.error from None
         except httpx.RequestError as exc:
             exc.request = prepared.build()
             raise
@@ -217,6 +234,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
                 extensions=extensions,
                 build_request=prepared.build,
                 timeouts=prepared.timeouts,
+                header_index=parser.index,
             )
             body.response = response
             return response

@@ -112,7 +112,7 @@ async def websocket_request(
         params.setdefault(str(key), str(value))
     if params:
         url = f"{url}?{urlencode(params)}"
-    headers = httpx.Headers(client._headers)
+    headers = httpx.Headers(client._headers.headers)
     request = httpx.Request("GET", url, headers=headers)
     if bearer is None:
         # The pipeline's own auth sets the header, so a key pool or a token provider works

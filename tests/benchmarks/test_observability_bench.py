@@ -33,7 +33,12 @@ def test_the_report_says_the_target_is_out_of_reach_when_the_sdk_floor_alone_exc
     )
     assert "bare SDK floor alone is 26.4% of a request, over the 10% budget" in reason
     assert "  otel over plain: 600,000.00 = 3.24x the bare SDK floor;" in lines[-1]
-    assert "the SDK's share 550,000.00, ours 50,000.00 (7.1% of plain)" in lines[-1]
+    assert lines[-1].endswith("the SDK's share 550,000.00, ours 50,000.00 (7.1% of plain)")
+    close, _ = floor_report(
+        {"plain": 700_000.0, "otel": 1_245_000.0},
+        {"sdk_floor": 185_000.0, "sdk_same_records": 550_000.0},
+    )
+    assert close[-1].endswith("ours -5,000.00 (-0.7% of plain) (within run-to-run variation)")
 
 
 def test_the_report_blames_no_floor_that_fits_the_budget() -> None:

@@ -64,8 +64,8 @@ def provider_name(operation: Operation) -> str:
     return AZURE_PROVIDER if operation.path.startswith("/openai/") else PROVIDER
 
 
-#: Every request field `_add_parameters` reads: a dict body with none of them (the common
-#: case) is passed over with one set operation instead of a dozen look-ups.
+#: Every request field `_add_request_details` reads: a dict body with none of them (the common
+#: case) is passed over with one set operation instead of fourteen look-ups.
 _PARAMETER_FIELDS = frozenset(
     [field for field, _ in _REQUEST_NUMBERS]
     + ["stop", "n", "service_tier", "conversation", "response_format", "text"]

@@ -64,6 +64,19 @@ def provider_name(operation: Operation) -> str:
     return AZURE_PROVIDER if operation.path.startswith("/openai/") else PROVIDER
 
 
+#: Every request field `_add_request_details` reads: a dict body with none of them (the common
+#: case) is passed over with one set operation instead of fourteen look-ups.
+_PARAMETER_FIELDS = frozenset(
+    [field for field, _ in _REQUEST_NUMBERS]
+    + ["stop", "n", "service_tier", "conversation", "response_format", "text"]
+)
+#: How many distinct metric attribute sets an observer keeps built (the SDK's own default
+#: cardinality limit per instrument is 2,000); past it the cache starts over.
+_MAX_METRIC_SETS = 1024
+#: An operation's metric attributes: for its duration, its input tokens, its output tokens.
+_MetricAttributes = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+
+
 def _field(body: Any, name: str) -> Any:
     if isinstance(body, dict):
         return body.get(name)
@@ -82,56 +95,70 @@ def _output_type(body: Any) -> str | None:
     return "text" if kind == "text" else None
 
 
-def request_attributes(operation: Operation) -> dict[str, Any]:
-    """The span's attributes known before the first attempt."""
+def sampling_attributes(operation: Operation) -> dict[str, Any]:
+    """The attributes a span starts with: those the conventions name as relevant to a
+    sampler's decision (the operation, the provider, the requested model, the server)."""
     attributes: dict[str, Any] = {
         "gen_ai.provider.name": provider_name(operation),
         "server.address": operation.server_address,
     }
     if operation.server_port is not None:
         attributes["server.port"] = operation.server_port
-    if operation.tag is not None:
-        attributes["openai_ergo.tag"] = operation.tag
     name = operation.name
     if name is None:
         attributes["http.request.method"] = operation.method
-        attributes["openai_ergo.endpoint"] = operation.endpoint
         return attributes
     attributes["gen_ai.operation.name"] = name
     if operation.model is not None:
         attributes["gen_ai.request.model"] = operation.model
+    return attributes
+
+
+def _add_request_details(operation: Operation, attributes: dict[str, Any]) -> None:
+    """The request's attributes that are no sampler's business, added to `attributes`."""
+    if operation.tag is not None:
+        attributes["openai_ergo.tag"] = operation.tag
+    if operation.name is None:
+        attributes["openai_ergo.endpoint"] = operation.endpoint
+        return
+    if operation.stream:
+        attributes["gen_ai.request.stream"] = True
     body = operation.body
     if body is None or isinstance(body, bytes | bytearray):
-        return attributes
+        return
+    if isinstance(body, dict):
+        if body.keys().isdisjoint(_PARAMETER_FIELDS):
+            return
+        get: Callable[[str], Any] = body.get
+    else:
+
+        def get(name: str) -> Any:
+            return getattr(body, name, None)
+
     for field, key in _REQUEST_NUMBERS:
-        value = _field(body, field)
+        value = get(field)
         if isinstance(value, int | float) and not isinstance(value, bool):
             attributes[key] = value
-    stop = _field(body, "stop")
+    stop = get("stop")
     if isinstance(stop, str):
         attributes["gen_ai.request.stop_sequences"] = (stop,)
     elif isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
         attributes["gen_ai.request.stop_sequences"] = tuple(stop)
-    choices = _field(body, "n")
+    choices = get("n")
     if isinstance(choices, int) and choices != 1:
         attributes["gen_ai.request.choice.count"] = choices
-    if operation.stream:
-        attributes["gen_ai.request.stream"] = True
-    tier = _field(body, "service_tier")
+    tier = get("service_tier")
     if isinstance(tier, str) and tier != "auto":
         attributes["openai.request.service_tier"] = tier
-    conversation = _field(body, "conversation")
+    conversation = get("conversation")
     if isinstance(conversation, str):
         attributes["gen_ai.conversation.id"] = conversation
     output = _output_type(body)
     if output is not None:
         attributes["gen_ai.output.type"] = output
-    return attributes
 
 
-def response_attributes(operation: Operation) -> dict[str, Any]:
-    """The span's attributes known at the end."""
-    attributes: dict[str, Any] = {}
+def _add_response_details(operation: Operation, attributes: dict[str, Any]) -> None:
     if operation.status is not None:
         attributes["http.response.status_code"] = operation.status
     if operation.request_id is not None:
@@ -141,7 +168,7 @@ def response_attributes(operation: Operation) -> dict[str, Any]:
     if operation.error_type is not None:
         attributes["error.type"] = operation.error_type
     if operation.name is None:
-        return attributes
+        return
     for key, value in (
         ("gen_ai.response.id", operation.response_id),
         ("gen_ai.response.model", operation.response_model),
@@ -159,6 +186,14 @@ def response_attributes(operation: Operation) -> dict[str, Any]:
         attributes["gen_ai.response.finish_reasons"] = operation.finish_reasons
     if operation.closed_early:
         attributes["openai_ergo.stream.closed_early"] = True
+
+
+def end_attributes(operation: Operation) -> dict[str, Any]:
+    """What a recorded span is given at its end, in one call: the request's details (which a
+    span the sampler drops never needs built) and the outcome."""
+    attributes: dict[str, Any] = {}
+    _add_request_details(operation, attributes)
+    _add_response_details(operation, attributes)
     return attributes
 
 
@@ -231,6 +266,7 @@ class OpenTelemetry(Observer):
         self._duration: Any = None
         self._tokens: Any = None
         self._first_chunk: Any = None
+        self._metric_sets: dict[tuple[Any, ...], _MetricAttributes] = {}
         if metrics:
             meter = otel_metrics.get_meter(_SCOPE, _VERSION, meter_provider=meter_provider)
             self._duration = meter.create_histogram(
@@ -255,7 +291,12 @@ class OpenTelemetry(Observer):
     # -- spans --------------------------------------------------------------------------------
 
     def started(self, operation: Operation) -> None:
-        """Open the request's span."""
+        """Open the request's span.
+
+        It starts with the attributes a sampler may decide on; the rest are built only for a
+        span that records, and given to it in one call when it ends. A span the sampler drops
+        is kept only to propagate its context (`propagate=True`).
+        """
         tracer = self._tracer
         if tracer is None:
             return
@@ -264,14 +305,18 @@ class OpenTelemetry(Observer):
             span_name = operation.endpoint
         else:
             span_name = f"{name} {operation.model}" if operation.model else name
-        operation.data[self] = tracer.start_span(
-            span_name, kind=self._trace.SpanKind.CLIENT, attributes=request_attributes(operation)
+        span = tracer.start_span(
+            span_name, kind=self._trace.SpanKind.CLIENT, attributes=sampling_attributes(operation)
         )
+        if self._propagate or span.is_recording():
+            operation.data[self] = span
 
     def inject(self, operation: Operation, headers: httpx.Headers) -> None:
         """Put the span's W3C trace context on the request, when `propagate=True`."""
+        if not self._propagate:
+            return
         span = operation.data.get(self)
-        if not self._propagate or span is None:
+        if span is None:
             return
         from opentelemetry.propagate import inject
 
@@ -282,7 +327,7 @@ class OpenTelemetry(Observer):
     def event(self, operation: Operation, event: OperationEvent) -> None:
         """An attempt, a wait or a refusal, as a span event."""
         span = operation.data.get(self)
-        if span is None:
+        if span is None or not span.is_recording():
             return
         attributes: dict[str, Any] = {"openai_ergo.attempt": event.attempt}
         if event.seconds is not None:
@@ -301,13 +346,13 @@ class OpenTelemetry(Observer):
         """Record the time to the first chunk."""
         histogram = self._first_chunk
         if histogram is not None and operation.name is not None:
-            histogram.record(operation.time_to_first_chunk, self._metric_attributes(operation))
+            histogram.record(operation.time_to_first_chunk, self._metric_attributes(operation)[0])
 
     def ended(self, operation: Operation) -> None:
         """Close the span with the outcome, and record the duration and token metrics."""
         span = operation.data.pop(self, None)
-        if span is not None:
-            span.set_attributes(response_attributes(operation))
+        if span is not None and span.is_recording():
+            span.set_attributes(end_attributes(operation))
             if self._content is not None and operation.name is not None:
                 self._add_content(span, operation, self._content)
             error = operation.error
@@ -316,16 +361,33 @@ class OpenTelemetry(Observer):
                 if operation.error_type != "cancelled":
                     span.record_exception(error)
             span.end()
-        if operation.name is None or self._duration is None:
+        duration = self._duration
+        if operation.name is None or duration is None:
             return
-        attributes = self._metric_attributes(operation)
-        self._duration.record(operation.duration, attributes)
+        attributes, input_attributes, output_attributes = self._metric_attributes(operation)
+        duration.record(operation.duration, attributes)
         # Only the server's counts: an estimate is no billable usage (it stays on the span).
-        for kind, count in (("input", operation.input_tokens), ("output", operation.output_tokens)):
-            if count is not None:
-                self._tokens.record(count, {**attributes, "gen_ai.token.type": kind})
+        if operation.input_tokens is not None:
+            self._tokens.record(operation.input_tokens, input_attributes)
+        if operation.output_tokens is not None:
+            self._tokens.record(operation.output_tokens, output_attributes)
 
-    def _metric_attributes(self, operation: Operation) -> dict[str, Any]:
+    def _metric_attributes(self, operation: Operation) -> _MetricAttributes:
+        """The attributes of an operation's duration (and time to first chunk), input token
+        and output token points, built once per distinct set and then reused: the SDK copies
+        what it keeps, and nothing here changes them after."""
+        key = (
+            operation.name,
+            operation.path.startswith("/openai/"),
+            operation.server_address,
+            operation.server_port,
+            operation.model,
+            operation.response_model,
+            operation.error_type,
+        )
+        found = self._metric_sets.get(key)
+        if found is not None:
+            return found
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": operation.name,
             "gen_ai.provider.name": provider_name(operation),
@@ -339,7 +401,15 @@ class OpenTelemetry(Observer):
             attributes["gen_ai.response.model"] = operation.response_model
         if operation.error_type is not None:
             attributes["error.type"] = operation.error_type
-        return attributes
+        found = (
+            attributes,
+            {**attributes, "gen_ai.token.type": "input"},
+            {**attributes, "gen_ai.token.type": "output"},
+        )
+        if len(self._metric_sets) >= _MAX_METRIC_SETS:
+            self._metric_sets.clear()
+        self._metric_sets[key] = found
+        return found
 
     def _add_content(self, span: Span, operation: Operation, clean: ContentRedactor) -> None:
         details: dict[str, str] = {}

@@ -10,6 +10,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
 
 from openai_ergo import OpenTelemetry
 
@@ -17,9 +18,9 @@ from openai_ergo import OpenTelemetry
 class Telemetry:
     """A tracer and a meter provider of their own (not the global ones), read in memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, sampler: Sampler | None = None) -> None:
         self.spans_out = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider(shutdown_on_exit=False)
+        self.tracer_provider = TracerProvider(sampler=sampler, shutdown_on_exit=False)
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans_out))
         self.reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader], shutdown_on_exit=False)

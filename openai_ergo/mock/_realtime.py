@@ -19,238 +19,39 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
 
-from openai_ergo.mock._audio import RATE, hear_pcm, spoken_pieces
+from openai_ergo.mock._audio import hear_pcm, spoken_pieces
 from openai_ergo.mock._endpoints import BadRequest, plan_completion
 from openai_ergo.mock._exchange import Disconnected
-from openai_ergo.mock._replies import Completion, PlannedCall, RecordedRequest, estimate_tokens
+from openai_ergo.mock._realtime_model import (
+    _BYTES_PER_MS,
+    _ITEM_TYPES,
+    _MIN_COMMIT_MS,
+    _RESPONSE_FIELDS,
+    _ROLES,
+    _SESSION_FIELDS,
+    Answer,
+    EventError,
+    _check_fields,
+    _item_text,
+    _object,
+    _string,
+    _transcription,
+    default_session,
+    merged,
+)
+from openai_ergo.mock._replies import PlannedCall, RecordedRequest, estimate_tokens
 from openai_ergo.mock._sockets import FaultStrikes, Socket
-from openai_ergo.mock._wire import decode_json, new_id, now
+from openai_ergo.mock._wire import decode_json, new_id
 
 if TYPE_CHECKING:
     from openai_ergo.mock._app import MockOpenAI
 
-__all__ = ["RealtimeSession", "default_session", "merged"]
-
-_SESSION_FIELDS = frozenset(
-    {
-        "type",
-        "output_modalities",
-        "model",
-        "instructions",
-        "audio",
-        "include",
-        "tracing",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "max_output_tokens",
-        "truncation",
-        "prompt",
-        "reasoning",
-    }
-)
-_RESPONSE_FIELDS = frozenset(
-    {
-        "conversation",
-        "input",
-        "instructions",
-        "output_modalities",
-        "audio",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "max_output_tokens",
-        "metadata",
-        "prompt",
-        "reasoning",
-    }
-)
-_ITEM_TYPES = ("message", "function_call", "function_call_output")
-_ROLES = ("user", "assistant", "system")
-_MODALITIES = (["text"], ["audio"])
-#: Audio shorter than this cannot be committed, as on the API.
-_MIN_COMMIT_MS = 100
-_BYTES_PER_MS = 2 * RATE // 1000
-
-
-class _EventError(Exception):
-    """A client event the session refuses: answered with the API's `error` event."""
-
-    def __init__(self, message: str, *, code: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.param = param
-
-
-def default_session(model: str) -> dict[str, Any]:
-    pcm = {"type": "audio/pcm", "rate": RATE}
-    return {
-        "type": "realtime",
-        "object": "realtime.session",
-        "id": new_id("sess_"),
-        "model": model,
-        "output_modalities": ["audio"],
-        "instructions": "",
-        "tools": [],
-        "tool_choice": "auto",
-        "max_output_tokens": "inf",
-        "tracing": None,
-        "truncation": "auto",
-        "prompt": None,
-        "expires_at": now() + 3600,
-        "include": None,
-        "audio": {
-            "input": {
-                "format": pcm,
-                "transcription": None,
-                "noise_reduction": None,
-                # The mock detects no speech: the client commits, then asks for a response.
-                "turn_detection": None,
-            },
-            "output": {"format": pcm, "voice": "alloy", "speed": 1.0},
-        },
-    }
-
-
-def merged(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    """`update` laid over `base`, nested objects (`audio.input`...) field by field."""
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _transcription(session: Mapping[str, Any]) -> Any:
-    """The session's input transcription settings (None: the session transcribes nothing)."""
-    audio = session.get("audio")
-    source = audio.get("input") if isinstance(audio, dict) else None
-    return source.get("transcription") if isinstance(source, dict) else None
-
-
-def _object(event: Mapping[str, Any], name: str, *, required: bool = True) -> dict[str, Any]:
-    value = event.get(name)
-    if value is None and not required:
-        return {}
-    if not isinstance(value, dict):
-        kind = "missing" if value is None else f"not an object: {value!r}"
-        raise _EventError(
-            f"The '{name}' field is {kind}.",
-            code="missing_required_parameter" if value is None else "invalid_type",
-            param=name,
-        )
-    return value
-
-
-def _string(event: Mapping[str, Any], name: str) -> str:
-    value = event.get(name)
-    if not isinstance(value, str) or not value:
-        raise _EventError(
-            f"Missing required parameter: '{name}'."
-            if value is None
-            else f"Invalid type for '{name}': expected a non-empty string.",
-            code="missing_required_parameter" if value is None else "invalid_type",
-            param=name,
-        )
-    return value
-
-
-def _check_fields(given: Mapping[str, Any], known: frozenset[str], prefix: str) -> None:
-    for key in given:
-        if key not in known:
-            raise _EventError(
-                f"Unknown parameter: '{prefix}.{key}'.",
-                code="unknown_parameter",
-                param=f"{prefix}.{key}",
-            )
-    modalities = given.get("output_modalities")
-    if modalities is not None and modalities not in _MODALITIES:
-        raise _EventError(
-            f"Invalid value for '{prefix}.output_modalities': {modalities!r}. Supported values "
-            "are: ['text'] and ['audio'].",
-            code="invalid_value",
-            param=f"{prefix}.output_modalities",
-        )
-
-
-def _item_text(item: Mapping[str, Any], heard: Mapping[str, str]) -> str | None:
-    """What a user message says: its text parts and the transcripts of its audio."""
-    if item.get("type") != "message" or item.get("role") != "user":
-        return None
-    said = []
-    for index, part in enumerate(item.get("content") or ()):
-        if not isinstance(part, dict):
-            continue
-        if part.get("type") == "input_text" and isinstance(part.get("text"), str):
-            said.append(part["text"])
-        elif part.get("type") == "input_audio":
-            said.append(heard.get(f"{item.get('id')}:{index}") or part.get("transcript") or "")
-    return " ".join(s for s in said if s)
-
-
-@dataclass
-class _Answer:
-    """One response: what it says, and what has been sent of it so far (for a cancel)."""
-
-    id: str
-    body: dict[str, Any]
-    completion: Completion
-    audio: bool
-    input_tokens: int
-    #: Into the conversation (False for `conversation: "none"`).
-    in_conversation: bool
-    output: list[dict[str, Any]] = field(default_factory=list)
-    #: The message item being streamed and the text of it sent so far.
-    open_item: dict[str, Any] | None = None
-    said: list[str] = field(default_factory=list)
-    audio_bytes: int = 0
-
-    def response(self, status: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-        final = status != "in_progress"
-        output_tokens = self.completion.output_tokens if final else 0
-        audio_tokens = self.audio_bytes // (_BYTES_PER_MS * 50) if final else 0
-        return {
-            "object": "realtime.response",
-            "id": self.id,
-            "status": status,
-            "status_details": details,
-            "output": list(self.output) if final else [],
-            "conversation_id": "conv_mock" if self.in_conversation else None,
-            "output_modalities": ["audio"] if self.audio else ["text"],
-            "max_output_tokens": self.body.get("max_output_tokens", "inf"),
-            "audio": {
-                "output": {
-                    "format": {"type": "audio/pcm", "rate": RATE},
-                    "voice": self.body.get("voice", "alloy"),
-                }
-            },
-            "metadata": self.body.get("metadata"),
-            "usage": {
-                "total_tokens": self.input_tokens + output_tokens,
-                "input_tokens": self.input_tokens,
-                "output_tokens": output_tokens,
-                "input_token_details": {
-                    "text_tokens": self.input_tokens,
-                    "audio_tokens": 0,
-                    "cached_tokens": 0,
-                },
-                "output_token_details": {
-                    "text_tokens": output_tokens - audio_tokens,
-                    "audio_tokens": audio_tokens,
-                },
-            }
-            if final
-            else None,
-        }
+__all__ = ["RealtimeSession"]
 
 
 class RealtimeSession:
@@ -276,7 +77,7 @@ class RealtimeSession:
         #: What the model heard in each committed audio part ("item_id:content_index").
         self.heard: dict[str, str] = {}
         self.buffer = bytearray()
-        self.active: tuple[_Answer, anyio.CancelScope] | None = None
+        self.active: tuple[Answer, anyio.CancelScope] | None = None
         #: How long each assistant audio item plays, in ms (what `truncate` may cut to).
         self.audio_ms: dict[str, int] = {}
 
@@ -345,15 +146,15 @@ class RealtimeSession:
         try:
             if handler is None:
                 if kind is None:
-                    raise _EventError("The 'type' field is missing.", code="invalid_event")
+                    raise EventError("The 'type' field is missing.", code="invalid_event")
                 known = ", ".join(f"'{name}'" for name in _HANDLERS)
-                raise _EventError(
+                raise EventError(
                     f"Invalid value: '{kind}'. Supported values are: {known}.",
                     code="invalid_value",
                     param="type",
                 )
             await handler(self, event, group)
-        except _EventError as exc:
+        except EventError as exc:
             await self.error(exc.message, code=exc.code, param=exc.param, event_id=client_event_id)
         except BadRequest as exc:
             await self.error(
@@ -369,7 +170,7 @@ class RealtimeSession:
         update = _object(event, "session")
         _check_fields(update, _SESSION_FIELDS, "session")
         if update.get("type", "realtime") != "realtime":
-            raise _EventError(
+            raise EventError(
                 "This session is a realtime session: 'session.type' must be 'realtime'.",
                 code="invalid_value",
                 param="session.type",
@@ -382,11 +183,11 @@ class RealtimeSession:
         try:
             pcm = base64.b64decode(audio, validate=True)
         except (binascii.Error, ValueError):
-            raise _EventError(
+            raise EventError(
                 "Invalid 'audio': it is not base64-encoded.", code="invalid_value", param="audio"
             ) from None
         if len(pcm) % 2:
-            raise _EventError(
+            raise EventError(
                 "Invalid 'audio': PCM16 audio has an even number of bytes.",
                 code="invalid_value",
                 param="audio",
@@ -396,7 +197,7 @@ class RealtimeSession:
     async def _commit(self, event: dict[str, Any], group: TaskGroup) -> None:
         length_ms = len(self.buffer) / _BYTES_PER_MS
         if length_ms < _MIN_COMMIT_MS:
-            raise _EventError(
+            raise EventError(
                 f"Error committing input audio buffer: buffer too small. Expected at least "
                 f"{_MIN_COMMIT_MS}ms of audio, but buffer only has {length_ms:.2f}ms of audio.",
                 code="input_audio_buffer_commit_empty",
@@ -467,13 +268,13 @@ class RealtimeSession:
         kind = item.get("type")
         if kind not in _ITEM_TYPES:
             supported = ", ".join(f"'{t}'" for t in _ITEM_TYPES)
-            raise _EventError(
+            raise EventError(
                 f"Invalid value: '{kind}'. Supported values are: {supported}.",
                 code="invalid_value",
                 param="item.type",
             )
         if kind == "message" and item.get("role") not in _ROLES:
-            raise _EventError(
+            raise EventError(
                 f"Invalid value: '{item.get('role')}'. Supported values are: 'user', "
                 "'assistant' and 'system'.",
                 code="invalid_value",
@@ -483,7 +284,7 @@ class RealtimeSession:
             _string(item, "call_id")
         item.setdefault("id", new_id("item_"))
         if any(existing["id"] == item["id"] for existing in self.items):
-            raise _EventError(
+            raise EventError(
                 f"Item with item_id '{item['id']}' already exists.",
                 code="item_already_exists",
                 param="item.id",
@@ -494,7 +295,7 @@ class RealtimeSession:
         if previous is None:
             previous = self.items[-1]["id"] if self.items else None
         elif previous != "root" and self._index(previous) is None:
-            raise _EventError(
+            raise EventError(
                 f"Error adding item: the previous item with id '{previous}' does not exist.",
                 code="invalid_value",
                 param="previous_item_id",
@@ -524,7 +325,7 @@ class RealtimeSession:
         item_id = _string(event, "item_id")
         index = self._index(item_id)
         if index is None:
-            raise _EventError(
+            raise EventError(
                 f"Item with item_id '{item_id}' not found.",
                 code="item_not_found",
                 param="item_id",
@@ -545,13 +346,13 @@ class RealtimeSession:
         content_index = event.get("content_index")
         audio_end_ms = event.get("audio_end_ms")
         if not isinstance(content_index, int) or isinstance(content_index, bool):
-            raise _EventError(
+            raise EventError(
                 "Missing required parameter: 'content_index'.",
                 code="missing_required_parameter",
                 param="content_index",
             )
         if not isinstance(audio_end_ms, int) or isinstance(audio_end_ms, bool) or audio_end_ms < 0:
-            raise _EventError(
+            raise EventError(
                 "Invalid 'audio_end_ms': expected a non-negative integer.",
                 code="invalid_value",
                 param="audio_end_ms",
@@ -562,7 +363,7 @@ class RealtimeSession:
             or not 0 <= content_index < len(content)
             or content[content_index].get("type") != "output_audio"
         ):
-            raise _EventError(
+            raise EventError(
                 "Only an assistant message's audio content can be truncated.",
                 code="invalid_value",
                 param="content_index",
@@ -570,7 +371,7 @@ class RealtimeSession:
         part = content[content_index]
         length_ms = self.audio_ms.get(item["id"], 0)
         if audio_end_ms > length_ms:
-            raise _EventError(
+            raise EventError(
                 f"Audio content of {length_ms}ms is already shorter than {audio_end_ms}ms.",
                 code="invalid_value",
                 param="audio_end_ms",
@@ -590,7 +391,7 @@ class RealtimeSession:
 
     async def _create_response(self, event: dict[str, Any], group: TaskGroup) -> None:
         if self.active is not None:
-            raise _EventError(
+            raise EventError(
                 "Conversation already has an active response in progress: "
                 f"{self.active[0].id}. Wait until the response is finished before creating a "
                 "new one.",
@@ -606,7 +407,7 @@ class RealtimeSession:
     async def _cancel_response(self, event: dict[str, Any], group: TaskGroup) -> None:
         wanted = event.get("response_id")
         if self.active is None or (wanted is not None and wanted != self.active[0].id):
-            raise _EventError(
+            raise EventError(
                 "Cancellation failed: no active response found.",
                 code="response_cancel_not_active",
             )
@@ -617,7 +418,7 @@ class RealtimeSession:
 
     # -- responses ------------------------------------------------------------------------------
 
-    def _plan(self, options: dict[str, Any]) -> _Answer:
+    def _plan(self, options: dict[str, Any]) -> Answer:
         settings = merged(self.session, options)
         standalone = options.get("conversation") == "none"
         items = options.get("input") if isinstance(options.get("input"), list) else None
@@ -654,7 +455,7 @@ class RealtimeSession:
             last_user_text=last_user_text,
         )
         input_tokens = sum(estimate_tokens(s) for s in said if s) + 4
-        return _Answer(
+        return Answer(
             id=new_id("resp_"),
             body=options,
             completion=completion,
@@ -663,7 +464,7 @@ class RealtimeSession:
             in_conversation=not standalone,
         )
 
-    async def _respond(self, answer: _Answer, scope: anyio.CancelScope) -> None:
+    async def _respond(self, answer: Answer, scope: anyio.CancelScope) -> None:
         failed: FaultStrikes | None = None
         try:
             with scope:
@@ -685,7 +486,7 @@ class RealtimeSession:
         finally:
             self.active = None
 
-    async def _finish(self, answer: _Answer, cancelled: bool, failed: FaultStrikes | None) -> None:
+    async def _finish(self, answer: Answer, cancelled: bool, failed: FaultStrikes | None) -> None:
         item = answer.open_item
         if item is not None:
             # Cut short: the message keeps what was said, and is incomplete.
@@ -721,7 +522,7 @@ class RealtimeSession:
             }
         )
 
-    def _fill(self, answer: _Answer, item: dict[str, Any]) -> None:
+    def _fill(self, answer: Answer, item: dict[str, Any]) -> None:
         text = "".join(answer.said)
         if answer.audio:
             self.audio_ms[item["id"]] = answer.audio_bytes // _BYTES_PER_MS
@@ -729,7 +530,7 @@ class RealtimeSession:
         else:
             item["content"] = [{"type": "output_text", "text": text}]
 
-    def _answer_events(self, answer: _Answer) -> Iterator[tuple[dict[str, Any], bool]]:
+    def _answer_events(self, answer: Answer) -> Iterator[tuple[dict[str, Any], bool]]:
         completion = answer.completion
         tokens = completion.refusal if completion.refusal is not None else completion.tokens
         index = 0
@@ -741,7 +542,7 @@ class RealtimeSession:
             index += 1
 
     def _message_events(
-        self, answer: _Answer, tokens: list[str], output_index: int
+        self, answer: Answer, tokens: list[str], output_index: int
     ) -> Iterator[tuple[dict[str, Any], bool]]:
         item = {
             "id": new_id("item_"),
@@ -833,7 +634,7 @@ class RealtimeSession:
             )
 
     def _call_events(
-        self, answer: _Answer, call: PlannedCall, output_index: int
+        self, answer: Answer, call: PlannedCall, output_index: int
     ) -> Iterator[tuple[dict[str, Any], bool]]:
         item = {
             "id": new_id("item_"),

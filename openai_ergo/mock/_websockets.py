@@ -16,7 +16,8 @@ from urllib.parse import parse_qs
 
 from openai_ergo.mock._endpoints import BadRequest
 from openai_ergo.mock._faults import MID_STREAM, fault_error, html_page
-from openai_ergo.mock._realtime import RealtimeSession, default_session, merged
+from openai_ergo.mock._realtime import RealtimeSession
+from openai_ergo.mock._realtime_model import default_session, merged
 from openai_ergo.mock._replies import RecordedRequest
 from openai_ergo.mock._responses_ws import ResponsesConnection
 from openai_ergo.mock._routes import Call, openai_path

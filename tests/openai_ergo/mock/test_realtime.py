@@ -208,7 +208,9 @@ async def test_appended_audio_is_transcribed_and_calls_the_tool_it_names(
 
 
 async def test_cancel_stops_the_answer_and_truncate_cuts_its_audio(server: MockServer) -> None:
-    async with await session(server, **{"x-mock-tokens-per-second": "40"}) as ws:
+    # 80 tokens at 40 a second: time enough for the cancel to land mid-answer.
+    pace = {"x-mock-tokens-per-second": "40", "x-mock-reply-tokens": "80"}
+    async with await session(server, **pace) as ws:
         await ws.send(realtime_create_item(
             {"type": "message", "role": "user",
              "content": [{"type": "input_text", "text": "Talk for a while."}]}

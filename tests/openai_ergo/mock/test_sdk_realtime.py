@@ -65,7 +65,9 @@ def realtime_session(base_url: str) -> dict[str, Any]:
     ).content
     seen: dict[str, Any] = {}
     with sdk.realtime.connect(
-        model="gpt-realtime", extra_headers={"x-mock-tokens-per-second": "200"}
+        # Paced answers of 60 tokens: a second each, time enough for a cancel to land.
+        model="gpt-realtime",
+        extra_headers={"x-mock-tokens-per-second": "60", "x-mock-reply-tokens": "60"},
     ) as connection:
         read = Reader(connection)
         seen["created"] = read.until("session.created")[-1]

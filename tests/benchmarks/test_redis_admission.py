@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from benchmarks.redis_admission import TARGET_CPU_US, measure
+import json
+
+import pytest
+
+from benchmarks.redis_admission import TARGET_CPU_US, main, measure
 
 
 def test_every_row_is_measured_and_an_admission_is_one_round_trip(redis_url: str) -> None:
@@ -19,3 +23,20 @@ def test_every_row_is_measured_and_an_admission_is_one_round_trip(redis_url: str
         # A slot's release travels with the next admission, or alone in the background.
         assert 1 <= rows["redis_slots_round_trips"] <= 2
     assert isinstance(result["pass"], bool)
+
+
+def test_each_verdict_names_the_limiters_own_share_over_a_bare_round_trip(
+    redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--redis", redis_url, "--runs", "1", "--count", "20"]) == 0
+    *table, last = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(last)
+    for backend in ("asyncio", "trio"):
+        rows = result[backend]
+        share = rows["redis_cpu_us"] - rows["evalsha_cpu_us"]
+        (verdict,) = [
+            line
+            for line in table
+            if line.lstrip().startswith(("PASS", "MISS")) and f" {backend}:" in line
+        ]
+        assert verdict.endswith(f"the limiter's own share over a bare EVALSHA: {share:.1f} µs")

@@ -64,6 +64,7 @@ async def measure(mib: int) -> dict[str, Any]:
             seconds = time.perf_counter() - started
             after = _peak_rss_mib()
             # The mock read the whole file: the size it stored is the size sent.
+            assert stored.id is not None, stored
             content = await client.files.content(stored.id)
             stored_bytes = 0
             async for chunk in content:

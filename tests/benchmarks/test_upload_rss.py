@@ -31,3 +31,4 @@ def test_a_streamed_upload_keeps_peak_rss_far_below_the_file_size(backend: str) 
     assert result["file_bytes_stored"] == result["file_bytes_read_back"] == mib * 1024 * 1024
     # Held whole, the file alone would add 128 MiB; streamed, a few chunks of 256 KiB.
     assert result["peak_rss_growth_mib"] < mib / 4
+    assert result["peak_rss_growth_after_download_mib"] < mib / 4

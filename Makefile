@@ -85,6 +85,14 @@ format: install
 
 typecheck: install
 	$(BIN)/mypy --strict openai_ergo streaming tests benchmarks examples docs/_hooks
+	@# Narrowing by tag, under mypy and pyright alike: the hand-written unions' tests, and a
+	@# program that narrows every generated tagged union by each of its tags.
+	@scratch=$$(mktemp -d) && \
+	$(BIN)/python -m tests.openai_ergo.types.narrowing_program "$$scratch/generated_narrowing.py" && \
+	$(BIN)/mypy --strict "$$scratch/generated_narrowing.py" && \
+	$(BIN)/pyright --pythonpath $(BIN)/python tests/openai_ergo/types/test_narrowing.py \
+	  tests/openai_ergo/types/test_generated_types.py "$$scratch/generated_narrowing.py" && \
+	rm -rf "$$scratch"
 
 check: lint typecheck test
 

@@ -1,11 +1,14 @@
-"""Peak memory (RSS) of uploading a large file through `client.files.create`: it stays flat.
+"""Peak memory (RSS) of uploading a large file to the mock: it stays flat.
 
 A sparse file of `--mib` MiB (1024 by default) is made in a temporary directory (and deleted
-after); `client.files.create(file=path, purpose="assistants")` sends it as a streamed multipart
-body to a loopback sink in the same process, which reads the body to its end, counts it and
-discards it, then answers a file object. The process's peak RSS (`ru_maxrss`) is read before
-the upload (after imports, the client and the sink are up) and after it: the growth is what the
-upload cost in memory, client and sink together.
+after); `client.files.upload(path, purpose="assistants")` sends it to the mock server, served
+from a thread of the same process: in one streamed multipart request up to 512 MB, through the
+Uploads API above (parts of 64 MiB, four at a time, each streamed from the file). The mock reads
+each body as it arrives and spools the file (memory up to 1 MiB, then a temporary file:
+`openai_ergo/mock/_files.py`). The process's peak RSS (`ru_maxrss`) is read before the upload
+(after imports, the client and the mock are up) and after it: the growth is what the upload
+cost in memory, client and mock together. The file is read back through `client.files.content`
+(streamed) to show the mock kept all of it.
 
 Run as `python -m benchmarks.upload_rss [--mib 1024] [--backend asyncio|trio]`; it prints one
 JSON object.
@@ -23,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.abc import SocketStream
 
 from openai_ergo import Client, RetryPolicy
+from openai_ergo.mock import serve
 
 __all__ = ["main", "measure"]
 
@@ -38,67 +41,44 @@ def _peak_rss_mib() -> float:
     return peak / (_MIB if sys.platform == "darwin" else 1024)
 
 
-async def _sink(stream: SocketStream, received: list[int]) -> None:
-    """Read one request (Content-Length or chunked body), count its body, answer a file."""
-    async with stream:
-        buffer = b""
-        while b"\r\n\r\n" not in buffer:
-            buffer += await stream.receive()
-        head, _, rest = buffer.partition(b"\r\n\r\n")
-        headers = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
-        lengths = {k.strip().lower(): v.strip() for k, v in headers.items()}
-        length = int(lengths.get(b"content-length", b"0"))
-        body = len(rest)
-        while body < length:
-            body += len(await stream.receive())
-        received.append(body)  # the multipart body: the file plus a few hundred bytes
-        answer = json.dumps(
-            {
-                "id": "file-sink",
-                "object": "file",
-                "bytes": body,
-                "created_at": int(time.time()),
-                "filename": "big.bin",
-                "purpose": "assistants",
-            }
-        ).encode()
-        await stream.send(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
-            b"content-length: %d\r\n\r\n%b" % (len(answer), answer)
-        )
-
-
 async def measure(mib: int) -> dict[str, Any]:
-    """Upload a sparse file of `mib` MiB to a loopback sink; the RSS before and after."""
-    received: list[int] = []
+    """Upload a sparse file of `mib` MiB to the mock; the RSS before and after."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.bin"
         with path.open("wb") as sparse:
             sparse.truncate(mib * _MIB)
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-        port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        async with listener, anyio.create_task_group() as group:
-            group.start_soon(listener.serve, lambda s: _sink(s, received))
-            async with Client(
-                api_key="sk-sink",
-                base_url=f"http://127.0.0.1:{port}/v1",
+        async with (
+            serve() as server,
+            Client(
+                api_key="sk-mock",
+                base_url=server.url,
                 retry=RetryPolicy(max_attempts=1),
                 rate_limiter=False,
-            ) as client:
-                # A small upload first: the modules and decoders it loads are not the upload's.
-                await client.files.create(file=b"x", purpose="assistants")
-                before = _peak_rss_mib()
-                started = time.perf_counter()
-                await client.files.create(file=path, purpose="assistants")
-                seconds = time.perf_counter() - started
-                after = _peak_rss_mib()
-            group.cancel_scope.cancel()
+            ) as client,
+        ):
+            # A small upload first: the modules and decoders it loads are not the upload's.
+            await client.files.create(file=b"x", purpose="assistants")
+            before = _peak_rss_mib()
+            started = time.perf_counter()
+            stored = await client.files.upload(path, purpose="assistants")
+            seconds = time.perf_counter() - started
+            after = _peak_rss_mib()
+            # The mock read the whole file: the size it stored is the size sent.
+            assert stored.id is not None, stored
+            content = await client.files.content(stored.id)
+            stored_bytes = 0
+            async for chunk in content:
+                stored_bytes += len(chunk)
+            downloaded = _peak_rss_mib()
     return {
         "file_mib": mib,
-        "body_bytes_received": received[-1] if received else None,
+        "file_bytes_stored": stored.bytes,
+        "file_bytes_read_back": stored_bytes,
         "peak_rss_before_mib": round(before, 1),
         "peak_rss_after_mib": round(after, 1),
         "peak_rss_growth_mib": round(after - before, 1),
+        # Reading it back streams too: the download adds nothing to the peak either.
+        "peak_rss_growth_after_download_mib": round(downloaded - before, 1),
         "seconds": round(seconds, 2),
         "mib_per_second": round(mib / seconds, 1) if seconds else None,
     }

@@ -64,6 +64,13 @@ UNLISTED_UNIONS = {
     "RealtimeBetaClientEvent": "A realtime client event of the beta protocol "
     "(`OpenAI-Beta: realtime=v1`).",
 }
+#: The union of the events webhook deliveries carry: the spec's `webhooks:` section names the
+#: schema of each webhook's payload, but no union of them. Tagged on `type` like the others.
+WEBHOOK_UNION = "WebhookEvent"
+WEBHOOK_UNION_DOC = (
+    "An event a webhook delivery carries, by its `type` (`client.webhooks.unwrap` verifies and "
+    "decodes one)."
+)
 SHARED_MODULE = "shared"
 UNUSED_MODULE = "standalone"
 
@@ -117,26 +124,46 @@ def const_value(schema: Schema) -> str | None:
     return None
 
 
-def _with_unlisted_unions(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
-    """The spec's schemas and the `UNLISTED_UNIONS` it does not define itself."""
+def _webhook_events(webhooks: Mapping[str, Any]) -> list[str]:
+    """The schema names of the payloads the spec's `webhooks:` section delivers, in its order."""
+    events: list[str] = []
+    for item in webhooks.values():
+        for method in _METHODS:
+            content = item.get(method, {}).get("requestBody", {}).get("content", {})
+            for media in content.values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if ref.startswith(_REF_PREFIX) and ref[len(_REF_PREFIX) :] not in events:
+                    events.append(ref[len(_REF_PREFIX) :])
+    return events
+
+
+def _tagged_union(description: str, members: Iterable[str]) -> Schema:
+    return {
+        "description": description,
+        "discriminator": {"propertyName": "type"},
+        "anyOf": [{"$ref": _REF_PREFIX + member} for member in members],
+    }
+
+
+def _with_unlisted_unions(spec: Schema) -> dict[str, Schema]:
+    """The spec's schemas, the `UNLISTED_UNIONS` it does not define itself, and the union of its
+    webhook events (`WEBHOOK_UNION`)."""
+    schemas: Mapping[str, Schema] = spec.get("components", {}).get("schemas", {})
     out = dict(schemas)
     for name, description in UNLISTED_UNIONS.items():
         members = [other for other in schemas if other.startswith(name) and other != name]
         if name not in schemas and members:
-            out[name] = {
-                "description": description,
-                "discriminator": {"propertyName": "type"},
-                "anyOf": [{"$ref": _REF_PREFIX + member} for member in members],
-            }
+            out[name] = _tagged_union(description, members)
+    events = _webhook_events(spec.get("webhooks", {}))
+    if WEBHOOK_UNION not in schemas and events:
+        out[WEBHOOK_UNION] = _tagged_union(WEBHOOK_UNION_DOC, sorted(events))
     return out
 
 
 class _Builder:
     def __init__(self, spec: Schema) -> None:
         self.spec = spec
-        self.schemas: dict[str, Schema] = _with_unlisted_unions(
-            spec.get("components", {}).get("schemas", {})
-        )
+        self.schemas: dict[str, Schema] = _with_unlisted_unions(spec)
         self.definitions: dict[str, Definition] = {}
         self.schema_names = {name: pascal(name) for name in self.schemas}
         self.skipped: dict[str, str] = {}

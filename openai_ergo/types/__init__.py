@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         realtime_session_update,
         realtime_truncate,
     )
-    from openai_ergo.types._webhooks import WebhookEvent, decode_webhook_event
+    from openai_ergo.types._webhooks import decode_webhook_event
 
 from openai_ergo.types import _generated
 from openai_ergo.types._base import (
@@ -332,7 +332,6 @@ __all__ = [
     "UnknownVariant",
     "UrlCitation",
     "WebSearchCall",
-    "WebhookEvent",
     "decode",
     "decode_chat_chunk",
     "decode_chat_completion",
@@ -353,8 +352,9 @@ __all__ = [
 ]
 __all__ += _generated.__all__
 
-# Webhook events load on first use, with the generated module that defines them.
-_LAZY_WEBHOOKS = frozenset({"WebhookEvent", "decode_webhook_event"})
+# The webhook decoder loads on first use, with the generated module that defines the events
+# (`WebhookEvent`, their union, is a generated name like the others).
+_LAZY_WEBHOOKS = frozenset({"decode_webhook_event"})
 
 
 # The Realtime decoders and client-event encoders load on first use, with the generated

@@ -1,56 +1,15 @@
-"""The events webhook deliveries carry: one union of the spec's webhook event schemas, decoded
-by their `type` tag, with `UnknownTypeVariant` for an event type this version does not know."""
+"""The events webhook deliveries carry: `WebhookEvent`, the union of the schemas the spec's
+`webhooks:` section names (generated, `openai_ergo.codegen`), decoded by their `type` tag, with
+`UnknownTypeVariant` for an event type this version does not know."""
 
 from __future__ import annotations
 
-from typing import Union
-
 import msgspec
 
-from openai_ergo.types._base import UnknownTypeVariant
-from openai_ergo.types._generated.standalone import (
-    WebhookBatchCancelled,
-    WebhookBatchCompleted,
-    WebhookBatchExpired,
-    WebhookBatchFailed,
-    WebhookEvalRunCanceled,
-    WebhookEvalRunFailed,
-    WebhookEvalRunSucceeded,
-    WebhookFineTuningJobCancelled,
-    WebhookFineTuningJobFailed,
-    WebhookFineTuningJobSucceeded,
-    WebhookLiveCallIncoming,
-    WebhookRealtimeCallIncoming,
-    WebhookResponseCancelled,
-    WebhookResponseCompleted,
-    WebhookResponseFailed,
-    WebhookResponseIncomplete,
-)
+from openai_ergo.types._generated.standalone import WebhookEvent
 from openai_ergo.types._variants import decode
 
 __all__ = ["WebhookEvent", "decode_webhook_event"]
-
-# Union[...], not `|`: a runtime alias msgspec decodes into (the spec's `webhooks:` section;
-# tests/openai_ergo/test_webhooks.py checks that this lists every event it names).
-WebhookEvent = Union[  # noqa: UP007
-    WebhookBatchCancelled,
-    WebhookBatchCompleted,
-    WebhookBatchExpired,
-    WebhookBatchFailed,
-    WebhookEvalRunCanceled,
-    WebhookEvalRunFailed,
-    WebhookEvalRunSucceeded,
-    WebhookFineTuningJobCancelled,
-    WebhookFineTuningJobFailed,
-    WebhookFineTuningJobSucceeded,
-    WebhookLiveCallIncoming,
-    WebhookRealtimeCallIncoming,
-    WebhookResponseCancelled,
-    WebhookResponseCompleted,
-    WebhookResponseFailed,
-    WebhookResponseIncomplete,
-    UnknownTypeVariant,
-]
 
 
 def decode_webhook_event(data: str | bytes, /) -> WebhookEvent:

@@ -10,6 +10,8 @@ import base64
 import hashlib
 import hmac
 import re
+import subprocess
+import sys
 import time
 import typing
 from collections.abc import Callable
@@ -237,3 +239,21 @@ def test_the_event_union_holds_every_webhook_the_spec_names() -> None:
     assert len(named) == len(re.findall(r"^  \w+:$", section.group(1), re.MULTILINE))
     members = {member.__name__ for member in typing.get_args(WebhookEvent)}
     assert members - {"UnknownTypeVariant"} == named
+
+
+def test_the_event_union_is_the_generated_one_and_loads_on_first_use() -> None:
+    # One definition: the generator makes the union from the spec's `webhooks:` section, and
+    # the decoder and `openai_ergo.types` hand out that same object.
+    import openai_ergo.types._webhooks as webhooks
+    from openai_ergo.types._generated import standalone
+
+    assert WebhookEvent is standalone.WebhookEvent is webhooks.WebhookEvent
+    program = (
+        "import sys, openai_ergo.types as t; "
+        "loaded = lambda: 'openai_ergo.types._generated.standalone' in sys.modules; "
+        "before = loaded(); t.decode_webhook_event; print(before, loaded())"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.split() == ["False", "True"]

@@ -1,9 +1,9 @@
 """Long-lived feeds served by a third-party SSE library: sse-starlette on uvicorn.
 
 The reconnection tests and the comparison benchmark run `streaming` against a server nobody here
-wrote. `python -m tests.streaming.starlette_feeds` serves the app below on a free loopback port
-and prints `PORT <n>` once it listens. `feed_server()` starts it in a subprocess for a test
-module, whichever event loop the test runs on.
+wrote. `python -m tests.streaming.starlette_feeds [PORT]` serves the app below on a loopback
+port (a free one by default) and prints `PORT <n>` once it listens. `feed_server()` starts it
+in a subprocess for a test module, whichever event loop the test runs on.
 
 Routes (each numbers its events 1, 2, 3, ... and resumes after `Last-Event-ID`):
 - `/feed?count=N`: N events, then the end.
@@ -151,11 +151,12 @@ app = Starlette(
 
 
 @contextmanager
-def feed_server() -> Iterator[str]:
-    """The app above on a free loopback port in a subprocess; yields its base URL."""
+def feed_server(port: int = 0) -> Iterator[str]:
+    """The app above on a loopback port (a free one by default) in a subprocess; yields its base
+    URL."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.streaming.starlette_feeds"],
+        [sys.executable, "-m", "tests.streaming.starlette_feeds", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -179,11 +180,11 @@ def feed_server() -> Iterator[str]:
 
 
 def main() -> None:
-    """Serve the app on a free port and print it."""
+    """Serve the app on the port given (a free one by default) and print it."""
     import uvicorn
 
     listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    listener.bind(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0))
     listener.listen(128)
     print(f"PORT {listener.getsockname()[1]}", flush=True)
     config = uvicorn.Config(app, log_level="critical", lifespan="off", http="h11")

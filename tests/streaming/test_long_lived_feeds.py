@@ -4,6 +4,7 @@ as activity; tagged merges of feeds that reuse ids."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import anyio
 import anyio.abc
 import anyio.lowlevel
+import anyio.to_thread
 import httpx
 import pytest
 
@@ -156,6 +158,35 @@ async def test_retry_first_connection_waits_for_a_server_that_comes_up() -> None
     assert attempts[0].attempt == 1
     assert isinstance(attempts[0].error, httpx.ConnectError)
     assert attempts[0].last_event_id == ""
+
+
+async def test_retry_first_connection_reaches_an_sse_starlette_feed_that_starts_late() -> None:
+    # Nothing listens on the port when the feed is opened; the server starts only once the
+    # first attempt has been refused and the hook has seen it.
+    port = _free_port()
+    attempts: list[ReconnectAttempt] = []
+    with contextlib.ExitStack() as servers:
+
+        async def start_the_server(attempt: ReconnectAttempt) -> None:
+            attempts.append(attempt)
+            if attempt.attempt == 1:
+                await anyio.to_thread.run_sync(servers.enter_context, feed_server(port))
+
+        policy = ReconnectPolicy(
+            max_attempts=3,
+            initial_delay=0,
+            jitter=0,
+            retry_first_connection=True,
+            on_reconnect=start_the_server,
+        )
+        async with httpx.AsyncClient() as client:
+            with anyio.fail_after(30):
+                url = f"http://127.0.0.1:{port}/feed?count=3"
+                async with connect_sse(client, "GET", url, reconnect=policy) as source:
+                    ids = [event.id async for event in source]
+    assert ids == ["1", "2", "3"]
+    assert [(a.attempt, a.last_event_id) for a in attempts] == [(1, "")]
+    assert isinstance(attempts[0].error, httpx.ConnectError)
 
 
 async def test_retry_first_connection_gives_up_after_its_attempts() -> None:

@@ -1057,7 +1057,7 @@ _INDEX = {
         "WebhookBatchExpired WebhookBatchExpiredData WebhookBatchFailed WebhookBatchFailedData "
         "WebhookEvalRunCanceled WebhookEvalRunCanceledData WebhookEvalRunFailed "
         "WebhookEvalRunFailedData WebhookEvalRunSucceeded WebhookEvalRunSucceededData "
-        "WebhookFineTuningJobCancelled WebhookFineTuningJobCancelledData "
+        "WebhookEvent WebhookFineTuningJobCancelled WebhookFineTuningJobCancelledData "
         "WebhookFineTuningJobFailed WebhookFineTuningJobFailedData WebhookFineTuningJobSucceeded "
         "WebhookFineTuningJobSucceededData WebhookLiveCallIncoming WebhookLiveCallIncomingData "
         "WebhookLiveCallIncomingDataSipHeadersItem WebhookRealtimeCallIncoming "

@@ -2479,6 +2479,7 @@ __all__ = [
     "WebhookEvalRunFailedData",
     "WebhookEvalRunSucceeded",
     "WebhookEvalRunSucceededData",
+    "WebhookEvent",
     "WebhookFineTuningJobCancelled",
     "WebhookFineTuningJobCancelledData",
     "WebhookFineTuningJobFailed",

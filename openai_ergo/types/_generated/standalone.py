@@ -567,6 +567,7 @@ __all__ = [
     "WebhookEvalRunFailedData",
     "WebhookEvalRunSucceeded",
     "WebhookEvalRunSucceededData",
+    "WebhookEvent",
     "WebhookFineTuningJobCancelled",
     "WebhookFineTuningJobCancelledData",
     "WebhookFineTuningJobFailed",
@@ -8363,3 +8364,25 @@ TranscriptionChunkingStrategy: TypeAlias = str | VadConfig
 loudness and then uses voice activity detection (VAD) to choose boundaries. `server_vad` object
 can be provided to tweak VAD detection parameters manually. If unset, the audio is transcribed as
 a single block."""
+
+WebhookEvent: TypeAlias = (
+    WebhookBatchCancelled
+    | WebhookBatchCompleted
+    | WebhookBatchExpired
+    | WebhookBatchFailed
+    | WebhookEvalRunCanceled
+    | WebhookEvalRunFailed
+    | WebhookEvalRunSucceeded
+    | WebhookFineTuningJobCancelled
+    | WebhookFineTuningJobFailed
+    | WebhookFineTuningJobSucceeded
+    | WebhookLiveCallIncoming
+    | WebhookRealtimeCallIncoming
+    | WebhookResponseCancelled
+    | WebhookResponseCompleted
+    | WebhookResponseFailed
+    | WebhookResponseIncomplete
+    | UnknownTypeVariant
+)
+"""An event a webhook delivery carries, by its `type` (`client.webhooks.unwrap` verifies and decodes
+one)."""

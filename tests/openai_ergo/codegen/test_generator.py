@@ -6,11 +6,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from openai_ergo.codegen import SPEC_PATH, SpecError, build_model, generate, load_spec, main
-from openai_ergo.codegen._build import UNLISTED_UNIONS
+from openai_ergo.codegen._build import UNLISTED_UNIONS, WEBHOOK_UNION, trim_doc
 from openai_ergo.codegen._emit_docs import COVERAGE_PATH
 from openai_ergo.codegen._emit_namespaces import NAMESPACES_PACKAGE
 from openai_ergo.codegen._emit_types import PACKAGE, emit_types
@@ -52,7 +53,7 @@ def test_every_component_schema_is_generated_or_hand_written() -> None:
     schemas = load_spec(SPEC_PATH)["components"]["schemas"]
     # The spec's schemas, and the unions it leaves out that the generator assembles.
     assert len(schemas) == 1422
-    assert set(model.schema_names) == set(schemas) | set(UNLISTED_UNIONS)
+    assert set(model.schema_names) == set(schemas) | set(UNLISTED_UNIONS) | {WEBHOOK_UNION}
     for schema in schemas:
         definition = model.definitions[model.schema_names[schema]]
         assert isinstance(definition, Struct | Alias | External)
@@ -188,3 +189,56 @@ def test_a_generated_name_that_would_hide_a_hand_written_one_is_refused() -> Non
 def test_emitting_is_deterministic() -> None:
     model = build_model(_tiny_spec())
     assert list(emit_types(model)) == list(emit_types(build_model(_tiny_spec())))
+
+
+def _words(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def test_docstrings_come_from_the_spec_trimmed_and_deprecated_things_say_so() -> None:
+    import openai_ergo.types
+
+    model = generated_model()
+    schemas = load_spec(SPEC_PATH)["components"]["schemas"]
+    structs = [d for d in model.definitions.values() if isinstance(d, Struct)]
+    deprecated = 0
+    for struct in structs:
+        cls = getattr(openai_ergo.types, struct.name)
+        schema = schemas.get(struct.schema, {})
+        if struct.schema in schemas:
+            # A component schema's docstring is its description (or title), trimmed.
+            assert struct.doc == trim_doc(schema.get("description") or schema.get("title"))
+        expected = struct.doc or f"The `{struct.schema or struct.name}` object."
+        if struct.deprecated:
+            deprecated += 1
+            assert _words(cls.__doc__).startswith("Deprecated")
+        assert _words(expected) in _words(cls.__doc__)
+    assert deprecated > 0
+
+
+def test_a_deprecated_operation_s_method_says_so_in_its_docstring() -> None:
+    from openai_ergo import Client
+
+    model = generated_model()
+    client = Client("sk-test", base_url="http://127.0.0.1:9/v1")
+    marked = 0
+    for op in model.operations:
+        method: Any = client
+        for part in op.sdk_name.split("."):
+            method = getattr(method, part)
+        doc = _words(method.__doc__)
+        assert _words(op.summary) in doc
+        marked_by_spec = op.summary.startswith("Deprecated")
+        assert doc.startswith("Deprecated") == (op.deprecated or marked_by_spec)
+        marked += op.deprecated
+    assert marked > 0
+
+
+def test_trimming_keeps_the_first_paragraph_links_text_and_cuts_at_a_sentence() -> None:
+    long = "A [file](https://x/y) object. " * 20 + "\n\nSecond paragraph."
+    trimmed = trim_doc(long)
+    assert trimmed.startswith("A file object. A file object.")
+    assert trimmed.endswith("object.")
+    assert len(trimmed) <= 320
+    assert "Second" not in trimmed
+    assert "https" not in trimmed

@@ -185,11 +185,9 @@ async def test_a_request_books_its_exact_count_with_the_clients_limiter(
         return await acquire(tokens, **options)
 
     limiter.acquire = recording  # type: ignore[method-assign]
-    messages = [{"role": "user", "content": "Count the words in this sentence, please. " * 20}]
+    question = "Count the words in this sentence, please. " * 20
     async with Client(api_key="sk-mock", base_url=mock_openai.url, rate_limiter=limiter) as client:
-        await client.chat.completions.create(
-            model="gpt-4o-mini", messages=messages, max_completion_tokens=50
-        )
+        await client.chat("gpt-4o-mini").user(question).max_completion_tokens(50)
     [sent] = mock_openai.requests
     exact = TokenCounter("gpt-4o-mini").count_request(sent.json)
     assert exact is not None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import select
+import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,7 @@ TARGET = 0.05
 #: Seconds allowed for any one request of any row, and for the mock to start.
 REQUEST_TIMEOUT = 60.0
 _NO_CACHE = RequestOptions(cache=False)
+_NO_DELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 _BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi there"}]}
 
 
@@ -92,8 +94,14 @@ async def _measure(url: str, runs: int, count: int, request_timeout: float) -> d
             timeout=request_timeout,
             max_retries=0,
         ) as client,
-        # No proxy from the environment: the floor is the loopback round trip itself.
-        httpx.AsyncClient(base_url=url, timeout=request_timeout, trust_env=False) as raw,
+        # The floor is the loopback round trip itself: no proxy from the environment, and no
+        # Nagle delay (httpx writes a POST's headers and body apart and leaves Nagle on, so
+        # the body would wait for the server's delayed ACK; our transport turns it off).
+        httpx.AsyncClient(
+            base_url=url,
+            timeout=request_timeout,
+            transport=httpx.AsyncHTTPTransport(socket_options=[_NO_DELAY]),
+        ) as raw,
     ):
         ask = client.chat("gpt-4o-mini").user("Hi there")
 

@@ -248,7 +248,7 @@ def doctor(
             await _tls(found, host, port)
         # Without a key the probe still tells whether the server answers (with 401).
         client = Client(base_url=base, api_key=key or "sk-no-key-set-0000")
-        await _api(found, client, timeout, key_known=key is not None)
+        await _api(found, client, timeout, key_known=key is not None, proxy=proxy)
 
     run(main)
     _print_findings(found)
@@ -262,11 +262,16 @@ async def _api(
     limit: float,
     *,
     key_known: bool = True,
+    proxy: str | None = None,
 ) -> None:
     async with client:
         health = await client.health(timeout=limit)
     if not health.reachable:
-        found.problem("reachable", health.error or "", f"check the base URL ({health.base_url})")
+        # Behind a proxy, the proxy is the first suspect: it is the host actually dialled.
+        fix = f"check the base URL ({health.base_url})"
+        if proxy is not None:
+            fix = f"check the proxy ({redact_url(proxy)}) or the base URL ({health.base_url})"
+        found.problem("reachable", health.error or "", fix)
         return
     latency = f"{health.latency * 1000:.0f} ms" if health.latency is not None else "?"
     found.ok("reachable", f"{health.base_url} answered {health.status_code} in {latency}")

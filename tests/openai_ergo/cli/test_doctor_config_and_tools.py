@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.utils
+import http.server
 import json
 import re
 import socket
@@ -9,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,3 +227,91 @@ def test_doctor_reports_tls_against_a_private_ca(tls_listener: tuple[int, Path])
     )
     assert re.search(r"ok\s+tls\s+TLSv1\.[23], certificate valid until ", trusted.stdout)
     assert re.search(r"--\s+\$SSL_CERT_FILE\s+", trusted.stdout)
+
+
+class _ModelsServer:
+    """A tiny OpenAI-compatible server (GET .../models) whose `Date` header is `skew` seconds
+    off this machine's clock. It answers requests in proxy form too (`GET http://host/...`),
+    so it can stand as the HTTP proxy in front of a base URL; `paths` records what it was sent."""
+
+    def __init__(self, skew: float) -> None:
+        self.paths: list[str] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                return email.utils.formatdate(time.time() + skew, usegmt=True)
+
+            def do_GET(self) -> None:
+                server.paths.append(self.path)
+                body = json.dumps(
+                    {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _ModelsServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.thread.join()
+        self.httpd.server_close()
+
+
+def test_doctor_names_a_clock_that_is_off_and_says_to_synchronise_it() -> None:
+    with _ModelsServer(skew=-3600) as server:
+        result = run_cli(
+            "doctor", env=clean_env(OPENAI_BASE_URL=f"{server.url}/v1", OPENAI_API_KEY=KEY)
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"ok\s+auth\s+the key was accepted", result.stdout)
+    assert re.search(r"!!\s+clock\s+this machine's clock is -3\d{3}\.\d s off", result.stdout)
+    assert "verdict: not ready. First, synchronise the clock (NTP)." in result.stdout
+
+
+def test_doctor_goes_through_the_proxy_of_the_environment_and_redacts_it() -> None:
+    # The base URL's host does not resolve here: only the proxy can reach it, so an answer
+    # proves the request went through the proxy (which sees it in proxy form).
+    base = "http://api.doctor-test.invalid/v1"
+    with _ModelsServer(skew=0) as proxy:
+        proxy_url = proxy.url.replace("http://", "http://user:hunter2@")
+        result = run_cli(
+            "doctor", env=clean_env(OPENAI_BASE_URL=base, OPENAI_API_KEY=KEY, HTTP_PROXY=proxy_url)
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = proxy.url.replace("http://", "http://user:***@")
+    assert re.search(
+        rf"--\s+proxy\s+{re.escape(shown)} \(from the environment\) for api\.doctor-test\.invalid",
+        result.stdout,
+    )
+    assert "hunter2" not in result.stdout + result.stderr
+    assert not re.search(r"\s+dns\s+", result.stdout)  # the proxy resolves the host
+    assert re.search(rf"ok\s+reachable\s+{re.escape(base)} answered 200", result.stdout)
+    assert proxy.paths == [f"{base}/models"]
+    assert result.stdout.rstrip().endswith("verdict: ready: the API answers and accepts the key.")
+
+
+def test_doctor_behind_a_dead_proxy_names_the_proxy() -> None:
+    base = "http://api.doctor-test.invalid/v1"
+    env = clean_env(
+        OPENAI_BASE_URL=base, OPENAI_API_KEY=KEY, HTTP_PROXY="http://user:hunter2@127.0.0.1:9"
+    )
+    result = run_cli("doctor", "--timeout", "5", env=env)
+    assert result.returncode == 1
+    assert re.search(rf"!!\s+reachable\s+{re.escape(base)} is unreachable", result.stdout)
+    assert "verdict: not ready. First, check the proxy (http://user:***@127.0.0.1:9)" in (
+        result.stdout
+    )
+    assert "hunter2" not in result.stdout + result.stderr

@@ -119,7 +119,20 @@ def test_an_unreachable_server_names_the_url() -> None:
     env = clean_env(OPENAI_BASE_URL="http://127.0.0.1:9/v1", OPENAI_API_KEY=KEY)
     result = run_cli("models", env=env)
     assert result.returncode == 1
-    assert "127.0.0.1:9" in one_error_line(result)
+    line = one_error_line(result)
+    # Where (the request and the host and port dialled), what failed, and what was tried.
+    assert "GET /v1/models" in line
+    assert "could not connect to 127.0.0.1:9: connection refused" in line
+    assert "after 3 attempts" in line
+
+
+def test_a_host_that_does_not_resolve_is_named() -> None:
+    env = clean_env(OPENAI_BASE_URL="http://api.cli-test.invalid/v1", OPENAI_API_KEY=KEY)
+    result = run_cli("ask", "hi", env=env)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "POST /v1/responses" in line
+    assert "api.cli-test.invalid:80: could not resolve the host name" in line
 
 
 def test_a_bare_group_prints_its_help_with_exit_2() -> None:

@@ -4,6 +4,7 @@ next: upload, list, download, delete; submit a JSONL file, follow it, read its r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from openai_ergo.mock import MockServer
@@ -125,3 +126,34 @@ def test_a_bad_jsonl_line_is_named(cli_env: dict[str, str], tmp_path: Path) -> N
     result = run_cli("batch", "submit", str(path), env=cli_env)
     assert result.returncode == 2
     assert f"{path}:2: not JSON" in one_error_line(result)
+
+
+def _text(terminal_output: str) -> str:
+    """What a terminal shows: the output without its escape sequences (colours, cursor)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal_output)
+
+
+def test_progress_bars_show_on_a_terminal_and_end_full(
+    mock_openai: MockServer, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    # TTY_COMPATIBLE=1 makes Rich treat stderr as a terminal, as when a person runs it.
+    terminal = cli_env | {"TTY_COMPATIBLE": "1", "COLUMNS": "120"}
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"The Nile is long.\n" * 5000)  # 90,000 bytes
+    uploaded = run_cli("files", "upload", str(source), env=terminal)
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert re.search(r"uploading notes\.txt ━+ 90\.0/90\.0 kB", _text(uploaded.stderr))
+    file_id = uploaded.stdout.strip().splitlines()[-1]
+    downloaded = run_cli("files", "download", file_id, "-o", str(tmp_path / "c.txt"), env=terminal)
+    assert downloaded.returncode == 0, downloaded.stderr
+    assert re.search(r"downloading c\.txt ━+ 90\.0/90\.0 kB", _text(downloaded.stderr))
+
+    mock_openai.app.batch_seconds = 0.5
+    requests = _requests_file(tmp_path / "requests.jsonl", 3)
+    submitted = run_cli("batch", "submit", str(requests), "--wait", env=terminal)
+    assert submitted.returncode == 0, submitted.stderr
+    assert re.search(r"requests done ━+ ", _text(submitted.stderr))
+    # Not a terminal (the other tests): no bar at all.
+    plain = run_cli("files", "upload", str(source), env=cli_env)
+    assert "uploading" not in plain.stderr
+    assert "━" not in plain.stderr

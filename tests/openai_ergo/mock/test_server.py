@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anyio
 import httpx
@@ -335,3 +336,18 @@ async def test_client_or_mock_talks_to_openai_when_a_key_is_set(
     async with client_or_mock(seed=3) as client:
         assert str(client.base_url).startswith("https://api.openai.com/v1")
     assert client.is_closed
+
+
+def test_accepted_connections_answer_without_nagles_delay() -> None:
+    # An answer goes out in parts (headers, then the body): with Nagle's algorithm on, each
+    # part after the first waits for the client's delayed ACK, about 40 ms a response on
+    # Linux, which every round trip to the mock (and every benchmark ratio against one) would
+    # carry. The effect is a delay, so the setting itself is read off the accepted connection.
+    with MockServer(MockOpenAI()) as server, httpx.Client(trust_env=False) as http:
+        assert http.get(f"{server.url}/models", headers={"Authorization": "Bearer sk"}).is_success
+        uvicorn_server: Any = server._server
+        connections = list(uvicorn_server.server_state.connections)
+        assert connections, "the keep-alive connection is open"
+        for connection in connections:
+            sock = connection.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

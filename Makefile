@@ -106,12 +106,14 @@ bench: install compile
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.third_party_sse
 	$(BIN)/python -m benchmarks.realtime
+	$(BIN)/python -m benchmarks.observability
 
 bench-quick: install compile
 	$(BIN)/python -m benchmarks --quick
 	$(BIN)/python -m benchmarks.third_party_sse --quick
 	$(BIN)/python -m benchmarks.realtime --quick
 	$(BIN)/python -m benchmarks.redis_admission --quick
+	$(BIN)/python -m benchmarks.observability --quick
 
 # The documentation site, into site/ (docs/documentation-site.md). --strict: a broken link or
 # anchor, or a page missing from the nav, fails the build. Never add -q: a quiet build drops the

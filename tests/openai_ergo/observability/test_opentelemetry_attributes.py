@@ -1,6 +1,7 @@
-"""Every GenAI attribute the conventions name for a request's parameters, and the other
-inference operations (`embeddings`, `text_completion`): real requests to the mock server,
-read from the SDK's in-memory exporter."""
+"""Every GenAI attribute the conventions name for a request's parameters, the other inference
+operations (`embeddings`, `text_completion`), the content cut, a cancelled stream, and an
+observer without its extra: real requests to the mock server, read from the SDK's in-memory
+exporter."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 
+import anyio
 import pytest
+from opentelemetry.trace import StatusCode
 
 from openai_ergo import Client, RetryPolicy
 from openai_ergo.mock import MockServer
-from tests.openai_ergo.observability.telemetry import Telemetry, attributes
+from tests.openai_ergo.observability.telemetry import Telemetry, attributes, event_names
 from tests.openai_ergo.pipeline.conftest import FakeClock
 
 
@@ -174,3 +177,23 @@ def test_an_observer_without_its_extra_names_the_extra_to_install(
     first, second = out.stdout.strip().splitlines()
     assert f"pip install 'openai-ergo[{extra}]'" in first
     assert second == "client without observers: ok"
+
+
+async def test_a_stream_cancelled_by_its_caller_ends_its_span_as_cancelled(
+    client: Client, telemetry: Telemetry, mock_openai: MockServer
+) -> None:
+    mock_openai.app.tokens_per_second = 20  # paced: the scope ends the stream mid-way
+    with anyio.move_on_after(0.3) as scope:
+        async with client.chat("gpt-4o-mini").user("Count to fifty").stream() as stream:
+            async for _ in stream:
+                pass
+    assert scope.cancelled_caught
+    span = telemetry.span("chat gpt-4o-mini")
+    found = attributes(span)
+    assert found["error.type"] == "cancelled"
+    assert span.status.status_code is StatusCode.ERROR
+    assert "exception" not in event_names(span)  # a cancellation is no exception to record
+    assert found["openai_ergo.stream.events"] == len(stream.events) > 0
+    [duration] = telemetry.points("gen_ai.client.operation.duration")
+    assert duration.attributes is not None
+    assert duration.attributes["error.type"] == "cancelled"

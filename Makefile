@@ -115,6 +115,7 @@ bench: install compile
 	$(BIN)/python -m benchmarks.third_party_sse
 	$(BIN)/python -m benchmarks.realtime
 	$(BIN)/python -m benchmarks.cache_hit
+	$(BIN)/python -m benchmarks.observability
 
 bench-quick: install compile
 	$(BIN)/python -m benchmarks --quick
@@ -122,6 +123,7 @@ bench-quick: install compile
 	$(BIN)/python -m benchmarks.realtime --quick
 	$(BIN)/python -m benchmarks.redis_admission --quick
 	$(BIN)/python -m benchmarks.cache_hit --quick
+	$(BIN)/python -m benchmarks.observability --quick
 
 # The documentation site, into site/ (docs/documentation-site.md). --strict: a broken link or
 # anchor, or a page missing from the nav, fails the build. Never add -q: a quiet build drops the

@@ -13,7 +13,9 @@ completions) with observers added, against the same row with none, in the same r
   (`ParentBased(TraceIdRatioBased(0))`), metrics still recorded;
 - `otel_unsampled_nometrics`: the same with `metrics=False`: the way to near-zero overhead;
 - `prometheus` and `audit`: `PrometheusMetrics()` on a registry of its own, `AuditLog` into a
-  list.
+  list;
+- `disabled`: observability installed but not enabled: both extras and the OpenTelemetry SDK
+  imported, the client given no observers.
 
 Two measurements, each row against `plain` as a ratio:
 
@@ -25,10 +27,14 @@ Two measurements, each row against `plain` as a ratio:
   exactly what `otel` records. The report splits `otel`'s cost over `plain` into the SDK's
   share and ours, and when the bare floor alone exceeds the 10% budget it says MISS and why.
 
+"With it disabled, no measurable change": beside the `disabled` row's ratio, the report counts
+the calls the row makes into the observing code (`benchmarks/_observing_calls.py`, a profiler
+hook, exact): the target is none at all.
+
 By default every row runs in this one process, interleaved, the order flipped each round, and
 the best round counts (CPU time). `--instructions` runs each row in a fresh interpreter under
 callgrind instead, twice (N and 2N units), and counts instructions per unit: not moved by the
-load of a shared machine.
+load of a shared machine. `--quick` runs small sizes (the `make bench-quick` smoke run).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import anyio
 
 from benchmarks._callgrind import instructions
 from benchmarks._harness import running_server
+from benchmarks._observing_calls import count_observing_calls
 from benchmarks._otel_floor import FLOORS, floor_loop, sdk_providers
 from benchmarks._rows_ergo import ErgoFinalRow
 from benchmarks._scenarios import SCENARIOS, warm_up
@@ -59,6 +66,7 @@ ROWS = {
     "otel_unsampled_nometrics": "the same, metrics=False",
     "prometheus": "PrometheusMetrics",
     "audit": "AuditLog into a list",
+    "disabled": "otel and prometheus extras imported, no observers",
 }
 #: (scenario, row) -> the most it may cost over `plain`, as a ratio.
 TARGETS = {("chat_long", "otel"): 1.05, ("requests", "otel"): 1.10}
@@ -66,6 +74,9 @@ TARGETS = {("chat_long", "otel"): 1.05, ("requests", "otel"): 1.10}
 
 def _observers(kind: str) -> list[Any]:
     if kind == "plain":
+        return []
+    if kind == "disabled":
+        _import_extras()
         return []
     if kind == "otel_api":
         from opentelemetry.metrics import NoOpMeterProvider
@@ -103,6 +114,15 @@ def _observers(kind: str) -> list[Any]:
         kept: list[Any] = []
         return [AuditLog(kept.append)]
     raise ValueError(f"unknown row {kind!r}: one of {', '.join(ROWS)}")
+
+
+def _import_extras() -> None:
+    """Both extras and the OpenTelemetry SDK imported, as in an application that observes its
+    own work. (The process's global providers are left as they are: a client that consulted
+    them would call into `opentelemetry` anyway, which the call count catches.)"""
+    import opentelemetry.sdk.metrics
+    import opentelemetry.sdk.trace  # noqa: F401
+    import prometheus_client  # noqa: F401
 
 
 class ObservedRow(ErgoFinalRow):
@@ -152,6 +172,26 @@ async def _rounds(
     finally:
         for row in opened.values():
             await row.close()
+
+
+async def _disabled_calls(port: int, scenario: str, units: int) -> tuple[float, list[str]]:
+    """The `disabled` row's calls into the observing code per unit, and the first few."""
+    row = ObservedRow("disabled", port)
+    await row.open()
+    try:
+        await warm_up(row, scenario)
+        params = _params(scenario, units)
+        calls, names = await count_observing_calls(lambda: SCENARIOS[scenario](row, **params))
+    finally:
+        await row.close()
+    return calls / units, names
+
+
+def disabled_verdict(scenario: str, calls: float, names: list[str]) -> str:
+    """The verdict line for "with it disabled, no measurable change": no call at all."""
+    verdict = "PASS" if calls == 0 else f"MISS (first calls: {', '.join(names)})"
+    counted = f"{calls:g} calls into the observing code per unit"
+    return f"  {scenario} disabled: {counted} (target 0): {verdict}"
 
 
 def _child(job: dict[str, Any]) -> None:
@@ -240,11 +280,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=1_000, help="requests per round")
     parser.add_argument("--scenario", nargs="*", default=["chat_long", "requests"])
     parser.add_argument("--instructions", action="store_true", help="callgrind, see above")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child(json.loads(args.child))
         return
+    if args.quick:
+        args.rounds, args.events, args.count = min(args.rounds, 2), 2_000, 100
     rows = ["plain", *(row for row in args.rows if row != "plain")]
     verdicts: list[str] = []
     with running_server(max_seconds=3600) as port:
@@ -284,6 +327,9 @@ def main(argv: list[str] | None = None) -> None:
             if floors:
                 lines, reason = floor_report(per_unit, floors)
                 print("\n".join(lines))
+            if "disabled" in per_unit:
+                calls, names = anyio.run(_disabled_calls, port, scenario, max(1, units // 10))
+                verdicts.append(disabled_verdict(scenario, calls, names))
             for row, value in per_unit.items():
                 bound = TARGETS.get((scenario, row))
                 if bound is not None:

@@ -43,10 +43,16 @@ async def main() -> None:
         server.shutdown()
         server.server_close()
         thread.join()
-    for line in scraped.splitlines():
+    shown = [
+        line
+        for line in scraped.splitlines()
         # Buckets and the "created" timestamps make the print long: the counts tell enough.
-        if line.startswith("openai_ergo_") and "_bucket" not in line and "_created" not in line:
-            print(line)
+        if line.startswith("openai_ergo_") and "_bucket" not in line and "_created" not in line
+    ]
+    print("\n".join(shown))
+    # What Prometheus scraped counts the three requests this program sent.
+    requests = [line for line in shown if line.startswith("openai_ergo_requests_total{")]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in requests) == 3, requests
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks._otel_floor import FLOORS, floor_loop
-from benchmarks.observability import ROWS, TARGETS, floor_report, main
+from benchmarks.observability import ROWS, TARGETS, disabled_verdict, floor_report, main
 
 
 def test_every_row_is_measured_against_the_plain_client(capsys: pytest.CaptureFixture[str]) -> None:
@@ -23,7 +23,29 @@ def test_every_row_is_measured_against_the_plain_client(capsys: pytest.CaptureFi
     assert out.count("  otel over plain: ") == 1
     for scenario, row in TARGETS:
         assert f"{scenario} {row}/plain = " in out
-    assert out.count(": PASS") + out.count(": MISS") == len(TARGETS)
+    # Observability installed but not enabled runs none of its code, per event or request.
+    for scenario in ("chat_long", "requests"):
+        assert (
+            f"  {scenario} disabled: 0 calls into the observing code per unit (target 0): PASS"
+            in out
+        )
+    assert out.count(": PASS") + out.count(": MISS") == len(TARGETS) + 2
+
+
+def test_quick_is_a_smoke_run_of_every_row_and_target(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--quick", "--rounds", "1", "--scenario", "requests"])
+    out = capsys.readouterr().out
+    assert "chat_long:" not in out
+    assert "requests: µs CPU, best round per request" in out
+    for row in ROWS:
+        assert f"  {row} " in out, row
+    assert "  requests disabled: 0 calls into the observing code per unit" in out
+
+
+def test_the_disabled_verdict_names_the_calls_that_should_not_happen() -> None:
+    assert disabled_verdict("requests", 0, []).endswith("(target 0): PASS")
+    missed = disabled_verdict("requests", 3.0, ["_observed.py:begin", "_otel.py:started"])
+    assert missed.endswith("MISS (first calls: _observed.py:begin, _otel.py:started)")
 
 
 def test_the_report_says_the_target_is_out_of_reach_when_the_sdk_floor_alone_exceeds_it() -> None:

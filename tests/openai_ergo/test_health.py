@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+import anyio
 import pytest
 
 from openai_ergo import Client, ConfigurationError, Health, InvalidRequestError, RateLimitInfo
@@ -95,7 +96,11 @@ async def test_a_429_reports_the_rate_limit_headers_and_the_wait(mock_openai: Mo
 async def test_a_probe_that_hangs_times_out_within_its_bound(mock_openai: MockServer) -> None:
     mock_openai.fail_next("hang; seconds=5", path="/v1/models")
     async with Client(base_url=mock_openai.url, api_key="sk-health") as client:
+        started = anyio.current_time()
         health = await client.health(timeout=0.3)
+        waited = anyio.current_time() - started
+    # It fired at its own bound, long before the 5 s the server would have held it.
+    assert 0.29 <= waited < 2.5
     assert not health.reachable
     assert health.error == f"{mock_openai.url} did not answer within 0.3 s."
 

@@ -107,13 +107,17 @@ async def test_a_binary_body_ends_its_operation_when_it_closes(mock_openai: Mock
 
 async def test_a_cancelled_stream_ends_as_cancelled(mock_openai: MockServer) -> None:
     recorder = Recorder()
-    mock_openai.app.tokens_per_second = 20
     async with observed(mock_openai, recorder) as client:
-        with anyio.move_on_after(0.3):
+        await client.chat("gpt-4o-mini").user("warm up")  # first-use costs paid before the clock
+        mock_openai.app.tokens_per_second = 5  # paced: many seconds from its end when cancelled
+        with anyio.move_on_after(1.0) as scope:
             async with client.chat("gpt-4o-mini").user("Count to fifty").stream() as stream:
                 async for _ in stream:
                     pass
-    [operation] = recorder.ended_with
+    # Ended mid-stream: no request of this test is left for the server to answer in the next.
+    assert scope.cancelled_caught
+    assert len(stream.events) > 0
+    [_, operation] = recorder.ended_with
     assert operation.error_type == "cancelled"
     assert operation.events is not None
     assert operation.events > 0

@@ -22,6 +22,7 @@ from openai_ergo import (
     RateLimiter,
     RequestOptions,
     RetryPolicy,
+    StreamInterruptedError,
     TokenUsage,
     cost_of,
 )
@@ -198,3 +199,35 @@ async def test_cost_true_prices_requests_with_the_shipped_price_table(
     cost = value(samples, "openai_ergo_cost_usd_total", model=reply.model)
     assert cost == pytest.approx(float(expected))
     assert value(samples, "openai_ergo_cost_usd_total", model="no-such-model-anywhere") is None
+
+
+async def test_a_stream_cut_mid_way_leaves_no_stream_in_flight_and_counts_its_error(
+    metrics_client: Client, scraper: Scraper, mock_openai: MockServer
+) -> None:
+    model = "gpt-4o-mini"
+    never = RequestOptions(retry=RetryPolicy.never())
+    mock_openai.fail_next(Fault.disconnect(after=4))
+    with pytest.raises(StreamInterruptedError):
+        await metrics_client.chat(model).user("Rivers?").options(never).stream().until_done()
+    # A stream refused before its first chunk was never in flight.
+    mock_openai.fail_next(Fault.server_error(500))
+    with pytest.raises(InternalServerError):
+        await metrics_client.chat(model).user("Lakes?").options(never).stream().until_done()
+    samples = await scraper.samples()
+    assert value(samples, "openai_ergo_streams_in_flight", endpoint=CHAT, model=model) == 0
+    assert value(samples, "openai_ergo_requests_total", endpoint=CHAT, model=model) == 2
+    cut = value(
+        samples,
+        "openai_ergo_errors_total",
+        endpoint=CHAT,
+        model=model,
+        type="StreamInterruptedError",
+    )
+    assert cut == 1
+    assert value(samples, "openai_ergo_errors_total", endpoint=CHAT, model=model, type="500") == 1
+    ttfc = value(
+        samples, "openai_ergo_time_to_first_chunk_seconds_count", endpoint=CHAT, model=model
+    )
+    assert ttfc == 1  # only the stream that got its first events
+    # The server never sent the cut stream's usage: no tokens are counted for it.
+    assert [key for key in samples if key[0] == "openai_ergo_tokens_total"] == []

@@ -353,18 +353,18 @@ def _run_python(code: str) -> str:
     return out.stdout.strip()
 
 
-def test_import_streaming_loads_neither_wsproto_nor_starlette() -> None:
+def test_import_streaming_loads_neither_websockets_nor_starlette() -> None:
     code = (
         "import sys, streaming\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('wsproto', 'starlette')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('websockets', 'starlette')))"
     )
     assert _run_python(code) == "[]"
 
 
-def test_without_wsproto_the_websocket_names_say_which_extra_to_install() -> None:
+def test_without_websockets_the_websocket_names_say_which_extra_to_install() -> None:
     code = (
         "import sys\n"
-        "sys.modules['wsproto'] = None  # as if it were not installed\n"
+        "sys.modules['websockets'] = None  # as if it were not installed\n"
         "import streaming\n"
         "try:\n"
         "    streaming.connect_websocket\n"
@@ -372,7 +372,7 @@ def test_without_wsproto_the_websocket_names_say_which_extra_to_install() -> Non
         "    print(error.name, '|', error)\n"
     )
     assert _run_python(code) == (
-        "wsproto | streaming.connect_websocket needs wsproto: install "
+        "websockets | streaming.connect_websocket needs websockets: install "
         "ergo-streaming[websocket] (or openai-ergo[realtime])"
     )
 

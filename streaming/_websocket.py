@@ -50,7 +50,9 @@ WebSocketMessage = Union[str, bytes]  # noqa: UP007 (a runtime alias, read on Py
 #: transcripts, and base64 audio deltas are a few KiB each.
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 DEFAULT_CLOSE_TIMEOUT = 1.0
-_READ_SIZE = 65536
+#: At most one asyncio transport read (256 KiB): a smaller bound splits what already arrived
+#: into several reads, each a turn of the event loop.
+_READ_SIZE = 262144
 #: Close code sent when a message is over the bound (RFC 6455: "message too big").
 _MESSAGE_TOO_BIG = 1009
 _PROTOCOL_ERROR = 1002
@@ -690,7 +692,7 @@ class WebSocketStream:
 
 
 async def read_socket(socket: anyio.abc.ByteStream) -> bytes | None:
-    """One read of at most 64 KiB; None when the socket ended, broke or was closed."""
+    """One read of at most 256 KiB; None when the socket ended, broke or was closed."""
     try:
         return await socket.receive(_READ_SIZE)
     except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):

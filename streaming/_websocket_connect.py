@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,17 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BODY_EXCERPT_SIZE = 4096
 
 
+class _NoDebugLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The protocol's logger: websockets logs every handshake header at DEBUG (the API key
+    among them) and every frame; here DEBUG is never on, whatever the logging setup."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level > logging.DEBUG and self.logger.isEnabledFor(level)
+
+
+_PROTOCOL_LOGGER = _NoDebugLogger(logging.getLogger("streaming.websocket"), {})
+
+
 async def open_websocket(
     target: WebSocketTarget,
     *,
@@ -68,6 +80,7 @@ async def open_websocket(
             subprotocols=[Subprotocol(name) for name in subprotocols] or None,
             # Enforced on each frame's header, before its payload is read.
             max_size=max_message_size,
+            logger=_PROTOCOL_LOGGER,
         )
         request = protocol.connect()
         del request.headers["Host"]

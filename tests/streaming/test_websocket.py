@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 import subprocess
 import sys
@@ -419,3 +420,17 @@ async def test_a_send_cancelled_while_the_server_does_not_read_gives_the_connect
             await ws.send("next")
         assert caught.value.code == 1006
         assert server.connections == 1
+
+
+async def test_debug_logging_shows_neither_the_handshake_s_key_nor_the_frames(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # websockets' protocol logs each handshake header (the API key among them) at DEBUG.
+    headers = {"Authorization": "Bearer sk-secret-key"}
+    with caplog.at_level(logging.DEBUG):
+        async with ws_server(_echo) as server, connect_websocket(server.url, headers=headers) as ws:
+            await ws.send("hello")
+            assert await ws.receive() == "hello"
+    assert server.peers[0].headers["authorization"] == "Bearer sk-secret-key"
+    assert "sk-secret" not in caplog.text
+    assert "hello" not in caplog.text

@@ -18,7 +18,6 @@ from typing import Union, final
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from websockets.client import ClientProtocol
 from websockets.exceptions import PayloadTooBig, ProtocolError
 from websockets.frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Frame
@@ -33,6 +32,7 @@ from ._errors import (
     WebSocketLimitError,
 )
 from ._finalizer import close_soon
+from ._read_ahead import ReadAhead
 from ._websocket_url import WebSocketTarget
 
 __all__ = [
@@ -178,10 +178,8 @@ class WebSocketStream:
         self._pings_answered = 0
         self._pings_sent = 0
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._prefetched: MemoryObjectReceiveStream[list[WebSocketMessage]] | None = None
-        self._prefetch_buffered = 0
-        self._room: anyio.Event | None = None
-        self._prefetch_error: BaseException | None = None
+        #: The read-ahead (`prefetch`), made when the `async with` block is entered.
+        self._read_ahead: ReadAhead[WebSocketMessage] | None = None
 
     # -- public surface -------------------------------------------------------------------------
 
@@ -214,9 +212,10 @@ class WebSocketStream:
         """What is buffered now, and how many messages and bytes went through."""
         buffered = len(self._pending) - self._position
         waiting = False
-        if self._prefetched is not None:
-            buffered += self._prefetch_buffered
-            waiting = self._room is not None
+        read_ahead = self._read_ahead
+        if read_ahead is not None:
+            buffered += read_ahead.buffered
+            waiting = read_ahead.waiting
         return WebSocketStatistics(
             messages_buffered=buffered,
             max_buffered=self._prefetch,
@@ -273,7 +272,13 @@ class WebSocketStream:
             return []
         try:
             if self._prefetch:
-                return await self._receive_prefetched()
+                read_ahead = self._read_ahead
+                if read_ahead is None:
+                    raise RuntimeError(
+                        "a WebSocketStream with prefetch > 0 reads ahead in a task, which needs an "
+                        "owner: use it as `async with connect_websocket(...) as stream:`"
+                    )
+                return await read_ahead.receive()
             return await self._read_batch()
         except BaseException:
             # As an EventSource does: a failed or cancelled read closes the connection. A read
@@ -340,8 +345,8 @@ class WebSocketStream:
                 group.cancel_scope.cancel()
                 await group.__aexit__(None, None, None)
         finally:
-            if self._prefetched is not None:
-                self._prefetched.close()
+            if self._read_ahead is not None:
+                self._read_ahead.close()
             with anyio.CancelScope(shield=True):
                 if cancelled:
                     await self._close_now(code, reason)
@@ -355,14 +360,11 @@ class WebSocketStream:
         if self._closed:
             raise RuntimeError(f"the WebSocket {self._target.described} is closed already")
         if self._prefetch and self._task_group is None:
-            sender, receiver = anyio.create_memory_object_stream[list[WebSocketMessage]](
-                self._prefetch
-            )
-            self._prefetched = receiver
             group = anyio.create_task_group()
             await group.__aenter__()
             self._task_group = group
-            group.start_soon(self._prefetch_messages, sender)
+            self._read_ahead = ReadAhead[WebSocketMessage](self._prefetch)
+            self._read_ahead.start(group, self._read_batch)
         return self
 
     async def __aexit__(
@@ -583,55 +585,6 @@ class WebSocketStream:
             # socket's end and says so.
             with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                 await socket.send(data)
-
-    # -- read-ahead -----------------------------------------------------------------------------
-
-    async def _prefetch_messages(
-        self, sender: MemoryObjectSendStream[list[WebSocketMessage]]
-    ) -> None:
-        with sender:
-            try:
-                while True:
-                    while self._prefetch_buffered >= self._prefetch:
-                        # Full: stop reading, so TCP holds the server back.
-                        self._room = anyio.Event()
-                        await self._room.wait()
-                    messages = await self._read_batch()
-                    if not messages:
-                        return
-                    self._prefetch_buffered += len(messages)
-                    await sender.send(messages)
-            except anyio.get_cancelled_exc_class():
-                raise
-            except Exception as exc:
-                # Handed to the consumer in order, after the messages read before it.
-                self._prefetch_error = exc
-
-    async def _receive_prefetched(self) -> list[WebSocketMessage]:
-        receiver = self._prefetched
-        if receiver is None:
-            raise RuntimeError(
-                "a WebSocketStream with prefetch > 0 reads ahead in a task, which needs an "
-                "owner: use it as `async with connect_websocket(...) as stream:`"
-            )
-        try:
-            batch = await receiver.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            error, self._prefetch_error = self._prefetch_error, None
-            if error is not None:
-                raise error from None
-            return []
-        while True:
-            try:
-                batch += receiver.receive_nowait()
-            except (anyio.WouldBlock, anyio.EndOfStream):
-                break
-        self._prefetch_buffered -= len(batch)
-        room = self._room
-        if room is not None and self._prefetch_buffered < self._prefetch:
-            self._room = None
-            room.set()
-        return batch
 
     # -- closing --------------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ if typing.TYPE_CHECKING:
     from ._websocket import WebSocketStatistics, WebSocketStream
     from ._websocket_connect import connect_websocket
 
-#: Loaded on first use: they need wsproto (the `websocket` extra) or Starlette, which
+#: Loaded on first use: they need websockets (the `websocket` extra) or Starlette, which
 #: `import streaming` must not require, or load.
 _LAZY = {
     "StarletteSSEResponse": "._asgi_starlette",
@@ -61,11 +61,11 @@ def __getattr__(name: str) -> typing.Any:
     try:
         module = importlib.import_module(module_name, __name__)
     except ModuleNotFoundError as exc:
-        if exc.name == "wsproto":
+        if (exc.name or "").partition(".")[0] == "websockets":
             raise ModuleNotFoundError(
-                f"streaming.{name} needs wsproto: install ergo-streaming[websocket] "
+                f"streaming.{name} needs websockets: install ergo-streaming[websocket] "
                 "(or openai-ergo[realtime])",
-                name="wsproto",
+                name="websockets",
             ) from exc
         if exc.name == "starlette":
             raise ModuleNotFoundError(

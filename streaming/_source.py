@@ -13,12 +13,12 @@ from typing import final
 import anyio
 import anyio.abc
 import httpx
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._decoder import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
 from ._errors import DeadlineExceededError, IdleTimeoutError, SSELimitError
 from ._event import ServerSentEvent
 from ._finalizer import close_soon, finish_async_generator
+from ._read_ahead import ReadAhead
 from ._reconnect import StreamOpener
 from ._response import (
     check_event_stream,
@@ -141,11 +141,8 @@ class EventSource:
         self._bytes_read = 0
         self._reconnections = 0
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._prefetched: MemoryObjectReceiveStream[list[ServerSentEvent]] | None = None
-        #: Events read ahead and not yet taken; the reader waits on `_room` while it is >= N.
-        self._prefetch_buffered = 0
-        self._room: anyio.Event | None = None
-        self._prefetch_error: BaseException | None = None
+        #: The read-ahead (`prefetch`), made when the `async with` block is entered.
+        self._read_ahead: ReadAhead[ServerSentEvent] | None = None
         #: The request's read timeout is the idle timeout, so a read timeout from the transport
         #: is the idle timeout firing ...
         self._read_timeout_is_idle = _transport_times_reads(response, idle_timeout)
@@ -179,9 +176,10 @@ class EventSource:
         """What is buffered now, and how many events and bytes went through."""
         buffered = len(self._pending) - self._position
         waiting = False
-        if self._prefetched is not None:
-            buffered += self._prefetch_buffered
-            waiting = self._room is not None
+        read_ahead = self._read_ahead
+        if read_ahead is not None:
+            buffered += read_ahead.buffered
+            waiting = read_ahead.waiting
         return EventSourceStatistics(
             events_buffered=buffered,
             max_buffered=self._prefetch,
@@ -228,7 +226,14 @@ class EventSource:
             return []
         try:
             if self._prefetch:
-                return await self._receive_prefetched()
+                read_ahead = self._read_ahead
+                if read_ahead is None:
+                    raise RuntimeError(
+                        "an EventSource with prefetch > 0 reads ahead in a task, which needs an "
+                        "owner: use it as `async with EventSource(...) as source:` (connect_sse "
+                        "does this)"
+                    )
+                return await read_ahead.receive()
             return await self._read_batch()
         except BaseException:
             await self._close(drain=False)
@@ -241,16 +246,11 @@ class EventSource:
 
     async def __aenter__(self) -> EventSource:
         if self._prefetch and self._task_group is None:
-            # Items are whole batches (one per read), so the per-event cost stays a list index;
-            # the bound in events is kept by `_room`, which also bounds this stream to N items.
-            sender, receiver = anyio.create_memory_object_stream[list[ServerSentEvent]](
-                self._prefetch
-            )
-            self._prefetched = receiver
             group = anyio.create_task_group()
             await group.__aenter__()
             self._task_group = group
-            group.start_soon(self._prefetch_events, sender)
+            self._read_ahead = ReadAhead[ServerSentEvent](self._prefetch)
+            self._read_ahead.start(group, self._read_batch, self._take_deferred_error)
         return self
 
     async def __aexit__(
@@ -269,8 +269,8 @@ class EventSource:
                 await group.__aexit__(None, None, None)
             return None
         finally:
-            if self._prefetched is not None:
-                self._prefetched.close()
+            if self._read_ahead is not None:
+                self._read_ahead.close()
             await self._close(drain=exc_type is None)
 
     def __del__(self) -> None:
@@ -459,53 +459,10 @@ class EventSource:
 
     # -- read-ahead -----------------------------------------------------------------------------
 
-    async def _prefetch_events(self, sender: MemoryObjectSendStream[list[ServerSentEvent]]) -> None:
-        with sender:
-            try:
-                while True:
-                    while self._prefetch_buffered >= self._prefetch:
-                        # Full: stop reading, so TCP holds the server back.
-                        self._room = anyio.Event()
-                        await self._room.wait()
-                    events = await self._read_batch()
-                    if not events:
-                        return
-                    self._prefetch_buffered += len(events)
-                    await sender.send(events)
-                    if self._deferred_error is not None:
-                        self._prefetch_error, self._deferred_error = self._deferred_error, None
-                        return
-            except anyio.get_cancelled_exc_class():
-                raise
-            except Exception as exc:
-                # Handed to the consumer in order, after the events read before it.
-                self._prefetch_error = exc
-
-    async def _receive_prefetched(self) -> list[ServerSentEvent]:
-        receiver = self._prefetched
-        if receiver is None:
-            raise RuntimeError(
-                "an EventSource with prefetch > 0 reads ahead in a task, which needs an owner: "
-                "use it as `async with EventSource(...) as source:` (connect_sse does this)"
-            )
-        try:
-            batch = await receiver.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            error, self._prefetch_error = self._prefetch_error, None
-            if error is not None:
-                raise error from None
-            return []
-        while True:
-            try:
-                batch += receiver.receive_nowait()
-            except (anyio.WouldBlock, anyio.EndOfStream):
-                break
-        self._prefetch_buffered -= len(batch)
-        room = self._room
-        if room is not None and self._prefetch_buffered < self._prefetch:
-            self._room = None
-            room.set()
-        return batch
+    def _take_deferred_error(self) -> BaseException | None:
+        """The error the last read left for after its events (the read-ahead hands it over)."""
+        error, self._deferred_error = self._deferred_error, None
+        return error
 
     # -- closing --------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """`WebSocketStream`: the messages of one WebSocket connection, pulled, timed and owned.
 
-The protocol is wsproto's (sans-IO: it turns bytes into events and events into bytes); the I/O
-is ours, over an anyio byte stream, so it runs on asyncio and trio alike and reading stays pull:
-nothing is read from the socket until the consumer asks for a message.
+The protocol is the websockets library's sans-IO layer (it turns bytes into frames and frames
+into bytes, and unmasks and masks in C); the I/O is ours, over an anyio byte stream, so it runs
+on asyncio and trio alike and reading stays pull: nothing is read from the socket until the
+consumer asks for a message.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from typing import Union, final
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from wsproto import WSConnection
-from wsproto.connection import ConnectionState
-from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
-from wsproto.utilities import LocalProtocolError
+from websockets.client import ClientProtocol
+from websockets.exceptions import PayloadTooBig, ProtocolError
+from websockets.frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Frame
+from websockets.protocol import State
 
 from ._errors import (
     NORMAL_CLOSE_CODES,
@@ -32,9 +32,16 @@ from ._errors import (
     WebSocketLimitError,
 )
 from ._finalizer import close_soon
+from ._read_ahead import ReadAhead
 from ._websocket_url import WebSocketTarget
 
-__all__ = ["WebSocketMessage", "WebSocketStatistics", "WebSocketStream", "read_socket"]
+__all__ = [
+    "WebSocketMessage",
+    "WebSocketProtocol",
+    "WebSocketStatistics",
+    "WebSocketStream",
+    "read_socket",
+]
 
 #: A message as it is handed over: text frames as `str`, binary frames as `bytes`.
 WebSocketMessage = Union[str, bytes]  # noqa: UP007 (a runtime alias, read on Python 3.10 too)
@@ -43,12 +50,26 @@ WebSocketMessage = Union[str, bytes]  # noqa: UP007 (a runtime alias, read on Py
 #: transcripts, and base64 audio deltas are a few KiB each.
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 DEFAULT_CLOSE_TIMEOUT = 1.0
-_READ_SIZE = 65536
+#: At most one asyncio transport read (256 KiB): a smaller bound splits what already arrived
+#: into several reads, each a turn of the event loop.
+_READ_SIZE = 262144
 #: Close code sent when a message is over the bound (RFC 6455: "message too big").
 _MESSAGE_TOO_BIG = 1009
+_PROTOCOL_ERROR = 1002
+_INVALID_DATA = 1007
 _ABNORMAL_CLOSURE = 1006
 #: Close code sent when this side leaves on an error, a timeout or a cancellation.
 _GOING_AWAY = 1001
+
+
+@final
+class WebSocketProtocol(ClientProtocol):
+    """websockets' client protocol, with the close reason this stream has always sent for a
+    message over the bound (the library's own names the frame's byte counts)."""
+
+    def fail(self, code: int, reason: str = "") -> None:
+        """Fail the connection; a 1009 says "message too big"."""
+        super().fail(code, "message too big" if code == _MESSAGE_TOO_BIG else reason)
 
 
 @final
@@ -105,9 +126,10 @@ class WebSocketStream:
     def __init__(
         self,
         socket: anyio.abc.ByteStream,
-        connection: WSConnection,
+        protocol: WebSocketProtocol,
         target: WebSocketTarget,
         *,
+        early_frames: list[Frame],
         subprotocol: str | None,
         headers: dict[str, str],
         idle_timeout: float | None,
@@ -120,7 +142,9 @@ class WebSocketStream:
         close_timeout: float,
     ) -> None:
         self._socket = socket
-        self._connection = connection
+        self._protocol = protocol
+        #: Frames that came with the handshake's answer, read first.
+        self._early_frames = early_frames
         self._target = target
         self._subprotocol = subprotocol
         self._headers = headers
@@ -134,10 +158,9 @@ class WebSocketStream:
         self._close_timeout = close_timeout
         self._timed = idle_timeout is not None or deadline_at is not None or bool(ping_interval)
         self._send_lock = anyio.Lock()
-        #: The pieces of a message that spans frames or reads (one of the two at a time).
-        self._text_parts: list[str] = []
-        self._bytes_parts: list[bytes] = []
-        self._size = 0
+        #: The frames of a fragmented message so far, and whether it is text.
+        self._parts: list[bytes | bytearray | memoryview] = []
+        self._parts_text = False
         self._pending: list[WebSocketMessage] = []
         self._position = 0
         self._out = bytearray()
@@ -155,10 +178,8 @@ class WebSocketStream:
         self._pings_answered = 0
         self._pings_sent = 0
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._prefetched: MemoryObjectReceiveStream[list[WebSocketMessage]] | None = None
-        self._prefetch_buffered = 0
-        self._room: anyio.Event | None = None
-        self._prefetch_error: BaseException | None = None
+        #: The read-ahead (`prefetch`), made when the `async with` block is entered.
+        self._read_ahead: ReadAhead[WebSocketMessage] | None = None
 
     # -- public surface -------------------------------------------------------------------------
 
@@ -191,9 +212,10 @@ class WebSocketStream:
         """What is buffered now, and how many messages and bytes went through."""
         buffered = len(self._pending) - self._position
         waiting = False
-        if self._prefetched is not None:
-            buffered += self._prefetch_buffered
-            waiting = self._room is not None
+        read_ahead = self._read_ahead
+        if read_ahead is not None:
+            buffered += read_ahead.buffered
+            waiting = read_ahead.waiting
         return WebSocketStatistics(
             messages_buffered=buffered,
             max_buffered=self._prefetch,
@@ -250,7 +272,13 @@ class WebSocketStream:
             return []
         try:
             if self._prefetch:
-                return await self._receive_prefetched()
+                read_ahead = self._read_ahead
+                if read_ahead is None:
+                    raise RuntimeError(
+                        "a WebSocketStream with prefetch > 0 reads ahead in a task, which needs an "
+                        "owner: use it as `async with connect_websocket(...) as stream:`"
+                    )
+                return await read_ahead.receive()
             return await self._read_batch()
         except BaseException:
             # As an EventSource does: a failed or cancelled read closes the connection. A read
@@ -265,17 +293,22 @@ class WebSocketStream:
         from several tasks at once; raises `WebSocketClosedError` once the connection closed.
         """
         if isinstance(message, str):
-            event: TextMessage | BytesMessage = TextMessage(data=message)
+            text, payload = True, message.encode()
         elif isinstance(message, (bytes, bytearray, memoryview)):
-            event = BytesMessage(data=bytes(message))
+            text, payload = False, bytes(message)
         else:
             raise TypeError(
                 f"a WebSocket message is str (text) or bytes (binary), not {type(message).__name__}"
             )
         async with self._send_lock:
-            if self._connection.state is not ConnectionState.OPEN or self._socket is None:
+            protocol = self._protocol
+            if protocol.state is not State.OPEN or self._socket is None:
                 raise self._closed_error()
-            data = self._connection.send(event)
+            if text:
+                protocol.send_text(payload)
+            else:
+                protocol.send_binary(payload)
+            data = b"".join(protocol.data_to_send())
             try:
                 await self._socket.send(data)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
@@ -312,8 +345,8 @@ class WebSocketStream:
                 group.cancel_scope.cancel()
                 await group.__aexit__(None, None, None)
         finally:
-            if self._prefetched is not None:
-                self._prefetched.close()
+            if self._read_ahead is not None:
+                self._read_ahead.close()
             with anyio.CancelScope(shield=True):
                 if cancelled:
                     await self._close_now(code, reason)
@@ -327,14 +360,11 @@ class WebSocketStream:
         if self._closed:
             raise RuntimeError(f"the WebSocket {self._target.described} is closed already")
         if self._prefetch and self._task_group is None:
-            sender, receiver = anyio.create_memory_object_stream[list[WebSocketMessage]](
-                self._prefetch
-            )
-            self._prefetched = receiver
             group = anyio.create_task_group()
             await group.__aenter__()
             self._task_group = group
-            group.start_soon(self._prefetch_messages, sender)
+            self._read_ahead = ReadAhead[WebSocketMessage](self._prefetch)
+            self._read_ahead.start(group, self._read_batch)
         return self
 
     async def __aexit__(
@@ -384,89 +414,117 @@ class WebSocketStream:
                 idle_at = anyio.current_time() + idle_timeout
             data = await self._receive(idle_at)
             if data is None:
-                # The socket ended without a close frame: wsproto reports it as a close with
-                # code 1006, which the next turn hands over as an error.
-                self._connection.receive_data(None)
+                # The socket ended: without a close frame, the protocol fails the connection
+                # with 1006, which the next turn hands over as an error.
+                self._protocol.receive_eof()
                 await self._release()
                 continue
             self._bytes_read += len(data)
-            self._connection.receive_data(data)
+            self._protocol.receive_data(data)
 
     def _take_events(self, messages: list[WebSocketMessage]) -> bool:
-        """Turn wsproto's events into messages; True when message data arrived."""
+        """Turn the protocol's frames into messages; True when message data arrived (a whole
+        frame, or a part of one waiting for the rest)."""
+        protocol = self._protocol
+        # Past the handshake, every event is a frame.
+        frames: list[Frame] = protocol.events_received()  # type: ignore[assignment]
+        if self._early_frames:
+            frames = self._early_frames + frames
+            self._early_frames = []
         progressed = False
-        for event in self._connection.events():
-            if isinstance(event, TextMessage):
+        for frame in frames:
+            opcode = frame.opcode
+            if opcode is OP_TEXT:
                 progressed = True
-                text = event.data
-                self._size += len(text) if text.isascii() else len(text.encode())
-                if self._size > self._max_message_size:
-                    self._refuse_message()
-                    return progressed
-                if not event.message_finished:
-                    self._text_parts.append(text)
+                if not frame.fin:
+                    self._parts = [frame.data]
+                    self._parts_text = True
                     continue
-                if self._text_parts:
-                    self._text_parts.append(text)
-                    text = "".join(self._text_parts)
-                    self._text_parts = []
-                self._size = 0
-                messages.append(text)
-            elif isinstance(event, BytesMessage):
+                try:
+                    messages.append(str(frame.data, "utf-8"))
+                except UnicodeDecodeError:
+                    self._refuse_text()
+                    break
+            elif opcode is OP_BINARY:
                 progressed = True
-                payload = event.data
-                self._size += len(payload)
-                if self._size > self._max_message_size:
-                    self._refuse_message()
-                    return progressed
-                if not event.message_finished:
-                    self._bytes_parts.append(bytes(payload))
+                payload = frame.data
+                if not frame.fin:
+                    self._parts = [payload]
+                    self._parts_text = False
                     continue
-                if self._bytes_parts:
-                    self._bytes_parts.append(bytes(payload))
-                    payload = b"".join(self._bytes_parts)
-                    self._bytes_parts = []
-                self._size = 0
                 messages.append(payload if type(payload) is bytes else bytes(payload))
-            elif isinstance(event, Ping):
-                self._pings_answered += 1
-                self._out += self._connection.send(event.response())
-            elif isinstance(event, Pong):
+            elif opcode is OP_CONT:
+                progressed = True
+                self._parts.append(frame.data)
+                if not frame.fin:
+                    continue
+                whole, self._parts = b"".join(self._parts), []
+                if not self._parts_text:
+                    messages.append(whole)
+                    continue
+                try:
+                    messages.append(str(whole, "utf-8"))
+                except UnicodeDecodeError:
+                    self._refuse_text()
+                    break
+            elif opcode is OP_PING:
+                self._pings_answered += 1  # the protocol queued the pong
+            elif opcode is OP_PONG:
                 self._ping_sent_at = None
-            elif isinstance(event, CloseConnection):
-                self._on_close(event)
+            elif opcode is OP_CLOSE:
+                self._on_close()
+        if protocol.parser_exc is not None and not self._ended:
+            self._on_protocol_failure(protocol.parser_exc)
+        if not progressed and protocol.reader.buffer:
+            progressed = True  # a frame is arriving: the server is not idle
+        writes = protocol.data_to_send()
+        if writes:
+            self._out += b"".join(writes)
         return progressed
 
-    def _on_close(self, event: CloseConnection) -> None:
+    def _on_close(self) -> None:
+        """The server's close frame (the protocol echoed it)."""
+        close = self._protocol.close_rcvd
+        code = 1005 if close is None else int(close.code)
         self._ended = True
-        self._close_code = int(event.code)
-        self._close_reason = event.reason or ""
+        self._close_code = code
+        self._close_reason = "" if close is None else close.reason
         self._closed_by_server = True
-        if self._connection.state is ConnectionState.REMOTE_CLOSING:
-            self._out += self._connection.send(event.response())
-        elif self._connection.state is ConnectionState.OPEN:
-            # wsproto's own verdict on bad bytes (1002, 1007): it closes, we say so.
-            self._closed_by_server = False
-            self._out += self._connection.send(CloseConnection(event.code, event.reason))
-        if event.code not in NORMAL_CLOSE_CODES:
+        if code not in NORMAL_CLOSE_CODES:
             self._deferred_error = WebSocketClosedError(
-                code=int(event.code), reason=self._close_reason, by_server=self._closed_by_server
+                code=code, reason=self._close_reason, by_server=True
             )
 
-    def _refuse_message(self) -> None:
-        size, self._size = self._size, 0
-        self._text_parts = []
-        self._bytes_parts = []
+    def _on_protocol_failure(self, exc: BaseException) -> None:
+        """The protocol failed the connection: a message over the bound (1009), a drop without
+        a close frame (1006), or bytes that break the protocol (1002, its own close frame)."""
         self._ended = True
-        self._close_code = _MESSAGE_TOO_BIG
-        self._close_reason = "message too big"
-        if self._connection.state is ConnectionState.OPEN:
-            self._out += self._connection.send(
-                CloseConnection(_MESSAGE_TOO_BIG, self._close_reason)
+        self._parts = []
+        if isinstance(exc, PayloadTooBig):
+            self._close_code = _MESSAGE_TOO_BIG
+            self._close_reason = "message too big"
+            self._deferred_error = WebSocketLimitError(
+                limit="max_message_size",
+                value=self._max_message_size,
+                size=(exc.size or 0) + (exc.cur_size or 0),
             )
-        self._deferred_error = WebSocketLimitError(
-            limit="max_message_size", value=self._max_message_size, size=size
-        )
+            return
+        if isinstance(exc, EOFError):
+            code, reason, by_server = _ABNORMAL_CLOSURE, "", True
+        else:
+            sent = self._protocol.close_sent
+            code = _PROTOCOL_ERROR if sent is None else int(sent.code)
+            reason = "" if sent is None else sent.reason
+            by_server = False
+        self._close_code = code
+        self._close_reason = reason
+        self._closed_by_server = by_server
+        self._deferred_error = WebSocketClosedError(code=code, reason=reason, by_server=by_server)
+
+    def _refuse_text(self) -> None:
+        """A text message that is not UTF-8: closed with 1007, as RFC 6455 says."""
+        self._protocol.fail(_INVALID_DATA, "invalid UTF-8")
+        self._on_protocol_failure(ProtocolError("invalid UTF-8"))
 
     async def _receive(self, idle_at: float) -> bytes | None:
         """One read from the socket (None at its end), within the stream's time bounds."""
@@ -512,7 +570,8 @@ class WebSocketStream:
                 )
             self._ping_sent_at = anyio.current_time()
             self._pings_sent += 1
-            self._out += self._connection.send(Ping())
+            self._protocol.send_ping(b"")
+            self._out += b"".join(self._protocol.data_to_send())
             await self._flush()
 
     async def _flush(self) -> None:
@@ -527,55 +586,6 @@ class WebSocketStream:
             with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                 await socket.send(data)
 
-    # -- read-ahead -----------------------------------------------------------------------------
-
-    async def _prefetch_messages(
-        self, sender: MemoryObjectSendStream[list[WebSocketMessage]]
-    ) -> None:
-        with sender:
-            try:
-                while True:
-                    while self._prefetch_buffered >= self._prefetch:
-                        # Full: stop reading, so TCP holds the server back.
-                        self._room = anyio.Event()
-                        await self._room.wait()
-                    messages = await self._read_batch()
-                    if not messages:
-                        return
-                    self._prefetch_buffered += len(messages)
-                    await sender.send(messages)
-            except anyio.get_cancelled_exc_class():
-                raise
-            except Exception as exc:
-                # Handed to the consumer in order, after the messages read before it.
-                self._prefetch_error = exc
-
-    async def _receive_prefetched(self) -> list[WebSocketMessage]:
-        receiver = self._prefetched
-        if receiver is None:
-            raise RuntimeError(
-                "a WebSocketStream with prefetch > 0 reads ahead in a task, which needs an "
-                "owner: use it as `async with connect_websocket(...) as stream:`"
-            )
-        try:
-            batch = await receiver.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            error, self._prefetch_error = self._prefetch_error, None
-            if error is not None:
-                raise error from None
-            return []
-        while True:
-            try:
-                batch += receiver.receive_nowait()
-            except (anyio.WouldBlock, anyio.EndOfStream):
-                break
-        self._prefetch_buffered -= len(batch)
-        room = self._room
-        if room is not None and self._prefetch_buffered < self._prefetch:
-            self._room = None
-            room.set()
-        return batch
-
     # -- closing --------------------------------------------------------------------------------
 
     def _closed_error(self) -> WebSocketClosedError:
@@ -586,26 +596,34 @@ class WebSocketStream:
         )
 
     async def _send_close(self, code: int, reason: str) -> None:
-        if self._connection.state is ConnectionState.OPEN:
+        protocol = self._protocol
+        if protocol.state is State.OPEN:
             self._close_code = code
             self._close_reason = reason
-            with contextlib.suppress(LocalProtocolError):
-                self._out += self._connection.send(CloseConnection(code, reason or None))
+            # A code no close frame may carry (1005, 1006) sends none, as before it.
+            with contextlib.suppress(ProtocolError):
+                protocol.send_close(code, reason)
+            self._out += b"".join(protocol.data_to_send())
         if self._out:
             await self._flush()
 
     async def _await_server_close(self) -> None:
         """Read on, discarding messages, until the server's close frame or the socket's end."""
         socket = self._socket
-        connection = self._connection
-        while socket is not None and connection.state is ConnectionState.LOCAL_CLOSING:
+        protocol = self._protocol
+        while (
+            socket is not None
+            and protocol.close_sent is not None
+            and protocol.close_rcvd is None
+            and protocol.parser_exc is None
+        ):
             data = await read_socket(socket)
-            connection.receive_data(data)
-            for event in connection.events():
-                if isinstance(event, Ping):
-                    pass  # too late to answer: we are closing
             if data is None:
+                protocol.receive_eof()
                 return
+            protocol.receive_data(data)
+            protocol.events_received()  # messages and pings: too late, we are closing
+            protocol.data_to_send()
 
     async def _close_now(self, code: int | None, reason: str = "") -> None:
         """Send a close frame if none went yet (bounded, never waiting for an answer), and
@@ -627,7 +645,7 @@ class WebSocketStream:
 
 
 async def read_socket(socket: anyio.abc.ByteStream) -> bytes | None:
-    """One read of at most 64 KiB; None when the socket ended, broke or was closed."""
+    """One read of at most 256 KiB; None when the socket ended, broke or was closed."""
     try:
         return await socket.receive(_READ_SIZE)
     except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):

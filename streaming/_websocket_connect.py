@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -11,9 +12,11 @@ from typing import TYPE_CHECKING, final
 import anyio
 import anyio.abc
 import httpx
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, RejectConnection, RejectData, Request
-from wsproto.utilities import RemoteProtocolError
+from websockets.exceptions import InvalidStatus
+from websockets.frames import Frame
+from websockets.http11 import Response
+from websockets.typing import Subprotocol
+from websockets.uri import WebSocketURI
 
 from ._errors import (
     DeadlineExceededError,
@@ -24,6 +27,7 @@ from ._errors import (
 from ._websocket import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_MAX_MESSAGE_SIZE,
+    WebSocketProtocol,
     WebSocketStream,
     read_socket,
 )
@@ -38,6 +42,17 @@ __all__ = ["connect_websocket"]
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: How much of a refused upgrade's body is read to explain the error.
 _BODY_EXCERPT_SIZE = 4096
+
+
+class _NoDebugLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The protocol's logger: websockets logs every handshake header at DEBUG (the API key
+    among them) and every frame; here DEBUG is never on, whatever the logging setup."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level > logging.DEBUG and self.logger.isEnabledFor(level)
+
+
+_PROTOCOL_LOGGER = _NoDebugLogger(logging.getLogger("streaming.websocket"), {})
 
 
 async def open_websocket(
@@ -60,20 +75,26 @@ async def open_websocket(
     deadline_at = None if deadline is None else started + deadline
     socket = await _connect(target, ssl_context, connect_timeout, deadline)
     try:
-        connection = WSConnection(ConnectionType.CLIENT)
-        request = Request(
-            host=target.host_header,
-            target=target.target,
-            extra_headers=[(name.encode(), value.encode()) for name, value in headers],
-            subprotocols=list(subprotocols),
+        protocol = WebSocketProtocol(
+            WebSocketURI(target.tls, target.host, target.port, target.target, ""),
+            subprotocols=[Subprotocol(name) for name in subprotocols] or None,
+            # Enforced on each frame's header, before its payload is read.
+            max_size=max_message_size,
+            logger=_PROTOCOL_LOGGER,
         )
-        await socket.send(connection.send(request))
+        request = protocol.connect()
+        del request.headers["Host"]
+        request.headers["Host"] = target.host_header
+        for name, value in headers:
+            request.headers[name] = value  # added: a name may repeat
+        protocol.send_request(request)
+        await socket.send(b"".join(protocol.data_to_send()))
         bound = min(
             math.inf if idle_timeout is None else idle_timeout,
             math.inf if deadline_at is None else deadline_at - anyio.current_time(),
         )
         with anyio.move_on_after(bound) as scope:
-            accepted = await _handshake(socket, connection, target)
+            accepted, early_frames = await _handshake(socket, protocol, target)
         if scope.cancelled_caught:
             if deadline_at is not None and anyio.current_time() >= deadline_at:
                 raise DeadlineExceededError(
@@ -92,10 +113,11 @@ async def open_websocket(
         raise
     return WebSocketStream(
         socket,
-        connection,
+        protocol,
         target,
-        subprotocol=accepted.subprotocol,
-        headers={name.decode().lower(): value.decode() for name, value in accepted.extra_headers},
+        early_frames=early_frames,
+        subprotocol=protocol.subprotocol,
+        headers={name.lower(): value for name, value in accepted.headers.raw_items()},
         idle_timeout=idle_timeout,
         deadline_at=deadline_at,
         deadline=deadline,
@@ -154,51 +176,48 @@ async def _connect(
 
 
 async def _handshake(
-    socket: anyio.abc.ByteStream, connection: WSConnection, target: WebSocketTarget
-) -> AcceptConnection:
-    """Read the server's answer to the upgrade: accepted, or a `WebSocketHandshakeError` with
-    the status and an excerpt of the body."""
-    rejection: RejectConnection | None = None
-    body = bytearray()
+    socket: anyio.abc.ByteStream, protocol: WebSocketProtocol, target: WebSocketTarget
+) -> tuple[Response, list[Frame]]:
+    """Read the server's answer to the upgrade: accepted (with the frames that came with it),
+    or a `WebSocketHandshakeError` with the status and an excerpt of the body."""
     while True:
         data = await read_socket(socket)
         if data is None:
-            if rejection is not None:
-                break
+            protocol.receive_eof()
+        else:
+            protocol.receive_data(data)
+        events = protocol.events_received()
+        if events:
+            break
+        if data is None or protocol.handshake_exc is not None:
+            if protocol.handshake_exc is not None and data is not None:
+                raise WebSocketConnectError(
+                    f"{target.described} answered the WebSocket upgrade wrongly: "
+                    f"{protocol.handshake_exc.__cause__ or protocol.handshake_exc}",
+                    url=target.described,
+                )
             raise WebSocketConnectError(
                 f"{target.described} closed the connection before answering the WebSocket upgrade",
                 url=target.described,
             )
-        try:
-            connection.receive_data(data)
-        except RemoteProtocolError as exc:
-            raise WebSocketConnectError(
-                f"{target.described} answered the WebSocket upgrade wrongly: {exc}",
-                url=target.described,
-            ) from exc
-        done = False
-        # Iterated lazily: past AcceptConnection come the connection's frames, left for the
-        # stream to read.
-        for event in connection.events():
-            if isinstance(event, AcceptConnection):
-                # What followed the answer (the server's first frames) is in wsproto's buffer
-                # already, and comes out with the stream's first events.
-                return event
-            if isinstance(event, RejectConnection):
-                rejection = event
-                done = not event.has_body
-            elif isinstance(event, RejectData):
-                body += event.data
-                done = event.body_finished or len(body) >= _BODY_EXCERPT_SIZE
-        if done:
-            break
-    assert rejection is not None
-    raise WebSocketHandshakeError(
-        status_code=rejection.status_code,
-        headers={name.decode().lower(): value.decode() for name, value in rejection.headers},
-        body=bytes(body[:_BODY_EXCERPT_SIZE]).decode("utf-8", "replace"),
-        url=target.described,
-    )
+    response = events[0]
+    assert isinstance(response, Response)
+    refused = protocol.handshake_exc
+    if isinstance(refused, InvalidStatus):
+        raise WebSocketHandshakeError(
+            status_code=response.status_code,
+            headers={name.lower(): value for name, value in response.headers.raw_items()},
+            body=response.body[:_BODY_EXCERPT_SIZE].decode("utf-8", "replace"),
+            url=target.described,
+        )
+    if refused is not None:
+        raise WebSocketConnectError(
+            f"{target.described} answered the WebSocket upgrade wrongly: {refused}",
+            url=target.described,
+        )
+    # What followed the answer (the server's first frames) is parsed already: the stream
+    # reads those first.
+    return response, [frame for frame in events[1:] if isinstance(frame, Frame)]
 
 
 @final

@@ -36,13 +36,32 @@ def test_the_toolkit_ships_the_repositorys_streaming_package() -> None:
     assert sorted(names) == sorted(_imported_at_load(ROOT / "streaming"))
 
 
-def _imported_at_load(package: Path) -> set[str]:
-    """The third-party top-level modules `import package` loads: the module-level imports
-    (outside functions and `if TYPE_CHECKING:` blocks) of `__init__.py` and of every package
-    module it reaches that way. Modules the package loads on first use are not reached."""
+def _extra(pyproject: Path, name: str) -> list[str]:
+    match = re.search(rf"^{name} = \[(.*?)\]", pyproject.read_text(encoding="utf-8"), re.M | re.S)
+    assert match is not None, f"{pyproject} has no extra {name}"
+    return re.findall(r'"([A-Za-z0-9_.-]+)', match.group(1))
+
+
+def test_the_websocket_extra_brings_what_the_websocket_modules_import() -> None:
+    # The WebSocket stream loads on first use; what it imports beyond the toolkit's own
+    # dependencies is the `websocket` extra: websockets' sans-IO protocol, and nothing else.
+    pyproject = TOOLKIT / "pyproject.toml"
+    modules = ["_websocket", "_websocket_connect"]
+    needed = _imported_at_load(ROOT / "streaming", modules) - set(_extra(pyproject, "dependencies"))
+    assert sorted(_extra(pyproject, "websocket")) == sorted(needed) == ["websockets"]
+    # The toolkit's tests run with the extra (and wsproto, which their loopback server speaks).
+    assert {"websockets", "wsproto"} <= set(_extra(pyproject, "test"))
+    assert '"ergo-streaming[websocket]==' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def _imported_at_load(package: Path, start: list[str] | None = None) -> set[str]:
+    """The third-party top-level modules `import package` loads (or, with `start`, those
+    modules): the module-level imports (outside functions and `if TYPE_CHECKING:` blocks) of
+    `__init__.py` and of every package module it reaches that way. Modules the package loads
+    on first use are not reached."""
     found: set[str] = set()
     seen: set[str] = set()
-    todo = ["__init__"]
+    todo = list(start or ["__init__"])
     while todo:
         name = todo.pop()
         if name in seen:

@@ -71,6 +71,17 @@ WEBHOOK_UNION_DOC = (
     "An event a webhook delivery carries, by its `type` (`client.webhooks.unwrap` verifies and "
     "decodes one)."
 )
+#: The beta protocol's own names for the events whose beta schemas the spec gives the GA names
+#: (`response.output_text.delta`): the beta API sends these, as the official SDK's beta types
+#: say, so a beta event decodes into its typed Struct, not into an unknown variant.
+BETA_EVENT_NAMES = {
+    "RealtimeBetaServerEventResponseTextDelta": "response.text.delta",
+    "RealtimeBetaServerEventResponseTextDone": "response.text.done",
+    "RealtimeBetaServerEventResponseAudioDelta": "response.audio.delta",
+    "RealtimeBetaServerEventResponseAudioDone": "response.audio.done",
+    "RealtimeBetaServerEventResponseAudioTranscriptDelta": "response.audio_transcript.delta",
+    "RealtimeBetaServerEventResponseAudioTranscriptDone": "response.audio_transcript.done",
+}
 SHARED_MODULE = "shared"
 UNUSED_MODULE = "standalone"
 
@@ -160,10 +171,28 @@ def _with_unlisted_unions(spec: Schema) -> dict[str, Schema]:
     return out
 
 
+def _with_beta_event_names(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
+    """The spec's schemas, with the beta events of `BETA_EVENT_NAMES` tagged by their beta
+    names."""
+    out = dict(schemas)
+    for name, wire in BETA_EVENT_NAMES.items():
+        schema = schemas.get(name)
+        if schema is None:
+            continue
+        properties = dict(schema.get("properties", {}))
+        properties["type"] = {
+            **properties.get("type", {}),
+            "enum": [wire],
+            "description": f"The event type, `{wire}` in the beta protocol.",
+        }
+        out[name] = {**schema, "properties": properties}
+    return out
+
+
 class _Builder:
     def __init__(self, spec: Schema) -> None:
         self.spec = spec
-        self.schemas: dict[str, Schema] = _with_unlisted_unions(spec)
+        self.schemas: dict[str, Schema] = _with_beta_event_names(_with_unlisted_unions(spec))
         self.definitions: dict[str, Definition] = {}
         self.schema_names = {name: pascal(name) for name in self.schemas}
         self.skipped: dict[str, str] = {}

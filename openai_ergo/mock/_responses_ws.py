@@ -22,7 +22,8 @@ from openai_ergo.mock._replies import RecordedRequest
 from openai_ergo.mock._responses import response_error_events, response_events
 from openai_ergo.mock._sockets import FaultStrikes, Socket
 from openai_ergo.mock._validation import RequestSchema
-from openai_ergo.mock._wire import decode_json, encode_json
+from openai_ergo.mock._websockets import client_event
+from openai_ergo.mock._wire import encode_json
 
 if TYPE_CHECKING:
     from openai_ergo.mock._app import MockOpenAI
@@ -76,18 +77,8 @@ class ResponsesConnection:
 
     async def handle(self, message: str | bytes) -> None:
         """Answer one client message."""
-        if isinstance(message, bytes):
-            await self.error(
-                "The server expects JSON text messages, not binary ones.", code="invalid_event"
-            )
-            return
-        try:
-            event = decode_json(message.encode())
-        except ValueError:
-            await self.error("The message is not valid JSON.", code="invalid_json")
-            return
-        if not isinstance(event, dict):
-            await self.error("A client event is a JSON object.", code="invalid_event")
+        event = await client_event(message, self.error)
+        if event is None:
             return
         stream_id = event.get("stream_id")
         stream_id = stream_id if isinstance(stream_id, str) else None

@@ -11,25 +11,54 @@ for another path, a status fault's answer (`x-mock-fault` or `fail_next(path=...
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from openai_ergo.mock._endpoints import BadRequest
 from openai_ergo.mock._faults import MID_STREAM, fault_error, html_page
-from openai_ergo.mock._realtime import RealtimeSession
 from openai_ergo.mock._realtime_model import default_session, merged
 from openai_ergo.mock._replies import RecordedRequest
-from openai_ergo.mock._responses_ws import ResponsesConnection
 from openai_ergo.mock._routes import Call, openai_path
 from openai_ergo.mock._sockets import Socket, key_from_subprotocols
-from openai_ergo.mock._wire import Headers, encode_json, error_body, header_float, lower_headers
+from openai_ergo.mock._wire import (
+    Headers,
+    decode_json,
+    encode_json,
+    error_body,
+    header_float,
+    lower_headers,
+)
 from openai_ergo.mock._wire import new_id as _new_id
 
 if TYPE_CHECKING:
     from openai_ergo.mock._app import MockOpenAI
     from openai_ergo.mock._exchange import Receive, Scope, Send
 
-__all__ = ["create_client_secret", "serve"]
+__all__ = ["client_event", "create_client_secret", "serve"]
+
+#: How a connection answers a message it cannot take: its `error` event, with this message
+#: and code (`session.error(message, code=...)`).
+ErrorAnswer = Callable[..., Awaitable[None]]
+
+
+async def client_event(message: str | bytes, error: ErrorAnswer) -> dict[str, Any] | None:
+    """A client message as the JSON object every client event is, or None once `error` has
+    answered it: a binary message, one that is not JSON, or JSON that is not an object (the
+    Realtime and Responses WebSocket APIs answer these alike)."""
+    if isinstance(message, bytes):
+        await error("The server expects JSON text messages, not binary ones.", code="invalid_event")
+        return None
+    try:
+        event = decode_json(message.encode())
+    except ValueError:
+        await error("The message is not valid JSON.", code="invalid_json")
+        return None
+    if not isinstance(event, dict):
+        await error("A client event is a JSON object.", code="invalid_event")
+        return None
+    return event
+
 
 #: How long a client secret lives unless the request says otherwise (as on the API).
 _SECRET_SECONDS = 600
@@ -107,6 +136,10 @@ async def serve(app: MockOpenAI, scope: Scope, receive: Receive, send: Send) -> 
         return
     socket.fault = fault
     await socket.accept()
+    # Imported here: both import `client_event` from this module.
+    from openai_ergo.mock._realtime import RealtimeSession
+    from openai_ergo.mock._responses_ws import ResponsesConnection
+
     if path == "/v1/realtime":
         assert model is not None
         session = RealtimeSession(app, socket, request, model, seed, reply_tokens)

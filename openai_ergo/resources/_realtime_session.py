@@ -46,6 +46,9 @@ from openai_ergo.types._generated.standalone import (
     RealtimeServerEventResponseTextDelta,
 )
 
+# The errors only (`streaming._errors`): the WebSocket code itself loads with the first session.
+from streaming import StreamingError, StreamTimeoutError, WebSocketClosedError
+
 if TYPE_CHECKING:
     from openai_ergo.types._generated.standalone import RealtimeResponse as RealtimeResponseObject
     from streaming import WebSocketStream
@@ -59,6 +62,13 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: The events whose contents the session notes as they pass (`input_transcript`).
+_NOTED: frozenset[type[Any]] = frozenset(
+    {
+        RealtimeServerEventConversationItemInputAudioTranscriptionCompleted,
+        RealtimeServerEventInputAudioBufferCommitted,
+    }
+)
 #: Close codes that end a connection normally.
 _NORMAL = (1000, 1001)
 _GOING_AWAY = 1001
@@ -191,7 +201,8 @@ class RealtimeSession:
         return self
 
     async def __anext__(self) -> RealtimeServerEvent:
-        event = await self._read(None)
+        # The path of every event: one coroutine between the consumer and the socket.
+        event = self._backlog.popleft() if self._backlog else await self._receive(None)
         if event is None:
             raise StopAsyncIteration
         if isinstance(event, RealtimeServerEventError):
@@ -206,11 +217,36 @@ class RealtimeSession:
         return await self._receive(response)
 
     async def _receive(self, response: RealtimeResponse | None) -> RealtimeServerEvent | None:
+        stream = self._stream
         while True:
-            event = await self._receive_one(response)
-            if (
+            try:
+                message = await stream.__anext__()
+            except StopAsyncIteration:
+                return None
+            except StreamingError as exc:
+                raise self._stream_error(exc, response) from exc
+            try:
+                event = wire.decode_realtime_event(message)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise StreamInterruptedError(
+                    f"the realtime server sent a message that is not a valid event: {exc}",
+                    events=() if response is None else response.events,
+                    partial=None if response is None else response.transcript,
+                ) from None
+            if event.__class__ in _NOTED:
+                if isinstance(event, RealtimeServerEventInputAudioBufferCommitted):
+                    self._last_committed = event.item_id
+                elif (
+                    isinstance(
+                        event, RealtimeServerEventConversationItemInputAudioTranscriptionCompleted
+                    )
+                    and event.item_id is not None
+                ):
+                    self.input_transcripts[event.item_id] = event.transcript or ""
+            elif (
                 isinstance(event, RealtimeServerEventError)
                 and event.error is not None
+                and event.error.event_id is not None
                 and event.error.event_id in self._unheeded
             ):
                 # The refusal of a cancel sent as a response was ending anyway: expected.
@@ -218,49 +254,25 @@ class RealtimeSession:
                 continue
             return event
 
-    async def _receive_one(self, response: RealtimeResponse | None) -> RealtimeServerEvent | None:
-        from streaming import (
-            StreamingError,
-            StreamTimeoutError,
-            WebSocketClosedError,
-        )
-
+    def _stream_error(self, exc: StreamingError, response: RealtimeResponse | None) -> Exception:
+        """The socket's error as this package's, with `response`'s events in it."""
         events = () if response is None else response.events
         partial = None if response is None else response.transcript
-        try:
-            message = await self._stream.__anext__()
-        except StopAsyncIteration:
-            return None
-        except WebSocketClosedError as exc:
-            raise RealtimeClosedError(
+        if isinstance(exc, WebSocketClosedError):
+            return RealtimeClosedError(
                 f"the realtime session's connection closed: {exc}",
                 code=exc.code,
                 reason=exc.reason,
                 events=events,
                 partial=partial,
-            ) from exc
-        except StreamTimeoutError as exc:
-            raise StreamIdleTimeoutError(
+            )
+        if isinstance(exc, StreamTimeoutError):
+            return StreamIdleTimeoutError(
                 f"the realtime session timed out: {exc}", events=events, partial=partial
-            ) from exc
-        except StreamingError as exc:
-            raise StreamInterruptedError(
-                f"the realtime session broke: {exc}", events=events, partial=partial
-            ) from exc
-        try:
-            event = wire.decode_realtime_event(message)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise StreamInterruptedError(
-                f"the realtime server sent a message that is not a valid event: {exc}",
-                events=events,
-                partial=partial,
-            ) from None
-        if isinstance(event, RealtimeServerEventConversationItemInputAudioTranscriptionCompleted):
-            if event.item_id is not None:
-                self.input_transcripts[event.item_id] = event.transcript or ""
-        elif isinstance(event, RealtimeServerEventInputAudioBufferCommitted):
-            self._last_committed = event.item_id
-        return event
+            )
+        return StreamInterruptedError(
+            f"the realtime session broke: {exc}", events=events, partial=partial
+        )
 
     async def input_transcript(self, item_id: str | None = None) -> str:
         """The transcript of the audio committed last (or of the item `item_id`), waiting for
@@ -286,8 +298,6 @@ class RealtimeSession:
     # -- sending ----------------------------------------------------------------------------------
 
     async def _send(self, message: str) -> None:
-        from streaming import WebSocketClosedError
-
         try:
             await self._stream.send(message)
         except WebSocketClosedError as exc:

@@ -4,7 +4,10 @@ events encoded into the JSON text messages a session sends.
 Server events decode into the generated tagged unions (`RealtimeServerEvent` for the GA
 protocol, `RealtimeBetaServerEvent` for the beta one, `OpenAI-Beta: realtime=v1`): one msgspec
 decode on the fast path; an event of a `type` this version does not know becomes an
-`UnknownTypeVariant` holding its raw payload, never an exception.
+`UnknownTypeVariant` holding its raw payload, never an exception. A conversation item of type
+`message` is one of three Structs told apart by its `role`, which msgspec cannot pick by tag:
+an event carrying one (`conversation.item.added`, `response.done`...) is converted around its
+message items, each as the Struct of its role.
 
 Client events are pure functions from arguments to the text of one WebSocket message: nothing
 is sent, so a session (or any WebSocket client) only has to send what they return. Each builds
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import msgspec
 
@@ -33,6 +36,9 @@ from openai_ergo.types._generated.standalone import (
     RealtimeClientEventResponseCreate,
     RealtimeClientEventSessionUpdate,
     RealtimeConversationItem,
+    RealtimeConversationItemMessageAssistant,
+    RealtimeConversationItemMessageSystem,
+    RealtimeConversationItemMessageUser,
     RealtimeResponseCreateParams,
     RealtimeServerEvent,
 )
@@ -59,6 +65,20 @@ _encoder = msgspec.json.Encoder()
 # -- server events --------------------------------------------------------------------------------
 
 
+_EVENT_DECODER = msgspec.json.Decoder(RealtimeServerEvent)
+#: The GA events by their `type`, for the conversion around message items.
+_EVENT_CLASSES: dict[str, type[msgspec.Struct]] = {
+    member.__struct_config__.tag: member
+    for member in get_args(RealtimeServerEvent)
+    if isinstance(member.__struct_config__.tag, str)
+}
+_MESSAGE_BY_ROLE: dict[str, type[msgspec.Struct]] = {
+    "system": RealtimeConversationItemMessageSystem,
+    "user": RealtimeConversationItemMessageUser,
+    "assistant": RealtimeConversationItemMessageAssistant,
+}
+
+
 def decode_realtime_event(data: str | bytes, /) -> RealtimeServerEvent:
     """Decode one server event of the Realtime API (a WebSocket text message) into its typed
     event: `RealtimeServerEventResponseTextDelta`, `RealtimeServerEventResponseAudioDelta`...
@@ -67,8 +87,56 @@ def decode_realtime_event(data: str | bytes, /) -> RealtimeServerEvent:
     is the whole payload. Invalid JSON raises `msgspec.DecodeError`; a known event with a field
     of the wrong shape, or a payload without a `type`, `msgspec.ValidationError` naming it.
     """
-    event: RealtimeServerEvent = decode(data, type=RealtimeServerEvent)
+    try:
+        event: RealtimeServerEvent = _EVENT_DECODER.decode(data)
+    except msgspec.ValidationError:
+        converted: RealtimeServerEvent | None = _with_message_items(data)
+        if converted is not None:
+            return converted
+        # Unknown types, and the errors that name what is wrong.
+        event = decode(data, type=RealtimeServerEvent)
     return event
+
+
+def _is_message(item: object) -> bool:
+    return isinstance(item, dict) and item.get("type") == "message"
+
+
+def _message_item(item: dict[str, Any]) -> Any:
+    role = item.get("role")
+    kind = _MESSAGE_BY_ROLE.get(role) if isinstance(role, str) else None
+    if kind is None:
+        raise msgspec.ValidationError(f"no message item of role {item.get('role')!r}")
+    return msgspec.convert(item, kind)
+
+
+def _with_message_items(data: str | bytes) -> Any:
+    """The event `data` holds, when what the fast path refused is its message items (`item`,
+    or `response.output`): converted without them, then given them, each by its role. None
+    when that is not it."""
+    raw = msgspec.json.decode(data)
+    tag = raw.get("type") if isinstance(raw, dict) else None
+    kind = _EVENT_CLASSES.get(tag) if isinstance(tag, str) else None
+    if kind is None:
+        return None
+    try:
+        item = raw.get("item")
+        if _is_message(item):
+            event = msgspec.convert({**raw, "item": None}, kind)
+            return msgspec.structs.replace(event, item=_message_item(item))
+        response = raw.get("response")
+        output = response.get("output") if isinstance(response, dict) else None
+        if isinstance(output, list) and any(_is_message(i) for i in output):
+            event = msgspec.convert({**raw, "response": {**response, "output": None}}, kind)
+            items = [
+                _message_item(i) if _is_message(i) else msgspec.convert(i, RealtimeConversationItem)
+                for i in output
+            ]
+            response_object = msgspec.structs.replace(event.response, output=items)  # type: ignore[attr-defined]
+            return msgspec.structs.replace(event, response=response_object)
+    except msgspec.ValidationError:
+        pass  # something else is wrong too: the general path says what
+    return None
 
 
 def decode_realtime_beta_event(data: str | bytes, /) -> RealtimeBetaServerEvent:

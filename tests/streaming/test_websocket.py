@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 import subprocess
 import sys
@@ -353,18 +354,18 @@ def _run_python(code: str) -> str:
     return out.stdout.strip()
 
 
-def test_import_streaming_loads_neither_wsproto_nor_starlette() -> None:
+def test_import_streaming_loads_neither_websockets_nor_starlette() -> None:
     code = (
         "import sys, streaming\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('wsproto', 'starlette')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('websockets', 'starlette')))"
     )
     assert _run_python(code) == "[]"
 
 
-def test_without_wsproto_the_websocket_names_say_which_extra_to_install() -> None:
+def test_without_websockets_the_websocket_names_say_which_extra_to_install() -> None:
     code = (
         "import sys\n"
-        "sys.modules['wsproto'] = None  # as if it were not installed\n"
+        "sys.modules['websockets'] = None  # as if it were not installed\n"
         "import streaming\n"
         "try:\n"
         "    streaming.connect_websocket\n"
@@ -372,7 +373,7 @@ def test_without_wsproto_the_websocket_names_say_which_extra_to_install() -> Non
         "    print(error.name, '|', error)\n"
     )
     assert _run_python(code) == (
-        "wsproto | streaming.connect_websocket needs wsproto: install "
+        "websockets | streaming.connect_websocket needs websockets: install "
         "ergo-streaming[websocket] (or openai-ergo[realtime])"
     )
 
@@ -419,3 +420,17 @@ async def test_a_send_cancelled_while_the_server_does_not_read_gives_the_connect
             await ws.send("next")
         assert caught.value.code == 1006
         assert server.connections == 1
+
+
+async def test_debug_logging_shows_neither_the_handshake_s_key_nor_the_frames(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # websockets' protocol logs each handshake header (the API key among them) at DEBUG.
+    headers = {"Authorization": "Bearer sk-secret-key"}
+    with caplog.at_level(logging.DEBUG):
+        async with ws_server(_echo) as server, connect_websocket(server.url, headers=headers) as ws:
+            await ws.send("hello")
+            assert await ws.receive() == "hello"
+    assert server.peers[0].headers["authorization"] == "Bearer sk-secret-key"
+    assert "sk-secret" not in caplog.text
+    assert "hello" not in caplog.text

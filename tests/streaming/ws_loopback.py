@@ -1,8 +1,8 @@
 """A scripted WebSocket server on a real loopback socket, for the WebSocket stream's tests.
 
 It runs in the test's own event loop (asyncio or trio, through anyio), speaks the protocol
-through wsproto (the server side of the library the client uses), and hands each connection to a
-handler that drives it message by message:
+through wsproto (another implementation than the client's websockets, so each checks the
+other), and hands each connection to a handler that drives it message by message:
 
     async def handler(peer: Peer) -> None:
         await peer.accept()                 # or: await peer.reject(403, b"no")

@@ -3642,12 +3642,12 @@ class RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem(APIObject, kw_only=
 
 
 class RealtimeBetaServerEventResponseAudioDelta(
-    TypeTagged, tag="response.output_audio.delta", kw_only=True
+    TypeTagged, tag="response.audio.delta", kw_only=True
 ):
     """Returned when the model-generated audio is updated."""
 
     if TYPE_CHECKING:
-        type: ClassVar[Literal["response.output_audio.delta"]]
+        type: ClassVar[Literal["response.audio.delta"]]
 
     #: The unique ID of the server event.
     event_id: str | None = None
@@ -3663,14 +3663,12 @@ class RealtimeBetaServerEventResponseAudioDelta(
     delta: str | None = None
 
 
-class RealtimeBetaServerEventResponseAudioDone(
-    TypeTagged, tag="response.output_audio.done", kw_only=True
-):
+class RealtimeBetaServerEventResponseAudioDone(TypeTagged, tag="response.audio.done", kw_only=True):
     """Returned when the model-generated audio is done. Also emitted when a Response is interrupted,
     incomplete, or cancelled."""
 
     if TYPE_CHECKING:
-        type: ClassVar[Literal["response.output_audio.done"]]
+        type: ClassVar[Literal["response.audio.done"]]
 
     #: The unique ID of the server event.
     event_id: str | None = None
@@ -3685,12 +3683,12 @@ class RealtimeBetaServerEventResponseAudioDone(
 
 
 class RealtimeBetaServerEventResponseAudioTranscriptDelta(
-    TypeTagged, tag="response.output_audio_transcript.delta", kw_only=True
+    TypeTagged, tag="response.audio_transcript.delta", kw_only=True
 ):
     """Returned when the model-generated transcription of audio output is updated."""
 
     if TYPE_CHECKING:
-        type: ClassVar[Literal["response.output_audio_transcript.delta"]]
+        type: ClassVar[Literal["response.audio_transcript.delta"]]
 
     #: The unique ID of the server event.
     event_id: str | None = None
@@ -3707,13 +3705,13 @@ class RealtimeBetaServerEventResponseAudioTranscriptDelta(
 
 
 class RealtimeBetaServerEventResponseAudioTranscriptDone(
-    TypeTagged, tag="response.output_audio_transcript.done", kw_only=True
+    TypeTagged, tag="response.audio_transcript.done", kw_only=True
 ):
     """Returned when the model-generated transcription of audio output is done streaming. Also
     emitted when a Response is interrupted, incomplete, or cancelled."""
 
     if TYPE_CHECKING:
-        type: ClassVar[Literal["response.output_audio_transcript.done"]]
+        type: ClassVar[Literal["response.audio_transcript.done"]]
 
     #: The unique ID of the server event.
     event_id: str | None = None
@@ -4002,13 +4000,11 @@ class RealtimeBetaServerEventResponseOutputItemDone(
     item: RealtimeConversationItem | None = None
 
 
-class RealtimeBetaServerEventResponseTextDelta(
-    TypeTagged, tag="response.output_text.delta", kw_only=True
-):
+class RealtimeBetaServerEventResponseTextDelta(TypeTagged, tag="response.text.delta", kw_only=True):
     """Returned when the text value of an "output_text" content part is updated."""
 
     if TYPE_CHECKING:
-        type: ClassVar[Literal["response.output_text.delta"]]
+        type: ClassVar[Literal["response.text.delta"]]
 
     #: The unique ID of the server event.
     event_id: str | None = None
@@ -4024,14 +4020,12 @@ class RealtimeBetaServerEventResponseTextDelta(
     delta: str | None = None
 
 
-class RealtimeBetaServerEventResponseTextDone(
-    TypeTagged, tag="response.output_text.done", kw_only=True
-):
+class RealtimeBetaServerEventResponseTextDone(TypeTagged, tag="response.text.done", kw_only=True):
     """Returned when the text value of an "output_text" content part is done streaming. Also emitted
     when a Response is interrupted, incomplete, or cancelled."""
 
     if TYPE_CHECKING:
-        type: ClassVar[Literal["response.output_text.done"]]
+        type: ClassVar[Literal["response.text.done"]]
 
     #: The unique ID of the server event.
     event_id: str | None = None

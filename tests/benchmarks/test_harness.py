@@ -266,6 +266,20 @@ def test_a_missed_first_event_target_names_its_floor_and_why() -> None:
     assert "waiting 450 µs against 500" in target.note
     assert "520 Python and C calls against 90" in target.note
     assert "Floor: the CPU gap, 550 µs" in target.note
+    # Here our row waited less: nothing of the gap is waiting.
+    assert "are waiting" not in target.note
+
+    waited = evaluate(
+        [
+            first_event("raw_msgspec/asyncio", 900.0, 400.0, 90.0),
+            first_event("ergo_final/asyncio", 3_000.0, 950.0, 520.0),
+        ],
+        None,
+        None,
+    )
+    target = next(t for t in waited if t.name == "first_event.vs_raw")
+    assert "Floor: the CPU gap, 550 µs" in target.note
+    assert "the other 1,550 µs are waiting" in target.note
 
     passed = evaluate(
         [

@@ -91,7 +91,15 @@ def _metrics(record: dict[str, Any]) -> dict[str, float]:
         metrics["events_per_s"] = record["wire_events"] / wall
     metrics["us_cpu_per_unit"] = cpu / record["units"] * 1e6
     extra = record["extra"]
-    for name in ("kb_per_stream", "ttfe_us", "ttfe_cpu_us", "rss_growth_kb", "first_event_ms_max"):
+    for name in (
+        "kb_per_stream",
+        "ttfe_us",
+        "ttfe_cpu_us",
+        "ttfe_wait_us",
+        "ttfe_calls",
+        "rss_growth_kb",
+        "first_event_ms_max",
+    ):
         if extra.get(name) is not None:
             metrics[name] = float(extra[name])
     return metrics

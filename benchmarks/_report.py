@@ -45,6 +45,8 @@ _COLUMNS: dict[str, list[tuple[str, str, str, bool]]] = {
     "first_event": [
         ("ttfe_us", "time to first event µs", "{:,.0f}", False),
         ("ttfe_cpu_us", "… of it CPU µs", "{:,.0f}", False),
+        ("ttfe_wait_us", "… of it waiting µs", "{:,.0f}", False),
+        ("ttfe_calls", "calls on the way", "{:,.0f}", False),
     ],
     "sustained": [
         ("rss_growth_kb", "RSS growth KiB", "{:,.0f}", False),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -225,9 +226,12 @@ async def first_event(row: ClientRow, count: int, size: int, idle_ms: int = 50) 
     """Time from sending a request to holding its first parsed event, on a pooled connection
     that sat idle for `idle_ms` first (as between a chat app's turns).
 
-    It also reports the CPU this thread spent on the way (`ttfe_cpu_us`): the rest of the
-    wall time is waiting (the server, the kernel, the scheduler), which a client cannot
-    shorten. After an idle pause that CPU runs with cold caches (docs/performance.md).
+    It also reports, per sample, the CPU this thread spent on the way (`ttfe_cpu_us`) and the
+    rest of the wall time (`ttfe_wait_us`: the server, the kernel, the scheduler, which a
+    client cannot shorten), and, from three more untimed streams after the same pause, the
+    Python and C calls the row made on the way (`ttfe_calls`, counted with `sys.setprofile`).
+    After an idle pause every step runs with cold caches, so the CPU gap between two rows
+    follows their count of steps (docs/performance.md).
     """
     model = model_for(size)
     samples: list[float] = []
@@ -248,7 +252,14 @@ async def first_event(row: ClientRow, count: int, size: int, idle_ms: int = 50) 
         outcome = await row.chat_stream(model, on_first=mark)
         events += outcome.events or 0
         chars += outcome.text_chars or 0
+    # Counted on streams of their own (the profiler slows every step), after the same pause;
+    # the median of three, since whether the answer is there at the first read changes them.
+    calls: list[int] = []
+    for _ in range(3):
+        await anyio.sleep(idle_ms / 1000)
+        calls.append(await _calls_to_first_event(row, model))
     micros = [sample * 1e6 for sample in samples]
+    waits = [(wall - cpu) * 1e6 for wall, cpu in zip(samples, cpu_samples, strict=True)]
     return _streamed(
         events,
         chars,
@@ -258,8 +269,32 @@ async def first_event(row: ClientRow, count: int, size: int, idle_ms: int = 50) 
             "ttfe_us": statistics.median(micros),
             "ttfe_us_min": min(micros),
             "ttfe_cpu_us": statistics.median(sample * 1e6 for sample in cpu_samples),
+            "ttfe_wait_us": statistics.median(waits),
+            "ttfe_calls": statistics.median(calls),
         },
     )
+
+
+async def _calls_to_first_event(row: ClientRow, model: str) -> int:
+    """The Python and C calls `row` makes from the start of a stream to its first event
+    (its events are not counted: the timed streams are the scenario's)."""
+    calls = 0
+
+    def count(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    async def stop() -> None:
+        sys.setprofile(None)
+
+    sys.setprofile(count)
+    try:
+        await row.chat_stream(model, on_first=stop)
+    finally:
+        sys.setprofile(None)
+    # The call of `stop` itself (and of `setprofile` in it) is the harness's, not the row's.
+    return max(0, calls - 2)
 
 
 async def sustained(row: ClientRow, count: int, size: int, samples: int = 20) -> Counted:

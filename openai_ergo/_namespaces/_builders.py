@@ -41,7 +41,9 @@ class ResponsesCall(Namespace):
 
     def __call__(self, model: str) -> ResponsesBuilder:
         """A Responses API builder for `model`."""
-        from openai_ergo.resources import ResponsesBuilder
+        # From its module, not the package: importing a name from a package runs
+        # importlib's `_handle_fromlist` (Python code) on every call.
+        from openai_ergo.resources._responses import ResponsesBuilder
 
         return ResponsesBuilder(self._client, model)
 
@@ -88,7 +90,7 @@ class ChatCall(Namespace):
 
     def __call__(self, model: str) -> ChatBuilder:
         """A Chat Completions builder for `model`."""
-        from openai_ergo.resources import ChatBuilder
+        from openai_ergo.resources._chat import ChatBuilder
 
         return ChatBuilder(self._client, model)
 
@@ -101,7 +103,7 @@ class ImagesCall(Namespace):
 
     def __call__(self, model: str) -> ImagesBuilder:
         """An Images API builder for `model` (docs/images-and-audio.md)."""
-        from openai_ergo.resources import ImagesBuilder
+        from openai_ergo.resources._images import ImagesBuilder
 
         return ImagesBuilder(self._client, model)
 
@@ -113,7 +115,7 @@ class EmbeddingsCall(Namespace):
 
     def __call__(self, model: str) -> EmbeddingsBuilder:
         """An Embeddings API builder for `model`."""
-        from openai_ergo.resources import EmbeddingsBuilder
+        from openai_ergo.resources._embeddings import EmbeddingsBuilder
 
         return EmbeddingsBuilder(self._client, model)
 
@@ -126,7 +128,7 @@ class ModerationsCall(Namespace):
 
     def __call__(self, model: str = "omni-moderation-latest") -> ModerationsBuilder:
         """A Moderations API builder for `model`."""
-        from openai_ergo.resources import ModerationsBuilder
+        from openai_ergo.resources._moderations import ModerationsBuilder
 
         return ModerationsBuilder(self._client, model)
 

@@ -173,6 +173,14 @@ def test_records_carry_cpu_memory_and_scenario_measurements(small_run: list[Seri
     cpu = by_key[("first_event", "raw_msgspec/asyncio")].metric("ttfe_cpu_us")
     assert cpu is not None
     assert 0 < cpu["median"] <= ttfe["median"] * 1.05
+    # The rest is waiting, and the row's calls on the way were counted (a raw socket row
+    # still runs the event loop and its own framing: dozens of calls, not none).
+    wait = by_key[("first_event", "raw_msgspec/asyncio")].metric("ttfe_wait_us")
+    assert wait is not None
+    assert wait["median"] <= ttfe["median"]
+    calls = by_key[("first_event", "raw_msgspec/asyncio")].metric("ttfe_calls")
+    assert calls is not None
+    assert 10 < calls["median"] < 5_000
 
 
 def test_a_run_writes_json_markdown_and_a_chart(small_run: list[Series], tmp_path: Path) -> None:
@@ -230,6 +238,60 @@ def test_targets_pass_miss_or_stay_unknown_from_the_medians() -> None:
     assert targets["sustained.rss_growth.trio"].verdict == "UNKNOWN"
     assert "not built yet" in targets["sustained.rss_growth.trio"].note
     assert targets["responses_long.vs_sdk.asyncio"].verdict == "UNKNOWN"
+
+
+def test_a_missed_first_event_target_names_its_floor_and_why() -> None:
+    def first_event(key: str, wall: float, cpu: float, calls: float) -> Series:
+        return _series(
+            "first_event",
+            key,
+            ttfe_us=wall,
+            ttfe_cpu_us=cpu,
+            ttfe_wait_us=wall - cpu,
+            ttfe_calls=calls,
+        )
+
+    missed = evaluate(
+        [
+            first_event("raw_msgspec/asyncio", 900.0, 400.0, 90.0),
+            first_event("ergo_final/asyncio", 1_400.0, 950.0, 520.0),
+        ],
+        None,
+        None,
+    )
+    target = next(t for t in missed if t.name == "first_event.vs_raw")
+    assert target.verdict == "MISS"
+    assert target.value == pytest.approx(500.0)
+    assert "CPU on the way: 950 µs against the raw socket's 400" in target.note
+    assert "waiting 450 µs against 500" in target.note
+    assert "520 Python and C calls against 90" in target.note
+    assert "Floor: the CPU gap, 550 µs" in target.note
+    # Here our row waited less: nothing of the gap is waiting.
+    assert "are waiting" not in target.note
+
+    waited = evaluate(
+        [
+            first_event("raw_msgspec/asyncio", 900.0, 400.0, 90.0),
+            first_event("ergo_final/asyncio", 3_000.0, 950.0, 520.0),
+        ],
+        None,
+        None,
+    )
+    target = next(t for t in waited if t.name == "first_event.vs_raw")
+    assert "Floor: the CPU gap, 550 µs" in target.note
+    assert "the other 1,550 µs are waiting" in target.note
+
+    passed = evaluate(
+        [
+            first_event("raw_msgspec/asyncio", 900.0, 400.0, 90.0),
+            first_event("ergo_final/asyncio", 930.0, 430.0, 100.0),
+        ],
+        None,
+        None,
+    )
+    target = next(t for t in passed if t.name == "first_event.vs_raw")
+    assert target.verdict == "PASS"
+    assert "Floor" not in target.note
 
 
 def test_an_invalid_series_has_no_medians() -> None:

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import cast
 
-from ._decoder import SSEDecoder, ServerSentEvent
+from ._decoder import ServerSentEvent, SSEDecoder
 
 __all__ = ["interpreted_decoder"]
 
@@ -32,5 +32,5 @@ def interpreted_decoder() -> type[SSEDecoder]:
     spec.loader.exec_module(module)
     # The source defines the event class beside the decoder; the interpreted decoder builds the
     # one public class all the same, so its events are `streaming.ServerSentEvent`s.
-    module.ServerSentEvent = ServerSentEvent
+    vars(module)["ServerSentEvent"] = ServerSentEvent
     return cast("type[SSEDecoder]", module.SSEDecoder)

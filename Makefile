@@ -66,6 +66,7 @@ toolkit-check: wheel
 	cp -r tests/streaming "$$scratch/tests/" && cp $(TOOLKIT)/pytest.ini "$$scratch/" && \
 	cd "$$scratch" && "$$scratch/venv/bin/python" -c 'import importlib.util as u, streaming._decoder as d; \
 	assert u.find_spec("openai_ergo") is None, "openai_ergo is installed"; \
+	assert u.find_spec("msgspec") is None, "msgspec is installed: the toolkit must not need it"; \
 	assert d.COMPILED and "site-packages" in d.__file__, d.__file__' && \
 	TESTS_SHARED_DIR="$(CURDIR)/../shared" "$$scratch/venv/bin/python" -m pytest -q tests/streaming && \
 	echo "ergo-streaming passes its tests alone, without openai-ergo" && rm -rf "$$scratch"

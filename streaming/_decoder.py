@@ -15,14 +15,20 @@ ASCII `\n`, `:` or space that frame the fields.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from itertools import repeat
-from typing import Final, final
+from typing import Any, ClassVar, Final, final
 
 from ._errors import SSELimitError
-from ._event import ServerSentEvent
 
-__all__ = ["COMPILED", "DEFAULT_MAX_EVENT_SIZE", "DEFAULT_MAX_LINE_SIZE", "SSEDecoder"]
+__all__ = [
+    "COMPILED",
+    "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_MAX_LINE_SIZE",
+    "SSEDecoder",
+    "ServerSentEvent",
+]
 
 #: Generous on purpose: a Responses `response.completed` event can carry megabytes of base64.
 DEFAULT_MAX_LINE_SIZE = 64 * 1024 * 1024
@@ -37,6 +43,81 @@ COMPILED: Final = not __file__.endswith((".py", ".pyc"))
 #: blocks (a socket read), and the one-block tests would first copy them whole; the bulk path
 #: decodes a single large block as fast.
 _ONE_BLOCK_SIZE = 16 * 1024
+
+
+@final
+class ServerSentEvent:
+    """One event as dispatched by an event stream (WHATWG HTML "Interpreting an event stream").
+
+    The fields and their order match `httpx_sse.ServerSentEvent`, so code written for httpx-sse
+    reads the same: `ServerSentEvent(event, data, id, retry)`, positionally or by keyword. An
+    immutable value: assigning a field raises `AttributeError`; events compare and hash by their
+    fields, and `match` takes them positionally. Defined beside the decoder so that mypyc compiles
+    it with it: the decoder then builds each event with a direct C call, without a dependency.
+    """
+
+    __match_args__: ClassVar[tuple[str, ...]] = ("event", "data", "id", "retry")
+    # The interpreter keeps these in slots; mypyc lays them out natively (it ignores __slots__).
+    __slots__ = ("_data", "_event", "_id", "_retry")
+
+    def __init__(
+        self, event: str = "message", data: str = "", id: str = "", retry: int | None = None
+    ) -> None:
+        self._event = event
+        self._data = data
+        self._id = id
+        self._retry = retry
+
+    @property
+    def event(self) -> str:
+        """The event type; an event without an `event:` field is a "message"."""
+        return self._event
+
+    @property
+    def data(self) -> str:
+        """The data lines of the event, joined with "\\n"."""
+        return self._data
+
+    @property
+    def id(self) -> str:
+        """The last event id at dispatch: it carries over until an `id:` field changes it."""
+        return self._id
+
+    @property
+    def retry(self) -> int | None:
+        """The reconnection time in milliseconds set by a valid `retry:` field of this block."""
+        return self._retry
+
+    def json(self) -> Any:
+        """Decode `data` as JSON with the standard library's `json.loads`.
+
+        Raises `json.JSONDecodeError` (a `ValueError`) when `data` is not JSON.
+        """
+        return json.loads(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return (
+            self._data == other._data
+            and self._event == other._event
+            and self._id == other._id
+            and self._retry == other._retry
+        )
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self._event, self._data, self._id, self._retry))
+
+    def __repr__(self) -> str:
+        return (
+            f"ServerSentEvent(event={self._event!r}, data={self._data!r}, id={self._id!r}, "
+            f"retry={self._retry!r})"
+        )
 
 
 @final
@@ -431,5 +512,17 @@ if COMPILED:
     `max_line_size` bounds one line and `max_event_size` the data of one event (in bytes);
     exceeding either raises `SSELimitError`. `on_comment` is called with the text of every
     comment line (without its leading colon), for servers that put heartbeats or notes there.
+    """,
+    )
+    setattr(  # noqa: B010 - as above
+        ServerSentEvent,
+        "__doc__",
+        """One event as dispatched by an event stream (WHATWG HTML "Interpreting an event stream").
+
+    The fields and their order match `httpx_sse.ServerSentEvent`, so code written for httpx-sse
+    reads the same: `ServerSentEvent(event, data, id, retry)`, positionally or by keyword. An
+    immutable value: assigning a field raises `AttributeError`; events compare and hash by their
+    fields, and `match` takes them positionally. Defined beside the decoder so that mypyc compiles
+    it with it: the decoder then builds each event with a direct C call, without a dependency.
     """,
     )

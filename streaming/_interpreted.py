@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import cast
 
-from ._decoder import SSEDecoder
+from ._decoder import ServerSentEvent, SSEDecoder
 
 __all__ = ["interpreted_decoder"]
 
@@ -30,4 +30,7 @@ def interpreted_decoder() -> type[SSEDecoder]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[_NAME] = module
     spec.loader.exec_module(module)
+    # The source defines the event class beside the decoder; the interpreted decoder builds the
+    # one public class all the same, so its events are `streaming.ServerSentEvent`s.
+    vars(module)["ServerSentEvent"] = ServerSentEvent
     return cast("type[SSEDecoder]", module.SSEDecoder)

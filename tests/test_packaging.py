@@ -34,6 +34,8 @@ def test_the_toolkit_ships_the_repositorys_streaming_package() -> None:
     assert dependencies is not None
     names = re.findall(r'"([A-Za-z0-9_.-]+)', dependencies.group(1))
     assert sorted(names) == sorted(_imported_at_load(ROOT / "streaming"))
+    # The toolkit's promise: anyio and httpx, nothing else (extras aside).
+    assert sorted(names) == ["anyio", "httpx"]
 
 
 def _extra(pyproject: Path, name: str) -> list[str]:

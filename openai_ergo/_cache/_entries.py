@@ -33,8 +33,30 @@ class Entry(msgspec.Struct, array_like=True, gc=False):
     events: list[ServerSentEvent] | None = None
 
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(Entry)
+class _StoredEvent(msgspec.Struct, gc=False):
+    # How an event is stored: the map of its four fields, in order (the format entries have
+    # always had), checked field by field when read back.
+    event: str = "message"
+    data: str = ""
+    id: str = ""
+    retry: int | None = None
+
+
+def _encode_event(value: Any) -> Any:
+    if isinstance(value, ServerSentEvent):
+        return _StoredEvent(value.event, value.data, value.id, value.retry)
+    raise NotImplementedError(f"cannot store a {type(value).__name__} in a cache entry")
+
+
+def _decode_event(kind: type, value: Any) -> Any:
+    if kind is ServerSentEvent:
+        stored = msgspec.convert(value, _StoredEvent)  # ValidationError: not an event
+        return ServerSentEvent(stored.event, stored.data, stored.id, stored.retry)
+    raise NotImplementedError(f"cannot read a {kind.__name__} from a cache entry")
+
+
+_encoder = msgspec.msgpack.Encoder(enc_hook=_encode_event)
+_decoder = msgspec.msgpack.Decoder(Entry, dec_hook=_decode_event)
 
 
 def encode_entry(entry: Entry) -> bytes:

@@ -43,7 +43,8 @@ class _Incomplete(Exception):
 _bulk_strings: dict[str, bytes] = {}
 
 
-def _bulk(part: str | bytes | int | float) -> bytes:
+def bulk(part: str | bytes | int | float) -> bytes:
+    """`part` as a RESP bulk string (`$LENGTH CRLF DATA CRLF`)."""
     if isinstance(part, str):
         # Keys, digests and command names repeat on every call: encoded once.
         cached = _bulk_strings.get(part)
@@ -65,7 +66,7 @@ def _bulk(part: str | bytes | int | float) -> bytes:
 
 def encode(*parts: str | bytes | int | float) -> bytes:
     """One command as a RESP array of bulk strings."""
-    return b"*%d\r\n" % len(parts) + b"".join(map(_bulk, parts))
+    return b"*%d\r\n" % len(parts) + b"".join(map(bulk, parts))
 
 
 def parse(buffer: bytes | bytearray, start: int = 0) -> tuple[Any, int]:
@@ -127,7 +128,14 @@ class _SocketTransport:
         return cls(sock)
 
     async def send(self, data: bytes) -> None:
-        view = memoryview(data)
+        try:
+            sent = self._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):  # a command fits the socket's buffer: the common case
+            return
+        view = memoryview(data)[sent:]
+        await anyio.wait_writable(self._sock)
         while view:
             try:
                 sent = self._sock.send(view)
@@ -148,6 +156,21 @@ class _SocketTransport:
                 raise anyio.EndOfStream
             return data
 
+    async def receive_reply(self) -> bytes:
+        """The first bytes of the reply to a command just sent: waited for before the first
+        `recv`, since Redis cannot have answered yet (a `recv` that would only fail with
+        EAGAIN costs a system call on every round trip)."""
+        sock = self._sock
+        while True:
+            await anyio.wait_readable(sock)
+            try:
+                data = sock.recv(65536)
+            except BlockingIOError:  # a spurious wake-up: wait again
+                continue
+            if not data:
+                raise anyio.EndOfStream
+            return data
+
     async def aclose(self) -> None:
         anyio.notify_closing(self._sock)
         self._sock.close()
@@ -163,6 +186,9 @@ class _StreamTransport:
         await self._stream.send(data)
 
     async def receive(self) -> bytes:
+        return await self._stream.receive()
+
+    async def receive_reply(self) -> bytes:
         return await self._stream.receive()
 
     async def aclose(self) -> None:
@@ -224,22 +250,24 @@ class ScriptLane:
     async def _exchange(self, transport: _Transport, command: bytes) -> Any:
         await transport.send(command)
         buffer = self._buffer
+        buffer += await transport.receive_reply()
         while True:
-            if buffer:
-                try:
-                    reply, used = parse(buffer)
-                except _Incomplete:
-                    pass
-                else:
-                    del buffer[:used]
-                    if isinstance(reply, ReplyError):
-                        raise reply
-                    return reply
-            buffer += await transport.receive()
+            try:
+                reply, used = parse(buffer)
+            except _Incomplete:
+                buffer += await transport.receive()
+                continue
+            del buffer[:used]
+            if isinstance(reply, ReplyError):
+                raise reply
+            return reply
 
     async def call(self, *parts: str | bytes | int | float) -> Any:
         """Send one command and return its reply; an error reply raises `ReplyError`."""
-        command = encode(*parts)
+        return await self.execute(encode(*parts))
+
+    async def execute(self, command: bytes) -> Any:
+        """`call` for a command already encoded in RESP (see `encode`)."""
         lock = self._lock
         try:
             # Uncontended, taking the lock needs no trip through the event loop: the call

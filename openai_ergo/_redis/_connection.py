@@ -190,6 +190,7 @@ class RedisConnection:
         self.prefix = prefix
         self._client: coredis.Redis[bytes] | None = None
         self._lane: ScriptLane | None = None
+        self._watcher: anyio.abc.TaskGroup | None = None
         self._opened = False
         self._closed = False
         #: Monotonic time the current outage was detected, or None while Redis answers.
@@ -223,7 +224,11 @@ class RedisConnection:
             _REFUSED = (coredis.exceptions.ResponseError, ReplyError)
             _UNREACHABLE = (coredis.exceptions.RedisError, *_UNREACHABLE)
         self._client = client
-        self._lane = ScriptLane(self._url)
+        lane = self._lane = ScriptLane(self._url)
+        # The lane's watcher times its script calls (see ScriptLane); it runs until closing.
+        self._watcher = anyio.create_task_group()
+        await self._watcher.__aenter__()
+        self._watcher.start_soon(lane.watch)
         self._opened = True
         return self
 
@@ -240,7 +245,11 @@ class RedisConnection:
         runs its connections in a task group entered there."""
         client, self._client = self._client, None
         lane, self._lane = self._lane, None
+        watcher, self._watcher = self._watcher, None
         self._closed = True
+        if watcher is not None:
+            watcher.cancel_scope.cancel()
+            await watcher.__aexit__(None, None, None)
         if lane is not None:
             await lane.aclose()
         if client is not None:
@@ -326,7 +335,8 @@ class RedisConnection:
         self, script: RedisScript, count: int, body: bytes, limit: float | None
     ) -> Any:
         """`_guarded` for a script call, written out: it is on every request's path, and a
-        closure, the generic call's indirections and a re-encoding per call all cost CPU."""
+        closure, the generic call's indirections, a re-encoding and a cancel scope per call
+        all cost CPU."""
         lane = self._lane
         if lane is None:
             raise self._not_open()
@@ -335,16 +345,15 @@ class RedisConnection:
         limit = self.timeout if limit is None else limit
         self._calls += 1
         head = b"*%d\r\n" % (count + 2)
+        # One deadline for both tries; the lane times the call without a cancel scope.
+        deadline = time.monotonic() + limit
         try:
-            with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
-                try:
-                    reply = await lane.execute(head + script._evalsha + body)
-                except ReplyError as exc:
-                    if not str(exc).startswith("NOSCRIPT"):
-                        raise
-                    reply = await lane.execute(head + script._eval + body)
-            if scope.cancelled_caught:
-                raise TimeoutError
+            try:
+                reply = await lane.execute(head + script._evalsha + body, deadline)
+            except ReplyError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                reply = await lane.execute(head + script._eval + body, deadline)
         except TimeoutError as exc:
             raise self._failed(f"no answer within {limit:g} s") from exc
         except _REFUSED as exc:

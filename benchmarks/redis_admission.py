@@ -167,41 +167,56 @@ async def _script_calls(redis: RedisConnection) -> int:
 
 
 async def _open_rows(
-    stack: AsyncExitStack, url: str, *, redis_timeout: float = 2.0
+    stack: AsyncExitStack,
+    url: str,
+    names: Sequence[str] = _ROWS,
+    *,
+    redis_timeout: float = 2.0,
 ) -> tuple[RedisConnection, dict[str, Callable[[], Awaitable[Any]]]]:
-    """The connection, and each row's step (one admission and its release), warmed up."""
+    """The connection, and the step (one admission and its release) of each row named,
+    warmed up. Only what those rows use is opened: a limiter left open runs its background."""
     redis = await stack.enter_async_context(RedisConnection(url, timeout=redis_timeout))
-    shared = await stack.enter_async_context(
-        RedisRateLimiter(redis, name="bench", requests_per_minute=1e9, tokens_per_minute=1e12)
-    )
-    slots = await stack.enter_async_context(
-        RedisRateLimiter(redis, name="bench-slots", requests_per_minute=1e9, max_concurrency=1000)
-    )
-    local = RateLimiter(requests_per_minute=1e9, tokens_per_minute=1e12)
+    rows: dict[str, Callable[[], Awaitable[Any]]] = {}
+    if "local" in names:
+        local = RateLimiter(requests_per_minute=1e9, tokens_per_minute=1e12)
+
+        async def local_step() -> None:
+            (await local.acquire(100, scope=_SCOPE)).release()
+
+        rows["local"] = local_step
     noop = redis.script("return 1")
+    if "evalsha" in names:
 
-    async def local_step() -> None:
-        (await local.acquire(100, scope=_SCOPE)).release()
+        async def evalsha_step() -> None:
+            await noop()
 
-    async def evalsha_step() -> None:
-        await noop()
+        rows["evalsha"] = evalsha_step
+    if "coredis_evalsha" in names:
 
-    async def coredis_step() -> None:
-        await redis.run(lambda r: r.evalsha(noop.sha))
+        async def coredis_step() -> None:
+            await redis.run(lambda r: r.evalsha(noop.sha))
 
-    async def shared_step() -> None:
-        (await shared.acquire(100, scope=_SCOPE)).release()
+        rows["coredis_evalsha"] = coredis_step
+    if "redis" in names:
+        shared = await stack.enter_async_context(
+            RedisRateLimiter(redis, name="bench", requests_per_minute=1e9, tokens_per_minute=1e12)
+        )
 
-    async def slots_step() -> None:
-        (await slots.acquire(100, scope=_SCOPE)).release()
+        async def shared_step() -> None:
+            (await shared.acquire(100, scope=_SCOPE)).release()
 
-    rows: dict[str, Callable[[], Awaitable[Any]]] = {
-        "local": local_step,
-        "evalsha": evalsha_step,
-        "coredis_evalsha": coredis_step,
-        "redis": shared_step,
-        "redis_slots": slots_step,
-    }
+        rows["redis"] = shared_step
+    if "redis_slots" in names:
+        slots = await stack.enter_async_context(
+            RedisRateLimiter(
+                redis, name="bench-slots", requests_per_minute=1e9, max_concurrency=1000
+            )
+        )
+
+        async def slots_step() -> None:
+            (await slots.acquire(100, scope=_SCOPE)).release()
+
+        rows["redis_slots"] = slots_step
     for step in rows.values():  # warm: connection open, scripts cached
         for _ in range(20):
             await step()
@@ -237,7 +252,7 @@ def _child(job: dict[str, Any]) -> None:
     async def run() -> None:
         async with AsyncExitStack() as stack:
             # Under valgrind everything runs some 50 times slower: a timeout must not fire.
-            _, rows = await _open_rows(stack, job["url"], redis_timeout=5.0)
+            _, rows = await _open_rows(stack, job["url"], [job["row"]], redis_timeout=5.0)
             step = rows[job["row"]]
             for _ in range(job["count"]):
                 await step()

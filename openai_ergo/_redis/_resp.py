@@ -9,7 +9,9 @@ script call needs, and nothing else. The replies parsed are the ones scripts ret
 simple strings, errors, integers, bulk strings, arrays and nil).
 
 A call interrupted half-way (by its timeout or a cancellation) leaves the socket in an unknown
-place of the exchange, so the socket is dropped and the next call opens a new one.
+place of the exchange, so the socket is dropped and the next call opens a new one. Commands
+arrive encoded (`encode`, or parts a caller encoded once with `bulk`), so a caller that sends
+the same keys on every call encodes them once.
 """
 
 from __future__ import annotations

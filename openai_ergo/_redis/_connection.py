@@ -1,11 +1,12 @@
 """One Redis connection for everything the client shares between processes.
 
 Every call runs under a timeout, so a slow or unreachable Redis costs at most that long and
-never hangs a request (a cancel scope's deadline; script calls on the open script socket are
-timed by that socket's watcher task instead, which costs less CPU per call: `_resp.ScriptLane`). A failed call marks Redis unavailable: a warning is
-logged once for the outage (`openai_ergo.redis.unavailable`), and for `retry_interval` seconds
-calls fail at once with `RedisUnavailableError` instead of each paying the timeout again. The
-first call after that interval tries Redis again; when it answers, the recovery is logged
+never hangs a request: a cancel scope's deadline, or for a script call on the open script
+socket, that socket's watcher task, which costs less CPU per call (`_resp.ScriptLane`). A
+failed call marks Redis unavailable: a warning is logged once for the outage
+(`openai_ergo.redis.unavailable`), and for `retry_interval` seconds calls fail at once with
+`RedisUnavailableError` instead of each paying the timeout again. The first call after that
+interval tries Redis again; when it answers, the recovery is logged
 (`openai_ergo.redis.recovered`) and calls go through as before.
 
 Lua scripts are registered once (`RedisConnection.script`) and run with EVALSHA; a server that

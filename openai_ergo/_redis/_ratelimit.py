@@ -61,8 +61,9 @@ _LEARN_DELAY = 0.25
 
 #: The admission's arguments after the fixed ones, encoded: exempt or not, and the common
 #: tail (no lease released, no budget learned since the last call).
-_EXEMPT = (bulk(b"0"), bulk(b"1"))
-_NOTHING_CARRIED = bulk(b"0") * 2
+_ZERO = bulk(b"0")
+_EXEMPT = (_ZERO, bulk(b"1"))
+_NOTHING_CARRIED = _ZERO * 2
 _NO_LEASE = bulk(b"")
 #: Bulk strings in an admission that carries nothing: the key count, five keys, four fixed
 #: arguments, then cost, lease id, exempt, max wait, and the two zero counts.
@@ -169,6 +170,8 @@ class RedisRateLimiter(ScopeStates):
         self._in_fallback = False
         # The background's sleep, while it sleeps: work given to it pulls its deadline in.
         self._sleeping: anyio.CancelScope | None = None
+        # anyio's clock minus time.monotonic(): a constant, read by the background.
+        self._clock_offset = 0.0
         # Set when a slot is given back in this process, made by the first request to wait.
         self._slot_freed: anyio.Event | None = None
         self._scopes: dict[RateLimitScope, ScopeState] = {}
@@ -364,14 +367,27 @@ class RedisRateLimiter(ScopeStates):
                 _ADMISSION_PARTS, self._admission_head(scope) + varying + _NOTHING_CARRIED
             )
         self._released, self._learned = [], {}
-        keys: Sequence[str] = [*self._scope_keys(scope), *learned]
-        carried: list[str | int | float] = [len(released), len(learned), *released]
-        carried += [value for values in learned.values() for value in values]
-        parts: list[str | int] = [len(keys), *keys]
-        head = b"".join(map(bulk, parts))
-        body = head + self._limits + varying + b"".join(map(bulk, carried))
+        # Lease ids are encoded as bytes: `bulk` keeps the strings it is given, for keys.
+        leases = b"".join([bulk(lease.encode()) for lease in released])
+        if not learned:  # slots given back: the same keys, and the ids after the arguments
+            count = _ADMISSION_PARTS + len(released)
+            body = b"%s%s%s%s%s" % (
+                self._admission_head(scope),
+                varying,
+                bulk(len(released)),
+                _ZERO,  # no budget learned
+                leases,
+            )
+        else:
+            keys: Sequence[str] = [*self._scope_keys(scope), *learned]
+            parts: list[str | int] = [len(keys), *keys]
+            updates = [value for values in learned.values() for value in values]
+            count = 1 + len(keys) + 10 + len(released) + len(updates)
+            body = b"".join(map(bulk, parts)) + self._limits + varying
+            body += bulk(len(released)) + bulk(len(learned)) + leases
+            body += b"".join(map(bulk, updates))
         try:
-            return await self._admit.call_encoded(1 + len(keys) + 8 + len(carried), body)
+            return await self._admit.call_encoded(count, body)
         except BaseException:
             self._requeue(released, learned)
             raise
@@ -420,7 +436,7 @@ class RedisRateLimiter(ScopeStates):
         given back did, on every request with a concurrency cap."""
         sleeping = self._sleeping
         if sleeping is not None:
-            deadline = anyio.current_time() + delay
+            deadline = time.monotonic() + self._clock_offset + delay
             if deadline < sleeping.deadline:
                 sleeping.deadline = deadline
 
@@ -507,6 +523,7 @@ class RedisRateLimiter(ScopeStates):
         """Renew the leases held every third of a lease; send the slots given back and the
         budgets learned that no admission carried in time."""
         renew_every = self.lease / 3
+        self._clock_offset = anyio.current_time() - time.monotonic()
         next_renewal = time.monotonic() + renew_every
         while True:
             now = time.monotonic()

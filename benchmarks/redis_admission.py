@@ -26,7 +26,8 @@ the same instructions on a core that stayed busy. So every row is measured twice
   printed beside it, with its own PASS/MISS and the round trip's floor when it misses.
 
 `--instructions` also counts the instructions per admission with callgrind (each row in a
-fresh interpreter, with `count` and `2 * count` admissions; the difference over `count`):
+fresh interpreter, with `count` and `2 * count` admissions; the difference over `count`, with
+the objects made before the admissions frozen out of the garbage collector's full passes):
 independent of the machine's load and sleep states, the number to compare commits with.
 
 Round trips are counted by Redis itself (`INFO commandstats`: EVALSHA and EVAL calls) per
@@ -38,6 +39,7 @@ it prints a table with PASS/MISS and one JSON line.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -254,6 +256,11 @@ def _child(job: dict[str, Any]) -> None:
             # Under valgrind everything runs some 50 times slower: a timeout must not fire.
             _, rows = await _open_rows(stack, job["url"], [job["row"]], redis_timeout=5.0)
             step = rows[job["row"]]
+            # The objects made so far (the modules imported, mostly) are set aside from the
+            # collector: whether a full collection falls inside the counted admissions would
+            # otherwise move the count by more than an admission costs.
+            gc.collect()
+            gc.freeze()
             for _ in range(job["count"]):
                 await step()
 

@@ -147,8 +147,8 @@ class RedisRateLimiter(ScopeStates):
         fixed = (requests_per_minute or 0, tokens_per_minute or 0, max_concurrency or 0, lease)
         self._limits = b"".join(bulk(f"{value:.17g}".encode()) for value in fixed)
         self._keys: dict[RateLimitScope, tuple[str, ...]] = {}
-        # Per scope: the key count, the keys and the fixed arguments, encoded once.
-        self._heads: dict[RateLimitScope, bytes] = {}
+        # Per scope: the key count, the keys and the fixed arguments, encoded once; its counts.
+        self._heads: dict[RateLimitScope, tuple[bytes, ScopeState]] = {}
         # Per max wait: that argument, encoded.
         self._max_waits: dict[float | None, bytes] = {}
         self._admit = redis.script(ADMIT)
@@ -267,12 +267,13 @@ class RedisRateLimiter(ScopeStates):
             raise RuntimeError(f"RedisRateLimiter {self.name!r} is {state}")
         limit = self.max_wait if self.max_wait is not None else max_wait
         lease_id = f"{self._process}-{next(self._leases)}" if self.max_concurrency else ""
-        first_try = time.monotonic()
+        head, counts = self._scoped(scope)
+        queued_since = 0.0
         delay = 0.01
         slot_waits = 0
         while True:
             try:
-                reply = await self._run_admit(tokens, scope, limit, exempt, lease_id)
+                reply = await self._run_admit(tokens, scope, head, limit, exempt, lease_id)
             except RedisUnavailableError:
                 if not self.fail_open:
                     raise
@@ -286,6 +287,8 @@ class RedisRateLimiter(ScopeStates):
             status = int(reply[0])
             if status != 2:
                 break
+            if not slot_waits:
+                queued_since = time.monotonic()
             slot_waits += 1
             # Every slot is taken: sleep until the first lease would run out, at most a
             # moment (a slot given back elsewhere is seen on the next try); a slot given
@@ -297,7 +300,7 @@ class RedisRateLimiter(ScopeStates):
                 freed = self._slot_freed = anyio.Event()
             with anyio.move_on_after(pause):
                 await freed.wait()
-        queued = time.monotonic() - first_try if slot_waits else 0.0
+        queued = time.monotonic() - queued_since if slot_waits else 0.0
         if queued > 0:
             self._log_wait("max_concurrency", scope, queued)
         if status == 3:
@@ -305,7 +308,6 @@ class RedisRateLimiter(ScopeStates):
         if lease_id:
             self._held.add(lease_id)
         ticket = next(self._tickets)
-        counts = self._state(scope)
         requests = counts.bucket("requests")
         requests.outstanding[ticket] = 1.0
         booked: tuple[tuple[Bucket, float], ...]
@@ -337,17 +339,25 @@ class RedisRateLimiter(ScopeStates):
         on_release = (lambda _: self._give_back(lease_id)) if lease_id else None
         return RateLimitPermit(None, wait, ticket, booked, on_release=on_release)
 
-    def _admission_head(self, scope: RateLimitScope) -> bytes:
-        """The admission's key count, keys and fixed arguments for `scope`, encoded."""
-        head = self._heads.get(scope)
-        if head is None:
+    def _scoped(self, scope: RateLimitScope) -> tuple[bytes, ScopeState]:
+        """The admission's key count, keys and fixed arguments for `scope`, encoded, and the
+        scope's counts: one look-up per admission (a scope's hash is computed in Python)."""
+        found = self._heads.get(scope)
+        if found is None:
             keys = self._scope_keys(scope)
             parts: list[str | int] = [len(keys), *keys]
-            head = self._heads[scope] = b"".join(map(bulk, parts)) + self._limits
-        return head
+            head = b"".join(map(bulk, parts)) + self._limits
+            found = self._heads[scope] = (head, self._state(scope))
+        return found
 
     async def _run_admit(
-        self, tokens: int, scope: RateLimitScope, limit: float | None, exempt: bool, lease_id: str
+        self,
+        tokens: int,
+        scope: RateLimitScope,
+        head: bytes,
+        limit: float | None,
+        exempt: bool,
+        lease_id: str,
     ) -> Any:
         # Encoded here, from parts encoded once (the keys, the limits): every request does this.
         max_wait = self._max_waits.get(limit)
@@ -364,7 +374,7 @@ class RedisRateLimiter(ScopeStates):
         self._round_trips += 1
         if not released and not learned:
             return await self._admit.call_encoded(
-                _ADMISSION_PARTS, self._admission_head(scope) + varying + _NOTHING_CARRIED
+                _ADMISSION_PARTS, head + varying + _NOTHING_CARRIED
             )
         self._released, self._learned = [], {}
         # Lease ids are encoded as bytes: `bulk` keeps the strings it is given, for keys.
@@ -372,7 +382,7 @@ class RedisRateLimiter(ScopeStates):
         if not learned:  # slots given back: the same keys, and the ids after the arguments
             count = _ADMISSION_PARTS + len(released)
             body = b"%s%s%s%s%s" % (
-                self._admission_head(scope),
+                head,
                 varying,
                 bulk(len(released)),
                 _ZERO,  # no budget learned

@@ -198,8 +198,10 @@ class RateLimiting(Protocol):
 
 
 @dataclass(slots=True)
-class _ScopeState:
-    """What the limiter knows and counted for one scope."""
+class ScopeState:
+    """What a limiter knows and counted for one scope: its learned buckets (the Redis
+    limiter's hold only what this process booked and the server has not answered yet) and
+    its counts."""
 
     requests: Bucket | None = None
     tokens: Bucket | None = None
@@ -220,6 +222,26 @@ class _ScopeState:
     def buckets(self, tokens: int) -> tuple[tuple[Bucket, float], ...]:
         pairs = ((self.requests, 1.0), (self.tokens, float(tokens)))
         return tuple((bucket, cost) for bucket, cost in pairs if bucket is not None)
+
+
+class ScopeStates:
+    """What a limiter keeps per scope (`ScopeState`), made on first use, and whether it
+    costs requests in tokens: shared by `RateLimiter` and the Redis one, which count alike."""
+
+    tokens_per_minute: float | None
+    _learned_tokens: bool
+    _scopes: dict[RateLimitScope, ScopeState]
+
+    @property
+    def counts_tokens(self) -> bool:
+        """Whether requests must be costed in tokens (only then is the body inspected)."""
+        return self.tokens_per_minute is not None or self._learned_tokens
+
+    def _state(self, scope: RateLimitScope) -> ScopeState:
+        state = self._scopes.get(scope)
+        if state is None:
+            state = self._scopes[scope] = ScopeState()
+        return state
 
 
 @final
@@ -273,7 +295,7 @@ class _Reservation:
 
 
 @final
-class RateLimiter:
+class RateLimiter(ScopeStates):
     """Paces requests to stay under requests/min, tokens/min and a concurrency cap, and under
     the budgets the server reports.
 
@@ -319,22 +341,11 @@ class RateLimiter:
         self._semaphore = anyio.Semaphore(max_concurrency) if max_concurrency else None
         self._request_tat = float("-inf")
         self._token_tat = float("-inf")
-        self._scopes: dict[RateLimitScope, _ScopeState] = {}
+        self._scopes: dict[RateLimitScope, ScopeState] = {}
         self._learned_tokens = False
         self._tickets = itertools.count()
         self._total_waited = 0.0
         self._admitted = 0
-
-    @property
-    def counts_tokens(self) -> bool:
-        """Whether requests must be costed in tokens (only then is the body inspected)."""
-        return self.tokens_per_minute is not None or self._learned_tokens
-
-    def _state(self, scope: RateLimitScope) -> _ScopeState:
-        state = self._scopes.get(scope)
-        if state is None:
-            state = self._scopes[scope] = _ScopeState()
-        return state
 
     def _reserve(
         self,
@@ -376,7 +387,7 @@ class RateLimiter:
     def _too_long(
         self,
         scope: RateLimitScope,
-        state: _ScopeState,
+        state: ScopeState,
         tokens: int,
         wait: float,
         limit: float,
@@ -486,7 +497,7 @@ class RateLimiter:
         if not found:
             return
         now = self.clock.now()
-        state: _ScopeState | None = None
+        state: ScopeState | None = None
         for kind, remaining_name, reset_name, limit_name in _BUDGET_HEADERS:
             remaining = _int_header(found, remaining_name)
             reset = parse_reset_duration(found.get(reset_name))

@@ -1,10 +1,12 @@
 """One Redis connection for everything the client shares between processes.
 
-Every call runs under a timeout (`anyio.fail_after`), so a slow or unreachable Redis costs at
-most that long and never hangs a request. A failed call marks Redis unavailable: a warning is
-logged once for the outage (`openai_ergo.redis.unavailable`), and for `retry_interval` seconds
-calls fail at once with `RedisUnavailableError` instead of each paying the timeout again. The
-first call after that interval tries Redis again; when it answers, the recovery is logged
+Every call runs under a timeout, so a slow or unreachable Redis costs at most that long and
+never hangs a request: a cancel scope's deadline, or for a script call on the open script
+socket, that socket's watcher task, which costs less CPU per call (`_resp.ScriptLane`). A
+failed call marks Redis unavailable: a warning is logged once for the outage
+(`openai_ergo.redis.unavailable`), and for `retry_interval` seconds calls fail at once with
+`RedisUnavailableError` instead of each paying the timeout again. The first call after that
+interval tries Redis again; when it answers, the recovery is logged
 (`openai_ergo.redis.recovered`) and calls go through as before.
 
 Lua scripts are registered once (`RedisConnection.script`) and run with EVALSHA; a server that
@@ -29,7 +31,7 @@ import anyio
 
 from openai_ergo._errors import ConfigurationError, RedisCommandError, RedisUnavailableError
 from openai_ergo._pipeline._logging import log_event
-from openai_ergo._redis._resp import ProtocolError, ReplyError, ScriptLane, script_args
+from openai_ergo._redis._resp import ProtocolError, ReplyError, ScriptLane, bulk, script_args
 
 if TYPE_CHECKING:
     import coredis
@@ -120,13 +122,16 @@ class RedisScript:
     answers NOSCRIPT, all in the one call's timeout.
     """
 
-    __slots__ = ("_connection", "sha", "source")
+    __slots__ = ("_connection", "_eval", "_evalsha", "sha", "source")
 
     def __init__(self, connection: RedisConnection, source: str) -> None:
         self._connection = connection
         self.source = source
         #: The SHA1 digest Redis knows the script by.
         self.sha = hashlib.sha1(source.encode()).hexdigest()
+        # The command's first two bulk strings, encoded once: every call starts with them.
+        self._evalsha = bulk("EVALSHA") + bulk(self.sha)
+        self._eval = bulk("EVAL") + bulk(source.encode())
 
     async def __call__(
         self,
@@ -137,21 +142,14 @@ class RedisScript:
     ) -> Any:
         """Run the script atomically on the server; its reply (RESP2: bytes, integers, lists,
         None). `limit` replaces the connection's timeout for this call."""
-        connection = self._connection
-        lane = connection._lane
-        if lane is None:
-            raise connection._not_open()
         tail = script_args(keys, args)
+        return await self._connection._run_script(self, len(tail), b"".join(map(bulk, tail)), limit)
 
-        async def run() -> Any:
-            try:
-                return await lane.call("EVALSHA", self.sha, *tail)
-            except ReplyError as exc:
-                if not str(exc).startswith("NOSCRIPT"):
-                    raise
-                return await lane.call("EVAL", self.source, *tail)
-
-        return await connection._guarded(run, limit)
+    async def call_encoded(self, count: int, body: bytes, *, limit: float | None = None) -> Any:
+        """`__call__` with the key count, keys and arguments already encoded: `body` holds
+        `count` RESP bulk strings (`_resp.bulk`). A caller that sends the same keys and most
+        of the same arguments each time encodes them once."""
+        return await self._connection._run_script(self, count, body, limit)
 
     def __repr__(self) -> str:
         return f"RedisScript(sha={self.sha[:12]}…)"
@@ -194,6 +192,7 @@ class RedisConnection:
         self.prefix = prefix
         self._client: coredis.Redis[bytes] | None = None
         self._lane: ScriptLane | None = None
+        self._watcher: anyio.abc.TaskGroup | None = None
         self._opened = False
         self._closed = False
         #: Monotonic time the current outage was detected, or None while Redis answers.
@@ -227,7 +226,11 @@ class RedisConnection:
             _REFUSED = (coredis.exceptions.ResponseError, ReplyError)
             _UNREACHABLE = (coredis.exceptions.RedisError, *_UNREACHABLE)
         self._client = client
-        self._lane = ScriptLane(self._url)
+        lane = self._lane = ScriptLane(self._url)
+        # The lane's watcher times its script calls (see ScriptLane); it runs until closing.
+        self._watcher = anyio.create_task_group()
+        await self._watcher.__aenter__()
+        self._watcher.start_soon(lane.watch)
         self._opened = True
         return self
 
@@ -244,7 +247,11 @@ class RedisConnection:
         runs its connections in a task group entered there."""
         client, self._client = self._client, None
         lane, self._lane = self._lane, None
+        watcher, self._watcher = self._watcher, None
         self._closed = True
+        if watcher is not None:
+            watcher.cancel_scope.cancel()
+            await watcher.__aexit__(None, None, None)
         if lane is not None:
             await lane.aclose()
         if client is not None:
@@ -307,17 +314,11 @@ class RedisConnection:
         """`call()` under the timeout, failing fast inside an outage's retry interval, its
         failures sorted into outages and refused commands."""
         if self._down_since is not None and time.monotonic() < self._retry_at:
-            raise RedisUnavailableError(
-                f"Redis at {self.url} is unavailable (since "
-                f"{time.monotonic() - self._down_since:.1f} s); it is tried again in "
-                f"{self._retry_at - time.monotonic():.1f} s",
-                url=self.url,
-            )
+            raise self._failing_fast()
         limit = self.timeout if limit is None else limit
         self._calls += 1
         try:
-            # What `anyio.fail_after` does, without its two generator-based context managers:
-            # this runs on every request's path.
+            # What `anyio.fail_after` does, without its two generator-based context managers.
             with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
                 result = await call()
             if scope.cancelled_caught:
@@ -325,15 +326,57 @@ class RedisConnection:
         except TimeoutError as exc:
             raise self._failed(f"no answer within {limit:g} s") from exc
         except _REFUSED as exc:
-            self._recovered()  # it answered
-            raise RedisCommandError(
-                f"Redis at {self.url} refused a command: {exc}", url=self.url
-            ) from exc
+            raise self._refused(exc) from exc
         except _UNREACHABLE as exc:
             raise self._failed(f"{type(exc).__name__}: {exc}") from exc
         if self._down_since is not None:
             self._recovered()
         return result
+
+    async def _run_script(
+        self, script: RedisScript, count: int, body: bytes, limit: float | None
+    ) -> Any:
+        """`_guarded` for a script call, written out: it is on every request's path, and a
+        closure, the generic call's indirections, a re-encoding and a cancel scope per call
+        all cost CPU."""
+        lane = self._lane
+        if lane is None:
+            raise self._not_open()
+        if self._down_since is not None and time.monotonic() < self._retry_at:
+            raise self._failing_fast()
+        limit = self.timeout if limit is None else limit
+        self._calls += 1
+        head = b"*%d\r\n" % (count + 2)
+        # One deadline for both tries; the lane times the call without a cancel scope.
+        deadline = time.monotonic() + limit
+        try:
+            try:
+                reply = await lane.execute(head + script._evalsha + body, deadline)
+            except ReplyError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                reply = await lane.execute(head + script._eval + body, deadline)
+        except TimeoutError as exc:
+            raise self._failed(f"no answer within {limit:g} s") from exc
+        except _REFUSED as exc:
+            raise self._refused(exc) from exc
+        except _UNREACHABLE as exc:
+            raise self._failed(f"{type(exc).__name__}: {exc}") from exc
+        if self._down_since is not None:
+            self._recovered()
+        return reply
+
+    def _failing_fast(self) -> RedisUnavailableError:
+        now = time.monotonic()
+        return RedisUnavailableError(
+            f"Redis at {self.url} is unavailable (since {now - (self._down_since or now):.1f} s);"
+            f" it is tried again in {self._retry_at - now:.1f} s",
+            url=self.url,
+        )
+
+    def _refused(self, exc: BaseException) -> RedisCommandError:
+        self._recovered()  # it answered
+        return RedisCommandError(f"Redis at {self.url} refused a command: {exc}", url=self.url)
 
     def _failed(self, reason: str) -> RedisUnavailableError:
         now = time.monotonic()

@@ -34,22 +34,23 @@ local function fmt(x) return string.format('%.6f', x) end
 
 #: KEYS: slots (sorted set of leases scored by expiry), requests TAT, tokens TAT, the scope's
 #: learned requests and tokens buckets, then one key per learned update.
-#: ARGV: cost in tokens, requests/min, tokens/min, max concurrency (0: none), lease seconds,
-#: lease id, exempt (1/0), max wait (-1: none), number of leases released, number of learned
-#: updates, then the released lease ids, then per update: limit (-1: not sent), remaining,
-#: reset seconds, and what this process booked after the answered request.
+#: ARGV: requests/min, tokens/min, max concurrency (0: none), lease seconds (the limiter's
+#: fixed arguments first, so a caller encodes them once), cost in tokens, lease id, exempt
+#: (1/0), max wait (-1: none), number of leases released, number of learned updates, then the
+#: released lease ids, then per update: limit (-1: not sent), remaining, reset seconds, and
+#: what this process booked after the answered request.
 #: A cost below zero only applies the releases and updates (reply {0}).
-#: Reply: {1, wait, reason} admitted (the lease is held from now); {2, seconds until the first
-#: lease expires} no concurrency slot; {3, wait, kind, seconds until full} the learned wait is
-#: longer than max wait (nothing booked).
+#: Reply: 1 admitted now, {1, wait, reason} admitted after `wait` seconds (the lease is held
+#: from now); {2, seconds until the first lease expires} no concurrency slot; {3, wait, kind,
+#: seconds until full} the learned wait is longer than max wait (nothing booked).
 ADMIT = (
     _BUCKETS
     + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local cost = tonumber(ARGV[1])
-local rpm, tpm = tonumber(ARGV[2]), tonumber(ARGV[3])
-local max_slots, lease, lease_id = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2])
+local max_slots, lease = tonumber(ARGV[3]), tonumber(ARGV[4])
+local cost, lease_id = tonumber(ARGV[5]), ARGV[6]
 local exempt, max_wait = ARGV[7] == '1', tonumber(ARGV[8])
 local released, learned = tonumber(ARGV[9]), tonumber(ARGV[10])
 local a = 11
@@ -144,6 +145,7 @@ if max_slots > 0 then
   redis.call('ZADD', KEYS[1], start + lease, lease_id)
   redis.call('EXPIRE', KEYS[1], math.ceil(start - now + lease) + 60)
 end
+if start <= now then return 1 end
 return {1, fmt(start - now), reason}
 """
 )

@@ -23,7 +23,6 @@ import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, final
@@ -38,12 +37,15 @@ from openai_ergo._pipeline._ratelimit import (
     WAIT_EVENT,
     RateLimiter,
     RateLimitPermit,
+    ScopeState,
+    ScopeStates,
     _budget_headers,
     _int_header,
     parse_reset_duration,
 )
 from openai_ergo._redis._connection import RedisConnection
 from openai_ergo._redis._lua import ADMIT, RENEW
+from openai_ergo._redis._resp import bulk
 
 FALLBACK_EVENT = "openai_ergo.rate_limit.fallback"
 SHARED_AGAIN_EVENT = "openai_ergo.rate_limit.shared"
@@ -57,23 +59,15 @@ _RELEASE_DELAY = 0.005
 _LEARN_DELAY = 0.25
 
 
-@dataclass(slots=True)
-class _ScopeCounts:
-    admitted: int = 0
-    waits: int = 0
-    waited: float = 0.0
-    # This process's requests not answered yet, per budget kind (their cost by ticket).
-    requests: Bucket | None = None
-    tokens: Bucket | None = None
-
-    def pending(self, kind: str) -> Bucket:
-        if kind == "requests":
-            if self.requests is None:
-                self.requests = Bucket(kind)
-            return self.requests
-        if self.tokens is None:
-            self.tokens = Bucket(kind)
-        return self.tokens
+#: The admission's arguments after the fixed ones, encoded: exempt or not, and the common
+#: tail (no lease released, no budget learned since the last call).
+_ZERO = bulk(b"0")
+_EXEMPT = (_ZERO, bulk(b"1"))
+_NOTHING_CARRIED = _ZERO * 2
+_NO_LEASE = bulk(b"")
+#: Bulk strings in an admission that carries nothing: the key count, five keys, four fixed
+#: arguments, then cost, lease id, exempt, max wait, and the two zero counts.
+_ADMISSION_PARTS = 16
 
 
 def _scope_id(scope: RateLimitScope) -> str:
@@ -81,7 +75,7 @@ def _scope_id(scope: RateLimitScope) -> str:
 
 
 @final
-class RedisRateLimiter:
+class RedisRateLimiter(ScopeStates):
     """A `RateLimiter` whose limits every process shares through Redis.
 
     The same limits and semantics as `RateLimiter`: configured `requests_per_minute` and
@@ -149,10 +143,14 @@ class RedisRateLimiter:
             learn_from_headers=learn_from_headers,
             max_wait=max_wait,
         )
-        # The admission's arguments that never change, as Redis reads them.
+        # The admission's arguments that never change, as Redis reads them, encoded once.
         fixed = (requests_per_minute or 0, tokens_per_minute or 0, max_concurrency or 0, lease)
-        self._limits = tuple(f"{value:.17g}" for value in fixed)
+        self._limits = b"".join(bulk(f"{value:.17g}".encode()) for value in fixed)
         self._keys: dict[RateLimitScope, tuple[str, ...]] = {}
+        # Per scope: the key count, the keys and the fixed arguments, encoded once; its counts.
+        self._heads: dict[RateLimitScope, tuple[bytes, ScopeState]] = {}
+        # Per max wait: that argument, encoded.
+        self._max_waits: dict[float | None, bytes] = {}
         self._admit = redis.script(ADMIT)
         self._renew = redis.script(RENEW)
         self._slots = redis.key("rl", name, "slots")
@@ -170,9 +168,13 @@ class RedisRateLimiter:
         self._released_since = 0.0
         self._learned_since = 0.0
         self._in_fallback = False
-        self._wake: anyio.Event | None = None
-        self._slot_freed = anyio.Event()
-        self._scopes: dict[RateLimitScope, _ScopeCounts] = {}
+        # The background's sleep, while it sleeps: work given to it pulls its deadline in.
+        self._sleeping: anyio.CancelScope | None = None
+        # anyio's clock minus time.monotonic(): a constant, read by the background.
+        self._clock_offset = 0.0
+        # Set when a slot is given back in this process, made by the first request to wait.
+        self._slot_freed: anyio.Event | None = None
+        self._scopes: dict[RateLimitScope, ScopeState] = {}
         self._learned_tokens = False
         self._task_group: anyio.abc.TaskGroup | None = None
         self._opened = False
@@ -230,17 +232,6 @@ class RedisRateLimiter:
 
     # -- admission ------------------------------------------------------------------------------
 
-    @property
-    def counts_tokens(self) -> bool:
-        """Whether requests must be costed in tokens (only then is the body inspected)."""
-        return self.tokens_per_minute is not None or self._learned_tokens
-
-    def _counts(self, scope: RateLimitScope) -> _ScopeCounts:
-        counts = self._scopes.get(scope)
-        if counts is None:
-            counts = self._scopes[scope] = _ScopeCounts()
-        return counts
-
     def _bucket_key(self, scope: RateLimitScope, kind: str) -> str:
         return self.redis.key("rl", self.name, "learned", _scope_id(scope), kind)
 
@@ -276,12 +267,13 @@ class RedisRateLimiter:
             raise RuntimeError(f"RedisRateLimiter {self.name!r} is {state}")
         limit = self.max_wait if self.max_wait is not None else max_wait
         lease_id = f"{self._process}-{next(self._leases)}" if self.max_concurrency else ""
-        first_try = time.monotonic()
+        head, counts = self._scoped(scope)
+        queued_since = 0.0
         delay = 0.01
         slot_waits = 0
         while True:
             try:
-                reply = await self._run_admit(tokens, scope, limit, exempt, lease_id)
+                reply = await self._run_admit(tokens, scope, head, limit, exempt, lease_id)
             except RedisUnavailableError:
                 if not self.fail_open:
                     raise
@@ -289,9 +281,14 @@ class RedisRateLimiter:
             if self._in_fallback:
                 self._in_fallback = False
                 log_event(SHARED_AGAIN_EVENT, (), failed=False, limiter=self.name)
+            if reply == 1:  # admitted now: the common reply
+                status = 1
+                break
             status = int(reply[0])
             if status != 2:
                 break
+            if not slot_waits:
+                queued_since = time.monotonic()
             slot_waits += 1
             # Every slot is taken: sleep until the first lease would run out, at most a
             # moment (a slot given back elsewhere is seen on the next try); a slot given
@@ -299,65 +296,108 @@ class RedisRateLimiter:
             pause = max(0.001, min(float(reply[1]), delay, _SLOT_POLL_MAX))
             delay = min(delay * 2, _SLOT_POLL_MAX)
             freed = self._slot_freed
+            if freed is None:
+                freed = self._slot_freed = anyio.Event()
             with anyio.move_on_after(pause):
                 await freed.wait()
-        queued = time.monotonic() - first_try if slot_waits else 0.0
+        queued = time.monotonic() - queued_since if slot_waits else 0.0
         if queued > 0:
             self._log_wait("max_concurrency", scope, queued)
         if status == 3:
             raise self._too_long(scope, tokens, reply, limit, request)
-        wait = float(reply[1])
-        reason = reply[2].decode() if isinstance(reply[2], bytes) else str(reply[2])
         if lease_id:
             self._held.add(lease_id)
         ticket = next(self._tickets)
-        counts = self._counts(scope)
-        booked: list[tuple[Bucket, float]] = [(counts.pending("requests"), 1.0)]
+        requests = counts.bucket("requests")
+        requests.outstanding[ticket] = 1.0
+        booked: tuple[tuple[Bucket, float], ...]
         if self.counts_tokens:
-            booked.append((counts.pending("tokens"), float(tokens)))
-        for bucket, cost in booked:
-            bucket.outstanding[ticket] = cost
-        try:
+            cost = float(tokens)
+            (tokens_bucket := counts.bucket("tokens")).outstanding[ticket] = cost
+            booked = ((requests, 1.0), (tokens_bucket, cost))
+        else:
+            booked = ((requests, 1.0),)
+        wait = 0.0
+        if reply != 1:
+            wait = float(reply[1])
+            reason = reply[2].decode() if isinstance(reply[2], bytes) else str(reply[2])
+            try:
+                if wait > 0:
+                    self._log_wait(reason or "shared budget", scope, wait)
+                    await anyio.sleep(wait)
+            except BaseException:
+                for bucket, _ in booked:
+                    bucket.outstanding.pop(ticket, None)
+                self._give_back(lease_id)
+                raise
             if wait > 0:
-                self._log_wait(reason or "shared budget", scope, wait)
-                await anyio.sleep(wait)
-        except BaseException:
-            for bucket, _ in booked:
-                bucket.outstanding.pop(ticket, None)
-            self._give_back(lease_id)
-            raise
+                counts.waits += 1
+                counts.waited += wait
         counts.admitted += 1
-        if wait > 0:
-            counts.waits += 1
-            counts.waited += wait
         self._total_waited += wait + queued
         self._admitted += 1
         on_release = (lambda _: self._give_back(lease_id)) if lease_id else None
-        return RateLimitPermit(None, wait, ticket, tuple(booked), on_release=on_release)
+        return RateLimitPermit(None, wait, ticket, booked, on_release=on_release)
+
+    def _scoped(self, scope: RateLimitScope) -> tuple[bytes, ScopeState]:
+        """The admission's key count, keys and fixed arguments for `scope`, encoded, and the
+        scope's counts: one look-up per admission (a scope's hash is computed in Python)."""
+        found = self._heads.get(scope)
+        if found is None:
+            keys = self._scope_keys(scope)
+            parts: list[str | int] = [len(keys), *keys]
+            head = b"".join(map(bulk, parts)) + self._limits
+            found = self._heads[scope] = (head, self._state(scope))
+        return found
 
     async def _run_admit(
-        self, tokens: int, scope: RateLimitScope, limit: float | None, exempt: bool, lease_id: str
+        self,
+        tokens: int,
+        scope: RateLimitScope,
+        head: bytes,
+        limit: float | None,
+        exempt: bool,
+        lease_id: str,
     ) -> Any:
-        keys: Sequence[str] = self._scope_keys(scope)
-        args: list[str | int | float] = [
-            tokens,
-            *self._limits,
-            lease_id,
-            1 if exempt else 0,
-            -1 if limit is None else limit,
-        ]
+        # Encoded here, from parts encoded once (the keys, the limits): every request does this.
+        max_wait = self._max_waits.get(limit)
+        if max_wait is None:
+            max_wait = self._max_waits[limit] = bulk(-1 if limit is None else float(limit))
+        varying = b"%s%s%s%s" % (
+            bulk(tokens),
+            bulk(lease_id.encode()) if lease_id else _NO_LEASE,
+            _EXEMPT[exempt],
+            max_wait,
+        )
         released = self._released
         learned = self._learned
-        if released or learned:
-            self._released, self._learned = [], {}
-            keys = [*keys, *learned]
-            args += [len(released), len(learned), *released]
-            args += [value for values in learned.values() for value in values]
-        else:
-            args += (0, 0)
         self._round_trips += 1
+        if not released and not learned:
+            return await self._admit.call_encoded(
+                _ADMISSION_PARTS, head + varying + _NOTHING_CARRIED
+            )
+        self._released, self._learned = [], {}
+        # Lease ids are encoded as bytes: `bulk` keeps the strings it is given, for keys.
+        leases = b"".join([bulk(lease.encode()) for lease in released])
+        if not learned:  # slots given back: the same keys, and the ids after the arguments
+            count = _ADMISSION_PARTS + len(released)
+            body = b"%s%s%s%s%s" % (
+                head,
+                varying,
+                bulk(len(released)),
+                _ZERO,  # no budget learned
+                leases,
+            )
+        else:
+            keys: Sequence[str] = [*self._scope_keys(scope), *learned]
+            parts: list[str | int] = [len(keys), *keys]
+            updates = [value for values in learned.values() for value in values]
+            count = 1 + len(keys) + 10 + len(released) + len(updates)
+            body = b"".join(map(bulk, parts)) + self._limits + varying
+            body += bulk(len(released)) + bulk(len(learned)) + leases
+            body += b"".join(map(bulk, updates))
         try:
-            return await self._admit(keys, args)
+            return await self._admit.call_encoded(count, body)
         except BaseException:
             self._requeue(released, learned)
             raise
@@ -394,11 +434,21 @@ class RedisRateLimiter:
         self._held.discard(lease_id)
         if not self._released:
             self._released_since = time.monotonic()
+            self._hurry(_RELEASE_DELAY)
         self._released.append(lease_id)
-        freed, self._slot_freed = self._slot_freed, anyio.Event()
-        freed.set()
-        if self._wake is not None:
-            self._wake.set()
+        freed, self._slot_freed = self._slot_freed, None
+        if freed is not None:
+            freed.set()
+
+    def _hurry(self, delay: float) -> None:
+        """Have the background wake within `delay` seconds, to send what no admission carried
+        by then. Moving its sleep's deadline costs no task switch; waking it for each slot
+        given back did, on every request with a concurrency cap."""
+        sleeping = self._sleeping
+        if sleeping is not None:
+            deadline = time.monotonic() + self._clock_offset + delay
+            if deadline < sleeping.deadline:
+                sleeping.deadline = deadline
 
     def _too_long(
         self,
@@ -457,7 +507,7 @@ class RedisRateLimiter:
         found = _budget_headers(headers)
         if not found:
             return
-        counts = self._counts(scope)
+        state = self._state(scope)
         for kind, remaining_name, reset_name, limit_name in _BUDGET_HEADERS:
             remaining = _int_header(found, remaining_name)
             reset = parse_reset_duration(found.get(reset_name))
@@ -465,18 +515,17 @@ class RedisRateLimiter:
                 continue
             self._learned_tokens = self._learned_tokens or kind == "tokens"
             limit = _int_header(found, limit_name)
-            pending = counts.pending(kind).outstanding
+            pending = state.bucket(kind).outstanding
             booked_after = sum(cost for ticket, cost in pending.items() if ticket > after)
             if not self._learned:
                 self._learned_since = time.monotonic()
+                self._hurry(_LEARN_DELAY)
             self._learned[self._bucket_key(scope, kind)] = [
                 -1 if limit is None else limit,
                 remaining,
                 reset,
                 booked_after,
             ]
-        if self._learned and self._wake is not None:
-            self._wake.set()
 
     # -- background -----------------------------------------------------------------------------
 
@@ -484,9 +533,9 @@ class RedisRateLimiter:
         """Renew the leases held every third of a lease; send the slots given back and the
         budgets learned that no admission carried in time."""
         renew_every = self.lease / 3
+        self._clock_offset = anyio.current_time() - time.monotonic()
         next_renewal = time.monotonic() + renew_every
         while True:
-            self._wake = anyio.Event()
             now = time.monotonic()
             due = next_renewal
             if self._released:
@@ -494,8 +543,12 @@ class RedisRateLimiter:
             if self._learned:
                 due = min(due, self._learned_since + _LEARN_DELAY)
             if due > now:
-                with anyio.move_on_after(due - now):
-                    await self._wake.wait()
+                with anyio.CancelScope(deadline=anyio.current_time() + due - now) as sleeping:
+                    self._sleeping = sleeping
+                    try:
+                        await anyio.sleep_forever()
+                    finally:
+                        self._sleeping = None
                 continue
             try:
                 if self._released or self._learned:
@@ -515,7 +568,7 @@ class RedisRateLimiter:
         learned, self._learned = self._learned, {}
         first = next(iter(learned), self._slots)
         keys = [self._slots, *self._tats, first, first, *learned]
-        args: list[str | int | float] = [-1, 0, 0, 0, self.lease, "", 0, -1]
+        args: list[str | int | float] = [0, 0, 0, self.lease, -1, "", 0, -1]
         args += [len(released), len(learned), *released]
         args += [value for values in learned.values() for value in values]
         self._round_trips += 1
@@ -540,11 +593,11 @@ class RedisRateLimiter:
             "redis_available": self.redis.available,
             "scopes": {
                 str(scope): {
-                    "admitted": counts.admitted,
-                    "waits": counts.waits,
-                    "waited_seconds": counts.waited,
+                    "admitted": state.admitted,
+                    "waits": state.waits,
+                    "waited_seconds": state.waited,
                 }
-                for scope, counts in self._scopes.items()
+                for scope, state in self._scopes.items()
             },
         }
 

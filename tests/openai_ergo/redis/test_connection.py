@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -100,6 +101,49 @@ async def test_a_server_that_stops_answering_fails_the_call_at_its_timeout(
             os.kill(pid, signal.SIGCONT)
 
 
+async def test_a_script_call_on_a_silent_server_fails_at_its_timeout_and_recovers(
+    own_redis_server: RedisServer,
+) -> None:
+    async with RedisConnection(own_redis_server.url, timeout=0.2, retry_interval=0) as redis:
+        script = redis.script("return tonumber(ARGV[1]) + 1")
+        assert await script([], [1]) == 2  # the socket is open: later calls are watched
+        assert await script([], [2]) == 3
+        pid = own_redis_server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # connected and silent
+        stopped = True
+        try:
+            for _ in range(2):  # the watched call, then one on a new socket
+                started = time.monotonic()
+                with anyio.fail_after(5), pytest.raises(RedisUnavailableError, match=r"0\.2 s"):
+                    await script([], [3])
+                assert 0.15 <= time.monotonic() - started < 1.0
+            os.kill(pid, signal.SIGCONT)
+            stopped = False
+            assert await script([], [4]) == 5  # a new socket, watched again from the next call
+            assert await script([], [5]) == 6
+            assert redis.available
+        finally:
+            if stopped:
+                os.kill(pid, signal.SIGCONT)
+
+
+async def test_concurrent_script_calls_take_turns_on_the_socket(redis_url: str) -> None:
+    # A call's timeout covers its wait for the socket: generous, so that a busy machine's
+    # twenty round trips in a row do not run out of it.
+    async with RedisConnection(redis_url, timeout=10.0) as redis:
+        script = redis.script("return tonumber(ARGV[1]) * 2")
+        results: dict[int, Any] = {}
+
+        async def call(number: int) -> None:
+            results[number] = await script([], [number])
+
+        async with anyio.create_task_group() as group:
+            for number in range(20):
+                group.start_soon(call, number)
+        assert results == {number: number * 2 for number in range(20)}
+
+
 async def test_a_server_down_at_start_is_an_outage_not_a_crash() -> None:
     from tests.redis_server import free_port
 
@@ -132,8 +176,8 @@ def test_bad_settings_are_refused() -> None:
 async def test_a_connection_dropped_open_warns(redis_url: str) -> None:
     redis = RedisConnection(redis_url)
     await redis.__aenter__()
-    await redis.client.__aexit__(None, None, None)  # the socket closed, the wrapper forgotten
-    redis._client = None
+    await redis.aclose()  # its sockets and tasks closed, then forgotten as if never closed
+    redis._closed = False
     with pytest.warns(ResourceWarning, match="never closed"):
         redis.__del__()  # what the garbage collector calls
     redis._closed = True

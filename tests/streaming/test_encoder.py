@@ -10,11 +10,11 @@ from streaming import ServerSentEvent, SSEDecoder, encode_sse, encode_sse_commen
 
 #: A field that cannot hold a line break (event type, id): any text without CR or LF.
 _one_line = st.text(
-    st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=20
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=20
 )
 #: Data: any text, with line breaks of every kind common enough to matter.
 #: (CR then LF, side by side, is the CRLF case.)
-_data = st.text(st.characters(exclude_categories=("Cs",)) | st.sampled_from("\n\r :"), max_size=40)
+_data = st.text(st.characters(exclude_categories=["Cs"]) | st.sampled_from("\n\r :"), max_size=40)
 
 
 def _normalised(data: str) -> str:
@@ -30,7 +30,7 @@ def _events(draw: st.DrawFn) -> dict[str, object]:
     if draw(st.booleans()):
         fields["id"] = draw(
             st.text(
-                st.characters(exclude_categories=("Cs",), exclude_characters="\r\n\0"), max_size=20
+                st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\0"), max_size=20
             )
         )
     if draw(st.booleans()):

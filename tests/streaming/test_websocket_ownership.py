@@ -115,6 +115,8 @@ async def test_cancelling_the_task_around_the_stream_closes_it_shielded(prefetch
 
             async def talk() -> None:
                 for i in range(10_000):
+                    if peer.close_received is not None or peer.disconnected:
+                        return  # the client has closed: its close answered, nothing more to send
                     await peer.send(str(i))
                     await anyio.sleep(0.01)
 
@@ -141,6 +143,8 @@ async def test_break_then_leaving_the_block_closes_cleanly_with_1000() -> None:
 
             async def talk() -> None:
                 for i in range(10_000):
+                    if peer.close_received is not None or peer.disconnected:
+                        return  # the client has closed: its close answered, nothing more to send
                     await peer.send(str(i))
                     await anyio.sleep(0.001)
 

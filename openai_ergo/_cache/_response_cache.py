@@ -21,6 +21,7 @@ from openai_ergo._cache._backend import CacheBackend, MemoryCacheBackend
 from openai_ergo._cache._entries import (
     KEPT_HEADERS,
     Entry,
+    HeldEntry,
     complete_body,
     complete_events,
     decode_entry,
@@ -200,12 +201,24 @@ class ResponseCache:
     # -- the pipeline's side -----------------------------------------------------------------
 
     async def _lookup(self, key: str, call: Call) -> APIResponse | EventStream | None:
-        try:
-            data = await self.backend.get(key)
-        except Exception as exc:  # a cache that fails is a miss, not a failed request
-            self._backend_failed("get", exc)
-            data = None
-        entry = decode_entry(data) if data is not None else None
+        replay: dict[Any, Any] | None = None
+        backend = self.backend
+        if type(backend) is MemoryCacheBackend:
+            # In memory, the entry is held as objects: nothing to decode, and a streamed
+            # hit replays what typed handles decoded of it before.
+            held = backend.get_held(key)
+            if isinstance(held, HeldEntry):
+                entry: Entry | None = held.entry
+                replay = held.replay
+            else:
+                entry = decode_entry(held) if isinstance(held, bytes) else None
+        else:
+            try:
+                data = await backend.get(key)
+            except Exception as exc:  # a cache that fails is a miss, not a failed request
+                self._backend_failed("get", exc)
+                data = None
+            entry = decode_entry(data) if data is not None else None
         if entry is None and self.semantic is not None:
             entry = await self.semantic.lookup(self, key, call)
             if entry is not None:
@@ -233,6 +246,7 @@ class ResponseCache:
             observers=(),
             enders=(),
             on_close=_nothing,
+            replay=replay,
         )
 
     def _recorder(self, key: str) -> _Recorder:
@@ -252,14 +266,24 @@ class ResponseCache:
             self._refused += 1
 
     async def _put(self, key: str, entry: Entry) -> None:
+        backend = self.backend
         try:
-            await self.backend.set(key, encode_entry(entry), ttl=self.ttl)
+            if type(backend) is MemoryCacheBackend:
+                # Serialised once, to count its size against the byte bound.
+                backend.set_held(key, HeldEntry(entry, len(encode_entry(entry))), ttl=self.ttl)
+            else:
+                await backend.set(key, encode_entry(entry), ttl=self.ttl)
         except Exception as exc:  # the answer was delivered; only keeping it failed
             self._backend_failed("set", exc)
             return
         self._stored += 1
 
     async def _entry(self, key: str) -> Entry | None:
+        backend = self.backend
+        if type(backend) is MemoryCacheBackend:
+            held = backend.get_held(key)
+            if isinstance(held, HeldEntry):
+                return held.entry
         try:
             data = await self.backend.get(key)
         except Exception as exc:

@@ -101,6 +101,10 @@ def _kept(headers: httpx.Headers) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers.items() if k in KEPT_HEADERS]
 
 
+#: The body of a replayed stream's response: its events are replayed by the source instead.
+_NO_BODY = httpx.ByteStream(b"")
+
+
 def _nothing() -> None:
     return None
 
@@ -227,17 +231,18 @@ class ResponseCache:
             self._misses += 1
             return None
         self._hits += 1
-        headers = httpx.Headers(entry.headers)
         if entry.events is None:
             return APIResponse(
                 status_code=entry.status,
-                headers=headers,
+                headers=httpx.Headers(entry.headers),
                 content=entry.body,
                 method=call.method,
                 url=call.url,
                 attempts=0,
             )
-        response = httpx.Response(entry.status, headers=headers)
+        # With a stream given, httpx neither reads a body nor adds headers: the response is
+        # as unread as a live stream's (its events come from the source).
+        response = httpx.Response(entry.status, headers=entry.headers, stream=_NO_BODY)
         source = _ReplaySource(response, list(entry.events))
         return EventStream(
             cast("EventSource", source),

@@ -245,7 +245,8 @@ class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
         source = self._source
         if source is None:
             source = await self._open()
-        replay = source.replay
+        # Only an `EventStream` has `replay` (the Responses WebSocket's source has none).
+        replay = getattr(source, "replay", None)
         if replay is not None and not self._events:
             memo = replay.get(self._replay_key())
             if memo is not None:
@@ -321,13 +322,13 @@ class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
             self._error = self._failure_error(failure)
         else:
             reason = self._cut_short()
-            source = self._source
-            if reason is None and source is not None and source.replay is not None:
+            replay = getattr(self._source, "replay", None)
+            if reason is None and replay is not None:
                 key = self._replay_key()
                 if key is not None:
                     # A cache hit decoded whole: the next hit replays these objects. The
                     # accumulator is only read from here on (`final()` builds from it).
-                    source.replay.setdefault(key, self._memo())
+                    replay.setdefault(key, self._memo())
             if reason is not None:
                 # A clean end without the terminal event looks like success on the wire (a
                 # proxy or a server that gave up); passing the part off as the whole would

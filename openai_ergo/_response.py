@@ -204,9 +204,13 @@ class EventStream(_StreamedHead):
         on_close: Callable[[], None],
         operation: Operation | None = None,
         observed: ObservedRequests | None = None,
+        replay: dict[Any, Any] | None = None,
     ) -> None:
         self._source = source
         self._pending: list[ServerSentEvent] | None = first_batch
+        #: A response-cache hit held in memory: what typed handles decoded of it before
+        #: (keyed by how they decode), so that they replay those objects instead of decoding.
+        self.replay = replay
         self._state = state
         self._observers = observers
         self._enders = enders

@@ -2,7 +2,9 @@
 
 The interface is small on purpose, so a shared store (Redis, say) implements it in a few
 lines: `get`, `set` with a time to live, `delete` and `clear`. Values are opaque bytes: the
-cache serialises its entries itself, so a backend never needs to know their shape.
+cache serialises its entries itself, so a backend never needs to know their shape. The
+in-memory LRU alone also holds entries as objects (`get_held` / `set_held`), so that a hit
+in the same process decodes nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Protocol, final, runtime_checkable
 from openai_ergo._errors import InvalidRequestError
 from openai_ergo._pipeline._clock import SYSTEM_CLOCK, Clock
 
-__all__ = ["CacheBackend", "MemoryCacheBackend"]
+__all__ = ["CacheBackend", "HeldValue", "MemoryCacheBackend"]
 
 
 @runtime_checkable
@@ -34,6 +36,20 @@ class CacheBackend(Protocol):
 
     async def clear(self) -> None:
         """Forget every key."""
+        ...
+
+
+class HeldValue(Protocol):
+    """A value the in-memory backend keeps as objects, not bytes (`ResponseCache` stores its
+    entries so, already decoded): its size in bytes when serialised, and those bytes."""
+
+    @property
+    def size(self) -> int:
+        """The bytes it serialises to (what the byte bound counts)."""
+        ...
+
+    def to_bytes(self) -> bytes:
+        """The value as the bytes `get` returns."""
         ...
 
 
@@ -64,8 +80,8 @@ class MemoryCacheBackend:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._clock = clock or SYSTEM_CLOCK
-        #: key -> (expires at on the clock, or None; value)
-        self._entries: OrderedDict[str, tuple[float | None, bytes]] = OrderedDict()
+        #: key -> (expires at on the clock, or None; value, as bytes or as held objects)
+        self._entries: OrderedDict[str, tuple[float | None, bytes | HeldValue]] = OrderedDict()
         self._bytes = 0
         #: Values dropped to make room (not counting expired ones).
         self.evictions = 0
@@ -80,6 +96,23 @@ class MemoryCacheBackend:
 
     async def get(self, key: str) -> bytes | None:
         """The value under `key`, marked as just used; None when absent or expired."""
+        value = self.get_held(key)
+        if value is None or isinstance(value, bytes):
+            return value
+        return value.to_bytes()
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None) -> None:
+        """Store `value`, evicting the least recently used values past the bounds. A value
+        larger than `max_bytes` is not stored."""
+        if not isinstance(value, bytes):
+            raise InvalidRequestError(
+                f"a cached value must be bytes, not {type(value).__name__}", param="value"
+            )
+        self.set_held(key, value, ttl=ttl)
+
+    def get_held(self, key: str) -> bytes | HeldValue | None:
+        """The value under `key` as it is held (bytes, or the objects `set_held` stored),
+        marked as just used; None when absent or expired. No I/O, so no await."""
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -90,20 +123,17 @@ class MemoryCacheBackend:
         self._entries.move_to_end(key)
         return value
 
-    async def set(self, key: str, value: bytes, *, ttl: float | None) -> None:
-        """Store `value`, evicting the least recently used values past the bounds. A value
-        larger than `max_bytes` is not stored."""
-        if not isinstance(value, bytes):
-            raise InvalidRequestError(
-                f"a cached value must be bytes, not {type(value).__name__}", param="value"
-            )
-        if self.max_bytes is not None and len(value) > self.max_bytes:
+    def set_held(self, key: str, value: bytes | HeldValue, *, ttl: float | None) -> None:
+        """Store `value` as it is (bytes, or objects counted at their serialised `size`),
+        under the same bounds as `set`."""
+        size = _size(value)
+        if self.max_bytes is not None and size > self.max_bytes:
             return
         if key in self._entries:
             self._drop(key)
         expires = None if ttl is None else self._clock.now() + ttl
         self._entries[key] = (expires, value)
-        self._bytes += len(value)
+        self._bytes += size
         while len(self._entries) > self.max_entries or (
             self.max_bytes is not None and self._bytes > self.max_bytes
         ):
@@ -123,10 +153,14 @@ class MemoryCacheBackend:
 
     def _drop(self, key: str) -> None:
         _, value = self._entries.pop(key)
-        self._bytes -= len(value)
+        self._bytes -= _size(value)
 
     def __repr__(self) -> str:
         return (
             f"MemoryCacheBackend(entries={len(self._entries)}/{self.max_entries}, "
             f"bytes={self._bytes}/{self.max_bytes})"
         )
+
+
+def _size(value: bytes | HeldValue) -> int:
+    return len(value) if isinstance(value, bytes) else value.size

@@ -13,7 +13,14 @@ import msgspec
 
 from streaming import ServerSentEvent
 
-__all__ = ["Entry", "complete_body", "complete_events", "decode_entry", "encode_entry"]
+__all__ = [
+    "Entry",
+    "HeldEntry",
+    "complete_body",
+    "complete_events",
+    "decode_entry",
+    "encode_entry",
+]
 
 #: Headers a replay carries over: what the typed layers and callers read.
 KEPT_HEADERS = frozenset(
@@ -70,6 +77,24 @@ def decode_entry(data: bytes) -> Entry | None:
         return _decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
+
+
+class HeldEntry:
+    """An entry the in-memory backend holds as objects: the `Entry`, its serialised size
+    (what the backend's byte bound counts) and `replay`, what typed stream handles decoded
+    of it the first time it was replayed (their events and aggregate, by how they decode),
+    so that later hits hand those out again instead of decoding."""
+
+    __slots__ = ("entry", "replay", "size")
+
+    def __init__(self, entry: Entry, size: int) -> None:
+        self.entry = entry
+        self.size = size
+        self.replay: dict[Any, Any] = {}
+
+    def to_bytes(self) -> bytes:
+        """The entry as the bytes a serialising backend stores."""
+        return encode_entry(self.entry)
 
 
 def _whole_choices(choices: Any) -> bool:

@@ -21,6 +21,7 @@ from openai_ergo._cache._backend import CacheBackend, MemoryCacheBackend
 from openai_ergo._cache._entries import (
     KEPT_HEADERS,
     Entry,
+    HeldEntry,
     complete_body,
     complete_events,
     decode_entry,
@@ -98,6 +99,10 @@ class _ReplaySource:
 
 def _kept(headers: httpx.Headers) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers.items() if k in KEPT_HEADERS]
+
+
+#: The body of a replayed stream's response: its events are replayed by the source instead.
+_NO_BODY = httpx.ByteStream(b"")
 
 
 def _nothing() -> None:
@@ -200,12 +205,24 @@ class ResponseCache:
     # -- the pipeline's side -----------------------------------------------------------------
 
     async def _lookup(self, key: str, call: Call) -> APIResponse | EventStream | None:
-        try:
-            data = await self.backend.get(key)
-        except Exception as exc:  # a cache that fails is a miss, not a failed request
-            self._backend_failed("get", exc)
-            data = None
-        entry = decode_entry(data) if data is not None else None
+        replay: dict[Any, Any] | None = None
+        backend = self.backend
+        if type(backend) is MemoryCacheBackend:
+            # In memory, the entry is held as objects: nothing to decode, and a streamed
+            # hit replays what typed handles decoded of it before.
+            held = backend.get_held(key)
+            if isinstance(held, HeldEntry):
+                entry: Entry | None = held.entry
+                replay = held.replay
+            else:
+                entry = decode_entry(held) if isinstance(held, bytes) else None
+        else:
+            try:
+                data = await backend.get(key)
+            except Exception as exc:  # a cache that fails is a miss, not a failed request
+                self._backend_failed("get", exc)
+                data = None
+            entry = decode_entry(data) if data is not None else None
         if entry is None and self.semantic is not None:
             entry = await self.semantic.lookup(self, key, call)
             if entry is not None:
@@ -214,17 +231,18 @@ class ResponseCache:
             self._misses += 1
             return None
         self._hits += 1
-        headers = httpx.Headers(entry.headers)
         if entry.events is None:
             return APIResponse(
                 status_code=entry.status,
-                headers=headers,
+                headers=httpx.Headers(entry.headers),
                 content=entry.body,
                 method=call.method,
                 url=call.url,
                 attempts=0,
             )
-        response = httpx.Response(entry.status, headers=headers)
+        # With a stream given, httpx neither reads a body nor adds headers: the response is
+        # as unread as a live stream's (its events come from the source).
+        response = httpx.Response(entry.status, headers=entry.headers, stream=_NO_BODY)
         source = _ReplaySource(response, list(entry.events))
         return EventStream(
             cast("EventSource", source),
@@ -233,6 +251,7 @@ class ResponseCache:
             observers=(),
             enders=(),
             on_close=_nothing,
+            replay=replay,
         )
 
     def _recorder(self, key: str) -> _Recorder:
@@ -252,14 +271,24 @@ class ResponseCache:
             self._refused += 1
 
     async def _put(self, key: str, entry: Entry) -> None:
+        backend = self.backend
         try:
-            await self.backend.set(key, encode_entry(entry), ttl=self.ttl)
+            if type(backend) is MemoryCacheBackend:
+                # Serialised once, to count its size against the byte bound.
+                backend.set_held(key, HeldEntry(entry, len(encode_entry(entry))), ttl=self.ttl)
+            else:
+                await backend.set(key, encode_entry(entry), ttl=self.ttl)
         except Exception as exc:  # the answer was delivered; only keeping it failed
             self._backend_failed("set", exc)
             return
         self._stored += 1
 
     async def _entry(self, key: str) -> Entry | None:
+        backend = self.backend
+        if type(backend) is MemoryCacheBackend:
+            held = backend.get_held(key)
+            if isinstance(held, HeldEntry):
+                return held.entry
         try:
             data = await self.backend.get(key)
         except Exception as exc:

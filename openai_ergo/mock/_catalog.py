@@ -130,7 +130,7 @@ def embeddings_body(
         else:
             embedding = vector
         data.append({"object": "embedding", "index": index, "embedding": embedding})
-    tokens = sum(estimate_tokens(text) for text in texts)
+    tokens = sum(estimate_tokens(text, model) for text in texts)
     return {
         "object": "list",
         "data": data,

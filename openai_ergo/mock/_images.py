@@ -269,7 +269,7 @@ class _Plan:
 
     def usage(self) -> dict[str, Any]:
         """The tokens the service would bill for the request."""
-        text = estimate_tokens(self.prompt)
+        text = estimate_tokens(self.prompt, self.model)
         images = _IMAGE_INPUT_TOKENS * len(self.inputs)
         per_image = _OUTPUT_TOKENS[self.quality] * self.width * self.height // (1024 * 1024)
         output = per_image * self.n

@@ -142,9 +142,14 @@ class Completion:
         return produced + sum(estimate_tokens(c.name + c.arguments) for c in self.calls)
 
 
-def estimate_tokens(text: str) -> int:
-    """Roughly four characters per token, as OpenAI's guidance says; never zero for text."""
-    return (len(text) + 3) // 4
+def estimate_tokens(text: str, model: str = "gpt-4o") -> int:
+    """The tokens of `text` as the client counts them (`openai_ergo.count_tokens`): exact
+    with the `tokens` extra (tiktoken) installed, else four characters a token, as OpenAI's
+    guidance says (never zero for text). Every count the mock reports that is not a fixed
+    figure of the service (image tiles, audio seconds) comes from here."""
+    from openai_ergo._accounting._counting import count_tokens
+
+    return count_tokens(text, model)
 
 
 def text_tokens(text: str) -> list[str]:

@@ -10,7 +10,7 @@ that ends cleanly short of that raises `StreamInterruptedError` with what arrive
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Hashable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final
 
 from anyio.abc import AsyncResource
@@ -129,6 +129,18 @@ class ResponseStream(_TypedStream[ResponseStreamEvent, Response]):
     def _text_of(self, event: ResponseStreamEvent) -> str | None:
         return event.delta if type(event) is ResponseTextDeltaEvent else None
 
+    def _replay_key(self) -> Hashable:
+        return (ResponseStream, self._parsing)
+
+    def _memo(self) -> tuple[tuple[ResponseStreamEvent, ...], ResponseAccumulator]:
+        return tuple(self._events), self._accumulator
+
+    def _restore(
+        self, memo: tuple[tuple[ResponseStreamEvent, ...], ResponseAccumulator]
+    ) -> list[ResponseStreamEvent]:
+        events, self._accumulator = memo
+        return list(events)
+
     def __repr__(self) -> str:
         return f"<ResponseStream {self._state()} events={len(self._events)}>"
 
@@ -240,6 +252,18 @@ class ChatStream(_TypedStream[ChatCompletionChunk, ChatCompletion]):
             if choice.index == 0:
                 return choice.delta.content
         return None
+
+    def _replay_key(self) -> Hashable:
+        return (ChatStream, self._fold_usage, self._require_finish_reason)
+
+    def _memo(self) -> tuple[tuple[ChatCompletionChunk, ...], ChatCompletionAccumulator, bool]:
+        return tuple(self._events), self._accumulator, self._saw_done
+
+    def _restore(
+        self, memo: tuple[tuple[ChatCompletionChunk, ...], ChatCompletionAccumulator, bool]
+    ) -> list[ChatCompletionChunk]:
+        events, self._accumulator, self._saw_done = memo
+        return list(events)
 
     def __repr__(self) -> str:
         return f"<ChatStream {self._state()} chunks={len(self._events)}>"

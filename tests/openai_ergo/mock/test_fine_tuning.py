@@ -15,7 +15,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from openai_ergo import Client, NotFoundError
+from openai_ergo import Client, NotFoundError, count_tokens
 from openai_ergo.mock import MockOpenAI, MockServer
 from openai_ergo.types import FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent
 from tests.openai_ergo.mock.answers import ok
@@ -85,7 +85,8 @@ async def test_a_job_runs_on_the_clock_to_a_model_with_events_and_checkpoints(
     model = f"ft:gpt-4o-mini-2024-07-18:mock-org:capitals:{job['id'][-8:]}"
     assert (done["status"], done["fine_tuned_model"]) == ("succeeded", model)
     assert done["finished_at"] == job["created_at"] + T
-    per_example = (len(TRAINING) // 12 + 3) // 4  # four characters a token, per line
+    # The client's own count of each line (exact with tiktoken, else four characters a token).
+    per_example = count_tokens(json.dumps(EXAMPLE))
     assert done["trained_tokens"] == 12 * per_example * 3
     [result] = done["result_files"]
     result_file = await ok(http.get(f"/files/{result}"))

@@ -20,7 +20,7 @@ import anyio
 import anyio.abc
 from websockets.client import ClientProtocol
 from websockets.exceptions import PayloadTooBig, ProtocolError
-from websockets.frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Frame
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from ._errors import (
@@ -34,6 +34,11 @@ from ._errors import (
 from ._finalizer import close_soon
 from ._read_ahead import ReadAhead
 from ._websocket_url import WebSocketTarget
+
+# The opcodes by their enum members: websockets 14-15 also export them as `OP_*` names, which
+# later versions dropped; the members are the same singletons in every version.
+OP_TEXT, OP_BINARY, OP_CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+OP_PING, OP_PONG, OP_CLOSE = Opcode.PING, Opcode.PONG, Opcode.CLOSE
 
 __all__ = [
     "WebSocketMessage",
@@ -503,10 +508,13 @@ class WebSocketStream:
         if isinstance(exc, PayloadTooBig):
             self._close_code = _MESSAGE_TOO_BIG
             self._close_reason = "message too big"
+            # What was read of the message before this frame: `cur_size` up to websockets 15,
+            # `current_size` after it.
+            before = getattr(exc, "current_size", None) or getattr(exc, "cur_size", None)
             self._deferred_error = WebSocketLimitError(
                 limit="max_message_size",
                 value=self._max_message_size,
-                size=(exc.size or 0) + (exc.cur_size or 0),
+                size=(exc.size or 0) + (before or 0),
             )
             return
         if isinstance(exc, EOFError):

@@ -6,7 +6,7 @@ with `response.done`."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import anyio
@@ -154,18 +154,11 @@ class ResponseAnswers(SessionState):
             yield from self._call_events(answer, call, index)
             index += 1
 
-    def _message_events(
-        self, answer: Answer, tokens: list[str], output_index: int
-    ) -> Iterator[tuple[dict[str, Any], bool]]:
-        item = {
-            "id": new_id("item_"),
-            "type": "message",
-            "object": "realtime.item",
-            "role": "assistant",
-            "status": "in_progress",
-            "content": [],
-        }
-        where = {"response_id": answer.id, "output_index": output_index}
+    def _item_added(
+        self, answer: Answer, where: dict[str, Any], item: dict[str, Any]
+    ) -> Generator[tuple[dict[str, Any], bool], None, str | None]:
+        """An output item's `added` events (the response's, and the conversation's when the
+        answer joins it); returns the id of the item it follows in the conversation."""
         yield {"type": "response.output_item.added", **where, "item": dict(item)}, False
         previous = self.items[-1]["id"] if self.items and answer.in_conversation else None
         if answer.in_conversation:
@@ -178,6 +171,36 @@ class ResponseAnswers(SessionState):
                 },
                 False,
             )
+        return previous
+
+    def _item_done(
+        self, answer: Answer, where: dict[str, Any], item: dict[str, Any], previous: str | None
+    ) -> Iterator[tuple[dict[str, Any], bool]]:
+        """An output item's `done` events, the twins of `_item_added`'s."""
+        yield {"type": "response.output_item.done", **where, "item": dict(item)}, False
+        if answer.in_conversation:
+            yield (
+                {
+                    "type": "conversation.item.done",
+                    "previous_item_id": previous,
+                    "item": dict(item),
+                },
+                False,
+            )
+
+    def _message_events(
+        self, answer: Answer, tokens: list[str], output_index: int
+    ) -> Iterator[tuple[dict[str, Any], bool]]:
+        item = {
+            "id": new_id("item_"),
+            "type": "message",
+            "object": "realtime.item",
+            "role": "assistant",
+            "status": "in_progress",
+            "content": [],
+        }
+        where = {"response_id": answer.id, "output_index": output_index}
+        previous = yield from self._item_added(answer, where, item)
         answer.open_item = item
         part_where = {**where, "item_id": item["id"], "content_index": 0}
         kind = "audio" if answer.audio else "text"
@@ -235,16 +258,7 @@ class ResponseAnswers(SessionState):
         item["status"] = "incomplete" if answer.completion.finish == "length" else "completed"
         self._fill(answer, item)
         answer.output.append(item)
-        yield {"type": "response.output_item.done", **where, "item": dict(item)}, False
-        if answer.in_conversation:
-            yield (
-                {
-                    "type": "conversation.item.done",
-                    "previous_item_id": previous,
-                    "item": dict(item),
-                },
-                False,
-            )
+        yield from self._item_done(answer, where, item, previous)
 
     def _call_events(
         self, answer: Answer, call: PlannedCall, output_index: int
@@ -259,18 +273,7 @@ class ResponseAnswers(SessionState):
             "arguments": "",
         }
         where = {"response_id": answer.id, "output_index": output_index}
-        yield {"type": "response.output_item.added", **where, "item": dict(item)}, False
-        previous = self.items[-1]["id"] if self.items and answer.in_conversation else None
-        if answer.in_conversation:
-            self.items.append(item)
-            yield (
-                {
-                    "type": "conversation.item.added",
-                    "previous_item_id": previous,
-                    "item": dict(item),
-                },
-                False,
-            )
+        previous = yield from self._item_added(answer, where, item)
         call_where = {**where, "item_id": item["id"], "call_id": call.call_id}
         for fragment in call.fragments:
             yield (
@@ -289,13 +292,4 @@ class ResponseAnswers(SessionState):
         item["status"] = "completed"
         item["arguments"] = call.arguments
         answer.output.append(item)
-        yield {"type": "response.output_item.done", **where, "item": dict(item)}, False
-        if answer.in_conversation:
-            yield (
-                {
-                    "type": "conversation.item.done",
-                    "previous_item_id": previous,
-                    "item": dict(item),
-                },
-                False,
-            )
+        yield from self._item_done(answer, where, item, previous)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -31,13 +31,6 @@ from tests.openai_ergo.observability.telemetry import Telemetry, attributes, eve
 from tests.openai_ergo.pipeline.conftest import FakeClock
 
 KEY = "sk-test-otel-secret-0123456789"
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Telemetry]:
-    found = Telemetry()
-    yield found
-    found.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -18,13 +18,6 @@ from openai_ergo import Client, RetryPolicy
 from openai_ergo.mock import MockServer
 from tests.openai_ergo.observability.telemetry import Telemetry, attributes, event_names
 from tests.openai_ergo.pipeline.conftest import FakeClock
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Telemetry]:
-    found = Telemetry()
-    yield found
-    found.close()
 
 
 @pytest.fixture

@@ -141,10 +141,3 @@ async def test_metric_points_are_grouped_by_model_and_outcome(
         ("gpt-4o-mini", "input"),
         ("gpt-4o-mini", "output"),
     ]
-
-
-@pytest.fixture
-def telemetry() -> Iterator[Telemetry]:
-    found = Telemetry()
-    yield found
-    found.close()

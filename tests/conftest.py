@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 
 if TYPE_CHECKING:
     from tests.redis_server import RedisServer
+
+#: pytester runs a scratch pytest session, for the test of this file's own bounds.
+pytest_plugins = ["pytester"]
 
 #: The shared folder beside the repository (conformance corpus, OpenAPI spec); TESTS_SHARED_DIR
 #: points elsewhere, as when the toolkit's tests run from a scratch copy against its wheel.
@@ -47,6 +53,77 @@ def pytest_runtest_makereport(
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"CI=true: a prerequisite is missing, and CI never skips: {reason}"
+
+
+#: Where an async test is cancelled, as a share of its per-test timeout (pytest-timeout's, which
+#: stays the backstop for what runs outside the event loop: fixtures, sync code, a stuck loop).
+IN_LOOP_SHARE = 0.8
+
+
+def _in_loop_bound(item: pytest.Item) -> float | None:
+    """Seconds an async test may run in its event loop: a share of its pytest-timeout."""
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        seconds = float(marker.args[0])
+    else:
+        seconds = float(item.config.getini("timeout") or 0)
+    return seconds * IN_LOOP_SHARE if seconds > 0 else None
+
+
+AsyncTest = Callable[..., Coroutine[Any, Any, Any]]
+
+
+def _bounded(test: AsyncTest, seconds: float, nodeid: str) -> AsyncTest:
+    """`test` cancelled `seconds` after its first call: one deadline for every call, so the
+    examples of a property test share it as they share pytest-timeout's."""
+    deadline: float | None = None
+
+    @functools.wraps(test)
+    async def bounded(**kwargs: Any) -> Any:
+        nonlocal deadline
+        if deadline is None:
+            deadline = anyio.current_time() + seconds
+        with anyio.CancelScope(deadline=deadline) as scope:
+            try:
+                return await test(**kwargs)
+            except anyio.get_cancelled_exc_class():
+                if not scope.cancel_called:
+                    raise
+                # Raised while the cancellation is handled, so its traceback (where the test
+                # waited) is printed above this failure.
+                pytest.fail(
+                    f"{nodeid} ran past its bound of {seconds:g} s and was cancelled in its "
+                    "event loop"
+                )
+
+    setattr(bounded, "_unbounded", test)  # noqa: B010 (the next backend bounds the original)
+    return bounded
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+    """Cancel an async test that runs past its bound inside its own event loop.
+
+    pytest-timeout alone cannot end a hung trio test: anyio runs trio in guest mode, and the
+    timeout's exception reaches the host loop in the main thread while the test's task keeps
+    waiting, so the run stalls. A cancel scope with a deadline ends the test on either backend
+    with a failure that names it, and the run goes on.
+    """
+    seconds = _in_loop_bound(pyfuncitem)
+    original = pyfuncitem.obj
+    hypothesis = getattr(original, "hypothesis", None)
+    inner = getattr(hypothesis, "inner_test", None)
+    inner = getattr(inner, "_anyio_original_func", inner)
+    inner = getattr(inner, "_unbounded", inner)
+    if seconds is not None and inspect.iscoroutinefunction(original):
+        pyfuncitem.obj = _bounded(original, seconds, pyfuncitem.nodeid)
+    elif seconds is not None and hypothesis is not None and inspect.iscoroutinefunction(inner):
+        # The examples of an async property test share the bound.
+        hypothesis.inner_test = _bounded(inner, seconds, pyfuncitem.nodeid)
+    try:
+        return (yield)
+    finally:
+        pyfuncitem.obj = original
 
 
 def shared_path(*parts: str) -> Path:

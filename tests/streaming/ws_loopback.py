@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 from anyio.streams.tls import TLSListener
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -60,6 +61,7 @@ class Peer:
         #: Every message received, in order.
         self.received: list[str | bytes] = []
         self.pings_received = 0
+        self._ping_arrived = anyio.Event()
         self.pongs_received = 0
         #: The client's close frame (code, reason), once it came.
         self.close_received: tuple[int, str] | None = None
@@ -151,6 +153,8 @@ class Peer:
                         return message
                 elif isinstance(event, Ping):
                     self.pings_received += 1
+                    self._ping_arrived.set()
+                    self._ping_arrived = anyio.Event()
                     if self.answer_pings:
                         await self._write(self._connection.send(event.response()))
                 elif isinstance(event, Pong):
@@ -169,6 +173,11 @@ class Peer:
                 self.disconnected = True
                 return None
             self._connection.receive_data(data)
+
+    async def wait_for_pings(self, count: int) -> None:
+        """Wait until `count` pings came, read by another task (`wait_closed`, `receive`)."""
+        while self.pings_received < count:
+            await self._ping_arrived.wait()
 
     async def wait_closed(self) -> None:
         """Read (answering pings, keeping messages) until the client closes or drops."""
@@ -202,6 +211,9 @@ class Peer:
         try:
             return await self._stream.receive(_READ_SIZE)
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            # On trio, a closed stream raises without a checkpoint: a handler that keeps
+            # reading a closed peer in a loop would spin, and no deadline could end it.
+            await anyio.lowlevel.checkpoint()
             return None
 
 

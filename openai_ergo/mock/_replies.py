@@ -355,8 +355,8 @@ def generated_deltas(key: int, length: int, model: str) -> Deltas:
 
     def spelled(word: str) -> tuple[str, ...]:
         # The words are ASCII: a delta a token, no merging.
-        found = known[word] = _split(word, name).pieces
-        return found
+        pieces = known[word] = _split(word, name).pieces
+        return pieces
 
     pieces: list[str] = []
     count = 0

@@ -286,8 +286,8 @@ _PIECES = ["Hello", " world", ",", ".", " ", "  ", "\n", "\n\n", "é", "ü", "�
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 @settings(max_examples=60, deadline=None)
 @given(
-    text=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=30).map("".join),
-    limit=st.integers(min_value=1, max_value=40),
+    text=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=40).map("".join),
+    limit=st.integers(min_value=1, max_value=48),
     model=st.sampled_from(["gpt-4o-mini", "gpt-4"]),
 )
 def test_streamed_deltas_are_a_prefix_whose_tokens_are_the_usage(
@@ -296,15 +296,22 @@ def test_streamed_deltas_are_a_prefix_whose_tokens_are_the_usage(
     app = MockOpenAI(seed=1)
     body = {"model": model, "messages": USER}
 
-    async def both() -> tuple[list[str], dict[str, Any], tuple[Any, ...]]:
+    # Responses take no limit under 16.
+    responses_limit = max(16, limit)
+
+    async def both() -> tuple[list[str], dict[str, Any], tuple[Any, ...], tuple[Any, ...]]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
-            app.reply_with(text, text, text, text)
+            app.reply_with(*[text] * 6)
             whole, whole_deltas, _, _ = await _chat(http, body)
             cut = await _chat(http, body | {"max_completion_tokens": limit})
-        return whole_deltas, whole, cut
+            response = await _responses(
+                http, {"model": model, "input": "Hi", "max_output_tokens": responses_limit}
+            )
+        return whole_deltas, whole, cut, response
 
-    whole_deltas, whole, (plain, deltas, usage, finish) = anyio.run(both, backend=backend)
+    whole_deltas, whole, cut, response = anyio.run(both, backend=backend)
+    plain, deltas, usage, finish = cut
     total = count_tokens(text, model)
     assert "".join(whole_deltas) == whole["choices"][0]["message"]["content"] == text
     assert whole["usage"]["completion_tokens"] == total
@@ -322,6 +329,43 @@ def test_streamed_deltas_are_a_prefix_whose_tokens_are_the_usage(
         kept = len(deltas)
         assert finish == "length"
         assert sum(spent[:kept]) <= limit < sum(spent[: kept + 1])
+    # The same law on the Responses API, streamed and not.
+    plain_response, response_deltas, final = response
+    assert response_deltas == whole_deltas[: len(response_deltas)]
+    assert "".join(response_deltas) == plain_response["output"][0]["content"][0]["text"]
+    assert final["usage"] == plain_response["usage"]
+    assert final["usage"]["output_tokens"] == min(responses_limit, total)
+    assert final["status"] == ("incomplete" if total > responses_limit else "completed")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=2**31),
+    reply_tokens=st.integers(min_value=1, max_value=120),
+    limit=st.integers(min_value=1, max_value=130),
+    model=st.sampled_from(["gpt-5", "gpt-3.5-turbo"]),
+)
+def test_a_cut_generated_answer_is_a_prefix_of_exactly_the_limit(
+    seed: int, reply_tokens: int, limit: int, model: str
+) -> None:
+    app = MockOpenAI(seed=seed, reply_tokens=reply_tokens)
+    body = {"model": model, "messages": USER}
+
+    async def both() -> tuple[dict[str, Any], dict[str, Any]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
+            whole = (await http.post("/chat/completions", json=body)).json()
+            cut = await http.post("/chat/completions", json=body | {"max_tokens": limit})
+        return whole, cut.json()
+
+    whole, cut = anyio.run(both)
+    text = whole["choices"][0]["message"]["content"]
+    cut_text = cut["choices"][0]["message"]["content"]
+    total = whole["usage"]["completion_tokens"]
+    assert total == count_tokens(text, model) >= reply_tokens
+    assert text.startswith(cut_text)
+    assert cut["usage"]["completion_tokens"] == count_tokens(cut_text, model) == min(limit, total)
+    assert cut["choices"][0]["finish_reason"] == ("length" if total > limit else "stop")
 
 
 # -- without the tokens extra -------------------------------------------------------------------
@@ -364,15 +408,17 @@ import anyio, httpx, openai_ergo
 from openai_ergo.mock import MockOpenAI
 
 async def main():
-    app = MockOpenAI(seed=3, reply_tokens=9)
+    app = MockOpenAI(seed=3, reply_tokens=30)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mock/v1") as http:
         body = {"model": "gpt-5", "input": "Hi"}
         answer = (await http.post("/responses", json=body)).json()
         cut = (await http.post("/responses", json=body | {"max_output_tokens": 16})).json()
     text = answer["output"][0]["content"][0]["text"]
+    cut_text = cut["output"][0]["content"][0]["text"]
     print(openai_ergo.counting_method(), len(text.split()), answer["usage"]["output_tokens"],
-          cut["status"])
+          cut["status"], len(cut_text.split()), cut["usage"]["output_tokens"],
+          text.startswith(cut_text))
 
 anyio.run(main)
 """
@@ -385,4 +431,4 @@ anyio.run(main)
         env={k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["estimate", "9", "9", "completed"]
+    assert result.stdout.split() == ["estimate", "30", "30", "incomplete", "16", "16", "True"]

@@ -232,12 +232,15 @@ async def server() -> AsyncIterator[MockServer]:
         yield server
 
 
-async def _realtime_answer(server: MockServer, options: dict[str, Any]) -> list[dict[str, Any]]:
+async def _realtime_answer(
+    server: MockServer, options: dict[str, Any], *, audio: bool = False
+) -> list[dict[str, Any]]:
     client = await WSClient.connect(server.port, "/v1/realtime?model=gpt-realtime", headers=BEARER)
     async with client as ws:
         assert (await ws.recv())["type"] == "session.created"
-        await ws.send(realtime_session_update({"output_modalities": ["text"]}))
-        await ws.until("session.updated")
+        if not audio:
+            await ws.send(realtime_session_update({"output_modalities": ["text"]}))
+            await ws.until("session.updated")
         await ws.send(realtime_create_response(options))
         return await ws.until("response.done")
 
@@ -259,6 +262,20 @@ async def test_a_realtime_response_counts_and_cuts_exact_tokens(server: MockServ
     )  # fmt: skip
     assert cut_done["usage"]["output_tokens"] == 9 == count_tokens(cut_text, "gpt-realtime")
     assert text.startswith(cut_text)
+
+
+async def test_a_spoken_realtime_answer_counts_its_transcript_and_its_audio(
+    server: MockServer,
+) -> None:
+    events = await _realtime_answer(server, {}, audio=True)
+    deltas = [e["delta"] for e in events if e["type"] == "response.output_audio_transcript.delta"]
+    transcript = "".join(deltas)
+    usage = events[-1]["response"]["usage"]
+    details = usage["output_token_details"]
+    assert details["text_tokens"] == count_tokens(transcript, "gpt-realtime") == len(deltas)
+    assert details["audio_tokens"] > 0
+    assert usage["output_tokens"] == details["text_tokens"] + details["audio_tokens"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
 
 
 async def test_the_responses_websocket_mode_counts_exact_tokens(server: MockServer) -> None:

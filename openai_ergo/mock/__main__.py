@@ -27,7 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tokens-per-second", type=float, default=None, help="pace of streamed tokens"
     )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before the 1st token")
-    parser.add_argument("--reply-tokens", type=int, default=None, help="length of every reply")
+    parser.add_argument(
+        "--reply-tokens", type=int, default=None, help="length of every reply, in tokens"
+    )
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.add_argument(
         "--fail-next",

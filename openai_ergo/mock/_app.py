@@ -93,7 +93,8 @@ class MockOpenAI:
     """An OpenAI-compatible ASGI application with deterministic replies and injectable faults.
 
     `seed` fixes the generated text (a request's own `seed` or an `x-mock-seed` header wins);
-    `reply_tokens` is the generated length (a number, or a (low, high) range picked per request);
+    `reply_tokens` is the generated length (a number, or a (low, high) range picked per request),
+    in tokens as `openai_ergo.count_tokens` counts them (with tiktoken; words without it);
     `tokens_per_second` paces streamed deltas (None: as fast as possible) after `latency` seconds;
     `responder` answers requests in code; `require_api_key` answers 401 without a bearer token,
     and `api_keys`, when given, accepts only those keys (others get 401 `invalid_api_key`).

@@ -24,6 +24,7 @@ from openai_ergo.mock._catalog import (
 from openai_ergo.mock._chat import ChatTurn
 from openai_ergo.mock._replies import (
     Completion,
+    Deltas,
     PlannedCall,
     RecordedRequest,
     Reply,
@@ -31,6 +32,7 @@ from openai_ergo.mock._replies import (
     argument_fragments,
     estimate_tokens,
     example_arguments,
+    generated_deltas,
     generated_tokens,
     limit_completion,
     limit_refusal,
@@ -38,7 +40,7 @@ from openai_ergo.mock._replies import (
     plan_calls,
     request_key,
     schema_instance,
-    text_tokens,
+    split_text,
 )
 from openai_ergo.mock._responses import ResponseTurn
 from openai_ergo.mock._wire import new_id
@@ -351,27 +353,28 @@ def plan_completion(
     if scripted is not None:
         reply = Reply(scripted) if isinstance(scripted, str) else scripted
         if reply.refusal is not None:
-            return limit_refusal(reply.refusal, limit)
+            return limit_refusal(split_text(reply.refusal, model), limit, model)
         calls = plan_calls(reply.tool_calls, lambda: new_id("call_"))
-        return limit_completion(text_tokens(reply.text), calls, limit)
+        return limit_completion(split_text(reply.text, model), calls, limit, model)
     if search_text is not None:
-        return limit_completion(text_tokens(search_text), [], limit)
+        return limit_completion(split_text(search_text, model), [], limit, model)
     key = request_key(model, conversation, seed, choice)
     forced = _forced_tool(body)
     # As on the API, a forced choice forces a call on every turn, after a tool's result too:
     # ending a tool loop is the client's business (it sends "auto" once a tool has run).
     tools = [forced] if forced is not None else _named_tools(body, last_user_text)
     if tools:
-        return limit_completion([], _tool_calls_for(tools, key), limit)
+        return limit_completion(Deltas(()), _tool_calls_for(tools, key), limit, model)
     if output_format is not None:
-        # Streamed a few characters per delta, like call arguments; a cut reply is cut JSON.
+        # Real tokens with tiktoken; else a few characters per delta, like call arguments. A
+        # cut reply is cut JSON, as on the API.
         text = msgspec.json.encode(_structured_instance(output_format, key)).decode()
-        return limit_completion(argument_fragments(text), [], limit)
+        return limit_completion(split_text(text, model, words=argument_fragments), [], limit, model)
     length = reply_tokens if reply_tokens is not None else natural_length(key, policy.reply_tokens)
-    # Generate only what the limit lets through: a huge natural length costs nothing when cut.
+    # Generate only what the limit lets through: a huge natural length costs nothing when cut
+    # (the first `limit` tokens of a longer answer are the same).
     wanted = length if limit is None else min(length, limit + 1)
-    tokens = generated_tokens(key, wanted)
-    return limit_completion(tokens, [], limit)
+    return limit_completion(generated_deltas(key, wanted, model), [], limit, model)
 
 
 def _structured_instance(output_format: dict[str, Any], key: int) -> Any:

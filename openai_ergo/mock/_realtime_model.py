@@ -192,8 +192,11 @@ class Answer:
 
     def response(self, status: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
         final = status != "in_progress"
-        output_tokens = self.completion.output_tokens if final else 0
+        # What was said (the text or the transcript, and any call) counted as the client
+        # counts it, plus the audio that spoke it: a token each 50 ms.
+        text_tokens = self.completion.output_tokens if final else 0
         audio_tokens = self.audio_bytes // (_BYTES_PER_MS * 50) if final else 0
+        output_tokens = text_tokens + audio_tokens
         return {
             "object": "realtime.response",
             "id": self.id,
@@ -220,7 +223,7 @@ class Answer:
                     "cached_tokens": 0,
                 },
                 "output_token_details": {
-                    "text_tokens": output_tokens - audio_tokens,
+                    "text_tokens": text_tokens,
                     "audio_tokens": audio_tokens,
                 },
             }

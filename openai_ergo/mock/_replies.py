@@ -1,17 +1,33 @@
 """What the mock answers: scripted replies, or deterministic English-ish text from a seed.
 
-A reply is a list of tokens (one delta event each) and tool calls. Generated text depends only on
+A reply is a list of deltas (one delta event each) and tool calls. Generated text depends only on
 the model, the conversation, the seed and the choice index, never on `stream` or the token limit,
 so a streamed answer equals the non-streamed one and a cut answer is a prefix of the full one.
+
+How text becomes deltas and tokens follows the client's counter (`openai_ergo.count_tokens`):
+
+- With tiktoken (the `tokens` extra), text streams as the model's real tokens in the model's
+  encoding (o200k_base or cl100k_base), one delta a token. A token whose bytes are not whole
+  UTF-8 on their own (a piece of an emoji or a CJK character) is merged with the next ones into
+  one delta that stands for all of them. Output usage is the exact count, so for a plain text
+  answer `usage.output_tokens == count_tokens(text, model)`; a token limit of N cuts after N
+  tokens (a limit that falls inside a merged delta ends the text before it, and the N tokens
+  still count). The generated answer's length (`reply_tokens`) is in tokens: words are drawn
+  until the answer, with the full stop that ends its last sentence, has that many tokens (one
+  or two more when its last word is several). An answer's split is computed once, and recent
+  ones are kept by (encoding, text).
+- Without it, one delta is one word with its leading whitespace and counts as one token; a
+  limit of N keeps N words, and `reply_tokens` counts words.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeGuard, final
 
@@ -114,15 +130,47 @@ class PlannedCall:
     fragments: list[str]
 
 
+@final
+@dataclass(frozen=True, slots=True)
+class Deltas:
+    """A text cut into the deltas that stream it, and the tokens they stand for.
+
+    `ends[i]` is how many tokens the text has produced by the end of delta `i`: a delta that
+    holds a character spelled by several tokens stands for all of them. Without `ends`, each
+    delta is one token.
+    """
+
+    pieces: tuple[str, ...]
+    ends: tuple[int, ...] | None = None
+
+    @property
+    def tokens(self) -> int:
+        """The tokens of the whole text."""
+        if self.ends is None:
+            return len(self.pieces)
+        return self.ends[-1] if self.ends else 0
+
+    def within(self, limit: int) -> list[str]:
+        """The deltas the first `limit` tokens produce: a delta whose tokens the limit splits
+        is left out (its bytes are not whole characters yet)."""
+        if self.ends is None:
+            return list(self.pieces[:limit])
+        return list(self.pieces[: bisect.bisect_right(self.ends, limit)])
+
+
 @dataclass
 class Completion:
-    """One choice's answer, resolved: the tokens to stream, the calls, and why it stops."""
+    """One choice's answer, resolved: the deltas to stream, the calls, and why it stops."""
 
     tokens: list[str]
     calls: list[PlannedCall]
     finish: Finish
-    #: The refusal's tokens when the model declines (then `tokens` and `calls` are empty).
+    #: The refusal's deltas when the model declines (then `tokens` and `calls` are empty).
     refusal: list[str] | None = None
+    #: The tokens the text (or refusal) deltas stand for, when that is not one a delta.
+    produced: int | None = None
+    #: The model whose encoding counts the call names and arguments.
+    model: str = "gpt-4o"
 
     @property
     def text(self) -> str:
@@ -136,10 +184,15 @@ class Completion:
 
     @property
     def output_tokens(self) -> int:
-        """Tokens produced: one per text or refusal delta, plus the call arguments estimated
-        like input."""
-        produced = len(self.tokens) + len(self.refusal or ())
-        return produced + sum(estimate_tokens(c.name + c.arguments) for c in self.calls)
+        """Tokens produced: the text's or refusal's, plus each call's name and arguments
+        counted as the client counts them."""
+        produced = self.produced
+        if produced is None:
+            produced = len(self.tokens) + len(self.refusal or ())
+        model = self.model
+        return produced + sum(
+            estimate_tokens(c.name, model) + estimate_tokens(c.arguments, model) for c in self.calls
+        )
 
 
 def estimate_tokens(text: str, model: str = "gpt-4o") -> int:
@@ -170,12 +223,88 @@ def request_key(model: str, conversation: Any, seed: int, choice: int) -> int:
     return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "big")
 
 
-def generated_tokens(key: int, length: int) -> list[str]:
-    """`length` tokens of plausible sentences, the same for the same key."""
+def exact_tokens() -> bool:
+    """Whether answers stream and count the model's real tokens: tiktoken is installed (the
+    client's `counting_method()` is `"tiktoken"`)."""
+    from openai_ergo._accounting._counting import counting_method
+
+    return counting_method() == "tiktoken"
+
+
+#: Recent answers' deltas by encoding and text: tests and benchmarks send the same request (so
+#: the same text) again and again, and a lookup costs far less than encoding it. Bounded in
+#: entries and text size, so a run of huge answers cannot hoard memory.
+_SPLITS: dict[tuple[str, str], Deltas] = {}
+_SPLITS_SIZE = 16
+_SPLITS_TEXT = 64 * 1024
+#: The deltas of each word the generator draws, by encoding (a few thousand at most).
+_WORD_DELTAS: dict[str, dict[str, tuple[str, ...]]] = {}
+#: Recent generated answers by encoding, key and length, bounded like `_SPLITS`.
+_GENERATED: dict[tuple[str, int, int], Deltas] = {}
+
+
+def split_text(text: str, model: str, *, words: Callable[[str], list[str]] = text_tokens) -> Deltas:
+    """`text` as `model` streams it: its real tokens with tiktoken, else `words(text)`, one
+    token each."""
+    if not text:
+        return Deltas(())
+    if not exact_tokens():
+        return Deltas(tuple(words(text)))
+    from openai_ergo._accounting._encodings import encoding_name_for
+
+    name = encoding_name_for(model)
+    found = _SPLITS.get((name, text))
+    if found is None:
+        found = _split(text, name)
+        if len(text) <= _SPLITS_TEXT:
+            if len(_SPLITS) >= _SPLITS_SIZE:
+                _SPLITS.clear()
+            _SPLITS[name, text] = found
+    return found
+
+
+def _split(text: str, encoding_name: str) -> Deltas:
+    """The real tokens of `text`, encoded once; whole characters in every delta."""
+    from openai_ergo._accounting._encodings import encoding
+
+    tokenizer = encoding(encoding_name)
+    ids = tokenizer.encode_ordinary(text)
+    spelled = tokenizer.decode_tokens_bytes(ids)
+    try:
+        # The common case (every token whole characters) in one pass.
+        pieces = [piece.decode() for piece in spelled]
+    except UnicodeDecodeError:
+        return _merged(spelled, text)
+    if "".join(pieces) != text:  # not valid Unicode (a lone surrogate): one delta
+        return Deltas((text,), (len(ids),))
+    return Deltas(tuple(pieces))
+
+
+def _merged(spelled: list[bytes], text: str) -> Deltas:
+    """Deltas of whole characters: a token that ends inside a character joins the next ones."""
+    pieces: list[str] = []
+    ends: list[int] = []
+    pending = b""
+    for produced, piece in enumerate(spelled, 1):
+        pending += piece
+        try:
+            pieces.append(pending.decode())
+        except UnicodeDecodeError:
+            continue
+        ends.append(produced)
+        pending = b""
+    if pending or "".join(pieces) != text:  # not valid Unicode (a lone surrogate): one delta
+        return Deltas((text,), (len(spelled),))
+    return Deltas(tuple(pieces), tuple(ends))
+
+
+def _words(key: int) -> Iterator[str]:
+    """Plausible sentences, a word at a time (with its leading space), the same for the same
+    key: a sentence of 6 to 14 words, capitalized, the odd comma, a full stop."""
     rng = random.Random(key)
-    tokens: list[str] = []
     sentence_left = 0
-    for _ in range(length):
+    first = True
+    while True:
         word = rng.choice(_WORDS)
         if sentence_left == 0:
             sentence_left = rng.randint(6, 14)
@@ -185,10 +314,69 @@ def generated_tokens(key: int, length: int) -> list[str]:
             word += "."
         elif rng.random() < 0.06:
             word += ","
-        tokens.append(word if not tokens else " " + word)
-    if tokens and not tokens[-1].endswith("."):
-        tokens[-1] = tokens[-1].rstrip(",") + "."
+        yield word if first else " " + word
+        first = False
+
+
+def _end_sentence(word: str) -> str:
+    return word if word.endswith(".") else word.rstrip(",") + "."
+
+
+def generated_tokens(key: int, length: int) -> list[str]:
+    """`length` words of plausible sentences, the same for the same key, the last one ending
+    its sentence."""
+    tokens = [word for word, _ in zip(_words(key), range(length), strict=False)]
+    if tokens:
+        tokens[-1] = _end_sentence(tokens[-1])
     return tokens
+
+
+def generated_deltas(key: int, length: int, model: str) -> Deltas:
+    """Plausible sentences of `length` tokens as `model` counts them (with tiktoken; else
+    `length` words), the same for the same key.
+
+    With tiktoken, words are drawn until the text, with the full stop its last word then gets,
+    reaches `length` tokens: a last word of several tokens can take it a token or two past. A
+    word (with its leading space and punctuation) is whole pre-tokenizer pieces, so the text's
+    tokens are its words' tokens one after the other: each word is encoded once per process,
+    never the whole text, and a text of more than `length` tokens starts with the one of
+    `length`, token for token (so a cut answer is a prefix of a longer one). Recent answers
+    are kept, so a repeated request costs a lookup.
+    """
+    if not exact_tokens():
+        return Deltas(tuple(generated_tokens(key, length)))
+    from openai_ergo._accounting._encodings import encoding_name_for
+
+    name = encoding_name_for(model)
+    found = _GENERATED.get((name, key, length))
+    if found is not None:
+        return found
+    known = _WORD_DELTAS.setdefault(name, {})
+
+    def spelled(word: str) -> tuple[str, ...]:
+        # The words are ASCII: a delta a token, no merging.
+        pieces = known[word] = _split(word, name).pieces
+        return pieces
+
+    pieces: list[str] = []
+    count = 0
+    if length > 0:
+        for word in _words(key):
+            tokens = known.get(word) or spelled(word)
+            count += len(tokens)
+            # The full stop the last word gets is one more token unless it ends in
+            # punctuation already (a comma becomes the full stop).
+            if count + (word[-1] not in ".,") >= length:
+                last = _end_sentence(word)
+                pieces.extend(known.get(last) or spelled(last))
+                break
+            pieces.extend(tokens)
+    found = Deltas(tuple(pieces))
+    if length <= _SPLITS_TEXT // 4:
+        if len(_GENERATED) >= _SPLITS_SIZE:
+            _GENERATED.clear()
+        _GENERATED[name, key, length] = found
+    return found
 
 
 def natural_length(key: int, reply_tokens: int | tuple[int, int]) -> int:
@@ -376,19 +564,38 @@ def _bound(value: Any, default: int) -> int:
     return max(0, min(value, _MAX_SIZE))
 
 
-def limit_refusal(refusal: str, limit: int | None) -> Completion:
+def limit_refusal(refusal: Deltas, limit: int | None, model: str) -> Completion:
     """A refusal, cut by the request's token limit like any answer."""
-    tokens = text_tokens(refusal)
-    if limit is not None and len(tokens) > limit:
-        return Completion(tokens=[], calls=[], finish="length", refusal=tokens[:limit])
-    return Completion(tokens=[], calls=[], finish="stop", refusal=tokens)
+    if limit is not None and refusal.tokens > limit:
+        kept = refusal.within(limit)
+        return Completion(
+            tokens=[], calls=[], finish="length", refusal=kept, produced=limit, model=model
+        )
+    return Completion(
+        tokens=[],
+        calls=[],
+        finish="stop",
+        refusal=list(refusal.pieces),
+        produced=refusal.tokens,
+        model=model,
+    )
 
 
-def limit_completion(tokens: list[str], calls: list[PlannedCall], limit: int | None) -> Completion:
-    """Apply the request's token limit: a cut answer finishes with `length` and drops its calls."""
-    if limit is not None and len(tokens) > limit:
-        return Completion(tokens=tokens[:limit], calls=[], finish="length")
-    return Completion(tokens=tokens, calls=calls, finish="tool_calls" if calls else "stop")
+def limit_completion(
+    text: Deltas, calls: list[PlannedCall], limit: int | None, model: str
+) -> Completion:
+    """Apply the request's token limit: a cut answer finishes with `length`, has produced
+    exactly `limit` tokens, and drops its calls."""
+    if limit is not None and text.tokens > limit:
+        kept = text.within(limit)
+        return Completion(tokens=kept, calls=[], finish="length", produced=limit, model=model)
+    return Completion(
+        tokens=list(text.pieces),
+        calls=calls,
+        finish="tool_calls" if calls else "stop",
+        produced=text.tokens,
+        model=model,
+    )
 
 
 def plan_calls(calls: Sequence[ToolCall], new_call_id: Callable[[], str]) -> list[PlannedCall]:

@@ -14,7 +14,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from openai_ergo import Client
+from openai_ergo import Client, count_tokens
 from openai_ergo.mock import MockOpenAI, MockServer
 from openai_ergo.types import (
     FileCitation,
@@ -163,8 +163,12 @@ async def test_filters_limits_scripts_and_token_limits_shape_the_search(
     cut = await ok(http.post("/responses", json=_request(store, max_output_tokens=16)))
     text = cut["output"][1]["content"][0]["text"]
     assert cut["status"] == "incomplete"
-    assert len(text.split()) == 16
-    # The first quote (12 words) fits, so its citation stays; the second is cut, so its goes.
+    assert cut["usage"]["output_tokens"] == 16
+    whole = await ok(http.post("/responses", json=_request(store)))
+    whole_text = whole["output"][1]["content"][0]["text"]
+    assert whole_text.startswith(text)
+    assert count_tokens(text, "gpt-5") == 16 < count_tokens(whole_text, "gpt-5")
+    # The first quote fits in 16 tokens, so its citation stays; the second is cut, so its goes.
     assert [a["filename"] for a in cut["output"][1]["content"][0]["annotations"]] == ["rivers.txt"]
 
 

@@ -15,7 +15,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from openai_ergo import Client
+from openai_ergo import Client, count_tokens
 from openai_ergo.mock import MockOpenAI, MockServer, Reply
 from openai_ergo.types import (
     AssistantToolsFunction,
@@ -304,13 +304,17 @@ async def test_a_token_limit_makes_the_run_incomplete_and_scripts_answer_runs(
         "incomplete",
         {"reason": "max_tokens"},
     )
-    assert len(reply["content"][0]["text"]["value"].split()) == 256
+    assert incomplete["usage"]["completion_tokens"] == 256
+    assert count_tokens(reply["content"][0]["text"]["value"], "gpt-4o") == 256
 
-    app.reply_with("Scripted answer.")
-    await _ok(http.post(runs, json={"assistant_id": assistant}))
+    said = "Scripted answer, 日本語 😀."
+    app.reply_with(said)
+    scripted = await _ok(http.post(runs, json={"assistant_id": assistant}))
     app.clock.advance(T)
     newest = (await _ok(http.get(f"/threads/{thread}/messages")))["data"][0]
-    assert newest["content"][0]["text"]["value"] == "Scripted answer."
+    assert newest["content"][0]["text"]["value"] == said
+    done = await _ok(http.get(f"{runs}/{scripted['id']}"))
+    assert done["usage"]["completion_tokens"] == count_tokens(said, "gpt-4o")
 
 
 async def test_create_and_run_makes_the_thread_and_its_run(

@@ -9,6 +9,7 @@ import pytest
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
+from openai_ergo import count_tokens
 from openai_ergo.mock import MockServer, Reply, ToolCall
 
 USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Tell me about rivers."}]
@@ -27,7 +28,7 @@ async def test_chat_completion_and_its_stream_helper_agree(
     text = completion.choices[0].message.content
     assert text
     assert completion.usage is not None
-    assert completion.usage.completion_tokens == len(text.split())
+    assert completion.usage.completion_tokens == count_tokens(text, "gpt-4o-mini")
     async with sdk.chat.completions.stream(
         model="gpt-4o-mini", messages=USER, seed=3, stream_options={"include_usage": True}
     ) as stream:

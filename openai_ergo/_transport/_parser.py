@@ -115,8 +115,11 @@ class ResponseParser:
         self.http_version = _HTTP_VERSIONS.get(version) or b"HTTP/" + version.encode()
         headers = self.headers
         # One comprehension for the common head, where every name appears once; the framing
-        # headers are then two lookups.
-        index = self.index = {name.lower(): value for name, value in headers}
+        # headers are then two lookups. A name sent in lower case (most servers' heads) is
+        # its own key: an open response keeps this index, and a copy per name was ~50 bytes.
+        index = self.index = {
+            (name if name.islower() else name.lower()): value for name, value in headers
+        }
         if len(index) == len(headers):
             transfer_encoding = index.get(b"transfer-encoding")
             chunked = transfer_encoding is not None

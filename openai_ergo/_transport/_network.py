@@ -146,7 +146,9 @@ async def _connect_direct(
                 raise OSError(error, os.strerror(error)) from None
         else:
             # Connected at once: still a checkpoint, so a cancellation stops here as it would
-            # in `anyio.connect_tcp`.
+            # in `anyio.connect_tcp`, and a timeout that expired already expires here too.
+            if connect_timeout is not None and connect_timeout <= 0:
+                raise httpx.ConnectTimeout(f"timed out connecting to {where}")
             await anyio.lowlevel.checkpoint()
     except OSError as exc:
         sock.close()

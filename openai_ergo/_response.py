@@ -25,7 +25,7 @@ from openai_ergo._pipeline._middleware import Middleware, RequestState
 from openai_ergo._pipeline._ratelimit import RateLimitInfo
 from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pydantic import is_model, json_decoder
-from openai_ergo._transport._prepared import HeaderView, header_view
+from openai_ergo._transport._prepared import HeaderView, PlainResponse, header_view
 
 if TYPE_CHECKING:
     from openai_ergo._pipeline._observe import Operation, StreamOutcome
@@ -226,6 +226,9 @@ class EventStream(_StreamedHead):
         self._outcome: Callable[[], StreamOutcome] | None = None
         #: The underlying `httpx.Response` (headers arrived, body streaming).
         self.response: httpx.Response = source.response
+        if isinstance(self.response, PlainResponse):
+            # Opening read what it needed of the head; the stream keeps it to its end.
+            self.response.compact_head()
 
     @property
     def closed(self) -> bool:

@@ -28,7 +28,7 @@ from openai_ergo._transport._network import Origin
 from openai_ergo._transport._prepared import HeadEncoder, PreparedRequest
 
 if TYPE_CHECKING:
-    from openai_ergo._pipeline._call import Call, HeaderBase
+    from openai_ergo._pipeline._call import Call, CallHeaders, HeaderBase
 
 __all__ = ["PlainRequests"]
 
@@ -165,7 +165,10 @@ class PlainRequests:
             body=content or b"",
             idempotent=idempotent,
             timeouts=timeouts,
-            build=functools.partial(self._request, call, url, timeouts),
+            # Not the whole `Call`: an open stream keeps this until its end, and the call's
+            # body (the messages as Python objects), options and URL text are not needed
+            # to build the request again (docs/performance.md).
+            build=functools.partial(self._request, method, content, call.headers, url, timeouts),
             origin=origin,
         )
 
@@ -231,21 +234,27 @@ class PlainRequests:
             parts.append(line)
         return True
 
-    def _request(self, call: Call, url: httpx.URL, timeouts: Mapping[str, Any]) -> httpx.Request:
+    def _request(
+        self,
+        method: str,
+        content: bytes | None,
+        headers: CallHeaders,
+        url: httpx.URL,
+        timeouts: Mapping[str, Any],
+    ) -> httpx.Request:
         """The `httpx.Request` httpx's path would have sent (the same headers, in the same
-        order, the body read), from the call and the lines `prepare` wrote: no `_prepare`
-        pass, so a stream's `EventSource`, which reads it, pays little for it."""
-        content = call.content
-        assert content is None or isinstance(content, bytes)
+        order, the body read), from the call's method, body bytes and headers and the lines
+        `prepare` wrote: no `_prepare` pass, so a stream's `EventSource`, which reads it,
+        pays little for it."""
         pairs = [(b"Host", url.netloc)]
-        if not content and call.method in _BODY_METHODS:
+        if not content and method in _BODY_METHODS:
             pairs.append((b"Content-Length", b"0"))
-        pairs += call.headers.httpx().raw
+        pairs += headers.httpx().raw
         if content:
             pairs.append((b"Content-Length", b"%d" % len(content)))
         pairs.append(self._auth_pair)
         request = httpx.Request(
-            call.method,
+            method,
             url,
             headers=pairs,
             stream=httpx.ByteStream(content or b""),

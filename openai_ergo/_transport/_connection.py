@@ -188,19 +188,24 @@ class HTTP11Connection:
     async def _response_head(
         self, method: str, reused: bool, read_timeout: float | None
     ) -> ResponseParser:
-        parser = ResponseParser(is_head_request=method == "HEAD")
+        parser: ResponseParser | None = None
         try:
-            while not parser.head_complete:
-                data = await self.receive(read_timeout)
+            data = await self.receive(read_timeout)
+            # Made once the answer starts to arrive: with its callbacks a parser is ~850
+            # bytes, and many requests waiting at once for their answers held one each.
+            parser = ResponseParser(is_head_request=method == "HEAD")
+            while True:
                 if data:
                     parser.feed(data)
                 else:
                     parser.eof()
+                if parser.head_complete:
+                    return parser
+                data = await self.receive(read_timeout)
         except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
-            if reused and not parser.received_any:
+            if reused and (parser is None or not parser.received_any):
                 raise StaleConnectionError(exc) from exc
             raise
-        return parser
 
 
 async def _write_request(

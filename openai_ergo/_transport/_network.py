@@ -71,12 +71,12 @@ async def _connect_once(
     local_address: str | None,
 ) -> anyio.abc.ByteStream:
     where = f"{origin.host}:{origin.port}"
+    family = _direct_family(origin, local_address)
+    if family is not None:
+        return PlainSocketStream(await _connect_direct(family, origin, connect_timeout, where))
     try:
         with anyio.fail_after(connect_timeout):
             try:
-                family = _direct_family(origin, local_address)
-                if family is not None:
-                    return PlainSocketStream(await _connect_direct(family, origin))
                 stream: anyio.abc.ByteStream = await anyio.connect_tcp(
                     origin.host, origin.port, local_host=local_address
                 )
@@ -107,16 +107,25 @@ def _direct_family(origin: Origin, local_address: str | None) -> socket.AddressF
     return socket.AF_INET6 if address.version == 6 else socket.AF_INET
 
 
-async def _connect_direct(family: socket.AddressFamily, origin: Origin) -> socket.socket:
+async def _connect_direct(
+    family: socket.AddressFamily, origin: Origin, connect_timeout: float | None, where: str
+) -> socket.socket:
     """A non-blocking socket connected to `origin`, with TCP_NODELAY, as `anyio.connect_tcp`
-    makes one for a single address.
+    makes one for a single address; the same errors as `_connect_once`.
 
     `anyio.connect_tcp` runs happy eyeballs: a task group, a task and an event per address,
     and under asyncio a transport and protocol that `PlainSocketStream.adopt` then closes.
     With one address there is nothing to race, and those objects, alive while the connect is
     in flight, were most of what many streams opening at once held (docs/performance.md).
+    The connect timeout's cancel scope covers the wait for the connect alone: a connect that
+    completes at once needs none (under trio a deadline outlives its block in the run loop's
+    heap, holding the scope).
     """
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        what, cause = describe_failure(exc)
+        raise httpx.ConnectError(f"could not connect to {where}: {what}") from cause
     try:
         sock.setblocking(False)
         # The request goes out in one write, and the server's small writes (one per event)
@@ -125,14 +134,26 @@ async def _connect_direct(family: socket.AddressFamily, origin: Origin) -> socke
         try:
             sock.connect((origin.host, origin.port))
         except BlockingIOError:
-            await anyio.wait_writable(sock)
+            if connect_timeout is None:
+                await anyio.wait_writable(sock)
+            else:
+                with deadline_scope(connect_timeout) as scope:
+                    await anyio.wait_writable(sock)
+                if scope.cancelled_caught:
+                    raise httpx.ConnectTimeout(f"timed out connecting to {where}") from None
             error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if error:
                 raise OSError(error, os.strerror(error)) from None
         else:
-            # Connected at once: still a checkpoint, so an expired connect timeout or a
-            # cancellation stops here as it would in `anyio.connect_tcp`.
+            # Connected at once: still a checkpoint, so a cancellation stops here as it would
+            # in `anyio.connect_tcp`, and a timeout that expired already expires here too.
+            if connect_timeout is not None and connect_timeout <= 0:
+                raise httpx.ConnectTimeout(f"timed out connecting to {where}")
             await anyio.lowlevel.checkpoint()
+    except OSError as exc:
+        sock.close()
+        what, cause = describe_failure(exc)
+        raise httpx.ConnectError(f"could not connect to {where}: {what}") from cause
     except BaseException:
         sock.close()
         raise

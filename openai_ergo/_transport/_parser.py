@@ -22,6 +22,10 @@ __all__ = ["MAX_HEAD_SIZE", "ResponseParser"]
 MAX_HEAD_SIZE = 100 * 1024
 
 _HTTP_VERSIONS = {"1.1": b"HTTP/1.1", "1.0": b"HTTP/1.0"}
+#: What a parser holds as its head once it handed the head over (`release_head`). Never
+#: written to: a parser adds headers only before its head is complete.
+_RELEASED_HEADERS: list[tuple[bytes, bytes]] = []
+_RELEASED_INDEX: dict[bytes, bytes] = {}
 
 
 class ResponseParser:
@@ -115,8 +119,11 @@ class ResponseParser:
         self.http_version = _HTTP_VERSIONS.get(version) or b"HTTP/" + version.encode()
         headers = self.headers
         # One comprehension for the common head, where every name appears once; the framing
-        # headers are then two lookups.
-        index = self.index = {name.lower(): value for name, value in headers}
+        # headers are then two lookups. A name sent in lower case (most servers' heads) is
+        # its own key: an open response keeps this index, and a copy per name was ~50 bytes.
+        index = self.index = {
+            (name if name.islower() else name.lower()): value for name, value in headers
+        }
         if len(index) == len(headers):
             transfer_encoding = index.get(b"transfer-encoding")
             chunked = transfer_encoding is not None
@@ -168,6 +175,12 @@ class ResponseParser:
         """Bytes after the end of the response mean the connection cannot be trusted again."""
         if self.complete:
             self.reusable = False
+
+    def release_head(self) -> None:
+        """Forget `headers` and `index` once the response holds them: the body keeps its
+        parser as long as the response is open, and a stream's may be open for minutes."""
+        self.headers = _RELEASED_HEADERS
+        self.index = _RELEASED_INDEX
 
     # -- feeding -------------------------------------------------------------------------
 

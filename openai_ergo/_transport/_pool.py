@@ -76,12 +76,43 @@ class ConnectionPool:
         new one. Raises `httpx.PoolTimeout` when no slot frees up in time."""
         to_close: list[HTTP11Connection] = []
         # The loop's first step, before its cancel scope: an idle connection ready now (the
-        # common case) needs no scope for the pool timeout.
+        # common case) needs no scope for the pool timeout, and neither does a slot free now
+        # for a new connection. Under trio a deadline stays in the run loop's heap long after
+        # its block ends (until it expires or a thousand stale ones are pruned), holding the
+        # scope: many streams opening at once kept one each (docs/performance.md).
         self._check_open()
         ready, reserved_now = self._take(origin, fresh, to_close)
         if ready is not None and not to_close:
             return ready
-        first: tuple[HTTP11Connection | None, bool] | None = (ready, reserved_now)
+        if to_close or not reserved_now:
+            ready = await self._wait(origin, fresh, to_close, (ready, reserved_now), pool_timeout)
+            if ready is not None:
+                return ready
+        try:
+            connection = await self._connect(origin, connect_timeout)
+        except BaseException:
+            self._opening -= 1
+            self._wake_one()
+            raise
+        self._opening -= 1
+        try:
+            self._check_open()
+        except RuntimeError:
+            await connection.aclose()
+            raise
+        self._busy.add(connection)
+        return connection
+
+    async def _wait(
+        self,
+        origin: Origin,
+        fresh: bool,
+        to_close: list[HTTP11Connection],
+        first: tuple[HTTP11Connection | None, bool] | None,
+        pool_timeout: float | None,
+    ) -> HTTP11Connection | None:
+        """Close the stale connections `_take` found, and wait for a connection or a slot:
+        the connection, or None when a slot for a new one was reserved."""
         event: anyio.Event | None = None
         woken = False
         try:
@@ -99,7 +130,7 @@ class ConnectionPool:
                     if connection is not None:
                         return connection
                     if reserved:
-                        break
+                        return None
                     event = anyio.Event()
                     if woken:
                         # Woken but beaten to the slot: keep this request's place in line.
@@ -120,20 +151,6 @@ class ConnectionPool:
                     self._wake_one()
                 else:
                     self._waiters.remove(event)
-        try:
-            connection = await self._connect(origin, connect_timeout)
-        except BaseException:
-            self._opening -= 1
-            self._wake_one()
-            raise
-        self._opening -= 1
-        try:
-            self._check_open()
-        except RuntimeError:
-            await connection.aclose()
-            raise
-        self._busy.add(connection)
-        return connection
 
     def _take(
         self, origin: Origin, fresh: bool, to_close: list[HTTP11Connection]

@@ -122,7 +122,8 @@ class PlainResponse(httpx.Response):
         timeouts: Mapping[str, Any],
         header_index: Mapping[bytes, bytes] | None = None,
     ) -> None:
-        self._raw_headers = raw_headers
+        #: None once `compact_head` found the index says it all.
+        self._raw_headers: list[tuple[bytes, bytes]] | None = raw_headers
         self._header_index = header_index
         self._timeouts = timeouts
         self._build_request: Callable[[], httpx.Request] | None = build_request
@@ -149,7 +150,7 @@ class PlainResponse(httpx.Response):
         """The response headers (an `httpx.Headers`, built on first read)."""
         headers = self._built_headers
         if headers is None:
-            headers = self._built_headers = httpx.Headers(self._raw_headers)
+            headers = self._built_headers = httpx.Headers(self._raw())
         return headers
 
     @headers.setter
@@ -202,8 +203,31 @@ class PlainResponse(httpx.Response):
             return self._built_headers
         view = self._view
         if view is None:
-            view = self._view = HeaderView(self._raw_headers, self._header_index)
+            raw = self._raw_headers
+            view = self._view = HeaderView(raw, self._header_index)
         return view
+
+    def compact_head(self) -> None:
+        """Keep the head as its index alone when that loses nothing: every name sent in lower
+        case and none repeated, so the index holds each name as sent, in order. An open
+        stream keeps its response to its end; the list of pairs is built again when read."""
+        raw, index = self._raw_headers, self._header_index
+        if raw is None or index is None or self._built_headers is not None:
+            return
+        if len(raw) != len(index):
+            return
+        for key, (name, _) in zip(index, raw, strict=True):
+            if key is not name:
+                return
+        self._raw_headers = None
+        self._view = None
+
+    def _raw(self) -> list[tuple[bytes, bytes]]:
+        raw = self._raw_headers
+        if raw is None:
+            assert self._header_index is not None
+            raw = list(self._header_index.items())
+        return raw
 
 
 def header_view(response: httpx.Response) -> httpx.Headers | HeaderView:
@@ -222,14 +246,24 @@ class HeaderView(Mapping[str, str]):
     decodes only the value it reads; a value that is not ASCII is read as httpx decodes it.
     """
 
-    __slots__ = ("_by_name", "_index", "raw")
+    __slots__ = ("_by_name", "_index", "_raw")
 
     def __init__(
-        self, raw: list[tuple[bytes, bytes]], index: Mapping[bytes, bytes] | None = None
+        self, raw: list[tuple[bytes, bytes]] | None, index: Mapping[bytes, bytes] | None = None
     ) -> None:
-        self.raw = raw
+        # None: the index holds every name as sent, in order (`PlainResponse.compact_head`).
+        self._raw = raw
         self._by_name = index
         self._index: Mapping[str, str] | None = None
+
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        """The head's (name, value) pairs as sent, in order."""
+        raw = self._raw
+        if raw is None:
+            assert self._by_name is not None
+            raw = list(self._by_name.items())
+        return raw
 
     def _lookup(self) -> Mapping[str, str]:
         index = self._index

@@ -237,10 +237,13 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
                 header_index=parser.index,
             )
             body.response = response
+            parser.release_head()
             return response
-        return httpx.Response(
+        response = httpx.Response(
             parser.status, headers=parser.headers, stream=body, extensions=extensions
         )
+        parser.release_head()
+        return response
 
     async def _open_connection(
         self, origin: Origin, connect_timeout: float | None

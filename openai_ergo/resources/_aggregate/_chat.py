@@ -27,6 +27,9 @@ from openai_ergo.types import (
 
 __all__ = ["ChatCompletionAccumulator"]
 
+#: The `object` every chat chunk carries, one string for all of them.
+_CHUNK_OBJECT = "chat.completion.chunk"
+
 
 @dataclass
 class _ToolCallState:
@@ -146,14 +149,31 @@ class ChatCompletionAccumulator:
         if chunk.error is not None:
             self.error = chunk.error
             return
-        if chunk.id and not self._id:
-            self._id = chunk.id
-        if chunk.model:
-            self._model = chunk.model
+        # Every chunk repeats the id, model, fingerprint and object type, and the stream keeps
+        # every chunk until it ends: a chunk that repeats one shares the string kept already
+        # instead of its own copy (~280 bytes per chunk; docs/performance.md).
+        id_ = chunk.id
+        if id_:
+            if id_ == self._id:
+                chunk.id = self._id
+            elif not self._id:
+                self._id = id_
+        model = chunk.model
+        if model:
+            if model == self._model:
+                chunk.model = self._model
+            else:
+                self._model = model
         if chunk.created:
             self._created = chunk.created
-        if chunk.system_fingerprint is not None:
-            self._system_fingerprint = chunk.system_fingerprint
+        fingerprint = chunk.system_fingerprint
+        if fingerprint is not None:
+            if fingerprint == self._system_fingerprint:
+                chunk.system_fingerprint = self._system_fingerprint
+            else:
+                self._system_fingerprint = fingerprint
+        if chunk.object == _CHUNK_OBJECT:
+            chunk.object = _CHUNK_OBJECT
         if chunk.service_tier is not None:
             self._service_tier = chunk.service_tier
         if chunk.usage is not None:

@@ -258,6 +258,11 @@ class ResponseAccumulator:
         if part is None:
             part = state.parts[event.content_index] = _PartState(OutputText())
         part.pieces.append(event.delta)
+        # The stream keeps every event until it ends: a delta shares its item's id string
+        # instead of its own copy (~70 bytes a delta; docs/performance.md).
+        item_id = getattr(state.item, "id", None)
+        if item_id is not None and event.item_id == item_id:
+            event.item_id = item_id
         if event.logprobs:
             if part.logprobs is None:
                 part.logprobs = []

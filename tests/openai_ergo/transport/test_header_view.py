@@ -6,8 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from openai_ergo import Client
 from openai_ergo._transport._parser import ResponseParser
 from openai_ergo._transport._prepared import HeaderView, PlainResponse
+from openai_ergo.mock import MockServer
 
 HEADS = [
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Dup: a\r\nx-dup: b\r\n"
@@ -79,3 +81,63 @@ async def test_a_plain_response_has_every_attribute_httpx_sets_with_the_same_val
     assert plain.request.url == "http://a.test/"
     assert await plain.aread() == b"{}"
     assert plain.json() == {}
+
+
+LOWER_CASE_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-request-id: req_3\r\n"
+    b"x-ratelimit-remaining-requests: 9\r\ntransfer-encoding: chunked\r\n\r\n"
+)
+
+
+def plain_response(head: bytes) -> tuple[PlainResponse, list[tuple[bytes, bytes]]]:
+    parser = ResponseParser()
+    parser.feed(head)
+    assert parser.head_complete
+    sent = list(parser.headers)
+    plain = PlainResponse(
+        200,
+        parser.headers,
+        stream=httpx.ByteStream(b""),
+        extensions={},
+        build_request=lambda: httpx.Request("GET", "http://a.test/"),
+        timeouts={},
+        header_index=parser.index,
+    )
+    parser.release_head()
+    assert parser.headers == []
+    assert parser.index == {}
+    return plain, sent
+
+
+@pytest.mark.parametrize("head", [LOWER_CASE_HEAD, *HEADS])
+def test_a_compacted_head_reads_as_sent(head: bytes) -> None:
+    plain, sent = plain_response(head)
+    before = plain.header_view()
+    expected = {name: before[name] for name in before}
+    plain.compact_head()
+    # Only a head whose index holds every name as sent, in order, gives up its list.
+    assert (plain._raw_headers is None) == (head is LOWER_CASE_HEAD)
+    view = plain.header_view()
+    assert (view is before) == (head is not LOWER_CASE_HEAD)
+    assert view.raw == sent
+    assert {name: view[name] for name in view} == expected
+    assert plain.headers.raw == sent
+    assert plain.header_view() is plain.headers
+
+
+async def test_an_open_stream_reads_its_head_after_opening(mock_openai: MockServer) -> None:
+    client = Client(api_key="sk-mock", base_url=mock_openai.url, rate_limiter=False)
+    async with client, client.chat("gpt-4o-mini").user("Hi").stream() as stream:
+        source = stream._response_head()
+        assert source is not None
+        assert isinstance(source.response, PlainResponse)
+        # Read through the lookups first (the compacted head when the mock's names are all
+        # lower case), then through the `httpx.Headers` built from it.
+        request_id = stream.request_id
+        assert request_id is not None
+        assert request_id.startswith("req_")
+        sent = dict(source.response.headers.raw)
+        assert request_id == sent[b"x-request-id"].decode()
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        async for _ in stream:
+            pass

@@ -499,9 +499,12 @@ class RateLimiter(ScopeStates):
         now = self.clock.now()
         state: ScopeState | None = None
         for kind, remaining_name, reset_name, limit_name in _BUDGET_HEADERS:
-            remaining = _int_header(found, remaining_name)
+            # Without its reset a budget teaches nothing: its remaining count is not parsed.
             reset = parse_reset_duration(found.get(reset_name))
-            if remaining is None or reset is None:
+            if reset is None:
+                continue
+            remaining = _int_header(found, remaining_name)
+            if remaining is None:
                 continue
             state = state or self._state(scope)
             bucket = state.bucket(kind)

@@ -102,24 +102,14 @@ class _Outcome:
 
 
 async def _read_all(response: httpx.Response, headers: Mapping[str, str]) -> bytes:
-    """The whole body. Without a content coding to undo, straight from the transport's stream:
-    `aread()` steps two generator layers per block and a decoder chain that would pass the
-    bytes through unchanged. A transport stream that says it is `finished` after a block has
-    given its connection back, so no step is taken only to hear it end."""
+    """The whole body. Without a content coding to undo, straight from the transport's stream
+    (`TimedStream.read_to_end`): `aread()` steps two generator layers per block and a decoder
+    chain that would pass the bytes through unchanged."""
     stream = response.stream
-    if isinstance(stream, TimedStream) and headers.get(
-        "content-encoding", "identity"
-    ).strip().lower() in ("", "identity"):
-        iterator = stream.__aiter__()
-        chunks = []
-        while True:
-            try:
-                chunks.append(await iterator.__anext__())
-            except StopAsyncIteration:
-                break
-            if getattr(iterator, "finished", False) is True:
-                break
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    if type(stream) is TimedStream:
+        coding = headers.get("content-encoding")
+        if coding is None or coding.strip().lower() in ("", "identity"):
+            return await stream.read_to_end()
     return await response.aread()
 
 
@@ -285,10 +275,10 @@ class Pipeline:
         self, call: Call, state: RequestState, operation: Operation | None
     ) -> APIResponse | EventStream | BinaryResponse:
         timeouts = call.options.timeouts or self.timeouts
-        if call.method == "POST" and "idempotency-key" not in call.headers:
+        if call.method == "POST" and not call.headers.has(b"idempotency-key"):
             key = call.options.idempotency_key
             if not key:
-                call.headers.set_ascii(b"idempotency-key", "Idempotency-Key", new_idempotency_key())
+                call.headers.set_generated_key(new_idempotency_key())
             else:
                 call.headers.set("Idempotency-Key", key)
         if call.stream or timeouts.total is None:
@@ -502,10 +492,10 @@ class Pipeline:
             finally:
                 if outcome.result is None:
                     stream = response.stream
-                    if isinstance(stream, TimedStream) and stream.finished:
+                    if type(stream) is TimedStream and stream.close_finished(response):
                         # The body was read to its end and the connection given back:
                         # closing awaits nothing, and a shield would cost a cancel scope.
-                        await response.aclose()
+                        pass
                     else:
                         with anyio.CancelScope(shield=True):
                             await response.aclose()

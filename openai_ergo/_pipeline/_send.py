@@ -39,7 +39,12 @@ from openai_ergo._pipeline._middleware import (
 from openai_ergo._pipeline._observe import Observer, Operation
 from openai_ergo._pipeline._observed import ObservedRequests
 from openai_ergo._pipeline._plain import PlainRequests
-from openai_ergo._pipeline._ratelimit import RateLimiting, RateLimitPermit, estimate_tokens
+from openai_ergo._pipeline._ratelimit import (
+    RateLimiter,
+    RateLimiting,
+    RateLimitPermit,
+    estimate_tokens,
+)
 from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop, parse_retry_after
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
@@ -146,6 +151,13 @@ class Pipeline:
         self.auth = auth
         self.middleware = middleware
         self.rate_limiter = rate_limiter
+        #: The limiter's admission without a wait, asked before `_acquire` (not with a key
+        #: pool, whose requests pick their key, and so their scope, first).
+        self._admit_now = (
+            rate_limiter.admit_now
+            if type(rate_limiter) is RateLimiter and not isinstance(auth, KeyPool)
+            else None
+        )
         self.circuit_breaker = circuit_breaker
         self.retry = retry
         self.timeouts = timeouts
@@ -425,7 +437,12 @@ class Pipeline:
             if prepared is None:
                 request = self._build_request(call, timeouts)
             if self.rate_limiter is not None:
-                permit = await self._acquire(call, request, limits)
+                admit_now = self._admit_now
+                permit = admit_now(limits.scope(None)) if admit_now is not None else None
+                if permit is None:
+                    permit = await self._acquire(call, request, limits)
+                else:
+                    limits.exempt = None  # as `_acquire`: an exemption covers one attempt
                 record["waited"] = permit.waited
                 if operation is not None and permit.waited:
                     assert self.observed is not None

@@ -53,11 +53,6 @@ class ResponseParser:
         "status",
     )
 
-    # httptools asks for these callbacks too: present as None, the lookups find no callback
-    # without raising (and discarding) an AttributeError each, per response.
-    on_chunk_header = None
-    on_chunk_complete = None
-
     def __init__(self, *, is_head_request: bool = False) -> None:
         self.body: list[bytes] = []
         # httptools looks callbacks up once, at construction: binding `on_body` to the list's

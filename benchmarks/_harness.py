@@ -97,6 +97,7 @@ def _metrics(record: dict[str, Any]) -> dict[str, float]:
         "ttfe_cpu_us",
         "ttfe_wait_us",
         "ttfe_calls",
+        "request_calls",
         "rss_growth_kb",
         "first_event_ms_max",
     ):

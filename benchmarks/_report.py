@@ -41,7 +41,10 @@ _COLUMNS: dict[str, list[tuple[str, str, str, bool]]] = {
         ("first_event_ms_max", "slowest first event ms", "{:,.0f}", False),
         ("events_per_s", "events / s (wall)", "{:,.0f}", True),
     ],
-    "requests": [("us_cpu_per_unit", "µs CPU / request", "{:,.0f}", False)],
+    "requests": [
+        ("us_cpu_per_unit", "µs CPU / request", "{:,.0f}", False),
+        ("request_calls", "calls / request", "{:,.0f}", False),
+    ],
     "first_event": [
         ("ttfe_us", "time to first event µs", "{:,.0f}", False),
         ("ttfe_cpu_us", "… of it CPU µs", "{:,.0f}", False),

@@ -213,13 +213,39 @@ async def many_streams(row: ClientRow, count: int, size: int) -> Counted:
 
 
 async def requests(row: ClientRow, count: int, size: int) -> Counted:
-    """Small non-streamed chat completions, one after another."""
+    """Small non-streamed chat completions, one after another.
+
+    It also reports the Python and C calls one request makes, from the call to the typed
+    object (`request_calls`, counted with `sys.setprofile` on three more untimed requests,
+    the median): what a row's CPU per request is made of, step by step.
+    """
     model = model_for(size)
     chars = 0
     for _ in range(count):
         outcome = await row.chat_request(model)
         chars += outcome.text_chars or 0
-    return Counted(count, chars, count, len(token_text(size)) * count, 0, count)
+    calls = [await _calls_of_request(row, model) for _ in range(3)]
+    counted = Counted(count, chars, count, len(token_text(size)) * count, 0, count)
+    counted.extra["request_calls"] = statistics.median(calls)
+    return counted
+
+
+async def _calls_of_request(row: ClientRow, model: str) -> int:
+    """The Python and C calls `row` makes for one small request."""
+    calls = 0
+
+    def count(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        await row.chat_request(model)
+    finally:
+        sys.setprofile(None)
+    # The call of `setprofile` that stops counting is the harness's, not the row's.
+    return max(0, calls - 1)
 
 
 async def first_event(row: ClientRow, count: int, size: int, idle_ms: int = 50) -> Counted:

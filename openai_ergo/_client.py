@@ -542,7 +542,7 @@ class Client(Namespaces, AsyncResource):
             else:
                 call_headers.set("Content-Length", str(length))
         else:
-            content = bytes(body) if isinstance(body, bytes | bytearray) else _encode(body)
+            content = bytes(body) if isinstance(body, (bytes, bytearray)) else _encode(body)
             call_headers.set_ascii(b"content-type", "Content-Type", "application/json")
         call_headers.set_ascii(b"accept", "Accept", _ACCEPT[stream])
         if headers:

@@ -41,11 +41,13 @@ class ResponsesCall(Namespace):
 
     def __call__(self, model: str) -> ResponsesBuilder:
         """A Responses API builder for `model`."""
-        # From its module, not the package: importing a name from a package runs
-        # importlib's `_handle_fromlist` (Python code) on every call.
-        from openai_ergo.resources._responses import ResponsesBuilder
+        # The module itself, not a name from it: `from package import name` runs
+        # importlib's `_handle_fromlist` (Python code) on every call, and `from module import
+        # name` has the import system look for the module's `__path__`, which raises and
+        # discards an AttributeError (its message formatted) on every call.
+        import openai_ergo.resources._responses as responses_module
 
-        return ResponsesBuilder(self._client, model)
+        return responses_module.ResponsesBuilder(self._client, model)
 
     def connect(
         self,
@@ -90,9 +92,9 @@ class ChatCall(Namespace):
 
     def __call__(self, model: str) -> ChatBuilder:
         """A Chat Completions builder for `model`."""
-        from openai_ergo.resources._chat import ChatBuilder
+        import openai_ergo.resources._chat as chat_module
 
-        return ChatBuilder(self._client, model)
+        return chat_module.ChatBuilder(self._client, model)
 
 
 class ImagesCall(Namespace):
@@ -103,9 +105,9 @@ class ImagesCall(Namespace):
 
     def __call__(self, model: str) -> ImagesBuilder:
         """An Images API builder for `model` (docs/images-and-audio.md)."""
-        from openai_ergo.resources._images import ImagesBuilder
+        import openai_ergo.resources._images as images_module
 
-        return ImagesBuilder(self._client, model)
+        return images_module.ImagesBuilder(self._client, model)
 
 
 class EmbeddingsCall(Namespace):
@@ -115,9 +117,9 @@ class EmbeddingsCall(Namespace):
 
     def __call__(self, model: str) -> EmbeddingsBuilder:
         """An Embeddings API builder for `model`."""
-        from openai_ergo.resources._embeddings import EmbeddingsBuilder
+        import openai_ergo.resources._embeddings as embeddings_module
 
-        return EmbeddingsBuilder(self._client, model)
+        return embeddings_module.EmbeddingsBuilder(self._client, model)
 
 
 class ModerationsCall(Namespace):
@@ -128,9 +130,9 @@ class ModerationsCall(Namespace):
 
     def __call__(self, model: str = "omni-moderation-latest") -> ModerationsBuilder:
         """A Moderations API builder for `model`."""
-        from openai_ergo.resources._moderations import ModerationsBuilder
+        import openai_ergo.resources._moderations as moderations_module
 
-        return ModerationsBuilder(self._client, model)
+        return moderations_module.ModerationsBuilder(self._client, model)
 
 
 class ConversationsStart(Namespace):

@@ -53,7 +53,7 @@ class CallHeaders:
     `httpx.Headers` and applies itself there, with httpx's own semantics and errors.
     """
 
-    __slots__ = ("base", "built", "own", "replaced")
+    __slots__ = ("base", "built", "generated", "own", "replaced")
 
     def __init__(self, base: HeaderBase) -> None:
         self.base = base
@@ -63,6 +63,8 @@ class CallHeaders:
         self.replaced: dict[bytes, tuple[str, str] | None] = {}
         #: The `httpx.Headers`, once something asked for it (then the rest is not used).
         self.built: httpx.Headers | None = None
+        #: The Idempotency-Key value the client generated (ASCII, nothing to check), if any.
+        self.generated: str | None = None
 
     def _key(self, name: object, value: object) -> bytes | None:
         """The lower-case name under which the header is kept apart, or None when setting it
@@ -101,6 +103,20 @@ class CallHeaders:
                 self.replaced[lower] = (name, value)
             return
         self.httpx()[name] = value
+
+    def set_generated_key(self, value: str) -> None:
+        """Set the Idempotency-Key the client generated (`new_idempotency_key`: ASCII letters,
+        digits and dashes), which the plain send then writes without checking it."""
+        self.set_ascii(b"idempotency-key", "Idempotency-Key", value)
+        self.generated = value
+
+    def has(self, lower: bytes) -> bool:
+        """`name in headers` for a name given as its lower-case ASCII bytes."""
+        if self.built is None:
+            if lower in self.own:
+                return True
+            return lower in self.base.lower_names and self.replaced.get(lower, ()) is not None
+        return lower.decode("ascii") in self.built
 
     def update(self, headers: Mapping[str, str]) -> None:
         """Merge `headers` as `httpx.Headers.update` does (each one already there moves

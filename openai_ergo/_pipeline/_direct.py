@@ -48,7 +48,9 @@ class TimedStream(httpx.AsyncByteStream):
 
     def __init__(self, stream: httpx.AsyncByteStream, response: httpx.Response, start: float):
         self._stream = stream
-        self._response = response
+        #: The response whose stream this is (a cycle, broken when it closes: freed at once
+        #: then, not left for the garbage collector).
+        self._response: httpx.Response | None = response
         self._start = start
         self._iterator = stream.__aiter__()
 
@@ -63,10 +65,46 @@ class TimedStream(httpx.AsyncByteStream):
         iterator: object = self._iterator
         return iterator is self._stream and getattr(iterator, "finished", False) is True
 
+    async def read_to_end(self) -> bytes:
+        """The rest of the body, straight from the transport's stream: a block after which
+        the transport says it is `finished` has given its connection back, so no step is
+        taken only to hear the stream end."""
+        iterator: Any = self._iterator
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            if getattr(iterator, "finished", False) is True:
+                if not chunks:
+                    return chunk  # type: ignore[no-any-return]
+                chunks.append(chunk)
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close_finished(self, response: httpx.Response) -> bool:
+        """Close `response` (whose stream this is) as `aclose()` would, without awaiting, when
+        the transport's stream is done with its connection already; False otherwise."""
+        iterator: object = self._iterator
+        if iterator is not self._stream or getattr(iterator, "finished", False) is not True:
+            return False
+        if not response.is_closed:
+            response.is_closed = True
+            self._timed()
+        return True
+
+    def _timed(self) -> None:
+        """Set the response's `elapsed` (once) and let go of the response."""
+        response, self._response = self._response, None
+        if response is not None:
+            elapsed = time.perf_counter() - self._start
+            response.elapsed = datetime.timedelta(seconds=elapsed)
+
     async def aclose(self) -> None:
         """Record the elapsed time, then close the transport's stream."""
-        elapsed = time.perf_counter() - self._start
-        self._response.elapsed = datetime.timedelta(seconds=elapsed)
+        self._timed()
         iterator: Any = self._iterator
         close: Any = getattr(iterator, "aclose", None)
         if iterator is not self._stream and close is not None:

@@ -135,18 +135,24 @@ class PlainRequests:
             parts.append(lines)
             idempotent = idempotent or idempotent_key
             own_lines = self._own_lines
+            generated = headers.generated
             for lower, pair in headers.own.items():
-                if lower in _HTTPX_DECIDES or lower == auth_lower:
-                    return None
+                # Kept lines passed the checks below when they were kept.
                 line = own_lines.get(pair)
                 if line is None:
+                    if lower == b"idempotency-key":
+                        idempotent = True
+                        if pair[1] is generated:
+                            # The client's own key: ASCII letters, digits and dashes.
+                            parts.append(b"Idempotency-Key: %b\r\n" % pair[1].encode())
+                            continue
+                    if lower in _HTTPX_DECIDES or lower == auth_lower:
+                        return None
                     try:
                         line = self._encoder.line(pair[0].encode("ascii"), pair[1].encode("ascii"))
                     except httpx.LocalProtocolError:
                         return None
-                    if lower == b"idempotency-key":
-                        idempotent = True
-                    else:
+                    if lower != b"idempotency-key":
                         if len(own_lines) >= _MAX_TARGETS:
                             own_lines.clear()
                         own_lines[pair] = line

@@ -426,19 +426,10 @@ class RateLimiter(ScopeStates):
         without waiting (the retry of a 429 whose `Retry-After` was already waited out);
         `request` names it in errors. Raises `RateLimitError` when the wait would be too long.
         """
+        admitted = self.admit_now(scope)
+        if admitted is not None:
+            return admitted
         semaphore = self._semaphore
-        if (
-            semaphore is None
-            and self.requests_per_minute is None
-            and self.tokens_per_minute is None
-        ):
-            state = self._state(scope)
-            if state.requests is None and state.tokens is None:
-                # Nothing paces this request (no configured limit, no budget learned for its
-                # scope): admitted now with nothing booked, as `_reserve` would admit it.
-                state.admitted += 1
-                self._admitted += 1
-                return RateLimitPermit(None, 0.0, next(self._tickets))
         if semaphore is not None:
             before = self.clock.now()
             await semaphore.acquire()
@@ -472,6 +463,22 @@ class RateLimiter(ScopeStates):
         self._admitted += 1
         return RateLimitPermit(semaphore, waited, reservation.ticket, reservation.booked)
 
+    def admit_now(self, scope: RateLimitScope = NO_SCOPE) -> RateLimitPermit | None:
+        """The permit of a request that nothing paces (no configured limit, no budget learned
+        for its `scope`), admitted now with nothing booked as `acquire` would admit it; None
+        when `acquire` must decide (and maybe wait)."""
+        if (
+            self._semaphore is None
+            and self.requests_per_minute is None
+            and self.tokens_per_minute is None
+        ):
+            state = self._state(scope)
+            if state.requests is None and state.tokens is None:
+                state.admitted += 1
+                self._admitted += 1
+                return RateLimitPermit(None, 0.0, next(self._tickets))
+        return None
+
     def _log_wait(self, reason: str, scope: RateLimitScope, seconds: float) -> None:
         log_event(
             WAIT_EVENT, (), failed=False, reason=reason, scope=str(scope), seconds=round(seconds, 3)
@@ -499,9 +506,12 @@ class RateLimiter(ScopeStates):
         now = self.clock.now()
         state: ScopeState | None = None
         for kind, remaining_name, reset_name, limit_name in _BUDGET_HEADERS:
-            remaining = _int_header(found, remaining_name)
+            # Without its reset a budget teaches nothing: its remaining count is not parsed.
             reset = parse_reset_duration(found.get(reset_name))
-            if remaining is None or reset is None:
+            if reset is None:
+                continue
+            remaining = _int_header(found, remaining_name)
+            if remaining is None:
                 continue
             state = state or self._state(scope)
             bucket = state.bucket(kind)

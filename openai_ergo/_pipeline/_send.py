@@ -39,7 +39,12 @@ from openai_ergo._pipeline._middleware import (
 from openai_ergo._pipeline._observe import Observer, Operation
 from openai_ergo._pipeline._observed import ObservedRequests
 from openai_ergo._pipeline._plain import PlainRequests
-from openai_ergo._pipeline._ratelimit import RateLimiting, RateLimitPermit, estimate_tokens
+from openai_ergo._pipeline._ratelimit import (
+    RateLimiter,
+    RateLimiting,
+    RateLimitPermit,
+    estimate_tokens,
+)
 from openai_ergo._pipeline._request_id import request_id_of
 from openai_ergo._pipeline._retry import RetryPolicy, RetryStop, parse_retry_after
 from openai_ergo._response import APIResponse, BinaryResponse, EventStream
@@ -102,24 +107,14 @@ class _Outcome:
 
 
 async def _read_all(response: httpx.Response, headers: Mapping[str, str]) -> bytes:
-    """The whole body. Without a content coding to undo, straight from the transport's stream:
-    `aread()` steps two generator layers per block and a decoder chain that would pass the
-    bytes through unchanged. A transport stream that says it is `finished` after a block has
-    given its connection back, so no step is taken only to hear it end."""
+    """The whole body. Without a content coding to undo, straight from the transport's stream
+    (`TimedStream.read_to_end`): `aread()` steps two generator layers per block and a decoder
+    chain that would pass the bytes through unchanged."""
     stream = response.stream
-    if isinstance(stream, TimedStream) and headers.get(
-        "content-encoding", "identity"
-    ).strip().lower() in ("", "identity"):
-        iterator = stream.__aiter__()
-        chunks = []
-        while True:
-            try:
-                chunks.append(await iterator.__anext__())
-            except StopAsyncIteration:
-                break
-            if getattr(iterator, "finished", False) is True:
-                break
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    if type(stream) is TimedStream:
+        coding = headers.get("content-encoding")
+        if coding is None or coding.strip().lower() in ("", "identity"):
+            return await stream.read_to_end()
     return await response.aread()
 
 
@@ -156,6 +151,13 @@ class Pipeline:
         self.auth = auth
         self.middleware = middleware
         self.rate_limiter = rate_limiter
+        #: The limiter's admission without a wait, asked before `_acquire` (not with a key
+        #: pool, whose requests pick their key, and so their scope, first).
+        self._admit_now = (
+            rate_limiter.admit_now
+            if type(rate_limiter) is RateLimiter and not isinstance(auth, KeyPool)
+            else None
+        )
         self.circuit_breaker = circuit_breaker
         self.retry = retry
         self.timeouts = timeouts
@@ -285,10 +287,10 @@ class Pipeline:
         self, call: Call, state: RequestState, operation: Operation | None
     ) -> APIResponse | EventStream | BinaryResponse:
         timeouts = call.options.timeouts or self.timeouts
-        if call.method == "POST" and "idempotency-key" not in call.headers:
+        if call.method == "POST" and not call.headers.has(b"idempotency-key"):
             key = call.options.idempotency_key
             if not key:
-                call.headers.set_ascii(b"idempotency-key", "Idempotency-Key", new_idempotency_key())
+                call.headers.set_generated_key(new_idempotency_key())
             else:
                 call.headers.set("Idempotency-Key", key)
         if call.stream or timeouts.total is None:
@@ -435,7 +437,12 @@ class Pipeline:
             if prepared is None:
                 request = self._build_request(call, timeouts)
             if self.rate_limiter is not None:
-                permit = await self._acquire(call, request, limits)
+                admit_now = self._admit_now
+                permit = admit_now(limits.scope(None)) if admit_now is not None else None
+                if permit is None:
+                    permit = await self._acquire(call, request, limits)
+                else:
+                    limits.exempt = None  # as `_acquire`: an exemption covers one attempt
                 record["waited"] = permit.waited
                 if operation is not None and permit.waited:
                     assert self.observed is not None
@@ -502,10 +509,10 @@ class Pipeline:
             finally:
                 if outcome.result is None:
                     stream = response.stream
-                    if isinstance(stream, TimedStream) and stream.finished:
+                    if type(stream) is TimedStream and stream.close_finished(response):
                         # The body was read to its end and the connection given back:
                         # closing awaits nothing, and a shield would cost a cancel scope.
-                        await response.aclose()
+                        pass
                     else:
                         with anyio.CancelScope(shield=True):
                             await response.aclose()

@@ -367,6 +367,9 @@ class ResponseBody(httpx.AsyncByteStream):
         if self._finished:
             return
         self._finished = True
+        # The response holds this body: let go of it, so neither waits for the garbage
+        # collector once both are dropped.
+        self.response = None
         if self._parser.complete and self._parser.reusable:
             await self._pool.release(self._connection)
         else:

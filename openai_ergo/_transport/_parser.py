@@ -78,13 +78,16 @@ class ResponseParser:
         self._interim = False
         self._framed = True
         self._head_size = 0
+        # llhttp holds this object's callbacks and this object holds llhttp: a cycle, broken
+        # when the message is complete (`feed`), so both are freed at once, not left for the
+        # garbage collector (whose passes, triggered by such leftovers, cost every request).
         parser = httptools.HttpResponseParser(self)
         # RFC 9112 lets a recipient accept a bare LF as a line end and whitespace after a
         # chunk size; h11 (httpx's default parser) accepts both, so we do too.
         parser.set_dangerous_leniencies(
             lenient_optional_cr_before_lf=True, lenient_spaces_after_chunk_size=True
         )
-        self._parser = parser
+        self._parser: httptools.HttpResponseParser | None = parser
 
     # -- httptools callbacks -------------------------------------------------------------
 
@@ -102,7 +105,12 @@ class ResponseParser:
 
     def on_headers_complete(self) -> None:
         """Skip 1xx interim responses; check the framing headers like h11."""
-        status = self._parser.get_status_code()
+        parser = self._parser
+        if parser is None:
+            # A second message after the complete one: it belongs to no response.
+            self.reusable = False
+            return
+        status = parser.get_status_code()
         if status < 100:
             raise httpx.RemoteProtocolError(f"invalid status code {status} in the status line")
         if status == 101:
@@ -115,7 +123,7 @@ class ResponseParser:
             self.reason = b""
             return
         self.status = status
-        version = self._parser.get_http_version()
+        version = parser.get_http_version()
         self.http_version = _HTTP_VERSIONS.get(version) or b"HTTP/" + version.encode()
         headers = self.headers
         # One comprehension for the common head, where every name appears once; the framing
@@ -133,7 +141,7 @@ class ResponseParser:
         else:
             chunked, has_length = self._repeated_names()
         self._framed = chunked or has_length or status in (204, 304) or self._is_head_request
-        self.keep_alive = self._parser.should_keep_alive()
+        self.keep_alive = parser.should_keep_alive()
         self.head_complete = True
         if self._is_head_request:
             # A response to HEAD has no body whatever its Content-Length says.
@@ -166,8 +174,9 @@ class ResponseParser:
         if self._interim:
             self._interim = False
             return
-        if not self.complete:
-            self.keep_alive = self.keep_alive and self._parser.should_keep_alive()
+        parser = self._parser
+        if not self.complete and parser is not None:
+            self.keep_alive = self.keep_alive and parser.should_keep_alive()
             self.complete = True
             self.reusable = self.keep_alive
 
@@ -187,11 +196,16 @@ class ResponseParser:
     def feed(self, data: bytes) -> None:
         """Parse one socket read; raise `httpx.RemoteProtocolError` on malformed input."""
         self.received_any = True
+        parser = self._parser
+        if parser is None:
+            # The message ended before this read: what follows belongs to no response.
+            self.reusable = False
+            return
         was_complete = self.complete
         if not self.head_complete:
             self._head_size += len(data)
         try:
-            self._parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             # Only a 101 upgrades a response, and that was refused above; be safe anyway.
             raise httpx.RemoteProtocolError("the server tried to switch protocols") from None
@@ -210,6 +224,8 @@ class ResponseParser:
             # Body bytes after a complete message belong to no response.
             self.reusable = False
             self.body.clear()
+        if self.complete:
+            self._parser = None
         if not self.head_complete and self._head_size > MAX_HEAD_SIZE:
             raise httpx.RemoteProtocolError(
                 f"the response head is longer than {MAX_HEAD_SIZE} bytes"

@@ -558,9 +558,12 @@ def _index(tops: dict[str, _Node], model: Model) -> str:
             "    @property",
             f"    def {name}(self) -> {cls}:",
             f'        """`client.{name}`: typed methods (docs/api-coverage.md)."""',
-            f"        from {NAMESPACES_PACKAGE}.{name} import {cls}",
+            # The module, not a name from it: `from module import name` has the import
+            # system look for the module's `__path__`, raising and discarding an
+            # AttributeError on every read of the namespace.
+            f"        import {NAMESPACES_PACKAGE}.{name} as namespace",
             "",
-            f"        return {cls}(self._namespace_client())",
+            f"        return namespace.{cls}(self._namespace_client())",
         ]
     return "\n".join(lines) + "\n"
 

@@ -28,7 +28,7 @@ from benchmarks._harness import Plan, ScenarioPlan, Series, run_plan, running_se
 from benchmarks._report import machine, markdown, write_chart, write_json
 from benchmarks._rows import ROWS
 from benchmarks._scenarios import SCENARIOS
-from benchmarks._targets import evaluate
+from benchmarks._targets import Target, evaluate
 
 
 def _event_of(chunk: bytes) -> bytes:
@@ -181,6 +181,11 @@ def test_records_carry_cpu_memory_and_scenario_measurements(small_run: list[Seri
     calls = by_key[("first_event", "raw_msgspec/asyncio")].metric("ttfe_calls")
     assert calls is not None
     assert 10 < calls["median"] < 5_000
+    # Each request row's calls per request were counted too.
+    for key in ("raw_msgspec/asyncio", "httpx_sse/asyncio"):
+        per_request = by_key[("requests", key)].metric("request_calls")
+        assert per_request is not None
+        assert 10 < per_request["median"] < 5_000
 
 
 def test_a_run_writes_json_markdown_and_a_chart(small_run: list[Series], tmp_path: Path) -> None:
@@ -330,3 +335,27 @@ def test_the_batch_results_benchmark_reads_every_line_typed() -> None:
     assert result["bytes"] == len(_batch_results_bench.output_file(200))
     assert result["wall_s"] > 0
     assert result["mb_per_s"] == result["bytes"] / 1e6 / result["wall_s"]
+
+
+def test_a_missed_request_target_names_its_floor_counted() -> None:
+    def requests(key: str, cpu: float, calls: float) -> Series:
+        return _series("requests", key, us_cpu_per_unit=cpu, request_calls=calls)
+
+    def target_of(series: list[Series]) -> Target:
+        return next(t for t in evaluate(series, None, None) if t.name == "requests.vs_raw")
+
+    raw = requests("raw_msgspec/asyncio", 40.0, 92.0)
+    missed = target_of([raw, requests("ergo_final/asyncio", 140.0, 330.0)])
+    assert missed.verdict == "MISS"
+    assert missed.value == pytest.approx(3.5)
+    assert "140 µs of CPU per request against the raw socket's 40" in missed.note
+    assert "330 Python and C calls against 92" in missed.note
+    assert "Floor: the steps the raw socket does not take, 238 more calls" in missed.note
+
+    passed = target_of([raw, requests("ergo_final/asyncio", 110.0, 300.0)])
+    assert passed.verdict == "PASS"
+    assert "110 µs of CPU per request" in passed.note
+    assert "Floor" not in passed.note
+
+    unknown = target_of([raw])
+    assert unknown.verdict == "UNKNOWN"

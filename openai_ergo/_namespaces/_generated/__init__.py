@@ -72,162 +72,160 @@ class Namespaces(NamespaceOwner):
     @property
     def audio(self) -> AudioNamespace:
         """`client.audio`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.audio import AudioNamespace
+        import openai_ergo._namespaces._generated.audio as namespace
 
-        return AudioNamespace(self._namespace_client())
+        return namespace.AudioNamespace(self._namespace_client())
 
     @property
     def batches(self) -> BatchesNamespace:
         """`client.batches`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.batches import BatchesNamespace
+        import openai_ergo._namespaces._generated.batches as namespace
 
-        return BatchesNamespace(self._namespace_client())
+        return namespace.BatchesNamespace(self._namespace_client())
 
     @property
     def beta(self) -> BetaNamespace:
         """`client.beta`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.beta import BetaNamespace
+        import openai_ergo._namespaces._generated.beta as namespace
 
-        return BetaNamespace(self._namespace_client())
+        return namespace.BetaNamespace(self._namespace_client())
 
     @property
     def chat(self) -> ChatNamespace:
         """`client.chat`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.chat import ChatNamespace
+        import openai_ergo._namespaces._generated.chat as namespace
 
-        return ChatNamespace(self._namespace_client())
+        return namespace.ChatNamespace(self._namespace_client())
 
     @property
     def completions(self) -> CompletionsNamespace:
         """`client.completions`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.completions import CompletionsNamespace
+        import openai_ergo._namespaces._generated.completions as namespace
 
-        return CompletionsNamespace(self._namespace_client())
+        return namespace.CompletionsNamespace(self._namespace_client())
 
     @property
     def containers(self) -> ContainersNamespace:
         """`client.containers`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.containers import ContainersNamespace
+        import openai_ergo._namespaces._generated.containers as namespace
 
-        return ContainersNamespace(self._namespace_client())
+        return namespace.ContainersNamespace(self._namespace_client())
 
     @property
     def content_provenance_checks(self) -> ContentProvenanceChecksNamespace:
         """`client.content_provenance_checks`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.content_provenance_checks import (
-            ContentProvenanceChecksNamespace,
-        )
+        import openai_ergo._namespaces._generated.content_provenance_checks as namespace
 
-        return ContentProvenanceChecksNamespace(self._namespace_client())
+        return namespace.ContentProvenanceChecksNamespace(self._namespace_client())
 
     @property
     def conversations(self) -> ConversationsNamespace:
         """`client.conversations`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.conversations import ConversationsNamespace
+        import openai_ergo._namespaces._generated.conversations as namespace
 
-        return ConversationsNamespace(self._namespace_client())
+        return namespace.ConversationsNamespace(self._namespace_client())
 
     @property
     def embeddings(self) -> EmbeddingsNamespace:
         """`client.embeddings`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.embeddings import EmbeddingsNamespace
+        import openai_ergo._namespaces._generated.embeddings as namespace
 
-        return EmbeddingsNamespace(self._namespace_client())
+        return namespace.EmbeddingsNamespace(self._namespace_client())
 
     @property
     def evals(self) -> EvalsNamespace:
         """`client.evals`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.evals import EvalsNamespace
+        import openai_ergo._namespaces._generated.evals as namespace
 
-        return EvalsNamespace(self._namespace_client())
+        return namespace.EvalsNamespace(self._namespace_client())
 
     @property
     def files(self) -> FilesNamespace:
         """`client.files`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.files import FilesNamespace
+        import openai_ergo._namespaces._generated.files as namespace
 
-        return FilesNamespace(self._namespace_client())
+        return namespace.FilesNamespace(self._namespace_client())
 
     @property
     def fine_tuning(self) -> FineTuningNamespace:
         """`client.fine_tuning`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.fine_tuning import FineTuningNamespace
+        import openai_ergo._namespaces._generated.fine_tuning as namespace
 
-        return FineTuningNamespace(self._namespace_client())
+        return namespace.FineTuningNamespace(self._namespace_client())
 
     @property
     def images(self) -> ImagesNamespace:
         """`client.images`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.images import ImagesNamespace
+        import openai_ergo._namespaces._generated.images as namespace
 
-        return ImagesNamespace(self._namespace_client())
+        return namespace.ImagesNamespace(self._namespace_client())
 
     @property
     def models(self) -> ModelsNamespace:
         """`client.models`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.models import ModelsNamespace
+        import openai_ergo._namespaces._generated.models as namespace
 
-        return ModelsNamespace(self._namespace_client())
+        return namespace.ModelsNamespace(self._namespace_client())
 
     @property
     def moderations(self) -> ModerationsNamespace:
         """`client.moderations`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.moderations import ModerationsNamespace
+        import openai_ergo._namespaces._generated.moderations as namespace
 
-        return ModerationsNamespace(self._namespace_client())
+        return namespace.ModerationsNamespace(self._namespace_client())
 
     @property
     def organization(self) -> OrganizationNamespace:
         """`client.organization`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.organization import OrganizationNamespace
+        import openai_ergo._namespaces._generated.organization as namespace
 
-        return OrganizationNamespace(self._namespace_client())
+        return namespace.OrganizationNamespace(self._namespace_client())
 
     @property
     def projects(self) -> ProjectsNamespace:
         """`client.projects`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.projects import ProjectsNamespace
+        import openai_ergo._namespaces._generated.projects as namespace
 
-        return ProjectsNamespace(self._namespace_client())
+        return namespace.ProjectsNamespace(self._namespace_client())
 
     @property
     def realtime(self) -> RealtimeNamespace:
         """`client.realtime`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.realtime import RealtimeNamespace
+        import openai_ergo._namespaces._generated.realtime as namespace
 
-        return RealtimeNamespace(self._namespace_client())
+        return namespace.RealtimeNamespace(self._namespace_client())
 
     @property
     def responses(self) -> ResponsesNamespace:
         """`client.responses`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.responses import ResponsesNamespace
+        import openai_ergo._namespaces._generated.responses as namespace
 
-        return ResponsesNamespace(self._namespace_client())
+        return namespace.ResponsesNamespace(self._namespace_client())
 
     @property
     def skills(self) -> SkillsNamespace:
         """`client.skills`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.skills import SkillsNamespace
+        import openai_ergo._namespaces._generated.skills as namespace
 
-        return SkillsNamespace(self._namespace_client())
+        return namespace.SkillsNamespace(self._namespace_client())
 
     @property
     def uploads(self) -> UploadsNamespace:
         """`client.uploads`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.uploads import UploadsNamespace
+        import openai_ergo._namespaces._generated.uploads as namespace
 
-        return UploadsNamespace(self._namespace_client())
+        return namespace.UploadsNamespace(self._namespace_client())
 
     @property
     def vector_stores(self) -> VectorStoresNamespace:
         """`client.vector_stores`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.vector_stores import VectorStoresNamespace
+        import openai_ergo._namespaces._generated.vector_stores as namespace
 
-        return VectorStoresNamespace(self._namespace_client())
+        return namespace.VectorStoresNamespace(self._namespace_client())
 
     @property
     def videos(self) -> VideosNamespace:
         """`client.videos`: typed methods (docs/api-coverage.md)."""
-        from openai_ergo._namespaces._generated.videos import VideosNamespace
+        import openai_ergo._namespaces._generated.videos as namespace
 
-        return VideosNamespace(self._namespace_client())
+        return namespace.VideosNamespace(self._namespace_client())

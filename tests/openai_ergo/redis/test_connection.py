@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 async def test_commands_run_through_the_connection(redis_url: str) -> None:
-    async with RedisConnection(redis_url) as redis:
+    async with RedisConnection(redis_url, timeout=5) as redis:
         assert await redis.run(lambda r: r.set(redis.key("greeting"), "hello")) is True
         assert await redis.run(lambda r: r.get("openai-ergo:greeting")) == b"hello"
         assert redis.available
@@ -27,7 +27,7 @@ async def test_commands_run_through_the_connection(redis_url: str) -> None:
 
 
 async def test_a_script_survives_a_flushed_script_cache(redis_url: str) -> None:
-    async with RedisConnection(redis_url) as redis:
+    async with RedisConnection(redis_url, timeout=5) as redis:
         script = redis.script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
         assert redis.script("return redis.call('INCRBY', KEYS[1], ARGV[1])") is script
         key = redis.key("counter")
@@ -43,7 +43,7 @@ async def test_a_script_survives_a_flushed_script_cache(redis_url: str) -> None:
 
 
 async def test_a_command_redis_refuses_is_no_outage(redis_url: str) -> None:
-    async with RedisConnection(redis_url) as redis:
+    async with RedisConnection(redis_url, timeout=5) as redis:
         await redis.run(lambda r: r.set("k", "text"))
         with pytest.raises(RedisCommandError, match="refused a command"):
             await redis.run(lambda r: r.incr("k"))
@@ -198,7 +198,7 @@ async def test_scripts_authenticate_and_select_the_database(tmp_path: Path) -> N
         pytest.skip(str(exc))
     with server:
         url = server.url.replace("/0", "/3")
-        async with RedisConnection(url) as redis:
+        async with RedisConnection(url, timeout=5) as redis:
             bump = redis.script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
             assert await bump(["counter"], [7]) == 7
             # The script wrote to database 3, as coredis reads it there.

@@ -283,7 +283,7 @@ def test_bad_settings_are_refused() -> None:
 
 
 async def test_a_limiter_must_be_opened(redis_url: str) -> None:
-    async with RedisConnection(redis_url) as redis:
+    async with RedisConnection(redis_url, timeout=5) as redis:
         limiter = RedisRateLimiter(redis)
         with pytest.raises(RuntimeError, match="not open yet"):
             await limiter.acquire()
